@@ -1,0 +1,27 @@
+"""Test configuration shared by every test.
+
+Qt aborts the process without a display, so the offscreen platform is set before any
+Qt import. A test that leaves a non-daemon thread running fails: every thread must
+have an owner and a stop path (ARCHITECTURE.md rule 6).
+"""
+import os
+import threading
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_threads():
+    before = set(threading.enumerate())
+    yield
+    leaked = [
+        t for t in threading.enumerate()
+        if t not in before and t.is_alive() and not t.daemon
+    ]
+    for t in leaked:
+        t.join(timeout=2.0)
+    still = [t.name for t in leaked if t.is_alive()]
+    assert not still, f"test leaked running threads: {still}"
