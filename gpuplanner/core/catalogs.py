@@ -1,0 +1,257 @@
+"""The bundled catalogs (GPUs, cloud instances, model presets) and user-supplied ones.
+
+Each catalog is a CSV with source and as-of columns (resources/). Blank cells are gaps (NaN),
+never zeros. A bad user file raises CatalogError naming file, row and column; the bundled
+catalogs stay loaded, so the app keeps working.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+
+from gpuplanner.core.errors import CatalogError
+from gpuplanner.core.model import ModelArch
+from gpuplanner.core.resource_files import resource_path
+from gpuplanner.core.units import GB, MIB
+
+PEAK_COLUMNS = {
+    "fp32": "fp32_tflops", "tf32": "tf32_tflops_dense", "bf16": "bf16_tflops_dense",
+    "fp16": "fp16_tflops_dense", "fp8": "fp8_tflops_dense", "int8": "int8_tops_dense",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class GpuSpec:
+    """Datasheet facts for one GPU. Peaks are dense (no 2:4 sparsity), in FLOP/s."""
+
+    name: str
+    full_name: str
+    memory_bytes_reported: float  # what nvidia-smi reports (NaN if not verified)
+    memory_gb_marketing: float
+    bandwidth_bytes_per_s: float
+    peak_flops: dict  # dtype -> dense FLOP/s (or OP/s for int8); NaN = not supported/unknown
+    tdp_w: float
+    interconnect: str
+    source: str
+    as_of: str
+    notes: str = ""
+
+    @property
+    def capacity_bytes(self) -> float:
+        """Capacity used for fitting: the reported figure, else the marketing GB."""
+        if math.isfinite(self.memory_bytes_reported):
+            return self.memory_bytes_reported
+        return self.memory_gb_marketing * GB
+
+    @property
+    def capacity_is_marketing(self) -> bool:
+        return not math.isfinite(self.memory_bytes_reported)
+
+    def peak(self, dtype: str) -> float:
+        return self.peak_flops.get(dtype, math.nan)
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """A cloud instance type. Prices are USD per hour for the whole instance (NaN = unknown)."""
+
+    cloud: str
+    instance_type: str
+    gpu: str  # key into the GPU catalog ('' when the catalog has no spec for it)
+    gpu_count: int
+    price_usd_per_hour: float
+    spot_price_usd_per_hour: float
+    region: str
+    source: str
+    as_of: str
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Catalogs:
+    gpus: dict = field(default_factory=dict)  # name -> GpuSpec
+    instances: dict = field(default_factory=dict)  # instance_type -> Instance
+    models: dict = field(default_factory=dict)  # model_id -> ModelArch
+    origins: tuple = ()  # the files these came from, for the About box and reports
+
+    def gpu(self, name: str) -> GpuSpec:
+        return self.gpus[name]
+
+    def with_user_file(self, path) -> "Catalogs":
+        """A copy with the rows of a user CSV added (same type detected from its header);
+        rows with an existing key replace the bundled ones, e.g. negotiated prices."""
+        path = Path(path)
+        frame = _read_csv(path)
+        cols = set(frame.columns)
+        if {"instance_type", "price_usd_per_hour"} <= cols:
+            return replace(self, instances={**self.instances, **_instances(frame, path)},
+                           origins=self.origins + (str(path),))
+        if {"name", "memory_bandwidth_gb_s"} <= cols:
+            return replace(self, gpus={**self.gpus, **_gpus(frame, path)},
+                           origins=self.origins + (str(path),))
+        if {"model_id", "num_hidden_layers"} <= cols:
+            return replace(self, models={**self.models, **_models(frame, path)},
+                           origins=self.origins + (str(path),))
+        raise CatalogError(path, "is not a GPU, instance or model catalog: its header needs "
+                           "instance_type+price_usd_per_hour, name+memory_bandwidth_gb_s, "
+                           "or model_id+num_hidden_layers")
+
+    def with_model(self, arch: ModelArch) -> "Catalogs":
+        return replace(self, models={**self.models, arch.name: arch})
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except FileNotFoundError:
+        raise CatalogError(path, "does not exist") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise CatalogError(path, f"is not a readable UTF-8 CSV file: {e}") from None
+    frame.columns = [c.strip() for c in frame.columns]
+    return frame
+
+
+class _Row:
+    """Typed access to one CSV row that reports file, row (1 = first data row) and column."""
+
+    def __init__(self, path, index, record):
+        self.path, self.row, self.record = path, index + 1, record
+
+    def text(self, col, required=False):
+        value = str(self.record.get(col, "")).strip()
+        if required and not value:
+            raise CatalogError(self.path, "is empty; a value is required", self.row, col)
+        return value
+
+    def number(self, col, required=False, positive=True):
+        value = self.text(col, required)
+        if not value:
+            return math.nan
+        try:
+            x = float(value)
+        except ValueError:
+            raise CatalogError(self.path, f"'{value}' is not a number", self.row, col) from None
+        if not math.isfinite(x) or (positive and x <= 0) or x < 0:
+            allowed = "a positive number" if positive else "zero or a positive number"
+            raise CatalogError(self.path, f"'{value}' is not allowed; use {allowed} "
+                               "or leave it blank for unknown", self.row, col)
+        return x
+
+    def integer(self, col, required=False, positive=True):
+        x = self.number(col, required, positive)
+        if math.isnan(x):
+            return 0
+        if x != int(x):
+            raise CatalogError(self.path, f"'{self.text(col)}' is not a whole number", self.row, col)
+        return int(x)
+
+    def flag(self, col):
+        value = self.text(col).lower()
+        if value not in {"", "true", "false"}:
+            raise CatalogError(self.path, f"'{value}' must be true, false or blank", self.row, col)
+        return value == "true"
+
+
+def _rows(frame, path, required):
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise CatalogError(path, f"lacks the column(s) {', '.join(missing)}")
+    for i, record in enumerate(frame.to_dict("records")):
+        yield _Row(path, i, record)
+
+
+def _gpus(frame, path) -> dict:
+    out = {}
+    for r in _rows(frame, path, ["name", "memory_bandwidth_gb_s"]):
+        name = r.text("name", required=True)
+        out[name] = GpuSpec(
+            name=name,
+            full_name=r.text("full_name") or name,
+            memory_bytes_reported=r.number("memory_mib_reported") * MIB,
+            memory_gb_marketing=r.number("memory_gb_marketing", required=True),
+            bandwidth_bytes_per_s=r.number("memory_bandwidth_gb_s") * GB,
+            peak_flops={dtype: r.number(col) * 1e12 for dtype, col in PEAK_COLUMNS.items()},
+            tdp_w=r.number("tdp_watts"),
+            interconnect=r.text("interconnect"),
+            source=r.text("source"),
+            as_of=r.text("as_of"),
+            notes=r.text("notes"),
+        )
+    return out
+
+
+def _instances(frame, path) -> dict:
+    out = {}
+    for r in _rows(frame, path, ["instance_type", "gpu", "gpu_count", "price_usd_per_hour"]):
+        itype = r.text("instance_type", required=True)
+        out[itype] = Instance(
+            cloud=r.text("cloud") or "custom",
+            instance_type=itype,
+            gpu=r.text("gpu"),
+            gpu_count=r.integer("gpu_count", required=True),
+            price_usd_per_hour=r.number("price_usd_per_hour"),
+            spot_price_usd_per_hour=r.number("spot_price_usd_per_hour"),
+            region=r.text("region"),
+            source=r.text("source") or str(path),
+            as_of=r.text("as_of"),
+            notes=r.text("notes"),
+        )
+    return out
+
+
+def _models(frame, path) -> dict:
+    out = {}
+    for r in _rows(frame, path, ["model_id", "num_hidden_layers", "hidden_size"]):
+        model_type = r.text("architecture").lower()
+        gpt_style = model_type in {"gpt2", "bert", ""} and r.text("norm") == "layernorm"
+        mla = r.integer("kv_lora_rank") > 0
+        name = r.text("model_id", required=True)
+        out[name] = ModelArch(
+            name=name,
+            n_layers=r.integer("num_hidden_layers", required=True),
+            hidden=r.integer("hidden_size", required=True),
+            intermediate=r.integer("intermediate_size", required=True),
+            n_heads=r.integer("num_attention_heads", required=True),
+            n_kv_heads=r.integer("num_key_value_heads") or r.integer("num_attention_heads"),
+            vocab=r.integer("vocab_size", required=True),
+            head_dim=r.integer("head_dim"),
+            max_positions=r.integer("max_position_embeddings"),
+            tied_embeddings=r.flag("tie_word_embeddings") or (gpt_style and not r.text("tie_word_embeddings")),
+            mlp_kind=r.text("mlp_kind") or "swiglu",
+            norm=r.text("norm") or "rmsnorm",
+            bias="all" if gpt_style else ("qkv" if r.flag("attention_bias") else "none"),
+            learned_positions=gpt_style,
+            encoder=model_type == "bert",
+            sliding_window=r.integer("sliding_window"),
+            n_experts=r.integer("num_local_experts"),
+            experts_per_token=r.integer("num_experts_per_tok"),
+            expert_intermediate=r.integer("moe_intermediate_size"),
+            n_shared_experts=r.integer("n_shared_experts"),
+            first_dense_layers=r.integer("first_k_dense_replace"),
+            router_bias=mla and r.integer("num_local_experts") > 0,
+            q_lora_rank=r.integer("q_lora_rank"),
+            kv_lora_rank=r.integer("kv_lora_rank"),
+            qk_rope_head_dim=r.integer("qk_rope_head_dim"),
+            qk_nope_head_dim=r.integer("qk_nope_head_dim"),
+            v_head_dim=r.integer("v_head_dim"),
+            dtype=r.text("torch_dtype"),
+            published_params=r.number("published_params"),
+            published_active_params=r.number("active_params"),
+            source=r.text("config_source") or str(path),
+        )
+    return out
+
+
+def load_catalogs(gpus=None, instances=None, models=None) -> Catalogs:
+    """Load the bundled catalogs (or the given files in their place)."""
+    paths = [Path(p) if p else resource_path(default) for p, default in
+             ((gpus, "gpus.csv"), (instances, "instances.csv"), (models, "models.csv"))]
+    return Catalogs(
+        gpus=_gpus(_read_csv(paths[0]), paths[0]),
+        instances=_instances(_read_csv(paths[1]), paths[1]),
+        models=_models(_read_csv(paths[2]), paths[2]),
+        origins=tuple(str(p) for p in paths),
+    )

@@ -1,0 +1,29 @@
+"""The two error types the core raises: callers catch these and show their text.
+
+Every message names the field (or file, row and column) and what is allowed, so the
+CLI and the window can print it as is.
+"""
+
+
+class InputError(ValueError):
+    """A user input is invalid. `field` is the input's name as the CLI and form use it."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+class CatalogError(InputError):
+    """A catalog, config.json or model folder cannot be read or has a bad value."""
+
+    def __init__(self, path, message: str, row: int | None = None, column: str | None = None):
+        self.path = str(path)
+        self.row = row
+        self.column = column
+        where = self.path
+        if row is not None:
+            where += f", row {row}"
+        if column is not None:
+            where += f", column '{column}'"
+        super().__init__(where, message)

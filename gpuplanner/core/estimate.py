@@ -1,0 +1,263 @@
+"""One estimate: inputs + catalogs → PlanResult. The glue between model, memory, layout,
+performance and prices; every figure is computed here once."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from gpuplanner.core.catalogs import Catalogs, GpuSpec, Instance
+from gpuplanner.core.errors import InputError
+from gpuplanner.core.explain import assumptions_for, explanations_for
+from gpuplanner.core.inputs import PlanInputs
+from gpuplanner.core.layout import (
+    InferenceSetup, TrainingSetup, inference_parts, search_inference, search_training,
+)
+from gpuplanner.core.memory import DTYPE_BYTES, weight_bytes_per_param
+from gpuplanner.core.model import ModelArch, sizes, synthesize
+from gpuplanner.core.performance import (
+    DecodeModel, batch_points, compute_dtype, hardware_flops, prefill_time_s, training_flops,
+)
+from gpuplanner.core.result import MemoryBreakdown, PlanResult, QuickRule, ThroughputPoint
+from gpuplanner.core.units import GIB, HOURS_PER_MONTH, SECONDS_PER_DAY
+
+QUICK_TRAIN_BYTES = 18.0  # 2 half weights + 4 fp32 weights + 4 fp32 grads + 8 AdamW states
+QUICK_FACTOR = 1.25  # 25 % extra for activations
+
+
+@dataclass(frozen=True)
+class Hardware:
+    gpu: GpuSpec
+    instance: Instance | None  # None when planning by GPU only
+    gpus_per_instance: int
+    max_tp: int
+    price_per_gpu_hour: float
+    spot_per_gpu_hour: float
+    price_as_of: str
+    price_note: str
+
+
+def resolve_model(inputs: PlanInputs, catalogs: Catalogs) -> ModelArch:
+    if isinstance(inputs.model, ModelArch):
+        return inputs.model
+    if inputs.model:
+        try:
+            return catalogs.models[inputs.model]
+        except KeyError:
+            raise InputError("model", f"'{inputs.model}' is not a preset; use one of "
+                             f"{', '.join(sorted(catalogs.models))}, or --params") from None
+    return synthesize(inputs.params, name=f"{inputs.params / 1e9:.3g}B parameters")
+
+
+def resolve_hardware(inputs: PlanInputs, catalogs: Catalogs) -> Hardware:
+    if inputs.instance:
+        inst = catalogs.instances.get(inputs.instance)
+        if inst is None:
+            raise InputError("instance", f"'{inputs.instance}' is not in the instance catalog; "
+                             "run `gpuplanner-cli catalog instances` for the list")
+        if inst.gpu not in catalogs.gpus:
+            raise InputError("instance", f"'{inst.instance_type}' has a GPU ({inst.gpu or 'unknown'}) "
+                             "with no datasheet entry in the GPU catalog")
+        n = inst.gpu_count
+        return Hardware(catalogs.gpus[inst.gpu], inst, n, min(8, n), inst.price_usd_per_hour / n,
+                        inst.spot_price_usd_per_hour / n, inst.as_of,
+                        f"{inst.cloud} {inst.instance_type} ({inst.region})")
+    gpu = catalogs.gpus.get(inputs.gpu)
+    if gpu is None:
+        raise InputError("gpu", f"'{inputs.gpu}' is not in the GPU catalog; use one of "
+                         f"{', '.join(sorted(catalogs.gpus))}")
+    priced = [i for i in catalogs.instances.values()
+              if i.gpu == gpu.name and math.isfinite(i.price_usd_per_hour)]
+    if not priced:
+        return Hardware(gpu, None, 8, 8, math.nan, math.nan, "", "no priced instance has this GPU")
+    ref = min(priced, key=lambda i: i.price_usd_per_hour / i.gpu_count)
+    spot = [i.spot_price_usd_per_hour / i.gpu_count for i in catalogs.instances.values()
+            if i.gpu == gpu.name and math.isfinite(i.spot_price_usd_per_hour)]
+    return Hardware(gpu, None, 8, 8, ref.price_usd_per_hour / ref.gpu_count, min(spot, default=math.nan),
+                    ref.as_of, f"cheapest per GPU: {ref.cloud} {ref.instance_type}")
+
+
+def quick_rule(params: float, mode: str, precision: str, gpu: GpuSpec) -> QuickRule:
+    bpp = QUICK_TRAIN_BYTES if mode == "train" else DTYPE_BYTES[precision]
+    gb = gpu.memory_gb_marketing
+    ratio = params / 1e9 * bpp * QUICK_FACTOR / gb
+    gpus = max(1, math.ceil(ratio - 1e-12))
+    formula = f"{params / 1e9:.3g} × {bpp:g} × {QUICK_FACTOR:g} / {gb:g} GB = {ratio:.3g} → {gpus} GPU{'s' * (gpus > 1)}"
+    return QuickRule(bpp, QUICK_FACTOR, gb, ratio, gpus, formula)
+
+
+def _fixed_layout(inputs: PlanInputs) -> dict:
+    return {"dp": inputs.dp, "tp": inputs.tp, "pp": inputs.pp, "ep": inputs.ep, "zero": inputs.zero_stage}
+
+
+def _instances(gpus: int, hw: Hardware) -> float:
+    return float(math.ceil(gpus / hw.gpus_per_instance)) if hw.instance else math.nan
+
+
+def _hourly(gpus: int, hw: Hardware, per_gpu: float) -> float:
+    """Whole instances are billed; by GPU only, GPU-hours at the reference price."""
+    if hw.instance:
+        return _instances(gpus, hw) * per_gpu * hw.gpus_per_instance
+    return gpus * per_gpu
+
+
+def _layout_notes(notes: dict, fits: bool) -> tuple:
+    lines = []
+    for t, layout in notes.items():
+        if layout is None:
+            lines.append(f"TP{t}: no layout fits within the usable memory")
+        else:
+            lines.append(f"TP{t}: best {layout.describe()} = {layout.gpus} GPUs")
+    if not fits:
+        lines.append("nothing fits: the breakdown shows the smallest-memory layout tried")
+    return tuple(lines)
+
+
+def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> PlanResult:
+    """The detailed plan for one set of inputs. Raises InputError on bad input.
+
+    explain=False skips the texts (explanations, assumptions) for bulk use in sweeps."""
+    inputs = inputs.validated()
+    arch = resolve_model(inputs, catalogs)
+    hw = resolve_hardware(inputs, catalogs)
+    gpu = hw.gpu
+    params = sizes(arch).total
+    usable = gpu.capacity_bytes * inputs.util_cap
+    warnings = []
+    if arch.synthesized:
+        warnings.append(f"architecture synthesized from {params / 1e9:.3g}B parameters "
+                        f"({arch.n_layers} layers, hidden {arch.hidden}): activations and KV cache are approximate")
+    if gpu.capacity_is_marketing:
+        warnings.append(f"{gpu.name}: reported memory not verified; fitting uses the marketing {gpu.memory_gb_marketing:g} GB")
+    qr = quick_rule(params, inputs.mode, inputs.precision, gpu)
+    if qr.ratio > 1 and qr.ratio % 1 > 0:
+        warnings.append(f"quick rule ratio {qr.ratio:.2f} rounds up to {qr.gpus} GPUs (it does not fit on {qr.gpus - 1})")
+    dtype, dtype_note = compute_dtype(gpu, inputs.precision, inputs.mode)
+    if dtype_note:
+        warnings.append(dtype_note)
+    peak = gpu.peak(dtype)
+    blocked = ""
+    if inputs.mode == "train" and inputs.train_method == "full" and not math.isfinite(peak) \
+            and not math.isnan(gpu.peak("fp32")):
+        blocked = f"{gpu.name} has no {dtype} support: training in {inputs.precision} is not possible"
+    if inputs.mode == "infer" and inputs.precision == "bf16" and not math.isfinite(peak) and math.isfinite(gpu.peak("fp16")):
+        dtype, peak = "fp16", gpu.peak("fp16")
+        warnings.append(f"{gpu.name} has no bf16: bf16 weights served as fp16")
+    if not math.isfinite(peak) and not blocked:
+        warnings.append(f"{gpu.name} has no published {dtype} peak: times and throughput are unknown")
+    if arch.max_positions and max(inputs.seq_len if inputs.mode == "train" else inputs.context_len, 0) > arch.max_positions:
+        warnings.append(f"{arch.name} was trained for {arch.max_positions} positions; longer sequences need RoPE scaling")
+    common = dict(
+        model_name=arch.name, mode=inputs.mode, precision=inputs.precision, gpu_name=gpu.name,
+        instance_type=hw.instance.instance_type if hw.instance else "",
+        params_total=float(params), params_active=float(sizes(arch).active), quick_rule=qr,
+        capacity_bytes=gpu.capacity_bytes, usable_bytes=usable,
+        gpus_per_instance=hw.gpus_per_instance, price_as_of=hw.price_as_of,
+        inputs={**inputs.as_dict(), "model": arch.name},
+    )
+    frag = inputs.fragmentation
+    if inputs.mode == "train":
+        result = _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common)
+    else:
+        result = _infer(inputs, arch, hw, dtype, peak, usable, frag, warnings, common)
+    if not explain:
+        return result
+    return replace(result, assumptions=assumptions_for(inputs, arch, hw),
+                   explanations=explanations_for(result, inputs, arch, hw))
+
+
+def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> PlanResult:
+    setup = TrainingSetup.from_inputs(arch, inputs)
+    model_flops = training_flops(arch, inputs.training_tokens, inputs.seq_len, inputs.train_method)
+    hw_flops = hardware_flops(model_flops, inputs.recompute)
+    min_gpus = 1
+    if inputs.max_training_days and math.isfinite(peak):
+        min_gpus = math.ceil(hw_flops / (peak * inputs.mfu * inputs.max_training_days * SECONDS_PER_DAY))
+    cand, notes = search_training(setup, usable, inputs.overhead_bytes, frag, hw.max_tp,
+                                  _fixed_layout(inputs), min_gpus)
+    if cand is None:
+        raise InputError("tp", "no tensor/pipeline degree is allowed for this model "
+                         f"({arch.n_heads} heads, {arch.n_kv_heads} KV heads, {arch.n_layers} layers)")
+    fits = cand.fits and not blocked
+    if blocked:
+        warnings.append(blocked)
+    elif not cand.fits:
+        warnings.append(f"does not fit on {hw.gpu.name}: the smallest layout needs "
+                        f"{cand.breakdown.total / GIB:,.1f} GiB per GPU, usable {usable / GIB:,.1f} GiB")
+    gpus = cand.layout.gpus if fits else 0
+    time_s = hw_flops / (gpus * peak * inputs.mfu) if fits and math.isfinite(peak) else math.nan
+    hours = time_s / 3600
+    return PlanResult(
+        **common, breakdown_bytes=cand.breakdown, fits=fits, layout=cand.layout, gpus=gpus,
+        instances=_instances(gpus, hw) if fits else math.nan,
+        price_usd_per_hour=_hourly(gpus, hw, hw.price_per_gpu_hour) if fits else math.nan,
+        spot_price_usd_per_hour=_hourly(gpus, hw, hw.spot_per_gpu_hour) if fits else math.nan,
+        training_flops=model_flops, hardware_flops=hw_flops, training_time_s=time_s,
+        gpu_hours=gpus * hours if fits else math.nan,
+        cost_usd=_hourly(gpus, hw, hw.price_per_gpu_hour) * hours if fits else math.nan,
+        spot_cost_usd=_hourly(gpus, hw, hw.spot_per_gpu_hour) * hours if fits else math.nan,
+        warnings=tuple(warnings), layout_notes=_layout_notes(notes, cand.fits),
+    )
+
+
+def _infer(inputs, arch, hw, dtype, peak, usable, frag, warnings, common) -> PlanResult:
+    quantized = inputs.precision in ("fp8", "int8", "int4")
+    wb = weight_bytes_per_param(inputs.precision)
+    edge_b = 2.0 if quantized else DTYPE_BYTES[inputs.precision]
+    setup = InferenceSetup(arch, sizes(arch), wb, edge_b, inputs.kv_dtype_effective(), inputs.context_len, inputs.concurrency)
+    cand, notes = search_inference(setup, usable, inputs.overhead_bytes, frag, hw.max_tp, _fixed_layout(inputs))
+    if cand is None:
+        raise InputError("tp", f"no tensor/pipeline degree is allowed for this model ({arch.n_heads} heads)")
+    lay = cand.layout
+    replica_gpus = lay.gpus
+    fits = cand.fits
+    # Largest batch: free memory after weights and activations over KV per sequence.
+    w, kv_conc, acts = inference_parts(setup, lay.tp, lay.pp, lay.ep, inputs.concurrency)
+    kv_seq = kv_conc / math.ceil(inputs.concurrency / lay.ep)
+    free = (usable - inputs.overhead_bytes) / (1 + frag) - w - acts
+    max_batch = max(0, int(free // kv_seq)) * lay.ep if kv_seq > 0 else 0
+    if not fits:
+        warnings.append(f"does not fit on {hw.gpu.name}: weights plus the KV cache of {inputs.concurrency} × "
+                        f"{inputs.context_len} tokens need {cand.breakdown.total / GIB:,.1f} GiB per GPU, "
+                        f"usable {usable / GIB:,.1f} GiB")
+    base = dict(**common, breakdown_bytes=cand.breakdown, fits=fits, layout=lay,
+                layout_notes=_layout_notes(notes, fits))
+    if not fits or not math.isfinite(peak) or not math.isfinite(hw.gpu.bandwidth_bytes_per_s):
+        return PlanResult(**base, gpus=0 if not fits else replica_gpus,
+                          instances=math.nan if not fits else _instances(replica_gpus, hw),
+                          price_usd_per_hour=math.nan if not fits else _hourly(replica_gpus, hw, hw.price_per_gpu_hour),
+                          spot_price_usd_per_hour=math.nan, max_batch=max_batch if fits else 0,
+                          warnings=tuple(warnings))
+    experts = arch.expert_params()
+    dense_bytes = wb * (arch.linear_params() - experts) + edge_b * (arch.embedding_params() + arch.head_params())
+    avg_ctx = min(inputs.context_len, inputs.prompt_tokens + inputs.output_tokens // 2)
+    parallel = lay.tp * lay.ep  # pipeline stages run one after another for a token
+    decode = DecodeModel(arch, hw.gpu, parallel, dense_bytes, wb * experts, setup.kv_dtype, avg_ctx,
+                         peak, inputs.mfu, inputs.mbu)
+    replica_hourly = replica_gpus * hw.price_per_gpu_hour
+    curve = tuple(ThroughputPoint(b, decode.per_user(b), decode.total(b),
+                                  replica_hourly / (3600 * decode.total(b)) * 1e6)
+                  for b in batch_points(max_batch))
+    serve_batch = decode.largest_batch_with_floor(inputs.min_tokens_per_s_per_user, max_batch)
+    if serve_batch == 0:
+        warnings.append(f"{inputs.min_tokens_per_s_per_user:g} tokens/s per user is out of reach: "
+                        f"batch 1 gives {decode.per_user(1):.1f}; planning with batch 1")
+        serve_batch = 1
+    replica_tps = decode.total(serve_batch)
+    prefill = prefill_time_s(arch, inputs.prompt_tokens, parallel, peak, inputs.mfu)
+    replicas = max(1, math.ceil(inputs.requests_per_s * (prefill + inputs.output_tokens / replica_tps) - 1e-9))
+    serving_gpus = replicas * replica_gpus
+    return PlanResult(
+        **base, gpus=replica_gpus, instances=_instances(replica_gpus, hw),
+        price_usd_per_hour=_hourly(replica_gpus, hw, hw.price_per_gpu_hour),
+        spot_price_usd_per_hour=_hourly(replica_gpus, hw, hw.spot_per_gpu_hour),
+        prefill_time_s=prefill,
+        decode_tokens_per_s_per_user=decode.per_user(inputs.concurrency),
+        decode_tokens_per_s_total=decode.total(inputs.concurrency),
+        max_batch=max_batch, curve=curve,
+        usd_per_million_tokens=replica_hourly / (3600 * replica_tps) * 1e6,
+        serving_batch=serve_batch, serving_tokens_per_s_total=replica_tps, replicas=replicas, serving_gpus=serving_gpus,
+        serving_instances=_instances(serving_gpus, hw),
+        monthly_cost_usd=_hourly(serving_gpus, hw, hw.price_per_gpu_hour) * HOURS_PER_MONTH,
+        spot_monthly_cost_usd=_hourly(serving_gpus, hw, hw.spot_per_gpu_hour) * HOURS_PER_MONTH,
+        warnings=tuple(warnings),
+    )

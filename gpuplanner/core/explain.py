@@ -1,0 +1,108 @@
+"""Assumptions and "Explain" texts: each number's formula with the user's values substituted
+and its source. Built from the finished result, so the text always matches the figure."""
+from __future__ import annotations
+
+import math
+
+from gpuplanner.core.memory import DTYPE_BYTES
+from gpuplanner.core.result import Assumption, Explanation
+from gpuplanner.core.units import GIB, fmt_count, fmt_duration, fmt_usd
+
+KORTHIKANTI = "Korthikanti et al. 2022, 'Reducing Activation Recomputation in Large Transformer Models', §4"
+ZERO = "Rajbhandari et al. 2020, 'ZeRO: Memory Optimizations Toward Training Trillion Parameter Models', §5"
+CHINCHILLA = "Hoffmann et al. 2022 (C ≈ 6ND); Narayanan et al. 2021 eq. 3 (attention term)"
+KV = "Pope et al. 2022, 'Efficiently Scaling Transformer Inference', §2"
+QUICK = "the rule of thumb this planner grew out of (18 bytes/param training, 2 bytes/param 16-bit inference, +25 %)"
+
+
+def assumptions_for(inputs, arch, hw) -> tuple:
+    price = hw.price_note + (f", prices as of {hw.price_as_of}" if hw.price_as_of else "")
+    items = [
+        Assumption("GPU memory used for fitting",
+                   f"{hw.gpu.capacity_bytes / GIB:.1f} GiB × utilization cap {inputs.util_cap:g}",
+                   "memory_mib_reported (nvidia-smi) in the GPU catalog"),
+        Assumption("runtime overhead per GPU",
+                   f"{inputs.overhead_bytes / GIB:.2f} GiB + {inputs.fragmentation:.0%} fragmentation margin",
+                   "CUDA context and library workspaces; allocator fragmentation"),
+        Assumption("peak FLOP/s", f"{hw.gpu.name} dense (no sparsity) datasheet figure", hw.gpu.source),
+        Assumption("price", price, hw.instance.source if hw.instance else "instance catalog"),
+    ]
+    if inputs.mode == "train":
+        items += [
+            Assumption("MFU", f"{inputs.mfu:g} of dense peak, applied to the FLOPs the hardware runs",
+                       "published large runs reach 0.35–0.55"),
+            Assumption("activations", "16-bit activations with 1-byte dropout masks; sequence parallelism "
+                       "with tensor parallelism; 1F1B pipeline (first stage holds L layers' worth)", KORTHIKANTI),
+            Assumption("model states", "half weights, fp32 master weights, gradients in compute dtype "
+                       "(fp32 if chosen), optimizer states; ZeRO shards them over data-parallel ranks", ZERO),
+        ]
+    else:
+        items += [
+            Assumption("decode", f"bandwidth bound at small batch, MBU {inputs.mbu:g}; compute bound at large "
+                       f"batch, MFU {inputs.mfu:g}; pipeline stages add latency, not throughput", KV),
+            Assumption("quantized weights", "int4: 0.5 byte + 16-bit scale and zero per group of 128; "
+                       "embeddings and output head stay 16-bit", "AWQ/GPTQ group-wise formats"),
+        ]
+    return tuple(items)
+
+
+def explanations_for(r, inputs, arch, hw) -> tuple:
+    b = r.breakdown_bytes
+    lay = r.layout
+    out = [
+        Explanation("quick_rule", "GPUs = P_billion × bytes_per_param × 1.25 / GPU_GB, rounded up",
+                    r.quick_rule.formula, QUICK),
+        Explanation("overhead", "overhead = runtime + fragmentation × (other components)",
+                    f"{inputs.overhead_bytes / GIB:.2f} GiB + {inputs.fragmentation:g} × "
+                    f"{(b.total - b.overhead) / GIB:.2f} GiB = {b.overhead / GIB:.2f} GiB", "ESTIMATION.md §3"),
+        Explanation("gpus", "the smallest layout whose busiest GPU fits in capacity × cap",
+                    f"{lay.describe()}: {b.total / GIB:.1f} GiB of {r.usable_bytes / GIB:.1f} GiB usable → "
+                    f"{r.gpus} GPUs", "ESTIMATION.md §5"),
+    ]
+    if r.mode == "train":
+        out += [
+            Explanation("weights", "P_stage / (t·p) × bytes(weights) [÷ dp with ZeRO-3]",
+                        f"{fmt_count(r.params_total)} params, TP{lay.tp} PP{lay.pp} DP{lay.dp} ZeRO-{lay.zero_stage}"
+                        f" → {b.weights / GIB:.2f} GiB", ZERO),
+            Explanation("optimizer", "P_stage / (t·p) × optimizer bytes [÷ dp with ZeRO ≥ 1]",
+                        f"{inputs.optimizer} → {b.optimizer / GIB:.2f} GiB", ZERO),
+            Explanation("activations", "L × s·b·h·(34 + 5·a·s/h) / t, generalised (GQA, SwiGLU, MoE) "
+                        "+ 4·s·b·V logits; FlashAttention/selective drop the a·s² term",
+                        f"L={arch.n_layers}, s={inputs.seq_len}, b={inputs.micro_batch}, h={arch.hidden}, "
+                        f"a={arch.n_heads}, t={lay.tp}, recompute={inputs.recompute}, "
+                        f"flash={inputs.flash_attention} → {b.activations / GIB:.2f} GiB", KORTHIKANTI),
+            Explanation("training_flops", "6·P_active·T + 12·L·(a·d)·s·T (LoRA: 4·P·T + 8·L·(a·d)·s·T)",
+                        f"P_active={fmt_count(r.params_active)}, T={fmt_count(inputs.training_tokens)} tokens → "
+                        f"{r.training_flops:.3e} FLOP", CHINCHILLA),
+            Explanation("training_time_s", "hardware FLOPs / (GPUs × dense peak × MFU)",
+                        f"{r.hardware_flops:.3e} / ({r.gpus} × {hw.gpu.name} peak × {inputs.mfu:g}) = "
+                        f"{fmt_duration(r.training_time_s)}", CHINCHILLA),
+            Explanation("cost_usd", "instances × price per hour × hours",
+                        f"{_num(r.instances)} × {fmt_usd(r.price_usd_per_hour / r.instances if r.instances else math.nan)}"
+                        f"/h × {r.training_time_s / 3600:,.1f} h = {fmt_usd(r.cost_usd)}",
+                        f"instance catalog, as of {r.price_as_of}"),
+        ]
+    else:
+        kv_b = DTYPE_BYTES[inputs.kv_dtype_effective()]
+        per_tok = arch.kv_values_per_token_per_layer()
+        out += [
+            Explanation("weights", "P × bytes(precision) / (t·p) (+ int4 group scales)",
+                        f"{fmt_count(r.params_total)} × {inputs.precision} / ({lay.tp}·{lay.pp}) → "
+                        f"{b.weights / GIB:.2f} GiB", "ESTIMATION.md §4"),
+            Explanation("kv_cache", "2·L·k·d·bytes × tokens (MLA: latent per token) / t along KV heads",
+                        f"L={arch.n_layers}, {per_tok} values/token/layer × {kv_b:g} B × {inputs.context_len} × "
+                        f"{inputs.concurrency} seqs → {b.kv_cache / GIB:.2f} GiB per GPU", KV),
+            Explanation("decode_tokens_per_s_per_user", "1 / max(bytes read / (bandwidth × MBU), FLOPs / (peak × MFU))",
+                        f"batch {inputs.concurrency}: {_num(r.decode_tokens_per_s_per_user)} tokens/s per user", KV),
+            Explanation("usd_per_million_tokens", "replica $/h / (3600 × tokens/s) × 10^6",
+                        f"batch {r.serving_batch}: {fmt_usd(r.usd_per_million_tokens)} per 1M output tokens",
+                        f"instance catalog, as of {r.price_as_of}"),
+            Explanation("replicas", "ceil(requests/s × (prefill time + output tokens / replica tokens/s))",
+                        f"{inputs.requests_per_s:g} × ({_num(r.prefill_time_s)} s + {inputs.output_tokens} / …) "
+                        f"→ {r.replicas} replicas", "ESTIMATION.md §6"),
+        ]
+    return tuple(out)
+
+
+def _num(x) -> str:
+    return "n/a" if not isinstance(x, (int, float)) or not math.isfinite(x) else f"{x:,.3g}"

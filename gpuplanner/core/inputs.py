@@ -1,0 +1,137 @@
+"""Everything a plan depends on, validated once, as one frozen value.
+
+Defaults are the documented conventions of ESTIMATION.md; each field's help text (FIELD_HELP)
+is what the CLI and the form show.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+
+from gpuplanner.core.errors import InputError
+from gpuplanner.core.units import GIB
+
+MODES = ("train", "infer")
+TRAIN_METHODS = ("full", "lora", "qlora")
+PRECISIONS = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")
+TRAIN_PRECISIONS = ("fp32", "bf16", "fp16", "fp8")
+KV_DTYPES = ("auto", "fp32", "bf16", "fp16", "fp8", "int8", "int4")
+OPTIMIZERS = ("adamw", "adamw8bit", "sgd_momentum", "sgd", "adafactor", "lion")
+GRAD_DTYPES = ("auto", "fp32")
+RECOMPUTE = ("none", "selective", "full")
+PRICE_KINDS = ("on_demand", "spot")
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """The inputs of one estimate. `model` is a preset id or a ModelArch; `params` a bare count.
+
+    Parallel degrees of 0 mean "find the smallest layout"; zero_stage -1 means "any stage".
+    """
+
+    model: object = "llama-2-7b"
+    params: float = 0.0  # > 0: a bare parameter count (used when model is empty)
+    mode: str = "train"
+    train_method: str = "full"
+    precision: str = "bf16"
+    kv_dtype: str = "auto"
+    optimizer: str = "adamw"
+    grad_dtype: str = "auto"
+    zero_stage: int = -1
+    dp: int = 0
+    tp: int = 0
+    pp: int = 0
+    ep: int = 0
+    seq_len: int = 4096
+    micro_batch: int = 1
+    recompute: str = "selective"
+    flash_attention: bool = True
+    lora_rank: int = 16
+    training_tokens: float = 1e9
+    max_training_days: float = 0.0  # > 0: add data parallelism until training fits in this
+    mfu: float = 0.40
+    mbu: float = 0.70  # memory-bandwidth utilization reached by decode kernels
+    context_len: int = 4096
+    concurrency: int = 16
+    requests_per_s: float = 1.0
+    prompt_tokens: int = 2048
+    output_tokens: int = 256
+    min_tokens_per_s_per_user: float = 20.0
+    gpu: str = ""
+    instance: str = "p5.48xlarge"
+    util_cap: float = 0.90
+    overhead_bytes: float = 0.75 * GIB
+    fragmentation: float = 0.05  # allocator margin, fraction of the other components
+    price_kind: str = "on_demand"
+
+    def validated(self) -> "PlanInputs":
+        """Return self if every field is allowed, else raise InputError naming the field."""
+        _one_of("mode", self.mode, MODES)
+        _one_of("train_method", self.train_method, TRAIN_METHODS)
+        _one_of("precision", self.precision, PRECISIONS)
+        _one_of("kv_dtype", self.kv_dtype, KV_DTYPES)
+        _one_of("optimizer", self.optimizer, OPTIMIZERS)
+        _one_of("grad_dtype", self.grad_dtype, GRAD_DTYPES)
+        _one_of("recompute", self.recompute, RECOMPUTE)
+        _one_of("price_kind", self.price_kind, PRICE_KINDS)
+        if self.mode == "train" and self.train_method == "full" and self.precision not in TRAIN_PRECISIONS:
+            raise InputError("precision", f"'{self.precision}' cannot be used for full training; "
+                             f"use one of {', '.join(TRAIN_PRECISIONS)} (or LoRA/QLoRA, or mode infer)")
+        if self.zero_stage not in (-1, 0, 1, 2, 3):
+            raise InputError("zero", f"{self.zero_stage} is not a ZeRO stage; use 0, 1, 2, 3 (or auto)")
+        for name in ("dp", "tp", "pp", "ep"):
+            _integer(name, getattr(self, name), 0, 1 << 16)
+        _integer("seq_len", self.seq_len, 1, 1 << 24)
+        _integer("batch", self.micro_batch, 1, 1 << 16)
+        _integer("lora_rank", self.lora_rank, 1, 1 << 16)
+        _integer("context", self.context_len, 1, 1 << 24)
+        _integer("concurrency", self.concurrency, 1, 1 << 20)
+        _integer("prompt_tokens", self.prompt_tokens, 1, 1 << 24)
+        _integer("output_tokens", self.output_tokens, 1, 1 << 24)
+        _number("tokens", self.training_tokens, 1.0, 1e18)
+        _number("max_training_days", self.max_training_days, 0.0, 1e6)
+        _number("mfu", self.mfu, 1e-4, 1.0)
+        _number("mbu", self.mbu, 1e-4, 1.0)
+        _number("requests_per_s", self.requests_per_s, 0.0, 1e9)
+        _number("min_tokens_per_s_per_user", self.min_tokens_per_s_per_user, 0.0, 1e7)
+        _number("util_cap", self.util_cap, 0.05, 1.0)
+        _number("overhead", self.overhead_bytes, 0.0, 1 << 50)
+        _number("fragmentation", self.fragmentation, 0.0, 1.0)
+        if self.params:
+            _number("params", self.params, 1.0, 1e16)
+        if not self.model and not self.params:
+            raise InputError("model", "choose a preset model, load a config, or give a parameter count")
+        if not self.gpu and not self.instance:
+            raise InputError("instance", "choose a GPU or an instance type")
+        return self
+
+    def with_(self, **changes) -> "PlanInputs":
+        return replace(self, **changes)
+
+    def kv_dtype_effective(self) -> str:
+        if self.kv_dtype != "auto":
+            return self.kv_dtype
+        return "fp32" if self.precision == "fp32" else "bf16"
+
+    def as_dict(self) -> dict:
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value if isinstance(value, (str, int, float, bool)) else getattr(value, "name", str(value))
+        return out
+
+
+def _one_of(field: str, value, allowed) -> None:
+    if value not in allowed:
+        raise InputError(field, f"'{value}' is not allowed; use one of {', '.join(allowed)}")
+
+
+def _integer(field: str, value, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InputError(field, f"'{value}' must be a whole number from {low} to {high}")
+
+
+def _number(field: str, value, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not low <= value <= high:
+        raise InputError(field, f"'{value}' must be a number from {low:g} to {high:g}")

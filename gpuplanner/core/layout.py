@@ -1,0 +1,250 @@
+"""Search for the smallest parallel layout that fits (ESTIMATION.md §5).
+
+Memory per GPU has the form overhead + (1 + fragmentation)·(fixed + sharded/dp), so for each
+tensor (t), pipeline (p), expert (e) degree and ZeRO stage the smallest data-parallel degree
+is solved in closed form instead of by trial. The search keeps, per t, the best layout and
+the reason the others failed, so the result can say why.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+from gpuplanner.core.memory import (
+    DTYPE_BYTES, LORA_PARAM_BYTES, QLORA_BYTES, kv_bytes_per_sequence, lora_adapter_params,
+    edge_params, optimizer_bytes_per_param, prefill_activation_bytes, stage_share, training_activation_bytes,
+    weight_bytes_per_param,
+)
+from gpuplanner.core.model import ModelArch, ModelSizes, sizes
+from gpuplanner.core.result import Layout, MemoryBreakdown
+
+TP_CHOICES = (1, 2, 4, 8)
+MAX_PP = 64
+MAX_EP = 64
+MAX_DP = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    layout: Layout
+    breakdown: MemoryBreakdown
+    fits: bool
+
+
+@lru_cache(maxsize=64)
+def _divisors(n: int, limit: int) -> tuple:
+    return tuple(d for d in range(1, min(n, limit) + 1) if n % d == 0)
+
+
+def tp_choices(arch: ModelArch, max_tp: int) -> tuple:
+    """Tensor degrees that split the query heads evenly and the KV heads sensibly."""
+    k = arch.n_heads if arch.is_mla else arch.n_kv_heads
+    return tuple(t for t in TP_CHOICES if t <= max_tp and arch.n_heads % t == 0
+                 and (k % t == 0 or t % k == 0))
+
+
+def ep_choices(arch: ModelArch) -> tuple:
+    if not arch.is_moe:
+        return (1,)
+    return tuple(e for e in (1, 2, 4, 8, 16, 32, 64) if e <= min(arch.n_experts, MAX_EP)
+                 and arch.n_experts % e == 0)
+
+
+@dataclass(frozen=True)
+class TrainingSetup:
+    """Per-parameter byte costs and the model's sizes for one training configuration,
+    computed once per estimate so the layout search is plain arithmetic."""
+
+    arch: ModelArch
+    method: str
+    weight_bytes: float  # per trainable (full) or frozen base (LoRA) parameter
+    edge_weight_bytes: float  # embedding/head (kept 16-bit under QLoRA)
+    master_bytes: float
+    grad_bytes: float
+    optimizer_bytes: float
+    activations_tp1: float  # activation bytes on the busiest GPU at t = 1
+    adapters: float  # LoRA adapter parameters (0 for full training)
+    sizes: ModelSizes
+
+    @classmethod
+    def from_inputs(cls, arch: ModelArch, inputs) -> "TrainingSetup":
+        prec = inputs.precision
+        full = inputs.train_method == "full"
+        compute = 2.0 if prec in ("fp8", "int8", "int4") else DTYPE_BYTES[prec]
+        if inputs.train_method == "qlora":
+            base, edge = QLORA_BYTES, 2.0
+        elif inputs.train_method == "lora":
+            base = weight_bytes_per_param(prec)
+            edge = min(DTYPE_BYTES[prec], 2.0) if prec in ("fp8", "int8", "int4") else DTYPE_BYTES[prec]
+        else:
+            base = edge = compute  # fp8 training keeps bf16 weights
+        grad = 4.0 if inputs.grad_dtype == "fp32" else compute
+        return cls(
+            arch=arch, method=inputs.train_method, weight_bytes=base, edge_weight_bytes=edge,
+            master_bytes=4.0 if (full and compute != 4.0) else 0.0,
+            grad_bytes=grad if full else 0.0,
+            optimizer_bytes=optimizer_bytes_per_param(inputs.optimizer, arch),
+            activations_tp1=training_activation_bytes(
+                arch, inputs.seq_len, inputs.micro_batch, 1, inputs.recompute, inputs.flash_attention,
+                4.0 if prec == "fp32" else 2.0),
+            adapters=0.0 if full else lora_adapter_params(arch, inputs.lora_rank),
+            sizes=sizes(arch),
+        )
+
+    def states(self) -> tuple:
+        """(bytes per dense-block param, bytes per embedding/head param, ZeRO stage that
+        shards it) for weights, master weights, gradients and optimizer states."""
+        if self.method == "full":
+            return ((self.weight_bytes, self.weight_bytes, 3), (self.master_bytes, self.master_bytes, 1),
+                    (self.grad_bytes, self.grad_bytes, 2), (self.optimizer_bytes, self.optimizer_bytes, 1))
+        return ((self.weight_bytes, self.edge_weight_bytes, 3),)
+
+    def state_amounts(self, tp: int, pp: int, ep: int) -> tuple[list, float]:
+        """([(bytes if sharded at dp = 1, bytes if not, ZeRO stage that shards it)] for
+        weights, master, gradients, optimizer; bytes that are never sharded).
+
+        The heaviest pipeline stage holds ceil(L/p) blocks plus the larger of embedding and
+        head. Routed experts are split over e ranks; ZeRO shards them over the expert
+        data-parallel group dp/e, so sharded they divide by dp like the rest. LoRA adds small
+        fp32 adapters with their own gradients and optimizer states, never sharded."""
+        sz = self.sizes
+        share = stage_share(self.arch.n_layers, pp)
+        dense = sz.block_dense * share / tp
+        experts = sz.block_experts * share / tp
+        edge = edge_params(sz, pp) / tp
+        amounts = [(b * (dense + experts) + eb * edge, b * (dense + experts / ep) + eb * edge, stage)
+                   for b, eb, stage in self.states()]
+        adapters = self.adapters * share / tp
+        return amounts, (2 * LORA_PARAM_BYTES + self.optimizer_bytes) * adapters
+
+    def memory_parts(self, tp: int, pp: int, ep: int, zero: int, dp: int) -> list:
+        """[weights, master, gradients, optimizer, activations] bytes on the busiest GPU."""
+        amounts, _ = self.state_amounts(tp, pp, ep)
+        parts = [sh / dp if zero >= stage else un for sh, un, stage in amounts] + [0.0] * (4 - len(amounts))
+        adapters = self.adapters * stage_share(self.arch.n_layers, pp) / tp
+        parts[0] += LORA_PARAM_BYTES * adapters
+        parts[2] += LORA_PARAM_BYTES * adapters
+        parts[3] += self.optimizer_bytes * adapters
+        return parts + [self.activations_tp1 / tp]
+
+
+def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: float, max_tp: int,
+                    fixed_layout: dict, min_gpus: int = 1):
+    """Best Candidate over all allowed layouts, plus the best layout per tensor degree."""
+    arch = setup.arch
+    tps = [t for t in tp_choices(arch, max_tp) if not fixed_layout["tp"] or t == fixed_layout["tp"]]
+    pps = [p for p in _divisors(arch.n_layers, MAX_PP) if not fixed_layout["pp"] or p == fixed_layout["pp"]]
+    eps = [e for e in ep_choices(arch) if not fixed_layout["ep"] or e == fixed_layout["ep"]]
+    zeros = [fixed_layout["zero"]] if fixed_layout["zero"] >= 0 else [0, 1, 2, 3]
+    fixed_dp = fixed_layout["dp"]
+    scale = 1.0 + frag
+    room = usable - overhead
+    best = None  # (key, layout)
+    smallest = None  # (memory, layout): reported when nothing fits
+    notes = {}
+    for t in tps:
+        best_t = None
+        for p in pps:
+            for e in eps:
+                amounts, never_sharded = setup.state_amounts(t, p, e)
+                base = setup.activations_tp1 / t + never_sharded
+                for z in zeros:
+                    fixed, sharded = base, 0.0
+                    for sh, un, stage in amounts:
+                        if z >= stage:
+                            sharded += sh
+                        else:
+                            fixed += un
+                    if fixed_dp:
+                        if fixed_dp % e:
+                            continue
+                        dp = fixed_dp
+                    else:
+                        free = room - scale * fixed
+                        if free <= 0:
+                            dp = MAX_DP
+                        else:
+                            dp = max(1, math.ceil(scale * sharded / free - 1e-9), math.ceil(min_gpus / (t * p)))
+                            dp = math.ceil(dp / e) * e
+                    mem = overhead + scale * (fixed + sharded / dp)
+                    if smallest is None or mem < smallest[0]:
+                        smallest = (mem, Layout(min(dp, MAX_DP), t, p, e, z))
+                    if mem > usable * (1 + 1e-9) or dp >= MAX_DP:
+                        continue
+                    key = (t * p * dp, z, p, t, e)
+                    if best_t is None or key < best_t[0]:
+                        best_t = (key, Layout(dp, t, p, e, z))
+        notes[t] = best_t[1] if best_t else None
+        if best_t and (best is None or best_t[0] < best[0]):
+            best = best_t
+    chosen = best or smallest
+    if chosen is None:
+        return None, notes
+    lay = chosen[1]
+    w, m, g, o, a = setup.memory_parts(lay.tp, lay.pp, lay.ep, lay.zero_stage, lay.dp)
+    if best is None and lay.dp >= MAX_DP:  # nothing fits even with unbounded sharding
+        lay = Layout(0, lay.tp, lay.pp, lay.ep, lay.zero_stage)
+    breakdown = MemoryBreakdown(weights=w, master_weights=m, gradients=g, optimizer=o, activations=a,
+                                overhead=overhead + frag * (w + m + g + o + a))
+    return Candidate(lay, breakdown, best is not None), notes
+
+
+@dataclass(frozen=True)
+class InferenceSetup:
+    arch: ModelArch
+    sizes: ModelSizes
+    weight_bytes: float
+    edge_weight_bytes: float
+    kv_dtype: str
+    context: int
+    concurrency: int
+
+
+def inference_parts(setup: InferenceSetup, tp: int, pp: int, ep: int, concurrency: int):
+    """(weights, kv_cache, activations) bytes on one GPU of a replica of t·p·e GPUs; expert
+    parallelism also splits the batch (attention data parallel across the e groups)."""
+    sz, share = setup.sizes, stage_share(setup.arch.n_layers, pp)
+    weights = (setup.weight_bytes * sz.block_dense * share + setup.edge_weight_bytes * edge_params(sz, pp)) / tp \
+        + setup.weight_bytes * sz.block_experts * share / (tp * ep)
+    seqs = math.ceil(concurrency / ep)
+    kv = seqs * kv_bytes_per_sequence(setup.arch, setup.context, setup.kv_dtype, tp, pp)
+    acts = prefill_activation_bytes(setup.arch, seqs, tp)
+    return weights, kv, acts
+
+
+def search_inference(setup: InferenceSetup, usable: float, overhead: float, frag: float, max_tp: int,
+                     fixed_layout: dict):
+    """Smallest replica (t·p·e GPUs) holding the weights plus the KV cache of the requested
+    concurrent sequences. Key: (GPUs, pp, tp): tensor parallel inside an instance first."""
+    arch = setup.arch
+    tps = [t for t in tp_choices(arch, max_tp) if not fixed_layout["tp"] or t == fixed_layout["tp"]]
+    pps = [p for p in _divisors(arch.n_layers, MAX_PP) if not fixed_layout["pp"] or p == fixed_layout["pp"]]
+    eps = [e for e in ep_choices(arch) if not fixed_layout["ep"] or e == fixed_layout["ep"]]
+    scale = 1.0 + frag
+    best = smallest = None
+    notes = {}
+    for t in tps:
+        best_t = None
+        for e in eps:
+            for p in pps:  # GPUs grow with p: the first p that fits is the best for (t, e)
+                w, kv, a = inference_parts(setup, t, p, e, setup.concurrency)
+                mem = overhead + scale * (w + kv + a)
+                layout = Layout(e, t, p, e, 0)  # the e groups are attention data parallel
+                if smallest is None or mem < smallest[0]:
+                    smallest = (mem, layout, (w, kv, a))
+                if mem > usable * (1 + 1e-9):
+                    continue
+                key = (t * p * e, p, t)
+                if best_t is None or key < best_t[0]:
+                    best_t = (key, layout, (w, kv, a))
+                break
+        notes[t] = best_t[1] if best_t else None
+        if best_t and (best is None or best_t[0] < best[0]):
+            best = best_t
+    chosen = best or smallest
+    if chosen is None:
+        return None, notes
+    w, kv, a = chosen[2]
+    breakdown = MemoryBreakdown(weights=w, kv_cache=kv, activations=a, overhead=overhead + frag * (w + kv + a))
+    return Candidate(chosen[1], breakdown, best is not None), notes

@@ -1,0 +1,141 @@
+"""Per-GPU memory of training and inference, component by component (ESTIMATION.md §3–4).
+
+All functions return bytes. Sources:
+- model states and ZeRO sharding: Rajbhandari et al., "ZeRO", SC'20 (§3, Fig. 1);
+- activations: Korthikanti et al., "Reducing Activation Recomputation in Large Transformer
+  Models", 2022 (§4, eq. 1–2), generalised here to GQA, SwiGLU and MoE;
+- QLoRA storage: Dettmers et al., "QLoRA", 2023 (NF4 + double quantization, §3);
+- KV cache: 2·L·k·d·bytes per token (Pope et al., "Efficiently Scaling Transformer
+  Inference", 2022); MLA latent cache: DeepSeek-V2 paper (§2.1).
+"""
+from __future__ import annotations
+
+import math
+
+from gpuplanner.core.model import GATED_MLPS, ModelArch, ModelSizes
+
+DTYPE_BYTES = {"fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
+INT4_GROUP_BYTES = 4 / 128  # 16-bit scale + 16-bit zero per group of 128 weights (AWQ/GPTQ)
+QLORA_BYTES = 0.5 + 0.127 / 8  # NF4 + double-quantized constants: 0.127 bit/param (QLoRA §3)
+OPTIMIZER_BYTES = {"adamw": 8.0, "adamw8bit": 2.0, "sgd_momentum": 4.0, "sgd": 0.0, "lion": 4.0}
+LORA_PARAM_BYTES = 4.0  # PEFT keeps adapter weights in fp32; their gradients are fp32 too
+PREFILL_CHUNK_TOKENS = 2048  # chunked prefill (vLLM's default order of magnitude)
+
+
+def weight_bytes_per_param(precision: str) -> float:
+    """Stored bytes per linear-layer weight, including group-wise int4 scales."""
+    if precision == "int4":
+        return DTYPE_BYTES["int4"] + INT4_GROUP_BYTES
+    return DTYPE_BYTES[precision]
+
+
+def optimizer_bytes_per_param(optimizer: str, arch: ModelArch) -> float:
+    """Adafactor (no momentum) stores row and column second-moment factors: 4·(m+n) bytes per
+    m×n matrix, about 4·(1/h + 1/i) bytes per parameter (Shazeer & Stern 2018)."""
+    if optimizer == "adafactor":
+        return 4.0 * (1.0 / arch.hidden + 1.0 / max(arch.intermediate, 1))
+    return OPTIMIZER_BYTES[optimizer]
+
+
+def stage_share(n_layers: int, pp: int) -> float:
+    """Share of the transformer blocks on the heaviest pipeline stage: ceil(L/p)/L."""
+    return math.ceil(n_layers / pp) / n_layers
+
+
+def edge_params(sz: ModelSizes, pp: int) -> float:
+    """Embedding and head on the heaviest stage: both with p = 1, else the larger of the two
+    (first stage: embedding; last stage: head)."""
+    return sz.embed + sz.head if pp == 1 else max(sz.embed, sz.head)
+
+
+def lora_adapter_params(arch: ModelArch, rank: int) -> float:
+    """r·(d_in + d_out) for every linear matrix of every block (attention + MLP), the QLoRA
+    paper's "all linear layers" setting."""
+    h, a = arch.hidden, arch.n_heads
+    if arch.is_mla:
+        qk = arch.qk_nope_head_dim + arch.qk_rope_head_dim
+        q = (h + arch.q_lora_rank) + (arch.q_lora_rank + a * qk) if arch.q_lora_rank else h + a * qk
+        kv = (h + arch.kv_lora_rank + arch.qk_rope_head_dim) + \
+             (arch.kv_lora_rank + a * (arch.qk_nope_head_dim + arch.v_head_dim))
+        attn = q + kv + (a * arch.v_head_dim + h)
+    else:
+        d, k = arch.d_head, arch.n_kv_heads
+        attn = (h + a * d) + 2 * (h + k * d) + (a * d + h)
+    matrices = 3 if arch.mlp_kind in GATED_MLPS else 2
+    dense_mlp = matrices * (h + arch.intermediate)
+    moe_mlp = (arch.n_experts + arch.n_shared_experts) * matrices * (h + arch.expert_width)
+    dense_layers = arch.n_layers - arch.moe_layers
+    return rank * (arch.n_layers * attn + dense_layers * dense_mlp + arch.moe_layers * moe_mlp)
+
+
+def activation_bytes_per_layer(arch: ModelArch, seq: int, batch: int, act_bytes: float,
+                               store_scores: bool) -> float:
+    """Activations one transformer block stores for backward, no parallelism.
+
+    Korthikanti et al. (2022) count, per layer, with 16-bit activations and 1-byte dropout
+    masks: attention 11·sbh + 5·a·s²·b, MLP 19·sbh, two LayerNorms 4·sbh, i.e.
+    s·b·h·(34 + 5·a·s/h). Generalised: Q/K/V/out widths from the attention shape (GQA shrinks
+    K and V), an MLP of width i with 2 (GELU) or 3 (SwiGLU) stored tensors, MoE tokens going
+    through top-k + shared experts. With act_bytes = 2, i = 4h, GELU, k = a it reduces to the
+    paper's 34 + 5as/h (tested). store_scores=False drops the a·s² terms (FlashAttention or
+    selective recomputation).
+    """
+    s, b, h = seq, batch, arch.hidden
+    if arch.is_mla:
+        q_w = k_w = arch.n_heads * (arch.qk_nope_head_dim + arch.qk_rope_head_dim)
+        v_w = o_w = arch.n_heads * arch.v_head_dim
+    else:
+        q_w = o_w = arch.n_heads * arch.d_head
+        k_w = v_w = arch.n_kv_heads * arch.d_head
+    attn = act_bytes * s * b * (h + q_w + k_w + v_w + o_w) + s * b * h  # + dropout mask
+    if store_scores:
+        attn += (2 * act_bytes + 1) * arch.n_heads * s * s * b  # softmax, mask, dropout out
+    if arch.is_moe:
+        width = (arch.experts_per_token + arch.n_shared_experts) * arch.expert_width
+        dense_share = arch.first_dense_layers / arch.n_layers
+        width = dense_share * arch.intermediate + (1 - dense_share) * width
+    else:
+        width = arch.intermediate
+    stored = 3 if arch.mlp_kind in GATED_MLPS else 2  # gate+up+product, or pre+post GELU
+    mlp = act_bytes * s * b * h + s * b * h + act_bytes * s * b * stored * width
+    norms = 2 * act_bytes * s * b * h
+    return attn + mlp + norms
+
+
+def training_activation_bytes(arch: ModelArch, seq: int, batch: int, tp: int, recompute: str,
+                              flash_attention: bool, act_bytes: float) -> float:
+    """Activations on the busiest GPU (the first pipeline stage under 1F1B holds p
+    micro-batches of L/p layers, i.e. L layers' worth whatever p is). Tensor parallelism with
+    sequence parallelism divides everything by t. Full recomputation keeps each layer's
+    2·s·b·h input plus one layer's working set. The fp32 logits for the loss (4·s·b·V/t) are
+    added on top."""
+    store_scores = recompute == "none" and not flash_attention
+    per_layer = activation_bytes_per_layer(arch, seq, batch, act_bytes, store_scores)
+    if recompute == "full":
+        stored = arch.n_layers * act_bytes * seq * batch * arch.hidden + per_layer
+    else:
+        stored = arch.n_layers * per_layer
+    logits = 4.0 * seq * batch * arch.vocab
+    return (stored + logits) / tp
+
+
+def kv_bytes_per_sequence(arch: ModelArch, tokens: int, kv_dtype: str, tp: int, pp: int) -> float:
+    """KV cache of one sequence on one GPU: 2·k·d values per token per layer (MLA: its latent,
+    replicated across tensor ranks), k split over tensor ranks (replicated when k < t), layers
+    split over pipeline stages; sliding-window models cap tokens at the window."""
+    if arch.sliding_window:
+        tokens = min(tokens, arch.sliding_window)
+    if arch.is_mla:
+        per_layer = arch.kv_values_per_token_per_layer()
+    else:
+        per_layer = 2 * math.ceil(arch.n_kv_heads / tp) * arch.d_head
+    return math.ceil(arch.n_layers / pp) * per_layer * DTYPE_BYTES[kv_dtype] * tokens
+
+
+def prefill_activation_bytes(arch: ModelArch, concurrency: int, tp: int) -> float:
+    """Working set of one chunked-prefill step (an approximation): 16-bit hidden states of a
+    chunk through the widest layer, 2·c·(4h + 3i)/t bytes, plus fp32 logits of the sequences in
+    the batch, 4·n·V/t."""
+    chunk = PREFILL_CHUNK_TOKENS
+    width = arch.expert_width * max(arch.experts_per_token, 1) if arch.is_moe else arch.intermediate
+    return (2.0 * chunk * (4 * arch.hidden + 3 * width) + 4.0 * concurrency * arch.vocab) / tp

@@ -1,0 +1,193 @@
+"""The immutable result of one estimate: every number the app shows, in canonical units.
+
+Table, charts, CSV, PDF, the CLI and "Explain" render this object; none recomputes.
+`to_dict()` gives the stable snake_case keys of `gpuplanner-cli plan --format json`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+BREAKDOWN_KEYS = ("weights", "master_weights", "gradients", "optimizer", "activations", "kv_cache", "overhead")
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryBreakdown:
+    """Bytes on the busiest GPU. `overhead` = runtime (CUDA context, workspaces) +
+    allocator fragmentation margin."""
+
+    weights: float = 0.0
+    master_weights: float = 0.0
+    gradients: float = 0.0
+    optimizer: float = 0.0
+    activations: float = 0.0
+    kv_cache: float = 0.0
+    overhead: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return sum(getattr(self, k) for k in BREAKDOWN_KEYS)
+
+
+@dataclass(frozen=True, slots=True)
+class QuickRule:
+    """The rule of thumb: GPUs = P_billion × bytes/param × 1.25 / GPU_GB."""
+
+    bytes_per_param: float
+    factor: float
+    gpu_gb: float
+    ratio: float
+    gpus: int  # ceil(ratio): 1.09 means 2 GPUs, not "about one"
+    formula: str
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    dp: int = 1
+    tp: int = 1
+    pp: int = 1
+    ep: int = 1
+    zero_stage: int = 0
+
+    @property
+    def gpus(self) -> int:
+        return self.dp * self.tp * self.pp
+
+    def describe(self) -> str:
+        """e.g. 'TP8 × PP1 × DP3, ZeRO-2'; DP 0 means no data-parallel degree was enough."""
+        text = f"TP{self.tp} × PP{self.pp} × DP{self.dp or 'n/a'}"
+        if self.ep > 1:
+            text += f" (EP{self.ep})"
+        return text + f", ZeRO-{self.zero_stage}"
+
+
+@dataclass(frozen=True, slots=True)
+class ThroughputPoint:
+    """One batch size of the throughput–interactivity curve (per serving replica)."""
+
+    batch: int
+    tokens_per_s_per_user: float
+    tokens_per_s_total: float
+    usd_per_million_tokens: float
+
+
+@dataclass(frozen=True, slots=True)
+class Assumption:
+    name: str
+    value: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """A number with its formula, the user's values substituted, and the source."""
+
+    key: str
+    formula: str
+    substituted: str
+    source: str
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    model_name: str
+    mode: str
+    precision: str
+    gpu_name: str
+    instance_type: str  # '' when planning by GPU only
+    params_total: float
+    params_active: float
+    quick_rule: QuickRule
+    breakdown_bytes: MemoryBreakdown
+    capacity_bytes: float  # reported memory of one GPU
+    usable_bytes: float  # capacity × utilization cap
+    fits: bool
+    layout: Layout
+    gpus: int
+    gpus_per_instance: int
+    instances: float  # NaN when planning by GPU only
+    price_usd_per_hour: float  # for all the instances (or GPUs) of the plan
+    spot_price_usd_per_hour: float
+    price_as_of: str
+    # training
+    training_flops: float = math.nan
+    hardware_flops: float = math.nan
+    training_time_s: float = math.nan
+    gpu_hours: float = math.nan
+    cost_usd: float = math.nan
+    spot_cost_usd: float = math.nan
+    # inference
+    prefill_time_s: float = math.nan
+    decode_tokens_per_s_per_user: float = math.nan
+    decode_tokens_per_s_total: float = math.nan
+    max_batch: int = 0
+    curve: tuple = ()
+    usd_per_million_tokens: float = math.nan
+    serving_batch: int = 0
+    serving_tokens_per_s_total: float = math.nan  # one replica at the serving batch
+    replicas: int = 0
+    serving_gpus: int = 0
+    serving_instances: float = math.nan
+    monthly_cost_usd: float = math.nan
+    spot_monthly_cost_usd: float = math.nan
+    warnings: tuple = ()
+    layout_notes: tuple = ()
+    assumptions: tuple = ()
+    explanations: tuple = ()
+    inputs: dict = field(default_factory=dict)
+
+    @property
+    def memory_per_gpu_bytes(self) -> float:
+        return self.breakdown_bytes.total
+
+    def explanation(self, key: str) -> Explanation | None:
+        return next((e for e in self.explanations if e.key == key), None)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict; NaN becomes None."""
+        out = {
+            "model": self.model_name, "mode": self.mode, "precision": self.precision,
+            "gpu": self.gpu_name, "instance_type": self.instance_type or None,
+            "params_total": self.params_total, "params_active": self.params_active,
+            "fits": self.fits, "gpus": self.gpus, "gpus_per_instance": self.gpus_per_instance,
+            "instances": self.instances,
+            "layout": asdict(self.layout),
+            "memory_per_gpu_bytes": self.memory_per_gpu_bytes,
+            "capacity_bytes": self.capacity_bytes, "usable_bytes": self.usable_bytes,
+            "breakdown_bytes": {k: getattr(self.breakdown_bytes, k) for k in BREAKDOWN_KEYS},
+            "quick_rule": {"ratio": self.quick_rule.ratio, "gpus": self.quick_rule.gpus,
+                           "bytes_per_param": self.quick_rule.bytes_per_param,
+                           "gpu_gb": self.quick_rule.gpu_gb, "formula": self.quick_rule.formula},
+            "price_usd_per_hour": self.price_usd_per_hour,
+            "spot_price_usd_per_hour": self.spot_price_usd_per_hour,
+            "price_as_of": self.price_as_of,
+            "training_flops": self.training_flops, "hardware_flops": self.hardware_flops,
+            "training_time_s": self.training_time_s, "gpu_hours": self.gpu_hours,
+            "cost_usd": self.cost_usd, "spot_cost_usd": self.spot_cost_usd,
+            "prefill_time_s": self.prefill_time_s,
+            "decode_tokens_per_s_per_user": self.decode_tokens_per_s_per_user,
+            "decode_tokens_per_s_total": self.decode_tokens_per_s_total,
+            "max_batch": self.max_batch,
+            "usd_per_million_tokens": self.usd_per_million_tokens,
+            "serving_batch": self.serving_batch,
+            "serving_tokens_per_s_total": self.serving_tokens_per_s_total, "replicas": self.replicas,
+            "serving_gpus": self.serving_gpus, "serving_instances": self.serving_instances,
+            "monthly_cost_usd": self.monthly_cost_usd,
+            "spot_monthly_cost_usd": self.spot_monthly_cost_usd,
+            "curve": [asdict(p) for p in self.curve],
+            "warnings": list(self.warnings),
+            "layout_notes": list(self.layout_notes),
+            "assumptions": [asdict(a) for a in self.assumptions],
+            "inputs": self.inputs,
+        }
+        return _nan_to_none(out)
+
+
+def _nan_to_none(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan_to_none(v) for v in value]
+    return value

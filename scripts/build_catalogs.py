@@ -1,0 +1,62 @@
+"""Build the bundled catalogs in resources/ from the team's reference data in ../shared/data.
+
+Run from the repository root: python scripts/build_catalogs.py [--data DIR]
+Keeps every source column, turns blanks into gaps (never zeros), and adds an as_of column.
+"""
+import argparse
+import csv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+GPU_COLUMNS = [
+    "name", "full_name", "vendor", "architecture", "memory_mib_reported", "memory_gb_marketing",
+    "memory_type", "memory_bandwidth_gb_s", "fp32_tflops", "tf32_tflops_dense", "bf16_tflops_dense",
+    "fp16_tflops_dense", "fp8_tflops_dense", "int8_tops_dense", "tdp_watts", "nvlink_gb_s",
+    "pcie_gb_s", "interconnect", "sparse_halved", "source", "as_of", "notes",
+]
+INSTANCE_COLUMNS = [
+    "cloud", "instance_type", "gpu", "gpu_count", "price_usd_per_hour", "spot_price_usd_per_hour",
+    "region", "vcpus", "host_memory_gib", "cloud_gpu_name", "source", "as_of", "notes",
+]
+GPU_AS_OF = "vendor datasheets as published (undated); gathered 2025-2026"
+PRICE_AS_OF = "SkyPilot catalog v8 snapshot, late 2025 to 2026 (list prices)"
+
+
+def _rows(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _write(path, columns, rows):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def build(data: Path) -> None:
+    gpus = [
+        {**{c: r.get(c, "") for c in GPU_COLUMNS}, "name": r["gpu_name"], "as_of": GPU_AS_OF}
+        for r in _rows(data / "gpu_specs.csv")
+    ]
+    _write(ROOT / "resources" / "gpus.csv", GPU_COLUMNS, gpus)
+    instances = [
+        {
+            **{c: r.get(c, "") for c in INSTANCE_COLUMNS},
+            "gpu": r["gpu_spec_key"],
+            "host_memory_gib": r["memory_gib"],
+            "cloud_gpu_name": r["gpu_name"],
+            "as_of": PRICE_AS_OF,
+        }
+        for r in _rows(data / "cloud_gpu_instances.csv")
+    ]
+    _write(ROOT / "resources" / "instances.csv", INSTANCE_COLUMNS, instances)
+    models = _rows(data / "model_configs.csv")
+    _write(ROOT / "resources" / "models.csv", list(models[0].keys()), models)
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    build(p.parse_args().data)
