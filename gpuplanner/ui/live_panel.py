@@ -1,0 +1,495 @@
+"""The Live tab: device picker, status with Retry, stacked live plots on one time axis.
+
+The panel never calls a telemetry source: a ``Sampler`` (injected) polls on its
+own thread and a QTimer drains it into per-device ring buffers, so a slow
+driver cannot freeze the window. Curves are created once and fed with
+``setData``; the x axis is wall-clock time, which the benchmark's own
+timestamps (torch memory, phases) share.
+"""
+from __future__ import annotations
+
+import ctypes
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import PySide6  # noqa: F401  (imported before pyqtgraph so it binds to PySide6)
+from PySide6 import QtCore, QtGui, QtWidgets
+
+import numpy as np
+import pyqtgraph as pg
+
+from gpuplanner.monitor import (
+    DeviceHistory,
+    DeviceInfo,
+    DeviceKind,
+    ProcessSnapshot,
+    RingBuffer,
+    Sampler,
+    SamplerBatch,
+    SourceStatus,
+    export_history_csv,
+)
+
+HISTORY_WINDOWS_S = (60.0, 300.0, 900.0)
+_BYTES_PER_GIB = 2**30
+_BYTES_PER_MIB = 2**20
+_MAX_PHASES = 32
+_BENCH_COLUMNS = ("timestamp_s", "allocated_bytes", "reserved_bytes")
+
+
+@dataclass(frozen=True)
+class _Field:
+    """One telemetry column: where it lives, how to scale it, how to name it."""
+
+    label: str
+    table: str  # "usage", "sensors" or "bench"
+    column: str
+    unit: str
+    scale: float = 1.0
+
+    def fetch(self, tables: dict[str, dict[str, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        table = tables[self.table]
+        return table["timestamp_s"], table[self.column] / self.scale
+
+
+@dataclass(frozen=True)
+class _Curve:
+    field: _Field
+    color: str
+    dashed: bool = False
+
+
+@dataclass(frozen=True)
+class _Plot:
+    title: str
+    curves: tuple[_Curve, ...]
+
+
+def _gib(label: str, table: str, column: str) -> _Field:
+    return _Field(label, table, column, "GiB", _BYTES_PER_GIB)
+
+
+_TORCH_CURVES = (
+    _Curve(_gib("torch allocated", "bench", "allocated_bytes"), "#59a14f"),
+    _Curve(_gib("torch reserved", "bench", "reserved_bytes"), "#edc948"),
+)
+_GPU_MEM_USED = _gib("used", "usage", "mem_used_bytes")
+_GPU_MEM_TOTAL = _gib("total", "usage", "mem_total_bytes")
+_GPU_UTIL = _Field("GPU", "usage", "gpu_util_pct", "%")
+_MEM_BW_UTIL = _Field("mem bandwidth", "usage", "mem_bw_util_pct", "%")
+_POWER = _Field("power", "sensors", "power_w", "W")
+_POWER_LIMIT = _Field("limit", "sensors", "power_limit_w", "W")
+_TEMPERATURE = _Field("GPU", "sensors", "temperature_c", "°C")
+_RAM_USED = _gib("RAM used", "usage", "ram_used_bytes")
+_RAM_TOTAL = _gib("RAM total", "usage", "ram_total_bytes")
+_CPU_UTIL = _Field("CPU", "usage", "cpu_util_pct", "%")
+
+_LAYOUTS: dict[DeviceKind, tuple[tuple[_Plot, ...], tuple[_Field, ...]]] = {
+    DeviceKind.GPU: (
+        (
+            _Plot(
+                "Memory (GiB)",
+                (
+                    _Curve(_GPU_MEM_USED, "#4e79a7"),
+                    _Curve(_GPU_MEM_TOTAL, "#9c9c9c", dashed=True),
+                    _Curve(_gib("reserved", "usage", "mem_reserved_bytes"), "#b07aa1"),
+                    *_TORCH_CURVES,
+                ),
+            ),
+            _Plot("Utilization (%)", (_Curve(_GPU_UTIL, "#e15759"), _Curve(_MEM_BW_UTIL, "#76b7b2"))),
+            _Plot("Power (W)", (_Curve(_POWER, "#f28e2b"), _Curve(_POWER_LIMIT, "#9c9c9c", dashed=True))),
+            _Plot("Temperature (°C)", (_Curve(_TEMPERATURE, "#ff9da7"),)),
+        ),
+        (
+            _GPU_MEM_USED,
+            _GPU_MEM_TOTAL,
+            _GPU_UTIL,
+            _MEM_BW_UTIL,
+            _POWER,
+            _POWER_LIMIT,
+            _TEMPERATURE,
+            _Field("SM clock", "sensors", "sm_clock_mhz", "MHz"),
+            _Field("mem clock", "sensors", "mem_clock_mhz", "MHz"),
+        ),
+    ),
+    DeviceKind.HOST: (
+        (
+            _Plot(
+                "RAM (GiB)",
+                (_Curve(_RAM_USED, "#4e79a7"), _Curve(_RAM_TOTAL, "#9c9c9c", dashed=True), *_TORCH_CURVES),
+            ),
+            _Plot("CPU (%)", (_Curve(_CPU_UTIL, "#e15759"),)),
+        ),
+        (_RAM_USED, _RAM_TOTAL, _CPU_UTIL),
+    ),
+}
+
+
+class _EmitProbe(QtCore.QObject):
+    fired = QtCore.Signal()
+
+
+def guard_pyside_refcount_bug() -> None:
+    """Survive PySide6 6.12.0 on CPython < 3.12, which drops references to True and None.
+
+    There ``Signal.emit()`` returns True without a reference, and painting and
+    ``QLabel.setText`` leak references to None the same way. pyqtgraph emits and
+    paints on every redraw, so the counts reach zero within a minute and CPython
+    aborts ("bool_dealloc"/"none_dealloc"). CPython 3.12 makes these singletons
+    immortal; if a probe shows the leak, this gives them a reserve of references
+    to the same effect. Process-wide and idempotent; the real fix is a PySide6
+    without the bug (6.11.3 was checked clean), after which the probe finds nothing.
+    """
+    if sys.version_info >= (3, 12):
+        return
+    probe = _EmitProbe()
+    before = sys.getrefcount(True)
+    for _ in range(8):
+        probe.fired.emit()
+    if sys.getrefcount(True) <= before - 8:
+        for singleton in (True, False, None):
+            ctypes.c_ssize_t.from_address(id(singleton)).value += 2**40
+
+
+def _format_value(value: float, unit: str) -> str:
+    if math.isnan(value):
+        return "n/a"
+    digits = 1 if unit == "GiB" else 0
+    return f"{value:,.{digits}f} {unit}"
+
+
+@dataclass
+class _Phase:
+    name: str
+    start_s: float
+    end_s: float | None
+    regions: list[tuple[pg.PlotItem, pg.LinearRegionItem]] = field(default_factory=list)
+
+
+class _KindPage(QtWidgets.QWidget):
+    """Current-value labels and stacked plots for one kind of device; curves made once."""
+
+    def __init__(self, kind: DeviceKind) -> None:
+        super().__init__()
+        plots, values = _LAYOUTS[kind]
+        labels_row = QtWidgets.QHBoxLayout()
+        self.value_labels: list[tuple[_Field, QtWidgets.QLabel]] = []
+        for value in values:
+            label = QtWidgets.QLabel()
+            labels_row.addWidget(label)
+            self.value_labels.append((value, label))
+        labels_row.addStretch(1)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.plots: list[pg.PlotItem] = []
+        self.curves: list[tuple[_Field, pg.PlotDataItem]] = []
+        for row, spec in enumerate(plots):
+            plot = self.graphics.addPlot(row=row, col=0, axisItems={"bottom": pg.DateAxisItem()})
+            plot.setLabel("left", spec.title)
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.setMenuEnabled(False)
+            plot.addLegend(offset=(5, 5), labelTextSize="8pt")
+            plot.enableAutoRange(x=False)
+            if self.plots:
+                plot.setXLink(self.plots[0])
+            for curve in spec.curves:
+                style = QtCore.Qt.PenStyle.DashLine if curve.dashed else QtCore.Qt.PenStyle.SolidLine
+                pen = pg.mkPen(curve.color, width=1.5, style=style)
+                item = plot.plot(name=curve.field.label, pen=pen, connect="finite")  # NaN = gap
+                self.curves.append((curve.field, item))
+            self.plots.append(plot)
+        for plot in self.plots[:-1]:
+            plot.hideAxis("bottom")
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(labels_row)
+        layout.addWidget(self.graphics, 1)
+
+    def show_window(self, tables: dict[str, dict[str, np.ndarray]], start_s: float, end_s: float) -> None:
+        for spec, item in self.curves:
+            times_s, values = spec.fetch(tables)
+            first = int(np.searchsorted(times_s, start_s))
+            item.setData(times_s[first:], values[first:])
+        for spec, label in self.value_labels:
+            times_s, values = spec.fetch(tables)
+            latest = values[-1] if len(values) else math.nan
+            label.setText(f"{spec.label}: {_format_value(float(latest), spec.unit)}")
+        self.plots[0].setXRange(start_s, end_s, padding=0)
+
+
+class LivePanel(QtWidgets.QWidget):
+    """Live telemetry for the Live tab.
+
+    The owner calls ``stop()`` on quit (closing the widget does it too). Call
+    ``set_watched_pid``, ``add_benchmark_metrics`` and ``add_phase_marker``
+    from the GUI thread while a benchmark runs.
+    """
+
+    status_changed = QtCore.Signal(str)
+
+    def __init__(
+        self,
+        sampler: Sampler,
+        parent: QtWidgets.QWidget | None = None,
+        drain_interval_ms: int = 500,
+    ) -> None:
+        super().__init__(parent)
+        guard_pyside_refcount_bug()
+        self._sampler = sampler
+        self._stopped = False
+        self._paused = False
+        self._dirty = False
+        self._window_s = HISTORY_WINDOWS_S[1]
+        self._status: SourceStatus | None = None
+        self._devices: dict[str, DeviceInfo] = {}
+        self._histories: dict[str, DeviceHistory] = {}
+        self._processes: dict[str, ProcessSnapshot] = {}
+        self._bench = RingBuffer(_BENCH_COLUMNS, sampler.rates.usage_capacity)
+        self._phases: dict[tuple[str, float], _Phase] = {}
+        self._timer = QtCore.QTimer(self)
+        self._timer.setInterval(drain_interval_ms)
+        self._timer.timeout.connect(self.drain_now)
+        self._build_ui()
+
+    # ----- construction -------------------------------------------------
+    def _build_ui(self) -> None:
+        self.device_picker = QtWidgets.QComboBox()
+        self.device_picker.currentIndexChanged.connect(self._on_device_changed)
+        self.status_label = QtWidgets.QLabel("Starting telemetry…")
+        self.status_label.setWordWrap(True)
+        self.retry_button = QtWidgets.QPushButton("Retry")
+        self.retry_button.setVisible(False)
+        self.retry_button.clicked.connect(self._on_retry)
+        self.window_picker = QtWidgets.QComboBox()
+        for window_s in HISTORY_WINDOWS_S:
+            self.window_picker.addItem(f"{window_s / 60:g} min", window_s)
+        self.window_picker.setCurrentIndex(HISTORY_WINDOWS_S.index(self._window_s))
+        self.window_picker.currentIndexChanged.connect(
+            lambda i: self.set_history_window(self.window_picker.itemData(i))
+        )
+        self.pause_button = QtWidgets.QPushButton("Pause")
+        self.pause_button.setCheckable(True)
+        self.pause_button.toggled.connect(self.set_paused)
+        self.export_button = QtWidgets.QPushButton("Export CSV…")
+        self.export_button.clicked.connect(self._on_export)
+
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(QtWidgets.QLabel("Device"))
+        top.addWidget(self.device_picker, 1)
+        top.addWidget(QtWidgets.QLabel("History"))
+        top.addWidget(self.window_picker)
+        top.addWidget(self.pause_button)
+        top.addWidget(self.export_button)
+        status_row = QtWidgets.QHBoxLayout()
+        status_row.addWidget(self.status_label, 1)
+        status_row.addWidget(self.retry_button)
+
+        self.pages = {kind: _KindPage(kind) for kind in DeviceKind}
+        self.page_stack = QtWidgets.QStackedWidget()
+        for page in self.pages.values():
+            self.page_stack.addWidget(page)
+        self.process_table = QtWidgets.QTableWidget(0, 3)
+        self.process_table.setHorizontalHeaderLabels(["PID", "Memory (MiB)", ""])
+        self.process_table.verticalHeader().setVisible(False)
+        self.process_table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.process_table.setMaximumHeight(110)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(status_row)
+        layout.addWidget(self.page_stack, 1)
+        layout.addWidget(self.process_table)
+
+    # ----- lifecycle ----------------------------------------------------
+    def start(self) -> None:
+        """Start sampling (idempotent); showing the panel starts it too. Not after stop()."""
+        if not self._stopped:
+            self._sampler.start()
+
+    def stop(self) -> None:
+        """Stop the drain timer and the sampler thread; the panel stays readable."""
+        self._stopped = True
+        self._timer.stop()
+        self._sampler.stop()
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        super().showEvent(event)
+        if self._stopped:
+            return
+        self.start()
+        self._sampler.set_process_polling(True)
+        self._timer.start()
+
+    def hideEvent(self, event: QtGui.QHideEvent) -> None:
+        """Hidden: no GUI work and no process polling; sampling goes on into a bounded queue."""
+        super().hideEvent(event)
+        self._timer.stop()
+        self._sampler.set_process_polling(False)
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        self.stop()
+        super().closeEvent(event)
+
+    # ----- public API for the main window -------------------------------
+    def set_watched_pid(self, pid: int | None) -> None:
+        """The benchmark's PID: flagged in the process table and the device picker."""
+        self._sampler.set_watched_pid(pid)
+
+    def add_benchmark_metrics(self, timestamp_s: float, allocated_bytes: float, reserved_bytes: float) -> None:
+        """torch's allocator figures from the benchmark, overlaid on the memory plot."""
+        self._bench.append((timestamp_s, allocated_bytes, reserved_bytes))
+        self._dirty = True  # drawn on the next drain: the benchmark may report faster than we redraw
+
+    def add_phase_marker(self, name: str, start_s: float, end_s: float | None = None) -> None:
+        """Shade a benchmark phase; call again with the same name and start to close it."""
+        phase = self._phases.get((name, start_s))
+        if phase is None:
+            phase = _Phase(name, start_s, end_s)
+            for page in self.pages.values():
+                for row, plot in enumerate(page.plots):
+                    region = pg.LinearRegionItem(
+                        values=(start_s, end_s or start_s), movable=False, brush=pg.mkBrush(120, 120, 200, 40)
+                    )
+                    if row == 0:
+                        pg.InfLineLabel(region.lines[0], text=name, position=0.9, anchors=[(0, 0), (0, 0)])
+                    plot.addItem(region)
+                    phase.regions.append((plot, region))
+            self._phases[(name, start_s)] = phase
+            self._drop_old_phases()
+        phase.end_s = end_s
+        self._dirty = True
+
+    def set_paused(self, paused: bool) -> None:
+        """Freeze the plots; samples keep arriving into history and show on resume."""
+        self._paused = paused
+        if self.pause_button.isChecked() != paused:
+            self.pause_button.setChecked(paused)
+        self._refresh()
+
+    def set_history_window(self, window_s: float) -> None:
+        self._window_s = float(window_s)
+        self._refresh()
+
+    def export_csv(self, path: Path) -> Path:
+        """Write the selected device's whole history (DCGM-style columns) atomically."""
+        uuid = self.selected_device_uuid()
+        if uuid is None or uuid not in self._histories:
+            raise ValueError("No samples to export yet.")
+        return export_history_csv(self._histories[uuid], self._devices[uuid], Path(path))
+
+    def selected_device_uuid(self) -> str | None:
+        return self.device_picker.currentData()
+
+    def drain_now(self) -> None:
+        """Move everything the sampler has collected into history and redraw (timer slot)."""
+        batch = self._sampler.drain()
+        self._apply_state(batch)
+        rates = self._sampler.rates
+        for sample in (*batch.usage, *batch.sensors):
+            if sample.device_uuid not in self._histories:
+                self._histories[sample.device_uuid] = DeviceHistory(rates.usage_capacity, rates.sensors_capacity)
+            self._histories[sample.device_uuid].add(sample)
+        for snapshot in batch.processes:
+            self._processes[snapshot.device_uuid] = snapshot
+        if batch.processes:
+            for i in range(self.device_picker.count()):
+                self.device_picker.setItemText(i, self._device_text(self._devices[self.device_picker.itemData(i)]))
+        if self._dirty or batch.usage or batch.sensors or batch.processes:
+            self._refresh()
+
+    # ----- internals ----------------------------------------------------
+    def _apply_state(self, batch: SamplerBatch) -> None:
+        devices = {d.uuid: d for d in batch.devices}
+        devices_changed = devices != self._devices
+        if devices_changed:
+            self._devices = devices
+            self._rebuild_device_picker()
+        if devices_changed or batch.status != self._status:
+            self._status = batch.status
+            self._show_status(batch.status, batch.devices)
+
+    def _show_status(self, status: SourceStatus, devices: tuple[DeviceInfo, ...]) -> None:
+        lines = [status.message + (f". {status.hint}" if status.hint else "")]
+        lines += [f"{d.name} (#{d.index}): {d.error}" for d in devices if d.error]
+        text = "\n".join(lines)
+        if text != self.status_label.text():
+            self.status_label.setText(text)
+            self.status_changed.emit(status.message)
+        self.retry_button.setVisible(len(lines) > 1 or not status.ok)
+
+    def _device_text(self, device: DeviceInfo) -> str:
+        text = f"{device.index}: {device.name}"
+        snapshot = self._processes.get(device.uuid)
+        if snapshot is not None and any(p.is_watched for p in snapshot.processes):
+            text += "  ★ benchmark"
+        return text + (f"  — ERROR: {device.error}" if device.error else "")
+
+    def _rebuild_device_picker(self) -> None:
+        current = self.selected_device_uuid()
+        self.device_picker.blockSignals(True)
+        self.device_picker.clear()
+        for device in self._devices.values():
+            self.device_picker.addItem(self._device_text(device), device.uuid)
+        found = self.device_picker.findData(current) if current is not None else -1
+        self.device_picker.setCurrentIndex(max(found, 0))
+        self.device_picker.blockSignals(False)
+        self._on_device_changed()
+
+    def _on_device_changed(self) -> None:
+        uuid = self.selected_device_uuid()
+        if uuid in self._devices:
+            self.page_stack.setCurrentWidget(self.pages[self._devices[uuid].kind])
+        self._refresh()
+
+    def _on_retry(self) -> None:
+        self.status_label.setText("Retrying…")
+        self._status = None  # show the outcome even if it is the same state again
+        self._sampler.request_retry()
+
+    def _on_export(self) -> None:
+        suggested = time.strftime("gpu-telemetry-%Y%m%d-%H%M%S.csv")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export samples", suggested, "CSV files (*.csv)")
+        if not path:
+            return
+        try:
+            self.export_csv(Path(path))
+        except (OSError, ValueError) as err:
+            QtWidgets.QMessageBox.warning(self, "Export failed", str(err))
+
+    def _drop_old_phases(self) -> None:
+        while len(self._phases) > _MAX_PHASES:
+            oldest = self._phases.pop(next(iter(self._phases)))
+            for plot, region in oldest.regions:
+                plot.removeItem(region)
+
+    def _refresh(self) -> None:
+        uuid = self.selected_device_uuid()
+        if self._paused or uuid not in self._histories:
+            return
+        self._dirty = False
+        history = self._histories[uuid]
+        tables = {"usage": history.usage.table(), "sensors": history.sensors.table(), "bench": self._bench.table()}
+        end_s = float(np.nanmax([history.usage.last("timestamp_s"), history.sensors.last("timestamp_s")]))
+        page = self.pages[self._devices[uuid].kind]
+        page.show_window(tables, end_s - self._window_s, end_s)
+        for phase in self._phases.values():
+            for _, region in phase.regions:
+                region.setRegion((phase.start_s, phase.end_s if phase.end_s is not None else end_s))
+        self._show_processes(self._processes.get(uuid))
+
+    def _show_processes(self, snapshot: ProcessSnapshot | None) -> None:
+        processes = snapshot.processes if snapshot is not None else ()
+        self.process_table.setRowCount(len(processes))
+        bold = QtGui.QFont()
+        bold.setBold(True)
+        for row, process in enumerate(processes):
+            memory = "n/a" if math.isnan(process.used_mem_bytes) else f"{process.used_mem_bytes / _BYTES_PER_MIB:,.0f}"
+            cells = (str(process.pid), memory, "benchmark" if process.is_watched else "")
+            for column, text in enumerate(cells):
+                item = QtWidgets.QTableWidgetItem(text)
+                if process.is_watched:
+                    item.setFont(bold)
+                    item.setBackground(QtGui.QColor(255, 235, 160))
+                self.process_table.setItem(row, column, item)
