@@ -120,7 +120,8 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
     arch = resolve_model(inputs, catalogs)
     hw = resolve_hardware(inputs, catalogs)
     gpu = hw.gpu
-    params = sizes(arch).total
+    # A bare count is the user's number exactly; the synthesized shape only sizes activations/KV.
+    params = arch.published_params if arch.synthesized else sizes(arch).total
     usable = gpu.capacity_bytes * inputs.util_cap
     warnings = []
     if arch.synthesized:
@@ -131,17 +132,10 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
     qr = quick_rule(params, inputs.mode, inputs.precision, gpu)
     if qr.ratio > 1 and qr.ratio % 1 > 0:
         warnings.append(f"quick rule ratio {qr.ratio:.2f} rounds up to {qr.gpus} GPUs (it does not fit on {qr.gpus - 1})")
-    dtype, dtype_note = compute_dtype(gpu, inputs.precision, inputs.mode)
+    dtype, dtype_note, blocked = compute_dtype(gpu, inputs.precision, inputs.mode)
     if dtype_note:
         warnings.append(dtype_note)
     peak = gpu.peak(dtype)
-    blocked = ""
-    if inputs.mode == "train" and inputs.train_method == "full" and not math.isfinite(peak) \
-            and not math.isnan(gpu.peak("fp32")):
-        blocked = f"{gpu.name} has no {dtype} support: training in {inputs.precision} is not possible"
-    if inputs.mode == "infer" and inputs.precision == "bf16" and not math.isfinite(peak) and math.isfinite(gpu.peak("fp16")):
-        dtype, peak = "fp16", gpu.peak("fp16")
-        warnings.append(f"{gpu.name} has no bf16: bf16 weights served as fp16")
     if not math.isfinite(peak) and not blocked:
         warnings.append(f"{gpu.name} has no published {dtype} peak: times and throughput are unknown")
     if arch.max_positions and max(inputs.seq_len if inputs.mode == "train" else inputs.context_len, 0) > arch.max_positions:
@@ -173,7 +167,7 @@ def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> P
     if inputs.max_training_days and math.isfinite(peak):
         min_gpus = math.ceil(hw_flops / (peak * inputs.mfu * inputs.max_training_days * SECONDS_PER_DAY))
     cand, notes = search_training(setup, usable, inputs.overhead_bytes, frag, hw.max_tp,
-                                  _fixed_layout(inputs), min_gpus)
+                                  _fixed_layout(inputs), min_gpus, hw.gpus_per_instance if hw.instance else 0)
     if cand is None:
         raise InputError("tp", "no tensor/pipeline degree is allowed for this model "
                          f"({arch.n_heads} heads, {arch.n_kv_heads} KV heads, {arch.n_layers} layers)")
@@ -183,11 +177,15 @@ def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> P
     elif not cand.fits:
         warnings.append(f"does not fit on {hw.gpu.name}: the smallest layout needs "
                         f"{cand.breakdown.total / GIB:,.1f} GiB per GPU, usable {usable / GIB:,.1f} GiB")
+        if cand.breakdown.activations > usable - inputs.overhead_bytes:
+            warnings.append(f"activations alone need {cand.breakdown.activations / GIB:,.1f} GiB per GPU: try full "
+                            "recomputation, a shorter sequence, a smaller micro-batch, or more tensor parallelism")
     gpus = cand.layout.gpus if fits else 0
     time_s = hw_flops / (gpus * peak * inputs.mfu) if fits and math.isfinite(peak) else math.nan
     hours = time_s / 3600
     return PlanResult(
         **common, breakdown_bytes=cand.breakdown, fits=fits, layout=cand.layout, gpus=gpus,
+        min_gpus=cand.min_gpus if fits else 0,
         instances=_instances(gpus, hw) if fits else math.nan,
         price_usd_per_hour=_hourly(gpus, hw, hw.price_per_gpu_hour) if fits else math.nan,
         spot_price_usd_per_hour=_hourly(gpus, hw, hw.spot_per_gpu_hour) if fits else math.nan,
@@ -219,7 +217,7 @@ def _infer(inputs, arch, hw, dtype, peak, usable, frag, warnings, common) -> Pla
         warnings.append(f"does not fit on {hw.gpu.name}: weights plus the KV cache of {inputs.concurrency} × "
                         f"{inputs.context_len} tokens need {cand.breakdown.total / GIB:,.1f} GiB per GPU, "
                         f"usable {usable / GIB:,.1f} GiB")
-    base = dict(**common, breakdown_bytes=cand.breakdown, fits=fits, layout=lay,
+    base = dict(**common, breakdown_bytes=cand.breakdown, fits=fits, layout=lay, min_gpus=cand.min_gpus,
                 layout_notes=_layout_notes(notes, fits))
     if not fits or not math.isfinite(peak) or not math.isfinite(hw.gpu.bandwidth_bytes_per_s):
         return PlanResult(**base, gpus=0 if not fits else replica_gpus,

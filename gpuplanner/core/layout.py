@@ -8,8 +8,7 @@ the reason the others failed, so the result can say why.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, replace
 
 from gpuplanner.core.memory import (
     DTYPE_BYTES, LORA_PARAM_BYTES, QLORA_BYTES, kv_bytes_per_sequence, lora_adapter_params,
@@ -20,7 +19,9 @@ from gpuplanner.core.model import ModelArch, ModelSizes, sizes
 from gpuplanner.core.result import Layout, MemoryBreakdown
 
 TP_CHOICES = (1, 2, 4, 8)
-MAX_PP = 64
+# Pipeline degrees tried; stages may be uneven (the heaviest holds ceil(L/p) blocks), so the
+# same set serves every depth and a deeper model never gets a better split than a shallower one.
+PP_CHOICES = tuple(range(1, 17)) + (20, 24, 32, 40, 48, 64)
 MAX_EP = 64
 MAX_DP = 1 << 20
 
@@ -30,11 +31,15 @@ class Candidate:
     layout: Layout
     breakdown: MemoryBreakdown
     fits: bool
+    min_gpus: int  # fewest GPUs that hold the job (before deadlines and instance filling)
 
 
-@lru_cache(maxsize=64)
-def _divisors(n: int, limit: int) -> tuple:
-    return tuple(d for d in range(1, min(n, limit) + 1) if n % d == 0)
+def _layout(c):
+    return Layout(*c) if c else None
+
+
+def pp_choices(arch: ModelArch) -> tuple:
+    return tuple(p for p in PP_CHOICES if p <= arch.n_layers)
 
 
 def tp_choices(arch: ModelArch, max_tp: int) -> tuple:
@@ -130,25 +135,37 @@ class TrainingSetup:
 
 
 def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: float, max_tp: int,
-                    fixed_layout: dict, min_gpus: int = 1):
-    """Best Candidate over all allowed layouts, plus the best layout per tensor degree."""
+                    fixed_layout: dict, min_gpus: int = 1, gpus_per_instance: int = 0):
+    """Best Candidate over all allowed layouts, plus the best layout per tensor degree.
+
+    Fewest GPUs wins; with an instance type, fewest instances wins and the layout then fills
+    those instances (whole instances are billed, and more data parallelism finishes sooner).
+    Ties go to the lower ZeRO stage, then less pipeline, then less tensor parallelism."""
     arch = setup.arch
     tps = [t for t in tp_choices(arch, max_tp) if not fixed_layout["tp"] or t == fixed_layout["tp"]]
-    pps = [p for p in _divisors(arch.n_layers, MAX_PP) if not fixed_layout["pp"] or p == fixed_layout["pp"]]
+    pps = [p for p in pp_choices(arch) if not fixed_layout["pp"] or p == fixed_layout["pp"]]
     eps = [e for e in ep_choices(arch) if not fixed_layout["ep"] or e == fixed_layout["ep"]]
     zeros = [fixed_layout["zero"]] if fixed_layout["zero"] >= 0 else [0, 1, 2, 3]
     fixed_dp = fixed_layout["dp"]
     scale = 1.0 + frag
     room = usable - overhead
-    best = None  # (key, layout)
-    smallest = None  # (memory, layout): reported when nothing fits
-    notes = {}
+    fitting = []  # Layouts at the smallest dp that fits (and meets min_gpus)
+    memory_min = 0  # fewest GPUs that hold the job, whatever the deadline
+    smallest = None  # (memory, Layout): reported when nothing fits
+    bound = math.inf  # GPUs of the best layout so far (rounded up to whole instances)
     for t in tps:
-        best_t = None
-        for p in pps:
-            for e in eps:
+        floor = overhead + scale * setup.activations_tp1 / t  # all states sharded away
+        if floor > usable:  # activations alone do not fit at this tensor degree
+            if smallest is None or floor < smallest[0]:
+                smallest = (floor, Layout(MAX_DP, t, pps[-1] if pps else 1, eps[-1] if eps else 1, 3))
+            continue
+        for e in eps:
+            for p in pps:
+                if t * p > bound and not fixed_dp:
+                    break  # even dp = 1 would need more GPUs than a layout already found
                 amounts, never_sharded = setup.state_amounts(t, p, e)
                 base = setup.activations_tp1 / t + never_sharded
+                unbound = False  # memory no longer binds: deeper pipelines only add GPUs
                 for z in zeros:
                     fixed, sharded = base, 0.0
                     for sh, un, stage in amounts:
@@ -165,29 +182,49 @@ def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: 
                         if free <= 0:
                             dp = MAX_DP
                         else:
-                            dp = max(1, math.ceil(scale * sharded / free - 1e-9), math.ceil(min_gpus / (t * p)))
-                            dp = math.ceil(dp / e) * e
+                            dp_memory = max(1, math.ceil(scale * sharded / free - 1e-9))
+                            dp_memory = math.ceil(dp_memory / e) * e
+                            if dp_memory < MAX_DP and (not memory_min or t * p * dp_memory < memory_min):
+                                memory_min = t * p * dp_memory
+                            dp = math.ceil(max(dp_memory, math.ceil(min_gpus / (t * p))) / e) * e
+                            unbound = dp_memory == e and min_gpus <= 1
                     mem = overhead + scale * (fixed + sharded / dp)
                     if smallest is None or mem < smallest[0]:
                         smallest = (mem, Layout(min(dp, MAX_DP), t, p, e, z))
-                    if mem > usable * (1 + 1e-9) or dp >= MAX_DP:
-                        continue
-                    key = (t * p * dp, z, p, t, e)
-                    if best_t is None or key < best_t[0]:
-                        best_t = (key, Layout(dp, t, p, e, z))
-        notes[t] = best_t[1] if best_t else None
-        if best_t and (best is None or best_t[0] < best[0]):
-            best = best_t
-    chosen = best or smallest
-    if chosen is None:
+                    if mem <= usable * (1 + 1e-9) and dp < MAX_DP:
+                        fitting.append((dp, t, p, e, z))
+                        per = gpus_per_instance or 1
+                        bound = min(bound, math.ceil(t * p * dp / per) * per)
+                        if fixed_dp and (not memory_min or t * p * dp < memory_min):
+                            memory_min = t * p * dp
+                    if unbound:
+                        break  # a higher ZeRO stage gives the same GPUs with more traffic
+                if unbound and not fixed_layout["pp"]:
+                    break
+    # Candidates are (dp, t, p, e, z) tuples; keys sort by GPUs, then ZeRO stage, pp, tp, ep.
+    if fitting and gpus_per_instance and not fixed_dp:
+        budget = min(math.ceil(dp * t * p / gpus_per_instance) for dp, t, p, e, z in fitting) * gpus_per_instance
+        filled = ((budget // (t * p) // e * e, t, p, e, z) for dp, t, p, e, z in fitting)
+        fitting = [f for f, c in zip(filled, fitting) if f[0] >= c[0]]  # more dp only frees memory
+
+        def key(c):
+            return (-c[0] * c[1] * c[2], c[4], c[2], c[1], c[3])
+    else:
+        def key(c):
+            return (c[0] * c[1] * c[2], c[4], c[2], c[1], c[3])
+    notes = {t: _layout(min((c for c in fitting if c[1] == t), key=key, default=None)) for t in tps}
+    if fitting:
+        lay = _layout(min(fitting, key=key))
+    elif smallest:
+        lay = smallest[1]
+    else:
         return None, notes
-    lay = chosen[1]
     w, m, g, o, a = setup.memory_parts(lay.tp, lay.pp, lay.ep, lay.zero_stage, lay.dp)
-    if best is None and lay.dp >= MAX_DP:  # nothing fits even with unbounded sharding
-        lay = Layout(0, lay.tp, lay.pp, lay.ep, lay.zero_stage)
+    if not fitting and lay.dp >= MAX_DP:  # nothing fits even with unbounded sharding
+        lay = replace(lay, dp=0)
     breakdown = MemoryBreakdown(weights=w, master_weights=m, gradients=g, optimizer=o, activations=a,
                                 overhead=overhead + frag * (w + m + g + o + a))
-    return Candidate(lay, breakdown, best is not None), notes
+    return Candidate(lay, breakdown, bool(fitting), memory_min if fitting else 0), notes
 
 
 @dataclass(frozen=True)
@@ -219,13 +256,20 @@ def search_inference(setup: InferenceSetup, usable: float, overhead: float, frag
     concurrent sequences. Key: (GPUs, pp, tp): tensor parallel inside an instance first."""
     arch = setup.arch
     tps = [t for t in tp_choices(arch, max_tp) if not fixed_layout["tp"] or t == fixed_layout["tp"]]
-    pps = [p for p in _divisors(arch.n_layers, MAX_PP) if not fixed_layout["pp"] or p == fixed_layout["pp"]]
+    pps = [p for p in pp_choices(arch) if not fixed_layout["pp"] or p == fixed_layout["pp"]]
     eps = [e for e in ep_choices(arch) if not fixed_layout["ep"] or e == fixed_layout["ep"]]
     scale = 1.0 + frag
     best = smallest = None
     notes = {}
     for t in tps:
         best_t = None
+        if pps and eps:  # the deepest split has the least memory: if it fails, all do
+            w, kv, a = inference_parts(setup, t, pps[-1], eps[-1], setup.concurrency)
+            if overhead + scale * (w + kv + a) > usable:
+                if smallest is None or overhead + scale * (w + kv + a) < smallest[0]:
+                    smallest = (overhead + scale * (w + kv + a), Layout(eps[-1], t, pps[-1], eps[-1], 0), (w, kv, a))
+                notes[t] = None
+                continue
         for e in eps:
             for p in pps:  # GPUs grow with p: the first p that fits is the best for (t, e)
                 w, kv, a = inference_parts(setup, t, p, e, setup.concurrency)
@@ -247,4 +291,4 @@ def search_inference(setup: InferenceSetup, usable: float, overhead: float, frag
         return None, notes
     w, kv, a = chosen[2]
     breakdown = MemoryBreakdown(weights=w, kv_cache=kv, activations=a, overhead=overhead + frag * (w + kv + a))
-    return Candidate(chosen[1], breakdown, best is not None), notes
+    return Candidate(chosen[1], breakdown, best is not None, chosen[1].gpus if best else 0), notes

@@ -109,7 +109,9 @@ def training_activation_bytes(arch: ModelArch, seq: int, batch: int, tp: int, re
     sequence parallelism divides everything by t. Full recomputation keeps each layer's
     2·s·b·h input plus one layer's working set. The fp32 logits for the loss (4·s·b·V/t) are
     added on top."""
-    store_scores = recompute == "none" and not flash_attention
+    # Scores are stored unless FlashAttention never materializes them or selective
+    # recomputation rebuilds them; under full recomputation the one re-run layer holds them.
+    store_scores = recompute != "selective" and not flash_attention
     per_layer = activation_bytes_per_layer(arch, seq, batch, act_bytes, store_scores)
     if recompute == "full":
         stored = arch.n_layers * act_bytes * seq * batch * arch.hidden + per_layer

@@ -190,13 +190,15 @@ def synthesize(params: float, name: str = "custom") -> ModelArch:
     """A Llama-shaped architecture with `params` parameters, for a bare count.
 
     Hidden size from P ≈ 12·L·h² with h/L ≈ 128 (Llama-2-7B: 4096/32), rounded to a multiple
-    of 512 so head counts (h/128) split evenly across tensor ranks; the MLP width is then
+    of 512 (128 for tiny models) so head counts (h/128) split evenly across tensor ranks; the MLP width is then
     solved so the total matches the given count. Good enough for activation and KV
     estimates; the result is flagged as synthesized.
     """
-    vocab = 32000
-    hidden = max(512, int(round((params * 128 / 12) ** (1 / 3) / 512)) * 512)
+    ideal = (params * 128 / 12) ** (1 / 3)
+    step = 512 if ideal >= 1024 else 128
+    hidden = max(128, int(round(ideal / step)) * step)
     layers = max(1, int(round(params / (12 * hidden * hidden))))
+    vocab = max(1, min(32000, int(params / (8 * hidden))))  # embeddings ≤ 1/4 of a small model
     rest = params - 2 * vocab * hidden - hidden - layers * (4 * hidden * hidden + 2 * hidden)
     intermediate = max(1, int(round(rest / (3 * hidden * layers))))
     heads = hidden // 128

@@ -17,26 +17,25 @@ from gpuplanner.core.memory import kv_bytes_per_sequence
 from gpuplanner.core.model import ModelArch, sizes
 
 
-def compute_dtype(gpu: GpuSpec, precision: str, mode: str) -> tuple[str, str]:
-    """(dtype whose dense peak applies, warning or '') for a precision on a GPU.
+def compute_dtype(gpu: GpuSpec, precision: str, mode: str) -> tuple[str, str, str]:
+    """(dtype whose dense peak applies, note, reason it cannot run) for a precision on a GPU.
 
-    Training needs the dtype in hardware; serving falls back to 16-bit math for weight-only
-    formats (int4 → W4A16; int8/fp8 without tensor support → W8A16)."""
+    Training needs its dtype in hardware (int8/int4 are LoRA base weights: 16-bit math).
+    Serving falls back to 16-bit math for weight-only formats: int4 is always W4A16, and
+    int8/fp8 without tensor-core support run as W8A16; bf16 on a GPU without it runs as fp16."""
     def has(dtype):
         return math.isfinite(gpu.peak(dtype))
 
-    if precision == "fp32":
-        return "fp32", ""
-    if precision in ("bf16", "fp16"):
-        return precision, ""
-    if mode == "train":
-        return ("bf16" if has("bf16") else "fp16"), ""
-    if precision == "int4":
-        return ("bf16" if has("bf16") else "fp16"), ""
-    if has(precision):
-        return precision, ""
     half = "bf16" if has("bf16") else "fp16"
-    return half, f"{gpu.name} has no {precision} tensor cores: weight-only {precision} with {half} math assumed"
+    if precision in ("fp32", "int4") or (precision == "int8" and mode == "train"):
+        return ("fp32" if precision == "fp32" else half), "", ""
+    if has(precision):
+        return precision, "", ""
+    if mode == "train":
+        return precision, "", f"{gpu.name} has no {precision} support: training in {precision} is not possible"
+    if precision == "bf16":
+        return "fp16", f"{gpu.name} has no bf16: bf16 weights served as fp16", ""
+    return half, f"{gpu.name} has no {precision} tensor cores: weight-only {precision} with {half} math assumed", ""
 
 
 def training_flops(arch: ModelArch, tokens: float, seq: int, method: str) -> float:

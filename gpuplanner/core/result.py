@@ -103,7 +103,8 @@ class PlanResult:
     usable_bytes: float  # capacity × utilization cap
     fits: bool
     layout: Layout
-    gpus: int
+    min_gpus: int  # fewest GPUs that hold the job (training: before deadline/instance filling)
+    gpus: int  # GPUs the plan uses (training: whole instances filled; serving: one replica)
     gpus_per_instance: int
     instances: float  # NaN when planning by GPU only
     price_usd_per_hour: float  # for all the instances (or GPUs) of the plan
@@ -149,7 +150,7 @@ class PlanResult:
             "model": self.model_name, "mode": self.mode, "precision": self.precision,
             "gpu": self.gpu_name, "instance_type": self.instance_type or None,
             "params_total": self.params_total, "params_active": self.params_active,
-            "fits": self.fits, "gpus": self.gpus, "gpus_per_instance": self.gpus_per_instance,
+            "fits": self.fits, "min_gpus": self.min_gpus, "gpus": self.gpus, "gpus_per_instance": self.gpus_per_instance,
             "instances": self.instances,
             "layout": asdict(self.layout),
             "memory_per_gpu_bytes": self.memory_per_gpu_bytes,

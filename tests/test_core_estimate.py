@@ -1,0 +1,261 @@
+"""The estimator end to end: quick rule, compute, layout, costs, and hypothesis properties."""
+import math
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from gpuplanner.core import InputError, PlanInputs, estimate, load_catalogs, sweep
+from gpuplanner.core.inputs import KV_DTYPES, MODES, OPTIMIZERS, PRECISIONS, RECOMPUTE, TRAIN_METHODS
+from gpuplanner.core.model import sizes
+from gpuplanner.core.performance import training_flops
+from gpuplanner.core.units import GB, GIB
+
+CATALOGS = load_catalogs()
+
+
+def plan(**kw):
+    return estimate(PlanInputs(**kw), CATALOGS)
+
+
+def test_quick_rule_article_example_7b_on_a_16gb_t4():
+    """The article: 7B × 2 bytes × 1.25 / 16 GB = 1.09, which a planner must call 2 GPUs."""
+    r = plan(model="", params=7e9, mode="infer", precision="bf16", instance="", gpu="T4")
+    assert r.quick_rule.ratio == pytest.approx(7 * 2 * 1.25 / 16)
+    assert r.quick_rule.gpus == 2
+    assert any("1.09 rounds up to 2 GPUs" in w for w in r.warnings)
+
+
+def test_quick_rule_training_uses_18_bytes():
+    r = plan(model="", params=7e9, mode="train", instance="p5.48xlarge")
+    assert r.quick_rule.ratio == pytest.approx(7 * 18 * 1.25 / 80)
+    assert r.quick_rule.gpus == 2
+
+
+@pytest.mark.parametrize("precision,bpp", [("fp32", 4), ("bf16", 2), ("fp8", 1), ("int8", 1), ("int4", 0.5)])
+def test_quick_rule_inference_scales_with_precision(precision, bpp):
+    r = plan(model="llama-2-13b", mode="infer", precision=precision, instance="p5.48xlarge")
+    assert r.quick_rule.ratio == pytest.approx(13_015_864_320 / 1e9 * bpp * 1.25 / 80)
+
+
+def test_training_flops_6nd_plus_attention():
+    """6·N·D (Kaplan/Chinchilla) + 12·L·h·s per token (Narayanan et al. 2021)."""
+    arch = CATALOGS.models["llama-2-7b"]
+    tokens = 1e12
+    expected = 6 * 6_738_415_616 * tokens + 12 * 32 * 4096 * 4096 * tokens
+    assert training_flops(arch, tokens, 4096, "full") == pytest.approx(expected)
+    # Chinchilla 70B on 1.4T tokens: 6ND ≈ 5.9e23 FLOP (the paper's 5.76e23 uses N = 70B flat)
+    assert 6 * 70e9 * 1.4e12 == pytest.approx(5.88e23)
+
+
+def test_training_time_and_cost_follow_from_flops():
+    r = plan(model="llama-2-7b", training_tokens=1e11, instance="p4d.24xlarge", recompute="selective")
+    peak = CATALOGS.gpus["A100"].peak("bf16")
+    assert r.fits
+    assert r.training_time_s == pytest.approx(r.hardware_flops / (r.gpus * peak * 0.40))
+    price = CATALOGS.instances["p4d.24xlarge"].price_usd_per_hour
+    assert r.cost_usd == pytest.approx(r.instances * price * r.training_time_s / 3600)
+    assert r.gpu_hours == pytest.approx(r.gpus * r.training_time_s / 3600)
+
+
+def test_full_recomputation_costs_one_more_forward():
+    a = plan(model="llama-2-7b", recompute="selective")
+    b = plan(model="llama-2-7b", recompute="full")
+    assert b.hardware_flops == pytest.approx(a.training_flops * 8 / 6)
+    assert b.breakdown_bytes.activations < a.breakdown_bytes.activations
+
+
+def test_detailed_memory_fits_and_respects_the_cap():
+    for model in ("llama-2-7b", "llama-3.1-70b", "mixtral-8x7b-v0.1", "qwen2.5-72b"):
+        for mode in MODES:
+            r = plan(model=model, mode=mode, instance="p5.48xlarge")
+            assert r.fits
+            assert r.memory_per_gpu_bytes <= r.usable_bytes
+            assert r.usable_bytes == pytest.approx(81559 * 2**20 * 0.9)
+
+
+def test_fixed_layout_is_respected():
+    r = plan(model="llama-3.1-70b", tp=8, pp=2, dp=4, zero_stage=1, instance="p5.48xlarge")
+    assert (r.layout.tp, r.layout.pp, r.layout.dp, r.layout.zero_stage) == (8, 2, 4, 1)
+    assert r.gpus == 64 and r.instances == 8
+
+
+def test_training_fills_the_billed_instances():
+    r = plan(model="llama-2-7b", instance="p5.48xlarge")
+    assert r.min_gpus == 2  # the job fits on two H100s...
+    assert r.gpus == 8 and r.instances == 1  # ...and the plan uses the whole instance it pays for
+
+
+def test_deadline_adds_data_parallelism():
+    slow = plan(model="llama-3.1-8b", training_tokens=1e12, instance="p5.48xlarge")
+    fast = plan(model="llama-3.1-8b", training_tokens=1e12, instance="p5.48xlarge", max_training_days=7)
+    assert fast.training_time_s <= 7 * 86400 < slow.training_time_s
+    assert fast.min_gpus == slow.min_gpus
+
+
+def test_does_not_fit_says_why():
+    r = plan(model="llama-3.1-70b", instance="p5.4xlarge")  # one H100: no tensor parallelism
+    assert not r.fits and r.gpus == 0 and math.isnan(r.cost_usd)
+    assert any("activations alone need" in w for w in r.warnings)
+
+
+def test_fp8_training_needs_fp8_hardware():
+    r = plan(model="llama-2-7b", precision="fp8", instance="p4d.24xlarge")  # A100: no FP8
+    assert not r.fits
+    assert any("no bf16 support" in w or "fp8" in w for w in r.warnings)
+
+
+def test_moe_serving_counts_all_experts_in_memory_and_active_in_compute():
+    r = plan(model="mixtral-8x7b-v0.1", mode="infer", precision="bf16", instance="p5.48xlarge", concurrency=1)
+    arch = CATALOGS.models["mixtral-8x7b-v0.1"]
+    assert r.params_total == sizes(arch).total and r.params_active == sizes(arch).active
+    sz, lay = sizes(arch), r.layout
+    assert lay.pp == 1
+    expected = 2 * (sz.block_dense + sz.embed + sz.head) / lay.tp + 2 * sz.block_experts / (lay.tp * lay.ep)
+    assert r.breakdown_bytes.weights == pytest.approx(expected)
+    assert sz.block_experts + sz.block_dense + sz.embed + sz.head == sz.total
+
+
+def test_decode_is_bandwidth_bound_at_batch_one():
+    """Llama-2-7B bf16 on one H100, batch 1: step ≈ (weights + KV) / (3.35 TB/s × MBU)."""
+    r = plan(model="llama-2-7b", mode="infer", instance="p5.4xlarge", concurrency=1,
+             prompt_tokens=512, output_tokens=256, context_len=1024)
+    weights = 2 * 6_738_415_616
+    kv = 512 * 1024 * (512 + 128)
+    expected = 3350e9 * 0.7 / (weights + kv)
+    assert r.decode_tokens_per_s_per_user == pytest.approx(expected, rel=1e-6)
+
+
+def test_serving_curve_trades_interactivity_for_throughput():
+    r = plan(model="llama-3.1-8b", mode="infer", instance="p5.48xlarge")
+    users = [p.tokens_per_s_per_user for p in r.curve]
+    totals = [p.tokens_per_s_total for p in r.curve]
+    assert users == sorted(users, reverse=True)
+    assert totals == sorted(totals)
+    assert r.curve[-1].batch == r.max_batch
+    assert r.replicas >= 1 and r.monthly_cost_usd > 0
+    price_per_gpu = CATALOGS.instances["p5.48xlarge"].price_usd_per_hour / 8
+    assert r.usd_per_million_tokens == pytest.approx(
+        r.gpus * price_per_gpu / (3600 * r.serving_tokens_per_s_total) * 1e6)
+
+
+def test_more_load_needs_more_replicas():
+    low = plan(model="llama-3.1-8b", mode="infer", requests_per_s=1)
+    high = plan(model="llama-3.1-8b", mode="infer", requests_per_s=50)
+    assert high.replicas > low.replicas
+
+
+def test_json_keys_are_stable():
+    d = plan(model="llama-2-7b").to_dict()
+    for key in ("gpus", "instances", "memory_per_gpu_bytes", "training_flops", "training_time_s", "gpu_hours",
+                "cost_usd", "price_usd_per_hour", "decode_tokens_per_s_per_user", "warnings"):
+        assert key in d
+    assert set(d["breakdown_bytes"]) == {"weights", "master_weights", "gradients", "optimizer",
+                                         "activations", "kv_cache", "overhead"}
+    assert set(d["quick_rule"]) >= {"ratio", "gpus"}
+    assert d["decode_tokens_per_s_per_user"] is None  # NaN becomes null in JSON
+
+
+def test_explanations_substitute_the_values():
+    r = plan(model="llama-2-7b")
+    act = r.explanation("activations")
+    assert "Korthikanti" in act.source and "s=4096" in act.substituted
+    assert f"{r.breakdown_bytes.activations / GIB:.2f} GiB" in act.substituted
+
+
+def test_sweep_covers_every_instance_and_precision():
+    frame = sweep(PlanInputs(model="llama-2-7b"), CATALOGS)
+    n = len(CATALOGS.instances)
+    assert len(frame) == n * (4 + 6)
+    assert set(frame["mode"]) == {"train", "infer"}
+    feasible = frame[frame.fits & frame.training_cost_usd.notna()]
+    assert len(feasible) > 10
+    # every instance type appears, even those without a GPU datasheet (with a reason)
+    missing = frame[frame.gpu == ""]
+    assert (missing.reason == "no datasheet for this GPU").all() and len(missing) > 0
+
+
+def test_sweep_row_equals_the_single_estimate():
+    frame = sweep(PlanInputs(model="llama-2-13b"), CATALOGS)
+    row = frame[(frame["mode"] == "infer") & (frame.precision == "int8") & (frame.instance_type == "g6e.xlarge")].iloc[0]
+    r = plan(model="llama-2-13b", mode="infer", precision="int8", instance="g6e.xlarge")
+    assert row.gpus == r.gpus and row.usd_per_million_tokens == pytest.approx(r.usd_per_million_tokens)
+    assert row.memory_per_gpu_gib == pytest.approx(r.memory_per_gpu_bytes / GIB)
+
+
+# ---- properties -----------------------------------------------------------------------------
+GPU_INSTANCES = ["p5.48xlarge", "p4d.24xlarge", "g6e.12xlarge", "gpu_1x_a10", "g4dn.12xlarge"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layers=st.integers(1, 60), extra=st.integers(1, 40), mode=st.sampled_from(MODES),
+       instance=st.sampled_from(GPU_INSTANCES))
+def test_more_parameters_never_need_fewer_gpus(layers, extra, mode, instance):
+    base = CATALOGS.models["llama-2-7b"]
+    small = estimate(PlanInputs(model=base.__class__(**{**_fields(base), "n_layers": layers}), mode=mode,
+                                instance=instance), CATALOGS, explain=False)
+    big = estimate(PlanInputs(model=base.__class__(**{**_fields(base), "n_layers": layers + extra}), mode=mode,
+                              instance=instance), CATALOGS, explain=False)
+    if big.fits:
+        assert small.fits and small.min_gpus <= big.min_gpus
+
+
+def _fields(arch):
+    return {f: getattr(arch, f) for f in arch.__dataclass_fields__}
+
+
+@settings(max_examples=40, deadline=None)
+@given(model=st.sampled_from(["llama-2-7b", "mixtral-8x7b-v0.1", "qwen2.5-7b", "falcon-40b"]),
+       tp=st.sampled_from([1, 2, 4, 8]))
+def test_smaller_dtype_never_needs_more_memory(model, tp):
+    assume(CATALOGS.models[model].n_heads % tp == 0)
+    totals = [plan(model=model, mode="infer", precision=p, tp=tp, pp=1, ep=1, kv_dtype="bf16",
+                   instance="p5.48xlarge").memory_per_gpu_bytes for p in ("fp32", "bf16", "int8", "int4")]
+    assert totals == sorted(totals, reverse=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(model=st.sampled_from(["llama-2-7b", "llama-3.1-70b", "mixtral-8x7b-v0.1"]), dp=st.integers(1, 64),
+       tp=st.sampled_from([1, 2, 4, 8]))
+def test_higher_zero_stage_never_needs_more_memory(model, dp, tp):
+    ep = 2 if model.startswith("mixtral") and dp % 2 == 0 else 1
+    totals = [plan(model=model, zero_stage=z, dp=dp, tp=tp, pp=1, ep=ep, instance="p5.48xlarge").memory_per_gpu_bytes
+              for z in (0, 1, 2, 3)]
+    assert totals == sorted(totals, reverse=True)
+
+
+junk = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
+                 st.text(max_size=5))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.fixed_dictionaries({}, optional={
+    "model": st.one_of(st.sampled_from(sorted(CATALOGS.models)), junk),
+    "params": st.one_of(st.floats(0, 1e13), junk), "mode": st.one_of(st.sampled_from(MODES), junk),
+    "train_method": st.one_of(st.sampled_from(TRAIN_METHODS), junk),
+    "precision": st.one_of(st.sampled_from(PRECISIONS), junk), "kv_dtype": st.sampled_from(KV_DTYPES),
+    "optimizer": st.one_of(st.sampled_from(OPTIMIZERS), junk), "recompute": st.sampled_from(RECOMPUTE),
+    "zero_stage": st.integers(-2, 4), "dp": st.integers(-1, 300), "tp": st.integers(-1, 16),
+    "pp": st.integers(-1, 130), "ep": st.integers(-1, 300), "seq_len": st.one_of(st.integers(-5, 1 << 20), junk),
+    "micro_batch": st.integers(-1, 64), "training_tokens": st.one_of(st.floats(-1, 1e16), junk),
+    "mfu": st.one_of(st.floats(-1, 2), junk), "context_len": st.integers(-1, 1 << 20),
+    "concurrency": st.integers(-1, 4096), "requests_per_s": st.floats(-1, 1e5),
+    "max_training_days": st.floats(-1, 1e3), "util_cap": st.floats(-1, 2),
+    "instance": st.one_of(st.sampled_from(sorted(CATALOGS.instances)), junk),
+    "gpu": st.one_of(st.sampled_from(sorted(CATALOGS.gpus)), junk),
+}))
+def test_bad_input_never_crashes(kwargs):
+    """Any input gives a result or one InputError naming a field; never another exception."""
+    try:
+        r = estimate(PlanInputs(**kwargs), CATALOGS)
+    except InputError as e:
+        assert e.field and e.message
+        return
+    assert r.gpus >= 0 and (not r.fits or r.memory_per_gpu_bytes <= r.usable_bytes * (1 + 1e-9))
+    assert r.breakdown_bytes.total > 0
+
+
+def test_gpu_capacity_in_gb_vs_gib():
+    h100 = CATALOGS.gpus["H100"]
+    assert h100.capacity_bytes == 81559 * 2**20
+    assert h100.memory_gb_marketing * GB == 80e9

@@ -1,0 +1,129 @@
+"""Parameter counts from the architecture against the published figures and against the
+exact counts derived independently in resources/models.csv (its notes) from each config."""
+import json
+import math
+import re
+import struct
+
+import pytest
+
+from gpuplanner.core import CatalogError, load_catalogs
+from gpuplanner.core.model import from_hf_config, load_config_json, load_model_folder, sizes, synthesize
+
+CATALOGS = load_catalogs()
+
+# Exact counts as the data notes derive them (formulas written out per family there).
+EXACT_TOTAL = {
+    "llama-2-7b": 6_738_415_616, "llama-2-13b": 13_015_864_320, "llama-2-70b": 68_976_648_192,
+    "llama-3.1-8b": 8_030_261_248, "llama-3.1-70b": 70_553_706_496, "llama-3.1-405b": 405_853_388_800,
+    "mistral-7b-v0.1": 7_241_732_096, "mixtral-8x7b-v0.1": 46_702_792_704, "qwen2.5-7b": 7_615_616_512,
+    "qwen2.5-72b": 72_706_203_648, "gpt-3-175b": 174_604_259_328, "falcon-40b": 41_303_293_952,
+    "deepseek-v3": 671_026_419_200, "bert-large-uncased": 334_092_288, "gpt2": 124_439_808,
+}
+EXACT_ACTIVE = {"mixtral-8x7b-v0.1": 12_879_925_248, "deepseek-v3": 37_552_297_472}
+
+
+@pytest.mark.parametrize("model_id", sorted(EXACT_TOTAL))
+def test_total_params_match_the_exact_count(model_id):
+    assert sizes(CATALOGS.models[model_id]).total == EXACT_TOTAL[model_id]
+
+
+@pytest.mark.parametrize("model_id", sorted(EXACT_TOTAL))
+def test_total_params_match_the_published_count_at_its_precision(model_id):
+    """Published counts are rounded ("7B" for 6.74B): within 5 %, the spread of that rounding."""
+    arch = CATALOGS.models[model_id]
+    assert sizes(arch).total == pytest.approx(arch.published_params, rel=0.05)
+
+
+@pytest.mark.parametrize("model_id", sorted(EXACT_ACTIVE))
+def test_moe_active_params(model_id):
+    arch = CATALOGS.models[model_id]
+    assert sizes(arch).active == EXACT_ACTIVE[model_id]
+    assert sizes(arch).active == pytest.approx(arch.published_active_params, rel=0.05)
+
+
+def test_the_notes_formula_text_agrees_with_the_exact_table():
+    """The catalog notes carry the computed count; the test table above must match them."""
+    for model_id, arch in CATALOGS.models.items():
+        counts = [int(x.replace(",", "")) for x in re.findall(r"\d{1,3}(?:,\d{3}){2,}", arch_notes(model_id))]
+        assert EXACT_TOTAL[model_id] in counts, model_id
+
+
+def arch_notes(model_id):
+    import pandas as pd
+    from gpuplanner.core.resource_files import resource_path
+    frame = pd.read_csv(resource_path("models.csv"), dtype=str)
+    return frame.set_index("model_id").loc[model_id, "notes"]
+
+
+LLAMA2_7B_CONFIG = {
+    "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 4096,
+    "intermediate_size": 11008, "num_attention_heads": 32, "num_hidden_layers": 32,
+    "num_key_value_heads": 32, "vocab_size": 32000, "max_position_embeddings": 4096,
+    "hidden_act": "silu", "tie_word_embeddings": False, "torch_dtype": "float16",
+}
+
+
+def test_hf_config_gives_the_preset_count():
+    assert sizes(from_hf_config(LLAMA2_7B_CONFIG)).total == EXACT_TOTAL["llama-2-7b"]
+
+
+def test_gpt2_style_config():
+    cfg = {"model_type": "gpt2", "n_layer": 12, "n_embd": 768, "n_head": 12, "vocab_size": 50257,
+           "n_positions": 1024, "activation_function": "gelu_new"}
+    assert sizes(from_hf_config(cfg)).total == EXACT_TOTAL["gpt2"]
+
+
+def _write_safetensors(path, tensors):
+    header, offset = {}, 0
+    sizes_by_dtype = {"F16": 2, "BF16": 2, "F32": 4}
+    for name, (dtype, shape) in tensors.items():
+        n = math.prod(shape) * sizes_by_dtype[dtype]
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + n]}
+        offset += n
+    header["__metadata__"] = {"format": "pt"}
+    raw = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + bytes(offset))
+
+
+def test_model_folder_counts_from_safetensors_headers(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps(LLAMA2_7B_CONFIG))
+    _write_safetensors(tmp_path / "model-00001-of-00002.safetensors",
+                       {"a": ("BF16", [64, 32]), "b": ("F32", [10])})
+    _write_safetensors(tmp_path / "model-00002-of-00002.safetensors", {"c": ("F16", [3, 5, 7])})
+    arch, summary = load_model_folder(tmp_path)
+    assert summary.params == 64 * 32 + 10 + 105
+    assert summary.params_by_dtype == {"BF16": 2048, "F32": 10, "F16": 105}
+    assert summary.bytes == 2048 * 2 + 40 + 210
+    assert arch.published_params == summary.params
+    assert arch.name == tmp_path.name
+
+
+def test_bad_config_names_the_file_and_key(tmp_path):
+    bad = tmp_path / "config.json"
+    bad.write_text(json.dumps({**LLAMA2_7B_CONFIG, "hidden_size": "wide"}))
+    with pytest.raises(CatalogError, match=r"config\.json.*hidden_size"):
+        load_config_json(bad)
+    bad.write_text("{not json")
+    with pytest.raises(CatalogError, match="not valid JSON"):
+        load_config_json(bad)
+
+
+def test_corrupt_safetensors_is_a_clear_error(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps(LLAMA2_7B_CONFIG))
+    (tmp_path / "model.safetensors").write_bytes(struct.pack("<Q", 10) + b"not json!!")
+    with pytest.raises(CatalogError, match=r"model\.safetensors.*not a safetensors"):
+        load_model_folder(tmp_path)
+
+
+def test_folder_without_config(tmp_path):
+    with pytest.raises(CatalogError, match="has no config.json"):
+        load_model_folder(tmp_path)
+
+
+@pytest.mark.parametrize("params", [1e6, 3e7, 1e8, 1e9, 7e9, 7e10, 4e11, 1.8e12, 1e13])
+def test_synthesized_architecture_matches_the_count(params):
+    arch = synthesize(params)
+    assert arch.synthesized
+    assert sizes(arch).total == pytest.approx(params, rel=1e-3)
+    assert arch.n_heads * 128 == arch.hidden
