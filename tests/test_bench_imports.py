@@ -10,7 +10,7 @@ BLOCKED = ["torch", "PySide6", "pyqtgraph", "pynvml"]
 
 
 def test_bench_modules_import_without_torch_or_qt():
-    modules = ["protocol", "config", "session", "results", "launcher", "child"]
+    modules = ["protocol", "config", "session", "results", "launcher", "child", "process_memory"]
     code = "; ".join([*(f"sys.modules[{name!r}] = None" for name in BLOCKED),
                       *(f"import gpuplanner.bench.{m}" for m in modules)])
     subprocess.run([sys.executable, "-c", "import sys; " + code], check=True, timeout=60)

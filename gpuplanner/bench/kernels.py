@@ -7,7 +7,6 @@ protocol output, so a missing torch becomes a clean ``no_torch`` error message. 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 import math
 import platform
@@ -23,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gpuplanner.bench import process_memory
 from gpuplanner.bench.config import TrainConfig
 from gpuplanner.bench.session import Session
 
@@ -112,7 +112,7 @@ def release(device: torch.device) -> None:
         torch.cuda.synchronize(device)
         torch.cuda.empty_cache()
     else:
-        _trim_heap()
+        process_memory.trim_heap()
 
 
 class MemoryProbe:
@@ -380,11 +380,10 @@ class PeakMemory:
 
     CUDA: ``torch.cuda.max_memory_allocated`` after a peak reset, minus what was allocated
     before: exact for tensors, excludes allocator caching and the CUDA context.
-    CPU on Linux: torch keeps no CPU counters (and tracemalloc does not see its
-    allocator), so this uses the kernel's RSS high-water mark (VmHWM, reset through
-    /proc/self/clear_refs) minus RSS at the start, after malloc_trim so reused free heap
-    pages cannot hide growth. It also counts page-granular libraries, oneDNN scratch and
-    allocator slack, so it tends to read a little high for tiny models.
+    CPU on Linux: the RSS high-water mark (see process_memory) minus RSS at the start,
+    after malloc_trim so reused free heap pages cannot hide growth. It also counts
+    library pages touched for the first time, oneDNN/MKL scratch and allocator slack, so
+    it reads high for tiny models (the warm-up step in run_train_step removes most of that).
     Elsewhere: RSS growth measured at the end only, a lower bound (method says so).
     """
 
@@ -402,7 +401,7 @@ class PeakMemory:
             torch.cuda.reset_peak_memory_stats(self._device)
             self._start_bytes = torch.cuda.memory_allocated(self._device)
         else:
-            self._high_water_reset = _reset_rss_high_water()
+            self._high_water_reset = process_memory.reset_rss_high_water()
             self._start_bytes = self._process.memory_info().rss
         return self
 
@@ -410,32 +409,8 @@ class PeakMemory:
         synchronize(self._device)
         if self._device.type == "cuda":
             end_bytes, self.method = torch.cuda.max_memory_allocated(self._device), "cuda_max_memory_allocated"
-        elif self._high_water_reset and (high_water_bytes := _rss_high_water_bytes()) is not None:
+        elif self._high_water_reset and (high_water_bytes := process_memory.rss_high_water_bytes()) is not None:
             end_bytes, self.method = high_water_bytes, "rss_high_water_delta"
         else:
             end_bytes, self.method = self._process.memory_info().rss, "rss_delta_at_end"
         self.peak_bytes = max(0, end_bytes - self._start_bytes)
-
-
-def _trim_heap() -> None:
-    """glibc keeps freed small blocks mapped; malloc_trim returns them (no-op elsewhere)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def _reset_rss_high_water() -> bool:
-    """Linux only: writing 5 to clear_refs resets VmHWM to the current RSS."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-def _rss_high_water_bytes() -> int | None:
-    try:
-        status = Path("/proc/self/status").read_text()
-    except OSError:
-        return None
-    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
-    return int(match.group(1)) * 1024 if match else None

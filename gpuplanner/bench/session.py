@@ -34,8 +34,9 @@ class Session:
 
         A broken pipe means the parent is gone: stop the run instead of crashing.
         """
+        line = protocol.encode(protocol.message(type_, **fields))
         try:
-            self._out.write(protocol.encode(protocol.message(type_, **fields)))
+            self._out.write(line)
             self._out.flush()
         except (BrokenPipeError, ValueError):  # ValueError: write to a closed file
             self.cancel.set()

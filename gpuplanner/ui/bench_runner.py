@@ -48,6 +48,9 @@ def emit(signal: SignalInstance, *args: Any) -> None:
 class BenchRunner(QObject):
     """Start, watch and stop one benchmark child at a time.
 
+    A run ended by stop() also emits ``failed("The benchmark was cancelled.")``, so the
+    panel always has a sentence to show. ``results``, ``hello_info`` and the rejected/unknown
+    line counts stay readable after ``finished`` until the next start().
     ``command`` maps benchmark arguments to (program, arguments); it defaults to
     launcher.child_command, and the app passes ``functools.partial(child_command,
     python=...)`` when the user chose a Python with torch.
