@@ -242,8 +242,10 @@ def main(argv=None) -> int:
         else:
             _print_frame(sweep(inputs, catalogs), args.format)
     except InputError as e:
-        option = "--catalog/--config" if isinstance(e, CatalogError) else f"--{e.field.replace('_', '-')}"
-        print(f"gpuplanner-cli: error: {option}: {e.message}", file=sys.stderr)
+        if isinstance(e, CatalogError):  # e names the file, row and column
+            print(f"gpuplanner-cli: error: --catalog/--config: {e}", file=sys.stderr)
+        else:
+            print(f"gpuplanner-cli: error: --{e.field.replace('_', '-')}: {e.message}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0

@@ -1,0 +1,97 @@
+"""The command line, run as a user would: a real subprocess for exit codes and output."""
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from gpuplanner.cli import main
+from gpuplanner.core import PlanInputs, estimate, load_catalogs
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "gpuplanner.cli", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_plan_json_equals_the_core_result():
+    done = cli("plan", "--model", "llama-3.1-70b", "--tokens", "2T", "--instance", "p5.48xlarge", "--zero", "auto",
+               "--format", "json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    r = estimate(PlanInputs(model="llama-3.1-70b", training_tokens=2e12, instance="p5.48xlarge"), load_catalogs())
+    assert data["gpus"] == r.gpus and data["instances"] == r.instances
+    assert data["cost_usd"] == pytest.approx(r.cost_usd)
+    assert data["breakdown_bytes"]["activations"] == pytest.approx(r.breakdown_bytes.activations)
+    assert data["quick_rule"]["gpus"] == 20
+
+
+def test_quick_method_prints_the_rule_only(capsys):
+    assert main(["plan", "--params", "7B", "--mode", "infer", "--gpu", "T4", "--method", "quick"]) == 0
+    out = capsys.readouterr().out
+    assert "7 × 2 × 1.25 / 16 GB = 1.09 → 2 GPUs" in out
+    assert "Detailed" not in out
+
+
+def test_table_output_names_the_answer(capsys):
+    assert main(["plan", "--model", "mixtral-8x7b-v0.1", "--mode", "infer", "--precision", "int4",
+                 "--instance", "g6e.12xlarge"]) == 0
+    out = capsys.readouterr().out
+    assert "46.7B params (12.9B active)" in out and "tok/s per user" in out and "/1M tokens" in out
+
+
+@pytest.mark.parametrize("args,option", [
+    (["--mode", "bogus"], "--mode"),
+    (["--params", "7Q"], "--params"),
+    (["--mfu", "3"], "--mfu"),
+    (["--model", "nope"], "--model"),
+    (["--zero", "5"], "--zero"),
+    (["--instance", "x9.huge"], "--instance"),
+    (["--seq-len", "0"], "--seq-len"),
+    (["--precision", "int4", "--mode", "train"], "--precision"),
+])
+def test_bad_input_exits_2_with_one_line(args, option):
+    done = cli("plan", *args)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and option in lines[0] and "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_sweep_csv_round_trips_through_pandas(tmp_path):
+    done = cli("sweep", "--model", "llama-2-7b", "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    path = tmp_path / "sweep.csv"
+    path.write_text(done.stdout)
+    frame = pd.read_csv(path)
+    assert len(frame) == 10 * len(load_catalogs().instances)
+    assert frame["training_cost_usd"].dtype == float
+
+
+def test_catalog_lists_and_user_catalog_errors(tmp_path):
+    done = cli("catalog", "gpus", "--format", "json")
+    assert done.returncode == 0
+    gpus = {g["name"]: g for g in json.loads(done.stdout)}
+    assert gpus["H100"]["bf16_tflops_dense"] == 989.5 and gpus["A10G"]["bandwidth_bytes_per_s"] is None
+    bad = tmp_path / "prices.csv"
+    bad.write_text("instance_type,gpu,gpu_count,price_usd_per_hour\nmy-8xh100,H100,8,cheap\n")
+    done = cli("plan", "--catalog", str(bad))
+    assert done.returncode == 2
+    assert "prices.csv, row 1, column 'price_usd_per_hour'" in done.stderr and "'cheap' is not a number" in done.stderr
+
+
+def test_user_catalog_with_negotiated_price(tmp_path, capsys):
+    prices = tmp_path / "prices.csv"
+    prices.write_text("instance_type,gpu,gpu_count,price_usd_per_hour,as_of\nmy-8xh100,H100,8,20.0,2026-11-01\n")
+    assert main(["plan", "--catalog", str(prices), "--instance", "my-8xh100", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["price_usd_per_hour"] == 20.0 * data["instances"] and data["price_as_of"] == "2026-11-01"
+
+
+def test_config_json_as_model(tmp_path, capsys):
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"model_type": "llama", "hidden_size": 4096, "intermediate_size": 11008,
+                               "num_attention_heads": 32, "num_hidden_layers": 32, "vocab_size": 32000}))
+    assert main(["plan", "--config", str(cfg), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["params_total"] == 6_738_415_616
