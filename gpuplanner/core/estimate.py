@@ -17,7 +17,7 @@ from gpuplanner.core.model import ModelArch, sizes, synthesize
 from gpuplanner.core.performance import (
     DecodeModel, batch_points, compute_dtype, hardware_flops, prefill_time_s, training_flops,
 )
-from gpuplanner.core.result import MemoryBreakdown, PlanResult, QuickRule, ThroughputPoint
+from gpuplanner.core.result import PlanResult, QuickRule, ThroughputPoint
 from gpuplanner.core.units import GIB, HOURS_PER_MONTH, SECONDS_PER_DAY
 
 QUICK_TRAIN_BYTES = 18.0  # 2 half weights + 4 fp32 weights + 4 fp32 grads + 8 AdamW states
@@ -138,21 +138,22 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
     peak = gpu.peak(dtype)
     if not math.isfinite(peak) and not blocked:
         warnings.append(f"{gpu.name} has no published {dtype} peak: times and throughput are unknown")
-    if arch.max_positions and max(inputs.seq_len if inputs.mode == "train" else inputs.context_len, 0) > arch.max_positions:
+    length = inputs.seq_len if inputs.mode == "train" else inputs.context_len
+    if arch.max_positions and length > arch.max_positions:
         warnings.append(f"{arch.name} was trained for {arch.max_positions} positions; longer sequences need RoPE scaling")
     common = dict(
         model_name=arch.name, mode=inputs.mode, precision=inputs.precision, gpu_name=gpu.name,
         instance_type=hw.instance.instance_type if hw.instance else "",
         params_total=float(params), params_active=float(sizes(arch).active), quick_rule=qr,
         capacity_bytes=gpu.capacity_bytes, usable_bytes=usable,
-        gpus_per_instance=hw.gpus_per_instance, price_as_of=hw.price_as_of,
+        gpus_per_instance=hw.gpus_per_instance, price_as_of=hw.price_as_of, peak_flops=peak,
         inputs={**inputs.as_dict(), "model": arch.name},
     )
     frag = inputs.fragmentation
     if inputs.mode == "train":
         result = _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common)
     else:
-        result = _infer(inputs, arch, hw, dtype, peak, usable, frag, warnings, common)
+        result = _infer(inputs, arch, hw, peak, usable, frag, warnings, common)
     if not explain:
         return result
     return replace(result, assumptions=assumptions_for(inputs, arch, hw),
@@ -197,7 +198,7 @@ def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> P
     )
 
 
-def _infer(inputs, arch, hw, dtype, peak, usable, frag, warnings, common) -> PlanResult:
+def _infer(inputs, arch, hw, peak, usable, frag, warnings, common) -> PlanResult:
     quantized = inputs.precision in ("fp8", "int8", "int4")
     wb = weight_bytes_per_param(inputs.precision)
     edge_b = 2.0 if quantized else DTYPE_BYTES[inputs.precision]

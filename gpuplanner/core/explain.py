@@ -64,6 +64,11 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
             Explanation("weights", "P_stage / (t·p) × bytes(weights) [÷ dp with ZeRO-3]",
                         f"{fmt_count(r.params_total)} params, TP{lay.tp} PP{lay.pp} DP{lay.dp} ZeRO-{lay.zero_stage}"
                         f" → {b.weights / GIB:.2f} GiB", ZERO),
+            Explanation("master_weights", "P_stage / (t·p) × 4 B fp32 copy [÷ dp with ZeRO ≥ 1]",
+                        f"{inputs.precision} compute → {b.master_weights / GIB:.2f} GiB", ZERO),
+            Explanation("gradients", "P_stage / (t·p) × bytes(gradients) [÷ dp with ZeRO ≥ 2]",
+                        f"gradients in {'fp32' if inputs.grad_dtype == 'fp32' else 'the compute dtype'} → "
+                        f"{b.gradients / GIB:.2f} GiB", ZERO),
             Explanation("optimizer", "P_stage / (t·p) × optimizer bytes [÷ dp with ZeRO ≥ 1]",
                         f"{inputs.optimizer} → {b.optimizer / GIB:.2f} GiB", ZERO),
             Explanation("activations", "L × s·b·h·(34 + 5·a·s/h) / t, generalised (GQA, SwiGLU, MoE) "
@@ -75,7 +80,7 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
                         f"P_active={fmt_count(r.params_active)}, T={fmt_count(inputs.training_tokens)} tokens → "
                         f"{r.training_flops:.3e} FLOP", CHINCHILLA),
             Explanation("training_time_s", "hardware FLOPs / (GPUs × dense peak × MFU)",
-                        f"{r.hardware_flops:.3e} / ({r.gpus} × {hw.gpu.name} peak × {inputs.mfu:g}) = "
+                        f"{r.hardware_flops:.3e} / ({r.gpus} × {r.peak_flops / 1e12:,.1f} TFLOP/s × {inputs.mfu:g}) = "
                         f"{fmt_duration(r.training_time_s)}", CHINCHILLA),
             Explanation("cost_usd", "instances × price per hour × hours",
                         f"{_num(r.instances)} × {fmt_usd(r.price_usd_per_hour / r.instances if r.instances else math.nan)}"
@@ -92,14 +97,23 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
             Explanation("kv_cache", "2·L·k·d·bytes × tokens (MLA: latent per token) / t along KV heads",
                         f"L={arch.n_layers}, {per_tok} values/token/layer × {kv_b:g} B × {inputs.context_len} × "
                         f"{inputs.concurrency} seqs → {b.kv_cache / GIB:.2f} GiB per GPU", KV),
+            Explanation("activations", "2·c·(4h + 3i)/t for a prefill chunk of c = 2048 tokens + 4·n·V/t logits",
+                        f"h={arch.hidden}, i={arch.intermediate}, V={arch.vocab}, t={lay.tp} → "
+                        f"{b.activations / GIB:.2f} GiB (an approximation)", "ESTIMATION.md §4"),
+            Explanation("prefill_time_s", "(2·P_active·n + 2·L·(a·d)·n²) / (GPUs × peak × MFU)",
+                        f"n={inputs.prompt_tokens} prompt tokens → {fmt_duration(r.prefill_time_s)}", KV),
             Explanation("decode_tokens_per_s_per_user", "1 / max(bytes read / (bandwidth × MBU), FLOPs / (peak × MFU))",
                         f"batch {inputs.concurrency}: {_num(r.decode_tokens_per_s_per_user)} tokens/s per user", KV),
             Explanation("usd_per_million_tokens", "replica $/h / (3600 × tokens/s) × 10^6",
                         f"batch {r.serving_batch}: {fmt_usd(r.usd_per_million_tokens)} per 1M output tokens",
                         f"instance catalog, as of {r.price_as_of}"),
             Explanation("replicas", "ceil(requests/s × (prefill time + output tokens / replica tokens/s))",
-                        f"{inputs.requests_per_s:g} × ({_num(r.prefill_time_s)} s + {inputs.output_tokens} / …) "
+                        f"{inputs.requests_per_s:g} × ({_num(r.prefill_time_s)} s + {inputs.output_tokens} / "
+                        f"{_num(r.serving_tokens_per_s_total)} tokens/s) "
                         f"→ {r.replicas} replicas", "ESTIMATION.md §6"),
+            Explanation("monthly_cost_usd", "instances for all replicas × price per hour × 730 h",
+                        f"{r.replicas} × {r.gpus} GPUs → {_num(r.serving_instances)} instances → "
+                        f"{fmt_usd(r.monthly_cost_usd)} per month", f"instance catalog, as of {r.price_as_of}"),
         ]
     return tuple(out)
 

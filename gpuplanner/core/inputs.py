@@ -27,6 +27,9 @@ class PlanInputs:
     """The inputs of one estimate. `model` is a preset id or a ModelArch; `params` a bare count.
 
     Parallel degrees of 0 mean "find the smallest layout"; zero_stage -1 means "any stage".
+    Both prices are always computed; price_kind says which one the window and reports headline.
+    InputError.field uses the command-line names (batch, context, tokens, zero, overhead) where
+    they differ from these attribute names.
     """
 
     model: object = "llama-2-7b"

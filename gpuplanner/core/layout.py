@@ -205,7 +205,7 @@ def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: 
     if fitting and gpus_per_instance and not fixed_dp:
         budget = min(math.ceil(dp * t * p / gpus_per_instance) for dp, t, p, e, z in fitting) * gpus_per_instance
         filled = ((budget // (t * p) // e * e, t, p, e, z) for dp, t, p, e, z in fitting)
-        fitting = [f for f, c in zip(filled, fitting) if f[0] >= c[0]]  # more dp only frees memory
+        fitting = [f for f, c in zip(filled, fitting, strict=True) if f[0] >= c[0]]  # more dp only frees memory
 
         def key(c):
             return (-c[0] * c[1] * c[2], c[4], c[2], c[1], c[3])

@@ -110,6 +110,7 @@ class PlanResult:
     price_usd_per_hour: float  # for all the instances (or GPUs) of the plan
     spot_price_usd_per_hour: float
     price_as_of: str
+    peak_flops: float  # dense peak FLOP/s per GPU of the dtype the math runs in (NaN = unknown)
     # training
     training_flops: float = math.nan
     hardware_flops: float = math.nan
@@ -161,7 +162,7 @@ class PlanResult:
                            "gpu_gb": self.quick_rule.gpu_gb, "formula": self.quick_rule.formula},
             "price_usd_per_hour": self.price_usd_per_hour,
             "spot_price_usd_per_hour": self.spot_price_usd_per_hour,
-            "price_as_of": self.price_as_of,
+            "price_as_of": self.price_as_of, "peak_flops": self.peak_flops,
             "training_flops": self.training_flops, "hardware_flops": self.hardware_flops,
             "training_time_s": self.training_time_s, "gpu_hours": self.gpu_hours,
             "cost_usd": self.cost_usd, "spot_cost_usd": self.spot_cost_usd,
