@@ -1,0 +1,218 @@
+"""The report's charts, drawn with QPainter as vectors (crisp at any zoom; labels stay text).
+
+Each chart draws in a logical frame CHART_WIDTH units wide, scaled to the rectangle it is given,
+so sizes here do not depend on the device's resolution. Fills pair a gray level with a hatch
+pattern so every series stays distinguishable when printed in grayscale."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
+
+from gpuplanner.core.units import GIB
+from gpuplanner.report import content
+from gpuplanner.report.ticks import Scale
+
+CHART_WIDTH = 720.0
+MEMORY_HEIGHT = 172.0
+PLOT_HEIGHT = 330.0
+TEXT_PX = 11
+SMALL_PX = 9
+BLACK = QColor(0, 0, 0)
+GRID = QColor(205, 205, 205)
+# component -> (fill gray level, hatch pattern drawn in dark gray over it)
+COMPONENT_STYLE = {
+    "weights": (70, Qt.BrushStyle.NoBrush),
+    "master_weights": (215, Qt.BrushStyle.BDiagPattern),
+    "gradients": (150, Qt.BrushStyle.NoBrush),
+    "optimizer": (235, Qt.BrushStyle.DiagCrossPattern),
+    "activations": (255, Qt.BrushStyle.FDiagPattern),
+    "kv_cache": (185, Qt.BrushStyle.CrossPattern),
+    "overhead": (240, Qt.BrushStyle.Dense6Pattern),
+}
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart drawn in logical units (CHART_WIDTH × height), painted scaled into any rectangle."""
+
+    height: float
+    draw: Callable[[QPainter, QFont], None]
+
+    @property
+    def aspect(self) -> float:
+        return self.height / CHART_WIDTH
+
+    def paint(self, painter: QPainter, rect: QRectF, base_font: QFont) -> None:
+        painter.save()
+        painter.translate(rect.topLeft())
+        painter.scale(rect.width() / CHART_WIDTH, rect.height() / self.height)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.draw(painter, _font(base_font, TEXT_PX))
+        painter.restore()
+
+
+def memory_chart(result) -> Chart:
+    """One stacked bar of the busiest GPU's memory against the usable-capacity and capacity lines."""
+    def draw(p: QPainter, font: QFont) -> None:
+        parts = content.component_rows(result)
+        left, right, top, bar_h = 10.0, CHART_WIDTH - 10, 34.0, 44.0
+        x = Scale(0.0, max(result.memory_per_gpu_bytes, result.capacity_bytes) / GIB * 1.04, left, right - 25)
+        start_gib = 0.0
+        for key, _, n_bytes in parts:
+            _swatch(p, key, QRectF(x(start_gib), top, x(start_gib + n_bytes / GIB) - x(start_gib), bar_h))
+            start_gib += n_bytes / GIB
+        p.setFont(font)
+        for value in x.ticks():
+            p.drawLine(QPointF(x(value), top + bar_h), QPointF(x(value), top + bar_h + 4))
+            _text(p, QPointF(x(value), top + bar_h + 16), f"{value:,.0f}", Qt.AlignmentFlag.AlignHCenter)
+        _text(p, QPointF(right, top + bar_h + 16), "GiB", Qt.AlignmentFlag.AlignRight)
+        capacity_gib, usable_gib = result.capacity_bytes / GIB, result.usable_bytes / GIB
+        _marker_line(p, x(capacity_gib), 11, top + bar_h, f"capacity {capacity_gib:.1f} GiB", Qt.PenStyle.SolidLine)
+        _marker_line(p, x(usable_gib), 27, top + bar_h, f"usable {usable_gib:.1f} GiB", Qt.PenStyle.DashLine)
+        for i, (key, label, n_bytes) in enumerate(parts):
+            cell = QPointF(left + (i % 3) * 235, top + bar_h + 38 + (i // 3) * 20)
+            _swatch(p, key, QRectF(cell.x(), cell.y() - 11, 14, 14))
+            _text(p, cell + QPointF(20, 0), f"{label} {n_bytes / GIB:,.2f} GiB")
+    return Chart(MEMORY_HEIGHT, draw)
+
+
+def cost_time_chart(result, table) -> Chart:
+    """Training: cost against days for every feasible candidate (log-log), this plan marked."""
+    points = content.cost_time_points(table)
+    plan = content.plan_cost_time(result)
+
+    def draw(p: QPainter, font: QFont) -> None:
+        p.setFont(font)
+        if not points:
+            return _no_data(p, "No feasible candidate to compare")
+        everything = points + ([(*plan, "")] if plan else [])
+        x = Scale.fitting([d for d, _, _ in everything], 80, CHART_WIDTH - 10, log=True)
+        y = Scale.fitting([c for _, c, _ in everything], PLOT_HEIGHT - 40, 10, log=True)
+        _axes(p, x, y, lambda v: f"{v:,.0f}", _money_tick, "training time, days (log)", "cost on-demand (log)")
+        p.setPen(QPen(BLACK, 1.2))
+        for days, cost, _ in points:
+            p.drawEllipse(QPointF(x(days), y(cost)), 4, 4)
+        cheapest, fastest = points[0], min(points, key=lambda pt: pt[0])
+        p.setFont(_font(font, SMALL_PX))
+        for prefix, (days, cost, label) in (("cheapest", cheapest), ("fastest", fastest)):
+            _label(p, QPointF(x(days) + 7, y(cost) + 14), f"{prefix}: {label}")
+        if plan:
+            _plan_marker(p, QPointF(x(plan[0]), y(plan[1])), "this plan")
+    return Chart(PLOT_HEIGHT, draw)
+
+
+def throughput_chart(result) -> Chart:
+    """Serving: total tokens/s against tokens/s per user along the batch sweep of one replica."""
+    curve = result.curve
+    floor = float(result.inputs.get("min_tokens_per_s_per_user", 0.0))
+
+    def draw(p: QPainter, font: QFont) -> None:
+        p.setFont(font)
+        if not curve:
+            return _no_data(p, "No throughput curve: the plan does not run")
+        x = Scale.fitting([pt.tokens_per_s_per_user for pt in curve] + [floor], 80, CHART_WIDTH - 10, from_zero=True)
+        y = Scale.fitting([pt.tokens_per_s_total for pt in curve], PLOT_HEIGHT - 40, 10, from_zero=True)
+        _axes(p, x, y, lambda v: f"{v:,.0f}", lambda v: f"{v:,.0f}",
+              "tokens/s per user", "tokens/s per replica")
+        p.setPen(QPen(BLACK, 1.5))
+        at = [QPointF(x(pt.tokens_per_s_per_user), y(pt.tokens_per_s_total)) for pt in curve]
+        p.drawPolyline(at)
+        p.setFont(_font(font, SMALL_PX))
+        for pt, xy in zip(curve, at):
+            p.drawEllipse(xy, 3.5, 3.5)
+            _text(p, xy + QPointF(6, -6), f"b={pt.batch}")
+        if floor > 0:
+            p.setPen(QPen(BLACK, 1, Qt.PenStyle.DashLine))
+            p.drawLine(QPointF(x(floor), y(y.lo)), QPointF(x(floor), y(y.hi)))
+            _label(p, QPointF(x(floor) - 4, y(y.hi) + 12), f"floor {floor:g} tok/s per user", Qt.AlignmentFlag.AlignRight)
+        serving = next((xy for pt, xy in zip(curve, at) if pt.batch == result.serving_batch), None)
+        if serving is not None:
+            _plan_marker(p, serving, f"serving batch {result.serving_batch}")
+    return Chart(PLOT_HEIGHT, draw)
+
+
+def _no_data(p: QPainter, message: str) -> None:
+    _text(p, QPointF(CHART_WIDTH / 2, PLOT_HEIGHT / 2), message, Qt.AlignmentFlag.AlignHCenter)
+
+
+def _axes(p: QPainter, x: Scale, y: Scale, x_label, y_label, x_title: str, y_title: str) -> None:
+    p.setPen(QPen(GRID, 0.8, Qt.PenStyle.DotLine))
+    for v in x.ticks():
+        p.drawLine(QPointF(x(v), y.start), QPointF(x(v), y.end))
+    for v in y.ticks():
+        p.drawLine(QPointF(x.start, y(v)), QPointF(x.end, y(v)))
+    p.setPen(QPen(BLACK, 1))
+    p.drawRect(QRectF(QPointF(x.start, y.end), QPointF(x.end, y.start)))
+    for v in x.ticks():
+        _text(p, QPointF(x(v), y.start + 14), x_label(v), Qt.AlignmentFlag.AlignHCenter)
+    for v in y.ticks():
+        _text(p, QPointF(x.start - 5, y(v) + 4), y_label(v), Qt.AlignmentFlag.AlignRight)
+    _text(p, QPointF((x.start + x.end) / 2, y.start + 32), x_title, Qt.AlignmentFlag.AlignHCenter)
+    p.save()
+    p.translate(12, (y.start + y.end) / 2)
+    p.rotate(-90)
+    _text(p, QPointF(0, 0), y_title, Qt.AlignmentFlag.AlignHCenter)
+    p.restore()
+
+
+def _swatch(p: QPainter, key: str, rect: QRectF) -> None:
+    gray, pattern = COMPONENT_STYLE[key]
+    p.setPen(QPen(BLACK, 0.8))
+    p.setBrush(QColor(gray, gray, gray))
+    p.drawRect(rect)
+    p.setBrush(QBrush(QColor(60, 60, 60), pattern))
+    p.drawRect(rect)
+    p.setBrush(Qt.BrushStyle.NoBrush)
+
+
+def _marker_line(p: QPainter, at_x: float, label_y: float, bottom: float, label: str, style: Qt.PenStyle) -> None:
+    p.setPen(QPen(BLACK, 1.6, style))
+    p.drawLine(QPointF(at_x, label_y + 3), QPointF(at_x, bottom + 4))
+    fits_left = p.fontMetrics().horizontalAdvance(label) + 4 < at_x
+    if fits_left:
+        _text(p, QPointF(at_x - 4, label_y), label, Qt.AlignmentFlag.AlignRight)
+    else:
+        _text(p, QPointF(at_x + 4, label_y), label)
+
+
+def _plan_marker(p: QPainter, at: QPointF, label: str) -> None:
+    p.setPen(QPen(BLACK, 1))
+    p.setBrush(BLACK)
+    p.drawRect(QRectF(at.x() - 5, at.y() - 5, 10, 10))
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    p.setFont(_font(p.font(), TEXT_PX, bold=True))
+    _label(p, at + QPointF(9, -8), label)
+
+
+def _text(p: QPainter, at: QPointF, text: str, align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft) -> None:
+    """Draw text with its baseline at `at`, anchored left, centred or right."""
+    width = p.fontMetrics().horizontalAdvance(text)
+    shift = {Qt.AlignmentFlag.AlignHCenter: width / 2, Qt.AlignmentFlag.AlignRight: width}.get(align, 0.0)
+    p.drawText(QPointF(at.x() - shift, at.y()), text)
+
+
+def _label(p: QPainter, at: QPointF, text: str, align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft) -> None:
+    """Text on a white box, readable where it crosses points and grid lines."""
+    metrics = p.fontMetrics()
+    width = metrics.horizontalAdvance(text)
+    left = at.x() - {Qt.AlignmentFlag.AlignHCenter: width / 2, Qt.AlignmentFlag.AlignRight: width}.get(align, 0.0)
+    p.fillRect(QRectF(left - 2, at.y() - metrics.ascent() - 1, width + 4, metrics.height() + 2), QColor("white"))
+    _text(p, at, text, align)
+
+
+def _money_tick(usd: float) -> str:
+    """Axis labels stay short: $500k, $2M, $100M."""
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if usd >= scale:
+            return f"${usd / scale:g}{suffix}"
+    return f"${usd:g}"
+
+
+def _font(base: QFont, pixels: int, bold: bool = False) -> QFont:
+    font = QFont(base)
+    font.setPixelSize(pixels)
+    font.setBold(bold)
+    return font

@@ -1,0 +1,173 @@
+"""What the PDF says, as plain strings and numbers (Qt-free): header, answer, quick rule,
+inputs, best candidates. Every figure is read from the result or the comparison table and only
+formatted here, with the core's own formatters, so the PDF and the window print the same text."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from gpuplanner.core.result import BREAKDOWN_KEYS
+from gpuplanner.core.units import SECONDS_PER_DAY, fmt_count, fmt_duration, fmt_gib, fmt_usd
+from gpuplanner.report.version import app_version
+
+COMPONENT_LABELS = {
+    "weights": "Weights", "master_weights": "Master weights", "gradients": "Gradients",
+    "optimizer": "Optimizer states", "activations": "Activations", "kv_cache": "KV cache",
+    "overhead": "Runtime + fragmentation",
+}
+GPU_SOURCE_ASSUMPTION = "peak FLOP/s"  # the core's assumption that cites the GPU datasheet
+TRAINING_ONLY = {"train_method", "optimizer", "grad_dtype", "zero_stage", "seq_len", "micro_batch",
+                 "recompute", "flash_attention", "lora_rank", "training_tokens", "max_training_days"}
+SERVING_ONLY = {"kv_dtype", "mbu", "context_len", "concurrency", "requests_per_s", "prompt_tokens",
+                "output_tokens", "min_tokens_per_s_per_user"}
+AUTO_WHEN_ZERO = {"dp", "tp", "pp", "ep"}
+TOP_CANDIDATES = 10
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    key: str
+    fmt: object = str  # value -> text
+
+
+def _whole(x) -> str:
+    return "n/a" if not math.isfinite(x) else f"{x:,.0f}"
+
+
+def _one_decimal(x) -> str:
+    return "n/a" if not math.isfinite(x) else f"{x:,.1f}"
+
+
+CANDIDATE_COLUMNS = {
+    "train": (Column("Instance", "instance_type"), Column("GPU", "gpu"), Column("Precision", "precision"),
+              Column("GPUs", "gpus", _whole), Column("Layout", "layout"),
+              Column("GiB/GPU", "memory_per_gpu_gib", _one_decimal), Column("Days", "training_days", _one_decimal),
+              Column("Cost", "training_cost_usd", fmt_usd), Column("Spot cost", "training_spot_cost_usd", fmt_usd)),
+    "infer": (Column("Instance", "instance_type"), Column("GPU", "gpu"), Column("Precision", "precision"),
+              Column("GPUs", "gpus", _whole), Column("Layout", "layout"), Column("Replicas", "replicas", _whole),
+              Column("tok/s/user", "tokens_per_s_per_user", _one_decimal),
+              Column("tok/s", "tokens_per_s_total", _whole),
+              Column("$/1M tok", "usd_per_million_tokens", fmt_usd), Column("$/month", "monthly_cost_usd", fmt_usd)),
+}
+CHEAPEST_FIRST = {"train": ["training_cost_usd", "training_days"],
+                  "infer": ["monthly_cost_usd", "usd_per_million_tokens"]}
+
+
+def is_training(result) -> bool:
+    return result.mode == "train"
+
+
+def title(result) -> str:
+    return f"GPU plan: {result.model_name}"
+
+
+def subtitle(result) -> str:
+    where = result.instance_type or f"{result.gpu_name} GPUs"
+    what = "Training" if is_training(result) else "Serving"
+    return f"{what} · {result.precision} · {where} ({result.gpus_per_instance}× {result.gpu_name} per instance)"
+
+
+def gpu_source(result) -> str:
+    return next((a.source for a in result.assumptions if a.name == GPU_SOURCE_ASSUMPTION), "GPU catalog")
+
+
+def meta_rows(result, created: date) -> list[tuple[str, str]]:
+    return [("Created", created.isoformat()), ("gpuplanner", app_version()),
+            ("Prices as of", result.price_as_of or "n/a"), ("GPU data", gpu_source(result))]
+
+
+def answer_rows(result) -> list[tuple[str, str]]:
+    """The detailed estimate's headline figures; an infeasible plan says so first."""
+    memory = f"{fmt_gib(result.memory_per_gpu_bytes)} of {fmt_gib(result.usable_bytes)} usable"
+    if not result.fits:
+        return [("Result", "Does not fit"), ("Memory per GPU", memory), ("Layout tried", result.layout.describe())]
+    rows = [("GPUs", f"{result.gpus}"), ("Layout", result.layout.describe()), ("Memory per GPU", memory)]
+    if is_training(result):
+        return rows + [
+            ("Instances", _instances(result.instances, result)),
+            ("Price", f"{fmt_usd(result.price_usd_per_hour)}/h"),
+            ("Training time", fmt_duration(result.training_time_s)),
+            ("Cost (on-demand)", fmt_usd(result.cost_usd)),
+            ("Cost (spot)", fmt_usd(result.spot_cost_usd)),
+            ("GPU-hours", _whole(result.gpu_hours)),
+        ]
+    return rows + [
+        ("Replicas", f"{result.replicas}"),
+        ("Serving instances", _instances(result.serving_instances, result)),
+        ("Cost per 1M output tokens", fmt_usd(result.usd_per_million_tokens)),
+        (f"Tokens/s per replica (batch {result.serving_batch})", _whole(result.serving_tokens_per_s_total)),
+        (f"Tokens/s per user (batch {result.inputs.get('concurrency', 'n/a')})",
+         _one_decimal(result.decode_tokens_per_s_per_user)),
+        ("Prefill time", fmt_duration(result.prefill_time_s)),
+        ("Monthly cost (on-demand)", fmt_usd(result.monthly_cost_usd)),
+        ("Monthly cost (spot)", fmt_usd(result.spot_monthly_cost_usd)),
+    ]
+
+
+def quick_rule_rows(result) -> list[tuple[str, str]]:
+    qr = result.quick_rule
+    detailed = f"{result.gpus} GPUs" if result.fits else "does not fit"
+    return [("Ratio", f"{qr.ratio:.2f}"), ("GPUs (rounded up)", f"{qr.gpus}"),
+            ("Formula", qr.formula), ("Detailed estimate", detailed)]
+
+
+def input_rows(result) -> list[tuple[str, str]]:
+    """The inputs that matter for this mode, with readable values ('auto' for searched ones)."""
+    hidden = SERVING_ONLY if is_training(result) else TRAINING_ONLY
+    return [(name.replace("_", " "), _input_text(name, value))
+            for name, value in result.inputs.items() if name not in hidden and value not in ("", None)]
+
+
+def _input_text(name: str, value) -> str:
+    if name in AUTO_WHEN_ZERO and value == 0 or name == "zero_stage" and value == -1:
+        return "auto"
+    if name == "overhead_bytes":
+        return fmt_gib(value)
+    if name in ("params", "training_tokens") and isinstance(value, float):
+        return fmt_count(value) if value else "from model"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _instances(count: float, result) -> str:
+    if not math.isfinite(count):
+        return "n/a (planned by GPU)"
+    return f"{count:g} × {result.instance_type}"
+
+
+def component_rows(result) -> list[tuple[str, str, float]]:
+    """(key, label, bytes) of the non-zero memory components, in the core's order."""
+    b = result.breakdown_bytes
+    return [(k, COMPONENT_LABELS[k], getattr(b, k)) for k in BREAKDOWN_KEYS if getattr(b, k) > 0]
+
+
+def best_candidates(table: pd.DataFrame, mode: str, count: int = TOP_CANDIDATES) -> pd.DataFrame:
+    """The cheapest feasible rows of the comparison table for this mode."""
+    feasible = table[(table["mode"] == mode) & table["fits"].astype(bool)]
+    return feasible.sort_values(CHEAPEST_FIRST[mode], na_position="last").head(count)
+
+
+def candidate_cells(result, table: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool]]:
+    """Headers, formatted cells and which row is this plan, for the best-candidates table."""
+    columns = CANDIDATE_COLUMNS[result.mode]
+    best = best_candidates(table, result.mode)
+    cells = [[c.fmt(row[c.key]) for c in columns] for _, row in best.iterrows()]
+    is_plan = [row["instance_type"] == result.instance_type and row["precision"] == result.precision
+               for _, row in best.iterrows()]
+    return [c.header for c in columns], cells, is_plan
+
+
+def cost_time_points(table: pd.DataFrame) -> list[tuple[float, float, str]]:
+    """(days, cost USD, label) of every feasible training candidate with a known price."""
+    best = best_candidates(table, "train", count=len(table))
+    best = best[best["training_cost_usd"].notna() & best["training_days"].notna()]
+    return [(row.training_days, row.training_cost_usd, f"{row.instance_type} {row.precision}")
+            for row in best.itertuples()]
+
+
+def plan_cost_time(result) -> tuple[float, float] | None:
+    days = result.training_time_s / SECONDS_PER_DAY
+    return (days, result.cost_usd) if math.isfinite(days) and math.isfinite(result.cost_usd) else None

@@ -1,0 +1,86 @@
+"""CSV export, Qt-free: wide, typed tables a spreadsheet opens as they are.
+
+`plan.csv` holds ONE row: the plan's inputs (`input_*`) then its results, every number raw, in
+canonical units named by the column (`_bytes`, `_s`, `_usd`, `_usd_per_hour`, ...). One row per
+plan means exports of several plans can be stacked into one sheet and compared column by column.
+Beside it, `plan-comparison.csv` is the full comparison table (one row per mode × precision ×
+instance) and, for serving plans, `plan-curve.csv` the throughput–interactivity curve: each a
+rectangle with one header row, so nothing needs unpivoting. Files are UTF-8 with a byte-order
+mark, which Excel needs to read '×' and '≈' correctly; pandas and LibreOffice accept it.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from gpuplanner.report.atomic import write_atomically
+from gpuplanner.report.version import app_version
+
+ENCODING = "utf-8-sig"
+COMPARISON_SUFFIX = "-comparison"
+CURVE_SUFFIX = "-curve"
+# Unit suffixes for the core's keys whose names do not already say their unit.
+UNIT_SUFFIX = {
+    "params": "_count", "params_total": "_count", "params_active": "_count",
+    "seq_len": "_tokens", "context_len": "_tokens", "micro_batch": "_sequences",
+    "concurrency": "_sequences", "max_batch": "_sequences", "serving_batch": "_sequences",
+    "batch": "_sequences", "mfu": "_fraction", "mbu": "_fraction", "util_cap": "_fraction",
+    "fragmentation": "_fraction",
+}
+LEFT_OUT = ("inputs", "curve", "assumptions")  # inputs go first; the curve has its own file;
+# assumptions are prose, shown in the PDF
+
+
+def csv_paths(path) -> tuple[Path, Path, Path]:
+    """The plan, comparison and curve files for a chosen plan path ('x.csv' → x, x-comparison, x-curve)."""
+    plan = Path(path)
+    return (plan, plan.with_name(plan.stem + COMPARISON_SUFFIX + plan.suffix),
+            plan.with_name(plan.stem + CURVE_SUFFIX + plan.suffix))
+
+
+def plan_row(result) -> dict:
+    """The plan as one flat row: stamp, inputs, then results, keyed as the CLI's JSON with units added."""
+    data = result.to_dict()
+    row = {"gpuplanner_version": app_version(),
+           "exported_at_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    row.update({"input_" + _with_unit(k): v for k, v in data["inputs"].items()})
+    for key, value in data.items():
+        if key in LEFT_OUT:
+            continue
+        if key == "breakdown_bytes":
+            row.update({f"memory_{k}_bytes": v for k, v in value.items()})
+        elif isinstance(value, dict):
+            row.update({f"{key}_{_with_unit(k)}": v for k, v in value.items()})
+        elif isinstance(value, list):
+            row[key] = "; ".join(value)
+        else:
+            row[_with_unit(key)] = value
+    row["layout_description"] = result.layout.describe()
+    return row
+
+
+def curve_frame(result) -> pd.DataFrame:
+    return pd.DataFrame([{_with_unit(k): v for k, v in asdict(p).items()} for p in result.curve])
+
+
+def write_csv(result, table: pd.DataFrame, path) -> list[Path]:
+    """Write plan, comparison (and, for serving, curve) CSVs atomically; return the paths written."""
+    plan, comparison, curve = csv_paths(path)
+    writers = {plan: _frame_writer(pd.DataFrame([plan_row(result)])),
+               comparison: _frame_writer(table)}
+    if result.curve:
+        writers[curve] = _frame_writer(curve_frame(result))
+    return write_atomically(writers)
+
+
+def _with_unit(key: str) -> str:
+    return key + UNIT_SUFFIX.get(key, "")
+
+
+def _frame_writer(frame: pd.DataFrame):
+    def write(path: Path) -> None:
+        frame.to_csv(path, index=False, encoding=ENCODING)
+    return write

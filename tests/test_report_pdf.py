@@ -1,0 +1,102 @@
+"""PDF export: the text pypdf extracts shows the result's figures as the report formats them."""
+import re
+
+import pytest
+from pypdf import PdfReader
+from test_report_plans import INFEASIBLE, SERVE, TRAIN, plan
+
+from gpuplanner.core.units import fmt_duration, fmt_usd
+from gpuplanner.report import ReportError, ensure_gui_app, render_page_image, write_pdf, write_report
+
+POINTS_PER_MM = 72 / 25.4
+
+
+@pytest.fixture
+def app(qapp):
+    """The test session's QApplication (a widget-capable one, so later UI tests can share it)."""
+    return qapp
+
+
+def export(tmp_path, inputs, page_size="A4"):
+    result, table = plan(inputs)
+    path = write_pdf(result, table, tmp_path / "plan.pdf", page_size)
+    reader = PdfReader(path)
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    return result, reader, text
+
+
+def words(text: str) -> set[str]:
+    """Words as the PDF may wrap them: at spaces and after slashes."""
+    return set(re.split(r"[\s/]+", text))
+
+
+def test_training_report_shows_the_answer_and_the_quick_rule(app, tmp_path):
+    result, reader, text = export(tmp_path, TRAIN)
+    assert 2 <= len(reader.pages) <= 6
+    assert f"GPUs {result.gpus}" in text and result.layout.describe() in text
+    assert fmt_usd(result.cost_usd) in text and fmt_usd(result.spot_cost_usd) in text
+    assert fmt_duration(result.training_time_s) in text
+    assert f"Ratio {result.quick_rule.ratio:.2f}" in text and f"GPUs (rounded up) {result.quick_rule.gpus}" in text
+    assert result.price_as_of in text and "Cost and time of the candidates" in text
+    for n in range(1, len(reader.pages) + 1):
+        assert f"Page {n} of {len(reader.pages)}" in text
+
+
+def test_report_carries_version_assumptions_and_formulas(app, tmp_path):
+    result, reader, text = export(tmp_path, TRAIN)
+    assert "gpuplanner 0." in text or "gpuplanner unknown" in text
+    shown = words(text)  # table cells wrap, so a phrase may be cut by a neighbour cell's line
+    assert all(words(a.value) <= shown and a.name in text for a in result.assumptions)
+    assert all(words(e.substituted) <= shown and words(e.formula) <= shown for e in result.explanations)
+    assert "usable" in text and "Weights" in text  # the memory chart's labels are text too
+
+
+def test_serving_report_shows_replicas_price_per_token_and_the_curve(app, tmp_path):
+    result, reader, text = export(tmp_path, SERVE)
+    assert f"Replicas {result.replicas}" in text
+    assert f"Cost per 1M output tokens {fmt_usd(result.usd_per_million_tokens)}" in text
+    assert f"Monthly cost (on-demand) {fmt_usd(result.monthly_cost_usd)}" in text
+    assert "Throughput and interactivity" in text
+    assert all(f"b={p.batch}" in text for p in result.curve)
+
+
+def test_infeasible_plan_exports_with_the_reason(app, tmp_path):
+    result, reader, text = export(tmp_path, INFEASIBLE)
+    assert f"Does not fit: {result.warnings[-1]}" in text
+    assert 2 <= len(reader.pages) <= 6
+
+
+@pytest.mark.parametrize("page_size, width_mm, height_mm", [("A4", 210, 297), ("Letter", 215.9, 279.4)])
+def test_page_sizes(app, tmp_path, page_size, width_mm, height_mm):
+    _, reader, _ = export(tmp_path, TRAIN, page_size)
+    for page in reader.pages:
+        assert float(page.mediabox.width) == pytest.approx(width_mm * POINTS_PER_MM, abs=1)
+        assert float(page.mediabox.height) == pytest.approx(height_mm * POINTS_PER_MM, abs=1)
+
+
+def test_fonts_are_embedded(app, tmp_path):
+    _, reader, _ = export(tmp_path, TRAIN)
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    for ref in fonts.values():
+        descriptor = ref.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+        assert "/FontFile2" in descriptor
+
+
+def test_unknown_page_size_is_a_clear_error(app, tmp_path):
+    result, table = plan(TRAIN)
+    with pytest.raises(ReportError, match="page size 'A3'.*A4 or Letter"):
+        write_report(result, table, tmp_path / "plan.pdf", page_size="A3")
+    assert not list(tmp_path.iterdir())
+
+
+def test_page_image_draws_the_first_page(app):
+    result, table = plan(SERVE)
+    image = render_page_image(result, table, dpi=50)
+    assert image.width() == pytest.approx(210 / 25.4 * 50, abs=1)  # A4 at 50 dpi
+    assert image.height() == pytest.approx(297 / 25.4 * 50, abs=1)
+    assert image.pixelColor(0, 0).name() == "#ffffff"  # margin
+    assert any(image.pixelColor(x, 130).lightness() < 128 for x in range(image.width()))
+
+
+def test_ensure_gui_app_reuses_the_running_application(app):
+    assert ensure_gui_app() is app
