@@ -27,6 +27,6 @@ want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     .venv/bin/python -m pip install -q --upgrade pip
     # torch==2.13.0 is the CPU build; an unpinned torch would pull a multi-GB CUDA build.
-    .venv/bin/python -m pip install -q -e '.[test,bench]' 'torch==2.13.0'
+    .venv/bin/python -m pip install -q -e '.[test,bench,package]' 'torch==2.13.0'
     echo "$want" > "$stamp"
 fi
