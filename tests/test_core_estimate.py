@@ -259,3 +259,15 @@ def test_gpu_capacity_in_gb_vs_gib():
     h100 = CATALOGS.gpus["H100"]
     assert h100.capacity_bytes == 81559 * 2**20
     assert h100.memory_gb_marketing * GB == 80e9
+
+
+def test_fp8_serving_needs_ampere_or_newer():
+    volta = plan(model="llama-2-7b", mode="infer", precision="fp8", instance="p3.8xlarge")
+    assert not volta.fits and any("Ampere or newer" in w for w in volta.warnings)
+    ampere = plan(model="llama-2-7b", mode="infer", precision="fp8", instance="p4d.24xlarge")
+    assert ampere.fits and any("weight-only fp8" in w for w in ampere.warnings)
+
+
+def test_result_names_its_gpu_source():
+    r = plan(model="llama-2-7b")
+    assert r.gpu_source.startswith("https://") and r.gpu_as_of

@@ -101,6 +101,7 @@ def _hourly(gpus: int, hw: Hardware, per_gpu: float) -> float:
 
 
 def _layout_notes(notes: dict, fits: bool) -> tuple:
+    """The best layout per tensor degree, and what the breakdown shows when nothing fits."""
     lines = []
     for t, layout in notes.items():
         if layout is None:
@@ -108,7 +109,9 @@ def _layout_notes(notes: dict, fits: bool) -> tuple:
         else:
             lines.append(f"TP{t}: best {layout.describe()} = {layout.gpus} GPUs")
     if not fits:
-        lines.append("nothing fits: the breakdown shows the smallest-memory layout tried")
+        lines.append("nothing fits: the breakdown shows the smallest-memory layout tried (with ZeRO-3 over "
+                     "an unbounded data-parallel degree, model states shrink toward zero: what remains is "
+                     "what no data parallelism can remove)")
     return tuple(lines)
 
 
@@ -147,13 +150,14 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
         params_total=float(params), params_active=float(sizes(arch).active), quick_rule=qr,
         capacity_bytes=gpu.capacity_bytes, usable_bytes=usable,
         gpus_per_instance=hw.gpus_per_instance, price_as_of=hw.price_as_of, peak_flops=peak,
+        gpu_source=gpu.source, gpu_as_of=gpu.as_of,
         inputs={**inputs.as_dict(), "model": arch.name},
     )
     frag = inputs.fragmentation
     if inputs.mode == "train":
         result = _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common)
     else:
-        result = _infer(inputs, arch, hw, peak, usable, frag, warnings, common)
+        result = _infer(inputs, arch, hw, peak, usable, frag, blocked, warnings, common)
     if not explain:
         return result
     return replace(result, assumptions=assumptions_for(inputs, arch, hw),
@@ -198,7 +202,7 @@ def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> P
     )
 
 
-def _infer(inputs, arch, hw, peak, usable, frag, warnings, common) -> PlanResult:
+def _infer(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> PlanResult:
     quantized = inputs.precision in ("fp8", "int8", "int4")
     wb = weight_bytes_per_param(inputs.precision)
     edge_b = 2.0 if quantized else DTYPE_BYTES[inputs.precision]
@@ -208,17 +212,19 @@ def _infer(inputs, arch, hw, peak, usable, frag, warnings, common) -> PlanResult
         raise InputError("tp", f"no tensor/pipeline degree is allowed for this model ({arch.n_heads} heads)")
     lay = cand.layout
     replica_gpus = lay.gpus
-    fits = cand.fits
+    fits = cand.fits and not blocked
+    if blocked:
+        warnings.append(blocked)
     # Largest batch: free memory after weights and activations over KV per sequence.
     w, kv_conc, acts = inference_parts(setup, lay.tp, lay.pp, lay.ep, inputs.concurrency)
     kv_seq = kv_conc / math.ceil(inputs.concurrency / lay.ep)
     free = (usable - inputs.overhead_bytes) / (1 + frag) - w - acts
     max_batch = max(0, int(free // kv_seq)) * lay.ep if kv_seq > 0 else 0
-    if not fits:
+    if not cand.fits:
         warnings.append(f"does not fit on {hw.gpu.name}: weights plus the KV cache of {inputs.concurrency} × "
                         f"{inputs.context_len} tokens need {cand.breakdown.total / GIB:,.1f} GiB per GPU, "
                         f"usable {usable / GIB:,.1f} GiB")
-    base = dict(**common, breakdown_bytes=cand.breakdown, fits=fits, layout=lay, min_gpus=cand.min_gpus,
+    base = dict(**common, breakdown_bytes=cand.breakdown, fits=fits, layout=lay, min_gpus=cand.min_gpus if fits else 0,
                 layout_notes=_layout_notes(notes, fits))
     if not fits or not math.isfinite(peak) or not math.isfinite(hw.gpu.bandwidth_bytes_per_s):
         return PlanResult(**base, gpus=0 if not fits else replica_gpus,

@@ -40,6 +40,8 @@ def assumptions_for(inputs, arch, hw) -> tuple:
         items += [
             Assumption("decode", f"bandwidth bound at small batch, MBU {inputs.mbu:g}; compute bound at large "
                        f"batch, MFU {inputs.mfu:g}; pipeline stages add latency, not throughput", KV),
+            Assumption("serving cost", "$/1M tokens prices a replica's share of an instance's GPUs; the monthly "
+                       "cost bills the whole instances all replicas need", "ESTIMATION.md §6"),
             Assumption("quantized weights", "int4: 0.5 byte + 16-bit scale and zero per group of 128; "
                        "embeddings and output head stay 16-bit", "AWQ/GPTQ group-wise formats"),
         ]

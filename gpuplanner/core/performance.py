@@ -35,6 +35,8 @@ def compute_dtype(gpu: GpuSpec, precision: str, mode: str) -> tuple[str, str, st
         return precision, "", f"{gpu.name} has no {precision} support: training in {precision} is not possible"
     if precision == "bf16":
         return "fp16", f"{gpu.name} has no bf16: bf16 weights served as fp16", ""
+    if precision == "fp8" and not has("bf16"):  # weight-only FP8 kernels need Ampere or newer
+        return precision, "", f"{gpu.name} has no fp8 support: fp8 weights need an Ampere or newer GPU"
     return half, f"{gpu.name} has no {precision} tensor cores: weight-only {precision} with {half} math assumed", ""
 
 

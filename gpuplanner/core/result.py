@@ -111,6 +111,8 @@ class PlanResult:
     spot_price_usd_per_hour: float
     price_as_of: str
     peak_flops: float  # dense peak FLOP/s per GPU of the dtype the math runs in (NaN = unknown)
+    gpu_source: str  # datasheet the GPU's figures come from
+    gpu_as_of: str
     # training
     training_flops: float = math.nan
     hardware_flops: float = math.nan
@@ -163,6 +165,7 @@ class PlanResult:
             "price_usd_per_hour": self.price_usd_per_hour,
             "spot_price_usd_per_hour": self.spot_price_usd_per_hour,
             "price_as_of": self.price_as_of, "peak_flops": self.peak_flops,
+            "gpu_source": self.gpu_source, "gpu_as_of": self.gpu_as_of,
             "training_flops": self.training_flops, "hardware_flops": self.hardware_flops,
             "training_time_s": self.training_time_s, "gpu_hours": self.gpu_hours,
             "cost_usd": self.cost_usd, "spot_cost_usd": self.spot_cost_usd,
