@@ -16,6 +16,7 @@ from gpuplanner.core.inputs import (
 )
 from gpuplanner.core.model import load_config_json, load_model_folder
 from gpuplanner.core.units import GIB, fmt_count, fmt_duration, fmt_usd, parse_bytes, parse_count
+from gpuplanner.report.errors import ReportError
 
 FORMATS = ("table", "json", "csv")
 
@@ -102,7 +103,10 @@ def _plan_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="gpuplanner-cli", description="GPU capacity and cost planner for LLMs")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    _plan_options(sub.add_parser("plan", help="one estimate"))
+    plan = sub.add_parser("plan", help="one estimate")
+    _plan_options(plan)
+    plan.add_argument("--report", type=Path, help="also write the plan report: a .pdf or .csv file")
+    plan.add_argument("--page-size", choices=("A4", "Letter"), default="A4", help="PDF page size")
     _plan_options(sub.add_parser("sweep", help="every instance type × precision, both modes"))
     cat = sub.add_parser("catalog", help="list the bundled GPUs, instances or models")
     cat.add_argument("kind", choices=("gpus", "instances", "models"))
@@ -229,6 +233,12 @@ def _catalog_frame(catalogs, kind: str):
     return pd.DataFrame(rows)
 
 
+def _write_report(result, table, path: Path, page_size: str) -> None:
+    from gpuplanner.report import write_report
+    for written in write_report(result, table, path, page_size):
+        print(f"wrote {written}", file=sys.stderr)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -238,7 +248,10 @@ def main(argv=None) -> int:
             return 0
         inputs, catalogs = _inputs(args, catalogs)
         if args.command == "plan":
-            _print_plan(estimate(inputs, catalogs), args.format, args.method == "quick")
+            result = estimate(inputs, catalogs)
+            _print_plan(result, args.format, args.method == "quick")
+            if args.report:
+                _write_report(result, sweep(inputs, catalogs), args.report, args.page_size)
         else:
             _print_frame(sweep(inputs, catalogs), args.format)
     except InputError as e:
@@ -246,6 +259,9 @@ def main(argv=None) -> int:
             print(f"gpuplanner-cli: error: --catalog/--config: {e}", file=sys.stderr)
         else:
             print(f"gpuplanner-cli: error: --{e.field.replace('_', '-')}: {e.message}", file=sys.stderr)
+        return 2
+    except ReportError as e:
+        print(f"gpuplanner-cli: error: --report: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0

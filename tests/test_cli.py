@@ -95,3 +95,25 @@ def test_config_json_as_model(tmp_path, capsys):
                                "num_attention_heads": 32, "num_hidden_layers": 32, "vocab_size": 32000}))
     assert main(["plan", "--config", str(cfg), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["params_total"] == 6_738_415_616
+
+
+def test_report_option_writes_pdf_and_csv(tmp_path):
+    """Headless: no DISPLAY in the child; the report selects offscreen Qt itself."""
+    import os
+    from pypdf import PdfReader
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    pdf = tmp_path / "plan.pdf"
+    done = subprocess.run([sys.executable, "-m", "gpuplanner.cli", "plan", "--model", "llama-2-7b", "--report",
+                           str(pdf), "--page-size", "Letter"], capture_output=True, text=True, timeout=180, env=env)
+    assert done.returncode == 0, done.stderr
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf).pages).split())
+    assert "llama-2-7b" in text and "Page 1 of" in text
+    assert main(["plan", "--model", "llama-2-7b", "--report", str(tmp_path / "plan.csv")]) == 0
+    frame = pd.read_csv(tmp_path / "plan.csv")
+    assert frame.loc[0, "gpus"] == estimate(PlanInputs(model="llama-2-7b"), load_catalogs()).gpus
+
+
+def test_report_to_a_missing_folder_is_a_clear_error(tmp_path):
+    done = cli("plan", "--report", str(tmp_path / "nope" / "plan.csv"))
+    assert done.returncode == 2 and "--report" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
