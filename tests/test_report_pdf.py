@@ -33,7 +33,8 @@ def words(text: str) -> set[str]:
 def test_training_report_shows_the_answer_and_the_quick_rule(app, tmp_path):
     result, reader, text = export(tmp_path, TRAIN)
     assert 2 <= len(reader.pages) <= 6
-    assert f"GPUs {result.gpus}" in text and result.layout.describe() in text
+    assert f"GPUs needed {result.min_gpus}" in text and f"GPUs in the plan {result.gpus}" in text
+    assert result.layout.describe() in text
     assert fmt_usd(result.cost_usd) in text and fmt_usd(result.spot_cost_usd) in text
     assert fmt_duration(result.training_time_s) in text
     assert f"Ratio {result.quick_rule.ratio:.2f}" in text and f"GPUs (rounded up) {result.quick_rule.gpus}" in text

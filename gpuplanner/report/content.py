@@ -18,7 +18,6 @@ COMPONENT_LABELS = {
     "optimizer": "Optimizer states", "activations": "Activations", "kv_cache": "KV cache",
     "overhead": "Runtime + fragmentation",
 }
-GPU_SOURCE_ASSUMPTION = "peak FLOP/s"  # the core's assumption that cites the GPU datasheet
 TRAINING_ONLY = {"train_method", "optimizer", "grad_dtype", "zero_stage", "seq_len", "micro_batch",
                  "recompute", "flash_attention", "lora_rank", "training_tokens", "max_training_days"}
 SERVING_ONLY = {"kv_dtype", "mbu", "context_len", "concurrency", "requests_per_s", "prompt_tokens",
@@ -72,7 +71,7 @@ def subtitle(result) -> str:
 
 
 def gpu_source(result) -> str:
-    return next((a.source for a in result.assumptions if a.name == GPU_SOURCE_ASSUMPTION), "GPU catalog")
+    return result.gpu_source or "GPU catalog"
 
 
 def meta_rows(result, created: date) -> list[tuple[str, str]]:
@@ -85,7 +84,8 @@ def answer_rows(result) -> list[tuple[str, str]]:
     memory = f"{fmt_gib(result.memory_per_gpu_bytes)} of {fmt_gib(result.usable_bytes)} usable"
     if not result.fits:
         return [("Result", "Does not fit"), ("Memory per GPU", memory), ("Layout tried", result.layout.describe())]
-    rows = [("GPUs", f"{result.gpus}"), ("Layout", result.layout.describe()), ("Memory per GPU", memory)]
+    rows = [("GPUs needed", f"{result.min_gpus}"), ("GPUs in the plan", f"{result.gpus}"),
+            ("Layout", result.layout.describe()), ("Memory per GPU", memory)]
     if is_training(result):
         return rows + [
             ("Instances", _instances(result.instances, result)),
@@ -110,7 +110,7 @@ def answer_rows(result) -> list[tuple[str, str]]:
 
 def quick_rule_rows(result) -> list[tuple[str, str]]:
     qr = result.quick_rule
-    detailed = f"{result.gpus} GPUs" if result.fits else "does not fit"
+    detailed = f"needs {result.min_gpus} GPUs" if result.fits else "does not fit"
     return [("Ratio", f"{qr.ratio:.2f}"), ("GPUs (rounded up)", f"{qr.gpus}"),
             ("Formula", qr.formula), ("Detailed estimate", detailed)]
 
