@@ -7,7 +7,7 @@ import pytest
 
 from gpuplanner.bench import protocol
 from gpuplanner.bench.config import BenchConfig
-from gpuplanner.ui.bench_runner import BenchRunner, emit
+from gpuplanner.ui.bench_runner import BenchRunner
 
 FAKE_CHILD = str(Path(__file__).with_name("fake_bench_child.py"))
 CONFIG = BenchConfig(device="cpu", quick=True)
@@ -140,18 +140,3 @@ def test_real_child_memory_ramp_through_the_runner(qtbot):
     assert max(allocated) > 0 and allocated[-1] == 0
     assert [r["phase"] for r in recorder.results] == ["memory"]
     assert recorder.progress[-1][0] == "memory" and recorder.progress[-1][1] == recorder.progress[-1][2]
-
-
-def test_emitting_does_not_drain_references_to_singletons(qtbot):
-    """Guards the PySide6 6.12 workaround in bench_runner.emit (see its docstring)."""
-    runner = BenchRunner(command=fake("ok"))
-    sink = []
-    runner.hello.connect(sink.append)
-    runner.finished.connect(sink.append)
-    before = [sys.getrefcount(v) for v in (True, False, None)]
-    for _ in range(500):
-        emit(runner.hello, {"cuda_version": None, "ok": True, "flags": [False]})
-        emit(runner.finished, True)
-    sink.clear()
-    after = [sys.getrefcount(v) for v in (True, False, None)]
-    assert [a - b for a, b in zip(after, before)] == [0, 0, 0]

@@ -7,12 +7,11 @@ exactly once; every way but success first emits ``failed`` with a sentence for a
 """
 from __future__ import annotations
 
-import ctypes
 import logging
 from collections import deque
 from typing import Any, Callable, Sequence
 
-from PySide6.QtCore import QObject, QProcess, QTimer, Signal, SignalInstance
+from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
 from gpuplanner.bench import launcher, protocol
 from gpuplanner.bench.config import BenchConfig
@@ -32,19 +31,6 @@ _ERROR_TEMPLATES = {
 }
 
 
-def emit(signal: SignalInstance, *args: Any) -> None:
-    """``signal.emit(*args)``, keeping Python's True alive.
-
-    PySide6 6.12 (seen with CPython 3.11) returns a borrowed ``True`` from
-    SignalInstance.emit, so every Python-side emit takes one reference from True; after a
-    few hundred emits the interpreter aborts with "bool_dealloc: deallocating True or
-    False". Giving the reference back is harmless should PySide6 ever return a new one.
-    """
-    returned = signal.emit(*args)
-    if isinstance(returned, bool):
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(returned))
-
-
 class BenchRunner(QObject):
     """Start, watch and stop one benchmark child at a time.
 
@@ -56,7 +42,7 @@ class BenchRunner(QObject):
     python=...)`` when the user chose a Python with torch.
     """
 
-    hello = Signal(object)  # dict; Signal(dict) in PySide6 6.12 drops references to None/True values
+    hello = Signal(object)  # dict
     progress = Signal(str, int, int)  # phase, step, total
     metrics = Signal(object)  # dict
     result = Signal(object)  # dict
@@ -167,14 +153,14 @@ class BenchRunner(QObject):
         kind = msg["type"]
         if kind == "hello":
             self.hello_info = msg
-            emit(self.hello, msg)
+            self.hello.emit(msg)
         elif kind == "progress":
-            emit(self.progress, msg["phase"], msg["step"], msg["total"])
+            self.progress.emit(msg["phase"], msg["step"], msg["total"])
         elif kind == "metrics":
-            emit(self.metrics, msg)
+            self.metrics.emit(msg)
         elif kind == "result":
             self.results.append(msg)
-            emit(self.result, msg)
+            self.result.emit(msg)
         elif kind == "error":
             self._child_error = msg
         elif kind == "done":
@@ -231,5 +217,5 @@ class BenchRunner(QObject):
         process.deleteLater()
         if failure_message:
             log.warning("benchmark failed: %s", failure_message)
-            emit(self.failed, failure_message)
-        emit(self.finished, not failure_message)
+            self.failed.emit(failure_message)
+        self.finished.emit(not failure_message)
