@@ -46,7 +46,7 @@ def test_recorder_captures_a_live_session_that_replays_identically(tmp_path: Pat
     session = read_session(path)
     assert session.devices == live.devices
     assert len(session.usage) == len(live.usage) > 5
-    for recorded, seen in zip(session.usage, live.usage):  # NaN != NaN, so compare field by field
+    for recorded, seen in zip(session.usage, live.usage, strict=True):  # NaN != NaN, so compare field by field
         assert recorded.timestamp_s == seen.timestamp_s
         np.testing.assert_equal(recorded.ram_used_bytes, seen.ram_used_bytes)
         np.testing.assert_equal(recorded.cpu_util_pct, seen.cpu_util_pct)

@@ -183,7 +183,8 @@ class NvmlSource:
                 )
             except pynvml.NVMLError as err:
                 handle = None
-                info = DeviceInfo(uuid=f"nvml-index-{index}", name=f"GPU {index}", index=index, error=f"{err}: {_LOST_HINT}")
+                error = f"{err}: {_LOST_HINT}"
+                info = DeviceInfo(uuid=f"nvml-index-{index}", name=f"GPU {index}", index=index, error=error)
             self._devices[info.uuid] = _Device(info, handle)
         if count == 0:
             self._status = SourceStatus(
@@ -259,6 +260,8 @@ class NvmlSource:
             raw = self._query(device, name, call)
             return NAN if raw is None else float(raw) / scale
 
+        clock = pynvml.nvmlDeviceGetClockInfo
+
         def build(device: _Device) -> SensorSample:
             return SensorSample(
                 timestamp_s=timestamp_s,
@@ -266,10 +269,8 @@ class NvmlSource:
                 power_w=value(device, "power", pynvml.nvmlDeviceGetPowerUsage, _MW_PER_W),
                 power_limit_w=value(device, "power_limit", pynvml.nvmlDeviceGetEnforcedPowerLimit, _MW_PER_W),
                 temperature_c=value(device, "temperature", self._temperature),
-                sm_clock_mhz=value(device, "sm_clock", lambda h: pynvml.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_SM)),
-                mem_clock_mhz=value(
-                    device, "mem_clock", lambda h: pynvml.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_MEM)
-                ),
+                sm_clock_mhz=value(device, "sm_clock", lambda h: clock(h, pynvml.NVML_CLOCK_SM)),
+                mem_clock_mhz=value(device, "mem_clock", lambda h: clock(h, pynvml.NVML_CLOCK_MEM)),
             )
 
         return self._read(device_uuid, build)

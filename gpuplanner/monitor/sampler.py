@@ -9,6 +9,7 @@ must not keep the application alive after its windows closed.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -163,7 +164,7 @@ class Sampler:
                 now_s = time.monotonic()
                 groups = [g for g, t in due_s.items() if t - _SLACK_S <= now_s]
                 if groups:
-                    self._guarded(lambda: self._poll(groups))
+                    self._guarded(functools.partial(self._poll, groups))
                 for group in groups:
                     steps = math.floor((now_s + _SLACK_S - start_s) / intervals[group]) + 1
                     due_s[group] = start_s + steps * intervals[group]

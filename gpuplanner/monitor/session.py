@@ -194,7 +194,8 @@ class ReplaySource:
         try:
             self._session = read_session(self.path)
         except (OSError, ValueError) as err:
-            self._status = SourceStatus(SourceState.ERROR, f"Cannot replay {self.path.name}: {err}", "Pick another file.")
+            message = f"Cannot replay {self.path.name}: {err}"
+            self._status = SourceStatus(SourceState.ERROR, message, "Pick another file.")
             return
         self._streams = {}
         self._status = SourceStatus(SourceState.OK, f"Replaying {self.path.name}")
