@@ -156,8 +156,10 @@ def test_benchmark_overlay_and_phase_markers(qtbot, make_panel, tmp_path: Path) 
     x, y = curve(panel, "torch allocated").getData()
     assert list(x) == [1002.0, 1004.0] and list(y) == [4.0, 5.0]
     page = panel.pages[DeviceKind.GPU]
-    regions = {name: [r for plot, r in panel._phases[key].regions if plot is page.plots[0]][0]
-               for (name, _), key in zip(panel._phases, panel._phases)}
+    regions = {
+        name: next(region for plot, region in phase.regions if plot is page.plots[0])
+        for (name, _), phase in panel._phases.items()
+    }
     assert regions["warmup"].getRegion() == (1001.0, 1003.0)
     assert regions["measure"].getRegion() == (1003.0, 1009.5)  # open: runs to the newest sample
     panel.add_phase_marker("measure", 1003.0, 1008.0)
@@ -216,3 +218,4 @@ def test_a_lost_gpu_shows_as_a_device_error(qtbot, make_panel) -> None:
     assert "ERROR: GPU is lost" in panel.device_picker.itemText(1)
     assert panel.retry_button.isVisible()
     assert curve_length(panel, "used") > 0  # the first GPU stays selected and live
+

@@ -5,12 +5,15 @@ own thread and a QTimer drains it into per-device ring buffers, so a slow
 driver cannot freeze the window. Curves are created once and fed with
 ``setData``; the x axis is wall-clock time, which the benchmark's own
 timestamps (torch memory, phases) share.
+
+Cost (benchmarks/monitor_cost.py): a redraw of the scrolling plots takes
+15-25 ms of CPU here, so the panel redraws once a second by default (each
+redraw shows both 2 Hz samples) and draws no grid (alpha-blended grid lines
+cost five times the rest of a redraw).
 """
 from __future__ import annotations
 
-import ctypes
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +28,7 @@ from gpuplanner.monitor import (
     DeviceHistory,
     DeviceInfo,
     DeviceKind,
+    ProcessSample,
     ProcessSnapshot,
     RingBuffer,
     Sampler,
@@ -66,6 +70,7 @@ class _Curve:
 class _Plot:
     title: str
     curves: tuple[_Curve, ...]
+    fixed_y: tuple[float, float] | None = None  # a fixed scale spares re-drawing the axis each refresh
 
 
 def _gib(label: str, table: str, column: str) -> _Field:
@@ -87,6 +92,8 @@ _RAM_USED = _gib("RAM used", "usage", "ram_used_bytes")
 _RAM_TOTAL = _gib("RAM total", "usage", "ram_total_bytes")
 _CPU_UTIL = _Field("CPU", "usage", "cpu_util_pct", "%")
 
+_PERCENT = (0.0, 100.0)
+
 _LAYOUTS: dict[DeviceKind, tuple[tuple[_Plot, ...], tuple[_Field, ...]]] = {
     DeviceKind.GPU: (
         (
@@ -99,7 +106,7 @@ _LAYOUTS: dict[DeviceKind, tuple[tuple[_Plot, ...], tuple[_Field, ...]]] = {
                     *_TORCH_CURVES,
                 ),
             ),
-            _Plot("Utilization (%)", (_Curve(_GPU_UTIL, "#e15759"), _Curve(_MEM_BW_UTIL, "#76b7b2"))),
+            _Plot("Utilization (%)", (_Curve(_GPU_UTIL, "#e15759"), _Curve(_MEM_BW_UTIL, "#76b7b2")), _PERCENT),
             _Plot("Power (W)", (_Curve(_POWER, "#f28e2b"), _Curve(_POWER_LIMIT, "#9c9c9c", dashed=True))),
             _Plot("Temperature (°C)", (_Curve(_TEMPERATURE, "#ff9da7"),)),
         ),
@@ -121,37 +128,11 @@ _LAYOUTS: dict[DeviceKind, tuple[tuple[_Plot, ...], tuple[_Field, ...]]] = {
                 "RAM (GiB)",
                 (_Curve(_RAM_USED, "#4e79a7"), _Curve(_RAM_TOTAL, "#9c9c9c", dashed=True), *_TORCH_CURVES),
             ),
-            _Plot("CPU (%)", (_Curve(_CPU_UTIL, "#e15759"),)),
+            _Plot("CPU (%)", (_Curve(_CPU_UTIL, "#e15759"),), _PERCENT),
         ),
         (_RAM_USED, _RAM_TOTAL, _CPU_UTIL),
     ),
 }
-
-
-class _EmitProbe(QtCore.QObject):
-    fired = QtCore.Signal()
-
-
-def guard_pyside_refcount_bug() -> None:
-    """Survive PySide6 6.12.0 on CPython < 3.12, which drops references to True and None.
-
-    There ``Signal.emit()`` returns True without a reference, and painting and
-    ``QLabel.setText`` leak references to None the same way. pyqtgraph emits and
-    paints on every redraw, so the counts reach zero within a minute and CPython
-    aborts ("bool_dealloc"/"none_dealloc"). CPython 3.12 makes these singletons
-    immortal; if a probe shows the leak, this gives them a reserve of references
-    to the same effect. Process-wide and idempotent; the real fix is a PySide6
-    without the bug (6.11.3 was checked clean), after which the probe finds nothing.
-    """
-    if sys.version_info >= (3, 12):
-        return
-    probe = _EmitProbe()
-    before = sys.getrefcount(True)
-    for _ in range(8):
-        probe.fired.emit()
-    if sys.getrefcount(True) <= before - 8:
-        for singleton in (True, False, None):
-            ctypes.c_ssize_t.from_address(id(singleton)).value += 2**40
 
 
 def _format_value(value: float, unit: str) -> str:
@@ -188,15 +169,17 @@ class _KindPage(QtWidgets.QWidget):
         for row, spec in enumerate(plots):
             plot = self.graphics.addPlot(row=row, col=0, axisItems={"bottom": pg.DateAxisItem()})
             plot.setLabel("left", spec.title)
-            plot.showGrid(x=True, y=True, alpha=0.2)
             plot.setMenuEnabled(False)
             plot.addLegend(offset=(5, 5), labelTextSize="8pt")
             plot.enableAutoRange(x=False)
+            if spec.fixed_y is not None:
+                plot.setYRange(*spec.fixed_y, padding=0.02)
+                plot.enableAutoRange(y=False)
             if self.plots:
                 plot.setXLink(self.plots[0])
             for curve in spec.curves:
                 style = QtCore.Qt.PenStyle.DashLine if curve.dashed else QtCore.Qt.PenStyle.SolidLine
-                pen = pg.mkPen(curve.color, width=1.5, style=style)
+                pen = pg.mkPen(curve.color, width=1, style=style)
                 item = plot.plot(name=curve.field.label, pen=pen, connect="finite")  # NaN = gap
                 self.curves.append((curve.field, item))
             self.plots.append(plot)
@@ -215,7 +198,9 @@ class _KindPage(QtWidgets.QWidget):
         for spec, label in self.value_labels:
             times_s, values = spec.fetch(tables)
             latest = values[-1] if len(values) else math.nan
-            label.setText(f"{spec.label}: {_format_value(float(latest), spec.unit)}")
+            text = f"{spec.label}: {_format_value(float(latest), spec.unit)}"
+            if text != label.text():  # an unchanged label costs no re-layout
+                label.setText(text)
         self.plots[0].setXRange(start_s, end_s, padding=0)
 
 
@@ -233,10 +218,9 @@ class LivePanel(QtWidgets.QWidget):
         self,
         sampler: Sampler,
         parent: QtWidgets.QWidget | None = None,
-        drain_interval_ms: int = 500,
+        drain_interval_ms: int = 1000,
     ) -> None:
         super().__init__(parent)
-        guard_pyside_refcount_bug()
         self._sampler = sampler
         self._stopped = False
         self._paused = False
@@ -248,8 +232,10 @@ class LivePanel(QtWidgets.QWidget):
         self._processes: dict[str, ProcessSnapshot] = {}
         self._bench = RingBuffer(_BENCH_COLUMNS, sampler.rates.usage_capacity)
         self._phases: dict[tuple[str, float], _Phase] = {}
+        self._shown_processes: tuple[ProcessSample, ...] = ()
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(drain_interval_ms)
+        self.drain_interval_ms = drain_interval_ms
         self._timer.timeout.connect(self.drain_now)
         self._build_ui()
 
@@ -481,6 +467,9 @@ class LivePanel(QtWidgets.QWidget):
 
     def _show_processes(self, snapshot: ProcessSnapshot | None) -> None:
         processes = snapshot.processes if snapshot is not None else ()
+        if processes == self._shown_processes:
+            return
+        self._shown_processes = processes
         self.process_table.setRowCount(len(processes))
         bold = QtGui.QFont()
         bold.setBold(True)
