@@ -1,0 +1,127 @@
+"""The composition root: parse the command line, build catalogs, settings, telemetry and the
+benchmark runner, and hand them to the window.
+
+Heavy imports (Qt, pandas, pyqtgraph) happen inside main(), after the frozen bundle's hidden
+benchmark flag has been dispatched, so the benchmark child never loads Qt.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+SMOKE_ENV = "GPUPLANNER_SMOKE_TEST"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="gpuplanner", description="GPU capacity and cost planner.")
+    parser.add_argument("plan", nargs="?", help="a .gpuplan file to open")
+    parser.add_argument("--smoke-test", action="store_true",
+                        help=f"quit after the first paint and print its time (also {SMOKE_ENV}=1)")
+    parser.add_argument("--settings", metavar="FILE", help="keep settings in this INI file")
+    return parser.parse_args(argv)
+
+
+def process_age_ms() -> float:
+    """Milliseconds since this process started. On Linux both ends come from the kernel's
+    boot-relative clock (/proc), so the figure is good to 10 ms; elsewhere psutil's create time."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as f:
+            uptime_s = float(f.read().split()[0])
+        return (uptime_s - start_ticks / os.sysconf("SC_CLK_TCK")) * 1e3
+    except (OSError, ValueError, IndexError):
+        import psutil
+
+        return (time.time() - psutil.Process().create_time()) * 1e3
+
+
+def _has_display() -> bool:
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _write_report():
+    """gpuplanner.report.write_report, or None while this build lacks it."""
+    try:
+        from gpuplanner import report
+    except ImportError:
+        return None
+    return getattr(report, "write_report", None)
+
+
+def _services(parent):
+    """The live panel factory and the benchmark runner, each only if its module is present."""
+    from gpuplanner.ui.main_window import Services
+
+    services = Services(write_report=_write_report())
+    try:
+        from gpuplanner.monitor import Sampler, default_source
+        from gpuplanner.ui.live_panel import LivePanel
+    except ImportError:
+        pass
+    else:
+        services.make_live_panel = lambda: LivePanel(Sampler(default_source()))
+    try:
+        from gpuplanner.bench.config import BenchConfig
+        from gpuplanner.ui.bench_runner import BenchRunner
+    except ImportError:
+        pass
+    else:
+        services.bench_runner = BenchRunner(parent)
+        services.start_benchmark = lambda runner: runner.start(BenchConfig())
+    return services
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from gpuplanner.bench.launcher import RUN_BENCHMARK_FLAG
+
+    if argv[:1] == [RUN_BENCHMARK_FLAG]:  # the frozen app started as the benchmark child
+        from gpuplanner.bench.child import main as bench_main
+
+        return bench_main(argv[1:])
+    args = parse_args(argv)
+    smoke = args.smoke_test or os.environ.get(SMOKE_ENV) == "1"
+    if not _has_display():
+        if not smoke:
+            print("gpuplanner: no display (set DISPLAY, or QT_QPA_PLATFORM=offscreen)", file=sys.stderr)
+            return 2
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    with tempfile.TemporaryDirectory(prefix="gpuplanner-") as scratch:
+        if smoke and not args.settings:  # a smoke test never touches the user's settings
+            args.settings = os.path.join(scratch, "settings.ini")
+        return _run(args, argv, smoke)
+
+
+def _run(args: argparse.Namespace, argv: list[str], smoke: bool) -> int:
+    from PySide6 import QtCore, QtWidgets
+
+    from gpuplanner.core import CatalogError, load_catalogs
+    from gpuplanner.ui.first_paint import FirstPaintReporter
+    from gpuplanner.ui.main_window import MainWindow
+    from gpuplanner.ui.settings import AppSettings
+
+    app = QtWidgets.QApplication([sys.argv[0], *argv])
+    app.setOrganizationName("gpuplanner")
+    app.setApplicationName("gpuplanner")
+    app.setStyle("Fusion")  # follows the system light/dark scheme (Qt 6.5+)
+    try:
+        catalogs = load_catalogs()
+    except CatalogError as e:
+        QtWidgets.QMessageBox.critical(None, "gpuplanner", f"The bundled catalogs cannot be read:\n{e}")
+        return 1
+    store = (QtCore.QSettings(args.settings, QtCore.QSettings.Format.IniFormat) if args.settings
+             else QtCore.QSettings())
+    window = MainWindow(catalogs, AppSettings(store), services=_services(app))
+    window.restore_session()
+    if args.plan:
+        window.open_plan(args.plan)
+    window.show()
+    if smoke:
+        FirstPaintReporter(window, lambda: print(f"first paint: {process_age_ms():.0f} ms", flush=True))
+    return app.exec()

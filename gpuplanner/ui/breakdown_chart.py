@@ -1,0 +1,79 @@
+"""Memory per GPU as one stacked horizontal bar against the usable capacity.
+
+One BarGraphItem per component (so each has a legend entry and can be clicked); clicking a
+segment emits `segment_clicked(key)` for the Explain area.
+"""
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+import pyqtgraph as pg
+
+from gpuplanner.core.result import PlanResult
+from gpuplanner.core.units import GIB
+from gpuplanner.ui.formatting import breakdown_rows
+from gpuplanner.ui.theme import ThemedPlot
+
+COLORS = {
+    "weights": "#4e79a7", "master_weights": "#76b7b2", "gradients": "#f28e2b", "optimizer": "#e15759",
+    "activations": "#59a14f", "kv_cache": "#edc948", "overhead": "#9c755f",
+}
+BAR_HEIGHT = 0.6
+
+
+class _Segment(pg.BarGraphItem):
+    """A bar segment that reports left clicks to its chart."""
+
+    def __init__(self, key: str, on_click, **opts):
+        super().__init__(**opts)
+        self.key = key
+        self._on_click = on_click
+
+    def mouseClickEvent(self, event) -> None:
+        if event.button() == QtCore.Qt.MouseButton.LeftButton:
+            event.accept()
+            self._on_click(self.key)
+
+
+class BreakdownChart(ThemedPlot):
+    segment_clicked = QtCore.Signal(str)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        self.hideAxis("left")
+        self.setLabel("bottom", "memory per GPU (GiB)")
+        self.setMinimumHeight(150)
+        self.setMaximumHeight(260)
+        self.legend = self.addLegend(offset=(5, 5), colCount=4)
+        self.segments: dict[str, _Segment] = {}
+        self.usable_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d32f2f", width=2,
+                                                                  style=QtCore.Qt.PenStyle.DashLine),
+                                           label="usable {value:.1f} GiB",
+                                           labelOpts={"position": 0.9, "color": "#d32f2f"})
+        self.addItem(self.usable_line)
+        self.setToolTip("Memory of the busiest GPU by component; click a segment to see its formula.")
+
+    def show_result(self, result: PlanResult) -> None:
+        for segment in self.segments.values():
+            self.removeItem(segment)
+        self.legend.clear()
+        self.segments = {}
+        start = 0.0
+        for key, label, gib in breakdown_rows(result):
+            segment = _Segment(key, self._clicked, x0=[start], width=[gib], y=[0.0], height=BAR_HEIGHT,
+                               brush=COLORS[key], pen=pg.mkPen(None))
+            self.addItem(segment)
+            self.legend.addItem(segment, f"{label} {gib:,.1f}")
+            self.segments[key] = segment
+            start += gib
+        usable = result.usable_bytes / GIB
+        self.usable_line.setValue(usable)
+        self.setXRange(0, max(start, usable) * 1.08, padding=0)
+        self.setYRange(-0.5, 1.5, padding=0)
+
+    def _clicked(self, key: str) -> None:
+        self.segment_clicked.emit(key)
+

@@ -1,0 +1,126 @@
+"""View the catalogs the plan uses (GPUs, instances, models, with source and as-of) and add a
+user catalog CSV (e.g. negotiated prices). A bad file is reported in the dialog, naming file,
+row and column; the catalogs in use stay as they were.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+from PySide6 import QtCore, QtWidgets
+
+from gpuplanner.core.catalogs import Catalogs
+from gpuplanner.core.errors import CatalogError
+from gpuplanner.core.units import GIB, fmt_count
+from gpuplanner.ui.form import ERROR_STYLE
+
+
+def _num(x: float, fmt: str = "{:,.4g}") -> str:
+    return fmt.format(x) if math.isfinite(x) else ""
+
+
+def gpu_rows(catalogs: Catalogs) -> list[tuple]:
+    return [(g.name, g.full_name, _num(g.capacity_bytes / GIB, "{:,.1f}"), _num(g.memory_gb_marketing),
+             _num(g.bandwidth_bytes_per_s / 1e9), _num(g.peak("bf16") / 1e12), g.source, g.as_of)
+            for g in catalogs.gpus.values()]
+
+
+def instance_rows(catalogs: Catalogs) -> list[tuple]:
+    return [(i.cloud, i.instance_type, i.gpu, str(i.gpu_count), _num(i.price_usd_per_hour, "{:,.2f}"),
+             _num(i.spot_price_usd_per_hour, "{:,.2f}"), i.region, i.source, i.as_of)
+            for i in catalogs.instances.values()]
+
+
+def model_rows(catalogs: Catalogs) -> list[tuple]:
+    return [(m.name, fmt_count(m.total_params()), str(m.n_layers), str(m.hidden), str(m.n_heads),
+             str(m.n_kv_heads), str(m.n_experts or ""), m.source) for m in catalogs.models.values()]
+
+
+TABLES = (
+    ("GPUs", ("Name", "Full name", "Memory (GiB)", "Marketing GB", "Bandwidth (GB/s)", "BF16 TFLOP/s",
+              "Source", "As of"), gpu_rows),
+    ("Instances", ("Cloud", "Instance", "GPU", "GPUs", "$/h", "Spot $/h", "Region", "Source", "As of"),
+     instance_rows),
+    ("Models", ("Model", "Parameters", "Layers", "Hidden", "Heads", "KV heads", "Experts", "Source"), model_rows),
+)
+
+
+def price_as_of(catalogs: Catalogs) -> str:
+    """The distinct as-of notes of the instance prices, for the status bar and About box."""
+    return "; ".join(sorted({i.as_of for i in catalogs.instances.values() if i.as_of})) or "unknown"
+
+
+class CatalogDialog(QtWidgets.QDialog):
+    """`load_user_file(path)` returns the new Catalogs or raises CatalogError."""
+
+    def __init__(self, catalogs: Catalogs, load_user_file: Callable[[str], Catalogs],
+                 choose_file: Callable[[], str], parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Catalogs")
+        self.resize(1000, 560)
+        self._load_user_file = load_user_file
+        self._choose_file = choose_file
+        self.tabs = QtWidgets.QTabWidget()
+        self.tables = {}
+        for title, headers, _ in TABLES:
+            table = QtWidgets.QTableWidget(0, len(headers))
+            table.setHorizontalHeaderLabels(headers)
+            table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+            table.verticalHeader().setVisible(False)
+            table.setSortingEnabled(True)
+            self.tables[title] = table
+            self.tabs.addTab(table, title)
+        self.origins = QtWidgets.QLabel()
+        self.origins.setWordWrap(True)
+        self.error = QtWidgets.QLabel()
+        self.error.setStyleSheet(ERROR_STYLE)
+        self.error.setWordWrap(True)
+        load = QtWidgets.QPushButton("Load user catalog CSV…")
+        load.setToolTip("Add or override GPUs, instances (e.g. negotiated prices) or models from a CSV "
+                        "with the same columns as the bundled catalog.")
+        load.clicked.connect(self._on_load)
+        close = QtWidgets.QPushButton("Close")
+        close.clicked.connect(self.accept)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(load)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.origins)
+        layout.addWidget(self.error)
+        layout.addLayout(buttons)
+        self.show_catalogs(catalogs)
+
+    def show_catalogs(self, catalogs: Catalogs) -> None:
+        for title, _, rows_of in TABLES:
+            table = self.tables[title]
+            table.setSortingEnabled(False)
+            rows = rows_of(catalogs)
+            table.setRowCount(len(rows))
+            for r, row in enumerate(rows):
+                for c, text in enumerate(row):
+                    item = QtWidgets.QTableWidgetItem(text)
+                    item.setToolTip(text)
+                    table.setItem(r, c, item)
+            table.setSortingEnabled(True)
+            table.resizeColumnsToContents()
+            for c in range(table.columnCount()):
+                table.setColumnWidth(c, min(table.columnWidth(c), 260))
+        self.origins.setText("Files: " + ", ".join(catalogs.origins) + f"<br>Prices as of: {price_as_of(catalogs)}")
+
+    def load(self, path: str) -> bool:
+        """Add the user catalog at `path`; on error show it here and keep the catalogs."""
+        try:
+            catalogs = self._load_user_file(path)
+        except CatalogError as e:
+            self.error.setText(str(e))
+            return False
+        self.error.setText("")
+        self.show_catalogs(catalogs)
+        return True
+
+    def _on_load(self) -> None:
+        path = self._choose_file()
+        if path:
+            self.load(path)

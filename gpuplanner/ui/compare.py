@@ -1,0 +1,167 @@
+"""The Compare tab: every instance type × precision, filterable and sortable, over a chart.
+
+The chart shows the chosen candidates (selected rows, else the five cheapest fitting rows
+shown): cost against days for training, total against per-user tokens/s for serving (the
+serving curve comes from one estimate per candidate, a fraction of a millisecond each).
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from PySide6 import QtCore, QtWidgets
+
+import pyqtgraph as pg
+
+from gpuplanner.core.catalogs import Catalogs
+from gpuplanner.core.errors import InputError
+from gpuplanner.core.estimate import estimate
+from gpuplanner.core.inputs import PlanInputs
+from gpuplanner.ui.compare_model import (
+    COLUMN_INDEX, COST_KEY, ROW_ROLE, SweepFilter, SweepTableModel, cheapest_rows,
+)
+from gpuplanner.ui.theme import ThemedPlot
+
+MAX_DEFAULT_CANDIDATES = 5
+PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7")
+
+
+def candidate_name(row: dict) -> str:
+    return f"{row['instance_type']} {row['precision']}"
+
+
+class CompareChart(ThemedPlot):
+    """Cost vs days (training) or throughput vs interactivity (serving)."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.setMenuEnabled(False)
+        self.legend = self.addLegend(offset=(-5, 5))
+        self.setMinimumHeight(180)
+        for name in ("left", "bottom"):
+            self.getAxis(name).enableAutoSIPrefix(False)
+
+    def show_training(self, rows: list[dict]) -> None:
+        self._reset("training days", "training cost (USD, on-demand)")
+        for color, row in zip(PALETTE, rows):
+            self.plot([row["training_days"]], [row["training_cost_usd"]], pen=None, symbol="o", symbolSize=10,
+                      symbolBrush=color, name=candidate_name(row))
+
+    def show_serving(self, curves: list[tuple[str, tuple]]) -> None:
+        self._reset("tokens/s per user", "tokens/s total (one replica)")
+        for color, (name, curve) in zip(PALETTE, curves):
+            self.plot([p.tokens_per_s_per_user for p in curve], [p.tokens_per_s_total for p in curve],
+                      pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5, symbolBrush=color, name=name)
+
+    def _reset(self, x_label: str, y_label: str) -> None:
+        self.clear()
+        self.legend.clear()
+        self.setLabel("bottom", x_label)
+        self.setLabel("left", y_label)
+
+
+class CompareTab(QtWidgets.QWidget):
+    """Filters, the sortable table and the candidates chart."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.inputs: PlanInputs | None = None
+        self.catalogs: Catalogs | None = None
+        self.model = SweepTableModel(self)
+        self.proxy = SweepFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.mode_filter = QtWidgets.QComboBox()
+        for label, value in (("Training", "train"), ("Serving", "infer"), ("Both", "")):
+            self.mode_filter.addItem(label, value)
+        self.cloud_filter = QtWidgets.QComboBox()
+        self.fits_only = QtWidgets.QCheckBox("Fits only")
+        self.fits_only.setChecked(True)
+        self.cheapest_label = QtWidgets.QLabel()
+        for w, tip in ((self.mode_filter, "Show training or serving configurations"),
+                       (self.cloud_filter, "Show one cloud's instances"),
+                       (self.fits_only, "Hide configurations that do not fit")):
+            w.setToolTip(tip)
+        self.mode_filter.currentIndexChanged.connect(self._filters_changed)
+        self.cloud_filter.currentIndexChanged.connect(self._filters_changed)
+        self.fits_only.toggled.connect(self._filters_changed)
+        self.view = QtWidgets.QTableView()
+        self.view.setModel(self.proxy)
+        self.view.setSortingEnabled(True)
+        self.view.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.verticalHeader().setVisible(False)
+        self.view.verticalHeader().setDefaultSectionSize(self.view.fontMetrics().height() + 6)
+        self.view.setWordWrap(False)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.selectionModel().selectionChanged.connect(self._update_chart)
+        self.chart = CompareChart()
+        bar = QtWidgets.QHBoxLayout()
+        for label, w in (("Mode", self.mode_filter), ("Cloud", self.cloud_filter)):
+            bar.addWidget(QtWidgets.QLabel(label))
+            bar.addWidget(w)
+        bar.addWidget(self.fits_only)
+        bar.addWidget(self.cheapest_label, 1)
+        splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        splitter.addWidget(self.view)
+        splitter.addWidget(self.chart)
+        splitter.setSizes([420, 260])
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(splitter, 1)
+
+    def set_table(self, table: pd.DataFrame, inputs: PlanInputs, catalogs: Catalogs) -> None:
+        """Show a new sweep; `inputs`/`catalogs` are what it was computed from (for curves)."""
+        self.inputs, self.catalogs = inputs, catalogs
+        clouds = sorted(set(table["cloud"]))
+        current = self.cloud_filter.currentData() or ""
+        with QtCore.QSignalBlocker(self.cloud_filter):
+            self.cloud_filter.clear()
+            self.cloud_filter.addItem("All", "")
+            for cloud in clouds:
+                self.cloud_filter.addItem(cloud, cloud)
+            self.cloud_filter.setCurrentIndex(max(0, self.cloud_filter.findData(current)))
+        first = not self.model.rows
+        self.model.set_table(table)
+        self._filters_changed()
+        if first:
+            self.view.resizeColumnsToContents()
+
+    def set_mode(self, mode: str) -> None:
+        """Show `mode`'s rows, cheapest first."""
+        self.mode_filter.setCurrentIndex(self.mode_filter.findData(mode))
+        self.sort_by(COST_KEY[mode])
+
+    def sort_by(self, key: str, order=QtCore.Qt.SortOrder.AscendingOrder) -> None:
+        self.view.sortByColumn(COLUMN_INDEX[key], order)
+
+    def _filters_changed(self) -> None:
+        self.proxy.set_filters(self.cloud_filter.currentData() or "", self.mode_filter.currentData() or "",
+                               self.fits_only.isChecked())
+        self.model.set_cheapest(cheapest_rows(self.model.rows, self.proxy.accepted_source_rows()))
+        texts = [f"cheapest {('training' if self.model.rows[i]['mode'] == 'train' else 'serving')}: "
+                 f"{candidate_name(self.model.rows[i])}" for i in sorted(self.model.cheapest)]
+        self.cheapest_label.setText(" · ".join(texts) or "nothing fits with these filters")
+        self._update_chart()
+
+    def chosen_rows(self) -> list[dict]:
+        """Selected rows, else the cheapest fitting rows shown (at most five)."""
+        selected = self.view.selectionModel().selectedRows()
+        if selected:
+            return [index.data(ROW_ROLE) for index in selected]
+        rows = [self.model.rows[i] for i in self.proxy.accepted_source_rows()]
+        fitting = [r for r in rows if r["fits"] and math.isfinite(r.get(COST_KEY[r["mode"]], math.nan))]
+        return sorted(fitting, key=lambda r: r[COST_KEY[r["mode"]]])[:MAX_DEFAULT_CANDIDATES]
+
+    def _update_chart(self) -> None:
+        rows = [r for r in self.chosen_rows() if r["fits"]]
+        if self.mode_filter.currentData() == "infer" or (rows and all(r["mode"] == "infer" for r in rows)):
+            self.chart.show_serving([(candidate_name(r), self._curve(r)) for r in rows if r["mode"] == "infer"])
+        else:
+            self.chart.show_training([r for r in rows if r["mode"] == "train"])
+
+    def _curve(self, row: dict) -> tuple:
+        try:
+            r = estimate(self.inputs.with_(mode="infer", precision=row["precision"],
+                                           instance=row["instance_type"], gpu=""), self.catalogs, explain=False)
+        except InputError:
+            return ()
+        return r.curve

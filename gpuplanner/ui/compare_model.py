@@ -1,0 +1,177 @@
+"""The compare table's Qt models: the sweep DataFrame as a table, and its filters.
+
+Numbers sort by value through SORT_ROLE (never as text: $9.50 < $10.20 < $100); gaps sort
+last. Display strings and sort keys are computed once per sweep, not per paint.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+from PySide6 import QtCore, QtGui
+
+from gpuplanner.core.units import fmt_usd
+from gpuplanner.ui.formatting import fmt_int
+
+SORT_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
+ROW_ROLE = QtCore.Qt.ItemDataRole.UserRole + 2  # the source row's dict
+MODE_NAMES = {"train": "training", "infer": "serving"}
+HIGHLIGHT = QtGui.QColor(76, 175, 80, 90)
+
+
+def _days(x: float) -> str:
+    return "n/a" if not math.isfinite(x) else f"{x:,.3g}"
+
+
+def _money(x: float) -> str:
+    return fmt_usd(x) if math.isfinite(x) else ""
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    key: str
+    fmt: Callable | None = None  # None: a text column
+    tip: str = ""
+
+
+COLUMNS = (
+    Column("Mode", "mode", tip="training or serving"),
+    Column("Precision", "precision"),
+    Column("Cloud", "cloud"),
+    Column("Instance", "instance_type"),
+    Column("GPU", "gpu"),
+    Column("GPUs", "gpus", fmt_int, "GPUs of the plan (one serving replica)"),
+    Column("Instances", "instances", fmt_int),
+    Column("$/h", "price_usd_per_hour", _money, "on-demand price of the plan's instances per hour"),
+    Column("Spot $/h", "spot_price_usd_per_hour", _money),
+    Column("Days", "training_days", _days, "training time in days"),
+    Column("Training $", "training_cost_usd", _money, "on-demand cost of the whole training run"),
+    Column("$/1M tok", "usd_per_million_tokens", _money, "serving cost per million output tokens"),
+    Column("$/month", "monthly_cost_usd", _money, "serving cost per month for the request rate"),
+    Column("Fits / reason", "reason", tip="why a configuration does not fit"),
+)
+COLUMN_INDEX = {c.key: i for i, c in enumerate(COLUMNS)}
+COST_KEY = {"train": "training_cost_usd", "infer": "usd_per_million_tokens"}
+
+
+def _number(value) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return x
+
+
+class SweepTableModel(QtCore.QAbstractTableModel):
+    """Read-only rows of a sweep table; `cheapest` rows get a highlight."""
+
+    def __init__(self, parent: QtCore.QObject | None = None):
+        super().__init__(parent)
+        self.rows: list[dict] = []
+        self._display: list[list[str]] = []
+        self._sort: list[list] = []
+        self.cheapest: set[int] = set()
+
+    def set_table(self, table: pd.DataFrame) -> None:
+        self.beginResetModel()
+        self.rows = table.to_dict("records")
+        self._display, self._sort = [], []
+        for row in self.rows:
+            shown, keys = [], []
+            for c in COLUMNS:
+                value = row.get(c.key)
+                if c.key == "reason":
+                    text = "fits" if row.get("fits") else (value or "does not fit")
+                    shown.append(text)
+                    keys.append(text.lower())
+                elif c.fmt is None:
+                    text = MODE_NAMES.get(value, value) if c.key == "mode" else str(value)
+                    shown.append(text)
+                    keys.append(text.lower())
+                else:
+                    x = _number(value)
+                    shown.append(c.fmt(x) if math.isfinite(x) else "")
+                    keys.append(x if math.isfinite(x) else math.inf)
+            self._display.append(shown)
+            self._sort.append(keys)
+        self.cheapest = set()
+        self.endResetModel()
+
+    def set_cheapest(self, rows: set[int]) -> None:
+        if rows != self.cheapest:
+            self.cheapest = set(rows)
+            if self.rows:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, len(COLUMNS) - 1),
+                                      [QtCore.Qt.ItemDataRole.BackgroundRole])
+
+    def rowCount(self, parent=QtCore.QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QtCore.QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def data(self, index: QtCore.QModelIndex, role=QtCore.Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        r, c = index.row(), index.column()
+        if role == QtCore.Qt.ItemDataRole.DisplayRole:
+            return self._display[r][c]
+        if role == SORT_ROLE:
+            return self._sort[r][c]
+        if role == ROW_ROLE:
+            return self.rows[r]
+        if role == QtCore.Qt.ItemDataRole.ToolTipRole and COLUMNS[c].key == "reason":
+            return self._display[r][c]
+        if role == QtCore.Qt.ItemDataRole.BackgroundRole and r in self.cheapest:
+            return QtGui.QBrush(HIGHLIGHT)
+        if role == QtCore.Qt.ItemDataRole.TextAlignmentRole and COLUMNS[c].fmt is not None:
+            return int(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def headerData(self, section: int, orientation, role=QtCore.Qt.ItemDataRole.DisplayRole):
+        if orientation != QtCore.Qt.Orientation.Horizontal:
+            return None
+        if role == QtCore.Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section].header
+        if role == QtCore.Qt.ItemDataRole.ToolTipRole:
+            return COLUMNS[section].tip or None
+        return None
+
+
+class SweepFilter(QtCore.QSortFilterProxyModel):
+    """Filters by cloud ('' = all), mode ('' = both) and fits-only; sorts by SORT_ROLE."""
+
+    def __init__(self, parent: QtCore.QObject | None = None):
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self.cloud = ""
+        self.mode = ""
+        self.fits_only = False
+
+    def set_filters(self, cloud: str, mode: str, fits_only: bool) -> None:
+        self.beginFilterChange()
+        self.cloud, self.mode, self.fits_only = cloud, mode, fits_only
+        self.endFilterChange()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QtCore.QModelIndex) -> bool:
+        row = self.sourceModel().rows[source_row]
+        return ((not self.cloud or row["cloud"] == self.cloud)
+                and (not self.mode or row["mode"] == self.mode)
+                and (not self.fits_only or bool(row["fits"])))
+
+    def accepted_source_rows(self) -> list[int]:
+        return [self.mapToSource(self.index(r, 0)).row() for r in range(self.rowCount())]
+
+
+def cheapest_rows(rows: list[dict], candidates: list[int]) -> set[int]:
+    """The cheapest fitting row of each mode among `candidates` (training $ or serving $/1M)."""
+    best: dict[str, tuple[float, int]] = {}
+    for i in candidates:
+        row = rows[i]
+        cost = _number(row.get(COST_KEY.get(row["mode"], "")))
+        if row["fits"] and math.isfinite(cost) and cost < best.get(row["mode"], (math.inf, -1))[0]:
+            best[row["mode"]] = (cost, i)
+    return {i for _, i in best.values()}

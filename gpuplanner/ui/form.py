@@ -1,0 +1,284 @@
+"""The input form: every PlanInputs field, grouped as a user thinks about a plan.
+
+The form only turns widgets into PlanInputs and back, and marks bad fields; it computes
+nothing. Every editor's own change signal is forwarded to `changed`, so the owner can
+debounce and recompute. Text fields accept human quantities ("2T", "1.5e9").
+"""
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+from gpuplanner.core.catalogs import Catalogs
+from gpuplanner.core.errors import InputError
+from gpuplanner.core.inputs import PlanInputs
+from gpuplanner.core.model import ModelArch
+from gpuplanner.core.units import parse_count
+from gpuplanner.ui.fields import GROUPS, FieldSpec, count_text, field_for_error
+
+CUSTOM_MODEL = "Custom parameter count"
+BY_GPU = "(plan by GPU only)"
+ERROR_STYLE = "color: #d32f2f;"
+
+
+def searchable_combo() -> QtWidgets.QComboBox:
+    """An editable combo whose completer matches anywhere in the item text."""
+    combo = QtWidgets.QComboBox()
+    combo.setEditable(True)
+    combo.setInsertPolicy(QtWidgets.QComboBox.InsertPolicy.NoInsert)
+    completer = combo.completer()
+    completer.setFilterMode(QtCore.Qt.MatchFlag.MatchContains)
+    completer.setCompletionMode(QtWidgets.QCompleter.CompletionMode.PopupCompletion)
+    combo.setMaxVisibleItems(20)
+    return combo
+
+
+def combo_value(combo: QtWidgets.QComboBox, field: str, what: str):
+    """The data of the item whose text is shown, or InputError for text that names none."""
+    index = combo.findText(combo.currentText().strip(), QtCore.Qt.MatchFlag.MatchFixedString)
+    if index < 0:
+        raise InputError(field, f"'{combo.currentText()}' is not {what}; pick one from the list")
+    return combo.itemData(index)
+
+
+class _Row:
+    """One field's editor, unit and red hint."""
+
+    def __init__(self, label: str, editor: QtWidgets.QWidget, unit: str, tip: str):
+        self.label = QtWidgets.QLabel(label)
+        self.editor = editor
+        self.unit = QtWidgets.QLabel(unit)
+        self.hint = QtWidgets.QLabel()
+        self.hint.setStyleSheet(ERROR_STYLE)
+        self.hint.setWordWrap(True)
+        self.hint.setVisible(False)
+        for w in (self.label, self.editor, self.unit):
+            w.setToolTip(tip)
+
+    def add_to(self, grid: QtWidgets.QGridLayout) -> None:
+        row = grid.rowCount()
+        grid.addWidget(self.label, row, 0)
+        grid.addWidget(self.editor, row, 1)
+        grid.addWidget(self.unit, row, 2)
+        grid.addWidget(self.hint, row + 1, 0, 1, 3)
+
+    def mark(self, message: str) -> None:
+        self.hint.setText(message)
+        self.hint.setVisible(bool(message))
+        if isinstance(self.editor, QtWidgets.QLineEdit):
+            self.editor.setStyleSheet("border: 1px solid #d32f2f;" if message else "")
+
+
+class FormPanel(QtWidgets.QScrollArea):
+    """The left-hand form. `inputs()` reads it; `set_inputs()` fills it."""
+
+    changed = QtCore.Signal()
+
+    def __init__(self, catalogs: Catalogs, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.rows: dict[str, _Row] = {}
+        self.specs: dict[str, FieldSpec] = {}
+        body = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(body)
+        column.addWidget(self._model_group())
+        for group in GROUPS:
+            column.addWidget(self._group(group))
+        column.addStretch(1)
+        self.setWidget(body)
+        self.set_catalogs(catalogs)
+        self.set_inputs(PlanInputs())
+        self.model_combo.currentTextChanged.connect(self._update_enabled)
+        self.instance_combo.currentTextChanged.connect(self._update_enabled)
+        self.editor("train_method").currentIndexChanged.connect(self._update_enabled)
+
+    # ----- construction ---------------------------------------------------------------
+    def _add(self, grid, name: str, label: str, editor, unit: str, tip: str) -> None:
+        row = _Row(label, editor, unit, tip)
+        row.add_to(grid)
+        self.rows[name] = row
+        signal = {QtWidgets.QLineEdit: "textChanged", QtWidgets.QCheckBox: "toggled"}.get(
+            type(editor), "currentTextChanged")
+        getattr(editor, signal).connect(self.changed)
+
+    def _model_group(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Model")
+        grid = QtWidgets.QGridLayout(box)
+        self.model_combo = searchable_combo()
+        self._add(grid, "model", "Preset", self.model_combo, "",
+                  "A model from the bundled catalog (type to search), a loaded config, or a bare "
+                  "parameter count. Typical: llama-3.1-70b.")
+        self.params_edit = QtWidgets.QLineEdit()
+        self._add(grid, "params", "Parameters", self.params_edit, "params",
+                  "Total parameter count when no architecture is known, e.g. 70B, 6.74e9, 350M.")
+        self.load_model_button = QtWidgets.QPushButton("Open config.json / model folder…")
+        self.load_model_button.setToolTip("Read a Hugging Face config.json (and safetensors headers) "
+                                          "without loading weights; you can also drop it on the window.")
+        grid.addWidget(self.load_model_button, grid.rowCount(), 0, 1, 3)
+        return box
+
+    def _group(self, group) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox(group.title)
+        grid = QtWidgets.QGridLayout(box)
+        grid.setColumnStretch(1, 1)
+        if group.title.startswith("Hardware"):
+            self.instance_combo = searchable_combo()
+            self._add(grid, "instance", "Instance type", self.instance_combo, "",
+                      "Cloud instance: its GPU, count per instance and hourly price. Typical: p5.48xlarge.")
+            self.gpu_combo = searchable_combo()
+            self._add(grid, "gpu", "GPU", self.gpu_combo, "",
+                      "Plan by GPU only (priced at the cheapest instance per GPU). Typical: H100.")
+        for spec in group.fields:
+            self.specs[spec.name] = spec
+            self._add(grid, spec.name, spec.label, self._editor_for(spec), spec.unit, spec.tip)
+        return box
+
+    @staticmethod
+    def _editor_for(spec: FieldSpec) -> QtWidgets.QWidget:
+        if spec.kind == "bool":
+            return QtWidgets.QCheckBox()
+        if spec.kind == "choice":
+            combo = QtWidgets.QComboBox()
+            for value, label in spec.choices:
+                combo.addItem(label, value)
+            return combo
+        return QtWidgets.QLineEdit()
+
+    def editor(self, name: str) -> QtWidgets.QWidget:
+        return self.rows[name].editor
+
+    # ----- catalogs -------------------------------------------------------------------
+    def set_catalogs(self, catalogs: Catalogs) -> None:
+        """Refill the model, instance and GPU pickers, keeping the current choices."""
+        keep = [c.currentText() for c in (self.model_combo, self.instance_combo, self.gpu_combo)]
+        with QtCore.QSignalBlocker(self.model_combo), QtCore.QSignalBlocker(self.instance_combo), \
+                QtCore.QSignalBlocker(self.gpu_combo):
+            loaded = [(self.model_combo.itemText(i), self.model_combo.itemData(i))
+                      for i in range(self.model_combo.count())
+                      if isinstance(self.model_combo.itemData(i), ModelArch)]
+            self.model_combo.clear()
+            self.model_combo.addItem(CUSTOM_MODEL, "")
+            for name in sorted(catalogs.models):
+                self.model_combo.addItem(name, name)
+            for text, arch in loaded:
+                self.model_combo.addItem(text, arch)
+            self.instance_combo.clear()
+            self.instance_combo.addItem(BY_GPU, "")
+            for inst in sorted(catalogs.instances.values(), key=lambda i: (i.cloud, i.instance_type)):
+                self.instance_combo.addItem(inst.instance_type, inst.instance_type)
+                tip = f"{inst.cloud}: {inst.gpu_count} × {inst.gpu or '?'}, ${inst.price_usd_per_hour:,.2f}/h"
+                self.instance_combo.setItemData(self.instance_combo.count() - 1, tip,
+                                                QtCore.Qt.ItemDataRole.ToolTipRole)
+            self.gpu_combo.clear()
+            for name in sorted(catalogs.gpus):
+                self.gpu_combo.addItem(name, name)
+            for combo, text in zip((self.model_combo, self.instance_combo, self.gpu_combo), keep):
+                combo.setCurrentText(text)
+        self._update_enabled()
+
+    def add_model(self, arch: ModelArch) -> None:
+        """Offer a model read from a config file and select it."""
+        text = f"{arch.name} (config)"
+        index = self.model_combo.findText(text)
+        if index < 0:
+            self.model_combo.addItem(text, arch)
+        else:
+            self.model_combo.setItemData(index, arch)
+        self.model_combo.setCurrentText(text)
+
+    # ----- reading and writing --------------------------------------------------------
+    def inputs(self) -> PlanInputs:
+        """The form's PlanInputs; marks every unreadable field and raises the first error."""
+        values, errors = {}, []
+        readers = {"model": self._read_model, "params": self._read_params,
+                   "instance": lambda: combo_value(self.instance_combo, "instance", "an instance type"),
+                   "gpu": self._read_gpu}
+        readers.update({name: (lambda s=spec: self._read_spec(s)) for name, spec in self.specs.items()})
+        for name, read in readers.items():
+            try:
+                values[name] = read()
+            except InputError as e:
+                errors.append(e)
+        self.clear_errors()
+        for e in errors:
+            self.show_error(e)
+        if errors:
+            raise errors[0]
+        return PlanInputs(**values)
+
+    def _read_model(self):
+        return combo_value(self.model_combo, "model", "a preset or loaded model")
+
+    def _read_params(self) -> float:
+        if self._read_model_or_none():
+            return 0.0
+        return parse_count(self.params_edit.text(), "params")
+
+    def _read_model_or_none(self):
+        try:
+            return self._read_model()
+        except InputError:
+            return None
+
+    def _read_gpu(self) -> str:
+        if self.instance_combo.currentText() != BY_GPU:
+            return ""
+        return combo_value(self.gpu_combo, "gpu", "a GPU in the catalog")
+
+    def _read_spec(self, spec: FieldSpec):
+        editor = self.editor(spec.name)
+        if spec.kind == "bool":
+            return editor.isChecked()
+        if spec.kind == "choice":
+            return editor.currentData()
+        return spec.parse(editor.text())
+
+    def set_inputs(self, inputs: PlanInputs) -> None:
+        """Show `inputs` in the widgets without emitting `changed` once per field."""
+        self.blockSignals(True)
+        try:
+            if isinstance(inputs.model, ModelArch):
+                self.add_model(inputs.model)
+            else:
+                self.model_combo.setCurrentText(inputs.model or CUSTOM_MODEL)
+            self.params_edit.setText(count_text(inputs.params) if inputs.params else "")
+            self.instance_combo.setCurrentText(inputs.instance or BY_GPU)
+            if inputs.gpu:
+                self.gpu_combo.setCurrentText(inputs.gpu)
+            for name, spec in self.specs.items():
+                self._write_spec(spec, getattr(inputs, name))
+        finally:
+            self.blockSignals(False)
+        self.clear_errors()
+        self._update_enabled()
+
+    def _write_spec(self, spec: FieldSpec, value) -> None:
+        editor = self.editor(spec.name)
+        if spec.kind == "bool":
+            editor.setChecked(bool(value))
+        elif spec.kind == "choice":
+            editor.setCurrentIndex(max(0, editor.findData(value)))
+        else:
+            editor.setText(spec.format(value))
+
+    # ----- errors and enabling ----------------------------------------------------------
+    def show_error(self, error: InputError) -> str | None:
+        """Mark the field `error` names; returns that field's name (None if no field matches)."""
+        name = field_for_error(error.field)
+        if name is not None:
+            self.rows[name].mark(error.message)
+        return name
+
+    def clear_errors(self) -> None:
+        for row in self.rows.values():
+            row.mark("")
+
+    def error_text(self, name: str) -> str:
+        row = self.rows[name]
+        return row.hint.text() if not row.hint.isHidden() else ""
+
+    def _update_enabled(self) -> None:
+        custom = self.model_combo.currentText() == CUSTOM_MODEL
+        self.params_edit.setEnabled(custom)
+        self.gpu_combo.setEnabled(self.instance_combo.currentText() == BY_GPU)
+        self.editor("lora_rank").setEnabled(self.editor("train_method").currentData() != "full")

@@ -1,0 +1,116 @@
+"""Display text for the numbers of a PlanResult: one function per figure.
+
+The summary cards, the compare table and the tests all format through here, so a test can
+compare the shown text with the text of the core's own result, byte for byte.
+Qt-free on purpose.
+"""
+from __future__ import annotations
+
+import math
+
+from gpuplanner.core.result import BREAKDOWN_KEYS, PlanResult
+from gpuplanner.core.units import GIB, fmt_count, fmt_duration, fmt_gib, fmt_usd
+
+COMPONENT_LABELS = {
+    "weights": "weights", "master_weights": "fp32 master weights", "gradients": "gradients",
+    "optimizer": "optimizer states", "activations": "activations", "kv_cache": "KV cache",
+    "overhead": "runtime overhead",
+}
+MODE_LABELS = {"train": "Train", "infer": "Serve"}
+
+
+def fmt_int(n: float) -> str:
+    """Exact whole numbers with thousands separators; 'n/a' for gaps."""
+    if not isinstance(n, (int, float)) or not math.isfinite(n):
+        return "n/a"
+    return f"{int(round(n)):,}"
+
+
+def fmt_rate(tokens_per_s: float) -> str:
+    """Throughput with 3 significant figures."""
+    if not math.isfinite(tokens_per_s):
+        return "n/a"
+    return f"{fmt_count(tokens_per_s)} tok/s"
+
+
+def fmt_hourly(usd_per_hour: float) -> str:
+    return "n/a" if not math.isfinite(usd_per_hour) else f"{fmt_usd(usd_per_hour)}/h"
+
+
+def hardware_name(r: PlanResult) -> str:
+    return r.instance_type or f"{r.gpu_name} (by GPU)"
+
+
+def not_fitting_reason(r: PlanResult) -> str:
+    """The sentence that says why nothing fits (the core's last warning)."""
+    return next((w for w in reversed(r.warnings) if "not" in w), "does not fit")
+
+
+def train_texts(r: PlanResult) -> dict[str, str]:
+    """Texts of the training card, keyed by the result field (or explanation key) they show."""
+    if not r.fits:
+        return {"fits": f"Does not fit: {not_fitting_reason(r)}"}
+    return {
+        "gpus": f"{fmt_int(r.gpus)} × {r.gpu_name}",
+        "instances": f"{fmt_int(r.instances)} × {r.instance_type}" if r.instance_type else "by GPU",
+        "layout": r.layout.describe(),
+        "training_time_s": fmt_duration(r.training_time_s),
+        "cost_usd": fmt_usd(r.cost_usd),
+        "spot_cost_usd": fmt_usd(r.spot_cost_usd),
+        "price_usd_per_hour": fmt_hourly(r.price_usd_per_hour),
+        "gpu_hours": f"{fmt_int(r.gpu_hours)} GPU-h",
+    }
+
+
+def serve_texts(r: PlanResult) -> dict[str, str]:
+    """Texts of the serving card, keyed like train_texts."""
+    if not r.fits:
+        return {"fits": f"Does not fit: {not_fitting_reason(r)}"}
+    return {
+        "gpus": f"{fmt_int(r.gpus)} × {r.gpu_name} per replica",
+        "replicas": f"{fmt_int(r.replicas)} replica{'s' * (r.replicas != 1)}",
+        "serving_instances": (f"{fmt_int(r.serving_instances)} × {r.instance_type}" if r.instance_type
+                              else f"{fmt_int(r.serving_gpus)} GPUs"),
+        "decode_tokens_per_s_per_user": f"{fmt_rate(r.decode_tokens_per_s_per_user)} per user",
+        "decode_tokens_per_s_total": f"{fmt_rate(r.decode_tokens_per_s_total)} total",
+        "usd_per_million_tokens": f"{fmt_usd(r.usd_per_million_tokens)} / 1M tokens",
+        "monthly_cost_usd": f"{fmt_usd(r.monthly_cost_usd)} / month",
+        "price_usd_per_hour": f"{fmt_hourly(r.price_usd_per_hour)} per replica",
+    }
+
+
+def quick_vs_detailed(r: PlanResult) -> str:
+    """The quick rule's answer beside the detailed one, and the main reasons they differ."""
+    quick = f"Quick rule: {r.quick_rule.formula}."
+    if not r.fits:
+        return f"{quick} Detailed: does not fit ({not_fitting_reason(r)})."
+    b = r.breakdown_bytes
+    states = b.weights + b.master_weights + b.gradients + b.optimizer
+    reasons = [f"usable memory is {fmt_gib(r.usable_bytes)} per GPU, not {r.quick_rule.gpu_gb:g} GB"]
+    if r.instance_type and r.gpus % r.gpus_per_instance == 0:
+        reasons.insert(0, f"whole instances are billed, so the plan uses all {r.gpus_per_instance} GPUs "
+                          f"of each {r.instance_type}")
+    if r.mode == "train":
+        per_param = states * r.gpus / r.params_total if r.params_total else math.nan
+        reasons.append(f"model states take {per_param:.3g} bytes/param over all GPUs "
+                       f"(quick rule: {r.quick_rule.bytes_per_param:g})")
+        reasons.append(f"activations at seq {r.inputs.get('seq_len')} × micro-batch "
+                       f"{r.inputs.get('micro_batch')} need {fmt_gib(b.activations)}/GPU")
+    else:
+        reasons.append(f"the KV cache of {r.inputs.get('concurrency')} × {r.inputs.get('context_len')} "
+                       f"tokens needs {fmt_gib(b.kv_cache)}/GPU")
+    reasons.append(f"runtime overhead is {fmt_gib(b.overhead)}/GPU")
+    reasons.append(f"the layout is {r.layout.describe()}")
+    verb = "GPUs per replica" if r.mode == "infer" else "GPUs"
+    return f"{quick} Detailed: {fmt_int(r.gpus)} {verb} because " + "; ".join(reasons) + "."
+
+
+def breakdown_rows(r: PlanResult) -> list[tuple[str, str, float]]:
+    """(key, label, GiB) of the non-zero memory components, in BREAKDOWN_KEYS order."""
+    b = r.breakdown_bytes
+    return [(k, COMPONENT_LABELS[k], getattr(b, k) / GIB) for k in BREAKDOWN_KEYS if getattr(b, k) > 0]
+
+
+def window_title(model: str, mode: str, precision: str, path_name: str, dirty: bool) -> str:
+    doc = f"{path_name}{'*' if dirty else ''} — " if path_name else ("*" if dirty else "")
+    return f"{doc}gpuplanner — {model}, {MODE_LABELS.get(mode, mode).lower()}, {precision}"

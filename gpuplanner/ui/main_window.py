@@ -1,0 +1,401 @@
+"""The planner window: form on the left, Plan / Compare / Live tabs on the right.
+
+Answers follow the form as the user types: every edit restarts a 150 ms single-shot timer
+and the estimate runs on the GUI thread (it takes well under a millisecond). The compare
+sweep (~50 ms) runs only while its tab is showing. Everything the window needs comes in
+through the constructor (catalogs, settings, dialogs, report writer, live panel, benchmark
+runner), so tests build it with fakes.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from gpuplanner.core.catalogs import Catalogs
+from gpuplanner.core.errors import CatalogError, InputError
+from gpuplanner.core.estimate import estimate
+from gpuplanner.core.inputs import PlanInputs
+from gpuplanner.core.model import load_config_json, load_model_folder
+from gpuplanner.core.result import PlanResult
+from gpuplanner.core.sweep import sweep
+from gpuplanner.ui import about
+from gpuplanner.ui.catalog_dialog import CatalogDialog, price_as_of
+from gpuplanner.ui.compare import CompareTab
+from gpuplanner.ui.dialogs import CANCEL, SAVE, Dialogs
+from gpuplanner.ui.form import FormPanel
+from gpuplanner.ui.formatting import window_title
+from gpuplanner.ui.plan_file import SUFFIX, PlanFileError, load_plan, plan_to_dict, save_plan
+from gpuplanner.ui.plan_tab import PlanTab
+from gpuplanner.ui.settings import AppSettings
+from gpuplanner.ui.theme import guard_true_refcount
+
+DEBOUNCE_MS = 150
+PLAN_FILTER = f"gpuplanner plans (*{SUFFIX})"
+EXPORT_FILTERS = {".csv": "CSV table (*.csv)", ".pdf": "PDF report (*.pdf)"}
+
+
+@dataclass
+class Services:
+    """What the composition root hands the window. None = not available in this build."""
+
+    write_report: Callable | None = None  # write_report(result, table, path)
+    make_live_panel: Callable[[], QtWidgets.QWidget] | None = None
+    bench_runner: QtCore.QObject | None = None  # gpuplanner.ui.bench_runner.BenchRunner
+    start_benchmark: Callable[[QtCore.QObject], None] | None = None  # starts a run on the runner
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    def __init__(self, catalogs: Catalogs, settings: AppSettings, dialogs: Dialogs | None = None,
+                 services: Services | None = None, parent: QtWidgets.QWidget | None = None):
+        guard_true_refcount()
+        super().__init__(parent)
+        self.catalogs = catalogs
+        self.settings = settings
+        self.dialogs = dialogs or Dialogs()
+        self.services = services or Services()
+        self.path: Path | None = None
+        self.saved_doc = plan_to_dict(PlanInputs())
+        self.inputs: PlanInputs | None = None  # the last valid inputs
+        self.result: PlanResult | None = None  # the last good result of the chosen mode
+        self.sweep_table = None
+        self._sweep_inputs: PlanInputs | None = None
+        self.recompute_ms = 0.0
+        self.catalog_dialog: CatalogDialog | None = None
+
+        self.form = FormPanel(catalogs)
+        self.form.setMinimumWidth(340)
+        self.plan_tab = PlanTab()
+        self.compare_tab = CompareTab()
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.addTab(self.plan_tab, "Plan")
+        self.tabs.addTab(self.compare_tab, "Compare")
+        self.live_panel = self.services.make_live_panel() if self.services.make_live_panel else None
+        self.tabs.addTab(self.live_panel or QtWidgets.QLabel("Live telemetry is not available in this build."),
+                         "Live")
+        self.tabs.currentChanged.connect(self._refresh_compare)
+        splitter = QtWidgets.QSplitter()
+        splitter.addWidget(self.form)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([380, 900])
+        self.setCentralWidget(splitter)
+        self.as_of_label = QtWidgets.QLabel()
+        self.statusBar().addPermanentWidget(self.as_of_label)
+        self.setAcceptDrops(True)
+
+        self.recompute_timer = QtCore.QTimer(self)
+        self.recompute_timer.setSingleShot(True)
+        self.recompute_timer.setInterval(DEBOUNCE_MS)
+        self.recompute_timer.timeout.connect(self.recompute)
+        self.form.changed.connect(self.recompute_timer.start)
+        self.form.load_model_button.clicked.connect(self._choose_model)
+        self._build_actions()
+        self._connect_benchmark()
+        self._show_as_of()
+        self.recompute()
+
+    # ----- actions and menus ------------------------------------------------------------
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QtGui.QAction:
+        action = QtGui.QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QtGui.QKeySequence(shortcut))
+        action.setToolTip(tip or text)
+        action.setStatusTip(tip or text)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        keys = QtGui.QKeySequence.StandardKey
+        self.new_action = self._action("New", self.new_plan, keys.New, "Start a new plan")
+        self.open_action = self._action("Open…", self.open_plan, keys.Open, "Open a .gpuplan file")
+        self.save_action = self._action("Save", self.save, keys.Save, "Save the plan")
+        self.save_as_action = self._action("Save As…", self.save_as, keys.SaveAs, "Save the plan under a new name")
+        self.export_csv_action = self._action("Export CSV…", lambda: self.export(".csv"), "Ctrl+E",
+                                              "Export the plan and the comparison table as CSV")
+        self.export_pdf_action = self._action("Export PDF…", lambda: self.export(".pdf"), "Ctrl+Shift+E",
+                                              "Export a PDF report of the plan")
+        self.model_action = self._action("Open model config…", self._choose_model, None,
+                                         "Read a config.json (its folder's safetensors headers too)")
+        self.catalog_action = self._action("Catalogs…", self.show_catalogs, None,
+                                           "View the GPU, instance and model catalogs; load your own CSV")
+        self.bench_action = self._action("Run benchmark ▶", self.toggle_benchmark, None,
+                                         "Measure this machine's matmul FLOP/s and memory bandwidth")
+        self.bench_action.setEnabled(self.services.bench_runner is not None)
+        about_action = self._action("About gpuplanner", self.show_about)
+        quit_action = self._action("Quit", self.close, QtGui.QKeySequence.StandardKey.Quit)
+
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addActions([self.new_action, self.open_action])
+        self.recent_menu = file_menu.addMenu("Open Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addActions([self.save_action, self.save_as_action])
+        file_menu.addSeparator()
+        file_menu.addActions([self.model_action, self.export_csv_action, self.export_pdf_action])
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+        tools = self.menuBar().addMenu("&Tools")
+        tools.addActions([self.catalog_action, self.bench_action])
+        self.menuBar().addMenu("&Help").addAction(about_action)
+
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main-toolbar")
+        toolbar.addActions([self.new_action, self.open_action, self.save_action])
+        toolbar.addSeparator()
+        toolbar.addActions([self.export_csv_action, self.export_pdf_action])
+        toolbar.addSeparator()
+        toolbar.addActions([self.catalog_action, self.bench_action])
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.settings.recent_files():
+            self.recent_menu.addAction(Path(path).name, lambda p=path: self.open_plan(p)).setToolTip(path)
+        self.recent_menu.setEnabled(bool(self.settings.recent_files()))
+
+    # ----- computing ----------------------------------------------------------------------
+    def recompute(self) -> None:
+        """Read the form and show the new answer, or mark what is wrong and keep the last one."""
+        started = time.perf_counter()
+        try:
+            inputs = self.form.inputs()
+            primary = estimate(inputs, self.catalogs)
+        except InputError as e:
+            marked = self.form.show_error(e)
+            self.plan_tab.set_error(f"Fix the marked field: {e.message}" if marked else str(e))
+            self.inputs = None
+            self._update_title()
+            return
+        other = {}
+        for mode in ("train", "infer"):
+            try:
+                other[mode] = primary if mode == inputs.mode else estimate(inputs.with_(mode=mode), self.catalogs)
+            except InputError as e:
+                other[mode] = e
+        self.inputs, self.result = inputs, primary
+        self.plan_tab.show_results(primary, other["train"], other["infer"])
+        self.recompute_ms = (time.perf_counter() - started) * 1e3
+        self.statusBar().showMessage(f"recomputed in {self.recompute_ms:.1f} ms")
+        self._update_title()
+        self._refresh_compare()
+
+    def _refresh_compare(self) -> None:
+        if self.tabs.currentWidget() is self.compare_tab and self.inputs is not None:
+            self.ensure_sweep()
+
+    def ensure_sweep(self):
+        """The comparison table for the current inputs, computed once per change."""
+        if self.inputs is not None and self._sweep_inputs != self.inputs:
+            mode_changed = self._sweep_inputs is None or self._sweep_inputs.mode != self.inputs.mode
+            self.sweep_table = sweep(self.inputs, self.catalogs)
+            self._sweep_inputs = self.inputs
+            self.compare_tab.set_table(self.sweep_table, self.inputs, self.catalogs)
+            if mode_changed:
+                self.compare_tab.set_mode(self.inputs.mode)
+        return self.sweep_table
+
+    def set_catalogs(self, catalogs: Catalogs) -> None:
+        self.catalogs = catalogs
+        self._sweep_inputs = None
+        self.form.set_catalogs(catalogs)
+        self._show_as_of()
+        self.recompute()
+
+    def _show_as_of(self) -> None:
+        self.as_of_label.setText(f"Catalog prices as of {price_as_of(self.catalogs)}")
+
+    # ----- documents ----------------------------------------------------------------------
+    def is_dirty(self) -> bool:
+        return self.inputs is None or plan_to_dict(self.inputs) != self.saved_doc
+
+    def _update_title(self) -> None:
+        model = self.result.model_name if self.result else "no plan"
+        mode = self.inputs.mode if self.inputs else (self.result.mode if self.result else "")
+        precision = self.inputs.precision if self.inputs else ""
+        self.setWindowTitle(window_title(model, mode, precision, self.path.name if self.path else "",
+                                         self.is_dirty()))
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the current plan (saved, discarded, or unchanged)."""
+        if not self.is_dirty():
+            return True
+        answer = self.dialogs.ask_save_changes(self, self.path.name if self.path else "the new plan")
+        if answer == SAVE:
+            return self.save()
+        return answer != CANCEL
+
+    def _set_document(self, inputs: PlanInputs, path: Path | None) -> None:
+        self.path = path
+        self.saved_doc = plan_to_dict(inputs)
+        self.form.set_inputs(inputs)
+        self.recompute_timer.stop()
+        self.recompute()
+        if path is not None:
+            self.settings.add_recent(str(path))
+
+    def new_plan(self) -> None:
+        if self.maybe_save():
+            self._set_document(PlanInputs(), None)
+
+    def open_plan(self, path: str | None = None) -> bool:
+        if not self.maybe_save():
+            return False
+        path = path or self.dialogs.open_path(self, "Open plan", PLAN_FILTER)
+        if not path:
+            return False
+        try:
+            inputs = load_plan(path)
+        except PlanFileError as e:
+            self.dialogs.error(self, "Cannot open plan", str(e))
+            return False
+        self._set_document(inputs, Path(path))
+        return True
+
+    def save(self) -> bool:
+        return self.save_as() if self.path is None else self._write(self.path)
+
+    def save_as(self) -> bool:
+        suggested = str(self.path or Path.home() / f"plan{SUFFIX}")
+        path = self.dialogs.save_path(self, "Save plan", PLAN_FILTER, suggested)
+        if not path:
+            return False
+        path = Path(path)
+        return self._write(path if path.suffix == SUFFIX else path.with_name(path.name + SUFFIX))
+
+    def _write(self, path: Path) -> bool:
+        self.recompute()
+        if self.inputs is None:
+            self.dialogs.error(self, "Cannot save plan", "Fix the fields marked in red before saving.")
+            return False
+        try:
+            save_plan(path, self.inputs)
+        except PlanFileError as e:
+            self.dialogs.error(self, "Cannot save plan", str(e))
+            return False
+        self.path = path
+        self.saved_doc = plan_to_dict(self.inputs)
+        self.settings.add_recent(str(path))
+        self._update_title()
+        self.statusBar().showMessage(f"saved {path}", 5000)
+        return True
+
+    def restore_session(self) -> None:
+        """Window geometry and the last plan from the settings (a missing plan is no error)."""
+        if not self.settings.restore_window(self):
+            self.resize(1280, 800)
+        last = self.settings.last_plan()
+        if last and Path(last).is_file():
+            try:
+                self._set_document(load_plan(last), Path(last))
+            except PlanFileError as e:
+                self.statusBar().showMessage(f"last plan not restored: {e}", 10000)
+
+    # ----- models, catalogs, export, about -------------------------------------------------
+    def _choose_model(self) -> None:
+        path = self.dialogs.open_path(self, "Open model config", "Hugging Face config (*.json)")
+        if path:
+            self.load_model(path)
+
+    def load_model(self, path: str) -> bool:
+        """A config.json (with its folder's safetensors headers), a model folder or any config JSON."""
+        p = Path(path)
+        try:
+            if p.is_dir() or p.name == "config.json":
+                arch, _ = load_model_folder(p if p.is_dir() else p.parent)
+            else:
+                arch = load_config_json(p)
+        except CatalogError as e:
+            self.dialogs.error(self, "Cannot read model", str(e))
+            return False
+        self.form.add_model(arch)
+        return True
+
+    def show_catalogs(self) -> None:
+        self.catalog_dialog = CatalogDialog(
+            self.catalogs, self.load_user_catalog,
+            lambda: self.dialogs.open_path(self, "Load catalog CSV", "CSV files (*.csv)"), self)
+        self.catalog_dialog.open()
+
+    def load_user_catalog(self, path: str) -> Catalogs:
+        """Add a user CSV to the catalogs in use; raises CatalogError and changes nothing if bad."""
+        catalogs = self.catalogs.with_user_file(path)
+        self.set_catalogs(catalogs)
+        return catalogs
+
+    def export(self, suffix: str) -> bool:
+        writer = self.services.write_report
+        if writer is None:
+            self.dialogs.error(self, "Export unavailable",
+                               "This build has no report writer (gpuplanner.report.write_report).")
+            return False
+        if self.result is None or self.inputs is None:
+            self.dialogs.error(self, "Nothing to export", "Fix the fields marked in red first.")
+            return False
+        stem = f"{self.path.stem if self.path else 'plan'}{suffix}"
+        path = self.dialogs.save_path(self, "Export", EXPORT_FILTERS[suffix], str(Path.home() / stem))
+        if not path:
+            return False
+        path = path if path.lower().endswith(suffix) else path + suffix
+        try:
+            writer(self.result, self.ensure_sweep(), path)
+        except Exception as e:  # the report layer's ReportError, OSError, …: tell the user, keep running
+            self.dialogs.error(self, "Export failed", f"{Path(path).name} was not written: {e}")
+            return False
+        self.statusBar().showMessage(f"exported {path}", 5000)
+        return True
+
+    def show_about(self) -> None:
+        QtWidgets.QMessageBox.about(self, "About gpuplanner", about.about_html(self.catalogs))
+
+    # ----- benchmark ----------------------------------------------------------------------
+    def _connect_benchmark(self) -> None:
+        runner = self.services.bench_runner
+        if runner is None:
+            return
+        runner.progress.connect(lambda phase, step, total: self.statusBar().showMessage(
+            f"benchmark: {phase} {step}/{total}"))
+        runner.failed.connect(lambda message: self.statusBar().showMessage(f"benchmark failed: {message}"))
+        runner.finished.connect(self._benchmark_finished)
+
+    def toggle_benchmark(self) -> None:
+        runner = self.services.bench_runner
+        if runner.is_running():
+            runner.stop()
+            return
+        self.services.start_benchmark(runner)
+        self.bench_action.setText("Stop benchmark ■")
+        self.statusBar().showMessage("benchmark starting…")
+
+    def _benchmark_finished(self, ok: bool) -> None:
+        self.bench_action.setText("Run benchmark ▶")
+        if ok:
+            phases = ", ".join(str(r.get("phase")) for r in self.services.bench_runner.results)
+            self.statusBar().showMessage(f"benchmark finished: {phases or 'no results'}")
+
+    # ----- window events ------------------------------------------------------------------
+    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QtGui.QDropEvent) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            path = paths[0]
+            self.open_plan(path) if path.endswith(SUFFIX) else self.load_model(path)
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.recompute_timer.stop()
+        if self.live_panel is not None:
+            self.live_panel.stop()
+        if self.services.bench_runner is not None:
+            self.services.bench_runner.stop(grace_s=0.5)
+        self.settings.save_window(self)
+        self.settings.set_last_plan(str(self.path) if self.path else "")
+        self.settings.sync()
+        event.accept()

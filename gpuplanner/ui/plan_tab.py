@@ -1,0 +1,79 @@
+"""The Plan tab: summary cards, warnings, the memory breakdown and the Explain area.
+
+It shows results it is given and turns clicks into explanations; it computes nothing.
+"""
+from __future__ import annotations
+
+import html
+
+from PySide6 import QtWidgets
+
+from gpuplanner.core.errors import InputError
+from gpuplanner.core.result import PlanResult
+from gpuplanner.ui.breakdown_chart import BreakdownChart
+from gpuplanner.ui.explain import ExplainPanel
+from gpuplanner.ui.form import ERROR_STYLE
+from gpuplanner.ui.summary import SummaryPanel
+
+WARNING_STYLE = "color: #b26a00;"
+
+
+class PlanTab(QtWidgets.QWidget):
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.results: dict[str, PlanResult] = {}  # "train"/"serve" -> the last good results
+        self.primary: PlanResult | None = None
+        self.summary = SummaryPanel()
+        self.error = QtWidgets.QLabel()
+        self.error.setStyleSheet(ERROR_STYLE)
+        self.error.setWordWrap(True)
+        self.error.setVisible(False)
+        self.warnings = QtWidgets.QLabel()
+        self.warnings.setStyleSheet(WARNING_STYLE)
+        self.warnings.setWordWrap(True)
+        self.chart_title = QtWidgets.QLabel()
+        self.chart = BreakdownChart()
+        self.explain = ExplainPanel()
+        self.summary.explain_requested.connect(self.explain_link)
+        self.chart.segment_clicked.connect(self.explain_primary)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.error)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.warnings)
+        layout.addWidget(self.chart_title)
+        layout.addWidget(self.chart, 1)
+        layout.addWidget(self.explain)
+
+    def show_results(self, primary: PlanResult, train: PlanResult | InputError,
+                     serve: PlanResult | InputError) -> None:
+        self.primary = primary
+        self.results = {k: r for k, r in (("train", train), ("serve", serve)) if isinstance(r, PlanResult)}
+        self.summary.show_results(primary, train, serve)
+        self.warnings.setText("\n".join(f"⚠ {w}" for w in primary.warnings))
+        self.warnings.setVisible(bool(primary.warnings))
+        what = "training" if primary.mode == "train" else "serving (one replica)"
+        self.chart_title.setText(f"<b>Memory on the busiest GPU, {html.escape(what)}</b> — "
+                                 f"{html.escape(primary.layout.describe())} on {html.escape(primary.gpu_name)}")
+        self.chart.show_result(primary)
+        self.set_error("")
+        if self.explain.key:
+            self.explain_primary(self.explain.key)
+
+    def set_error(self, message: str) -> None:
+        """Show why there is no new answer (empty: there is one); the last answer greys out."""
+        self.error.setText(message)
+        self.error.setVisible(bool(message))
+        stale = bool(message)
+        for w in (self.summary, self.chart, self.warnings, self.chart_title):
+            w.setEnabled(not stale)
+
+    def explain_link(self, href: str) -> None:
+        """`href` is "train:<key>" or "serve:<key>" from a summary link."""
+        which, _, key = href.partition(":")
+        result = self.results.get(which)
+        if result is not None:
+            self.explain.explain(result, key)
+
+    def explain_primary(self, key: str) -> None:
+        if self.primary is not None:
+            self.explain.explain(self.primary, key)

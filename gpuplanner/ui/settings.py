@@ -1,0 +1,50 @@
+"""What the app remembers between runs: recent plans, the last plan, window geometry.
+
+A thin typed layer over a QSettings handed in by the composition root, so tests pass one
+backed by a temporary file and never touch the user's settings.
+"""
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+MAX_RECENT = 8
+
+
+class AppSettings:
+    def __init__(self, store: QtCore.QSettings):
+        self.store = store
+
+    def recent_files(self) -> list[str]:
+        value = self.store.value("plans/recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def add_recent(self, path: str) -> None:
+        files = [path] + [p for p in self.recent_files() if p != path]
+        self.store.setValue("plans/recent", files[:MAX_RECENT])
+
+    def remove_recent(self, path: str) -> None:
+        self.store.setValue("plans/recent", [p for p in self.recent_files() if p != path])
+
+    def last_plan(self) -> str:
+        return str(self.store.value("plans/last", "") or "")
+
+    def set_last_plan(self, path: str) -> None:
+        self.store.setValue("plans/last", path)
+
+    def save_window(self, window: QtWidgets.QMainWindow) -> None:
+        self.store.setValue("window/geometry", window.saveGeometry())
+        self.store.setValue("window/state", window.saveState())
+
+    def restore_window(self, window: QtWidgets.QMainWindow) -> bool:
+        """Restore geometry and toolbar state; False when nothing was saved."""
+        geometry = self.store.value("window/geometry")
+        if geometry is None:
+            return False
+        window.restoreGeometry(geometry)
+        state = self.store.value("window/state")
+        if state is not None:
+            window.restoreState(state)
+        return True
+
+    def sync(self) -> None:
+        self.store.sync()

@@ -1,0 +1,102 @@
+"""Summary cards: what training and serving need and cost, with the quick rule beside them.
+
+Every number is a link: clicking it asks for its explanation (`explain_requested` with
+"train:<key>" or "serve:<key>").
+"""
+from __future__ import annotations
+
+import html
+
+from PySide6 import QtCore, QtWidgets
+
+from gpuplanner.core.errors import InputError
+from gpuplanner.core.result import PlanResult
+from gpuplanner.ui.formatting import quick_vs_detailed, serve_texts, train_texts
+
+CAPTIONS = {
+    "fits": "", "gpus": "GPUs", "instances": "Instances", "layout": "Layout",
+    "training_time_s": "Time", "cost_usd": "Cost (on-demand)", "spot_cost_usd": "Cost (spot)",
+    "price_usd_per_hour": "Price", "gpu_hours": "GPU-hours", "replicas": "Replicas",
+    "serving_instances": "In total", "decode_tokens_per_s_per_user": "Speed",
+    "decode_tokens_per_s_total": "Throughput", "usd_per_million_tokens": "Token cost",
+    "monthly_cost_usd": "Monthly",
+}
+# The explanation (PlanResult.explanation key) behind each shown figure.
+EXPLAIN_KEYS = {
+    "fits": "gpus", "instances": "gpus", "layout": "gpus", "spot_cost_usd": "cost_usd",
+    "price_usd_per_hour": "cost_usd", "gpu_hours": "training_time_s", "serving_instances": "replicas",
+    "decode_tokens_per_s_total": "decode_tokens_per_s_per_user", "monthly_cost_usd": "replicas",
+}
+
+
+def link(href: str, text: str) -> str:
+    return f'<a href="{html.escape(href)}" style="text-decoration:none">{html.escape(text)}</a>'
+
+
+class Card(QtWidgets.QFrame):
+    """One titled card of caption/value lines; `values` holds the plain texts shown."""
+
+    def __init__(self, title: str, prefix: str, explain_requested: QtCore.SignalInstance):
+        super().__init__()
+        self.prefix = prefix
+        self.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
+        self.values: dict[str, str] = {}
+        self.title = QtWidgets.QLabel(f"<b>{html.escape(title)}</b>")
+        self.body = QtWidgets.QLabel()
+        self.body.setWordWrap(True)
+        self.body.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                          | QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.body.linkActivated.connect(explain_requested)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.body)
+        layout.addStretch(1)
+
+    def show_texts(self, texts: dict[str, str]) -> None:
+        self.values = dict(texts)
+        lines = []
+        for key, text in texts.items():
+            caption = CAPTIONS.get(key, key)
+            value = link(f"{self.prefix}:{EXPLAIN_KEYS.get(key, key)}", text)
+            lines.append(f"{html.escape(caption)}: {value}" if caption else value)
+        self.body.setText("<br>".join(lines))
+
+    def show_message(self, message: str) -> None:
+        self.values = {"message": message}
+        self.body.setText(html.escape(message))
+
+
+class SummaryPanel(QtWidgets.QWidget):
+    """The training card, the serving card and the quick-rule comparison line."""
+
+    explain_requested = QtCore.Signal(str)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.train_card = Card("TRAIN", "train", self.explain_requested)
+        self.serve_card = Card("SERVE", "serve", self.explain_requested)
+        self.quick = QtWidgets.QLabel()
+        self.quick.setWordWrap(True)
+        self.quick.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                           | QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.quick.linkActivated.connect(self.explain_requested)
+        cards = QtWidgets.QHBoxLayout()
+        cards.addWidget(self.train_card, 1)
+        cards.addWidget(self.serve_card, 1)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(cards)
+        layout.addWidget(self.quick)
+        self.quick_text = ""
+
+    def show_results(self, primary: PlanResult, train: PlanResult | InputError,
+                     serve: PlanResult | InputError) -> None:
+        """`primary` is the result of the chosen mode; the other mode's may be an error."""
+        for card, result, texts in ((self.train_card, train, train_texts), (self.serve_card, serve, serve_texts)):
+            if isinstance(result, InputError):
+                card.show_message(f"Not available: {result.message}")
+            else:
+                card.show_texts(texts(result))
+        self.quick_text = quick_vs_detailed(primary)
+        prefix = "train" if primary.mode == "train" else "serve"
+        self.quick.setText(f"{html.escape(self.quick_text)} {link(f'{prefix}:quick_rule', '(formula)')}")
