@@ -38,6 +38,7 @@ class GpuSpec:
     source: str
     as_of: str
     notes: str = ""
+    measured: bool = False  # peaks are achieved throughput from this machine's benchmark
 
     @property
     def capacity_bytes(self) -> float:
@@ -98,6 +99,9 @@ class Catalogs:
         raise CatalogError(path, "is not a GPU, instance or model catalog: its header needs "
                            "instance_type+price_usd_per_hour, name+memory_bandwidth_gb_s, "
                            "or model_id+num_hidden_layers")
+
+    def with_gpu(self, gpu: GpuSpec) -> "Catalogs":
+        return replace(self, gpus={**self.gpus, gpu.name: gpu})
 
     def with_model(self, arch: ModelArch) -> "Catalogs":
         return replace(self, models={**self.models, arch.name: arch})

@@ -123,10 +123,14 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
     arch = resolve_model(inputs, catalogs)
     hw = resolve_hardware(inputs, catalogs)
     gpu = hw.gpu
+    if gpu.measured:  # achieved throughput already includes the efficiency (ESTIMATION.md §7)
+        inputs = inputs.with_(mfu=1.0, mbu=1.0)
     # A bare count is the user's number exactly; the synthesized shape only sizes activations/KV.
     params = arch.published_params if arch.synthesized else sizes(arch).total
     usable = gpu.capacity_bytes * inputs.util_cap
     warnings = []
+    if gpu.measured:
+        warnings.append(f"{gpu.full_name}: measured throughput ({gpu.as_of}) replaces datasheet peak × MFU/MBU")
     if arch.synthesized:
         warnings.append(f"architecture synthesized from {params / 1e9:.3g}B parameters "
                         f"({arch.n_layers} layers, hidden {arch.hidden}): activations and KV cache are approximate")

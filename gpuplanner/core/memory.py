@@ -69,7 +69,7 @@ def lora_adapter_params(arch: ModelArch, rank: int) -> float:
 
 
 def activation_bytes_per_layer(arch: ModelArch, seq: int, batch: int, act_bytes: float,
-                               store_scores: bool) -> float:
+                               store_scores: bool, dropout: bool = True) -> float:
     """Activations one transformer block stores for backward, no parallelism.
 
     Korthikanti et al. (2022) count, per layer, with 16-bit activations and 1-byte dropout
@@ -78,7 +78,8 @@ def activation_bytes_per_layer(arch: ModelArch, seq: int, batch: int, act_bytes:
     K and V), an MLP of width i with 2 (GELU) or 3 (SwiGLU) stored tensors, MoE tokens going
     through top-k + shared experts. With act_bytes = 2, i = 4h, GELU, k = a it reduces to the
     paper's 34 + 5as/h (tested). store_scores=False drops the a·s² terms (FlashAttention or
-    selective recomputation).
+    selective recomputation); dropout=False drops the 1-byte masks (models trained without
+    dropout, like the benchmark's own step).
     """
     s, b, h = seq, batch, arch.hidden
     if arch.is_mla:
@@ -87,9 +88,10 @@ def activation_bytes_per_layer(arch: ModelArch, seq: int, batch: int, act_bytes:
     else:
         q_w = o_w = arch.n_heads * arch.d_head
         k_w = v_w = arch.n_kv_heads * arch.d_head
-    attn = act_bytes * s * b * (h + q_w + k_w + v_w + o_w) + s * b * h  # + dropout mask
-    if store_scores:
-        attn += (2 * act_bytes + 1) * arch.n_heads * s * s * b  # softmax, mask, dropout out
+    mask = 1.0 if dropout else 0.0
+    attn = act_bytes * s * b * (h + q_w + k_w + v_w + o_w) + mask * s * b * h
+    if store_scores:  # softmax output, and with dropout its mask and output
+        attn += ((2 * act_bytes + 1) if dropout else act_bytes) * arch.n_heads * s * s * b
     if arch.is_moe:
         width = (arch.experts_per_token + arch.n_shared_experts) * arch.expert_width
         dense_share = arch.first_dense_layers / arch.n_layers
@@ -97,13 +99,13 @@ def activation_bytes_per_layer(arch: ModelArch, seq: int, batch: int, act_bytes:
     else:
         width = arch.intermediate
     stored = 3 if arch.mlp_kind in GATED_MLPS else 2  # gate+up+product, or pre+post GELU
-    mlp = act_bytes * s * b * h + s * b * h + act_bytes * s * b * stored * width
+    mlp = act_bytes * s * b * h + mask * s * b * h + act_bytes * s * b * stored * width
     norms = 2 * act_bytes * s * b * h
     return attn + mlp + norms
 
 
 def training_activation_bytes(arch: ModelArch, seq: int, batch: int, tp: int, recompute: str,
-                              flash_attention: bool, act_bytes: float) -> float:
+                              flash_attention: bool, act_bytes: float, dropout: bool = True) -> float:
     """Activations on the busiest GPU (the first pipeline stage under 1F1B holds p
     micro-batches of L/p layers, i.e. L layers' worth whatever p is). Tensor parallelism with
     sequence parallelism divides everything by t. Full recomputation keeps each layer's
@@ -112,7 +114,7 @@ def training_activation_bytes(arch: ModelArch, seq: int, batch: int, tp: int, re
     # Scores are stored unless FlashAttention never materializes them or selective
     # recomputation rebuilds them; under full recomputation the one re-run layer holds them.
     store_scores = recompute != "selective" and not flash_attention
-    per_layer = activation_bytes_per_layer(arch, seq, batch, act_bytes, store_scores)
+    per_layer = activation_bytes_per_layer(arch, seq, batch, act_bytes, store_scores, dropout)
     if recompute == "full":
         stored = arch.n_layers * act_bytes * seq * batch * arch.hidden + per_layer
     else:

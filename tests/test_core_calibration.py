@@ -1,0 +1,56 @@
+"""Calibration: the benchmark's figures become a "This machine" GPU, and the benchmark's own
+training step is predicted from the same formulas the planner uses."""
+import math
+
+import pytest
+
+from gpuplanner.core import PlanInputs, estimate, load_catalogs
+from gpuplanner.core.calibration import MACHINE_GPU, best_measured, bench_model, machine_gpu, predict_train_step
+from gpuplanner.core.memory import activation_bytes_per_layer
+from gpuplanner.core.model import sizes
+
+RESULTS = [
+    {"type": "result", "phase": "matmul", "dtype": "fp32", "n": 1024, "tflops": 0.18},
+    {"type": "result", "phase": "matmul", "dtype": "fp32", "n": 2048, "tflops": 0.19},
+    {"type": "result", "phase": "matmul", "dtype": "bf16", "n": 1024, "tflops": 0.41},
+    {"type": "result", "phase": "bandwidth", "bytes": 1 << 25, "gbytes_per_s": 30.5},
+    {"type": "result", "phase": "train", "peak_memory_bytes": 80_000_000},
+]
+
+
+def test_best_measured_figures():
+    tflops, bandwidth = best_measured(RESULTS)
+    assert tflops == {"fp32": 0.19, "bf16": 0.41} and bandwidth == 30.5
+
+
+def test_this_machine_plans_with_measured_throughput():
+    tflops, bandwidth = best_measured(RESULTS)
+    gpu = machine_gpu("AMD EPYC (2 threads)", 24 * 2**30, tflops, bandwidth, "2026-11-21")
+    catalogs = load_catalogs().with_gpu(gpu)
+    r = estimate(PlanInputs(model="gpt2", mode="train", precision="bf16", instance="", gpu=MACHINE_GPU,
+                            training_tokens=1e8, mfu=0.4), catalogs)
+    assert r.fits and r.gpu_name == MACHINE_GPU
+    assert r.training_time_s == pytest.approx(r.hardware_flops / (r.gpus * 0.41e12))  # no MFU on top
+    assert any("measured throughput" in w for w in r.warnings)
+    assert math.isnan(gpu.peak("fp8"))  # not measured: a gap, not a zero
+
+
+def test_bench_model_matches_hand_count():
+    """TinyGpt, default CPU config: embeddings (V + s)·h, blocks 12h² + 13h, final LN 2h, head V·h."""
+    config = {"layers": 2, "hidden": 256, "heads": 4, "vocab": 2048, "seq_len": 128, "batch": 4, "dtype": "fp32"}
+    h, v, s = 256, 2048, 128
+    expected = (v + s) * h + 2 * (12 * h * h + 13 * h) + 2 * h + v * h
+    assert sizes(bench_model(config)).total == expected == 2_661_376
+
+
+def test_train_step_prediction_components():
+    config = {"layers": 2, "hidden": 256, "heads": 4, "vocab": 2048, "seq_len": 128, "batch": 4, "dtype": "fp32"}
+    p = predict_train_step(config)
+    assert p.weights_bytes == p.gradients_bytes == 4 * p.params
+    assert p.optimizer_bytes == 8 * p.params  # two fp32 AdamW moments
+    per_layer = activation_bytes_per_layer(bench_model(config), 128, 4, 4.0, store_scores=False, dropout=False)
+    sbh = 128 * 4 * 256
+    assert per_layer == 4 * sbh * (5 + 1 + 8 + 2)  # attention 5h, MLP input h + 2·4h, two norms
+    assert p.activations_bytes == pytest.approx(2 * per_layer + 4 * 128 * 4 * 2048)
+    bf16 = predict_train_step({**config, "dtype": "bf16"})
+    assert bf16.weights_bytes == 2 * p.params and bf16.activations_bytes < p.activations_bytes
