@@ -54,3 +54,17 @@ def test_train_step_prediction_components():
     assert p.activations_bytes == pytest.approx(2 * per_layer + 4 * 128 * 4 * 2048)
     bf16 = predict_train_step({**config, "dtype": "bf16"})
     assert bf16.weights_bytes == 2 * p.params and bf16.activations_bytes < p.activations_bytes
+
+
+@pytest.mark.parametrize("device,memory_gb,expected", [
+    ("NVIDIA A100-SXM4-80GB", 85.1, "A100-80GB"), ("NVIDIA A100-SXM4-40GB", 42.5, "A100"),
+    ("NVIDIA A100-PCIE-40GB", 42.5, "A100-PCIe-40GB"), ("NVIDIA H100 80GB HBM3", 85.5, "H100"),
+    ("NVIDIA H100 PCIe", 85.5, "H100-PCIe"), ("NVIDIA H100 NVL", 100.5, "H100-NVL"), ("Tesla T4", 15.8, "T4"),
+    ("NVIDIA L4", 23.7, "L4"), ("NVIDIA L40S", 48.3, "L40S"), ("NVIDIA GeForce RTX 4090", 25.7, "RTX4090"),
+    ("NVIDIA A10G", 23.7, "A10G"), ("NVIDIA A10", 23.7, "A10"), ("Tesla V100-SXM2-32GB", 34.1, "V100-32GB"),
+    ("NVIDIA RTX A6000", 51.0, "A6000"), ("AMD EPYC 7B13 64-Core Processor", 25.0, None),
+])
+def test_match_driver_names_to_the_catalog(device, memory_gb, expected):
+    from gpuplanner.core.calibration import match_gpu
+    match = match_gpu(device, memory_gb * 1e9, load_catalogs().gpus)
+    assert (match.name if match else None) == expected

@@ -7,6 +7,7 @@ Torch-free: the benchmark's results arrive as plain dicts (gpuplanner.bench prot
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from gpuplanner.core.catalogs import PEAK_COLUMNS, GpuSpec
@@ -76,3 +77,21 @@ def predict_train_step(config: dict) -> StepPrediction:
     b = DTYPE_BYTES[config.get("dtype", "fp32")]
     acts = training_activation_bytes(arch, config["seq_len"], config["batch"], 1, "none", True, b, dropout=False)
     return StepPrediction(n, n * b, n * b, 2 * n * b, acts)
+
+
+def match_gpu(device_name: str, memory_bytes: float, gpus: dict) -> GpuSpec | None:
+    """The catalog GPU a driver-reported name refers to ("NVIDIA A100-SXM4-80GB" → A100-80GB),
+    or None (a CPU, or a GPU the catalog lacks). The catalog name's first word must appear in
+    the device name (adjacent words joined count too: "RTX 4090" → rtx4090); then the entry
+    with the fewest words the device name lacks, the most it has, and the closest memory wins."""
+    tokens = re.findall(r"[a-z0-9]+", device_name.lower())
+    words = set(tokens) | {a + b for a, b in zip(tokens, tokens[1:])}
+    best, best_key = None, None
+    for gpu in gpus.values():
+        stem = re.findall(r"[a-z0-9]+", gpu.name.lower())
+        if gpu.measured or not stem or stem[0] not in words:
+            continue
+        key = (len(set(stem) - words), -len(set(stem) & words), abs(gpu.capacity_bytes - memory_bytes))
+        if best_key is None or key < best_key:
+            best, best_key = gpu, key
+    return best

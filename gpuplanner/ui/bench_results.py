@@ -1,0 +1,139 @@
+"""The benchmark's results: achieved TFLOP/s and GB/s beside the device's datasheet peak,
+the training step's measured against predicted peak memory, saved with the date, and
+"Use for planning", which turns the measurements into a "This machine" GPU for the planner.
+"""
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+
+from PySide6 import QtCore, QtWidgets
+
+from gpuplanner.bench.results import achieved_vs_peak, load_results, save_results
+from gpuplanner.core.calibration import best_measured, machine_gpu, match_gpu, predict_train_step
+from gpuplanner.core.catalogs import PEAK_COLUMNS
+
+HEADERS = ("Measurement", "Achieved", "Datasheet peak", "% of peak")
+
+
+def _fmt(value: float | None, unit: str = "") -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{value:,.3g} {unit}".strip()
+
+
+class BenchResultsView(QtWidgets.QWidget):
+    """Shows one benchmark run; `gpus` is the GPU catalog used to find the datasheet peaks."""
+
+    use_for_planning = QtCore.Signal(object)  # GpuSpec named "This machine"
+
+    def __init__(self, gpus: dict, results_folder: Path, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self._gpus = gpus
+        self._folder = Path(results_folder)
+        self._hello: dict = {}
+        self._results: list[dict] = []
+        self.device_label = QtWidgets.QLabel("No benchmark run yet: press “Run benchmark ▶”.")
+        self.device_label.setWordWrap(True)
+        self.table = QtWidgets.QTableWidget(0, len(HEADERS))
+        self.table.setHorizontalHeaderLabels(HEADERS)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().hide()
+        self.memory_label = QtWidgets.QLabel()
+        self.memory_label.setWordWrap(True)
+        self.save_button = QtWidgets.QPushButton("Save results")
+        self.load_button = QtWidgets.QPushButton("Open results…")
+        self.plan_button = QtWidgets.QPushButton("Use for planning")
+        self.plan_button.setToolTip("Add a “This machine” GPU whose peaks are the measured figures")
+        self.save_button.clicked.connect(self.save)
+        self.load_button.clicked.connect(self._choose_and_load)
+        self.plan_button.clicked.connect(self._emit_machine_gpu)
+        buttons = QtWidgets.QHBoxLayout()
+        for button in (self.save_button, self.load_button, self.plan_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.device_label)
+        layout.addWidget(self.table)
+        layout.addWidget(self.memory_label)
+        layout.addLayout(buttons)
+        self._update_buttons()
+
+    # ---- data ------------------------------------------------------------------------------
+    def set_run(self, hello: dict, results: list[dict], measured_on: str | None = None) -> None:
+        """Show a run: the child's hello message and its result messages."""
+        self._hello, self._results = dict(hello), [dict(r) for r in results]
+        self._measured_on = measured_on or date.today().isoformat()
+        name = hello.get("device_name", "unknown device")
+        spec = match_gpu(name, float(hello.get("total_memory_bytes", 0)), self._gpus)
+        peaks = {dtype: spec.peak(dtype) / 1e12 for dtype in PEAK_COLUMNS if math.isfinite(spec.peak(dtype))} \
+            if spec else {}
+        bandwidth = spec.bandwidth_bytes_per_s / 1e9 if spec and math.isfinite(spec.bandwidth_bytes_per_s) else None
+        rows = achieved_vs_peak(self._results, peaks, bandwidth)
+        self.table.setRowCount(len(rows))
+        for i, row in enumerate(rows):
+            cells = (row.label, _fmt(row.achieved, row.unit), _fmt(row.peak, row.unit),
+                     _fmt(row.pct_of_peak, "%"))
+            for j, text in enumerate(cells):
+                item = QtWidgets.QTableWidgetItem(text)
+                if j:
+                    item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(i, j, item)
+        compared = f"compared with the {spec.full_name} datasheet" if spec else "no datasheet peak for this device"
+        self.device_label.setText(
+            f"{name} · torch {hello.get('torch_version', '?')} · {hello.get('threads', '?')} threads · "
+            f"measured {self._measured_on} · {compared}")
+        self.memory_label.setText(self._memory_text())
+        self._update_buttons()
+
+    def _memory_text(self) -> str:
+        train = next((r for r in self._results if r.get("phase") == "train"), None)
+        if not train:
+            return ""
+        predicted = predict_train_step(train["config"]).total_bytes
+        measured = train["peak_memory_bytes"]
+        return (f"Training step ({train['param_count']:,} parameters): measured peak {measured / 2**20:,.0f} MiB "
+                f"({train.get('peak_memory_method', '')}), planner predicts {predicted / 2**20:,.0f} MiB "
+                f"(measured/predicted = {measured / predicted:.2f}).")
+
+    def machine_gpu(self):
+        """The "This machine" GPU built from the shown run (None before a run)."""
+        tflops, bandwidth = best_measured(self._results)
+        if not tflops:
+            return None
+        return machine_gpu(self._hello.get("device_name", "this machine"),
+                           float(self._hello.get("total_memory_bytes", 0)), tflops, bandwidth, self._measured_on)
+
+    # ---- actions -----------------------------------------------------------------------------
+    def save(self) -> Path | None:
+        if not self._results:
+            return None
+        path = save_results(self._folder, self._hello, self._results)
+        self.device_label.setText(self.device_label.text() + f" · saved to {path}")
+        return path
+
+    def load(self, path: Path) -> None:
+        """Show a saved run; ValueError (with the path) for a file that is not one."""
+        record = load_results(path)
+        self.set_run(record.hello, record.results, record.saved_at.date().isoformat())
+
+    def _choose_and_load(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open benchmark results", str(self._folder),
+                                                        "Benchmark results (*.json)")
+        if path:
+            try:
+                self.load(Path(path))
+            except ValueError as e:
+                QtWidgets.QMessageBox.warning(self, "Cannot open results", str(e))
+
+    def _emit_machine_gpu(self) -> None:
+        gpu = self.machine_gpu()
+        if gpu is not None:
+            self.use_for_planning.emit(gpu)
+
+    def _update_buttons(self) -> None:
+        has_run = bool(self._results)
+        self.save_button.setEnabled(has_run)
+        self.plan_button.setEnabled(has_run and bool(best_measured(self._results)[0]))

@@ -1,0 +1,74 @@
+"""The benchmark results view: % of datasheet peak, predicted vs measured memory, saved with
+the date and read back, and "Use for planning" giving a This-machine GPU the planner uses."""
+import json
+
+import pytest
+
+from gpuplanner.core import PlanInputs, estimate, load_catalogs
+from gpuplanner.core.calibration import MACHINE_GPU, predict_train_step
+from gpuplanner.ui.bench_results import BenchResultsView
+
+CATALOGS = load_catalogs()
+H100_HELLO = {"type": "hello", "device_name": "NVIDIA H100 80GB HBM3", "total_memory_bytes": 85_520_809_984,
+              "torch_version": "2.13.0", "threads": 8, "device_type": "cuda"}
+CONFIG = {"layers": 4, "hidden": 1024, "heads": 16, "vocab": 32000, "seq_len": 512, "batch": 8, "dtype": "bf16"}
+RESULTS = [
+    {"type": "result", "phase": "matmul", "dtype": "bf16", "size": 8192, "tflops": 742.1},
+    {"type": "result", "phase": "matmul", "dtype": "fp32", "size": 8192, "tflops": 51.0},
+    {"type": "result", "phase": "bandwidth", "tensor_bytes": 1 << 30, "gbytes_per_s": 2680.0},
+    {"type": "result", "phase": "train", "config": CONFIG, "param_count": 83_000_000,
+     "peak_memory_bytes": 2_100_000_000, "peak_memory_method": "cuda_max_memory_allocated"},
+]
+
+
+@pytest.fixture
+def view(qtbot, tmp_path):
+    w = BenchResultsView(CATALOGS.gpus, tmp_path / "bench")
+    qtbot.addWidget(w)
+    return w
+
+
+def cells(view):
+    return [[view.table.item(r, c).text() for c in range(view.table.columnCount())]
+            for r in range(view.table.rowCount())]
+
+
+def test_percent_of_datasheet_peak(view):
+    view.set_run(H100_HELLO, RESULTS, "2026-11-21")
+    rows = cells(view)
+    assert rows[0] == ["matmul bf16 8192×8192×8192", "742 TFLOP/s", "990 TFLOP/s", "75 %"]
+    assert rows[2][3] == "80 %"  # 2680 / 3350 GB/s
+    assert "NVIDIA H100 SXM5 80GB datasheet" in view.device_label.text()
+    predicted = predict_train_step(CONFIG).total_bytes
+    assert f"planner predicts {predicted / 2**20:,.0f} MiB" in view.memory_label.text()
+
+
+def test_cpu_has_no_peak_but_still_plans(view, qtbot):
+    hello = {"device_name": "AMD EPYC 7B13", "total_memory_bytes": 24 * 2**30, "threads": 2, "device_type": "cpu"}
+    results = [{"phase": "matmul", "dtype": "fp32", "size": 1024, "tflops": 0.18},
+               {"phase": "bandwidth", "tensor_bytes": 1 << 25, "gbytes_per_s": 30.0}]
+    view.set_run(hello, results)
+    assert cells(view)[0][2:] == ["n/a", "n/a"]
+    with qtbot.waitSignal(view.use_for_planning) as signal:
+        view.plan_button.click()
+    gpu = signal.args[0]
+    assert gpu.name == MACHINE_GPU and gpu.peak("fp32") == pytest.approx(0.18e12)
+    r = estimate(PlanInputs(model="gpt2", mode="infer", precision="fp32", instance="", gpu=MACHINE_GPU),
+                 CATALOGS.with_gpu(gpu))
+    assert r.fits and r.decode_tokens_per_s_per_user > 0
+
+
+def test_save_with_date_and_load_back(view, tmp_path, qtbot):
+    assert not view.save_button.isEnabled()
+    view.set_run(H100_HELLO, RESULTS)
+    path = view.save()
+    assert path.parent == tmp_path / "bench" and path.name.startswith("bench-20")
+    assert json.loads(path.read_text())["results"][0]["tflops"] == 742.1
+    other = BenchResultsView(CATALOGS.gpus, tmp_path / "bench")
+    qtbot.addWidget(other)
+    other.load(path)
+    assert cells(other) == cells(view)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    with pytest.raises(ValueError, match="bad.json"):
+        other.load(bad)
