@@ -85,7 +85,7 @@ def match_gpu(device_name: str, memory_bytes: float, gpus: dict) -> GpuSpec | No
     the device name (adjacent words joined count too: "RTX 4090" → rtx4090); then the entry
     with the fewest words the device name lacks, the most it has, and the closest memory wins."""
     tokens = re.findall(r"[a-z0-9]+", device_name.lower())
-    words = set(tokens) | {a + b for a, b in zip(tokens, tokens[1:])}
+    words = set(tokens) | {a + b for a, b in zip(tokens, tokens[1:], strict=False)}
     best, best_key = None, None
     for gpu in gpus.values():
         stem = re.findall(r"[a-z0-9]+", gpu.name.lower())

@@ -10,6 +10,7 @@ a crash never leaves half a plan. Qt-free.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import asdict, fields
@@ -30,8 +31,10 @@ class PlanFileError(Exception):
 
 def plan_to_dict(inputs: PlanInputs) -> dict:
     values = inputs.as_dict()
-    if isinstance(inputs.model, ModelArch):
-        values["model"] = {"arch": asdict(inputs.model)}
+    if isinstance(inputs.model, ModelArch):  # NaN (unknown) is stored as null: plain JSON
+        arch = asdict(inputs.model)
+        values["model"] = {"arch": {k: None if isinstance(v, float) and math.isnan(v) else v
+                                    for k, v in arch.items()}}
     return {"format": FORMAT, "version": VERSION, "inputs": values}
 
 
@@ -65,6 +68,8 @@ def plan_from_dict(doc, where: str = "the plan") -> PlanInputs:
 def _arch(values, where: str) -> ModelArch:
     if not isinstance(values, dict):
         raise PlanFileError(f"{where} has a model without an \"arch\" object.")
+    float_fields = {f.name for f in fields(ModelArch) if f.type == "float"}
+    values = {k: math.nan if v is None and k in float_fields else v for k, v in values.items()}
     try:
         arch = ModelArch(**values)
     except TypeError as e:
@@ -91,7 +96,7 @@ def load_plan(path) -> PlanInputs:
 def save_plan(path, inputs: PlanInputs) -> None:
     """Write atomically: a temp file in the target folder, then os.replace over the target."""
     path = Path(path)
-    text = json.dumps(plan_to_dict(inputs), indent=2, sort_keys=True) + "\n"
+    text = json.dumps(plan_to_dict(inputs), indent=2, sort_keys=True, allow_nan=False) + "\n"
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
