@@ -1,0 +1,53 @@
+"""The app starts, paints and quits (`--smoke-test`), and dispatches the benchmark flag early."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from gpuplanner import app
+
+
+def run(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **env}
+    return subprocess.run([sys.executable, "-m", "gpuplanner", *args], capture_output=True, text=True,
+                          timeout=60, env=environment, check=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args, env", [(("--smoke-test",), {}), ((), {app.SMOKE_ENV: "1"})])
+def test_smoke_test_paints_and_quits(args, env):
+    done = run(*args, **env)
+    assert done.returncode == 0, done.stderr
+    match = re.search(r"^first paint: (\d+) ms$", done.stdout, re.M)
+    assert match, done.stdout
+    assert 0 < int(match.group(1)) < 30000
+
+
+def test_benchmark_flag_runs_the_child_without_qt():
+    """The frozen bundle starts itself as the benchmark child; bad child arguments exit 2."""
+    done = run("--run-benchmark", "--device", "no-such-device")
+    assert done.returncode == 2
+    assert "--device" in done.stderr
+
+
+def test_main_dispatches_the_benchmark_flag_before_qt(monkeypatch):
+    calls = []
+    monkeypatch.setattr("gpuplanner.bench.child.main", lambda argv: calls.append(argv) or 7)
+    assert app.main(["--run-benchmark", "--quick"]) == 7
+    assert calls == [["--quick"]]
+
+
+def test_no_display_is_a_message_not_an_abort(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "platform", "linux")
+    for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY", app.SMOKE_ENV):
+        monkeypatch.delenv(name, raising=False)
+    assert app.main([]) == 2
+    assert "no display" in capsys.readouterr().err
+
+
+def test_process_age_is_positive():
+    assert 0 < app.process_age_ms() < 24 * 3600e3

@@ -1,0 +1,89 @@
+"""The Compare tab: numeric sorting, filters, the cheapest row, the candidates chart."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from PySide6 import QtCore
+
+from gpuplanner.core import PlanInputs, sweep
+from gpuplanner.core.sweep import COLUMNS
+from gpuplanner.ui.compare import CompareTab
+from gpuplanner.ui.compare_model import COLUMN_INDEX, SORT_ROLE, SweepFilter, SweepTableModel
+from test_ui_support import catalogs, dialogs, make_window, settings  # noqa: F401 (fixtures)
+
+ASC = QtCore.Qt.SortOrder.AscendingOrder
+
+
+def table(costs, clouds=None, fits=None, mode="train") -> pd.DataFrame:
+    rows = []
+    for i, cost in enumerate(costs):
+        row = dict.fromkeys(COLUMNS, math.nan)
+        row.update(mode=mode, precision="bf16", cloud=(clouds or ["aws"] * len(costs))[i],
+                   instance_type=f"inst-{i}", gpu="H100", fits=(fits or [True] * len(costs))[i],
+                   training_cost_usd=cost, reason="")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def column_values(proxy, key, role=QtCore.Qt.ItemDataRole.DisplayRole):
+    return [proxy.index(r, COLUMN_INDEX[key]).data(role) for r in range(proxy.rowCount())]
+
+
+def test_cost_sorts_numerically_not_as_text(qtbot):
+    model = SweepTableModel()
+    proxy = SweepFilter()
+    proxy.setSourceModel(model)
+    model.set_table(table([100.0, 9.5, 10.2, math.nan]))
+    proxy.sort(COLUMN_INDEX["training_cost_usd"], ASC)
+    assert column_values(proxy, "training_cost_usd") == ["$9.50", "$10.20", "$100.00", ""]
+    assert column_values(proxy, "training_cost_usd", SORT_ROLE)[:3] == [9.5, 10.2, 100.0]
+    proxy.sort(COLUMN_INDEX["training_cost_usd"], QtCore.Qt.SortOrder.DescendingOrder)
+    assert column_values(proxy, "training_cost_usd")[1:] == ["$100.00", "$10.20", "$9.50"]
+
+
+def test_filters_and_cheapest_highlight(qtbot):
+    tab = CompareTab()
+    qtbot.addWidget(tab)
+    data = table([30.0, 20.0, 10.0, 5.0], clouds=["aws", "gcp", "gcp", "aws"], fits=[True, True, True, False])
+    tab.set_table(data, PlanInputs(), None)
+    tab.set_mode("train")
+    assert tab.proxy.rowCount() == 3  # fits only by default
+    assert tab.model.cheapest == {2}
+    tab.cloud_filter.setCurrentIndex(tab.cloud_filter.findData("aws"))
+    assert column_values(tab.proxy, "instance_type") == ["inst-0"]
+    assert tab.model.cheapest == {0}  # the cheapest among the rows shown
+    tab.fits_only.setChecked(False)
+    assert sorted(column_values(tab.proxy, "instance_type")) == ["inst-0", "inst-3"]
+    background = QtCore.Qt.ItemDataRole.BackgroundRole
+    assert tab.model.index(0, 0).data(background) is not None
+    assert tab.model.index(3, 0).data(background) is None
+    tab.mode_filter.setCurrentIndex(tab.mode_filter.findData("infer"))
+    assert tab.proxy.rowCount() == 0
+
+
+def test_window_compare_tab_matches_the_core_sweep(make_window, qtbot, catalogs):
+    window = make_window()
+    window.tabs.setCurrentWidget(window.compare_tab)
+    expected = sweep(PlanInputs(), catalogs)
+    pd.testing.assert_frame_equal(window.sweep_table, expected)
+    tab = window.compare_tab
+    fitting = expected[(expected["mode"] == "train") & expected["fits"]]
+    assert tab.proxy.rowCount() == len(fitting)
+    costs = column_values(tab.proxy, "training_cost_usd", SORT_ROLE)
+    assert costs == sorted(costs)  # cheapest first
+    assert costs[0] == fitting["training_cost_usd"].min()
+    assert tab.model.rows[next(iter(tab.model.cheapest))]["training_cost_usd"] == costs[0]
+    assert len(tab.chart.listDataItems()) == min(5, len(fitting))
+
+
+def test_serving_chart_draws_one_curve_per_selected_candidate(make_window, qtbot):
+    window = make_window()
+    window.tabs.setCurrentWidget(window.compare_tab)
+    tab = window.compare_tab
+    tab.mode_filter.setCurrentIndex(tab.mode_filter.findData("infer"))
+    tab.view.selectRow(0)
+    curves = tab.chart.listDataItems()
+    assert len(curves) == 1
+    x, y = curves[0].getData()
+    assert len(x) > 1 and (y > 0).all()

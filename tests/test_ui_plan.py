@@ -1,0 +1,148 @@
+"""The Plan tab driven through the real form: shown numbers equal the core's estimate."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from PySide6 import QtCore
+
+from gpuplanner.core import PlanInputs, estimate
+from gpuplanner.ui.formatting import quick_vs_detailed, serve_texts, train_texts
+from gpuplanner.ui.form import CUSTOM_MODEL
+from test_ui_support import catalogs, dialogs, make_window, settings, settle  # noqa: F401 (fixtures)
+
+
+def type_into(qtbot, window, name: str, text: str) -> None:
+    editor = window.form.editor(name)
+    editor.selectAll()
+    qtbot.keyClicks(editor, text)
+    settle(qtbot, window)
+
+
+def choose(qtbot, window, combo, text: str) -> None:
+    combo.setCurrentIndex(combo.findText(text))
+    settle(qtbot, window)
+
+
+def assert_shows(window, catalogs, inputs: PlanInputs) -> None:
+    """The cards show exactly the texts of the core's results for these inputs."""
+    train = estimate(inputs.with_(mode="train"), catalogs)
+    serve = estimate(inputs.with_(mode="infer"), catalogs)
+    primary = train if inputs.mode == "train" else serve
+    assert window.result.to_dict() == primary.to_dict()
+    summary = window.plan_tab.summary
+    assert summary.train_card.values == train_texts(train)
+    assert summary.serve_card.values == serve_texts(serve)
+    assert summary.quick_text == quick_vs_detailed(primary)
+    for text in train_texts(train).values():
+        assert text.replace("&", "&amp;") in summary.train_card.body.text()
+
+
+def test_preset_precision_and_instance_update_the_cards(make_window, qtbot, catalogs):
+    window = make_window()
+    choose(qtbot, window, window.form.model_combo, "llama-3.1-70b")
+    assert_shows(window, catalogs, PlanInputs(model="llama-3.1-70b"))
+    assert window.result.gpus == estimate(PlanInputs(model="llama-3.1-70b"), catalogs).gpus
+
+    choose(qtbot, window, window.form.editor("precision"), "fp8")
+    choose(qtbot, window, window.form.instance_combo, "a3-highgpu-8g")
+    expected = PlanInputs(model="llama-3.1-70b", precision="fp8", instance="a3-highgpu-8g")
+    assert window.form.inputs() == expected
+    assert_shows(window, catalogs, expected)
+    assert "Quick rule: 70.6 × 18 × 1.25 / 80 GB = 19.8 → 20 GPUs" in window.plan_tab.summary.quick.text()
+
+
+def test_typing_a_quantity_updates_as_you_type(make_window, qtbot, catalogs):
+    window = make_window()
+    type_into(qtbot, window, "training_tokens", "2T")
+    assert window.form.inputs().training_tokens == 2e12
+    assert_shows(window, catalogs, PlanInputs(training_tokens=2e12))
+
+
+def test_custom_parameter_count(make_window, qtbot, catalogs):
+    window = make_window()
+    choose(qtbot, window, window.form.model_combo, CUSTOM_MODEL)
+    assert window.form.params_edit.isEnabled()
+    type_into(qtbot, window, "params", "13B")
+    assert_shows(window, catalogs, PlanInputs(model="", params=13e9))
+
+
+def test_bad_value_is_marked_inline_and_last_answer_stays_greyed(make_window, qtbot):
+    window = make_window()
+    before = dict(window.plan_tab.summary.train_card.values)
+    type_into(qtbot, window, "seq_len", "abc")
+    assert window.form.error_text("seq_len") == "'abc' is not a whole number"
+    assert window.plan_tab.error.isVisibleTo(window)
+    assert not window.plan_tab.summary.isEnabled()
+    assert window.plan_tab.summary.train_card.values == before  # the last good answer stays
+    assert window.windowTitle().startswith("*")
+
+    type_into(qtbot, window, "seq_len", "2048")
+    assert window.form.error_text("seq_len") == ""
+    assert window.plan_tab.summary.isEnabled()
+    assert window.result.inputs["seq_len"] == 2048
+
+
+def test_core_errors_are_shown_on_their_field(make_window, qtbot):
+    window = make_window()
+    type_into(qtbot, window, "mfu", "250")
+    assert "must be a number from 0.0001 to 1" in window.form.error_text("mfu")
+    type_into(qtbot, window, "micro_batch", "0")  # the core calls this field 'batch'
+    assert "whole number from 1" in window.form.error_text("micro_batch")
+
+
+def test_int4_full_training_names_the_precision_field(make_window, qtbot):
+    window = make_window()
+    choose(qtbot, window, window.form.editor("precision"), "int4")
+    assert "cannot be used for full training" in window.form.error_text("precision")
+    choose(qtbot, window, window.form.editor("mode"), "Serving")
+    assert window.form.error_text("precision") == ""
+    assert window.result.mode == "infer" and window.result.precision == "int4"
+
+
+def test_unknown_preset_text_is_an_inline_error(make_window, qtbot):
+    window = make_window()
+    window.form.model_combo.setEditText("no-such-model")
+    settle(qtbot, window)
+    assert "is not a preset or loaded model" in window.form.error_text("model")
+
+
+def test_summary_link_and_breakdown_click_explain(make_window, qtbot):
+    window = make_window()
+    window.show()
+    qtbot.waitExposed(window)
+    window.plan_tab.summary.train_card.body.linkActivated.emit("train:training_time_s")
+    text = window.plan_tab.explain.toPlainText()
+    assert "hardware FLOPs / (GPUs × dense peak × MFU)" in text
+    assert "Source:" in text
+
+    chart = window.plan_tab.chart
+    segment = chart.segments["activations"]
+    scene_point = chart.plotItem.vb.mapViewToScene(segment.boundingRect().center())
+    qtbot.mouseClick(chart.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=chart.mapFromScene(scene_point))
+    assert window.plan_tab.explain.key == "activations"
+    assert "Korthikanti" in window.plan_tab.explain.toPlainText()
+
+
+def test_breakdown_has_one_segment_per_component(make_window, catalogs):
+    window = make_window()
+    result = estimate(PlanInputs(), catalogs)
+    total = sum(s.opts["width"][0] for s in window.plan_tab.chart.segments.values())
+    assert total == pytest.approx(result.memory_per_gpu_bytes / 2**30)
+    assert window.plan_tab.chart.usable_line.value() == pytest.approx(result.usable_bytes / 2**30)
+
+
+def test_load_model_config_and_bad_config(make_window, qtbot, tmp_path, dialogs, catalogs):
+    window = make_window()
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    config = {"model_type": "llama", "num_hidden_layers": 4, "hidden_size": 512, "intermediate_size": 1376,
+              "num_attention_heads": 8, "num_key_value_heads": 8, "vocab_size": 32000,
+              "max_position_embeddings": 4096}
+    (folder / "config.json").write_text(json.dumps(config))
+    assert window.load_model(str(folder / "config.json"))
+    settle(qtbot, window)
+    assert window.result.model_name == "tiny"
+    (tmp_path / "broken.json").write_text("{not json")
+    assert not window.load_model(str(tmp_path / "broken.json"))
+    assert "is not valid JSON" in dialogs.errors[-1][1]

@@ -1,0 +1,125 @@
+"""Export, catalogs, About, and the thin Live/benchmark integration, from the window."""
+from __future__ import annotations
+
+import pytest
+from PySide6 import QtCore, QtWidgets
+
+from gpuplanner.core import PlanInputs, estimate
+from gpuplanner.ui import about
+from gpuplanner.ui.catalog_dialog import price_as_of
+from gpuplanner.ui.main_window import Services
+from test_ui_support import catalogs, dialogs, make_window, settings  # noqa: F401 (fixtures)
+
+
+def test_export_csv_and_pdf_with_the_report_writer(make_window, tmp_path, dialogs, catalogs):
+    report = pytest.importorskip("gpuplanner.report")
+    pypdf = pytest.importorskip("pypdf")
+    window = make_window(Services(write_report=report.write_report))
+    dialogs.paths += [str(tmp_path / "plan.csv"), str(tmp_path / "plan")]
+    assert window.export(".csv")
+    assert window.export(".pdf")  # the suffix is added
+    assert dialogs.errors == []
+    csv_files = sorted(p.name for p in tmp_path.glob("plan*.csv"))
+    assert csv_files and all((tmp_path / name).stat().st_size > 0 for name in csv_files)
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(tmp_path / "plan.pdf").pages)
+    assert estimate(PlanInputs(), catalogs).model_name in text
+
+
+def test_export_passes_the_shown_result_and_table(make_window, tmp_path, dialogs):
+    calls = []
+    window = make_window(Services(write_report=lambda result, table, path: calls.append((result, table, path))))
+    dialogs.paths.append(str(tmp_path / "x.csv"))
+    assert window.export(".csv")
+    result, table, path = calls[0]
+    assert result is window.result and table is window.sweep_table and path == str(tmp_path / "x.csv")
+
+
+def test_export_errors_are_reported_not_raised(make_window, tmp_path, dialogs):
+    def broken(result, table, path):
+        raise OSError("disk full")
+
+    window = make_window(Services(write_report=broken))
+    dialogs.paths.append(str(tmp_path / "x.pdf"))
+    assert not window.export(".pdf")
+    assert dialogs.errors[-1] == ("Export failed", "x.pdf was not written: disk full")
+    assert not make_window().export(".csv")  # no writer in this build
+    assert "no report writer" in dialogs.errors[-1][1]
+
+
+def test_catalog_dialog_and_user_catalog(make_window, qtbot, tmp_path, catalogs):
+    window = make_window()
+    window.show_catalogs()
+    dialog = window.catalog_dialog
+    assert dialog.tables["Instances"].rowCount() == len(catalogs.instances)
+    assert dialog.tables["GPUs"].rowCount() == len(catalogs.gpus)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("cloud,instance_type,gpu,gpu_count,price_usd_per_hour\nacme,big-box,H100,eight,10\n")
+    assert not dialog.load(str(bad))
+    assert "row 1" in dialog.error.text() and "gpu_count" in dialog.error.text()
+    assert window.catalogs is catalogs  # unchanged
+
+    good = tmp_path / "mine.csv"
+    good.write_text("cloud,instance_type,gpu,gpu_count,price_usd_per_hour,as_of\n"
+                    "acme,big-box,H100,8,10.0,2026-01 negotiated\n")
+    assert dialog.load(str(good))
+    assert "big-box" in window.catalogs.instances
+    assert window.form.instance_combo.findText("big-box") >= 0
+    assert "2026-01 negotiated" in window.as_of_label.text()
+    window.form.instance_combo.setCurrentText("big-box")
+    window.recompute()
+    assert window.result.instance_type == "big-box"
+    dialog.close()
+
+
+def test_about_names_versions_and_sources(catalogs):
+    text = about.about_html(catalogs)
+    for needle in ("Qt ", "PySide6 ", "pandas ", price_as_of(catalogs)):
+        assert needle in text
+
+
+class FakeLive(QtWidgets.QLabel):
+    stopped = False
+
+    def stop(self):
+        self.stopped = True
+
+
+class FakeRunner(QtCore.QObject):
+    progress = QtCore.Signal(str, int, int)
+    failed = QtCore.Signal(str)
+    finished = QtCore.Signal(bool)
+
+    def __init__(self):
+        super().__init__()
+        self.running = False
+        self.results = [{"phase": "matmul"}]
+
+    def is_running(self):
+        return self.running
+
+    def stop(self, grace_s=None):
+        self.running = False
+
+
+def test_live_tab_and_benchmark_action(make_window):
+    live = FakeLive("live")
+    runner = FakeRunner()
+    started = []
+    window = make_window(Services(make_live_panel=lambda: live, bench_runner=runner,
+                                  start_benchmark=lambda r: (started.append(r), setattr(r, "running", True))))
+    assert window.tabs.widget(2) is live
+    window.bench_action.trigger()
+    assert started == [runner] and window.bench_action.text().startswith("Stop")
+    runner.progress.emit("matmul", 1, 3)
+    assert "matmul 1/3" in window.statusBar().currentMessage()
+    runner.finished.emit(True)
+    assert window.bench_action.text().startswith("Run")
+    assert "matmul" in window.statusBar().currentMessage()
+    window.close()
+    assert live.stopped
+
+
+def test_without_live_or_benchmark_the_window_still_works(make_window):
+    window = make_window()
+    assert not window.bench_action.isEnabled()
+    assert "not available" in window.tabs.widget(2).text()
