@@ -2,7 +2,7 @@
 import sys
 
 from gpuplanner.bench import launcher
-from gpuplanner.bench.launcher import RUN_BENCHMARK_FLAG, child_command, find_python_with_torch
+from gpuplanner.bench.launcher import RUN_BENCHMARK_FLAG, child_command, environment_for, find_python_with_torch
 
 
 def test_normal_install_runs_the_module_with_this_python():
@@ -31,3 +31,23 @@ def test_find_python_gives_none_when_nothing_fits(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(launcher.shutil, "which", lambda name: None)
     assert find_python_with_torch([str(tmp_path / "missing")]) is None
+
+
+def test_a_users_python_does_not_inherit_the_frozen_apps_libraries(monkeypatch):
+
+    env = {"LD_LIBRARY_PATH": "/opt/app/_internal", "LD_LIBRARY_PATH_ORIG": "/usr/local/cuda/lib64",
+           "QT_PLUGIN_PATH": "/opt/app/_internal/PySide6/plugins", "HOME": "/home/u"}
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", "/opt/app/gpuplanner")
+    clean = environment_for("/usr/bin/python3", env)
+    assert clean == {"LD_LIBRARY_PATH": "/usr/local/cuda/lib64", "HOME": "/home/u"}
+    assert environment_for("/opt/app/gpuplanner", env) == env  # the app itself keeps its own
+    no_original = environment_for("/usr/bin/python3", {"LD_LIBRARY_PATH": "/opt/app/_internal"})
+    assert "LD_LIBRARY_PATH" not in no_original
+
+
+def test_not_frozen_environment_is_passed_through(monkeypatch):
+
+    monkeypatch.delattr(sys, "frozen", raising=False)
+    env = {"LD_LIBRARY_PATH": "/x", "QT_PLUGIN_PATH": "/y"}
+    assert environment_for("/usr/bin/python3", env) == env

@@ -16,10 +16,11 @@ Python. Then there are two ways:
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 RUN_BENCHMARK_FLAG = "--run-benchmark"
 CHILD_MODULE = "gpuplanner.bench"
@@ -34,6 +35,25 @@ def child_command(bench_args: Sequence[str], python: str | None = None) -> tuple
     return sys.executable, ["-m", CHILD_MODULE, *bench_args]
 
 
+def environment_for(program: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment to start ``program`` with.
+
+    A frozen Linux app points LD_LIBRARY_PATH at its own libraries (keeping the user's value
+    in LD_LIBRARY_PATH_ORIG) and QT_PLUGIN_PATH at its plugins. A Python of the user's must not
+    inherit those, or it may load the bundle's libstdc++ or Qt plugins; the app itself needs
+    them, so its own executable keeps them."""
+    env = dict(os.environ if environ is None else environ)
+    if not getattr(sys, "frozen", False) or program == sys.executable:
+        return env
+    original = env.pop("LD_LIBRARY_PATH_ORIG", None)
+    env.pop("LD_LIBRARY_PATH", None)
+    if original:
+        env["LD_LIBRARY_PATH"] = original
+    for name in ("QT_PLUGIN_PATH", "QT_QPA_PLATFORM_PLUGIN_PATH"):
+        env.pop(name, None)
+    return env
+
+
 def find_python_with_torch(candidates: Iterable[str] = (), timeout_s: float = 30.0) -> str | None:
     """First interpreter among ``candidates`` (then this Python when not frozen, ``python3``,
     ``python`` on PATH) that can import torch and gpuplanner.bench; None if none can.
@@ -46,7 +66,7 @@ def find_python_with_torch(candidates: Iterable[str] = (), timeout_s: float = 30
     for python in dict.fromkeys([*candidates, *defaults]):  # de-duplicated, order kept
         try:
             probe = subprocess.run([python, "-c", f"import torch, {CHILD_MODULE}"], capture_output=True,
-                                   timeout=timeout_s, check=False)
+                                   timeout=timeout_s, check=False, env=environment_for(python))
         except (OSError, subprocess.TimeoutExpired):
             continue
         if probe.returncode == 0:

@@ -11,7 +11,7 @@ import logging
 from collections import deque
 from typing import Any, Callable, Sequence
 
-from PySide6.QtCore import QObject, QProcess, QTimer, Signal
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
 from gpuplanner.bench import launcher, protocol
 from gpuplanner.bench.config import BenchConfig
@@ -92,6 +92,10 @@ class BenchRunner(QObject):
         process = QProcess(self)
         process.setProgram(self._program)
         process.setArguments(arguments)
+        environment = QProcessEnvironment()
+        for name, value in launcher.environment_for(self._program).items():
+            environment.insert(name, value)
+        process.setProcessEnvironment(environment)
         process.readyReadStandardOutput.connect(self._read_stdout)
         process.readyReadStandardError.connect(self._read_stderr)
         process.errorOccurred.connect(self._on_error)
