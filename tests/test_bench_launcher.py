@@ -34,7 +34,6 @@ def test_find_python_gives_none_when_nothing_fits(tmp_path, monkeypatch):
 
 
 def test_a_users_python_does_not_inherit_the_frozen_apps_libraries(monkeypatch):
-
     env = {"LD_LIBRARY_PATH": "/opt/app/_internal", "LD_LIBRARY_PATH_ORIG": "/usr/local/cuda/lib64",
            "QT_PLUGIN_PATH": "/opt/app/_internal/PySide6/plugins", "HOME": "/home/u"}
     monkeypatch.setattr(sys, "frozen", True, raising=False)
@@ -47,7 +46,6 @@ def test_a_users_python_does_not_inherit_the_frozen_apps_libraries(monkeypatch):
 
 
 def test_not_frozen_environment_is_passed_through(monkeypatch):
-
     monkeypatch.delattr(sys, "frozen", raising=False)
     env = {"LD_LIBRARY_PATH": "/x", "QT_PLUGIN_PATH": "/y"}
     assert environment_for("/usr/bin/python3", env) == env
