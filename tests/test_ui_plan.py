@@ -127,9 +127,11 @@ def test_summary_link_and_breakdown_click_explain(make_window, qtbot):
 def test_breakdown_has_one_segment_per_component(make_window, catalogs):
     window = make_window()
     result = estimate(PlanInputs(), catalogs)
-    total = sum(s.opts["width"][0] for s in window.plan_tab.chart.segments.values())
+    total = sum(s.opts["width"][0] for s in window.plan_tab.chart.segments.values() if s.isVisible())
     assert total == pytest.approx(result.memory_per_gpu_bytes / 2**30)
     assert window.plan_tab.chart.usable_line.value() == pytest.approx(result.usable_bytes / 2**30)
+    legend = [label.text for _, label in window.plan_tab.chart.legend.items]
+    assert legend[0] == f"weights {result.breakdown_bytes.weights / 2**30:,.1f}"
 
 
 def test_load_model_config_and_bad_config(make_window, qtbot, tmp_path, dialogs, catalogs):

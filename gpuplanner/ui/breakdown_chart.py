@@ -1,7 +1,7 @@
 """Memory per GPU as one stacked horizontal bar against the usable capacity.
 
-One BarGraphItem per component (so each has a legend entry and can be clicked); clicking a
-segment emits `segment_clicked(key)` for the Explain area.
+One BarGraphItem per component (so each has a legend entry and can be clicked), created once
+and moved on each result; clicking a segment emits `segment_clicked(key)` for the Explain area.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from PySide6 import QtCore, QtWidgets
 
 import pyqtgraph as pg
 
-from gpuplanner.core.result import PlanResult
+from gpuplanner.core.result import BREAKDOWN_KEYS, PlanResult
 from gpuplanner.core.units import GIB
 from gpuplanner.ui.formatting import breakdown_rows
 from gpuplanner.ui.theme import ThemedPlot
@@ -46,9 +46,13 @@ class BreakdownChart(ThemedPlot):
         self.hideAxis("left")
         self.setLabel("bottom", "memory per GPU (GiB)")
         self.setMinimumHeight(150)
-        self.setMaximumHeight(260)
+        self.setMaximumHeight(230)
         self.legend = self.addLegend(offset=(5, 5), colCount=4)
-        self.segments: dict[str, _Segment] = {}
+        self.segments = {key: _Segment(key, self._clicked, x0=[0.0], width=[0.0], y=[0.0], height=BAR_HEIGHT,
+                                       brush=COLORS[key], pen=pg.mkPen(None)) for key in BREAKDOWN_KEYS}
+        for segment in self.segments.values():
+            self.addItem(segment)
+        self._legend_keys: list[str] = []
         self.usable_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d32f2f", width=2,
                                                                   style=QtCore.Qt.PenStyle.DashLine),
                                            label="usable {value:.1f} GiB",
@@ -57,18 +61,22 @@ class BreakdownChart(ThemedPlot):
         self.setToolTip("Memory of the busiest GPU by component; click a segment to see its formula.")
 
     def show_result(self, result: PlanResult) -> None:
-        for segment in self.segments.values():
-            self.removeItem(segment)
-        self.legend.clear()
-        self.segments = {}
+        """Move the segments (created once) and relabel the legend; rebuilding them on every
+        keystroke would cost more than the estimate itself."""
+        rows = breakdown_rows(result)
+        keys = [key for key, _, _ in rows]
+        if keys != self._legend_keys:
+            self.legend.clear()
+            for key, label, _ in rows:
+                self.legend.addItem(self.segments[key], label)
+            self._legend_keys = keys
         start = 0.0
-        for key, label, gib in breakdown_rows(result):
-            segment = _Segment(key, self._clicked, x0=[start], width=[gib], y=[0.0], height=BAR_HEIGHT,
-                               brush=COLORS[key], pen=pg.mkPen(None))
-            self.addItem(segment)
-            self.legend.addItem(segment, f"{label} {gib:,.1f}")
-            self.segments[key] = segment
+        for (key, label, gib), (_, legend_label) in zip(rows, self.legend.items):
+            self.segments[key].setOpts(x0=[start], width=[gib])
+            legend_label.setText(f"{label} {gib:,.1f}")
             start += gib
+        for key, segment in self.segments.items():
+            segment.setVisible(key in keys)
         usable = result.usable_bytes / GIB
         self.usable_line.setValue(usable)
         self.setXRange(0, max(start, usable) * 1.08, padding=0)

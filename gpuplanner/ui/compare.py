@@ -23,6 +23,8 @@ from gpuplanner.ui.compare_model import (
 from gpuplanner.ui.theme import ThemedPlot
 
 MAX_DEFAULT_CANDIDATES = 5
+MODE_ONLY_COLUMNS = {"mode": "", "training_days": "train", "training_cost_usd": "train",
+                     "usd_per_million_tokens": "infer", "monthly_cost_usd": "infer"}  # hidden for the other mode
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7")
 
 
@@ -42,10 +44,12 @@ class CompareChart(ThemedPlot):
             self.getAxis(name).enableAutoSIPrefix(False)
 
     def show_training(self, rows: list[dict]) -> None:
-        self._reset("training days", "training cost (USD, on-demand)")
+        largest = max((row["training_cost_usd"] for row in rows), default=0.0)
+        scale, unit = next(((s, u) for s, u in ((1e6, "M USD"), (1e3, "k USD")) if largest >= s), (1.0, "USD"))
+        self._reset("training days", f"training cost ({unit}, on-demand)")
         for color, row in zip(PALETTE, rows):
-            self.plot([row["training_days"]], [row["training_cost_usd"]], pen=None, symbol="o", symbolSize=10,
-                      symbolBrush=color, name=candidate_name(row))
+            self.plot([row["training_days"]], [row["training_cost_usd"] / scale], pen=None, symbol="o",
+                      symbolSize=10, symbolBrush=color, name=candidate_name(row))
 
     def show_serving(self, curves: list[tuple[str, tuple]]) -> None:
         self._reset("tokens/s per user", "tokens/s total (one replica)")
@@ -134,6 +138,9 @@ class CompareTab(QtWidgets.QWidget):
         self.view.sortByColumn(COLUMN_INDEX[key], order)
 
     def _filters_changed(self) -> None:
+        mode = self.mode_filter.currentData() or ""
+        for key, column in COLUMN_INDEX.items():
+            self.view.setColumnHidden(column, bool(mode) and key in MODE_ONLY_COLUMNS and MODE_ONLY_COLUMNS[key] != mode)
         self.proxy.set_filters(self.cloud_filter.currentData() or "", self.mode_filter.currentData() or "",
                                self.fits_only.isChecked())
         self.model.set_cheapest(cheapest_rows(self.model.rows, self.proxy.accepted_source_rows()))

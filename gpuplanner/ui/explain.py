@@ -1,7 +1,8 @@
-"""The Explain area: the formula behind a number, the user's values substituted, the source.
+"""The Explain area: the formula behind a number, the user's values substituted, the source,
+above the plan's assumptions.
 
-It renders the core's Explanation texts only (the core builds them from the finished
-result, so they always match the figure shown).
+It renders the core's Explanation and Assumption texts only (the core builds them from the
+finished result, so they always match the figures shown).
 """
 from __future__ import annotations
 
@@ -27,14 +28,20 @@ def explanation_html(result: PlanResult, key: str) -> str:
             f"<tt>{html.escape(e.substituted)}</tt><br><i>Source: {html.escape(e.source)}</i>")
 
 
+def assumptions_html(result: PlanResult) -> str:
+    rows = "".join(f"<tr><td>{html.escape(a.name)}</td><td>{html.escape(a.value)}</td>"
+                   f"<td><i>{html.escape(a.source)}</i></td></tr>" for a in result.assumptions)
+    return f"<p><b>Assumptions</b></p><table cellspacing='0' cellpadding='2'>{rows}</table>"
+
+
 class ExplainPanel(QtWidgets.QTextBrowser):
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
         self.setOpenLinks(False)
-        self.setMaximumHeight(110)
-        self.setPlaceholderText(PROMPT)
         self.key = ""
 
     def explain(self, result: PlanResult, key: str) -> None:
+        """Show `key`'s explanation ('' = only the prompt) and the result's assumptions."""
         self.key = key
-        self.setHtml(explanation_html(result, key))
+        top = explanation_html(result, key) if key else html.escape(PROMPT)
+        self.setHtml(f"<p>{top}</p>{assumptions_html(result)}")

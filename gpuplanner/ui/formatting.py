@@ -87,6 +87,9 @@ def quick_vs_detailed(r: PlanResult) -> str:
     b = r.breakdown_bytes
     states = b.weights + b.master_weights + b.gradients + b.optimizer
     reasons = [f"usable memory is {fmt_gib(r.usable_bytes)} per GPU, not {r.quick_rule.gpu_gb:g} GB"]
+    deadline = r.inputs.get("max_training_days") if r.mode == "train" else 0
+    if deadline:
+        reasons.insert(0, f"finishing within {deadline:g} days needs that much data parallelism")
     if r.instance_type and r.gpus % r.gpus_per_instance == 0:
         reasons.insert(0, f"whole instances are billed, so the plan uses all {r.gpus_per_instance} GPUs "
                           f"of each {r.instance_type}")

@@ -23,6 +23,7 @@ class PlanTab(QtWidgets.QWidget):
         super().__init__(parent)
         self.results: dict[str, PlanResult] = {}  # "train"/"serve" -> the last good results
         self.primary: PlanResult | None = None
+        self.explained = ""  # "train:<key>" / "serve:<key>" shown in the Explain area
         self.summary = SummaryPanel()
         self.error = QtWidgets.QLabel()
         self.error.setStyleSheet(ERROR_STYLE)
@@ -41,8 +42,8 @@ class PlanTab(QtWidgets.QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.warnings)
         layout.addWidget(self.chart_title)
-        layout.addWidget(self.chart, 1)
-        layout.addWidget(self.explain)
+        layout.addWidget(self.chart)
+        layout.addWidget(self.explain, 1)
 
     def show_results(self, primary: PlanResult, train: PlanResult | InputError,
                      serve: PlanResult | InputError) -> None:
@@ -56,8 +57,7 @@ class PlanTab(QtWidgets.QWidget):
                                  f"{html.escape(primary.layout.describe())} on {html.escape(primary.gpu_name)}")
         self.chart.show_result(primary)
         self.set_error("")
-        if self.explain.key:
-            self.explain_primary(self.explain.key)
+        self.explain_link(self.explained)
 
     def set_error(self, message: str) -> None:
         """Show why there is no new answer (empty: there is one); the last answer greys out."""
@@ -68,12 +68,14 @@ class PlanTab(QtWidgets.QWidget):
             w.setEnabled(not stale)
 
     def explain_link(self, href: str) -> None:
-        """`href` is "train:<key>" or "serve:<key>" from a summary link."""
+        """`href` is "train:<key>" or "serve:<key>" from a summary link ('' = assumptions only)."""
         which, _, key = href.partition(":")
-        result = self.results.get(which)
+        result = self.results.get(which, self.primary)
         if result is not None:
+            self.explained = href
             self.explain.explain(result, key)
 
     def explain_primary(self, key: str) -> None:
+        """Explain a figure of the chosen mode's result (e.g. a breakdown segment)."""
         if self.primary is not None:
-            self.explain.explain(self.primary, key)
+            self.explain_link(f"{'train' if self.primary.mode == 'train' else 'serve'}:{key}")

@@ -50,7 +50,6 @@ class Card(QtWidgets.QFrame):
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.body)
-        layout.addStretch(1)
 
     def show_texts(self, texts: dict[str, str]) -> None:
         self.values = dict(texts)

@@ -58,6 +58,11 @@ class ThemedPlot(pg.PlotWidget):
         self._built = True
         style_plot(self, self.palette())
 
+    def addLegend(self, *args, **kwargs) -> pg.LegendItem:
+        legend = self.plotItem.addLegend(*args, **kwargs)
+        style_plot(self, self.palette())
+        return legend
+
     def changeEvent(self, event: QtCore.QEvent) -> None:
         if event.type() == QtCore.QEvent.Type.PaletteChange and self._built:
             style_plot(self, self.palette())
