@@ -7,6 +7,7 @@ benchmark flag has been dispatched, so the benchmark child never loads Qt.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 import tempfile
@@ -54,18 +55,22 @@ def _write_report():
     return getattr(report, "write_report", None)
 
 
+def _make_live_panel():
+    """The Live tab's panel over NVML, falling back to CPU/RAM (imported when first shown:
+    telemetry costs startup time the planner does not need)."""
+    from gpuplanner.monitor import Sampler, default_source
+    from gpuplanner.ui.live_panel import LivePanel
+
+    return LivePanel(Sampler(default_source()))
+
+
 def _services(parent):
-    """The live panel factory and the benchmark runner, each only if its module is present."""
+    """The report writer, live panel factory and benchmark runner, each only if present."""
     from gpuplanner.ui.main_window import Services
 
     services = Services(write_report=_write_report())
-    try:
-        from gpuplanner.monitor import Sampler, default_source
-        from gpuplanner.ui.live_panel import LivePanel
-    except ImportError:
-        pass
-    else:
-        services.make_live_panel = lambda: LivePanel(Sampler(default_source()))
+    if importlib.util.find_spec("gpuplanner.ui.live_panel") is not None:
+        services.make_live_panel = _make_live_panel
     try:
         from gpuplanner.bench.config import BenchConfig
         from gpuplanner.ui.bench_runner import BenchRunner

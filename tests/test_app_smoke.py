@@ -51,3 +51,22 @@ def test_no_display_is_a_message_not_an_abort(monkeypatch, capsys):
 
 def test_process_age_is_positive():
     assert 0 < app.process_age_ms() < 24 * 3600e3
+
+
+def test_composed_services_build_the_real_live_panel_and_runner(qtbot, qapp, tmp_path):
+    from PySide6 import QtCore
+
+    from gpuplanner.core import load_catalogs
+    from gpuplanner.ui.main_window import MainWindow
+    from gpuplanner.ui.settings import AppSettings
+
+    services = app._services(qapp)
+    assert services.write_report is not None and services.bench_runner is not None
+    store = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
+    window = MainWindow(load_catalogs(), AppSettings(store), services=services)
+    qtbot.addWidget(window)
+    window.show()
+    window.tabs.setCurrentWidget(window.live_tab)
+    assert window.live_panel is not None and window.live_panel.isVisible()
+    window.close()
+    services.bench_runner.deleteLater()

@@ -107,7 +107,9 @@ def test_live_tab_and_benchmark_action(make_window):
     started = []
     window = make_window(Services(make_live_panel=lambda: live, bench_runner=runner,
                                   start_benchmark=lambda r: (started.append(r), setattr(r, "running", True))))
-    assert window.tabs.widget(2) is live
+    assert live.parent() is None  # built only when the Live tab is first shown
+    window.tabs.setCurrentIndex(2)
+    assert live.parent() is window.live_tab
     window.bench_action.trigger()
     assert started == [runner] and window.bench_action.text().startswith("Stop")
     runner.progress.emit("matmul", 1, 3)
@@ -122,4 +124,5 @@ def test_live_tab_and_benchmark_action(make_window):
 def test_without_live_or_benchmark_the_window_still_works(make_window):
     window = make_window()
     assert not window.bench_action.isEnabled()
-    assert "not available" in window.tabs.widget(2).text()
+    window.tabs.setCurrentIndex(2)
+    assert "not available" in window.live_tab.findChild(QtWidgets.QLabel).text()

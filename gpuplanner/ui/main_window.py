@@ -43,7 +43,7 @@ class Services:
     """What the composition root hands the window. None = not available in this build."""
 
     write_report: Callable | None = None  # write_report(result, table, path)
-    make_live_panel: Callable[[], QtWidgets.QWidget] | None = None
+    make_live_panel: Callable[[], QtWidgets.QWidget] | None = None  # a widget with stop()
     bench_runner: QtCore.QObject | None = None  # gpuplanner.ui.bench_runner.BenchRunner
     start_benchmark: Callable[[QtCore.QObject], None] | None = None  # starts a run on the runner
 
@@ -73,10 +73,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.addTab(self.plan_tab, "Plan")
         self.tabs.addTab(self.compare_tab, "Compare")
-        self.live_panel = self.services.make_live_panel() if self.services.make_live_panel else None
-        self.tabs.addTab(self.live_panel or QtWidgets.QLabel("Live telemetry is not available in this build."),
-                         "Live")
-        self.tabs.currentChanged.connect(self._refresh_compare)
+        self.live_panel: QtWidgets.QWidget | None = None  # built when its tab is first shown
+        self.live_tab = QtWidgets.QWidget()
+        QtWidgets.QVBoxLayout(self.live_tab).setContentsMargins(0, 0, 0, 0)
+        if self.services.make_live_panel is None:
+            self.live_tab.layout().addWidget(QtWidgets.QLabel("Live telemetry is not available in this build."))
+        self.tabs.addTab(self.live_tab, "Live")
+        self.tabs.currentChanged.connect(self._tab_changed)
         splitter = QtWidgets.QSplitter()
         splitter.addWidget(self.form)
         splitter.addWidget(self.tabs)
@@ -179,6 +182,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.recompute_ms = (time.perf_counter() - started) * 1e3
         self.statusBar().showMessage(f"recomputed in {self.recompute_ms:.1f} ms")
         self._update_title()
+        self._refresh_compare()
+
+    def _tab_changed(self) -> None:
+        if self.tabs.currentWidget() is self.live_tab and self.live_panel is None and self.services.make_live_panel:
+            self.live_panel = self.services.make_live_panel()
+            self.live_tab.layout().addWidget(self.live_panel)
+            self.live_panel.show()  # a child added to a shown parent is otherwise shown only later
         self._refresh_compare()
 
     def _refresh_compare(self) -> None:
