@@ -148,3 +148,41 @@ def test_load_model_config_and_bad_config(make_window, qtbot, tmp_path, dialogs,
     (tmp_path / "broken.json").write_text("{not json")
     assert not window.load_model(str(tmp_path / "broken.json"))
     assert "is not valid JSON" in dialogs.errors[-1][1]
+
+
+def test_spot_price_kind_puts_spot_costs_first(make_window, qtbot, catalogs):
+    window = make_window()
+    choose(qtbot, window, window.form.editor("price_kind"), "spot")
+    assert_shows(window, catalogs, PlanInputs(price_kind="spot"))
+    keys = list(window.plan_tab.summary.train_card.values)
+    assert keys.index("spot_cost_usd") < keys.index("cost_usd")
+    keys = list(window.plan_tab.summary.serve_card.values)
+    assert keys.index("spot_monthly_cost_usd") < keys.index("monthly_cost_usd")
+
+
+def test_charts_follow_a_dark_palette(make_window):
+    from PySide6 import QtGui
+
+    window = make_window()
+    chart = window.plan_tab.chart
+    dark = QtGui.QPalette()
+    dark.setColor(QtGui.QPalette.ColorRole.Base, QtGui.QColor("#202020"))
+    dark.setColor(QtGui.QPalette.ColorRole.Text, QtGui.QColor("#eeeeee"))
+    chart.setPalette(dark)
+    assert chart.backgroundBrush().color().name() == "#202020"
+    assert chart.getAxis("bottom").textPen().color().name() == "#eeeeee"
+
+
+def test_dropping_a_plan_or_a_model_folder_opens_it(make_window, tmp_path):
+    from PySide6 import QtGui
+
+    from gpuplanner.ui.plan_file import save_plan
+
+    window = make_window()
+    save_plan(tmp_path / "dropped.gpuplan", PlanInputs(seq_len=1234))
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(tmp_path / "dropped.gpuplan"))])
+    drop = QtGui.QDropEvent(QtCore.QPointF(10, 10), QtCore.Qt.DropAction.CopyAction, mime,
+                            QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(drop)
+    assert window.form.inputs().seq_len == 1234 and window.path == tmp_path / "dropped.gpuplan"

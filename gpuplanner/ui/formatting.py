@@ -46,11 +46,21 @@ def not_fitting_reason(r: PlanResult) -> str:
     return next((w for w in reversed(r.warnings) if "not" in w), "does not fit")
 
 
+def _spot_first(r: PlanResult, texts: dict[str, str], on_demand: str, spot: str) -> dict[str, str]:
+    """With price kind 'spot' the spot figure comes before the on-demand one."""
+    if r.inputs.get("price_kind") != "spot":
+        return texts
+    keys = list(texts)
+    i, j = keys.index(on_demand), keys.index(spot)
+    keys[i], keys[j] = keys[j], keys[i]
+    return {k: texts[k] for k in keys}
+
+
 def train_texts(r: PlanResult) -> dict[str, str]:
     """Texts of the training card, keyed by the result field (or explanation key) they show."""
     if not r.fits:
         return {"fits": f"Does not fit: {not_fitting_reason(r)}"}
-    return {
+    return _spot_first(r, {
         "gpus": f"{fmt_int(r.gpus)} × {r.gpu_name}",
         "instances": f"{fmt_int(r.instances)} × {r.instance_type}" if r.instance_type else "by GPU",
         "layout": r.layout.describe(),
@@ -59,14 +69,14 @@ def train_texts(r: PlanResult) -> dict[str, str]:
         "spot_cost_usd": fmt_usd(r.spot_cost_usd),
         "price_usd_per_hour": fmt_hourly(r.price_usd_per_hour),
         "gpu_hours": f"{fmt_int(r.gpu_hours)} GPU-h",
-    }
+    }, "cost_usd", "spot_cost_usd")
 
 
 def serve_texts(r: PlanResult) -> dict[str, str]:
     """Texts of the serving card, keyed like train_texts."""
     if not r.fits:
         return {"fits": f"Does not fit: {not_fitting_reason(r)}"}
-    return {
+    return _spot_first(r, {
         "gpus": f"{fmt_int(r.gpus)} × {r.gpu_name} per replica",
         "replicas": f"{fmt_int(r.replicas)} replica{'s' * (r.replicas != 1)}",
         "serving_instances": (f"{fmt_int(r.serving_instances)} × {r.instance_type}" if r.instance_type
@@ -75,8 +85,9 @@ def serve_texts(r: PlanResult) -> dict[str, str]:
         "decode_tokens_per_s_total": f"{fmt_rate(r.decode_tokens_per_s_total)} total",
         "usd_per_million_tokens": f"{fmt_usd(r.usd_per_million_tokens)} / 1M tokens",
         "monthly_cost_usd": f"{fmt_usd(r.monthly_cost_usd)} / month",
+        "spot_monthly_cost_usd": f"{fmt_usd(r.spot_monthly_cost_usd)} / month",
         "price_usd_per_hour": f"{fmt_hourly(r.price_usd_per_hour)} per replica",
-    }
+    }, "monthly_cost_usd", "spot_monthly_cost_usd")
 
 
 def quick_vs_detailed(r: PlanResult) -> str:

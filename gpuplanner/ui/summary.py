@@ -19,13 +19,14 @@ CAPTIONS = {
     "price_usd_per_hour": "Price", "gpu_hours": "GPU-hours", "replicas": "Replicas",
     "serving_instances": "In total", "decode_tokens_per_s_per_user": "Speed",
     "decode_tokens_per_s_total": "Throughput", "usd_per_million_tokens": "Token cost",
-    "monthly_cost_usd": "Monthly",
+    "monthly_cost_usd": "Monthly (on-demand)", "spot_monthly_cost_usd": "Monthly (spot)",
 }
 # The explanation (PlanResult.explanation key) behind each shown figure.
 EXPLAIN_KEYS = {
     "fits": "gpus", "instances": "gpus", "layout": "gpus", "spot_cost_usd": "cost_usd",
     "price_usd_per_hour": "cost_usd", "gpu_hours": "training_time_s", "serving_instances": "replicas",
     "decode_tokens_per_s_total": "decode_tokens_per_s_per_user", "monthly_cost_usd": "replicas",
+    "spot_monthly_cost_usd": "replicas",
 }
 
 
