@@ -22,7 +22,8 @@ from gpuplanner.ui.main_window import MainWindow  # noqa: E402
 from gpuplanner.ui.settings import AppSettings  # noqa: E402
 
 
-def measure(window: MainWindow, app: QtWidgets.QApplication, field: str, values: list[str], repeats: int) -> list[float]:
+def measure(window: MainWindow, app: QtWidgets.QApplication, field: str, values: list[str],
+            repeats: int) -> list[float]:
     editor = window.form.editor(field)
     times_ms = []
     for i in range(repeats):
@@ -48,7 +49,8 @@ def main() -> int:
                                     ("Serving", "concurrency", ["8", "16", "64"])):
             window.form.editor("mode").setCurrentText(mode)
             times = measure(window, app, field, values, repeats)
-            print(f"{mode.lower():9s} field change -> updated labels and chart: median {statistics.median(times):.1f} ms, "
+            print(f"{mode.lower():9s} field change -> updated labels and chart: "
+                  f"median {statistics.median(times):.1f} ms, "
                   f"p90 {statistics.quantiles(times, n=10)[-1]:.1f} ms over {repeats} edits")
     return 0
 

@@ -10,9 +10,10 @@ from gpuplanner.core import PlanInputs, sweep
 from gpuplanner.core.sweep import COLUMNS
 from gpuplanner.ui.compare import CompareTab
 from gpuplanner.ui.compare_model import COLUMN_INDEX, SORT_ROLE, SweepFilter, SweepTableModel
-from test_ui_support import catalogs, dialogs, make_window, settings  # noqa: F401 (fixtures)
 
 ASC = QtCore.Qt.SortOrder.AscendingOrder
+
+pytest_plugins = ("test_ui_support",)  # the window fixtures
 
 
 def table(costs, clouds=None, fits=None, mode="train") -> pd.DataFrame:

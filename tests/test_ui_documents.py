@@ -10,7 +10,8 @@ from gpuplanner.core.model import synthesize
 from gpuplanner.ui.dialogs import CANCEL, DISCARD, SAVE
 from gpuplanner.ui.plan_file import PlanFileError, load_plan, plan_to_dict, save_plan
 from test_ui_plan import choose, type_into
-from test_ui_support import catalogs, dialogs, make_window, settings  # noqa: F401 (fixtures)
+
+pytest_plugins = ("test_ui_support",)  # the window fixtures
 
 
 def test_save_then_open_gives_the_same_inputs(make_window, qtbot, tmp_path, dialogs):
@@ -117,3 +118,23 @@ def test_save_is_atomic_and_reports_unwritable_folders(tmp_path):
     assert json.loads(target.read_text()) == plan_to_dict(PlanInputs(seq_len=123))
     with pytest.raises(PlanFileError, match="cannot be saved"):
         save_plan(tmp_path / "missing-folder" / "p.gpuplan", PlanInputs())
+
+
+def test_a_vanished_recent_plan_leaves_the_list(make_window, tmp_path, settings, dialogs):
+    window = make_window()
+    gone = str(tmp_path / "gone.gpuplan")
+    settings.add_recent(gone)
+    assert not window.open_recent(gone)
+    assert "cannot be read" in dialogs.errors[-1][1]
+    assert settings.recent_files() == []
+
+
+def test_standard_shortcuts(make_window):
+    from PySide6 import QtGui
+
+    window = make_window()
+    keys = QtGui.QKeySequence.StandardKey
+    for action, key in ((window.new_action, keys.New), (window.open_action, keys.Open),
+                        (window.save_action, keys.Save), (window.save_as_action, keys.SaveAs)):
+        assert action.shortcut() == QtGui.QKeySequence(key)
+    assert window.export_csv_action.shortcut().toString() == "Ctrl+E"

@@ -9,7 +9,9 @@ from PySide6 import QtCore
 from gpuplanner.core import PlanInputs, estimate
 from gpuplanner.ui.formatting import quick_vs_detailed, serve_texts, train_texts
 from gpuplanner.ui.form import CUSTOM_MODEL
-from test_ui_support import catalogs, dialogs, make_window, settings, settle  # noqa: F401 (fixtures)
+from test_ui_support import settle
+
+pytest_plugins = ("test_ui_support",)  # the window fixtures
 
 
 def type_into(qtbot, window, name: str, text: str) -> None:

@@ -8,7 +8,8 @@ from gpuplanner.core import PlanInputs, estimate
 from gpuplanner.ui import about
 from gpuplanner.ui.catalog_dialog import price_as_of
 from gpuplanner.ui.main_window import Services
-from test_ui_support import catalogs, dialogs, make_window, settings  # noqa: F401 (fixtures)
+
+pytest_plugins = ("test_ui_support",)  # the window fixtures
 
 
 def test_export_csv_and_pdf_with_the_report_writer(make_window, tmp_path, dialogs, catalogs):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import CatalogError

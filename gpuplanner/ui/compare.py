@@ -140,7 +140,8 @@ class CompareTab(QtWidgets.QWidget):
     def _filters_changed(self) -> None:
         mode = self.mode_filter.currentData() or ""
         for key, column in COLUMN_INDEX.items():
-            self.view.setColumnHidden(column, bool(mode) and key in MODE_ONLY_COLUMNS and MODE_ONLY_COLUMNS[key] != mode)
+            only = MODE_ONLY_COLUMNS.get(key)
+            self.view.setColumnHidden(column, bool(mode) and only is not None and only != mode)
         self.proxy.set_filters(self.cloud_filter.currentData() or "", self.mode_filter.currentData() or "",
                                self.fits_only.isChecked())
         self.model.set_cheapest(cheapest_rows(self.model.rows, self.proxy.accepted_source_rows()))

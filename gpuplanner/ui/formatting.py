@@ -37,10 +37,6 @@ def fmt_hourly(usd_per_hour: float) -> str:
     return "n/a" if not math.isfinite(usd_per_hour) else f"{fmt_usd(usd_per_hour)}/h"
 
 
-def hardware_name(r: PlanResult) -> str:
-    return r.instance_type or f"{r.gpu_name} (by GPU)"
-
-
 def not_fitting_reason(r: PlanResult) -> str:
     """The sentence that says why nothing fits (the core's last warning)."""
     return next((w for w in reversed(r.warnings) if "not" in w), "does not fit")

@@ -155,7 +155,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         for path in self.settings.recent_files():
-            self.recent_menu.addAction(Path(path).name, lambda p=path: self.open_plan(p)).setToolTip(path)
+            self.recent_menu.addAction(Path(path).name, lambda p=path: self.open_recent(p)).setToolTip(path)
         self.recent_menu.setEnabled(bool(self.settings.recent_files()))
 
     # ----- computing ----------------------------------------------------------------------
@@ -262,6 +262,13 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         self._set_document(inputs, Path(path))
         return True
+
+    def open_recent(self, path: str) -> bool:
+        """Open a recent plan; one that can no longer be opened leaves the list."""
+        opened = self.open_plan(path)
+        if not opened and not Path(path).is_file():
+            self.settings.remove_recent(path)
+        return opened
 
     def save(self) -> bool:
         return self.save_as() if self.path is None else self._write(self.path)
@@ -393,8 +400,10 @@ class MainWindow(QtWidgets.QMainWindow):
         paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if paths:
             event.acceptProposedAction()
-            path = paths[0]
-            self.open_plan(path) if path.endswith(SUFFIX) else self.load_model(path)
+            if paths[0].endswith(SUFFIX):
+                self.open_plan(paths[0])
+            else:
+                self.load_model(paths[0])
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         if not self.maybe_save():
