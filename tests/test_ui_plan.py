@@ -188,3 +188,20 @@ def test_dropping_a_plan_or_a_model_folder_opens_it(make_window, tmp_path):
                             QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier)
     window.dropEvent(drop)
     assert window.form.inputs().seq_len == 1234 and window.path == tmp_path / "dropped.gpuplan"
+
+
+def test_plan_by_gpu_and_a_plan_that_does_not_fit(make_window, qtbot, catalogs):
+    window = make_window()
+    choose(qtbot, window, window.form.instance_combo, "(plan by GPU only)")
+    assert window.form.gpu_combo.isEnabled()
+    choose(qtbot, window, window.form.gpu_combo, "A100-80GB")
+    assert_shows(window, catalogs, PlanInputs(instance="", gpu="A100-80GB"))
+
+    choose(qtbot, window, window.form.model_combo, "llama-3.1-405b")
+    choose(qtbot, window, window.form.gpu_combo, "T4")
+    type_into(qtbot, window, "tp", "1")
+    type_into(qtbot, window, "pp", "1")
+    expected = PlanInputs(model="llama-3.1-405b", instance="", gpu="T4", tp=1, pp=1)
+    assert not estimate(expected, catalogs).fits
+    assert_shows(window, catalogs, expected)
+    assert window.plan_tab.summary.train_card.values["fits"].startswith("Does not fit")

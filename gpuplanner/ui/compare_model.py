@@ -152,6 +152,10 @@ class SweepFilter(QtCore.QSortFilterProxyModel):
         self.fits_only = False
 
     def set_filters(self, cloud: str, mode: str, fits_only: bool) -> None:
+        if not hasattr(self, "endFilterChange"):  # Qt < 6.10; invalidateFilter is deprecated from 6.10
+            self.cloud, self.mode, self.fits_only = cloud, mode, fits_only
+            self.invalidateFilter()
+            return
         self.beginFilterChange()
         self.cloud, self.mode, self.fits_only = cloud, mode, fits_only
         self.endFilterChange()
