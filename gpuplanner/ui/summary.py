@@ -51,6 +51,7 @@ class Card(QtWidgets.QFrame):
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.body)
+        layout.addStretch(1)  # top-aligned when the other card is taller
 
     def show_texts(self, texts: dict[str, str]) -> None:
         self.values = dict(texts)
