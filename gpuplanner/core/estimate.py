@@ -10,7 +10,7 @@ from gpuplanner.core.errors import InputError
 from gpuplanner.core.explain import assumptions_for, explanations_for
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.layout import (
-    InferenceSetup, TrainingSetup, inference_parts, search_inference, search_training,
+    InferenceSetup, inference_parts, search_inference, search_training, training_setup,
 )
 from gpuplanner.core.memory import DTYPE_BYTES, weight_bytes_per_param
 from gpuplanner.core.model import ModelArch, sizes, synthesize
@@ -118,7 +118,8 @@ def _layout_notes(notes: dict, fits: bool) -> tuple:
 def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> PlanResult:
     """The detailed plan for one set of inputs. Raises InputError on bad input.
 
-    explain=False skips the texts (explanations, assumptions) for bulk use in sweeps."""
+    explain=False skips what only a single plan shows (explanations, assumptions and the
+    throughput curve) for bulk use in sweeps."""
     inputs = inputs.validated()
     arch = resolve_model(inputs, catalogs)
     hw = resolve_hardware(inputs, catalogs)
@@ -161,7 +162,7 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
     if inputs.mode == "train":
         result = _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common)
     else:
-        result = _infer(inputs, arch, hw, peak, usable, frag, blocked, warnings, common)
+        result = _infer(inputs, arch, hw, peak, usable, frag, blocked, warnings, common, explain)
     if not explain:
         return result
     return replace(result, assumptions=assumptions_for(inputs, arch, hw),
@@ -169,7 +170,9 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
 
 
 def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> PlanResult:
-    setup = TrainingSetup.from_inputs(arch, inputs)
+    setup = training_setup(arch, inputs.precision, inputs.train_method, inputs.optimizer, inputs.grad_dtype,
+                           inputs.seq_len, inputs.micro_batch, inputs.recompute, inputs.flash_attention,
+                           inputs.lora_rank)
     model_flops = training_flops(arch, inputs.training_tokens, inputs.seq_len, inputs.train_method)
     hw_flops = hardware_flops(model_flops, inputs.recompute)
     min_gpus = 1
@@ -206,67 +209,96 @@ def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> P
     )
 
 
-def _infer(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> PlanResult:
-    quantized = inputs.precision in ("fp8", "int8", "int4")
-    wb = weight_bytes_per_param(inputs.precision)
-    edge_b = 2.0 if quantized else DTYPE_BYTES[inputs.precision]
-    setup = InferenceSetup(arch, sizes(arch), wb, edge_b, inputs.kv_dtype_effective(), inputs.context_len, inputs.concurrency)
-    cand, notes = search_inference(setup, usable, inputs.overhead_bytes, frag, hw.max_tp, _fixed_layout(inputs))
-    if cand is None:
-        raise InputError("tp", f"no tensor/pipeline degree is allowed for this model ({arch.n_heads} heads)")
+@dataclass(frozen=True)
+class _Serving:
+    """One replica layout evaluated against the serving load."""
+
+    candidate: object
+    decode: DecodeModel
+    max_batch: int
+    batch: int  # largest batch keeping the per-user floor (1 when even batch 1 misses it)
+    floor_met: bool
+    replica_tps: float
+    prefill_s: float
+    replicas: int
+    serving_gpus: int
+
+
+def _serving(cand, inputs, arch, hw, setup, peak, usable, frag) -> _Serving:
     lay = cand.layout
-    replica_gpus = lay.gpus
-    fits = cand.fits and not blocked
-    if blocked:
-        warnings.append(blocked)
-    # Largest batch: free memory after weights and activations over KV per sequence.
     w, kv_conc, acts = inference_parts(setup, lay.tp, lay.pp, lay.ep, inputs.concurrency)
     kv_seq = kv_conc / math.ceil(inputs.concurrency / lay.ep)
     free = (usable - inputs.overhead_bytes) / (1 + frag) - w - acts
     max_batch = max(0, int(free // kv_seq)) * lay.ep if kv_seq > 0 else 0
-    if not cand.fits:
-        warnings.append(f"does not fit on {hw.gpu.name}: weights plus the KV cache of {inputs.concurrency} × "
-                        f"{inputs.context_len} tokens need {cand.breakdown.total / GIB:,.1f} GiB per GPU, "
-                        f"usable {usable / GIB:,.1f} GiB")
-    base = dict(**common, breakdown_bytes=cand.breakdown, fits=fits, layout=lay, min_gpus=cand.min_gpus if fits else 0,
-                layout_notes=_layout_notes(notes, fits))
-    if not fits or not math.isfinite(peak) or not math.isfinite(hw.gpu.bandwidth_bytes_per_s):
-        return PlanResult(**base, gpus=0 if not fits else replica_gpus,
-                          instances=math.nan if not fits else _instances(replica_gpus, hw),
-                          price_usd_per_hour=math.nan if not fits else _hourly(replica_gpus, hw, hw.price_per_gpu_hour),
-                          spot_price_usd_per_hour=math.nan, max_batch=max_batch if fits else 0,
-                          warnings=tuple(warnings))
-    experts = arch.expert_params()
-    dense_bytes = wb * (arch.linear_params() - experts) + edge_b * (arch.embedding_params() + arch.head_params())
+    sz = setup.sizes
+    dense_bytes = setup.weight_bytes * sz.block_dense + setup.edge_weight_bytes * (sz.embed + sz.head)
     avg_ctx = min(inputs.context_len, inputs.prompt_tokens + inputs.output_tokens // 2)
     parallel = lay.tp * lay.ep  # pipeline stages run one after another for a token
-    decode = DecodeModel(arch, hw.gpu, parallel, dense_bytes, wb * experts, setup.kv_dtype, avg_ctx,
-                         peak, inputs.mfu, inputs.mbu)
-    replica_hourly = replica_gpus * hw.price_per_gpu_hour
-    curve = tuple(ThroughputPoint(b, decode.per_user(b), decode.total(b),
-                                  replica_hourly / (3600 * decode.total(b)) * 1e6)
-                  for b in batch_points(max_batch))
-    serve_batch = decode.largest_batch_with_floor(inputs.min_tokens_per_s_per_user, max_batch)
-    if serve_batch == 0:
-        warnings.append(f"{inputs.min_tokens_per_s_per_user:g} tokens/s per user is out of reach: "
-                        f"batch 1 gives {decode.per_user(1):.1f}; planning with batch 1")
-        serve_batch = 1
-    replica_tps = decode.total(serve_batch)
+    decode = DecodeModel(arch, hw.gpu, parallel, dense_bytes, setup.weight_bytes * sz.block_experts,
+                         setup.kv_dtype, avg_ctx, peak, inputs.mfu, inputs.mbu)
+    batch = decode.largest_batch_with_floor(inputs.min_tokens_per_s_per_user, max_batch)
+    replica_tps = decode.total(max(batch, 1))
     prefill = prefill_time_s(arch, inputs.prompt_tokens, parallel, peak, inputs.mfu)
     replicas = max(1, math.ceil(inputs.requests_per_s * (prefill + inputs.output_tokens / replica_tps) - 1e-9))
-    serving_gpus = replicas * replica_gpus
+    return _Serving(cand, decode, max_batch, max(batch, 1), batch > 0, replica_tps, prefill, replicas,
+                    replicas * lay.gpus)
+
+
+def _infer(inputs, arch, hw, peak, usable, frag, blocked, warnings, common, with_curve=True) -> PlanResult:
+    """Serving: among the replica layouts that fit, the one that carries the load on the
+    fewest instances (or GPUs) while keeping the per-user speed floor; then the smaller
+    replica. A small replica with deep pipelining can need many more replicas than a wider
+    tensor-parallel one."""
+    quantized = inputs.precision in ("fp8", "int8", "int4")
+    wb = weight_bytes_per_param(inputs.precision)
+    edge_b = 2.0 if quantized else DTYPE_BYTES[inputs.precision]
+    setup = InferenceSetup(arch, sizes(arch), wb, edge_b, inputs.kv_dtype_effective(), inputs.context_len,
+                           inputs.concurrency)
+    fitting, fallback, notes = search_inference(setup, usable, inputs.overhead_bytes, frag, hw.max_tp,
+                                                _fixed_layout(inputs))
+    if not fitting and fallback is None:
+        raise InputError("tp", f"no tensor/pipeline degree is allowed for this model ({arch.n_heads} heads)")
+    fits = bool(fitting) and not blocked
+    if blocked:
+        warnings.append(blocked)
+    if not fitting:
+        warnings.append(f"does not fit on {hw.gpu.name}: weights plus the KV cache of {inputs.concurrency} × "
+                        f"{inputs.context_len} tokens need {fallback.breakdown.total / GIB:,.1f} GiB per GPU, "
+                        f"usable {usable / GIB:,.1f} GiB")
+    min_gpus = min((c.layout.gpus for c in fitting), default=0) if fits else 0
+    if not fits or not math.isfinite(peak) or not math.isfinite(hw.gpu.bandwidth_bytes_per_s):
+        cand = min(fitting, key=lambda c: (c.layout.gpus, c.layout.pp)) if fitting else fallback
+        return PlanResult(**common, breakdown_bytes=cand.breakdown, fits=fits, layout=cand.layout,
+                          min_gpus=min_gpus, gpus=cand.layout.gpus if fits else 0,
+                          instances=_instances(cand.layout.gpus, hw) if fits else math.nan,
+                          price_usd_per_hour=_hourly(cand.layout.gpus, hw, hw.price_per_gpu_hour) if fits else math.nan,
+                          spot_price_usd_per_hour=math.nan, layout_notes=_layout_notes(notes, bool(fitting)),
+                          warnings=tuple(warnings))
+    per = hw.gpus_per_instance if hw.instance else 1
+    plans = [_serving(c, inputs, arch, hw, setup, peak, usable, frag) for c in fitting]
+    s = min(plans, key=lambda p: (not p.floor_met, math.ceil(p.serving_gpus / per), p.serving_gpus,
+                                  p.candidate.layout.gpus, p.candidate.layout.pp))
+    if not s.floor_met:
+        warnings.append(f"{inputs.min_tokens_per_s_per_user:g} tokens/s per user is out of reach: "
+                        f"batch 1 gives {s.decode.per_user(1):.1f}; planning with batch 1")
+    lay = s.candidate.layout
+    replica_hourly = lay.gpus * hw.price_per_gpu_hour
+    curve = tuple(ThroughputPoint(b, s.decode.per_user(b), s.decode.total(b),
+                                  replica_hourly / (3600 * s.decode.total(b)) * 1e6)
+                  for b in batch_points(s.max_batch)) if with_curve else ()
     return PlanResult(
-        **base, gpus=replica_gpus, instances=_instances(replica_gpus, hw),
-        price_usd_per_hour=_hourly(replica_gpus, hw, hw.price_per_gpu_hour),
-        spot_price_usd_per_hour=_hourly(replica_gpus, hw, hw.spot_per_gpu_hour),
-        prefill_time_s=prefill,
-        decode_tokens_per_s_per_user=decode.per_user(inputs.concurrency),
-        decode_tokens_per_s_total=decode.total(inputs.concurrency),
-        max_batch=max_batch, curve=curve,
-        usd_per_million_tokens=replica_hourly / (3600 * replica_tps) * 1e6,
-        serving_batch=serve_batch, serving_tokens_per_s_total=replica_tps, replicas=replicas, serving_gpus=serving_gpus,
-        serving_instances=_instances(serving_gpus, hw),
-        monthly_cost_usd=_hourly(serving_gpus, hw, hw.price_per_gpu_hour) * HOURS_PER_MONTH,
-        spot_monthly_cost_usd=_hourly(serving_gpus, hw, hw.spot_per_gpu_hour) * HOURS_PER_MONTH,
-        warnings=tuple(warnings),
+        **common, breakdown_bytes=s.candidate.breakdown, fits=True, layout=lay, min_gpus=min_gpus,
+        gpus=lay.gpus, instances=_instances(lay.gpus, hw),
+        price_usd_per_hour=_hourly(lay.gpus, hw, hw.price_per_gpu_hour),
+        spot_price_usd_per_hour=_hourly(lay.gpus, hw, hw.spot_per_gpu_hour),
+        prefill_time_s=s.prefill_s,
+        decode_tokens_per_s_per_user=s.decode.per_user(inputs.concurrency),
+        decode_tokens_per_s_total=s.decode.total(inputs.concurrency),
+        max_batch=s.max_batch, curve=curve,
+        usd_per_million_tokens=replica_hourly / (3600 * s.replica_tps) * 1e6,
+        serving_batch=s.batch, serving_tokens_per_s_total=s.replica_tps, replicas=s.replicas,
+        serving_gpus=s.serving_gpus, serving_instances=_instances(s.serving_gpus, hw),
+        monthly_cost_usd=_hourly(s.serving_gpus, hw, hw.price_per_gpu_hour) * HOURS_PER_MONTH,
+        spot_monthly_cost_usd=_hourly(s.serving_gpus, hw, hw.spot_per_gpu_hour) * HOURS_PER_MONTH,
+        layout_notes=_layout_notes(notes, True), warnings=tuple(warnings),
     )

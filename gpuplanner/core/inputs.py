@@ -117,11 +117,14 @@ class PlanInputs:
         return "fp32" if self.precision == "fp32" else "bf16"
 
     def as_dict(self) -> dict:
-        out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = value if isinstance(value, (str, int, float, bool)) else getattr(value, "name", str(value))
+        """Plain values by field name; a ModelArch appears as its name."""
+        out = {name: getattr(self, name) for name in _FIELD_NAMES}
+        if not isinstance(self.model, str):
+            out["model"] = getattr(self.model, "name", str(self.model))
         return out
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(PlanInputs))
 
 
 def _one_of(field: str, value, allowed) -> None:

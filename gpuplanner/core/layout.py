@@ -8,7 +8,8 @@ the reason the others failed, so the result can say why.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from gpuplanner.core.memory import (
     DTYPE_BYTES, LORA_PARAM_BYTES, QLORA_BYTES, kv_bytes_per_sequence, lora_adapter_params,
@@ -71,31 +72,13 @@ class TrainingSetup:
     activations_tp1: float  # activation bytes on the busiest GPU at t = 1
     adapters: float  # LoRA adapter parameters (0 for full training)
     sizes: ModelSizes
+    _amounts: dict = field(default_factory=dict, compare=False, repr=False)  # memo of state_amounts
 
     @classmethod
     def from_inputs(cls, arch: ModelArch, inputs) -> "TrainingSetup":
-        prec = inputs.precision
-        full = inputs.train_method == "full"
-        compute = 2.0 if prec in ("fp8", "int8", "int4") else DTYPE_BYTES[prec]
-        if inputs.train_method == "qlora":
-            base, edge = QLORA_BYTES, 2.0
-        elif inputs.train_method == "lora":
-            base = weight_bytes_per_param(prec)
-            edge = min(DTYPE_BYTES[prec], 2.0) if prec in ("fp8", "int8", "int4") else DTYPE_BYTES[prec]
-        else:
-            base = edge = compute  # fp8 training keeps bf16 weights
-        grad = 4.0 if inputs.grad_dtype == "fp32" else compute
-        return cls(
-            arch=arch, method=inputs.train_method, weight_bytes=base, edge_weight_bytes=edge,
-            master_bytes=4.0 if (full and compute != 4.0) else 0.0,
-            grad_bytes=grad if full else 0.0,
-            optimizer_bytes=optimizer_bytes_per_param(inputs.optimizer, arch),
-            activations_tp1=training_activation_bytes(
-                arch, inputs.seq_len, inputs.micro_batch, 1, inputs.recompute, inputs.flash_attention,
-                4.0 if prec == "fp32" else 2.0),
-            adapters=0.0 if full else lora_adapter_params(arch, inputs.lora_rank),
-            sizes=sizes(arch),
-        )
+        return training_setup(arch, inputs.precision, inputs.train_method, inputs.optimizer, inputs.grad_dtype,
+                              inputs.seq_len, inputs.micro_batch, inputs.recompute, inputs.flash_attention,
+                              inputs.lora_rank)
 
     def states(self) -> tuple:
         """(bytes per dense-block param, bytes per embedding/head param, ZeRO stage that
@@ -113,6 +96,9 @@ class TrainingSetup:
         head. Routed experts are split over e ranks; ZeRO shards them over the expert
         data-parallel group dp/e, so sharded they divide by dp like the rest. LoRA adds small
         fp32 adapters with their own gradients and optimizer states, never sharded."""
+        key = (tp, pp, ep)
+        if key in self._amounts:
+            return self._amounts[key]
         sz = self.sizes
         share = stage_share(self.arch.n_layers, pp)
         dense = sz.block_dense * share / tp
@@ -121,7 +107,8 @@ class TrainingSetup:
         amounts = [(b * (dense + experts) + eb * edge, b * (dense + experts / ep) + eb * edge, stage)
                    for b, eb, stage in self.states()]
         adapters = self.adapters * share / tp
-        return amounts, (2 * LORA_PARAM_BYTES + self.optimizer_bytes) * adapters
+        self._amounts[key] = amounts, (2 * LORA_PARAM_BYTES + self.optimizer_bytes) * adapters
+        return self._amounts[key]
 
     def memory_parts(self, tp: int, pp: int, ep: int, zero: int, dp: int) -> list:
         """[weights, master, gradients, optimizer, activations] bytes on the busiest GPU."""
@@ -132,6 +119,32 @@ class TrainingSetup:
         parts[2] += LORA_PARAM_BYTES * adapters
         parts[3] += self.optimizer_bytes * adapters
         return parts + [self.activations_tp1 / tp]
+
+
+@lru_cache(maxsize=128)
+def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str, grad_dtype: str, seq_len: int,
+                   micro_batch: int, recompute: str, flash_attention: bool, lora_rank: int) -> TrainingSetup:
+    """The byte costs of one training configuration; cached, because a sweep plans the same
+    configuration on every GPU."""
+    full = method == "full"
+    compute = 2.0 if precision in ("fp8", "int8", "int4") else DTYPE_BYTES[precision]
+    if method == "qlora":
+        base, edge = QLORA_BYTES, 2.0
+    elif method == "lora":
+        base = weight_bytes_per_param(precision)
+        edge = 2.0 if precision in ("fp8", "int8", "int4") else DTYPE_BYTES[precision]
+    else:
+        base = edge = compute  # fp8 training keeps bf16 weights
+    return TrainingSetup(
+        arch=arch, method=method, weight_bytes=base, edge_weight_bytes=edge,
+        master_bytes=4.0 if (full and compute != 4.0) else 0.0,
+        grad_bytes=(4.0 if grad_dtype == "fp32" else compute) if full else 0.0,
+        optimizer_bytes=optimizer_bytes_per_param(optimizer, arch),
+        activations_tp1=training_activation_bytes(arch, seq_len, micro_batch, 1, recompute, flash_attention,
+                                                  4.0 if precision == "fp32" else 2.0),
+        adapters=0.0 if full else lora_adapter_params(arch, lora_rank),
+        sizes=sizes(arch),
+    )
 
 
 def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: float, max_tp: int,
@@ -252,43 +265,38 @@ def inference_parts(setup: InferenceSetup, tp: int, pp: int, ep: int, concurrenc
 
 def search_inference(setup: InferenceSetup, usable: float, overhead: float, frag: float, max_tp: int,
                      fixed_layout: dict):
-    """Smallest replica (t·p·e GPUs) holding the weights plus the KV cache of the requested
-    concurrent sequences. Key: (GPUs, pp, tp): tensor parallel inside an instance first."""
+    """Replica layouts (t·p·e GPUs) that hold the weights plus the KV cache of the requested
+    concurrent sequences: for each tensor and expert degree, the shallowest pipeline that fits
+    (deeper ones only add GPUs and latency). Returns (fitting Candidates, the smallest-memory
+    Candidate when none fits, the fewest-GPU layout per tensor degree)."""
     arch = setup.arch
     tps = [t for t in tp_choices(arch, max_tp) if not fixed_layout["tp"] or t == fixed_layout["tp"]]
     pps = [p for p in pp_choices(arch) if not fixed_layout["pp"] or p == fixed_layout["pp"]]
     eps = [e for e in ep_choices(arch) if not fixed_layout["ep"] or e == fixed_layout["ep"]]
     scale = 1.0 + frag
-    best = smallest = None
-    notes = {}
+
+    def candidate(t, p, e, fits):
+        w, kv, a = inference_parts(setup, t, p, e, setup.concurrency)
+        breakdown = MemoryBreakdown(weights=w, kv_cache=kv, activations=a, overhead=overhead + frag * (w + kv + a))
+        layout = Layout(e, t, p, e, 0)  # the e groups are attention data parallel
+        return Candidate(layout, breakdown, fits, layout.gpus if fits else 0)
+
+    fitting, smallest = [], None  # smallest: (memory, t, p, e)
     for t in tps:
-        best_t = None
-        if pps and eps:  # the deepest split has the least memory: if it fails, all do
-            w, kv, a = inference_parts(setup, t, pps[-1], eps[-1], setup.concurrency)
-            if overhead + scale * (w + kv + a) > usable:
-                if smallest is None or overhead + scale * (w + kv + a) < smallest[0]:
-                    smallest = (overhead + scale * (w + kv + a), Layout(eps[-1], t, pps[-1], eps[-1], 0), (w, kv, a))
-                notes[t] = None
-                continue
         for e in eps:
-            for p in pps:  # GPUs grow with p: the first p that fits is the best for (t, e)
+            for i, p in enumerate(pps):
                 w, kv, a = inference_parts(setup, t, p, e, setup.concurrency)
                 mem = overhead + scale * (w + kv + a)
-                layout = Layout(e, t, p, e, 0)  # the e groups are attention data parallel
                 if smallest is None or mem < smallest[0]:
-                    smallest = (mem, layout, (w, kv, a))
-                if mem > usable * (1 + 1e-9):
-                    continue
-                key = (t * p * e, p, t)
-                if best_t is None or key < best_t[0]:
-                    best_t = (key, layout, (w, kv, a))
-                break
-        notes[t] = best_t[1] if best_t else None
-        if best_t and (best is None or best_t[0] < best[0]):
-            best = best_t
-    chosen = best or smallest
-    if chosen is None:
-        return None, notes
-    w, kv, a = chosen[2]
-    breakdown = MemoryBreakdown(weights=w, kv_cache=kv, activations=a, overhead=overhead + frag * (w + kv + a))
-    return Candidate(chosen[1], breakdown, best is not None, chosen[1].gpus if best else 0), notes
+                    smallest = (mem, t, p, e)
+                if mem <= usable * (1 + 1e-9):
+                    fitting.append(candidate(t, p, e, True))
+                    break
+                if i == 0 and len(pps) > 1:  # the deepest split needs the least memory:
+                    deepest = inference_parts(setup, t, pps[-1], e, setup.concurrency)  # if it fails, all do
+                    if overhead + scale * sum(deepest) > usable * (1 + 1e-9):
+                        break
+    notes = {t: min((c.layout for c in fitting if c.layout.tp == t), key=lambda x: (x.gpus, x.pp), default=None)
+             for t in tps}
+    fallback = candidate(*smallest[1:], False) if smallest and not fitting else None
+    return fitting, fallback, notes

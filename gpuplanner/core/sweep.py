@@ -40,7 +40,7 @@ def _row(inputs, catalogs, mode, precision, inst, shared) -> dict:
     if inst.gpu not in catalogs.gpus:
         row["reason"] = "no datasheet for this GPU"
         return row
-    key = (inst.gpu, min(inst.gpu_count, 8))
+    key = (inst.gpu, inst.gpu_count)  # instance size sets the tensor limit and the billing unit
     if key not in shared:
         try:
             shared[key] = estimate(inputs.with_(mode=mode, precision=precision, instance=inst.instance_type,
