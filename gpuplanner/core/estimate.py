@@ -44,7 +44,7 @@ def resolve_model(inputs: PlanInputs, catalogs: Catalogs) -> ModelArch:
             return catalogs.models[inputs.model]
         except KeyError:
             raise InputError("model", f"'{inputs.model}' is not a preset; use one of "
-                             f"{', '.join(sorted(catalogs.models))}, or --params") from None
+                             f"{', '.join(sorted(catalogs.models))}, or give a parameter count") from None
     return synthesize(inputs.params, name=f"{inputs.params / 1e9:.3g}B parameters")
 
 
@@ -53,7 +53,7 @@ def resolve_hardware(inputs: PlanInputs, catalogs: Catalogs) -> Hardware:
         inst = catalogs.instances.get(inputs.instance)
         if inst is None:
             raise InputError("instance", f"'{inputs.instance}' is not in the instance catalog; "
-                             "run `gpuplanner-cli catalog instances` for the list")
+                             "see the instance catalog for the list")
         if inst.gpu not in catalogs.gpus:
             raise InputError("instance", f"'{inst.instance_type}' has a GPU ({inst.gpu or 'unknown'}) "
                              "with no datasheet entry in the GPU catalog")

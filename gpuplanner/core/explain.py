@@ -57,9 +57,10 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
         Explanation("overhead", "overhead = runtime + fragmentation × (other components)",
                     f"{inputs.overhead_bytes / GIB:.2f} GiB + {inputs.fragmentation:g} × "
                     f"{(b.total - b.overhead) / GIB:.2f} GiB = {b.overhead / GIB:.2f} GiB", "ESTIMATION.md §3"),
-        Explanation("gpus", "the smallest layout whose busiest GPU fits in capacity × cap",
-                    f"{lay.describe()}: {b.total / GIB:.1f} GiB of {r.usable_bytes / GIB:.1f} GiB usable → "
-                    f"{r.gpus} GPUs", "ESTIMATION.md §5"),
+        Explanation("gpus", "the smallest layout whose busiest GPU fits in capacity × cap"
+                    + ("; whole instances are billed, so the plan fills them" if r.mode == "train" else ""),
+                    f"{lay.describe()}: {b.total / GIB:.1f} GiB of {r.usable_bytes / GIB:.1f} GiB usable; "
+                    f"needs {r.min_gpus} GPUs, plan uses {r.gpus}" + _filling(r, inputs), "ESTIMATION.md §5"),
     ]
     if r.mode == "train":
         out += [
@@ -84,6 +85,9 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
             Explanation("training_time_s", "hardware FLOPs / (GPUs × dense peak × MFU)",
                         f"{r.hardware_flops:.3e} / ({r.gpus} × {r.peak_flops / 1e12:,.1f} TFLOP/s × {inputs.mfu:g}) = "
                         f"{fmt_duration(r.training_time_s)}", CHINCHILLA),
+            Explanation("spot_cost_usd", "instances × spot price per hour × hours",
+                        f"{fmt_usd(r.spot_price_usd_per_hour)}/h × {r.training_time_s / 3600:,.1f} h = "
+                        f"{fmt_usd(r.spot_cost_usd)}", f"instance catalog (spot), as of {r.price_as_of}"),
             Explanation("cost_usd", "instances × price per hour × hours",
                         f"{_num(r.instances)} × {fmt_usd(r.price_usd_per_hour / r.instances if r.instances else math.nan)}"
                         f"/h × {r.training_time_s / 3600:,.1f} h = {fmt_usd(r.cost_usd)}",
@@ -106,6 +110,9 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
                         f"n={inputs.prompt_tokens} prompt tokens → {fmt_duration(r.prefill_time_s)}", KV),
             Explanation("decode_tokens_per_s_per_user", "1 / max(bytes read / (bandwidth × MBU), FLOPs / (peak × MFU))",
                         f"batch {inputs.concurrency}: {_num(r.decode_tokens_per_s_per_user)} tokens/s per user", KV),
+            Explanation("decode_tokens_per_s_total", "batch × tokens/s per user",
+                        f"{inputs.concurrency} × {_num(r.decode_tokens_per_s_per_user)} = "
+                        f"{_num(r.decode_tokens_per_s_total)} tokens/s per replica", KV),
             Explanation("usd_per_million_tokens", "replica $/h / (3600 × tokens/s) × 10^6",
                         f"batch {r.serving_batch}: {fmt_usd(r.usd_per_million_tokens)} per 1M output tokens",
                         f"instance catalog, as of {r.price_as_of}"),
@@ -116,8 +123,20 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
             Explanation("monthly_cost_usd", "instances for all replicas × price per hour × 730 h",
                         f"{r.replicas} × {r.gpus} GPUs → {_num(r.serving_instances)} instances → "
                         f"{fmt_usd(r.monthly_cost_usd)} per month", f"instance catalog, as of {r.price_as_of}"),
+            Explanation("spot_monthly_cost_usd", "the same instances × spot price per hour × 730 h",
+                        f"{fmt_usd(r.spot_monthly_cost_usd)} per month",
+                        f"instance catalog (spot), as of {r.price_as_of}"),
         ]
     return tuple(out)
+
+
+def _filling(r, inputs) -> str:
+    """Why the plan uses more GPUs than it needs: whole instances, or the deadline."""
+    if r.mode != "train" or r.gpus <= r.min_gpus:
+        return ""
+    if inputs.max_training_days:
+        return f" (to finish within {inputs.max_training_days:g} days, and to fill whole instances)"
+    return f" ({_num(r.instances)} × {r.gpus_per_instance}-GPU instances are billed either way)"
 
 
 def _num(x) -> str:

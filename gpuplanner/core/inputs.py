@@ -102,6 +102,13 @@ class PlanInputs:
         _number("fragmentation", self.fragmentation, 0.0, 1.0)
         if self.params:
             _number("params", self.params, 1.0, 1e16)
+        if not isinstance(self.model, str) and not hasattr(self.model, "n_layers"):
+            raise InputError("model", "must be a preset name or a model architecture")
+        if not isinstance(self.flash_attention, bool):
+            raise InputError("flash_attention", f"'{self.flash_attention}' must be true or false")
+        for name in ("gpu", "instance"):
+            if not isinstance(getattr(self, name), str):
+                raise InputError(name, f"'{getattr(self, name)}' must be a name from the catalog")
         if not self.model and not self.params:
             raise InputError("model", "choose a preset model, load a config, or give a parameter count")
         if not self.gpu and not self.instance:

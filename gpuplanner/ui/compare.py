@@ -169,7 +169,7 @@ class CompareTab(QtWidgets.QWidget):
     def _curve(self, row: dict) -> tuple:
         try:
             r = estimate(self.inputs.with_(mode="infer", precision=row["precision"],
-                                           instance=row["instance_type"], gpu=""), self.catalogs, explain=False)
+                                           instance=row["instance_type"], gpu=""), self.catalogs)
         except InputError:
             return ()
         return r.curve
