@@ -31,7 +31,6 @@ from gpuplanner.ui.formatting import window_title
 from gpuplanner.ui.plan_file import SUFFIX, PlanFileError, load_plan, plan_to_dict, save_plan
 from gpuplanner.ui.plan_tab import PlanTab
 from gpuplanner.ui.settings import AppSettings
-from gpuplanner.ui.theme import guard_true_refcount
 
 DEBOUNCE_MS = 150
 PLAN_FILTER = f"gpuplanner plans (*{SUFFIX})"
@@ -51,7 +50,6 @@ class Services:
 class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, catalogs: Catalogs, settings: AppSettings, dialogs: Dialogs | None = None,
                  services: Services | None = None, parent: QtWidgets.QWidget | None = None):
-        guard_true_refcount()
         super().__init__(parent)
         self.catalogs = catalogs
         self.settings = settings

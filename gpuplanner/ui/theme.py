@@ -5,30 +5,9 @@ not, so each chart restyles itself from its palette when that changes.
 """
 from __future__ import annotations
 
-import ctypes
-import sys
-
-import PySide6
 from PySide6 import QtCore, QtGui, QtWidgets
 
 import pyqtgraph as pg
-
-_TRUE_RESERVE = 2**40
-_guarded = False
-
-
-def guard_true_refcount() -> None:
-    """Work around PySide6 6.12.0's Signal.emit() returning True without a reference.
-
-    On CPython < 3.12 every Python-side emit (pyqtgraph emits on each redraw) drops a reference
-    to True and the interpreter aborts ("bool_dealloc") after a few hundred redraws. A large
-    reserve does what 3.12 does anyway (immortal True). Idempotent; a no-op elsewhere.
-    """
-    global _guarded
-    if _guarded or sys.version_info >= (3, 12) or not PySide6.__version__.startswith("6.12."):
-        return
-    ctypes.c_ssize_t.from_address(id(True)).value += _TRUE_RESERVE
-    _guarded = True
 
 
 def is_dark(palette: QtGui.QPalette) -> bool:
@@ -52,7 +31,6 @@ class ThemedPlot(pg.PlotWidget):
     """A PlotWidget that restyles itself when its palette changes (system light/dark switch)."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None, **kwargs):
-        guard_true_refcount()
         self._built = False  # PlotWidget's own constructor changes the palette before the axes exist
         super().__init__(parent, **kwargs)
         self._built = True
