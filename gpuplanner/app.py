@@ -64,8 +64,13 @@ def _make_live_panel():
     return LivePanel(Sampler(default_source()))
 
 
-def _services(parent):
+def _services(parent, settings):
     """The report writer, live panel factory and benchmark runner, each only if present."""
+    from functools import partial
+    from pathlib import Path
+
+    from PySide6 import QtCore
+
     from gpuplanner.ui.main_window import Services
 
     services = Services(write_report=_write_report())
@@ -73,12 +78,20 @@ def _services(parent):
         services.make_live_panel = _make_live_panel
     try:
         from gpuplanner.bench.config import BenchConfig
+        from gpuplanner.bench.launcher import child_command
         from gpuplanner.ui.bench_runner import BenchRunner
     except ImportError:
-        pass
-    else:
-        services.bench_runner = BenchRunner(parent)
-        services.start_benchmark = lambda runner: runner.start(BenchConfig())
+        return services
+
+    def command_for(python: str):
+        return partial(child_command, python=python or None)
+
+    runner = BenchRunner(parent, command=command_for(settings.bench_python()))
+    services.bench_runner = runner
+    services.start_benchmark = lambda r: r.start(BenchConfig())
+    services.set_bench_python = lambda python: runner.set_command(command_for(python))
+    data = QtCore.QStandardPaths.writableLocation(QtCore.QStandardPaths.StandardLocation.AppDataLocation)
+    services.bench_results_folder = Path(data) / "benchmarks"
     return services
 
 
@@ -115,6 +128,12 @@ def _run(args: argparse.Namespace, argv: list[str], smoke: bool) -> int:
     app.setOrganizationName("gpuplanner")
     app.setApplicationName("gpuplanner")
     app.setStyle("Fusion")  # follows the system light/dark scheme (Qt 6.5+)
+    app.setDesktopFileName("gpuplanner")  # Wayland matches the window to its menu entry and icon
+    from PySide6 import QtGui
+
+    from gpuplanner.core.resource_files import resource_path
+
+    app.setWindowIcon(QtGui.QIcon(str(resource_path("icons/gpuplanner.svg"))))
     try:
         catalogs = load_catalogs()
     except CatalogError as e:
@@ -122,7 +141,8 @@ def _run(args: argparse.Namespace, argv: list[str], smoke: bool) -> int:
         return 1
     store = (QtCore.QSettings(args.settings, QtCore.QSettings.Format.IniFormat) if args.settings
              else QtCore.QSettings())
-    window = MainWindow(catalogs, AppSettings(store), services=_services(app))
+    settings = AppSettings(store)
+    window = MainWindow(catalogs, settings, services=_services(app, settings))
     window.restore_session()
     if args.plan:
         window.open_plan(args.plan)

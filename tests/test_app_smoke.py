@@ -60,10 +60,16 @@ def test_composed_services_build_the_real_live_panel_and_runner(qtbot, qapp, tmp
     from gpuplanner.ui.main_window import MainWindow
     from gpuplanner.ui.settings import AppSettings
 
-    services = app._services(qapp)
-    assert services.write_report is not None and services.bench_runner is not None
     store = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
-    window = MainWindow(load_catalogs(), AppSettings(store), services=services)
+    settings = AppSettings(store)
+    settings.set_bench_python("/opt/venv/bin/python")
+    services = app._services(qapp, settings)
+    assert services.write_report is not None and services.bench_runner is not None
+    assert services.bench_runner._command(["--quick"]) == ("/opt/venv/bin/python", ["-m", "gpuplanner.bench",
+                                                                                    "--quick"])
+    services.set_bench_python("")
+    assert services.bench_runner._command([])[0] == sys.executable  # back to the app's own Python
+    window = MainWindow(load_catalogs(), settings, services=services)
     qtbot.addWidget(window)
     window.show()
     window.tabs.setCurrentWidget(window.live_tab)

@@ -79,24 +79,46 @@ def test_about_names_versions_and_sources(catalogs):
 
 
 class FakeLive(QtWidgets.QLabel):
+    """Records what the benchmark link feeds the live panel."""
+
     stopped = False
+
+    def __init__(self, text):
+        super().__init__(text)
+        self.metrics, self.phases, self.pids = [], [], []
 
     def stop(self):
         self.stopped = True
 
+    def add_benchmark_metrics(self, timestamp_s, allocated_bytes, reserved_bytes):
+        self.metrics.append((timestamp_s, allocated_bytes, reserved_bytes))
+
+    def add_phase_marker(self, name, start_s, end_s=None):
+        self.phases.append((name, start_s, end_s))
+
+    def set_watched_pid(self, pid):
+        self.pids.append(pid)
+
 
 class FakeRunner(QtCore.QObject):
+    hello = QtCore.Signal(object)
     progress = QtCore.Signal(str, int, int)
+    metrics = QtCore.Signal(object)
     failed = QtCore.Signal(str)
     finished = QtCore.Signal(bool)
 
     def __init__(self):
         super().__init__()
         self.running = False
-        self.results = [{"phase": "matmul"}]
+        self.hello_info = {"device_name": "AMD EPYC 7B13", "total_memory_bytes": 24 * 2**30, "threads": 2}
+        self.results = [{"phase": "matmul", "dtype": "fp32", "size": 1024, "tflops": 0.18},
+                        {"phase": "bandwidth", "tensor_bytes": 1 << 25, "gbytes_per_s": 30.0}]
 
     def is_running(self):
         return self.running
+
+    def process_id(self):
+        return 4242 if self.running else 0
 
     def stop(self, grace_s=None):
         self.running = False
@@ -111,15 +133,63 @@ def test_live_tab_and_benchmark_action(make_window):
     assert live.parent() is None  # built only when the Live tab is first shown
     window.tabs.setCurrentIndex(2)
     assert live.parent() is window.live_tab
+    window.tabs.setCurrentIndex(0)
     window.bench_action.trigger()
     assert started == [runner] and window.bench_action.text().startswith("Stop")
+    assert window.tabs.currentWidget() is window.live_tab  # the run is watched live
+    runner.hello.emit(runner.hello_info)
     runner.progress.emit("matmul", 1, 3)
+    runner.metrics.emit({"allocated_bytes": 1e9, "reserved_bytes": 2e9})
     assert "matmul 1/3" in window.statusBar().currentMessage()
+    assert live.pids == [4242] and live.phases[0][0] == "matmul" and live.metrics[0][1:] == (1e9, 2e9)
+    runner.progress.emit("bandwidth", 1, 1)
+    runner.running = False
     runner.finished.emit(True)
+    assert [p[0] for p in live.phases] == ["matmul", "matmul", "bandwidth", "bandwidth"]
+    assert live.phases[1][2] is not None and live.pids[-1] is None  # markers closed, PID released
     assert window.bench_action.text().startswith("Run")
     assert "matmul" in window.statusBar().currentMessage()
+    assert window.bench_results.table.rowCount() == 2  # the results view shows the run
     window.close()
     assert live.stopped
+
+
+def test_use_for_planning_plans_on_this_machine(make_window):
+    runner = FakeRunner()
+    window = make_window(Services(bench_runner=runner, start_benchmark=lambda r: None))
+    runner.finished.emit(True)
+    window.bench_results.plan_button.click()
+    assert window.result.gpu_name == "This machine" and window.result.instance_type == ""
+    assert "This machine" in window.catalogs.gpus
+    assert any("measured throughput" in w for w in window.result.warnings)
+
+
+def test_benchmark_python_is_remembered_and_used(make_window, dialogs, settings):
+    chosen = []
+    window = make_window(Services(bench_runner=FakeRunner(), start_benchmark=lambda r: None,
+                                  set_bench_python=chosen.append))
+    dialogs.on_dialog = lambda dialog: dialog.path_edit.setText("/opt/venv/bin/python")
+    assert window.choose_bench_python()
+    assert chosen == ["/opt/venv/bin/python"] and settings.bench_python() == "/opt/venv/bin/python"
+
+
+def test_python_detection_runs_off_the_gui_thread(qtbot):
+    import threading
+
+    from gpuplanner.ui.bench_python import BenchPythonDialog
+    gui = threading.get_ident()
+    seen = []
+
+    def detect():
+        seen.append(threading.get_ident())
+        return "/usr/bin/python3"
+
+    dialog = BenchPythonDialog("", detect)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.detected):
+        dialog.start_detection().join(5)
+    assert seen and seen[0] != gui and dialog.chosen() == "/usr/bin/python3"
+    assert dialog.detect_button.isEnabled()
 
 
 def test_without_live_or_benchmark_the_window_still_works(make_window):

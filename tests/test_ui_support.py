@@ -22,6 +22,8 @@ class FakeDialogs(Dialogs):
         self.save_answers: list[str] = []
         self.asked: list[str] = []
         self.errors: list[tuple[str, str]] = []
+        self.dialogs_run: list = []
+        self.on_dialog = None  # called with each dialog passed to run()
 
     def ask_save_changes(self, parent, name):
         self.asked.append(name)
@@ -35,6 +37,13 @@ class FakeDialogs(Dialogs):
 
     def error(self, parent, title, text):
         self.errors.append((title, text))
+
+    def run(self, dialog):
+        """Accept the window's own dialogs after the test's `on_dialog` had its say."""
+        self.dialogs_run.append(dialog)
+        if self.on_dialog:
+            self.on_dialog(dialog)
+        return True
 
 
 @pytest.fixture(scope="session")

@@ -80,6 +80,14 @@ class BenchRunner(QObject):
         self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
         self._program = ""
 
+    def set_command(self, command: Command) -> None:
+        """Use another launch command from the next run on (e.g. a Python the user chose)."""
+        self._command = command
+
+    def process_id(self) -> int:
+        """The running child's PID (0 when none), so telemetry can single it out."""
+        return int(self._process.processId()) if self._process is not None else 0
+
     def is_running(self) -> bool:
         return self._process is not None
 

@@ -28,3 +28,7 @@ class Dialogs:
 
     def error(self, parent: QtWidgets.QWidget, title: str, text: str) -> None:
         QtWidgets.QMessageBox.warning(parent, title, text)
+
+    def run(self, dialog: QtWidgets.QDialog) -> bool:
+        """Show a dialog of the window's own (e.g. the benchmark Python); True if accepted."""
+        return dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted

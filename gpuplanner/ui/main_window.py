@@ -23,6 +23,9 @@ from gpuplanner.core.model import load_config_json, load_model_folder
 from gpuplanner.core.result import PlanResult
 from gpuplanner.core.sweep import sweep
 from gpuplanner.ui import about
+from gpuplanner.ui.bench_link import BenchmarkLink
+from gpuplanner.ui.bench_python import BenchPythonDialog
+from gpuplanner.ui.bench_results import BenchResultsView
 from gpuplanner.ui.catalog_dialog import CatalogDialog, price_as_of
 from gpuplanner.ui.compare import CompareTab
 from gpuplanner.ui.dialogs import CANCEL, SAVE, Dialogs
@@ -45,6 +48,8 @@ class Services:
     make_live_panel: Callable[[], QtWidgets.QWidget] | None = None  # a widget with stop()
     bench_runner: QtCore.QObject | None = None  # gpuplanner.ui.bench_runner.BenchRunner
     start_benchmark: Callable[[QtCore.QObject], None] | None = None  # starts a run on the runner
+    set_bench_python: Callable[[str], None] | None = None  # the Python the next run uses ('' = own)
+    bench_results_folder: Path | None = None  # where "Save results" writes dated files
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -72,10 +77,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs.addTab(self.plan_tab, "Plan")
         self.tabs.addTab(self.compare_tab, "Compare")
         self.live_panel: QtWidgets.QWidget | None = None  # built when its tab is first shown
-        self.live_tab = QtWidgets.QWidget()
-        QtWidgets.QVBoxLayout(self.live_tab).setContentsMargins(0, 0, 0, 0)
+        self.live_tab = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         if self.services.make_live_panel is None:
-            self.live_tab.layout().addWidget(QtWidgets.QLabel("Live telemetry is not available in this build."))
+            self.live_tab.addWidget(QtWidgets.QLabel("Live telemetry is not available in this build."))
+        self.bench_results: BenchResultsView | None = None
+        self.bench_link: BenchmarkLink | None = None
+        if self.services.bench_runner is not None:
+            self.bench_results = BenchResultsView(catalogs.gpus, self.services.bench_results_folder
+                                                  or Path.home() / ".gpuplanner" / "benchmarks")
+            self.bench_results.use_for_planning.connect(self.use_machine_gpu)
+            self.live_tab.addWidget(self.bench_results)
+            self.bench_link = BenchmarkLink(self.services.bench_runner, self.bench_results, parent=self)
         self.tabs.addTab(self.live_tab, "Live")
         self.tabs.currentChanged.connect(self._tab_changed)
         splitter = QtWidgets.QSplitter()
@@ -126,6 +138,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.bench_action = self._action("Run benchmark ▶", self.toggle_benchmark, None,
                                          "Measure this machine's matmul FLOP/s and memory bandwidth")
         self.bench_action.setEnabled(self.services.bench_runner is not None)
+        self.bench_python_action = self._action("Benchmark Python…", self.choose_bench_python, None,
+                                                "Choose the Python (with torch) the benchmark runs under")
+        self.bench_python_action.setEnabled(self.services.set_bench_python is not None)
         about_action = self._action("About gpuplanner", self.show_about)
         quit_action = self._action("Quit", self.close, QtGui.QKeySequence.StandardKey.Quit)
 
@@ -139,7 +154,7 @@ class MainWindow(QtWidgets.QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         tools = self.menuBar().addMenu("&Tools")
-        tools.addActions([self.catalog_action, self.bench_action])
+        tools.addActions([self.catalog_action, self.bench_action, self.bench_python_action])
         self.menuBar().addMenu("&Help").addAction(about_action)
 
         toolbar = self.addToolBar("Main")
@@ -185,8 +200,11 @@ class MainWindow(QtWidgets.QMainWindow):
     def _tab_changed(self) -> None:
         if self.tabs.currentWidget() is self.live_tab and self.live_panel is None and self.services.make_live_panel:
             self.live_panel = self.services.make_live_panel()
-            self.live_tab.layout().addWidget(self.live_panel)
+            self.live_tab.insertWidget(0, self.live_panel)
+            self.live_tab.setStretchFactor(0, 3)
             self.live_panel.show()  # a child added to a shown parent is otherwise shown only later
+            if self.bench_link is not None:
+                self.bench_link.attach_panel(self.live_panel)
         self._refresh_compare()
 
     def _refresh_compare(self) -> None:
@@ -379,6 +397,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if runner.is_running():
             runner.stop()
             return
+        self.tabs.setCurrentWidget(self.live_tab)  # watch memory climb and fall as it runs
         self.services.start_benchmark(runner)
         self.bench_action.setText("Stop benchmark ■")
         self.statusBar().showMessage("benchmark starting…")
@@ -388,6 +407,22 @@ class MainWindow(QtWidgets.QMainWindow):
         if ok:
             phases = ", ".join(str(r.get("phase")) for r in self.services.bench_runner.results)
             self.statusBar().showMessage(f"benchmark finished: {phases or 'no results'}")
+
+    def choose_bench_python(self) -> bool:
+        dialog = BenchPythonDialog(self.settings.bench_python(), parent=self)
+        if not self.dialogs.run(dialog):
+            return False
+        self.settings.set_bench_python(dialog.chosen())
+        self.services.set_bench_python(dialog.chosen())
+        return True
+
+    def use_machine_gpu(self, gpu) -> None:
+        """Plan on this machine: add the measured "This machine" GPU and select it."""
+        self.set_catalogs(self.catalogs.with_gpu(gpu))
+        if self.inputs is not None:
+            self.form.set_inputs(self.inputs.with_(gpu=gpu.name, instance=""))
+            self.recompute()
+        self.tabs.setCurrentWidget(self.plan_tab)
 
     # ----- window events ------------------------------------------------------------------
     def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:

@@ -1,4 +1,5 @@
-"""What the app remembers between runs: recent plans, the last plan, window geometry.
+"""What the app remembers between runs: recent plans, the last plan, window geometry, and
+the Python the benchmark runs under.
 
 A thin typed layer over a QSettings handed in by the composition root, so tests pass one
 backed by a temporary file and never touch the user's settings.
@@ -30,6 +31,13 @@ class AppSettings:
 
     def set_last_plan(self, path: str) -> None:
         self.store.setValue("plans/last", path)
+
+    def bench_python(self) -> str:
+        """The Python the benchmark runs under ('' = the app's own)."""
+        return str(self.store.value("benchmark/python", "") or "")
+
+    def set_bench_python(self, path: str) -> None:
+        self.store.setValue("benchmark/python", path)
 
     def save_window(self, window: QtWidgets.QMainWindow) -> None:
         self.store.setValue("window/geometry", window.saveGeometry())
