@@ -1,5 +1,6 @@
 """Render the window offscreen at 1280×800 with a sample plan and save the Plan and Compare
-tabs to docs/screenshots/ (main-window.png, compare.png).
+tabs to docs/screenshots/ (main-window.png, compare.png), then run the real benchmark on this
+machine and save the Live tab (live.png): telemetry from NVML, or CPU/RAM where there is none.
 
     .venv/bin/python scripts/screenshots.py [output-folder]
 """
@@ -14,13 +15,22 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402  (Qt before pyqtgraph)
 
+from gpuplanner import app as composition  # noqa: E402
 from gpuplanner.core import PlanInputs, load_catalogs  # noqa: E402
+from gpuplanner.ui.dialogs import DISCARD, Dialogs  # noqa: E402
 from gpuplanner.ui.main_window import MainWindow  # noqa: E402
 from gpuplanner.ui.settings import AppSettings  # noqa: E402
 
 SAMPLE = PlanInputs(model="llama-3.1-70b", training_tokens=2e12, seq_len=4096, instance="p5.48xlarge",
                     max_training_days=30)
 SIZE = (1280, 800)
+
+
+class Discarding(Dialogs):
+    """Closing the sample plan must not wait for a "save changes?" answer nobody can give."""
+
+    def ask_save_changes(self, parent, name):
+        return DISCARD
 
 
 def grab(window: MainWindow, app: QtWidgets.QApplication, path: Path) -> None:
@@ -39,7 +49,8 @@ def main() -> int:
     app.setStyle("Fusion")
     with tempfile.TemporaryDirectory() as scratch:
         store = QtCore.QSettings(os.path.join(scratch, "s.ini"), QtCore.QSettings.Format.IniFormat)
-        window = MainWindow(load_catalogs(), AppSettings(store))
+        settings = AppSettings(store)
+        window = MainWindow(load_catalogs(), settings, Discarding(), composition._services(app, settings))
         window.form.set_inputs(SAMPLE)
         window.recompute()
         window.resize(*SIZE)
@@ -48,7 +59,22 @@ def main() -> int:
         grab(window, app, out / "main-window.png")
         window.tabs.setCurrentWidget(window.compare_tab)
         grab(window, app, out / "compare.png")
+        run_benchmark(window, app)
+        grab(window, app, out / "live.png")
+        window.close()
     return 0
+
+
+def run_benchmark(window: MainWindow, app: QtWidgets.QApplication, timeout_s: float = 180) -> None:
+    """Start the benchmark from the toolbar and wait (event loop running) until it ends."""
+    loop = QtCore.QEventLoop()
+    window.services.bench_runner.finished.connect(loop.quit)
+    QtCore.QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    window.bench_action.trigger()
+    window.live_panel.set_history_window(60.0)  # a one-minute run fills a one-minute window
+    loop.exec()
+    QtCore.QTimer.singleShot(2500, loop.quit)  # one more telemetry redraw after the end
+    loop.exec()
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from gpuplanner.monitor import (
     SourceStatus,
     export_history_csv,
 )
+from gpuplanner.ui.theme import style_plot_item
 
 HISTORY_WINDOWS_S = (60.0, 300.0, 900.0)
 _BYTES_PER_GIB = 2**30
@@ -185,10 +186,22 @@ class _KindPage(QtWidgets.QWidget):
             self.plots.append(plot)
         for plot in self.plots[:-1]:
             plot.hideAxis("bottom")
+        self._style()
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(labels_row)
         layout.addWidget(self.graphics, 1)
+
+    def _style(self) -> None:
+        """Follow the palette (light or dark), like the planner's charts."""
+        self.graphics.setBackground(self.palette().color(QtGui.QPalette.ColorRole.Base))
+        for plot in self.plots:
+            style_plot_item(plot, self.palette())
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:
+        if event.type() == QtCore.QEvent.Type.PaletteChange and hasattr(self, "graphics"):
+            self._style()
+        super().changeEvent(event)
 
     def show_window(self, tables: dict[str, dict[str, np.ndarray]], start_s: float, end_s: float) -> None:
         for spec, item in self.curves:
@@ -356,6 +369,9 @@ class LivePanel(QtWidgets.QWidget):
 
     def set_history_window(self, window_s: float) -> None:
         self._window_s = float(window_s)
+        index = self.window_picker.findData(self._window_s)
+        if index >= 0 and index != self.window_picker.currentIndex():
+            self.window_picker.setCurrentIndex(index)  # re-enters once with the same value
         self._refresh()
 
     def export_csv(self, path: Path) -> Path:

@@ -201,7 +201,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.tabs.currentWidget() is self.live_tab and self.live_panel is None and self.services.make_live_panel:
             self.live_panel = self.services.make_live_panel()
             self.live_tab.insertWidget(0, self.live_panel)
-            self.live_tab.setStretchFactor(0, 3)
+            self.live_tab.setStretchFactor(0, 3)  # the curves get most of the height
+            self.live_tab.setStretchFactor(1, 2)
             self.live_panel.show()  # a child added to a shown parent is otherwise shown only later
             if self.bench_link is not None:
                 self.bench_link.attach_panel(self.live_panel)

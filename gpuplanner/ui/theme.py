@@ -14,17 +14,21 @@ def is_dark(palette: QtGui.QPalette) -> bool:
     return palette.color(QtGui.QPalette.ColorRole.Window).lightness() < 128
 
 
-def style_plot(plot: pg.PlotWidget, palette: QtGui.QPalette) -> None:
-    """Background, axes and text of one chart from `palette`."""
-    background = palette.color(QtGui.QPalette.ColorRole.Base)
+def style_plot_item(item: pg.PlotItem, palette: QtGui.QPalette) -> None:
+    """Axes, axis text and legend of one plot from `palette` (the background is the view's)."""
     text = palette.color(QtGui.QPalette.ColorRole.Text)
-    plot.setBackground(background)
     for name in ("left", "bottom"):
-        axis = plot.getAxis(name)
+        axis = item.getAxis(name)
         axis.setPen(pg.mkPen(text))
         axis.setTextPen(pg.mkPen(text))
-    if plot.plotItem.legend is not None:
-        plot.plotItem.legend.setLabelTextColor(text)
+    if item.legend is not None:
+        item.legend.setLabelTextColor(text)
+
+
+def style_plot(plot: pg.PlotWidget, palette: QtGui.QPalette) -> None:
+    """Background, axes and text of one chart from `palette`."""
+    plot.setBackground(palette.color(QtGui.QPalette.ColorRole.Base))
+    style_plot_item(plot.plotItem, palette)
 
 
 class ThemedPlot(pg.PlotWidget):
