@@ -141,13 +141,14 @@ def test_live_tab_and_benchmark_action(make_window):
     runner.progress.emit("matmul", 1, 3)
     runner.metrics.emit({"allocated_bytes": 1e9, "reserved_bytes": 2e9})
     assert "matmul 1/3" in window.statusBar().currentMessage()
+    assert not window.bench_progress.isHidden() and window.bench_progress.text() == "matmul 1/3"
     assert live.pids == [4242] and live.phases[0][0] == "matmul" and live.metrics[0][1:] == (1e9, 2e9)
     runner.progress.emit("bandwidth", 1, 1)
     runner.running = False
     runner.finished.emit(True)
     assert [p[0] for p in live.phases] == ["matmul", "matmul", "bandwidth", "bandwidth"]
     assert live.phases[1][2] is not None and live.pids[-1] is None  # markers closed, PID released
-    assert window.bench_action.text().startswith("Run")
+    assert window.bench_action.text().startswith("Run") and window.bench_progress.isHidden()
     assert "matmul" in window.statusBar().currentMessage()
     assert window.bench_results.table.rowCount() == 2  # the results view shows the run
     window.close()

@@ -388,10 +388,20 @@ class MainWindow(QtWidgets.QMainWindow):
         runner = self.services.bench_runner
         if runner is None:
             return
-        runner.progress.connect(lambda phase, step, total: self.statusBar().showMessage(
-            f"benchmark: {phase} {step}/{total}"))
+        self.bench_progress = QtWidgets.QProgressBar()
+        self.bench_progress.setMaximumWidth(220)
+        self.bench_progress.hide()
+        self.statusBar().addPermanentWidget(self.bench_progress)
+        runner.progress.connect(self._benchmark_progress)
         runner.failed.connect(lambda message: self.statusBar().showMessage(f"benchmark failed: {message}"))
         runner.finished.connect(self._benchmark_finished)
+
+    def _benchmark_progress(self, phase: str, step: int, total: int) -> None:
+        self.statusBar().showMessage(f"benchmark: {phase} {step}/{total}")
+        self.bench_progress.setRange(0, max(total, 1))
+        self.bench_progress.setValue(step)
+        self.bench_progress.setFormat(f"{phase} %v/%m")
+        self.bench_progress.show()
 
     def toggle_benchmark(self) -> None:
         runner = self.services.bench_runner
@@ -405,6 +415,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _benchmark_finished(self, ok: bool) -> None:
         self.bench_action.setText("Run benchmark ▶")
+        self.bench_progress.hide()
         if ok:
             phases = ", ".join(str(r.get("phase")) for r in self.services.bench_runner.results)
             self.statusBar().showMessage(f"benchmark finished: {phases or 'no results'}")
