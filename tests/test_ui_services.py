@@ -198,3 +198,15 @@ def test_without_live_or_benchmark_the_window_still_works(make_window):
     assert not window.bench_action.isEnabled()
     window.tabs.setCurrentIndex(2)
     assert "not available" in window.live_tab.findChild(QtWidgets.QLabel).text()
+
+
+def test_memory_in_gb_or_gib_is_remembered(make_window, settings):
+    window = make_window()
+    r = window.result
+    assert f"{r.usable_bytes / 2**30:,.1f} GiB" in window.plan_tab.summary.quick_text
+    window.gb_action.trigger()
+    assert f"{r.usable_bytes / 1e9:,.1f} GB" in window.plan_tab.summary.quick_text
+    assert window.plan_tab.chart.usable_line.value() == pytest.approx(r.usable_bytes / 1e9)
+    assert settings.memory_unit() == "GB"
+    again = make_window()
+    assert again.gb_action.isChecked() and again.plan_tab.chart.unit == "GB"

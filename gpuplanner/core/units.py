@@ -65,8 +65,15 @@ def fmt_count(n: float) -> str:
     return f"{n:.3g}"
 
 
+MEMORY_UNITS = {"GiB": GIB, "GB": GB}  # GiB (2^30) by default; GB (10^9) as vendors count
+
+
+def fmt_memory(n_bytes: float, unit: str = "GiB") -> str:
+    return f"{n_bytes / MEMORY_UNITS[unit]:,.1f} {unit}"
+
+
 def fmt_gib(n_bytes: float) -> str:
-    return f"{n_bytes / GIB:,.1f} GiB"
+    return fmt_memory(n_bytes, "GiB")
 
 
 def fmt_usd(usd: float) -> str:

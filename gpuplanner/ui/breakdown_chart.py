@@ -10,7 +10,7 @@ from PySide6 import QtCore, QtWidgets
 import pyqtgraph as pg
 
 from gpuplanner.core.result import BREAKDOWN_KEYS, PlanResult
-from gpuplanner.core.units import GIB
+from gpuplanner.core.units import MEMORY_UNITS
 from gpuplanner.ui.formatting import breakdown_rows
 from gpuplanner.ui.theme import ThemedPlot
 
@@ -44,6 +44,7 @@ class BreakdownChart(ThemedPlot):
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         self.hideAxis("left")
+        self.unit = "GiB"
         self.setLabel("bottom", "memory per GPU (GiB)")
         self.setMinimumHeight(150)
         self.setMaximumHeight(230)
@@ -60,10 +61,16 @@ class BreakdownChart(ThemedPlot):
         self.addItem(self.usable_line)
         self.setToolTip("Memory of the busiest GPU by component; click a segment to see its formula.")
 
+    def set_unit(self, unit: str) -> None:
+        """GiB (2^30 bytes) or GB (10^9 bytes); the next show_result uses it."""
+        self.unit = unit
+        self.setLabel("bottom", f"memory per GPU ({unit})")
+        self.usable_line.label.setFormat(f"usable {{value:.1f}} {unit}")
+
     def show_result(self, result: PlanResult) -> None:
         """Move the segments (created once) and relabel the legend; rebuilding them on every
         keystroke would cost more than the estimate itself."""
-        rows = breakdown_rows(result)
+        rows = breakdown_rows(result, self.unit)
         keys = [key for key, _, _ in rows]
         if keys != self._legend_keys:
             self.legend.clear()
@@ -71,13 +78,13 @@ class BreakdownChart(ThemedPlot):
                 self.legend.addItem(self.segments[key], label)
             self._legend_keys = keys
         start = 0.0
-        for (key, label, gib), (_, legend_label) in zip(rows, self.legend.items):
-            self.segments[key].setOpts(x0=[start], width=[gib])
-            legend_label.setText(f"{label} {gib:,.1f}")
-            start += gib
+        for (key, label, size), (_, legend_label) in zip(rows, self.legend.items, strict=True):
+            self.segments[key].setOpts(x0=[start], width=[size])
+            legend_label.setText(f"{label} {size:,.1f}")
+            start += size
         for key, segment in self.segments.items():
             segment.setVisible(key in keys)
-        usable = result.usable_bytes / GIB
+        usable = result.usable_bytes / MEMORY_UNITS[self.unit]
         self.usable_line.setValue(usable)
         self.setXRange(0, max(start, usable) * 1.08, padding=0)
         self.setYRange(-0.5, 1.5, padding=0)

@@ -11,17 +11,17 @@ import html
 from PySide6 import QtWidgets
 
 from gpuplanner.core.result import BREAKDOWN_KEYS, PlanResult
-from gpuplanner.core.units import fmt_gib
+from gpuplanner.core.units import fmt_memory
 from gpuplanner.ui.formatting import COMPONENT_LABELS
 
 PROMPT = "Click a number or a bar segment to see its formula, your values and the source."
 
 
-def explanation_html(result: PlanResult, key: str) -> str:
+def explanation_html(result: PlanResult, key: str, unit: str = "GiB") -> str:
     e = result.explanation(key)
     title = COMPONENT_LABELS.get(key, key.replace("_", " "))
     if e is None:
-        value = f" = {fmt_gib(getattr(result.breakdown_bytes, key))} per GPU" if key in BREAKDOWN_KEYS else ""
+        value = f" = {fmt_memory(getattr(result.breakdown_bytes, key), unit)} per GPU" if key in BREAKDOWN_KEYS else ""
         return (f"<b>{html.escape(title)}</b>{html.escape(value)}<br>No formula is recorded for this "
                 f"figure in {html.escape(result.mode)} mode.")
     return (f"<b>{html.escape(title)}</b> = {html.escape(e.formula)}<br>"
@@ -39,9 +39,10 @@ class ExplainPanel(QtWidgets.QTextBrowser):
         super().__init__(parent)
         self.setOpenLinks(False)
         self.key = ""
+        self.unit = "GiB"
 
     def explain(self, result: PlanResult, key: str) -> None:
         """Show `key`'s explanation ('' = only the prompt) and the result's assumptions."""
         self.key = key
-        top = explanation_html(result, key) if key else html.escape(PROMPT)
+        top = explanation_html(result, key, self.unit) if key else html.escape(PROMPT)
         self.setHtml(f"<p>{top}</p>{assumptions_html(result)}")

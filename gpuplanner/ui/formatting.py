@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from gpuplanner.core.result import BREAKDOWN_KEYS, PlanResult
-from gpuplanner.core.units import GIB, fmt_count, fmt_duration, fmt_gib, fmt_usd
+from gpuplanner.core.units import MEMORY_UNITS, fmt_count, fmt_duration, fmt_memory, fmt_usd
 
 COMPONENT_LABELS = {
     "weights": "weights", "master_weights": "fp32 master weights", "gradients": "gradients",
@@ -86,14 +86,14 @@ def serve_texts(r: PlanResult) -> dict[str, str]:
     }, "monthly_cost_usd", "spot_monthly_cost_usd")
 
 
-def quick_vs_detailed(r: PlanResult) -> str:
+def quick_vs_detailed(r: PlanResult, unit: str = "GiB") -> str:
     """The quick rule's answer beside the detailed one, and the main reasons they differ."""
     quick = f"Quick rule: {r.quick_rule.formula}."
     if not r.fits:
         return f"{quick} Detailed: does not fit ({not_fitting_reason(r)})."
     b = r.breakdown_bytes
     states = b.weights + b.master_weights + b.gradients + b.optimizer
-    reasons = [f"usable memory is {fmt_gib(r.usable_bytes)} per GPU, not {r.quick_rule.gpu_gb:g} GB"]
+    reasons = [f"usable memory is {fmt_memory(r.usable_bytes, unit)} per GPU, not {r.quick_rule.gpu_gb:g} GB"]
     deadline = r.inputs.get("max_training_days") if r.mode == "train" else 0
     if deadline:
         reasons.insert(0, f"finishing within {deadline:g} days needs that much data parallelism")
@@ -105,20 +105,21 @@ def quick_vs_detailed(r: PlanResult) -> str:
         reasons.append(f"model states take {per_param:.3g} bytes/param over all GPUs "
                        f"(quick rule: {r.quick_rule.bytes_per_param:g})")
         reasons.append(f"activations at seq {r.inputs.get('seq_len')} × micro-batch "
-                       f"{r.inputs.get('micro_batch')} need {fmt_gib(b.activations)}/GPU")
+                       f"{r.inputs.get('micro_batch')} need {fmt_memory(b.activations, unit)}/GPU")
     else:
         reasons.append(f"the KV cache of {r.inputs.get('concurrency')} × {r.inputs.get('context_len')} "
-                       f"tokens needs {fmt_gib(b.kv_cache)}/GPU")
-    reasons.append(f"runtime overhead is {fmt_gib(b.overhead)}/GPU")
+                       f"tokens needs {fmt_memory(b.kv_cache, unit)}/GPU")
+    reasons.append(f"runtime overhead is {fmt_memory(b.overhead, unit)}/GPU")
     reasons.append(f"the layout is {r.layout.describe()}")
     verb = "GPUs per replica" if r.mode == "infer" else "GPUs"
     return f"{quick} Detailed: {fmt_int(r.gpus)} {verb} because " + "; ".join(reasons) + "."
 
 
-def breakdown_rows(r: PlanResult) -> list[tuple[str, str, float]]:
-    """(key, label, GiB) of the non-zero memory components, in BREAKDOWN_KEYS order."""
+def breakdown_rows(r: PlanResult, unit: str = "GiB") -> list[tuple[str, str, float]]:
+    """(key, label, size in `unit`) of the non-zero memory components, in BREAKDOWN_KEYS order."""
     b = r.breakdown_bytes
-    return [(k, COMPONENT_LABELS[k], getattr(b, k) / GIB) for k in BREAKDOWN_KEYS if getattr(b, k) > 0]
+    return [(k, COMPONENT_LABELS[k], getattr(b, k) / MEMORY_UNITS[unit]) for k in BREAKDOWN_KEYS
+            if getattr(b, k) > 0]
 
 
 def window_title(model: str, mode: str, precision: str, path_name: str, dirty: bool) -> str:

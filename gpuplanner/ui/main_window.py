@@ -110,6 +110,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._connect_benchmark()
         self._show_as_of()
         self.recompute()
+        if settings.memory_unit() != "GiB":
+            self.set_memory_unit(settings.memory_unit())
 
     # ----- actions and menus ------------------------------------------------------------
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QtGui.QAction:
@@ -155,6 +157,10 @@ class MainWindow(QtWidgets.QMainWindow):
         file_menu.addAction(quit_action)
         tools = self.menuBar().addMenu("&Tools")
         tools.addActions([self.catalog_action, self.bench_action, self.bench_python_action])
+        self.gb_action = self._action("Memory in GB (10⁹ bytes)", self._memory_unit_toggled, None,
+                                      "Show memory in GB as vendors count it, instead of GiB (2³⁰ bytes)")
+        self.gb_action.setCheckable(True)
+        self.menuBar().addMenu("&View").addAction(self.gb_action)
         self.menuBar().addMenu("&Help").addAction(about_action)
 
         toolbar = self.addToolBar("Main")
@@ -164,6 +170,15 @@ class MainWindow(QtWidgets.QMainWindow):
         toolbar.addActions([self.export_csv_action, self.export_pdf_action])
         toolbar.addSeparator()
         toolbar.addActions([self.catalog_action, self.bench_action])
+
+    def set_memory_unit(self, unit: str) -> None:
+        """GiB or GB for every memory figure in the window; remembered in the settings."""
+        self.gb_action.setChecked(unit == "GB")
+        self.plan_tab.set_memory_unit(unit)
+        self.settings.set_memory_unit(unit)
+
+    def _memory_unit_toggled(self) -> None:
+        self.set_memory_unit("GB" if self.gb_action.isChecked() else "GiB")
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()

@@ -48,6 +48,7 @@ class PlanTab(QtWidgets.QWidget):
     def show_results(self, primary: PlanResult, train: PlanResult | InputError,
                      serve: PlanResult | InputError) -> None:
         self.primary = primary
+        self._last_pair = (train, serve)
         self.results = {k: r for k, r in (("train", train), ("serve", serve)) if isinstance(r, PlanResult)}
         self.summary.show_results(primary, train, serve)
         self.warnings.setText("\n".join(f"⚠ {w}" for w in primary.warnings))
@@ -58,6 +59,13 @@ class PlanTab(QtWidgets.QWidget):
         self.chart.show_result(primary)
         self.set_error("")
         self.explain_link(self.explained)
+
+    def set_memory_unit(self, unit: str) -> None:
+        """Show memory in GiB (2^30 bytes) or GB (10^9 bytes) and redraw the last results."""
+        self.summary.unit = self.explain.unit = unit
+        self.chart.set_unit(unit)
+        if self.primary is not None:
+            self.show_results(self.primary, *self._last_pair)
 
     def set_error(self, message: str) -> None:
         """Show why there is no new answer (empty: there is one); the last answer greys out."""

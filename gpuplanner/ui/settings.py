@@ -32,6 +32,14 @@ class AppSettings:
     def set_last_plan(self, path: str) -> None:
         self.store.setValue("plans/last", path)
 
+    def memory_unit(self) -> str:
+        """'GiB' (default) or 'GB'."""
+        unit = str(self.store.value("view/memory_unit", "GiB") or "GiB")
+        return unit if unit in ("GiB", "GB") else "GiB"
+
+    def set_memory_unit(self, unit: str) -> None:
+        self.store.setValue("view/memory_unit", unit)
+
     def bench_python(self) -> str:
         """The Python the benchmark runs under ('' = the app's own)."""
         return str(self.store.value("benchmark/python", "") or "")

@@ -89,6 +89,7 @@ class SummaryPanel(QtWidgets.QWidget):
         layout.addLayout(cards)
         layout.addWidget(self.quick)
         self.quick_text = ""
+        self.unit = "GiB"  # memory unit of the texts (GiB or GB)
 
     def show_results(self, primary: PlanResult, train: PlanResult | InputError,
                      serve: PlanResult | InputError) -> None:
@@ -98,6 +99,6 @@ class SummaryPanel(QtWidgets.QWidget):
                 card.show_message(f"Not available: {result.message}")
             else:
                 card.show_texts(texts(result))
-        self.quick_text = quick_vs_detailed(primary)
+        self.quick_text = quick_vs_detailed(primary, self.unit)
         prefix = "train" if primary.mode == "train" else "serve"
         self.quick.setText(f"{html.escape(self.quick_text)} {link(f'{prefix}:quick_rule', '(formula)')}")
