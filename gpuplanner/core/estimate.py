@@ -275,9 +275,18 @@ def _infer(inputs, arch, hw, peak, usable, frag, blocked, warnings, common, with
                           spot_price_usd_per_hour=math.nan, layout_notes=_layout_notes(notes, bool(fitting)),
                           warnings=tuple(warnings))
     per = hw.gpus_per_instance if hw.instance else 1
-    plans = [_serving(c, inputs, arch, hw, setup, peak, usable, frag) for c in fitting]
-    s = min(plans, key=lambda p: (not p.floor_met, math.ceil(p.serving_gpus / per), p.serving_gpus,
-                                  p.candidate.layout.gpus, p.candidate.layout.pp))
+
+    def key(p: _Serving) -> tuple:
+        return (not p.floor_met, math.ceil(p.serving_gpus / per), p.serving_gpus,
+                p.candidate.layout.gpus, p.candidate.layout.pp)
+
+    s = None
+    for c in sorted(fitting, key=lambda c: c.layout.gpus):
+        if s is not None and s.floor_met and math.ceil(c.layout.gpus / per) > math.ceil(s.serving_gpus / per):
+            break  # one replica of this size already costs more than the best whole fleet
+        plan = _serving(c, inputs, arch, hw, setup, peak, usable, frag)
+        if s is None or key(plan) < key(s):
+            s = plan
     if not s.floor_met:
         warnings.append(f"{inputs.min_tokens_per_s_per_user:g} tokens/s per user is out of reach: "
                         f"batch 1 gives {s.decode.per_user(1):.1f}; planning with batch 1")

@@ -72,7 +72,7 @@ class TrainingSetup:
     activations_tp1: float  # activation bytes on the busiest GPU at t = 1
     adapters: float  # LoRA adapter parameters (0 for full training)
     sizes: ModelSizes
-    _amounts: dict = field(default_factory=dict, compare=False, repr=False)  # memo of state_amounts
+    _terms: dict = field(default_factory=dict, compare=False, repr=False)  # memo of zero_terms
 
     @classmethod
     def from_inputs(cls, arch: ModelArch, inputs) -> "TrainingSetup":
@@ -96,9 +96,6 @@ class TrainingSetup:
         head. Routed experts are split over e ranks; ZeRO shards them over the expert
         data-parallel group dp/e, so sharded they divide by dp like the rest. LoRA adds small
         fp32 adapters with their own gradients and optimizer states, never sharded."""
-        key = (tp, pp, ep)
-        if key in self._amounts:
-            return self._amounts[key]
         sz = self.sizes
         share = stage_share(self.arch.n_layers, pp)
         dense = sz.block_dense * share / tp
@@ -107,8 +104,19 @@ class TrainingSetup:
         amounts = [(b * (dense + experts) + eb * edge, b * (dense + experts / ep) + eb * edge, stage)
                    for b, eb, stage in self.states()]
         adapters = self.adapters * share / tp
-        self._amounts[key] = amounts, (2 * LORA_PARAM_BYTES + self.optimizer_bytes) * adapters
-        return self._amounts[key]
+        return amounts, (2 * LORA_PARAM_BYTES + self.optimizer_bytes) * adapters
+
+    def zero_terms(self, tp: int, pp: int, ep: int) -> tuple:
+        """For ZeRO stages 0..3, (model-state bytes that stay, bytes that divide by dp) on the
+        busiest GPU; memoized because the search asks for every layout of every GPU type."""
+        key = (tp, pp, ep)
+        if key not in self._terms:
+            amounts, never_sharded = self.state_amounts(tp, pp, ep)
+            self._terms[key] = tuple(
+                (never_sharded + sum(un for _, un, stage in amounts if z < stage),
+                 sum(sh for sh, _, stage in amounts if z >= stage))
+                for z in range(4))
+        return self._terms[key]
 
     def memory_parts(self, tp: int, pp: int, ep: int, zero: int, dp: int) -> list:
         """[weights, master, gradients, optimizer, activations] bytes on the busiest GPU."""
@@ -176,16 +184,14 @@ def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: 
             for p in pps:
                 if t * p > bound and not fixed_dp:
                     break  # even dp = 1 would need more GPUs than a layout already found
-                amounts, never_sharded = setup.state_amounts(t, p, e)
-                base = setup.activations_tp1 / t + never_sharded
+                terms = setup.zero_terms(t, p, e)
+                acts = setup.activations_tp1 / t
                 unbound = False  # memory no longer binds: deeper pipelines only add GPUs
                 for z in zeros:
-                    fixed, sharded = base, 0.0
-                    for sh, un, stage in amounts:
-                        if z >= stage:
-                            sharded += sh
-                        else:
-                            fixed += un
+                    if z == 3 and e > 1 and not fixed_layout["ep"]:
+                        continue  # ZeRO-3 shards experts anyway: e > 1 only constrains dp
+                    fixed, sharded = terms[z]
+                    fixed += acts
                     if fixed_dp:
                         if fixed_dp % e:
                             continue
