@@ -57,7 +57,8 @@ def train_texts(r: PlanResult) -> dict[str, str]:
     if not r.fits:
         return {"fits": f"Does not fit: {not_fitting_reason(r)}"}
     return _spot_first(r, {
-        "gpus": f"{fmt_int(r.gpus)} × {r.gpu_name}",
+        "gpus": f"{fmt_int(r.gpus)} × {r.gpu_name}"
+                + (f" (needs {fmt_int(r.min_gpus)})" if r.min_gpus < r.gpus else ""),
         "instances": f"{fmt_int(r.instances)} × {r.instance_type}" if r.instance_type else "by GPU",
         "layout": r.layout.describe(),
         "training_time_s": fmt_duration(r.training_time_s),
@@ -112,6 +113,9 @@ def quick_vs_detailed(r: PlanResult, unit: str = "GiB") -> str:
     reasons.append(f"runtime overhead is {fmt_memory(b.overhead, unit)}/GPU")
     reasons.append(f"the layout is {r.layout.describe()}")
     verb = "GPUs per replica" if r.mode == "infer" else "GPUs"
+    if 0 < r.min_gpus < r.gpus:
+        return (f"{quick} Detailed: the job fits on {fmt_int(r.min_gpus)} {verb}; the plan uses "
+                f"{fmt_int(r.gpus)} because " + "; ".join(reasons) + ".")
     return f"{quick} Detailed: {fmt_int(r.gpus)} {verb} because " + "; ".join(reasons) + "."
 
 
