@@ -1,8 +1,8 @@
 """Memory formulas against numbers derived by hand from the cited papers."""
 import pytest
 
-from gpuplanner.core import PlanInputs, load_catalogs
-from gpuplanner.core.layout import TrainingSetup
+from gpuplanner.core import load_catalogs
+from gpuplanner.core.layout import training_setup
 from gpuplanner.core.memory import (
     QLORA_BYTES, activation_bytes_per_layer, kv_bytes_per_sequence, lora_adapter_params,
     training_activation_bytes,
@@ -64,7 +64,7 @@ def test_sliding_window_caps_the_cache():
 
 
 def _states_gb(psi_model, zero, dp):
-    setup = TrainingSetup.from_inputs(psi_model, PlanInputs(model=psi_model, precision="bf16"))
+    setup = training_setup(psi_model, "bf16", "full", "adamw", "auto", 4096, 1, "selective", True, 16)
     w, m, g, o, _ = setup.memory_parts(1, 1, 1, zero, dp)
     return (w + m + g + o) / 1e9
 

@@ -78,9 +78,6 @@ class Catalogs:
     models: dict = field(default_factory=dict)  # model_id -> ModelArch
     origins: tuple = ()  # the files these came from, for the About box and reports
 
-    def gpu(self, name: str) -> GpuSpec:
-        return self.gpus[name]
-
     def with_user_file(self, path) -> "Catalogs":
         """A copy with the rows of a user CSV added (same type detected from its header);
         rows with an existing key replace the bundled ones, e.g. negotiated prices."""

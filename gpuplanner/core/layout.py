@@ -74,12 +74,6 @@ class TrainingSetup:
     sizes: ModelSizes
     _terms: dict = field(default_factory=dict, compare=False, repr=False)  # memo of zero_terms
 
-    @classmethod
-    def from_inputs(cls, arch: ModelArch, inputs) -> "TrainingSetup":
-        return training_setup(arch, inputs.precision, inputs.train_method, inputs.optimizer, inputs.grad_dtype,
-                              inputs.seq_len, inputs.micro_batch, inputs.recompute, inputs.flash_attention,
-                              inputs.lora_rank)
-
     def states(self) -> tuple:
         """(bytes per dense-block param, bytes per embedding/head param, ZeRO stage that
         shards it) for weights, master weights, gradients and optimizer states."""
