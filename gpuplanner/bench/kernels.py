@@ -284,7 +284,7 @@ def run_bandwidth(session: Session, device: torch.device, sizes: Sizes, probe: M
         session.check_cancel()
         src = torch.ones(tensor_bytes // 4, dtype=torch.float32, device=device)
         dst = torch.empty_like(src)
-        duration_s, iterations = time_per_call_s(lambda: dst.copy_(src), device, sizes.min_timed_s)
+        duration_s, iterations = time_per_call_s(lambda src=src, dst=dst: dst.copy_(src), device, sizes.min_timed_s)
         session.metrics(**probe.sample(held_bytes=src.nbytes + dst.nbytes))
         session.result("bandwidth", tensor_bytes=src.nbytes, gbytes_per_s=2 * src.nbytes / duration_s / 1e9,
                        duration_s=duration_s, iterations=iterations)

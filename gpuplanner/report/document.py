@@ -15,7 +15,7 @@ from PySide6.QtCore import QRectF, QSizeF, Qt, QUrl
 from PySide6.QtGui import QColor, QImage, QPagedPaintDevice, QPainter, QPen, QTextDocument
 
 from gpuplanner.report import content
-from gpuplanner.report.charts import Chart, cost_time_chart, memory_chart, throughput_chart
+from gpuplanner.report.charts import cost_time_chart, memory_chart, throughput_chart
 from gpuplanner.report.qt_app import report_font
 
 BODY_PT = 8.5
