@@ -20,7 +20,7 @@ def main(model="llama-3.1-70b"):
     catalogs = load_catalogs()
     inputs = PlanInputs(model=model, training_tokens=2e12)
     for mode in ("train", "infer"):
-        one = median_s(lambda: estimate(inputs.with_(mode=mode), catalogs), 200)
+        one = median_s(lambda mode=mode: estimate(inputs.with_(mode=mode), catalogs), 200)
         print(f"estimate ({model}, {mode}, with explanations): median {one * 1e3:.3f} ms")
     frame = sweep(inputs, catalogs)
     full = median_s(lambda: sweep(inputs, catalogs), 15)
