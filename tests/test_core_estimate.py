@@ -284,3 +284,22 @@ def test_llama2_pretraining_compute_matches_the_published_gpu_hours(model, gpu_h
     assert 0.35 <= implied_mfu <= 0.55
     at_implied = plan(model=model, training_tokens=2e12, seq_len=4096, instance="p4de.24xlarge", mfu=implied_mfu)
     assert at_implied.gpu_hours == pytest.approx(gpu_hours, rel=1e-6)
+
+
+@pytest.mark.parametrize("kwargs,field,words", [
+    (dict(tp=8, instance="g5.xlarge"), "tp", "more than the 1 GPUs of one g5.xlarge instance"),
+    (dict(model="qwen2.5-7b", tp=8), "tp", "must divide the 28 attention heads"),
+    (dict(pp=48), "pp", "more than the model's 32 layers"),
+    (dict(ep=2), "ep", "needs a mixture-of-experts model"),
+    (dict(model="mixtral-8x7b-v0.1", ep=3), "ep", "must divide the model's 8 experts"),
+    (dict(model="mixtral-8x7b-v0.1", ep=4, dp=6), "dp", "multiple of the expert-parallel degree 4"),
+])
+def test_a_fixed_degree_the_model_or_hardware_forbids_says_why(kwargs, field, words):
+    with pytest.raises(InputError) as info:
+        plan(**{"model": "llama-2-7b", **kwargs})
+    assert info.value.field == field and words in info.value.message
+
+
+def test_any_valid_fixed_pipeline_degree_is_honoured():
+    r = plan(model="llama-2-7b", pp=17, tp=1, dp=1, zero_stage=0, instance="p5.48xlarge")
+    assert r.layout.pp == 17  # uneven stages: the heaviest holds ceil(32/17) = 2 blocks

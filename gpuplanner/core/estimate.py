@@ -10,7 +10,7 @@ from gpuplanner.core.errors import InputError
 from gpuplanner.core.explain import assumptions_for, explanations_for
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.layout import (
-    InferenceSetup, inference_parts, search_inference, search_training, training_setup,
+    InferenceSetup, check_fixed_layout, inference_parts, search_inference, search_training, training_setup,
 )
 from gpuplanner.core.memory import DTYPE_BYTES, weight_bytes_per_param
 from gpuplanner.core.model import ModelArch, sizes, synthesize
@@ -159,6 +159,8 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
         inputs={**inputs.as_dict(), "model": arch.name},
     )
     frag = inputs.fragmentation
+    check_fixed_layout(arch, hw.max_tp, _fixed_layout(inputs),
+                       f"{hw.instance.instance_type} instance" if hw.instance else "node")
     if inputs.mode == "train":
         result = _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common)
     else:

@@ -16,6 +16,7 @@ from gpuplanner.core.memory import (
     edge_params, optimizer_bytes_per_param, prefill_activation_bytes, stage_share, training_activation_bytes,
     weight_bytes_per_param,
 )
+from gpuplanner.core.errors import InputError
 from gpuplanner.core.model import ModelArch, ModelSizes, sizes
 from gpuplanner.core.result import Layout, MemoryBreakdown
 
@@ -43,11 +44,41 @@ def pp_choices(arch: ModelArch) -> tuple:
     return tuple(p for p in PP_CHOICES if p <= arch.n_layers)
 
 
+def _splits_heads(arch: ModelArch, t: int) -> bool:
+    k = arch.n_heads if arch.is_mla else arch.n_kv_heads
+    return arch.n_heads % t == 0 and (k % t == 0 or t % k == 0)
+
+
 def tp_choices(arch: ModelArch, max_tp: int) -> tuple:
     """Tensor degrees that split the query heads evenly and the KV heads sensibly."""
+    return tuple(t for t in TP_CHOICES if t <= max_tp and _splits_heads(arch, t))
+
+
+def check_fixed_layout(arch: ModelArch, max_tp: int, fixed_layout: dict, where: str) -> None:
+    """A degree the user fixed must be one the model and the hardware allow; say which and why."""
+    t, p, e, dp = fixed_layout["tp"], fixed_layout["pp"], fixed_layout["ep"], fixed_layout["dp"]
     k = arch.n_heads if arch.is_mla else arch.n_kv_heads
-    return tuple(t for t in TP_CHOICES if t <= max_tp and arch.n_heads % t == 0
-                 and (k % t == 0 or t % k == 0))
+    if t and t > max_tp:
+        raise InputError("tp", f"{t} is more than the {max_tp} GPUs of one {where}; tensor parallelism stays "
+                         "inside an instance (use pipeline or data parallelism across instances)")
+    if t and not _splits_heads(arch, t):
+        raise InputError("tp", f"{t} must divide the {arch.n_heads} attention heads and the {k} KV heads "
+                         "(or be a multiple of the KV heads)")
+    if p > arch.n_layers:
+        raise InputError("pp", f"{p} is more than the model's {arch.n_layers} layers")
+    if e > 1 and not arch.is_moe:
+        raise InputError("ep", f"{e}: expert parallelism needs a mixture-of-experts model; use 0 or 1")
+    if e and arch.is_moe and arch.n_experts % e:
+        raise InputError("ep", f"{e} must divide the model's {arch.n_experts} experts")
+    if dp and e and dp % e:
+        raise InputError("dp", f"{dp} must be a multiple of the expert-parallel degree {e}")
+
+
+def degree_choices(arch: ModelArch, max_tp: int, fixed_layout: dict) -> tuple[list, list, list]:
+    """Tensor, pipeline and expert degrees to search: the fixed one, or every sensible one."""
+    return ([fixed_layout["tp"]] if fixed_layout["tp"] else list(tp_choices(arch, max_tp)),
+            [fixed_layout["pp"]] if fixed_layout["pp"] else list(pp_choices(arch)),
+            [fixed_layout["ep"]] if fixed_layout["ep"] else list(ep_choices(arch)))
 
 
 def ep_choices(arch: ModelArch) -> tuple:
@@ -157,9 +188,7 @@ def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: 
     those instances (whole instances are billed, and more data parallelism finishes sooner).
     Ties go to the lower ZeRO stage, then less pipeline, then less tensor parallelism."""
     arch = setup.arch
-    tps = [t for t in tp_choices(arch, max_tp) if not fixed_layout["tp"] or t == fixed_layout["tp"]]
-    pps = [p for p in pp_choices(arch) if not fixed_layout["pp"] or p == fixed_layout["pp"]]
-    eps = [e for e in ep_choices(arch) if not fixed_layout["ep"] or e == fixed_layout["ep"]]
+    tps, pps, eps = degree_choices(arch, max_tp, fixed_layout)
     zeros = [fixed_layout["zero"]] if fixed_layout["zero"] >= 0 else [0, 1, 2, 3]
     fixed_dp = fixed_layout["dp"]
     scale = 1.0 + frag
@@ -270,9 +299,7 @@ def search_inference(setup: InferenceSetup, usable: float, overhead: float, frag
     (deeper ones only add GPUs and latency). Returns (fitting Candidates, the smallest-memory
     Candidate when none fits, the fewest-GPU layout per tensor degree)."""
     arch = setup.arch
-    tps = [t for t in tp_choices(arch, max_tp) if not fixed_layout["tp"] or t == fixed_layout["tp"]]
-    pps = [p for p in pp_choices(arch) if not fixed_layout["pp"] or p == fixed_layout["pp"]]
-    eps = [e for e in ep_choices(arch) if not fixed_layout["ep"] or e == fixed_layout["ep"]]
+    tps, pps, eps = degree_choices(arch, max_tp, fixed_layout)
     scale = 1.0 + frag
 
     def candidate(t, p, e, fits):
