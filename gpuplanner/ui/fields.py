@@ -141,7 +141,7 @@ GROUPS = (
     )),
     Group("Parallelism", (
         FieldSpec("tp", "Tensor parallel", "auto_int", "GPUs", "TP degree within one instance; auto searches 1–8."),
-        FieldSpec("pp", "Pipeline parallel", "auto_int", "stages", "Pipeline stages; auto tries divisors of layers."),
+        FieldSpec("pp", "Pipeline parallel", "auto_int", "stages", "Pipeline stages (uneven stages allowed); auto tries 1–16, 20, 24, 32, 40, 48, 64."),
         FieldSpec("dp", "Data parallel", "auto_int", "replicas", "Data-parallel degree; auto = smallest that fits."),
         FieldSpec("ep", "Expert parallel", "auto_int", "GPUs", "Expert-parallel degree for MoE models; auto searches."),
     )),
