@@ -155,10 +155,6 @@ class ModelArch:
         """Weights of the transformer blocks' linear layers: what weight quantization shrinks."""
         return self.total_params() - self.embedding_params() - self.head_params()
 
-    def layer_params(self) -> float:
-        """Average parameters of one transformer block (used to split across pipeline stages)."""
-        return self.linear_params() / self.n_layers
-
     # ---- per-token sizes ------------------------------------------------------------------
     def kv_values_per_token_per_layer(self) -> int:
         """Cached values per token per layer: 2·k·d, or the MLA latent (kv_lora_rank + rope)."""

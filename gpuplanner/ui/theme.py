@@ -10,10 +10,6 @@ from PySide6 import QtCore, QtGui, QtWidgets
 import pyqtgraph as pg
 
 
-def is_dark(palette: QtGui.QPalette) -> bool:
-    return palette.color(QtGui.QPalette.ColorRole.Window).lightness() < 128
-
-
 def style_plot_item(item: pg.PlotItem, palette: QtGui.QPalette) -> None:
     """Axes, axis text and legend of one plot from `palette` (the background is the view's)."""
     text = palette.color(QtGui.QPalette.ColorRole.Text)
