@@ -3,6 +3,9 @@
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 BLOCKED = ["PySide6", "pyqtgraph", "pynvml", "torch", "shiboken6"]
 
@@ -41,3 +44,26 @@ def test_core_does_not_import_upper_layers():
             "print(sorted(m for m in sys.modules if m.startswith('gpuplanner.') and not m.startswith('gpuplanner.core')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def _lint_imports(*args):
+    script = Path(sys.executable).with_name("lint-imports")
+    return subprocess.run([str(script), "--no-cache", *args], capture_output=True, text=True, timeout=120,
+                          cwd=ROOT)
+
+
+def test_import_contracts_hold():
+    """pyproject.toml's [tool.importlinter] contracts: layers, Qt-free lower layers, one NVML and one torch module."""
+    done = _lint_imports()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout
+
+
+def test_import_contracts_can_break(tmp_path):
+    """The same checker reports a contract the code breaks (the ui imports Qt)."""
+    config = tmp_path / "broken.toml"
+    config.write_text('[tool.importlinter]\nroot_package = "gpuplanner"\ninclude_external_packages = true\n'
+                      '[[tool.importlinter.contracts]]\nname = "ui without Qt"\ntype = "forbidden"\n'
+                      'source_modules = ["gpuplanner.ui"]\nforbidden_modules = ["PySide6"]\n')
+    done = _lint_imports("--config", str(config))
+    assert done.returncode != 0 and "BROKEN" in done.stdout
