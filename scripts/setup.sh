@@ -5,8 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Qt offscreen needs the first seven; desktop-file-utils validates the menu entry in the tests.
-APT_PACKAGES=(libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-dejavu-core desktop-file-utils)
+# Qt offscreen needs the first seven; Qt's xcb platform (a real X11 desktop) the libxcb/X11 ones;
+# the tests start the real window on Xvfb (xvfb, xauth); desktop-file-utils validates the menu entry.
+APT_PACKAGES=(libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
+              libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-randr0 libxcb-shape0
+              libxcb-sync1 libxcb-xfixes0 libx11-xcb1 libxcb-image0 libxcb-render-util0 libxcb-xkb1
+              xvfb xauth desktop-file-utils)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     missing=()
     for p in "${APT_PACKAGES[@]}"; do
