@@ -11,9 +11,7 @@ import sys
 from pathlib import Path
 
 from gpuplanner.core import CatalogError, InputError, PlanInputs, estimate, load_catalogs, sweep
-from gpuplanner.core.inputs import (
-    GRAD_DTYPES, KV_DTYPES, MODES, OPTIMIZERS, PRECISIONS, PRICE_KINDS, RECOMPUTE, TRAIN_METHODS,
-)
+from gpuplanner.core.fields import FORM_FIELDS, GROUPS, INPUT_FIELDS, InputField
 from gpuplanner.core.model import load_config_json, load_model_folder
 from gpuplanner.core.units import GIB, fmt_count, fmt_duration, fmt_usd, parse_bytes, parse_count
 from gpuplanner.report.errors import ReportError
@@ -52,49 +50,57 @@ def _zero(text):
     raise argparse.ArgumentTypeError(f"'{text}' is not allowed; use 0, 1, 2, 3 or auto")
 
 
+def _add_input(group, f: InputField, default) -> None:
+    """One option from the field table: its flag, type, choices and help with the default."""
+    help_text = f.tip + (" Give a fraction (0.4 = 40 %)." if f.kind == "pct" else "")
+    help_text += f" (default: {_cli_text(f, default)})"
+    kwargs: dict = {"dest": f.name, "default": default, "help": help_text.replace("%", "%%")}
+    if f.kind not in ("choice", "bool"):
+        kwargs["metavar"] = f.cli_flag[2:].upper().replace("-", "_")
+    if f.name == "zero_stage":
+        kwargs.update(type=_zero, metavar="{0,1,2,3,auto}")
+    elif f.kind == "choice":
+        kwargs["choices"] = [value for value, _ in f.choices]
+    elif f.kind == "bool":
+        kwargs["action"] = argparse.BooleanOptionalAction
+    elif f.kind in ("int", "auto_int"):
+        kwargs["type"] = int
+    elif f.kind in ("float", "pct"):  # the CLI takes fractions as fractions (0.4, not 40)
+        kwargs["type"] = float
+    elif f.kind == "count":
+        kwargs["type"] = _count(f.name)
+    elif f.kind == "gib":
+        kwargs["type"] = _size
+    group.add_argument(f.cli_flag, **kwargs)
+
+
+def _cli_text(f: InputField, value) -> str:
+    """A default as it would be typed on the command line."""
+    if f.name == "zero_stage" and value == -1 or f.kind == "auto_int" and value == 0:
+        return "auto"
+    if f.kind == "count":
+        return fmt_count(value) if value else "none"
+    if f.kind == "gib":
+        return f"{value / GIB:g}GiB"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
 def _plan_options(p: argparse.ArgumentParser) -> None:
     d = PlanInputs()
     g = p.add_argument_group("model")
-    g.add_argument("--model", help="preset id (see `catalog models`)")
-    g.add_argument("--params", type=_count("params"), help="bare parameter count, e.g. 7B, 6.74e9, 350M")
+    g.add_argument("--model", default="", help="preset id (see `catalog models`)")
+    _add_input(g, INPUT_FIELDS["params"], 0.0)
     g.add_argument("--config", type=Path, help="a Hugging Face config.json or a local model folder")
-    g = p.add_argument_group("workload")
-    g.add_argument("--mode", choices=MODES, default=d.mode)
-    g.add_argument("--method", choices=("quick", "detailed"), default="detailed",
-                   help="quick: only the rule of thumb; detailed: the full model")
-    g.add_argument("--train-method", choices=TRAIN_METHODS, default=d.train_method)
-    g.add_argument("--tokens", type=_count("tokens"), default=d.training_tokens, help="training tokens, e.g. 2T")
-    g.add_argument("--max-training-days", type=float, default=d.max_training_days,
-                   help="add data parallelism until training takes at most this many days")
-    g.add_argument("--seq-len", type=int, default=d.seq_len, help="training sequence length (tokens)")
-    g.add_argument("--batch", type=int, default=d.micro_batch, help="micro-batch size per GPU")
-    g.add_argument("--lora-rank", type=int, default=d.lora_rank)
-    g.add_argument("--context", type=int, default=d.context_len, help="inference context per sequence (tokens)")
-    g.add_argument("--concurrency", type=int, default=d.concurrency, help="concurrent sequences per replica")
-    g.add_argument("--requests-per-s", type=float, default=d.requests_per_s)
-    g.add_argument("--prompt-tokens", type=int, default=d.prompt_tokens)
-    g.add_argument("--output-tokens", type=int, default=d.output_tokens)
-    g.add_argument("--min-tokens-per-s-per-user", type=float, default=d.min_tokens_per_s_per_user)
-    g = p.add_argument_group("precision and memory")
-    g.add_argument("--precision", choices=PRECISIONS, default=d.precision)
-    g.add_argument("--kv-dtype", choices=KV_DTYPES, default=d.kv_dtype)
-    g.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
-    g.add_argument("--grad-dtype", choices=GRAD_DTYPES, default=d.grad_dtype)
-    g.add_argument("--zero", type=_zero, default=d.zero_stage, help="ZeRO stage 0-3 or auto (default)")
-    g.add_argument("--recompute", choices=RECOMPUTE, default=d.recompute)
-    g.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=d.flash_attention)
-    g = p.add_argument_group("parallelism (0 = find the smallest layout)")
-    for name in ("dp", "tp", "pp", "ep"):
-        g.add_argument(f"--{name}", type=int, default=0)
-    g = p.add_argument_group("hardware and cost")
-    g.add_argument("--gpu", help="plan by GPU (priced at the cheapest instance per GPU)")
-    g.add_argument("--instance", help=f"cloud instance type (default {d.instance})")
-    g.add_argument("--mfu", type=float, default=d.mfu, help="model FLOPs utilization, 0-1")
-    g.add_argument("--mbu", type=float, default=d.mbu, help="memory-bandwidth utilization in decode, 0-1")
-    g.add_argument("--util-cap", type=float, default=d.util_cap, help="usable share of GPU memory, 0-1")
-    g.add_argument("--overhead", type=_size, default=d.overhead_bytes, help="runtime memory per GPU, e.g. 0.75GiB")
-    g.add_argument("--fragmentation", type=float, default=d.fragmentation)
-    g.add_argument("--price-kind", choices=PRICE_KINDS, default=d.price_kind)
+    p.add_argument("--method", choices=("quick", "detailed"), default="detailed",
+                   help="quick: only the rule of thumb; detailed: the full model (default: detailed)")
+    for group in GROUPS:
+        g = p.add_argument_group(group.title.replace("&&", "and").lower())
+        for f in group.fields:
+            _add_input(g, f, getattr(d, f.name))
+    g.add_argument("--gpu", default="", help="plan by GPU (priced at the cheapest instance per GPU)")
+    g.add_argument("--instance", default="", help=f"cloud instance type (default: {d.instance}, or none with --gpu)")
     g.add_argument("--catalog", type=Path, action="append", default=[],
                    help="extra GPU/instance/model catalog CSV (repeatable; rows replace bundled ones)")
     p.add_argument("--format", choices=FORMATS, default="table")
@@ -131,18 +137,8 @@ def _inputs(args, catalogs):
     elif not model and not args.params:
         model = PlanInputs().model
     instance = args.instance or ("" if args.gpu else PlanInputs().instance)
-    inputs = PlanInputs(
-        model=model, params=args.params or 0.0, mode=args.mode, train_method=args.train_method,
-        precision=args.precision, kv_dtype=args.kv_dtype, optimizer=args.optimizer,
-        grad_dtype=args.grad_dtype, zero_stage=args.zero, dp=args.dp, tp=args.tp, pp=args.pp, ep=args.ep,
-        seq_len=args.seq_len, micro_batch=args.batch, recompute=args.recompute,
-        flash_attention=args.flash_attention, lora_rank=args.lora_rank, training_tokens=args.tokens,
-        max_training_days=args.max_training_days, mfu=args.mfu, mbu=args.mbu, context_len=args.context,
-        concurrency=args.concurrency, requests_per_s=args.requests_per_s, prompt_tokens=args.prompt_tokens,
-        output_tokens=args.output_tokens, min_tokens_per_s_per_user=args.min_tokens_per_s_per_user,
-        gpu=args.gpu or "", instance=instance, util_cap=args.util_cap, overhead_bytes=args.overhead,
-        fragmentation=args.fragmentation, price_kind=args.price_kind,
-    )
+    values = {name: getattr(args, name) for name in FORM_FIELDS}
+    inputs = PlanInputs(model=model, params=args.params or 0.0, gpu=args.gpu, instance=instance, **values)
     return inputs, catalogs
 
 

@@ -9,8 +9,9 @@ from datetime import date
 
 import pandas as pd
 
+from gpuplanner.core.fields import INPUT_FIELDS
 from gpuplanner.core.result import BREAKDOWN_KEYS
-from gpuplanner.core.units import SECONDS_PER_DAY, fmt_count, fmt_duration, fmt_gib, fmt_usd
+from gpuplanner.core.units import SECONDS_PER_DAY, fmt_duration, fmt_gib, fmt_usd
 from gpuplanner.report.version import app_version
 
 COMPONENT_LABELS = {
@@ -18,11 +19,6 @@ COMPONENT_LABELS = {
     "optimizer": "Optimizer states", "activations": "Activations", "kv_cache": "KV cache",
     "overhead": "Runtime + fragmentation",
 }
-TRAINING_ONLY = {"train_method", "optimizer", "grad_dtype", "zero_stage", "seq_len", "micro_batch",
-                 "recompute", "flash_attention", "lora_rank", "training_tokens", "max_training_days"}
-SERVING_ONLY = {"kv_dtype", "mbu", "context_len", "concurrency", "requests_per_s", "prompt_tokens",
-                "output_tokens", "min_tokens_per_s_per_user"}
-AUTO_WHEN_ZERO = {"dp", "tp", "pp", "ep"}
 TOP_CANDIDATES = 10
 
 
@@ -116,20 +112,11 @@ def quick_rule_rows(result) -> list[tuple[str, str]]:
 
 
 def input_rows(result) -> list[tuple[str, str]]:
-    """The inputs that matter for this mode, with readable values ('auto' for searched ones)."""
-    hidden = SERVING_ONLY if is_training(result) else TRAINING_ONLY
-    return [(name.replace("_", " "), _input_text(name, value))
-            for name, value in result.inputs.items() if name not in hidden and value not in ("", None)]
-
-
-def _input_text(name: str, value) -> str:
-    if name in AUTO_WHEN_ZERO and value == 0 or name == "zero_stage" and value == -1:
-        return "auto"
-    if name == "overhead_bytes":
-        return fmt_gib(value)
-    if name in ("params", "training_tokens") and isinstance(value, float):
-        return fmt_count(value) if value else "from model"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    """The inputs that matter for this mode, labelled and written as the form and the CLI do."""
+    other = "infer" if is_training(result) else "train"
+    return [(INPUT_FIELDS[name].label.replace("&&", "&"), INPUT_FIELDS[name].display(value))
+            for name, value in result.inputs.items()
+            if name in INPUT_FIELDS and INPUT_FIELDS[name].mode != other and value not in ("", None)]
 
 
 def _instances(count: float, result) -> str:

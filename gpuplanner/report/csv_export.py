@@ -16,20 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from gpuplanner.core.fields import csv_name
 from gpuplanner.report.atomic import write_atomically
 from gpuplanner.report.version import app_version
 
 ENCODING = "utf-8-sig"
 COMPARISON_SUFFIX = "-comparison"
 CURVE_SUFFIX = "-curve"
-# Unit suffixes for the core's keys whose names do not already say their unit.
-UNIT_SUFFIX = {
-    "params": "_count", "params_total": "_count", "params_active": "_count",
-    "seq_len": "_tokens", "context_len": "_tokens", "micro_batch": "_sequences",
-    "concurrency": "_sequences", "max_batch": "_sequences", "serving_batch": "_sequences",
-    "batch": "_sequences", "mfu": "_fraction", "mbu": "_fraction", "util_cap": "_fraction",
-    "fragmentation": "_fraction",
-}
 LEFT_OUT = ("inputs", "curve", "assumptions")  # inputs go first; the curve has its own file;
 # assumptions are prose, shown in the PDF
 
@@ -46,24 +39,24 @@ def plan_row(result) -> dict:
     data = result.to_dict()
     row = {"gpuplanner_version": app_version(),
            "exported_at_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    row.update({"input_" + _with_unit(k): v for k, v in data["inputs"].items()})
+    row.update({"input_" + csv_name(k): v for k, v in data["inputs"].items()})
     for key, value in data.items():
         if key in LEFT_OUT:
             continue
         if key == "breakdown_bytes":
             row.update({f"memory_{k}_bytes": v for k, v in value.items()})
         elif isinstance(value, dict):
-            row.update({f"{key}_{_with_unit(k)}": v for k, v in value.items()})
+            row.update({f"{key}_{csv_name(k)}": v for k, v in value.items()})
         elif isinstance(value, list):
             row[key] = "; ".join(value)
         else:
-            row[_with_unit(key)] = value
+            row[csv_name(key)] = value
     row["layout_description"] = result.layout.describe()
     return row
 
 
 def curve_frame(result) -> pd.DataFrame:
-    return pd.DataFrame([{_with_unit(k): v for k, v in asdict(p).items()} for p in result.curve])
+    return pd.DataFrame([{csv_name(k): v for k, v in asdict(p).items()} for p in result.curve])
 
 
 def write_csv(result, table: pd.DataFrame, path) -> list[Path]:
@@ -74,10 +67,6 @@ def write_csv(result, table: pd.DataFrame, path) -> list[Path]:
     if result.curve:
         writers[curve] = _frame_writer(curve_frame(result))
     return write_atomically(writers)
-
-
-def _with_unit(key: str) -> str:
-    return key + UNIT_SUFFIX.get(key, "")
 
 
 def _frame_writer(frame: pd.DataFrame):

@@ -13,7 +13,7 @@ from gpuplanner.core.errors import InputError
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.model import ModelArch
 from gpuplanner.core.units import parse_count
-from gpuplanner.ui.fields import GROUPS, FieldSpec, count_text, field_for_error
+from gpuplanner.core.fields import GROUPS, InputField, count_text, field_for_error
 
 CUSTOM_MODEL = "Custom parameter count"
 BY_GPU = "(plan by GPU only)"
@@ -78,7 +78,7 @@ class FormPanel(QtWidgets.QScrollArea):
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.rows: dict[str, _Row] = {}
-        self.specs: dict[str, FieldSpec] = {}
+        self.specs: dict[str, InputField] = {}
         body = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(body)
         column.addWidget(self._model_group())
@@ -134,7 +134,7 @@ class FormPanel(QtWidgets.QScrollArea):
         return box
 
     @staticmethod
-    def _editor_for(spec: FieldSpec) -> QtWidgets.QWidget:
+    def _editor_for(spec: InputField) -> QtWidgets.QWidget:
         if spec.kind == "bool":
             return QtWidgets.QCheckBox()
         if spec.kind == "choice":
@@ -225,7 +225,7 @@ class FormPanel(QtWidgets.QScrollArea):
             return ""
         return combo_value(self.gpu_combo, "gpu", "a GPU in the catalog")
 
-    def _read_spec(self, spec: FieldSpec):
+    def _read_spec(self, spec: InputField):
         editor = self.editor(spec.name)
         if spec.kind == "bool":
             return editor.isChecked()
@@ -252,7 +252,7 @@ class FormPanel(QtWidgets.QScrollArea):
         self.clear_errors()
         self._update_enabled()
 
-    def _write_spec(self, spec: FieldSpec, value) -> None:
+    def _write_spec(self, spec: InputField, value) -> None:
         editor = self.editor(spec.name)
         if spec.kind == "bool":
             editor.setChecked(bool(value))

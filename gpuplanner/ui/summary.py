@@ -10,17 +10,12 @@ import html
 from PySide6 import QtCore, QtWidgets
 
 from gpuplanner.core.errors import InputError
+from gpuplanner.core.fields import result_label
 from gpuplanner.core.result import PlanResult
 from gpuplanner.ui.formatting import quick_vs_detailed, serve_texts, train_texts
 
-CAPTIONS = {
-    "fits": "", "gpus": "GPUs", "instances": "Instances", "layout": "Layout",
-    "training_time_s": "Time", "cost_usd": "Cost (on-demand)", "spot_cost_usd": "Cost (spot)",
-    "price_usd_per_hour": "Price", "gpu_hours": "GPU-hours", "replicas": "Replicas",
-    "serving_instances": "In total", "decode_tokens_per_s_per_user": "Speed",
-    "decode_tokens_per_s_total": "Throughput", "usd_per_million_tokens": "Token cost",
-    "monthly_cost_usd": "Monthly (on-demand)", "spot_monthly_cost_usd": "Monthly (spot)",
-}
+# Captions are the field table's labels; the layout line and the "does not fit" line have none.
+CAPTIONS = {"fits": "", "layout": "Layout"}
 # The explanation (PlanResult.explanation key) behind each shown figure.
 EXPLAIN_KEYS = {
     "fits": "gpus", "instances": "gpus", "layout": "gpus", "spot_cost_usd": "cost_usd",
@@ -57,7 +52,7 @@ class Card(QtWidgets.QFrame):
         self.values = dict(texts)
         lines = []
         for key, text in texts.items():
-            caption = CAPTIONS.get(key, key)
+            caption = CAPTIONS.get(key) if key in CAPTIONS else result_label(key)
             value = link(f"{self.prefix}:{EXPLAIN_KEYS.get(key, key)}", text)
             lines.append(f"{html.escape(caption)}: {value}" if caption else value)
         self.body.setText("<br>".join(lines))

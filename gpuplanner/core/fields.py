@@ -1,0 +1,312 @@
+"""Every input and result field, once: name, label, unit, kind, help, command-line flag and
+CSV/JSON name, with one parser and one formatter per kind.
+
+The form, the CLI, the cards, the Compare table, the CSV and the PDF all read this table, so a
+figure is called and written the same way on every face. Qt-free on purpose.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field as dc_field
+
+from gpuplanner.core import inputs as core_inputs
+from gpuplanner.core.errors import InputError
+from gpuplanner.core.units import (
+    GIB, fmt_count, fmt_duration, fmt_memory, fmt_usd, parse_count,
+)
+
+DTYPE_TIP = "fp32 4 bytes, bf16/fp16 2, fp8/int8 1, int4 0.5 (+ group scales)."
+
+
+@dataclass(frozen=True)
+class InputField:
+    """One input (a PlanInputs attribute). kind: choice | bool | int | auto_int | float | pct |
+    count | gib | text.
+
+    `aliases` are the short names the core uses in InputError.field and the CLI uses as its flag
+    (e.g. micro_batch → --batch). pct is stored as a fraction and typed as a percentage in the
+    form; gib is stored in bytes."""
+
+    name: str
+    label: str
+    kind: str
+    unit: str = ""
+    tip: str = ""
+    choices: tuple = ()  # (value, label) pairs for kind 'choice'
+    aliases: tuple = ()
+    mode: str = ""  # "train" or "infer" when only that mode uses it
+
+    @property
+    def cli_flag(self) -> str:
+        return "--" + (self.aliases[0] if self.aliases else self.name).replace("_", "-")
+
+    def parse(self, text: str):
+        """The stored value of form text `text`, or InputError(name, reason)."""
+        text = text.strip().replace(",", "")
+        if self.kind == "count":
+            return parse_count(text, self.name)
+        if self.kind == "auto_int" and text.lower() in ("", "auto", "0"):
+            return 0
+        if self.kind in ("int", "auto_int"):
+            try:
+                return int(text)
+            except ValueError:
+                raise InputError(self.name, f"'{text}' is not a whole number") from None
+        try:
+            value = float(text)
+        except ValueError:
+            raise InputError(self.name, f"'{text}' is not a number") from None
+        if not math.isfinite(value):
+            raise InputError(self.name, f"'{text}' is not a finite number")
+        if self.kind == "pct":
+            return value / 100  # dividing keeps 90 → 0.9 exact (× 0.01 would not)
+        return value * GIB if self.kind == "gib" else value
+
+    def format(self, value) -> str:
+        """Form text for a stored value (round-trips through parse)."""
+        if self.kind == "count":
+            return count_text(value)
+        if self.kind == "auto_int":
+            return "auto" if value == 0 else str(value)
+        if self.kind == "int":
+            return str(value)
+        shown = {"gib": value / GIB, "pct": value * 100}.get(self.kind, value)
+        return f"{shown:.12g}"
+
+    def display(self, value) -> str:
+        """Readable text of a value with its unit, as reports and the CLI print it."""
+        if self.kind == "choice":
+            return dict(self.choices).get(value, str(value))
+        if self.kind == "bool":
+            return "on" if value else "off"
+        if self.kind == "auto_int":
+            return "auto" if value == 0 else f"{value} {self.unit}".strip()
+        if self.kind == "count":
+            return f"{fmt_count(value)} {self.unit}".strip() if value else "from model"
+        if self.kind == "pct":
+            return f"{value * 100:.3g} %"
+        if self.kind == "gib":
+            return f"{value / GIB:.3g} GiB"
+        if self.kind == "text":
+            return str(value)
+        return f"{value:,.12g} {self.unit}".strip()
+
+
+def count_text(value: float) -> str:
+    """'7B' style when that is exact, else all the digits (a plan must round-trip unchanged)."""
+    text = fmt_count(value)
+    return text if parse_count(text) == value else f"{value:.12g}"
+
+
+def _choices(values, labels=None) -> tuple:
+    labels = labels or {}
+    return tuple((v, labels.get(v, v)) for v in values)
+
+
+@dataclass(frozen=True)
+class Group:
+    title: str
+    fields: tuple = dc_field(default_factory=tuple)
+
+
+# Inputs whose names do not say their unit get one in CSV column names.
+INPUT_UNIT_SUFFIX = {
+    "params": "_count", "seq_len": "_tokens", "context_len": "_tokens", "micro_batch": "_sequences",
+    "concurrency": "_sequences", "mfu": "_fraction", "mbu": "_fraction", "util_cap": "_fraction",
+    "fragmentation": "_fraction",
+}
+
+# What the user picks: the model and the hardware (the form has dedicated pickers for these).
+SELECTION_FIELDS = (
+    InputField("model", "Model", "text", tip="A preset id (see the models catalog), or a config.json / model folder."),
+    InputField("params", "Parameters", "count", "params",
+               "A bare parameter count, e.g. 7B, 6.74e9, 350M (used when no model is chosen)."),
+    InputField("gpu", "GPU", "text", tip="Plan by GPU (priced at the cheapest instance per GPU)."),
+    InputField("instance", "Instance type", "text", tip="A cloud instance type from the instance catalog."),
+)
+
+GROUPS = (
+    Group("Workload", (
+        InputField("mode", "Plan for", "choice", tip="Training a model, or serving it (inference).",
+                   choices=_choices(core_inputs.MODES, {"train": "Training", "infer": "Serving"})),
+        InputField("train_method", "Training method", "choice",
+                   tip="Full fine-tuning/pre-training trains every weight; LoRA trains small adapters; "
+                       "QLoRA also stores the frozen base in 4-bit NF4.",
+                   choices=_choices(core_inputs.TRAIN_METHODS, {"full": "full", "lora": "LoRA",
+                                                                "qlora": "QLoRA"}), mode="train"),
+        InputField("lora_rank", "LoRA rank", "int", "r", "Adapter rank r; typical 8–64.", mode="train"),
+        InputField("training_tokens", "Training tokens", "count", "tokens",
+                   "Tokens seen in training, e.g. 2T for pre-training, 100M for a fine-tune. "
+                   "Accepts 7B, 1.5e9, 350M.", aliases=("tokens",), mode="train"),
+        InputField("max_training_days", "Finish within", "float", "days",
+                   "Add data parallelism until training finishes in this many days; 0 = no deadline.", mode="train"),
+        InputField("seq_len", "Sequence length", "int", "tokens", "Training sequence length; typical 2048–8192.", mode="train"),
+        InputField("micro_batch", "Micro-batch", "int", "seq/GPU",
+                   "Sequences per GPU per step; typical 1–8.", aliases=("batch",), mode="train"),
+        InputField("context_len", "Serving context", "int", "tokens",
+                   "Context each served sequence may reach (prompt + output); typical 4096–32768.",
+                   aliases=("context",), mode="infer"),
+        InputField("concurrency", "Concurrent sequences", "int", "seq",
+                   "Sequences decoded together (KV cache held for each); typical 8–256.", mode="infer"),
+        InputField("requests_per_s", "Request rate", "float", "req/s", "Serving load; e.g. 1–100 requests/s.", mode="infer"),
+        InputField("prompt_tokens", "Prompt", "int", "tokens", "Average prompt length; typical 500–4000.", mode="infer"),
+        InputField("output_tokens", "Output", "int", "tokens", "Average generated tokens; typical 100–1000.", mode="infer"),
+        InputField("min_tokens_per_s_per_user", "Min. speed per user", "float", "tok/s",
+                   "Floor on each user's decode speed; reading speed is about 10–20 tok/s.", mode="infer"),
+    )),
+    Group("Precision && memory", (
+        InputField("precision", "Weights / compute", "choice", tip="Data type of weights and compute. " + DTYPE_TIP,
+                   choices=_choices(core_inputs.PRECISIONS)),
+        InputField("kv_dtype", "KV cache", "choice", tip="KV-cache data type; auto = fp32 for fp32, else bf16.",
+                   choices=_choices(core_inputs.KV_DTYPES), mode="infer"),
+        InputField("optimizer", "Optimizer", "choice",
+                   tip="AdamW keeps 8 bytes/param of state, 8-bit AdamW 2, SGD+momentum 4, Lion 4, "
+                       "Adafactor factored (tiny), SGD 0.",
+                   choices=_choices(core_inputs.OPTIMIZERS, {"adamw8bit": "AdamW 8-bit", "adamw": "AdamW",
+                                                             "sgd_momentum": "SGD + momentum"}), mode="train"),
+        InputField("grad_dtype", "Gradients", "choice",
+                   tip="auto = compute dtype (ZeRO paper); fp32 = fp32 accumulation (the 18-byte rule).",
+                   choices=_choices(core_inputs.GRAD_DTYPES), mode="train"),
+        InputField("recompute", "Recomputation", "choice",
+                   tip="Activation checkpointing: selective drops attention scores (cheap); full keeps only "
+                       "layer inputs and adds one forward pass (~33 % more compute).",
+                   choices=_choices(core_inputs.RECOMPUTE), mode="train"),
+        InputField("flash_attention", "FlashAttention", "bool",
+                   tip="Attention without storing the s×s score matrix; on for most modern stacks.", mode="train"),
+        InputField("zero_stage", "ZeRO stage", "choice", aliases=("zero",),
+                   tip="Sharding over data-parallel ranks: 1 optimizer, 2 + gradients, 3 (= FSDP) + weights. "
+                       "auto picks the cheapest that fits.",
+                   choices=((-1, "auto"), (0, "0 (off)"), (1, "1"), (2, "2"), (3, "3 (FSDP)")), mode="train"),
+        InputField("util_cap", "Memory cap", "pct", "%",
+                   "Share of reported GPU memory a plan may fill; typical 90 %."),
+        InputField("overhead_bytes", "Runtime overhead", "gib", "GiB",
+                   "CUDA context and library workspaces per GPU; typical 0.5–1.5 GiB.", aliases=("overhead",)),
+        InputField("fragmentation", "Fragmentation margin", "pct", "%",
+                   "Allocator margin on top of the other components; typical 5 %."),
+    )),
+    Group("Parallelism", (
+        InputField("tp", "Tensor parallel", "auto_int", "GPUs", "TP degree within one instance; auto searches 1–8."),
+        InputField("pp", "Pipeline parallel", "auto_int", "stages",
+                   "Pipeline stages (uneven stages allowed); auto tries 1–16, 20, 24, 32, 40, 48, 64."),
+        InputField("dp", "Data parallel", "auto_int", "replicas", "Data-parallel degree; auto = smallest that fits."),
+        InputField("ep", "Expert parallel", "auto_int", "GPUs", "Expert-parallel degree for MoE models; auto searches."),
+    )),
+    Group("Hardware && cost", (
+        InputField("mfu", "MFU", "pct", "%",
+                   "Model FLOPs utilization: achieved / dense peak; large runs reach 35–55 %."),
+        InputField("mbu", "MBU", "pct", "%",
+                   "Memory-bandwidth utilization of decode kernels; typical 60–80 %.", mode="infer"),
+        InputField("price_kind", "Price", "choice", tip="Which price the headline cost uses; both are shown.",
+                   choices=_choices(core_inputs.PRICE_KINDS, {"on_demand": "on-demand", "spot": "spot"})),
+    )),
+)
+
+FORM_FIELDS = {f.name: f for g in GROUPS for f in g.fields}
+INPUT_FIELDS = {f.name: f for f in SELECTION_FIELDS} | FORM_FIELDS
+
+
+def field_for_error(error_field: str) -> str | None:
+    """The input an InputError.field refers to (the core uses a few short names)."""
+    if error_field in INPUT_FIELDS:
+        return error_field
+    return next((f.name for f in INPUT_FIELDS.values() if error_field in f.aliases), None)
+
+
+# --- results -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ResultField:
+    """One figure of a PlanResult, by its JSON key. kind says how it is written:
+    int | count | bytes | seconds | usd | usd_per_hour | rate | flops | fraction | ratio | text."""
+
+    key: str
+    label: str
+    kind: str
+    help: str = ""
+
+    def display(self, value, memory_unit: str = "GiB") -> str:
+        """The figure as every face writes it; a gap (None/NaN) is 'n/a', never 'nan'."""
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return "n/a"
+        kind = self.kind
+        if kind == "int":
+            return f"{int(round(value)):,}"
+        if kind == "count":
+            return fmt_count(value)
+        if kind == "bytes":
+            return fmt_memory(value, memory_unit)
+        if kind == "seconds":
+            return fmt_duration(value)
+        if kind == "usd":
+            return fmt_usd(value)
+        if kind == "usd_per_hour":
+            return f"{fmt_usd(value)}/h"
+        if kind == "rate":
+            return f"{value:,.1f} tok/s" if value < 100 else f"{value:,.0f} tok/s"
+        if kind == "flops":
+            return f"{value:.3g} FLOP"
+        if kind == "flops_per_s":
+            return f"{value / 1e12:,.1f} TFLOP/s"
+        if kind == "fraction":
+            return f"{value * 100:.1f} %"
+        if kind == "ratio":
+            return f"{value:.2f}"
+        return str(value)
+
+
+# Likewise for results (the curve's `batch` too); other keys already carry their unit.
+RESULT_UNIT_SUFFIX = {
+    "params_total": "_count", "params_active": "_count", "max_batch": "_sequences",
+    "serving_batch": "_sequences", "batch": "_sequences",
+}
+
+_RESULTS = (
+    ResultField("params_total", "Parameters", "count", "All parameters (MoE: every expert)."),
+    ResultField("params_active", "Active parameters", "count", "Parameters used per token (MoE: routed experts only)."),
+    ResultField("min_gpus", "GPUs needed", "int", "Fewest GPUs that hold the job."),
+    ResultField("gpus", "GPUs in the plan", "int",
+                "GPUs the plan uses (training: whole instances filled, or the deadline; serving: one replica)."),
+    ResultField("gpus_per_instance", "GPUs per instance", "int"),
+    ResultField("instances", "Instances", "int", "Instances billed (planning by GPU: none)."),
+    ResultField("memory_per_gpu_bytes", "Memory per GPU", "bytes", "Memory of the busiest GPU."),
+    ResultField("capacity_bytes", "GPU memory", "bytes", "Memory one GPU reports."),
+    ResultField("usable_bytes", "Usable memory", "bytes", "GPU memory × the memory cap."),
+    ResultField("price_usd_per_hour", "Price", "usd_per_hour", "On-demand price of the plan's instances."),
+    ResultField("spot_price_usd_per_hour", "Spot price", "usd_per_hour", "Spot price of the plan's instances."),
+    ResultField("peak_flops", "Peak per GPU", "flops_per_s", "Dense peak of the dtype the math runs in."),
+    ResultField("training_flops", "Training FLOPs", "flops", "Model FLOPs of the whole run."),
+    ResultField("hardware_flops", "Hardware FLOPs", "flops", "Model FLOPs plus recomputation."),
+    ResultField("training_time_s", "Training time", "seconds"),
+    ResultField("gpu_hours", "GPU-hours", "int"),
+    ResultField("cost_usd", "Training cost", "usd", "On-demand cost of the whole run."),
+    ResultField("spot_cost_usd", "Training cost (spot)", "usd", "Spot cost of the whole run."),
+    ResultField("prefill_time_s", "Prefill time", "seconds", "One prompt's prefill on one replica."),
+    ResultField("decode_tokens_per_s_per_user", "Tokens/s per user", "rate",
+                "Decode speed each sequence sees at the requested concurrency."),
+    ResultField("decode_tokens_per_s_total", "Tokens/s per replica", "rate",
+                "Decode tokens/s of one replica at the requested concurrency."),
+    ResultField("max_batch", "Largest batch", "int", "Largest batch whose KV cache fits."),
+    ResultField("usd_per_million_tokens", "Cost per 1M output tokens", "usd"),
+    ResultField("serving_batch", "Serving batch", "int", "Largest batch that keeps the per-user floor."),
+    ResultField("serving_tokens_per_s_total", "Tokens/s per replica at the serving batch", "rate"),
+    ResultField("replicas", "Replicas", "int", "Replicas that carry the load."),
+    ResultField("serving_gpus", "Serving GPUs", "int"),
+    ResultField("serving_instances", "Serving instances", "int"),
+    ResultField("monthly_cost_usd", "Monthly cost", "usd", "The whole fleet, on-demand, 730 h a month."),
+    ResultField("spot_monthly_cost_usd", "Monthly cost (spot)", "usd", "The whole fleet at spot prices."),
+)
+RESULT_FIELDS = {f.key: f for f in _RESULTS}
+
+
+def csv_name(key: str) -> str:
+    """A CSV column name: the JSON key, with its unit added when the key does not say one."""
+    return key + (INPUT_UNIT_SUFFIX.get(key) or RESULT_UNIT_SUFFIX.get(key, ""))
+
+
+def result_label(key: str) -> str:
+    return RESULT_FIELDS[key].label
+
+
+def result_text(key: str, value, memory_unit: str = "GiB") -> str:
+    """How every face writes result figure `key` (a JSON key of PlanResult.to_dict())."""
+    return RESULT_FIELDS[key].display(value, memory_unit)
