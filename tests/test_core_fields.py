@@ -66,3 +66,10 @@ def test_csv_columns_are_the_json_keys_with_units(catalogs):
 @pytest.mark.parametrize("key", sorted(RESULT_FIELDS))
 def test_a_gap_is_written_n_a_never_nan(key):
     assert result_text(key, math.nan) == "n/a" and result_text(key, None) == "n/a"
+
+
+def test_money_is_written_one_way_in_every_column():
+    from gpuplanner.core.units import fmt_usd
+    assert [fmt_usd(x) for x in (0.684, 99.5, 5102.7, 39_112.0, 12_345_678.9)] == \
+        ["$0.68", "$99.50", "$5,103", "$39,112", "$12,345,679"]
+

@@ -37,10 +37,10 @@ def test_cost_sorts_numerically_not_as_text(qtbot):
     proxy.setSourceModel(model)
     model.set_table(table([100.0, 9.5, 10.2, math.nan]))
     proxy.sort(COLUMN_INDEX["training_cost_usd"], ASC)
-    assert column_values(proxy, "training_cost_usd") == ["$9.50", "$10.20", "$100.00", ""]
+    assert column_values(proxy, "training_cost_usd") == ["$9.50", "$10.20", "$100", ""]
     assert column_values(proxy, "training_cost_usd", SORT_ROLE)[:3] == [9.5, 10.2, 100.0]
     proxy.sort(COLUMN_INDEX["training_cost_usd"], QtCore.Qt.SortOrder.DescendingOrder)
-    assert column_values(proxy, "training_cost_usd")[1:] == ["$100.00", "$10.20", "$9.50"]
+    assert column_values(proxy, "training_cost_usd")[1:] == ["$100", "$10.20", "$9.50"]
 
 
 def test_filters_and_cheapest_highlight(qtbot):

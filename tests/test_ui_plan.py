@@ -22,7 +22,9 @@ def type_into(qtbot, window, name: str, text: str) -> None:
 
 
 def choose(qtbot, window, combo, text: str) -> None:
-    combo.setCurrentIndex(combo.findText(text))
+    """Pick the item shown as `text`, or whose id (e.g. an instance type) is `text`."""
+    index = combo.findText(text)
+    combo.setCurrentIndex(index if index >= 0 else combo.findData(text))
     settle(qtbot, window)
 
 

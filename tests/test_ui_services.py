@@ -6,7 +6,7 @@ from PySide6 import QtCore, QtWidgets
 
 from gpuplanner.core import PlanInputs, estimate
 from gpuplanner.ui import about
-from gpuplanner.ui.catalog_dialog import price_as_of
+from gpuplanner.ui.catalog_dialog import CatalogDialog, price_as_of
 from gpuplanner.ui.main_window import Services
 
 pytest_plugins = ("test_ui_support",)  # the window fixtures
@@ -64,7 +64,7 @@ def test_catalog_dialog_and_user_catalog(make_window, qtbot, tmp_path, catalogs)
                     "acme,big-box,H100,8,10.0,2026-01 negotiated\n")
     assert dialog.load(str(good))
     assert "big-box" in window.catalogs.instances
-    assert window.form.instance_combo.findText("big-box") >= 0
+    assert window.form.instance_combo.findData("big-box") >= 0
     assert "2026-01 negotiated" in window.as_of_label.text()
     window.form.instance_combo.setCurrentText("big-box")
     window.recompute()
@@ -210,3 +210,16 @@ def test_memory_in_gb_or_gib_is_remembered(make_window, settings):
     assert settings.memory_unit() == "GB"
     again = make_window()
     assert again.gb_action.isChecked() and again.plan_tab.chart.unit == "GB"
+
+
+def test_catalog_dialog_sorts_numbers_as_numbers_and_opens_a_to_z(qtbot, catalogs):
+    dialog = CatalogDialog(catalogs, lambda path: catalogs, lambda: "")
+    qtbot.addWidget(dialog)
+    table = dialog.tables["Models"]
+    names = [table.item(r, 0).text() for r in range(table.rowCount())]
+    assert names == sorted(names, key=str.lower)
+    table.sortByColumn(1, QtCore.Qt.SortOrder.AscendingOrder)
+    counts = [table.item(r, 1).key for r in range(table.rowCount())]
+    assert counts == sorted(counts) and counts[0] < 1e9 < counts[-1]
+    sources = [table.item(r, 7).text() for r in range(table.rowCount())]
+    assert all(s.startswith(("huggingface.co/", "arXiv")) for s in sources)  # the publisher first

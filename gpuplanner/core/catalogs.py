@@ -241,9 +241,16 @@ def _models(frame, path) -> dict:
             dtype=r.text("torch_dtype"),
             published_params=r.number("published_params"),
             published_active_params=r.number("active_params"),
-            source=r.text("config_source") or str(path),
+            source=_publisher_source(r.text("hf_repo"), r.text("config_source")) or str(path),
         )
     return out
+
+
+def _publisher_source(hf_repo: str, copy_source: str) -> str:
+    """The publisher's config.json first; the public copy it was read from after it."""
+    if not hf_repo:
+        return copy_source
+    return f"huggingface.co/{hf_repo} config.json" + (f" (as copied in {copy_source})" if copy_source else "")
 
 
 def load_catalogs(gpus=None, instances=None, models=None) -> Catalogs:

@@ -77,13 +77,13 @@ def fmt_gib(n_bytes: float) -> str:
 
 
 def fmt_usd(usd: float) -> str:
+    """Cents below $100 ($0.68 per 1M tokens), whole dollars above ($5,103, $39,112): one style
+    in every column, so amounts line up and compare at a glance."""
     if not math.isfinite(usd):
         return "n/a"
-    if abs(usd) >= 1e6:
-        return f"${usd / 1e6:,.2f}M"
-    if abs(usd) >= 1e4:
-        return f"${usd / 1e3:,.1f}k"
-    return f"${usd:,.2f}"
+    if abs(usd) < 100:
+        return f"${usd:,.2f}"
+    return f"${usd:,.0f}"
 
 
 def fmt_duration(seconds: float) -> str:

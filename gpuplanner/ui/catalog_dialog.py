@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import CatalogError
@@ -15,34 +15,51 @@ from gpuplanner.core.units import GIB, fmt_count
 from gpuplanner.ui.form import ERROR_STYLE
 
 
-def _num(x: float, fmt: str = "{:,.4g}") -> str:
-    return fmt.format(x) if math.isfinite(x) else ""
+def _num(x: float, fmt: str = "{:,.4g}"):
+    """A number cell: shown formatted, sorted by value; a gap is empty and sorts last."""
+    return (fmt.format(x), x) if math.isfinite(x) else ("", math.inf)
 
 
 def gpu_rows(catalogs: Catalogs) -> list[tuple]:
     return [(g.name, g.full_name, _num(g.capacity_bytes / GIB, "{:,.1f}"), _num(g.memory_gb_marketing),
-             _num(g.bandwidth_bytes_per_s / 1e9), _num(g.peak("bf16") / 1e12), g.source, g.as_of)
+             _num(g.bandwidth_bytes_per_s / 1e9), _num(g.peak("bf16") / 1e12), g.as_of, g.source)
             for g in catalogs.gpus.values()]
 
 
 def instance_rows(catalogs: Catalogs) -> list[tuple]:
-    return [(i.cloud, i.instance_type, i.gpu, str(i.gpu_count), _num(i.price_usd_per_hour, "{:,.2f}"),
-             _num(i.spot_price_usd_per_hour, "{:,.2f}"), i.region, i.source, i.as_of)
-            for i in catalogs.instances.values()]
+    return [(i.cloud, i.instance_type, i.gpu or "(no datasheet: see notes)", _num(i.gpu_count, "{:d}"),
+             _num(i.price_usd_per_hour, "{:,.2f}"), _num(i.spot_price_usd_per_hour, "{:,.2f}"), i.region, i.as_of,
+             i.source + (f" — {i.notes}" if i.notes else "")) for i in catalogs.instances.values()]
 
 
 def model_rows(catalogs: Catalogs) -> list[tuple]:
-    return [(m.name, fmt_count(m.total_params()), str(m.n_layers), str(m.hidden), str(m.n_heads),
-             str(m.n_kv_heads), str(m.n_experts or ""), m.source) for m in catalogs.models.values()]
+    return [(m.name, (fmt_count(m.total_params()), m.total_params()), _num(m.n_layers, "{:d}"),
+             _num(m.hidden, "{:d}"), _num(m.n_heads, "{:d}"), _num(m.n_kv_heads, "{:d}"),
+             _num(m.n_experts, "{:d}") if m.n_experts else ("", 0), m.source) for m in catalogs.models.values()]
 
 
 TABLES = (
     ("GPUs", ("Name", "Full name", "Memory (GiB)", "Marketing GB", "Bandwidth (GB/s)", "BF16 TFLOP/s",
-              "Source", "As of"), gpu_rows),
-    ("Instances", ("Cloud", "Instance", "GPU", "GPUs", "$/h", "Spot $/h", "Region", "Source", "As of"),
+              "As of", "Source"), gpu_rows),
+    ("Instances", ("Cloud", "Instance", "GPU", "GPUs", "$/h", "Spot $/h", "Region", "As of", "Source"),
      instance_rows),
     ("Models", ("Model", "Parameters", "Layers", "Hidden", "Heads", "KV heads", "Experts", "Source"), model_rows),
 )
+
+
+class _Cell(QtWidgets.QTableWidgetItem):
+    """A cell that sorts by its value (numbers as numbers), not by its text."""
+
+    def __init__(self, text: str, key):
+        super().__init__(text)
+        self.key = key
+        self.setToolTip(text)
+
+    def __lt__(self, other: QtWidgets.QTableWidgetItem) -> bool:
+        other_key = getattr(other, "key", other.text())
+        if isinstance(self.key, str) != isinstance(other_key, str):
+            return isinstance(other_key, str)  # numbers before text
+        return self.key < other_key
 
 
 def price_as_of(catalogs: Catalogs) -> str:
@@ -99,14 +116,15 @@ class CatalogDialog(QtWidgets.QDialog):
             rows = rows_of(catalogs)
             table.setRowCount(len(rows))
             for r, row in enumerate(rows):
-                for c, text in enumerate(row):
-                    item = QtWidgets.QTableWidgetItem(text)
-                    item.setToolTip(text)
-                    table.setItem(r, c, item)
-            table.setSortingEnabled(True)
+                for c, cell in enumerate(row):
+                    text, key = cell if isinstance(cell, tuple) else (cell, cell.lower())
+                    table.setItem(r, c, _Cell(text, key))
             table.resizeColumnsToContents()
-            for c in range(table.columnCount()):
+            for c in range(table.columnCount() - 1):
                 table.setColumnWidth(c, min(table.columnWidth(c), 260))
+            table.horizontalHeader().setStretchLastSection(True)  # the source gets the rest
+            table.setSortingEnabled(True)
+            table.sortByColumn(0, QtCore.Qt.SortOrder.AscendingOrder)
         self.origins.setText("Files: " + ", ".join(catalogs.origins) + f"<br>Prices as of: {price_as_of(catalogs)}")
 
     def load(self, path: str) -> bool:

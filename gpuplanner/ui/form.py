@@ -6,6 +6,8 @@ debounce and recompute. Text fields accept human quantities ("2T", "1.5e9").
 """
 from __future__ import annotations
 
+import math
+
 from PySide6 import QtCore, QtWidgets
 
 from gpuplanner.core.catalogs import Catalogs
@@ -33,11 +35,31 @@ def searchable_combo() -> QtWidgets.QComboBox:
 
 
 def combo_value(combo: QtWidgets.QComboBox, field: str, what: str):
-    """The data of the item whose text is shown, or InputError for text that names none."""
-    index = combo.findText(combo.currentText().strip(), QtCore.Qt.MatchFlag.MatchFixedString)
+    """The data of the item whose text (or bare id, e.g. a typed instance type) is shown, or
+    InputError for text that names none."""
+    text = combo.currentText().strip()
+    index = combo.findText(text, QtCore.Qt.MatchFlag.MatchFixedString)
+    if index < 0:
+        index = combo.findData(text)
     if index < 0:
         raise InputError(field, f"'{combo.currentText()}' is not {what}; pick one from the list")
     return combo.itemData(index)
+
+
+def select(combo: QtWidgets.QComboBox, value: str) -> None:
+    """Show the item whose data is `value`; an unknown value stays as typed text (and is then
+    reported by combo_value)."""
+    index = combo.findData(value)
+    if index >= 0:
+        combo.setCurrentIndex(index)
+    else:
+        combo.setCurrentText(value)
+
+
+def instance_text(inst) -> str:
+    """'p5.48xlarge — 8 × H100, $55.04/h': what a planner compares when picking an instance."""
+    price = f"${inst.price_usd_per_hour:,.2f}/h" if math.isfinite(inst.price_usd_per_hour) else "price unknown"
+    return f"{inst.instance_type} — {inst.gpu_count} × {inst.gpu or 'GPU without datasheet'}, {price}"
 
 
 class _Row:
@@ -150,7 +172,8 @@ class FormPanel(QtWidgets.QScrollArea):
     # ----- catalogs -------------------------------------------------------------------
     def set_catalogs(self, catalogs: Catalogs) -> None:
         """Refill the model, instance and GPU pickers, keeping the current choices."""
-        keep = [c.currentText() for c in (self.model_combo, self.instance_combo, self.gpu_combo)]
+        keep = [c.currentData() if c.currentIndex() >= 0 and c.currentText() == c.itemText(c.currentIndex())
+                else c.currentText() for c in (self.model_combo, self.instance_combo, self.gpu_combo)]
         with QtCore.QSignalBlocker(self.model_combo), QtCore.QSignalBlocker(self.instance_combo), \
                 QtCore.QSignalBlocker(self.gpu_combo):
             loaded = [(self.model_combo.itemText(i), self.model_combo.itemData(i))
@@ -164,16 +187,22 @@ class FormPanel(QtWidgets.QScrollArea):
                 self.model_combo.addItem(text, arch)
             self.instance_combo.clear()
             self.instance_combo.addItem(BY_GPU, "")
-            for inst in sorted(catalogs.instances.values(), key=lambda i: (i.cloud, i.instance_type)):
-                self.instance_combo.addItem(inst.instance_type, inst.instance_type)
-                tip = f"{inst.cloud}: {inst.gpu_count} × {inst.gpu or '?'}, ${inst.price_usd_per_hour:,.2f}/h"
-                self.instance_combo.setItemData(self.instance_combo.count() - 1, tip,
-                                                QtCore.Qt.ItemDataRole.ToolTipRole)
+            for inst in sorted(catalogs.instances.values(),
+                               key=lambda i: (i.gpu or "~", i.gpu_count, i.price_usd_per_hour, i.instance_type)):
+                self.instance_combo.addItem(instance_text(inst), inst.instance_type)
+                gpu = catalogs.gpus.get(inst.gpu)
+                memory = f", {gpu.memory_gb_marketing:g} GB each" if gpu else ""
+                self.instance_combo.setItemData(self.instance_combo.count() - 1,
+                                                f"{inst.cloud} {inst.region}: {inst.gpu_count} × {inst.gpu or '?'}"
+                                                f"{memory}; prices {inst.as_of}", QtCore.Qt.ItemDataRole.ToolTipRole)
             self.gpu_combo.clear()
             for name in sorted(catalogs.gpus):
                 self.gpu_combo.addItem(name, name)
-            for combo, text in zip((self.model_combo, self.instance_combo, self.gpu_combo), keep):
-                combo.setCurrentText(text)
+            for combo, value in zip((self.model_combo, self.instance_combo, self.gpu_combo), keep):
+                if isinstance(value, str):
+                    select(combo, value)
+                else:
+                    combo.setCurrentIndex(max(0, combo.findData(value)))
         self._update_enabled()
 
     def add_model(self, arch: ModelArch) -> None:
@@ -242,9 +271,9 @@ class FormPanel(QtWidgets.QScrollArea):
             else:
                 self.model_combo.setCurrentText(inputs.model or CUSTOM_MODEL)
             self.params_edit.setText(count_text(inputs.params) if inputs.params else "")
-            self.instance_combo.setCurrentText(inputs.instance or BY_GPU)
+            select(self.instance_combo, inputs.instance)
             if inputs.gpu:
-                self.gpu_combo.setCurrentText(inputs.gpu)
+                select(self.gpu_combo, inputs.gpu)
             for name, spec in self.specs.items():
                 self._write_spec(spec, getattr(inputs, name))
         finally:
