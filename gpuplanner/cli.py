@@ -13,7 +13,7 @@ from pathlib import Path
 from gpuplanner.core import CatalogError, InputError, PlanInputs, estimate, load_catalogs, sweep
 from gpuplanner.core.fields import FORM_FIELDS, GROUPS, INPUT_FIELDS, InputField
 from gpuplanner.core.model import load_config_json, load_model_folder
-from gpuplanner.core.units import GIB, fmt_count, fmt_duration, fmt_usd, parse_bytes, parse_count
+from gpuplanner.core.units import GIB, fmt_count, fmt_duration, fmt_usd, parse_bytes, parse_count, plural
 from gpuplanner.report.errors import ReportError
 
 FORMATS = ("table", "json", "csv")
@@ -177,7 +177,8 @@ def plan_text(r, quick_only: bool = False) -> str:
     b = r.breakdown_bytes
     per_gpu = f"{b.total / GIB:.1f} GiB of {r.usable_bytes / GIB:.1f} GiB usable per GPU"
     if r.fits:
-        lines.append(f"Detailed: needs {r.min_gpus} GPUs; plan uses {r.gpus} ({r.layout.describe()}); {per_gpu}")
+        lines.append(f"Detailed: needs {plural(r.min_gpus, 'GPU')}; plan uses {r.gpus} ({r.layout.describe()}); "
+                     f"{per_gpu}")
     else:
         lines.append(f"Detailed: DOES NOT FIT; the smallest layout tried ({r.layout.describe()}) needs {per_gpu}")
     parts = ", ".join(f"{k.replace('_', ' ')} {getattr(b, k) / GIB:.2f}" for k in
@@ -194,7 +195,7 @@ def plan_text(r, quick_only: bool = False) -> str:
         lines.append(f"Serving: prefill {fmt_duration(r.prefill_time_s)}, "
                      f"{r.decode_tokens_per_s_per_user:,.1f} tok/s per user, {r.decode_tokens_per_s_total:,.0f} tok/s "
                      f"total at batch {r.inputs.get('concurrency')}, largest batch {r.max_batch}")
-        lines.append(f"Load: {r.replicas} replica(s) × {r.gpus} GPUs at batch {r.serving_batch}, "
+        lines.append(f"Load: {plural(r.replicas, 'replica')} × {plural(r.gpus, 'GPU')} at batch {r.serving_batch}, "
                      f"{fmt_usd(r.usd_per_million_tokens)}/1M tokens, {fmt_usd(r.monthly_cost_usd)}/month")
     lines += [f"Warning: {w}" for w in r.warnings]
     return "\n".join(lines)
@@ -206,7 +207,12 @@ def _print_frame(frame, fmt: str) -> None:
     elif fmt == "csv":
         print(frame.to_csv(index=False), end="")
     else:
-        print(frame.to_string(index=False, max_colwidth=48))
+        print(frame.to_string(index=False, max_colwidth=48, float_format=_table_number, na_rep=""))
+
+
+def _table_number(x: float) -> str:
+    """Plain digits for tables (no 1.98e+15): whole numbers with separators, small ones to 4 figures."""
+    return f"{x:,.0f}" if abs(x) >= 1000 or x == int(x) else f"{x:.4g}"
 
 
 def _catalog_frame(catalogs, kind: str):

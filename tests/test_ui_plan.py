@@ -207,3 +207,23 @@ def test_plan_by_gpu_and_a_plan_that_does_not_fit(make_window, qtbot, catalogs):
     assert not estimate(expected, catalogs).fits
     assert_shows(window, catalogs, expected)
     assert window.plan_tab.summary.train_card.values["fits"].startswith("Does not fit")
+
+
+def test_card_messages_show_quotes_not_html_entities(qtbot):
+    from gpuplanner.ui.summary import SummaryPanel
+    panel = SummaryPanel()
+    qtbot.addWidget(panel)
+    panel.train_card.show_message("'int4' cannot be used for full training")
+    shown = _shown_text(panel.train_card.body)
+    assert "&#x27;" not in shown and "'int4' cannot" in shown
+
+
+def _shown_text(label) -> str:
+    """What a QLabel displays (rich text rendered to plain text)."""
+    from PySide6 import QtGui
+    doc = QtGui.QTextDocument()
+    if label.textFormat() == QtCore.Qt.TextFormat.RichText:
+        doc.setHtml(label.text())
+    else:
+        doc.setPlainText(label.text())
+    return doc.toPlainText()

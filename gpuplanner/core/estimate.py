@@ -124,7 +124,7 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
     arch = resolve_model(inputs, catalogs)
     hw = resolve_hardware(inputs, catalogs)
     gpu = hw.gpu
-    if gpu.measured:  # achieved throughput already includes the efficiency (ESTIMATION.md §7)
+    if gpu.measured:  # achieved throughput already includes the efficiency
         inputs = inputs.with_(mfu=1.0, mbu=1.0)
     # A bare count is the user's number exactly; the synthesized shape only sizes activations/KV.
     params = arch.published_params if arch.synthesized else sizes(arch).total

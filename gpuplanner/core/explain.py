@@ -12,6 +12,9 @@ KORTHIKANTI = "Korthikanti et al. 2022, 'Reducing Activation Recomputation in La
 ZERO = "Rajbhandari et al. 2020, 'ZeRO: Memory Optimizations Toward Training Trillion Parameter Models', §5"
 CHINCHILLA = "Hoffmann et al. 2022 (C ≈ 6ND); Narayanan et al. 2021 eq. 3 (attention term)"
 KV = "Pope et al. 2022, 'Efficiently Scaling Transformer Inference', §2"
+METHOD = "gpuplanner README, 'The method, briefly'"
+QUANT = "Frantar et al. 2022 (GPTQ) and Lin et al. 2023 (AWQ): 4-bit weights with a scale and zero per group of 128"
+LITTLE = "Little's law (L = λW): replicas = arrival rate × time each request holds a replica"
 QUICK = "the rule of thumb this planner grew out of (18 bytes/param training, 2 bytes/param 16-bit inference, +25 %)"
 
 
@@ -41,7 +44,7 @@ def assumptions_for(inputs, arch, hw) -> tuple:
             Assumption("decode", f"bandwidth bound at small batch, MBU {inputs.mbu:g}; compute bound at large "
                        f"batch, MFU {inputs.mfu:g}; pipeline stages add latency, not throughput", KV),
             Assumption("serving cost", "$/1M tokens prices a replica's share of an instance's GPUs; the monthly "
-                       "cost bills the whole instances all replicas need", "ESTIMATION.md §6"),
+                       "cost bills the whole instances all replicas need", METHOD),
             Assumption("quantized weights", "int4: 0.5 byte + 16-bit scale and zero per group of 128; "
                        "embeddings and output head stay 16-bit", "AWQ/GPTQ group-wise formats"),
         ]
@@ -56,11 +59,11 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
                     r.quick_rule.formula, QUICK),
         Explanation("overhead", "overhead = runtime + fragmentation × (other components)",
                     f"{inputs.overhead_bytes / GIB:.2f} GiB + {inputs.fragmentation:g} × "
-                    f"{(b.total - b.overhead) / GIB:.2f} GiB = {b.overhead / GIB:.2f} GiB", "ESTIMATION.md §3"),
+                    f"{(b.total - b.overhead) / GIB:.2f} GiB = {b.overhead / GIB:.2f} GiB", METHOD),
         Explanation("gpus", "the smallest layout whose busiest GPU fits in capacity × cap"
                     + ("; whole instances are billed, so the plan fills them" if r.mode == "train" else ""),
                     f"{lay.describe()}: {b.total / GIB:.1f} GiB of {r.usable_bytes / GIB:.1f} GiB usable; "
-                    f"needs {r.min_gpus} GPUs, plan uses {r.gpus}" + _filling(r, inputs), "ESTIMATION.md §5"),
+                    f"needs {r.min_gpus} GPUs, plan uses {r.gpus}" + _filling(r, inputs), METHOD),
     ]
     if r.mode == "train":
         out += [
@@ -99,13 +102,13 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
         out += [
             Explanation("weights", "P × bytes(precision) / (t·p) (+ int4 group scales)",
                         f"{fmt_count(r.params_total)} × {inputs.precision} / ({lay.tp}·{lay.pp}) → "
-                        f"{b.weights / GIB:.2f} GiB", "ESTIMATION.md §4"),
+                        f"{b.weights / GIB:.2f} GiB", QUANT),
             Explanation("kv_cache", "2·L·k·d·bytes × tokens (MLA: latent per token) / t along KV heads",
                         f"L={arch.n_layers}, {per_tok} values/token/layer × {kv_b:g} B × {inputs.context_len} × "
                         f"{inputs.concurrency} seqs → {b.kv_cache / GIB:.2f} GiB per GPU", KV),
             Explanation("activations", "2·c·(4h + 3i)/t for a prefill chunk of c = 2048 tokens + 4·n·V/t logits",
                         f"h={arch.hidden}, i={arch.intermediate}, V={arch.vocab}, t={lay.tp} → "
-                        f"{b.activations / GIB:.2f} GiB (an approximation)", "ESTIMATION.md §4"),
+                        f"{b.activations / GIB:.2f} GiB (an approximation)", METHOD),
             Explanation("prefill_time_s", "(2·P_active·n + 2·L·(a·d)·n²) / (GPUs × peak × MFU)",
                         f"n={inputs.prompt_tokens} prompt tokens → {fmt_duration(r.prefill_time_s)}", KV),
             Explanation("decode_tokens_per_s_per_user", "1 / max(bytes read / (bandwidth × MBU), FLOPs / (peak × MFU))",
@@ -119,7 +122,7 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
             Explanation("replicas", "ceil(requests/s × (prefill time + output tokens / replica tokens/s))",
                         f"{inputs.requests_per_s:g} × ({_num(r.prefill_time_s)} s + {inputs.output_tokens} / "
                         f"{_num(r.serving_tokens_per_s_total)} tokens/s) "
-                        f"→ {r.replicas} replicas", "ESTIMATION.md §6"),
+                        f"→ {r.replicas} replicas", LITTLE),
             Explanation("monthly_cost_usd", "instances for all replicas × price per hour × 730 h",
                         f"{r.replicas} × {r.gpus} GPUs → {_num(r.serving_instances)} instances → "
                         f"{fmt_usd(r.monthly_cost_usd)} per month", f"instance catalog, as of {r.price_as_of}"),

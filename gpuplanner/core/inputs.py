@@ -1,7 +1,7 @@
 """Everything a plan depends on, validated once, as one frozen value.
 
-Defaults are the documented conventions of ESTIMATION.md; each field's help text (FIELD_HELP)
-is what the CLI and the form show.
+Defaults are the conventions the README's method section states; each field's label, unit
+and help text live in core/fields.py, which the CLI and the form read.
 """
 from __future__ import annotations
 

@@ -96,3 +96,18 @@ def fmt_duration(seconds: float) -> str:
     if seconds >= 1:
         return f"{seconds:.2f} s"
     return f"{seconds * 1e3:.1f} ms"
+
+
+def fmt_sig(x: float, digits: int = 3) -> str:
+    """`digits` significant figures without scientific notation: 1070.4 → '1,070', 0.012345 → '0.0123'."""
+    if not math.isfinite(x):
+        return "n/a"
+    if x == 0:
+        return "0"
+    decimals = digits - 1 - math.floor(math.log10(abs(x)))
+    return f"{round(x, decimals):,.{max(decimals, 0)}f}"
+
+
+def plural(n: float, word: str, words: str = "") -> str:
+    """'1 replica', '3 replicas', '1 GPU', '8 GPUs' (with thousands separators)."""
+    return f"{n:,.0f} {word if n == 1 else (words or word + 's')}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from gpuplanner.core.result import BREAKDOWN_KEYS, PlanResult
-from gpuplanner.core.units import MEMORY_UNITS, fmt_count, fmt_duration, fmt_memory, fmt_usd
+from gpuplanner.core.units import MEMORY_UNITS, fmt_count, fmt_duration, fmt_memory, fmt_sig, fmt_usd
 
 COMPONENT_LABELS = {
     "weights": "weights", "master_weights": "fp32 master weights", "gradients": "gradients",
@@ -103,7 +103,7 @@ def quick_vs_detailed(r: PlanResult, unit: str = "GiB") -> str:
                           f"of each {r.instance_type}")
     if r.mode == "train":
         per_param = states * r.gpus / r.params_total if r.params_total else math.nan
-        reasons.append(f"model states take {per_param:.3g} bytes/param over all GPUs "
+        reasons.append(f"model states take {fmt_sig(per_param)} bytes/param over all GPUs "
                        f"(quick rule: {r.quick_rule.bytes_per_param:g})")
         reasons.append(f"activations at seq {r.inputs.get('seq_len')} × micro-batch "
                        f"{r.inputs.get('micro_batch')} need {fmt_memory(b.activations, unit)}/GPU")

@@ -39,6 +39,7 @@ class Card(QtWidgets.QFrame):
         self.values: dict[str, str] = {}
         self.title = QtWidgets.QLabel(f"<b>{html.escape(title)}</b>")
         self.body = QtWidgets.QLabel()
+        self.body.setTextFormat(QtCore.Qt.TextFormat.RichText)  # escaped text must never show as '&#x27;'
         self.body.setWordWrap(True)
         self.body.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.LinksAccessibleByMouse
                                           | QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
