@@ -239,14 +239,16 @@ def _catalog_frame(catalogs, kind: str):
 
 def _print_validation(figure_class, fmt: str) -> None:
     from gpuplanner.core import accuracy
-    data = accuracy.report(accuracy.bundled_outcomes(), figure_class)
+    outcomes = accuracy.bundled_outcomes()
+    if fmt == "table":
+        print(accuracy.report_text(outcomes, figure_class))
+        return
+    data = accuracy.report(outcomes, figure_class)
     if fmt == "json":
         print(json.dumps(data, indent=2))
-    elif fmt == "csv":
+    else:
         import pandas as pd
         print(pd.DataFrame(data["rows"]).to_csv(index=False), end="")
-    else:
-        print(accuracy.report_text(data))
 
 
 def _write_report(result, table, path: Path, page_size: str) -> None:

@@ -186,7 +186,7 @@ def test_validate_json_shape(capsys):
 def test_validate_table_and_csv(capsys):
     assert main(["validate", "--class", "ttft"]) == 0
     out = capsys.readouterr().out
-    assert "median |error|" in out and "ttft" in out
+    assert "median |error|" in out and "ttft" in out and "aiconfigurator_silicon_sample" in out
     assert main(["validate", "--format", "csv"]) == 0
     frame = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
     assert len(frame) == len(bundled_outcomes())
@@ -200,7 +200,7 @@ def test_the_whole_ledger_runs_in_under_5_s():
 
 
 def test_error_band_takes_the_nearest_rows(cases):
-    base = cases["vllm_memory_llmd:26:model_loading_weights_gib"]  # Llama on an H100 (Hopper)
+    base = replace(cases["vllm_memory_llmd:26:model_loading_weights_gib"], engine="trtllm")
 
     def at(gpu, model, error):
         return _outcome(replace(base, gpu=gpu, model=model), base.measured * (1 + error))
@@ -216,6 +216,10 @@ def test_error_band_takes_the_nearest_rows(cases):
     # an unknown family on a Hopper GPU: the generation's rows
     mixtral = PlanInputs(model="mixtral-8x7b-v0.1", gpu="H100", instance="")
     assert error_band(mixtral, "weights_memory", rows)[1] == 7
+    # an engine narrows further once it has enough rows of its own
+    vllm = [_outcome(replace(base, engine="vllm", gpu="H100", model="llama-2-7b"), base.measured * 1.9)] * 3
+    assert error_band(llama_h200, "weights_memory", rows + vllm, engine="vllm") == (pytest.approx(0.9), 3)
+    assert error_band(llama_h200, "weights_memory", rows + vllm[:2], engine="vllm")[1] == 5
     # nothing near: the whole class; no row of the class: no band
     t4 = PlanInputs(model="gpt2", gpu="T4", instance="")
     assert error_band(t4, "weights_memory", rows) == (pytest.approx(float(np.median([abs(o.error) for o in rows]))), 9)

@@ -201,22 +201,23 @@ def report(outcomes, figure_class: str | None = None) -> dict:
     return {"rows": [o.as_dict() for o in chosen], "summary": summarize(chosen)}
 
 
-def report_text(data: dict) -> str:
-    """`validate --format table`: one line per row, then the per-class summary."""
-    rows = pd.DataFrame(data["rows"])
+def report_text(outcomes, figure_class: str | None = None) -> str:
+    """`validate --format table`: one line per row, then the summary per class and per source."""
+    chosen = [o for o in outcomes if figure_class in (None, o.case.figure_class)]
+    rows = pd.DataFrame([o.as_dict() for o in chosen])
     lines = []
     if not rows.empty:
-        shown = rows.assign(error=rows["error"].map(lambda e: "" if e is None or e != e else f"{e:+.1%}"),
+        shown = rows.assign(error=[f"{o.error:+.1%}" if o.ok else "" for o in chosen],
                             note=rows["reason"].where(rows["reason"] != "", rows["source"]))
         lines.append(shown[["class", "dataset", "row_id", "model", "gpu", "predicted", "measured", "unit", "error",
                             "note"]].to_string(index=False, max_colwidth=60, float_format=lambda x: f"{x:,.4g}"))
-    lines.append("")
-    lines.append(f"{'class':<22}{'n':>5}{'median |error|':>16}{'p90 |error|':>13}{'bias':>9}")
-    for name, s in data["summary"].items():
-        lines.append(f"{name:<22}{s['n']:>5}{s['median_abs_error']:>16.1%}{s['p90_abs_error']:>13.1%}{s['bias']:>+9.1%}")
-    skipped = sum(1 for r in data["rows"] if r["predicted"] is None)
+    for title, summary in (("class", summarize(chosen)), ("source", summarize(chosen, by="dataset"))):
+        lines += ["", f"{title:<30}{'n':>5}{'median |error|':>16}{'p90 |error|':>13}{'bias':>9}"]
+        lines += [f"{name:<30}{x['n']:>5}{x['median_abs_error']:>16.1%}{x['p90_abs_error']:>13.1%}{x['bias']:>+9.1%}"
+                  for name, x in summary.items()]
+    skipped = sum(1 for o in chosen if not o.ok)
     if skipped:
-        lines.append(f"{skipped} row(s) without a prediction (reason in the note column) are not in the summary")
+        lines.append(f"{skipped} row(s) without a prediction (reason in the note column) are not in the summaries")
     return "\n".join(lines)
 
 
@@ -234,11 +235,13 @@ def model_family(name: str) -> str:
     return match.group(0) if match else ""
 
 
-def error_band(subject, figure_class: str, outcomes=None, catalogs: Catalogs | None = None) -> tuple[float, int]:
+def error_band(subject, figure_class: str, outcomes=None, catalogs: Catalogs | None = None,
+               engine: str = "") -> tuple[float, int]:
     """(median |error|, n) of the ledger rows nearest a plan (a PlanResult or PlanInputs) for one
-    figure class: same GPU generation and model family, else same family, else same generation,
-    else the whole class. A narrower set is used once it has MIN_BAND_ROWS rows; (NaN, 0) when the
-    class has no row with a prediction."""
+    figure class: same GPU generation and model family (and serving engine, when one is given),
+    else same generation and family, else same family, else same generation, else the whole class.
+    A narrower set is used once it has MIN_BAND_ROWS rows; (NaN, 0) when the class has no row with
+    a prediction."""
     rows = [o for o in (bundled_outcomes() if outcomes is None else outcomes)
             if o.ok and o.case.figure_class == figure_class]
     if isinstance(subject, PlanResult):
@@ -252,7 +255,8 @@ def error_band(subject, figure_class: str, outcomes=None, catalogs: Catalogs | N
     gen, family = gens.get(gpu, ""), model_family(model)
     in_gen = [bool(gen) and gens.get(o.case.gpu) == gen for o in rows]
     in_family = [bool(family) and model_family(o.case.model) == family for o in rows]
-    levels = ([o for o, g, f in zip(rows, in_gen, in_family) if g and f],
+    levels = ([o for o, g, f in zip(rows, in_gen, in_family) if g and f and engine and o.case.engine == engine],
+              [o for o, g, f in zip(rows, in_gen, in_family) if g and f],
               [o for o, f in zip(rows, in_family) if f], [o for o, g in zip(rows, in_gen) if g])
     near = next((level for level in levels if len(level) >= MIN_BAND_ROWS), rows)
     if not near:
