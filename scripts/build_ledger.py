@@ -13,15 +13,14 @@ not a judgement; those rows are not listed).
 """
 import argparse
 import csv
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from gpuplanner.core.errors import InputError  # noqa: E402
+from gpuplanner.core.ledger import MODELS, gpu_name  # noqa: E402  (one table of names: the mapping's)
 OUT = ROOT / "resources" / "validation"
-
-# GPUs of the planner's catalog (resources/gpus.csv) as the sources spell them.
-GPUS = {"H100", "H100-80GB", "H100 80G", "H100 80GB HBM3", "H100 (DGX-H100)", "h100_sxm", "H200", "H200 141GB HBM3",
-        "h200_sxm", "B200", "b200_sxm", "GB200", "gb200", "A100-SXM4-80GB", "A100 80G", "L40S", "H800",
-        "1x 4090", "1x A6000", "8x A100", "1 x RTX 4090", "2 x RTX 4090", "8 x A100"}
 
 # Models with no architecture the planner can build, and why.
 NO_ARCH = {
@@ -51,10 +50,6 @@ NO_ARCH = {
     "Llama 3.2 3B": "no architecture for Llama 3.2 3B in the data",
 }
 
-# Models of the aiconfigurator sample the planner can express (the brief's subset).
-AIC_MODELS = {"meta-llama/Llama-3.1-70B", "meta-llama/Llama-3.1-8B-Instruct", "nvidia/Llama-3.1-8B-Instruct-FP8",
-              "Qwen/Qwen3-32B", "Qwen/Qwen3-235B-A22B-FP8", "deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-V3",
-              "MiniMaxAI/MiniMax-M2.5", "openai/gpt-oss-120b", "moonshotai/Kimi-K2.5"}
 AIC_PER_GROUP = 5  # rows kept per (model, system, backend): the sample stays small so `validate` stays fast
 
 
@@ -65,13 +60,23 @@ def _repo_source(r):
     return f"{r['source_repo']}:{r['source_path']}{where}"
 
 
-def _model_rule(r):
-    return NO_ARCH.get(r["model"].strip(), "")
+def _model_rule(column):
+    """Models the ledger's model table (gpuplanner/core/ledger.py MODELS) cannot build."""
+    def rule(r):
+        name = r[column].strip()
+        if name in MODELS:
+            return ""
+        return NO_ARCH.get(name, f"no architecture for '{name}' in the ledger's model table")
+    return rule
 
 
 def _gpu_rule(column):
     def rule(r):
-        return "" if r[column].strip() in GPUS else f"GPU '{r[column]}' is not in the planner's catalog"
+        try:
+            gpu_name(r[column])
+        except InputError:
+            return f"GPU '{r[column]}' is not in the planner's catalog"
+        return ""
     return rule
 
 
@@ -90,7 +95,7 @@ RULES = {
         "model_loading_weights_gib", "kv_cache_gib", "kv_cache_tokens", "max_concurrency_tokens_per_request",
         "max_concurrency_x"], _repo_source, [
         lambda r: "" if r["run_status"] == "ok" else f"FAILED run: {r['failure_reason']}",
-        _model_rule,
+        _model_rule("model"),
     ]),
     "trtllm_perf_overview": ("serving/trtllm_perf_overview.csv", [
         "trtllm_version", "model", "gpu_as_printed", "gpu", "gpu_beta_flag", "num_gpus", "tp", "pp", "precision",
@@ -102,15 +107,14 @@ RULES = {
         "id", "silicon_data_source", "backend", "backend_version", "model_path", "system", "precision", "mode",
         "isl", "osl", "gemm_quant_mode", "moe_quant_mode", "batch_size", "tp_size", "pp_size", "attention_dp_size",
         "moe_tp_size", "moe_ep_size", "silicon_ttft_ms", "silicon_tpot_ms"], _repo_source, [
-        lambda r: "" if r["model_path"] in AIC_MODELS else
-        NO_ARCH.get(r["model_path"], "model outside the expressible subset (FP4-only checkpoint)"),
         lambda r: "disaggregated serving: the planner models one aggregated replica" if r["mode"] != "agg" else "",
         lambda r: "wip=True (work-in-progress measurement)" if "wip=True" in r["silicon_data_source"] else "",
         lambda r: "NVFP4: the planner has no FP4 precision" if r["precision"] == "fp4" else "",
         lambda r: "precision not stated" if not r["precision"] else "",
-        lambda r: "" if r["system"] in GPUS else f"GPU '{r['system']}' is not in the planner's catalog",
+        _gpu_rule("system"),
         lambda r: "attention tensor parallelism above 8 GPUs: the planner keeps TP inside one 8-GPU node"
         if _float(r["tp_size"]) > 8 else "",
+        _model_rule("model_path"),
     ]),
     "sglang_vllm_bench": ("serving/sglang_vllm_bench.csv", [
         "benchmark", "table_title_as_printed", "scenario", "engine", "engine_version", "engine_flags", "model",
@@ -126,7 +130,7 @@ RULES = {
         "source_group", "model", "task", "gpu", "num_gpus", "precision", "seq_len", "global_batch", "micro_batch",
         "tp", "pp", "cp", "vp", "ep", "fsdp", "activation_checkpointing", "tokens_per_s_per_gpu",
         "model_tflops_per_gpu", "source"], None, [
-        _model_rule,
+        _model_rule("model"),
         lambda r: "context parallelism: the planner has none" if _float(r["cp"], 1.0) > 1 else "",
     ]),
     "published_runs": ("training/published_runs.csv", [
@@ -137,7 +141,7 @@ RULES = {
     "finetune_memory_torchtune": ("training/finetune_memory_torchtune.csv", [
         "model", "method", "precision", "seq_len", "batch", "gradient_checkpointing", "optimizer", "gpu",
         "peak_memory", "memory_unit", "memory_metric", "lora_config", "source"], None, [
-        _model_rule,
+        _model_rule("model"),
         lambda r: "torchtune full fine-tuning keeps bf16 weights with no fp32 master copy (and pages or offloads "
                   "the optimizer); the planner's 16-bit full training always keeps fp32 master weights"
         if r["method"].lower().startswith("full") else "",

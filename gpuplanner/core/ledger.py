@@ -151,7 +151,8 @@ def model_for(name: str):
     return _config_arch(key) if key in _configs() else key
 
 
-def _gpu(text: str) -> str:
+def gpu_name(text: str) -> str:
+    """Planner catalog name for a source GPU spelling ('8x A100', 'h100_sxm'); InputError if none."""
     text = re.sub(r"^\d+\s*x\s*", "", text.strip())
     if text not in GPUS:
         raise InputError("gpu", f"'{text}' is not mapped to a GPU of the catalog")
@@ -184,7 +185,7 @@ def _vllm(r: dict) -> list[Case]:
         precision = "int4"
     else:
         precision = {"torch.bfloat16": "bf16", "torch.float16": "fp16", "torch.float32": "fp32"}[r["dtype"]]
-    inputs = _serve(model=model_for(r["model"]), precision=precision, gpu=_gpu(r["gpu"]),
+    inputs = _serve(model=model_for(r["model"]), precision=precision, gpu=gpu_name(r["gpu"]),
                         tp=_int(r["tp"]), pp=_int(r["pp"]),
                         kv_dtype="fp8" if r["kv_cache_dtype"] == "fp8" else "auto",
                         util_cap=float(r["gpu_memory_utilization"]), context_len=_int(r["max_model_len"]),
@@ -207,7 +208,7 @@ def _trtllm(r: dict) -> list[Case]:
     v017 = r["trtllm_version"].startswith("0.17")
     precision = {"FP8": "fp8", "FP16": "fp16"}[r["precision"]]
     isl, osl = _int(r["isl"]), _int(r["osl"])
-    inputs = _serve(model=model_for(r["model"]), precision=precision, gpu=_gpu(r["gpu_as_printed"]),
+    inputs = _serve(model=model_for(r["model"]), precision=precision, gpu=gpu_name(r["gpu_as_printed"]),
                         pp=_int(r["pp"] or 1), tp=_int(r["tp"]),
                         kv_dtype="fp8" if v017 and precision == "fp8" else "auto",
                         context_len=isl + osl, prompt_tokens=isl, output_tokens=osl, concurrency=1)
@@ -227,7 +228,7 @@ def _aiconfigurator(r: dict) -> list[Case]:
     adp = max(1, _int(r["attention_dp_size"] or 1))
     isl, osl = _int(r["isl"]), _int(r["osl"])
     inputs = _serve(model=model_for(r["model_path"]), precision={"fp8": "fp8", "int4": "int4"}[r["precision"]],
-                        gpu=_gpu(r["system"]), pp=_int(r["pp_size"]), ep=adp,
+                        gpu=gpu_name(r["system"]), pp=_int(r["pp_size"]), ep=adp,
                         tp=_int(r["tp_size"]), context_len=isl + osl, prompt_tokens=isl, output_tokens=osl,
                         concurrency=_int(r["batch_size"]) * adp)
     note = f"attention DP {adp} planned as expert parallelism {adp}" if adp > 1 else ""
@@ -246,7 +247,7 @@ def _sglang(r: dict) -> list[Case]:
     in_flight = max(1, round(float(r["request_rate_rps"]) * float(r["median_e2e_latency_ms"]) / 1e3))
     dp_attention = "--enable-dp-attention" in r["engine_flags"]
     tp = _int(r["tp"])
-    inputs = _serve(model=model_for(r["model"]), precision="fp8", gpu=_gpu(r["gpu"]),
+    inputs = _serve(model=model_for(r["model"]), precision="fp8", gpu=gpu_name(r["gpu"]),
                         ep=tp if dp_attention else 1, tp=1 if dp_attention else tp,
                         kv_dtype="fp8" if "--kv-cache-dtype fp8" in r["engine_flags"] else "auto",
                         context_len=isl + osl, prompt_tokens=isl, output_tokens=osl, concurrency=in_flight)
@@ -265,7 +266,7 @@ def _nemo(r: dict) -> list[Case]:
     ep = _int(r["ep"]) if re.match(r"\d", r["ep"]) else 1
     megatron = r["source_group"].startswith("NeMo 24.07")
     lora = "lora" in r["task"].lower()
-    inputs = _train(model=model_for(r["model"]), precision=r["precision"].lower(), gpu=_gpu(r["gpu"]), 
+    inputs = _train(model=model_for(r["model"]), precision=r["precision"].lower(), gpu=gpu_name(r["gpu"]), 
                         train_method="lora" if lora else "full", tp=tp, pp=pp, ep=ep, dp=gpus // (tp * pp),
                         zero_stage=1 if megatron else 3, seq_len=_int(r["seq_len"]), micro_batch=_int(r["micro_batch"]))
     note = _notes(MODEL_NOTES.get(r["model"], ""),
@@ -309,7 +310,7 @@ def _torchtune(r: dict) -> list[Case]:
     gpus = _int(re.match(r"\s*(\d+)", r["gpu"]).group(1))
     method = "qlora" if "qlora" in r["method"].lower() else "lora"
     metric = "allocated" if "active" in r["memory_metric"].lower() else "device"
-    inputs = _train(model=model_for(r["model"]), train_method=method, precision="bf16", gpu=_gpu(r["gpu"]),
+    inputs = _train(model=model_for(r["model"]), train_method=method, precision="bf16", gpu=gpu_name(r["gpu"]),
                          tp=1, pp=1, dp=gpus, zero_stage=3 if gpus > 1 else 0, seq_len=_int(r["seq_len"]),
                         micro_batch=_int(r["batch"]), recompute="full", lora_rank=8)
     note = _notes("activation checkpointing, LoRA rank and targets not stated: torchtune's recipe defaults "
@@ -325,7 +326,7 @@ def _torchtune(r: dict) -> list[Case]:
 
 def _megatron(r: dict) -> list[Case]:
     """Megatron-LM PR #482: Llama2-7B, torch.cuda.max_memory_allocated() per GPU."""
-    inputs = _train(model=model_for(r["model"]), precision="bf16", gpu=_gpu(r["gpu_model"]), 
+    inputs = _train(model=model_for(r["model"]), precision="bf16", gpu=gpu_name(r["gpu_model"]), 
                         tp=_int(r["tp"]), pp=_int(r["pp"]), dp=_int(r["dp"]), zero_stage=1, grad_dtype="fp32",
                         seq_len=4096, micro_batch=_int(r["micro_batch_size"]), recompute="none")
     note = _notes("sequence length not stated: 4096 (Llama 2's context) assumed",
