@@ -1,4 +1,4 @@
-"""gpuplanner-cli: the planner without a window (plan, sweep, catalog).
+"""gpuplanner-cli: the planner without a window (plan, sweep, catalog, validate).
 
 Bad input exits with status 2 and one line naming the option and what is allowed.
 """
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from gpuplanner.core import CatalogError, InputError, PlanInputs, estimate, load_catalogs, sweep
 from gpuplanner.core.fields import FORM_FIELDS, GROUPS, INPUT_FIELDS, InputField
+from gpuplanner.core.ledger import CLASSES
 from gpuplanner.core.model import load_config_json, load_model_folder
 from gpuplanner.core.units import GIB, fmt_count, fmt_duration, fmt_usd, parse_bytes, parse_count, plural
 from gpuplanner.report.errors import ReportError
@@ -118,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     cat.add_argument("kind", choices=("gpus", "instances", "models"))
     cat.add_argument("--catalog", type=Path, action="append", default=[])
     cat.add_argument("--format", choices=FORMATS, default="table")
+    val = sub.add_parser("validate", help="the accuracy ledger: predictions against published measurements")
+    val.add_argument("--class", dest="figure_class", choices=CLASSES, help="one figure class only")
+    val.add_argument("--format", choices=FORMATS, default="table")
     return parser
 
 
@@ -235,6 +239,20 @@ def _catalog_frame(catalogs, kind: str):
     return pd.DataFrame(rows)
 
 
+def _print_validation(figure_class, fmt: str) -> None:
+    from gpuplanner.core import accuracy
+    outcomes = accuracy.bundled_outcomes()
+    if fmt == "table":
+        print(accuracy.report_text(outcomes, figure_class))
+        return
+    data = accuracy.report(outcomes, figure_class)
+    if fmt == "json":
+        print(json.dumps(data, indent=2))
+    else:
+        import pandas as pd
+        print(pd.DataFrame(data["rows"]).to_csv(index=False), end="")
+
+
 def _write_report(result, table, path: Path, page_size: str) -> None:
     from gpuplanner.report import write_report
     for written in write_report(result, table, path, page_size):
@@ -244,6 +262,9 @@ def _write_report(result, table, path: Path, page_size: str) -> None:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "validate":
+            _print_validation(args.figure_class, args.format)
+            return 0
         catalogs = _catalogs(args)
         if args.command == "catalog":
             _print_frame(_catalog_frame(catalogs, args.kind), args.format)

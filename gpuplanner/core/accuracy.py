@@ -1,0 +1,264 @@
+"""How close the planner comes to published measurements: each ledger Case's prediction, its
+error (predicted / measured − 1), the per-class summary, and the error band a plan's headline
+figures carry ("±X% on N published runs like this").
+
+One predictor per figure class (PREDICTORS) turns a plan into the figure the source measured, in
+the source's unit. Where the planner has no such figure (the vLLM KV pool, offline throughput
+with fixed request lengths) it is derived from the plan's own figures in one named function, so a
+better model elsewhere in the core can replace a predictor without touching the ledger.
+"""
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from gpuplanner.core.catalogs import Catalogs, load_catalogs
+from gpuplanner.core.errors import InputError
+from gpuplanner.core.estimate import estimate, resolve_model
+from gpuplanner.core.inputs import PlanInputs
+from gpuplanner.core.ledger import CLASSES, Case, load_cases
+from gpuplanner.core.memory import kv_bytes_per_sequence
+from gpuplanner.core.resource_files import resource_path
+from gpuplanner.core.result import PlanResult
+from gpuplanner.core.units import GB, GIB
+
+MEMORY_UNITS = {"GiB": GIB, "GB": GB}
+MIN_BAND_ROWS = 3  # fewest rows a narrower neighbourhood needs before the band uses it
+
+
+class Plans:
+    """estimate() of each distinct PlanInputs once: the ledger repeats settings across figures."""
+
+    def __init__(self, catalogs: Catalogs):
+        self.catalogs = catalogs
+        self._results: dict = {}
+
+    def result(self, inputs: PlanInputs, curve: bool = False) -> PlanResult:
+        key = (inputs, curve)
+        if key not in self._results:
+            self._results[key] = estimate(inputs, self.catalogs, explain=curve)
+        return self._results[key]
+
+    def arch(self, inputs: PlanInputs):
+        return resolve_model(inputs, self.catalogs)
+
+
+# ---- derived figures --------------------------------------------------------------------------
+def kv_pool_tokens(result: PlanResult, inputs: PlanInputs, arch) -> float:
+    """Tokens of KV cache one replica holds: each GPU's usable memory less the runtime overhead,
+    the fragmentation margin, weights and activations (as the serving plan sizes its largest
+    batch), divided by one token's KV bytes on that GPU; expert-parallel groups hold their own."""
+    b, lay = result.breakdown_bytes, result.layout
+    free = (result.usable_bytes - inputs.overhead_bytes) / (1 + inputs.fragmentation) - b.weights - b.activations
+    per_token = kv_bytes_per_sequence(arch, 1, inputs.kv_dtype_effective(), lay.tp, lay.pp)
+    return max(free, 0.0) / per_token * lay.ep
+
+
+def offline_output_tokens_per_s(result: PlanResult, isl: int, osl: int) -> float:
+    """Output tokens/s of an offline run (all requests queued, fixed lengths) on one replica: at
+    the largest batch B that fits, B prompts are prefilled one after another, then osl decode
+    steps run at batch B: B·osl / (B·prefill + osl / per-user decode speed at B)."""
+    if not result.curve:
+        return math.nan
+    top = result.curve[-1]
+    return top.batch * osl / (top.batch * result.prefill_time_s + osl / top.tokens_per_s_per_user)
+
+
+def training_memory_bytes(result: PlanResult, inputs: PlanInputs, metric: str) -> float:
+    """Per-GPU training memory as the source measured it: allocated (live tensors: everything but
+    the runtime overhead and fragmentation margin), reserved (tensors plus the margin) or the
+    whole per-GPU figure the planner shows (device)."""
+    b = result.breakdown_bytes
+    tensors = b.total - b.overhead
+    if metric == "allocated":
+        return tensors
+    if metric == "reserved":
+        return tensors * (1 + inputs.fragmentation)
+    return b.total
+
+
+# ---- one predictor per class: (case, plans) -> figure in the case's unit ---------------------------
+def _training_throughput(case: Case, plans: Plans) -> float:
+    r = plans.result(case.inputs)
+    gpu_s = r.training_time_s * r.gpus
+    if case.figure == "tokens_per_s_per_gpu":
+        return case.inputs.training_tokens / gpu_s
+    return (r.hardware_flops if case.metric == "hardware" else r.training_flops) / gpu_s / 1e12
+
+
+def _training_memory(case: Case, plans: Plans) -> float:
+    return training_memory_bytes(plans.result(case.inputs), case.inputs, case.metric) / MEMORY_UNITS[case.unit]
+
+
+def _weights_memory(case: Case, plans: Plans) -> float:
+    return plans.result(case.inputs).breakdown_bytes.weights / MEMORY_UNITS[case.unit]
+
+
+def _serving_kv_pool(case: Case, plans: Plans) -> float:
+    r = plans.result(case.inputs)
+    if case.unit == "sequences":
+        return float(r.max_batch) if r.fits and r.max_batch else math.nan
+    return kv_pool_tokens(r, case.inputs, plans.arch(case.inputs))
+
+
+def _serving_throughput(case: Case, plans: Plans) -> float:
+    total = offline_output_tokens_per_s(plans.result(case.inputs, curve=True), case.isl, case.osl)
+    return total / case.per_gpu_of if case.per_gpu_of else total
+
+
+def _ttft(case: Case, plans: Plans) -> float:
+    return plans.result(case.inputs).prefill_time_s * 1e3
+
+
+def _tpot(case: Case, plans: Plans) -> float:
+    return 1e3 / plans.result(case.inputs).decode_tokens_per_s_per_user
+
+
+PREDICTORS = {
+    "training_throughput": _training_throughput, "training_memory": _training_memory,
+    "weights_memory": _weights_memory, "serving_kv_pool": _serving_kv_pool,
+    "serving_throughput": _serving_throughput, "ttft": _ttft, "tpot": _tpot,
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    case: Case
+    predicted: float  # in case.unit; NaN when the planner gives no figure
+    reason: str = ""  # why there is no prediction
+
+    @property
+    def ok(self) -> bool:
+        return math.isfinite(self.predicted)
+
+    @property
+    def error(self) -> float:
+        return self.predicted / self.case.measured - 1 if self.ok else math.nan
+
+    def as_dict(self) -> dict:
+        c = self.case
+        return {"class": c.figure_class, "predicted": _finite(self.predicted), "measured": c.measured,
+                "error": _finite(self.error), "source": c.source, "dataset": c.dataset, "row_id": c.row_id,
+                "figure": c.figure, "unit": c.unit, "model": c.model, "gpu": c.gpu, "engine": c.engine,
+                "reason": self.reason, "assumptions": c.assumptions}
+
+
+def _finite(x: float):
+    return x if math.isfinite(x) else None
+
+
+def predict(case: Case, plans: Plans) -> Outcome:
+    """The case's prediction, or the reason the planner gives none (an input it rejects, or a
+    layout it says does not fit)."""
+    try:
+        value = PREDICTORS[case.figure_class](case, plans)
+    except InputError as e:
+        return Outcome(case, math.nan, f"planner rejects the inputs: {e}")
+    if math.isfinite(value):
+        return Outcome(case, value)
+    warnings = plans.result(case.inputs).warnings
+    why = next((w for w in warnings if w.startswith("does not fit") or " has no " in w), "it gives no figure")
+    return Outcome(case, math.nan, f"planner: {why}")
+
+
+def evaluate(cases: list[Case], catalogs: Catalogs) -> list[Outcome]:
+    plans = Plans(catalogs)
+    return [predict(c, plans) for c in cases]
+
+
+@lru_cache(maxsize=1)
+def bundled_outcomes() -> tuple:
+    """The shipped ledger evaluated with the shipped catalogs (computed once per process)."""
+    return tuple(evaluate(load_cases(), load_catalogs()))
+
+
+def summarize(outcomes, by: str = "class") -> dict:
+    """{group: {n, median_abs_error, p90_abs_error, bias}} over the rows with a prediction; by
+    'class' (figure class) or 'dataset'. bias is the median signed error."""
+    groups: dict = {}
+    for o in outcomes:
+        if o.ok:
+            groups.setdefault(o.case.figure_class if by == "class" else o.case.dataset, []).append(o.error)
+    order = CLASSES if by == "class" else sorted(groups)
+    return {g: _stats(groups[g]) for g in order if g in groups}
+
+
+def _stats(errors: list) -> dict:
+    absolute = [abs(e) for e in errors]
+    return {"n": len(errors), "median_abs_error": statistics.median(absolute),
+            "p90_abs_error": float(np.percentile(absolute, 90)), "bias": statistics.median(errors)}
+
+
+def report(outcomes, figure_class: str | None = None) -> dict:
+    """What `gpuplanner-cli validate --format json` prints."""
+    chosen = [o for o in outcomes if figure_class in (None, o.case.figure_class)]
+    return {"rows": [o.as_dict() for o in chosen], "summary": summarize(chosen)}
+
+
+def report_text(outcomes, figure_class: str | None = None) -> str:
+    """`validate --format table`: one line per row, then the summary per class and per source."""
+    chosen = [o for o in outcomes if figure_class in (None, o.case.figure_class)]
+    rows = pd.DataFrame([o.as_dict() for o in chosen])
+    lines = []
+    if not rows.empty:
+        shown = rows.assign(error=[f"{o.error:+.1%}" if o.ok else "" for o in chosen],
+                            note=rows["reason"].where(rows["reason"] != "", rows["source"]))
+        lines.append(shown[["class", "dataset", "row_id", "model", "gpu", "predicted", "measured", "unit", "error",
+                            "note"]].to_string(index=False, max_colwidth=60, float_format=lambda x: f"{x:,.4g}"))
+    for title, summary in (("class", summarize(chosen)), ("source", summarize(chosen, by="dataset"))):
+        lines += ["", f"{title:<30}{'n':>5}{'median |error|':>16}{'p90 |error|':>13}{'bias':>9}"]
+        lines += [f"{name:<30}{x['n']:>5}{x['median_abs_error']:>16.1%}{x['p90_abs_error']:>13.1%}{x['bias']:>+9.1%}"
+                  for name, x in summary.items()]
+    skipped = sum(1 for o in chosen if not o.ok)
+    if skipped:
+        lines.append(f"{skipped} row(s) without a prediction (reason in the note column) are not in the summaries")
+    return "\n".join(lines)
+
+
+# ---- error bands ----------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _generations() -> dict:
+    """GPU name -> architecture generation (first word of gpus.csv `architecture`: Hopper, ...)."""
+    frame = pd.read_csv(resource_path("gpus.csv"), dtype=str, keep_default_na=False)
+    return {r["name"]: r["architecture"].split(" ")[0] for r in frame.to_dict("records")}
+
+
+def model_family(name: str) -> str:
+    """'meta-llama/Llama-3.1-8B' -> 'llama', 'DeepSeek V3 671B' -> 'deepseek'."""
+    match = re.match(r"[a-z]+", str(name).split("/")[-1].lower())
+    return match.group(0) if match else ""
+
+
+def error_band(subject, figure_class: str, outcomes=None, catalogs: Catalogs | None = None,
+               engine: str = "") -> tuple[float, int]:
+    """(median |error|, n) of the ledger rows nearest a plan (a PlanResult or PlanInputs) for one
+    figure class: same GPU generation and model family (and serving engine, when one is given),
+    else same generation and family, else same family, else same generation, else the whole class.
+    A narrower set is used once it has MIN_BAND_ROWS rows; (NaN, 0) when the class has no row with
+    a prediction."""
+    rows = [o for o in (bundled_outcomes() if outcomes is None else outcomes)
+            if o.ok and o.case.figure_class == figure_class]
+    if isinstance(subject, PlanResult):
+        gpu, model = subject.gpu_name, subject.model_name
+    else:
+        gpu, model = subject.gpu, getattr(subject.model, "name", subject.model)
+        if not gpu and subject.instance:
+            instance = (catalogs or load_catalogs()).instances.get(subject.instance)
+            gpu = instance.gpu if instance else ""
+    gens = _generations()
+    gen, family = gens.get(gpu, ""), model_family(model)
+    in_gen = [bool(gen) and gens.get(o.case.gpu) == gen for o in rows]
+    in_family = [bool(family) and model_family(o.case.model) == family for o in rows]
+    levels = ([o for o, g, f in zip(rows, in_gen, in_family) if g and f and engine and o.case.engine == engine],
+              [o for o, g, f in zip(rows, in_gen, in_family) if g and f],
+              [o for o, f in zip(rows, in_family) if f], [o for o, g in zip(rows, in_gen) if g])
+    near = next((level for level in levels if len(level) >= MIN_BAND_ROWS), rows)
+    if not near:
+        return math.nan, 0
+    return statistics.median(abs(o.error) for o in near), len(near)

@@ -1,0 +1,356 @@
+"""The accuracy ledger's rows: published measurements (resources/validation/, built by
+scripts/build_ledger.py from the validation data set) mapped to the plan inputs that reproduce
+them and the planner figure each is compared with.
+
+Each source row becomes one or more Cases, one per measured figure, in one of CLASSES. A Case keeps
+the figure as printed with its unit and source; `inputs` fixes the measured layout (dp/tp/pp/ep),
+precision, lengths and batch so the comparison is like with like. Settings a source does not state
+are filled with the documented convention of the framework that ran it and listed in
+`assumptions`. Rows the planner cannot express never get here: excluded.csv lists them with why.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import pandas as pd
+
+from gpuplanner.core.errors import InputError
+from gpuplanner.core.inputs import PlanInputs
+from gpuplanner.core.model import ModelArch, from_hf_config
+from gpuplanner.core.resource_files import resource_path
+
+CLASSES = ("training_throughput", "training_memory", "weights_memory", "serving_kv_pool", "serving_throughput",
+           "ttft", "tpot")
+DATASETS = ("vllm_memory_llmd", "trtllm_perf_overview", "aiconfigurator_silicon_sample", "sglang_vllm_bench",
+            "nemo_throughput", "published_runs", "finetune_memory_torchtune", "megatron_pr482_memory")
+
+# Source spellings -> planner GPU catalog names.
+GPUS = {
+    "H100": "H100", "H100-80GB": "H100", "H100 80G": "H100", "H100 80GB HBM3": "H100", "H100 (DGX-H100)": "H100",
+    "h100_sxm": "H100", "H200": "H200", "H200 141GB HBM3": "H200", "h200_sxm": "H200", "B200": "B200",
+    "b200_sxm": "B200", "GB200": "GB200", "gb200": "GB200", "A100-SXM4-80GB": "A100-80GB", "A100 80G": "A100-80GB",
+    "L40S": "L40S", "4090": "RTX4090", "RTX 4090": "RTX4090", "A6000": "A6000", "A100": "A100-80GB",
+    "H800": "H100",
+}
+GPU_NOTES = {
+    "H800": "H800 planned as H100 (same 80 GB HBM3; only memory is compared)",
+    "A100": "'A100' taken as the 80 GB SXM part (torchtune's tables run 70B models on it)",
+}
+
+# Source model names -> planner preset id, or `name` of resources/validation/model_configs.csv.
+MODELS = {
+    "meta-llama/Llama-3.1-8B-Instruct": "llama-3.1-8b", "llama-3.1-8b": "llama-3.1-8b",
+    "nvidia/Llama-3.1-8B-Instruct-FP8": "llama-3.1-8b", "Llama 3.1 8B": "llama-3.1-8b",
+    "meta-llama/Llama-3.1-70B": "llama-3.1-70b", "llama-3.1-70b": "llama-3.1-70b",
+    "llama-3.3-70b": "llama-3.1-70b", "Llama 3.1 70B": "llama-3.1-70b", "Llama3 70B": "llama-3.1-70b",
+    "Llama 3.1 405B": "llama-3.1-405b", "Llama 3 405B": "llama-3.1-405b",
+    "Qwen/Qwen2.5-7B-Instruct": "qwen2.5-7b",
+    "LLAMA2-7B": "llama-2-7b", "Llama2-7B": "llama-2-7b", "Llama2 7B": "llama-2-7b", "LLAMA2-13B": "llama-2-13b",
+    "LLAMA2-70B": "llama-2-70b", "Llama2-70B": "llama-2-70b", "GPT3-175B": "gpt-3-175b",
+    "deepseek-ai/DeepSeek-V3": "deepseek-v3", "DeepSeek V3 671B": "deepseek-v3",
+    "deepseek-ai/DeepSeek-R1": "deepseek-ai/DeepSeek-R1", "Qwen/Qwen3-32B": "Qwen/Qwen3-32B",
+    "Qwen/Qwen3-235B-A22B-FP8": "Qwen/Qwen3-235B-A22B", "Qwen3 MoE 30B": "Qwen/Qwen3-30B-A3B",
+    "openai/gpt-oss-20b": "openai/gpt-oss-20b", "GPT-OSS 20B": "openai/gpt-oss-20b",
+    "openai/gpt-oss-120b": "openai/gpt-oss-120b", "GPT-OSS 120B": "openai/gpt-oss-120b",
+    "MiniMaxAI/MiniMax-M2.5": "MiniMaxAI/MiniMax-M2.5", "moonshotai/Kimi-K2.5": "moonshotai/Kimi-K2.5",
+    "deepseek-ai/DeepSeek-V2-Lite-Chat": "deepseek-ai/DeepSeek-V2-Lite",
+    "google/gemma-2-2b-it": "google/gemma-2-2b-it", "google/gemma-2-9b-it": "google/gemma-2-9b-it",
+    "google/gemma-2-27b-it": "google/gemma-2-27b-it", "google/gemma-7b": "google/gemma-7b",
+    "microsoft/phi-2": "microsoft/phi-2",
+}
+MODEL_NOTES = {
+    "llama-3.3-70b": "Llama-3.3-70B has the Llama-3.1-70B architecture (model_configs_extra.csv)",
+    "Llama3 70B": "Llama 3 70B planned with the Llama 3.1 70B shapes (they differ only in RoPE scaling)",
+    "Llama 3 405B": "Llama 3 405B is the Llama 3.1 405B preset",
+}
+# Config families whose blank fields take the transformers default, and facts no config column holds.
+_FAMILY = {
+    "gemma": {"model_type": "gemma", "tie_word_embeddings": True},  # GemmaConfig default: tied
+    "phi": {"model_type": "phi", "tie_word_embeddings": False, "hidden_act": "gelu_new"},
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One measured figure of one source row, with the inputs that reproduce its setting."""
+
+    dataset: str
+    row_id: str  # 0-based data row of the source file
+    figure_class: str
+    figure: str  # the measured column
+    measured: float  # as printed
+    unit: str
+    source: str
+    model: str  # as the source names it
+    gpu: str  # planner catalog name
+    engine: str
+    inputs: PlanInputs
+    assumptions: str = ""
+    isl: int = 0  # serving_throughput: fixed request lengths
+    osl: int = 0
+    per_gpu_of: int = 0  # > 0: the figure is per GPU of this many (else the whole replica or run)
+    metric: str = ""  # training_memory: allocated, reserved or device; training_throughput: model or hardware
+
+    @property
+    def key(self) -> str:
+        return f"{self.dataset}:{self.row_id}:{self.figure}"
+
+
+@lru_cache(maxsize=1)
+def _configs() -> dict:
+    frame = pd.read_csv(resource_path("validation/model_configs.csv"), dtype=str, keep_default_na=False)
+    return {r["name"]: r for r in frame.to_dict("records")}
+
+
+def _config_arch(name: str) -> ModelArch:
+    """A ModelArch from one copied model_configs_extra.csv row, through the planner's own HF-config
+    reader. Every sliding-window model there interleaves sliding and full layers (gemma-2, gpt-oss),
+    which the planner's all-layer `sliding_window` cannot say: full attention is kept, as the KV pool
+    vLLM prints counts every layer at full length."""
+    row = _configs()[name]
+    family = next((v for k, v in _FAMILY.items() if k in name.lower()), {})
+    cfg = {"model_type": re.sub(r" .*", "", row["model_type"]) or family.get("model_type", "")}
+    for key in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+                "head_dim", "vocab_size", "max_position_embeddings", "moe_intermediate_size", "first_k_dense_replace",
+                "kv_lora_rank", "q_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"):
+        if row[key]:
+            cfg[key] = int(float(row[key]))
+    if row["num_experts"]:
+        cfg["num_experts"] = int(float(row["num_experts"]))
+        cfg["num_experts_per_tok"] = int(float(row["experts_per_token"]))
+    if row["num_shared_experts"]:
+        cfg["n_shared_experts"] = int(float(row["num_shared_experts"]))
+    tied = row["tie_word_embeddings"]
+    cfg["tie_word_embeddings"] = tied == "True" if tied else family.get("tie_word_embeddings", False)
+    if "hidden_act" in family:
+        cfg["hidden_act"] = family["hidden_act"]
+    arch = from_hf_config(cfg, name=name, path=row["source"])
+    if family.get("model_type") == "phi":  # phi-2: LayerNorm and a bias on every linear layer (notes)
+        arch = replace(arch, norm="layernorm", bias="all")
+    return arch
+
+
+def _gpt_arch(row: dict) -> ModelArch:
+    """A Megatron GPT of Narayanan et al. (2021) Table 1 from its hidden size and layers (notes
+    column); vocabulary 51,200 and sequence 2048 are the source's own quote. Heads are not in the
+    data: h/128 keeps a·d = h, and no compared figure depends on the head count."""
+    hidden, layers = (int(x) for x in re.search(r"hidden=(\d+), layers=(\d+)", row["notes"]).groups())
+    return ModelArch(name=row["model"], n_layers=layers, hidden=hidden, intermediate=4 * hidden,
+                     n_heads=hidden // 128, n_kv_heads=hidden // 128, vocab=51200, max_positions=2048,
+                     tied_embeddings=True, mlp_kind="gelu", norm="layernorm", bias="all",
+                     learned_positions=True, source=row["source"])
+
+
+def model_for(name: str):
+    """Preset id or ModelArch for a source model name; InputError when the ledger has no mapping."""
+    key = MODELS.get(name.strip())
+    if key is None:
+        raise InputError("model", f"'{name}' has no architecture in the ledger's model table")
+    return _config_arch(key) if key in _configs() else key
+
+
+def gpu_name(text: str) -> str:
+    """Planner catalog name for a source GPU spelling ('8x A100', 'h100_sxm'); InputError if none."""
+    text = re.sub(r"^\d+\s*x\s*", "", text.strip())
+    if text not in GPUS:
+        raise InputError("gpu", f"'{text}' is not mapped to a GPU of the catalog")
+    return GPUS[text]
+
+
+def _int(text) -> int:
+    return int(float(re.match(r"\s*([0-9.]+)", str(text)).group(1)))
+
+
+def _notes(*notes) -> str:
+    return "; ".join(n for n in notes if n)
+
+
+def _serve(**fields) -> PlanInputs:
+    """Serving inputs by GPU (no instance), one replica, layout degrees fixed (1 unless given)."""
+    return PlanInputs(**{"mode": "infer", "instance": "", "dp": 0, "tp": 1, "pp": 1, "ep": 1, **fields})
+
+
+def _train(**fields) -> PlanInputs:
+    return PlanInputs(mode="train", instance="", **fields)
+
+
+# ---- serving ------------------------------------------------------------------------------------
+def _vllm(r: dict) -> list[Case]:
+    """vLLM 0.19 start-up logs: weights and the KV pool per GPU, max concurrency per engine."""
+    if r["quantization"] == "fp8":
+        precision = "fp8"
+    elif r["quantization"] == "mxfp4":
+        precision = "int4"
+    else:
+        precision = {"torch.bfloat16": "bf16", "torch.float16": "fp16", "torch.float32": "fp32"}[r["dtype"]]
+    inputs = _serve(model=model_for(r["model"]), precision=precision, gpu=gpu_name(r["gpu"]),
+                        tp=_int(r["tp"]), pp=_int(r["pp"]),
+                        kv_dtype="fp8" if r["kv_cache_dtype"] == "fp8" else "auto",
+                        util_cap=float(r["gpu_memory_utilization"]), context_len=_int(r["max_model_len"]),
+                        concurrency=1)
+    note = _notes("MXFP4 (4.25 bits) planned as int4 with group scales (4.25 bits); the planner quantizes "
+                  "attention too, gpt-oss keeps it bf16" if precision == "int4" else "",
+                  "prefix caching off; CUDA-graph memory not subtracted by vLLM")
+    base = dict(dataset="vllm_memory_llmd", row_id=r["row_id"], source=r["source"], model=r["model"],
+                gpu=inputs.gpu, engine="vllm", inputs=inputs, assumptions=note)
+    return [Case(figure_class="weights_memory", figure="model_loading_weights_gib",
+                 measured=float(r["model_loading_weights_gib"]), unit="GiB", **base),
+            Case(figure_class="serving_kv_pool", figure="kv_cache_tokens", measured=float(r["kv_cache_tokens"]),
+                 unit="tokens", **base),
+            Case(figure_class="serving_kv_pool", figure="max_concurrency_x", measured=float(r["max_concurrency_x"]),
+                 unit="sequences", **base)]
+
+
+def _trtllm(r: dict) -> list[Case]:
+    """trtllm-bench offline throughput: output tokens/s of the whole run or per GPU (per edition)."""
+    v017 = r["trtllm_version"].startswith("0.17")
+    precision = {"FP8": "fp8", "FP16": "fp16"}[r["precision"]]
+    isl, osl = _int(r["isl"]), _int(r["osl"])
+    inputs = _serve(model=model_for(r["model"]), precision=precision, gpu=gpu_name(r["gpu_as_printed"]),
+                        pp=_int(r["pp"] or 1), tp=_int(r["tp"]),
+                        kv_dtype="fp8" if v017 and precision == "fp8" else "auto",
+                        context_len=isl + osl, prompt_tokens=isl, output_tokens=osl, concurrency=1)
+    per_gpu = r["per_gpu_or_total"].startswith("per GPU")
+    note = _notes(MODEL_NOTES.get(r["model"], ""), "" if v017 else "KV dtype not stated: planner default",
+                  "0.17 prints 'tokens/sec': output tokens/s (it matches the later editions' figures)"
+                  if v017 else "")
+    return [Case(dataset="trtllm_perf_overview", row_id=r["row_id"], figure_class="serving_throughput",
+                 figure="throughput_value", measured=float(r["throughput_value"]),
+                 unit="output tokens/s per GPU" if per_gpu else "output tokens/s", source=r["source"],
+                 model=r["model"], gpu=inputs.gpu, engine="trtllm", inputs=inputs, assumptions=note, isl=isl,
+                 osl=osl, per_gpu_of=_int(r["num_gpus"]) if per_gpu else 0)]
+
+
+def _aiconfigurator(r: dict) -> list[Case]:
+    """Aggregated serving latency at a fixed concurrency; batch_size is per attention-DP rank."""
+    adp = max(1, _int(r["attention_dp_size"] or 1))
+    isl, osl = _int(r["isl"]), _int(r["osl"])
+    inputs = _serve(model=model_for(r["model_path"]), precision={"fp8": "fp8", "int4": "int4"}[r["precision"]],
+                        gpu=gpu_name(r["system"]), pp=_int(r["pp_size"]), ep=adp,
+                        tp=_int(r["tp_size"]), context_len=isl + osl, prompt_tokens=isl, output_tokens=osl,
+                        concurrency=_int(r["batch_size"]) * adp)
+    note = f"attention DP {adp} planned as expert parallelism {adp}" if adp > 1 else ""
+    base = dict(dataset="aiconfigurator_silicon_sample", row_id=r["row_id"], source=r["source"],
+                model=r["model_path"], gpu=inputs.gpu, engine=r["backend"], inputs=inputs, unit="ms")
+    return [Case(figure_class="ttft", figure="silicon_ttft_ms", measured=float(r["silicon_ttft_ms"]),
+                 assumptions=_notes(note, "measured under load: includes queueing"), **base),
+            Case(figure_class="tpot", figure="silicon_tpot_ms", measured=float(r["silicon_tpot_ms"]),
+                 assumptions=note, **base)]
+
+
+def _sglang(r: dict) -> list[Case]:
+    """SGLang DeepSeek-V3 FP8 on 8xH200 with DP attention at a request rate: the mean number of
+    requests in flight (Little's law: rate x median end-to-end latency) stands for the batch."""
+    isl, osl = _int(r["isl"]), _int(r["osl"])
+    in_flight = max(1, round(float(r["request_rate_rps"]) * float(r["median_e2e_latency_ms"]) / 1e3))
+    dp_attention = "--enable-dp-attention" in r["engine_flags"]
+    tp = _int(r["tp"])
+    inputs = _serve(model=model_for(r["model"]), precision="fp8", gpu=gpu_name(r["gpu"]),
+                        ep=tp if dp_attention else 1, tp=1 if dp_attention else tp,
+                        kv_dtype="fp8" if "--kv-cache-dtype fp8" in r["engine_flags"] else "auto",
+                        context_len=isl + osl, prompt_tokens=isl, output_tokens=osl, concurrency=in_flight)
+    note = _notes(f"batch {in_flight} = {r['request_rate_rps']} req/s x median e2e latency (Little's law)",
+                  "DP attention over 8 GPUs planned as expert parallelism 8" if dp_attention else "")
+    base = dict(dataset="sglang_vllm_bench", row_id=r["row_id"], source=r["source"], model=r["model"],
+                gpu=inputs.gpu, engine="sglang", inputs=inputs, unit="ms", assumptions=note)
+    return [Case(figure_class="ttft", figure="median_ttft_ms", measured=float(r["median_ttft_ms"]), **base),
+            Case(figure_class="tpot", figure="median_tpot_ms", measured=float(r["median_tpot_ms"]), **base)]
+
+
+# ---- training -----------------------------------------------------------------------------------
+def _nemo(r: dict) -> list[Case]:
+    """NeMo 24.07 (Megatron core, distributed optimizer = ZeRO-1) and AutoModel (FSDP2 = ZeRO-3)."""
+    tp, pp, gpus = _int(r["tp"]), _int(r["pp"]), _int(r["num_gpus"])
+    ep = _int(r["ep"]) if re.match(r"\d", r["ep"]) else 1
+    megatron = r["source_group"].startswith("NeMo 24.07")
+    lora = "lora" in r["task"].lower()
+    inputs = _train(model=model_for(r["model"]), precision=r["precision"].lower(), gpu=gpu_name(r["gpu"]), 
+                        train_method="lora" if lora else "full", tp=tp, pp=pp, ep=ep, dp=gpus // (tp * pp),
+                        zero_stage=1 if megatron else 3, seq_len=_int(r["seq_len"]), micro_batch=_int(r["micro_batch"]))
+    note = _notes(MODEL_NOTES.get(r["model"], ""),
+                  "distributed optimizer (ZeRO-1) assumed" if megatron else "FSDP2 planned as ZeRO-3",
+                  "activation checkpointing not stated: planner default (selective)",
+                  "LoRA rank not stated: planner default" if lora else "",
+                  "mock data and a balanced MoE gate (optimistic)" if not megatron else "")
+    return [Case(dataset="nemo_throughput", row_id=r["row_id"], figure_class="training_throughput",
+                 figure="tokens_per_s_per_gpu", measured=float(r["tokens_per_s_per_gpu"]), unit="tokens/s per GPU",
+                 source=r["source"], model=r["model"], gpu=inputs.gpu, engine="nemo", inputs=inputs, assumptions=note)]
+
+
+def _published(r: dict) -> list[Case]:
+    """Megatron-LM weak scaling (Narayanan et al. 2021, Table 1: full recomputation, TFLOP/s
+    counting it) and Llama 3 405B pre-training (Table 4: BF16 MFU, no checkpointing)."""
+    gpus, seq = _int(r["gpu_count"].replace(",", "")), _int(r["seq_len"].replace(",", ""))
+    if r["model"].startswith("GPT"):
+        mp = _int(re.search(r"= (\d+)", r["parallelism"]).group(1))
+        tp = min(mp, 8)
+        model, metric, precision, recompute, zero = _gpt_arch(r), "hardware", "fp16", "full", 0
+        pp, dp = mp // tp, gpus // mp
+        note = "TP = min(model-parallel size, 8) (README note); micro-batch not stated: 1; no ZeRO (2021)"
+    else:
+        tp, pp, dp = (_int(x) for x in re.search(r"TP=(\d+) CP=\d+ PP=(\d+) DP\(FSDP\)=(\d+)",
+                                                 r["parallelism"]).groups())
+        model, metric, precision, recompute, zero = model_for(r["model"]), "model", "bf16", "none", -1
+        note = _notes(MODEL_NOTES[r["model"]], "micro-batch not stated: 1; FSDP sharding: any ZeRO stage that fits")
+    gpu = "H100" if "H100" in r["gpu_model"] else "A100-80GB"  # Selene's 80 GB A100s (README quote)
+    inputs = _train(model=model, precision=precision, gpu=gpu,
+                         tp=tp, pp=pp, dp=dp, zero_stage=zero, seq_len=seq, micro_batch=1,
+                        recompute=recompute)
+    return [Case(dataset="published_runs", row_id=r["row_id"], figure_class="training_throughput",
+                 figure="achieved_tflops_per_gpu", measured=float(r["achieved_tflops_per_gpu"]),
+                 unit="TFLOP/s per GPU", source=r["source"], model=r["model"], gpu=inputs.gpu,
+                 engine="megatron" if metric == "hardware" else "meta", inputs=inputs, assumptions=note,
+                 metric=metric)]
+
+
+def _torchtune(r: dict) -> list[Case]:
+    """torchtune LoRA/QLoRA fine-tuning peak memory; several GPUs = FSDP (ZeRO-3)."""
+    gpus = _int(re.match(r"\s*(\d+)", r["gpu"]).group(1))
+    method = "qlora" if "qlora" in r["method"].lower() else "lora"
+    metric = "allocated" if "active" in r["memory_metric"].lower() else "device"
+    inputs = _train(model=model_for(r["model"]), train_method=method, precision="bf16", gpu=gpu_name(r["gpu"]),
+                         tp=1, pp=1, dp=gpus, zero_stage=3 if gpus > 1 else 0, seq_len=_int(r["seq_len"]),
+                        micro_batch=_int(r["batch"]), recompute="full", lora_rank=8)
+    note = _notes("activation checkpointing, LoRA rank and targets not stated: torchtune's recipe defaults "
+                  "(checkpointing on, rank 8) with the planner's all-linear adapters",
+                  GPU_NOTES.get(re.sub(r"^\d+\s*x\s*", "", r["gpu"].strip()), ""),
+                  "'Peak Memory per GPU' metric not stated: compared with the planner's whole per-GPU figure"
+                  if metric == "device" else "")
+    return [Case(dataset="finetune_memory_torchtune", row_id=r["row_id"], figure_class="training_memory",
+                 figure="peak_memory", measured=float(r["peak_memory"]), unit=r["memory_unit"], source=r["source"],
+                 model=r["model"], gpu=inputs.gpu, engine="torchtune", inputs=inputs, assumptions=note,
+                 metric=metric)]
+
+
+def _megatron(r: dict) -> list[Case]:
+    """Megatron-LM PR #482: Llama2-7B, torch.cuda.max_memory_allocated() per GPU."""
+    inputs = _train(model=model_for(r["model"]), precision="bf16", gpu=gpu_name(r["gpu_model"]), 
+                        tp=_int(r["tp"]), pp=_int(r["pp"]), dp=_int(r["dp"]), zero_stage=1, grad_dtype="fp32",
+                        seq_len=4096, micro_batch=_int(r["micro_batch_size"]), recompute="none")
+    note = _notes("sequence length not stated: 4096 (Llama 2's context) assumed",
+                  "unit not printed: GiB assumed (Megatron reports allocator bytes / 2^20)",
+                  "distributed optimizer = ZeRO-1; bf16 gradients accumulated in fp32 (Megatron's default)",
+                  GPU_NOTES["H800"])
+    return [Case(dataset="megatron_pr482_memory", row_id=r["row_id"], figure_class="training_memory",
+                 figure="peak_memory_actual", measured=float(r["peak_memory_actual"]), unit="GiB",
+                 source=r["source"], model=r["model"], gpu=inputs.gpu, engine="megatron", inputs=inputs,
+                 assumptions=note, metric="allocated")]
+
+
+MAPPERS = {
+    "vllm_memory_llmd": _vllm, "trtllm_perf_overview": _trtllm, "aiconfigurator_silicon_sample": _aiconfigurator,
+    "sglang_vllm_bench": _sglang, "nemo_throughput": _nemo, "published_runs": _published,
+    "finetune_memory_torchtune": _torchtune, "megatron_pr482_memory": _megatron,
+}
+
+
+def read_dataset(name: str) -> list[dict]:
+    frame = pd.read_csv(resource_path(f"validation/{name}.csv"), dtype=str, keep_default_na=False)
+    return frame.to_dict("records")
+
+
+def load_cases() -> list[Case]:
+    """Every ledger row mapped to Cases, dataset by dataset in file order."""
+    return [case for name in DATASETS for row in read_dataset(name) for case in MAPPERS[name](row)]

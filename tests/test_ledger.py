@@ -1,0 +1,257 @@
+"""The accuracy ledger: rows mapped to the settings and units their sources state, the summary
+maths, `validate --format json`, the error bands, and the ratchet on each class's median error."""
+import json
+import math
+import time
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gpuplanner.cli import main
+from gpuplanner.core import PlanInputs, estimate, load_catalogs
+from gpuplanner.core.accuracy import (
+    Outcome, Plans, bundled_outcomes, error_band, evaluate, kv_pool_tokens, offline_output_tokens_per_s, predict,
+    report, summarize,
+)
+from gpuplanner.core.ledger import CLASSES, DATASETS, load_cases
+from gpuplanner.core.resource_files import resource_path
+from gpuplanner.core.units import GB, GIB
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return {c.key: c for c in load_cases()}
+
+
+@pytest.fixture(scope="module")
+def plans():
+    return Plans(load_catalogs())
+
+
+def test_vllm_row_keeps_the_logged_figures_units_and_settings(cases, plans):
+    # llm-d v0.19.0 log, Llama-3.1-8B-Instruct, H100, TP1, bf16, max_model_len 8192, util 0.95
+    weights = cases["vllm_memory_llmd:26:model_loading_weights_gib"]
+    tokens = cases["vllm_memory_llmd:26:kv_cache_tokens"]
+    seqs = cases["vllm_memory_llmd:26:max_concurrency_x"]
+    assert (weights.measured, weights.unit) == (14.99, "GiB")
+    assert (tokens.measured, tokens.unit) == (476016.0, "tokens")
+    assert (seqs.measured, seqs.unit) == (58.11, "sequences")
+    i = tokens.inputs
+    assert (i.mode, i.gpu, i.precision, i.kv_dtype, i.tp, i.pp, i.util_cap, i.context_len) == \
+        ("infer", "H100", "bf16", "auto", 1, 1, 0.95, 8192)
+    # Llama-3.1-8B caches 2 x 32 layers x 8 KV heads x 128 x 2 bytes = 131072 bytes a token; the
+    # log's 58.11 GiB pool over that is its printed token count, so tokens are per engine, GiB per GPU.
+    per_token = 2 * 32 * 8 * 128 * 2
+    assert 58.11 * GIB / per_token == pytest.approx(tokens.measured, rel=1e-3)
+    r = plans.result(i)
+    free = (r.usable_bytes - i.overhead_bytes) / (1 + i.fragmentation) - r.breakdown_bytes.weights \
+        - r.breakdown_bytes.activations
+    assert kv_pool_tokens(r, i, plans.arch(i)) == pytest.approx(free / per_token)
+    assert predict(tokens, plans).predicted == pytest.approx(free / per_token)
+    assert predict(seqs, plans).predicted == r.max_batch == int(free // (per_token * 8192))
+    assert predict(weights, plans).predicted == pytest.approx(r.breakdown_bytes.weights / GIB)
+
+
+def test_vllm_fp8_weights_and_fp8_kv_rows(cases):
+    assert cases["vllm_memory_llmd:21:kv_cache_tokens"].inputs.precision == "fp8"  # --quantization fp8
+    assert cases["vllm_memory_llmd:19:kv_cache_tokens"].inputs.kv_dtype == "fp8"  # kv_cache_dtype=fp8
+
+
+def test_trtllm_per_gpu_row_is_compared_per_gpu(cases, plans):
+    # post-1.0 developer guide: Llama-3.3-70B, H200, TP2, 1000/1000, 2587 output tokens/s per GPU
+    case = cases["trtllm_perf_overview:419:throughput_value"]
+    assert (case.measured, case.unit, case.per_gpu_of) == (2587.0, "output tokens/s per GPU", 2)
+    assert (case.inputs.tp, case.inputs.pp, case.inputs.model, case.inputs.precision) == (2, 1, "llama-3.1-70b", "fp8")
+    total = offline_output_tokens_per_s(plans.result(case.inputs, curve=True), 1000, 1000)
+    assert predict(case, plans).predicted == pytest.approx(total / 2)
+    # the 0.17 edition prints the whole TP group; its FP8 runs also set an FP8 KV cache
+    old = cases["trtllm_perf_overview:0:throughput_value"]
+    assert (old.measured, old.unit, old.per_gpu_of, old.inputs.kv_dtype) == (29526.04, "output tokens/s", 0, "fp8")
+
+
+def test_offline_throughput_is_batch_prefill_then_decode(plans, cases):
+    r = plans.result(cases["trtllm_perf_overview:419:throughput_value"].inputs, curve=True)
+    top = r.curve[-1]
+    assert top.batch == r.max_batch > 1
+    seconds = top.batch * r.prefill_time_s + 1000 / top.tokens_per_s_per_user
+    assert offline_output_tokens_per_s(r, 1000, 1000) == pytest.approx(top.batch * 1000 / seconds)
+
+
+def test_aiconfigurator_batch_is_per_attention_dp_rank(cases):
+    # MiniMax-M2.5 on B200, vLLM: tp 2, attention DP 2, batch_size 2 per rank, ISL/OSL 1024
+    case = cases["aiconfigurator_silicon_sample:187:silicon_tpot_ms"]
+    i = case.inputs
+    assert (i.tp, i.ep, i.concurrency, i.prompt_tokens, i.output_tokens, i.gpu) == (2, 2, 4, 1024, 1024, "B200")
+    assert case.measured == pytest.approx(9.575336, rel=1e-6) and case.unit == "ms"
+    assert cases["aiconfigurator_silicon_sample:187:silicon_ttft_ms"].measured == pytest.approx(74.273059, rel=1e-6)
+
+
+def test_megatron_tflops_count_the_recomputed_pass(cases, plans):
+    # Narayanan et al. 2021 Table 1: GPT 145B on 1536 A100s, model-parallel 64 = TP8 x PP8, 148 TFLOP/s
+    case = cases["published_runs:6:achieved_tflops_per_gpu"]
+    i = case.inputs
+    assert (i.tp, i.pp, i.dp, i.recompute, i.precision, i.seq_len) == (8, 8, 24, "full", "fp16", 2048)
+    assert case.measured == 148 and case.metric == "hardware"
+    # hardware FLOPs over time is the fp16 peak (312 TFLOP/s) times the planner's MFU
+    assert predict(case, plans).predicted == pytest.approx(312 * PlanInputs().mfu)
+
+
+def test_nemo_tokens_per_gpu_by_hand(cases, plans):
+    # NeMo 24.07: Llama-2-7B, 8 x H100, FP8, seq 4096, 16847 tokens/s per GPU
+    case = cases["nemo_throughput:4:tokens_per_s_per_gpu"]
+    assert (case.measured, case.unit, case.inputs.dp, case.inputs.precision) == (16847.0, "tokens/s per GPU", 8, "fp8")
+    flops_per_token = 6 * 6.738e9 + 12 * 32 * 4096 * 4096  # 6P + 12·L·h·s (Narayanan et al. eq. 3)
+    assert predict(case, plans).predicted == pytest.approx(PlanInputs().mfu * 1979e12 / flops_per_token, rel=2e-3)
+
+
+def test_training_memory_metric_and_unit(cases, plans):
+    megatron = cases["megatron_pr482_memory:0:peak_memory_actual"]  # max_memory_allocated, DP8, mb 2
+    assert (megatron.measured, megatron.unit, megatron.metric) == (69.1, "GiB", "allocated")
+    assert (megatron.inputs.dp, megatron.inputs.micro_batch, megatron.inputs.zero_stage) == (8, 2, 1)
+    b = plans.result(megatron.inputs).breakdown_bytes
+    assert predict(megatron, plans).predicted == pytest.approx((b.total - b.overhead) / GIB)
+    tune = cases["finetune_memory_torchtune:7:peak_memory"]  # Llama 3.1 405B QLoRA, 8 x A100, 44.8 GB
+    assert (tune.measured, tune.unit, tune.metric, tune.inputs.train_method) == (44.8, "GB", "device", "qlora")
+    assert (tune.inputs.dp, tune.inputs.zero_stage) == (8, 3)
+    assert predict(tune, plans).predicted == pytest.approx(plans.result(tune.inputs).breakdown_bytes.total / GB)
+
+
+def test_enough_rows_sources_and_classes(cases):
+    outcomes = bundled_outcomes()
+    assert len(outcomes) >= 200
+    ok = [o for o in outcomes if o.ok]
+    assert len({o.case.dataset for o in ok}) >= 6
+    assert {o.case.figure_class for o in ok} == set(CLASSES)
+    assert {c.dataset for c in cases.values()} == set(DATASETS)
+
+
+def test_rows_without_a_prediction_say_why_and_stay_out_of_the_summary():
+    outcomes = bundled_outcomes()
+    missing = [o for o in outcomes if not o.ok]
+    assert missing and all(o.reason.startswith("planner") for o in missing)
+    data = report(outcomes)
+    assert sum(s["n"] for s in data["summary"].values()) == len(outcomes) - len(missing)
+    unpredicted = [r for r in data["rows"] if r["predicted"] is None]
+    assert len(unpredicted) == len(missing)
+    assert all(r["error"] is None and r["reason"] for r in unpredicted)
+
+
+def test_excluded_rows_are_not_in_the_ledger():
+    excluded = pd.read_csv(resource_path("validation/excluded.csv"), dtype=str)
+    assert (excluded["reason"].str.len() > 0).all()
+    for name in DATASETS:
+        kept = set(pd.read_csv(resource_path(f"validation/{name}.csv"), dtype=str)["row_id"].astype(int))
+        left_out = set()
+        for spans, n in excluded.loc[excluded["dataset"] == name, ["row_ids", "n_rows"]].itertuples(index=False):
+            ids = [i for span in spans.split() for i in range(int(span.split("-")[0]), int(span.split("-")[-1]) + 1)]
+            assert len(ids) == int(n)
+            left_out.update(ids)
+        assert not kept & left_out, name
+
+
+def _outcome(case, predicted):
+    return Outcome(case, predicted, "" if math.isfinite(predicted) else "planner: test")
+
+
+def test_summary_maths(cases):
+    case = cases["vllm_memory_llmd:26:model_loading_weights_gib"]
+    measured = case.measured
+    errors = [-0.2, 0.1, 0.3, 0.5]
+    outcomes = [_outcome(case, measured * (1 + e)) for e in errors] + [_outcome(case, math.nan)]
+    s = summarize(outcomes)["weights_memory"]
+    assert s["n"] == 4
+    assert s["median_abs_error"] == pytest.approx(0.25)
+    assert s["p90_abs_error"] == pytest.approx(0.44)  # linear between 0.3 and 0.5 at 0.7 of the way
+    assert s["bias"] == pytest.approx(0.2)
+    assert summarize(outcomes, by="dataset")["vllm_memory_llmd"] == s
+
+
+def test_validate_json_shape(capsys):
+    assert main(["validate", "--format", "json", "--class", "weights_memory"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"rows", "summary"}
+    assert set(data["summary"]) == {"weights_memory"}
+    assert set(data["summary"]["weights_memory"]) == {"n", "median_abs_error", "p90_abs_error", "bias"}
+    assert data["rows"] and all({"class", "predicted", "measured", "error", "source"} <= set(r) for r in data["rows"])
+    assert {r["class"] for r in data["rows"]} == {"weights_memory"}
+    for r in data["rows"]:
+        assert r["error"] == pytest.approx(r["predicted"] / r["measured"] - 1)
+        assert r["source"]
+    expected = summarize([o for o in bundled_outcomes() if o.case.figure_class == "weights_memory"])
+    assert data["summary"]["weights_memory"] == pytest.approx(expected["weights_memory"])
+
+
+def test_validate_table_and_csv(capsys):
+    assert main(["validate", "--class", "ttft"]) == 0
+    out = capsys.readouterr().out
+    assert "median |error|" in out and "ttft" in out and "aiconfigurator_silicon_sample" in out
+    assert main(["validate", "--format", "csv"]) == 0
+    frame = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    assert len(frame) == len(bundled_outcomes())
+    assert {"class", "predicted", "measured", "error", "source", "reason"} <= set(frame.columns)
+
+
+def test_the_whole_ledger_runs_in_under_5_s():
+    start = time.perf_counter()
+    evaluate(load_cases(), load_catalogs())
+    assert time.perf_counter() - start < 5.0
+
+
+def test_error_band_takes_the_nearest_rows(cases):
+    base = replace(cases["vllm_memory_llmd:26:model_loading_weights_gib"], engine="trtllm")
+
+    def at(gpu, model, error):
+        return _outcome(replace(base, gpu=gpu, model=model), base.measured * (1 + error))
+    hopper_llama = [at("H100", "meta-llama/Llama-3.1-8B", e) for e in (0.1, -0.2, 0.3)]
+    ampere_llama = [at("A100-80GB", "llama-2-7b", e) for e in (0.6, 0.7)]
+    hopper_qwen = [at("H200", "Qwen/Qwen3-32B", e) for e in (0.05, 0.05, 0.05, 0.05)]
+    rows = hopper_llama + ampere_llama + hopper_qwen
+    llama_h200 = PlanInputs(model="llama-3.1-70b", gpu="H200", instance="")
+    assert error_band(llama_h200, "weights_memory", rows) == (pytest.approx(0.2), 3)
+    # two Ampere Llama rows are too few: the family's five rows answer instead
+    llama_a100 = PlanInputs(model="llama-2-13b", gpu="A100-80GB", instance="")
+    assert error_band(llama_a100, "weights_memory", rows) == (pytest.approx(0.3), 5)
+    # an unknown family on a Hopper GPU: the generation's rows
+    mixtral = PlanInputs(model="mixtral-8x7b-v0.1", gpu="H100", instance="")
+    assert error_band(mixtral, "weights_memory", rows)[1] == 7
+    # an engine narrows further once it has enough rows of its own
+    vllm = [_outcome(replace(base, engine="vllm", gpu="H100", model="llama-2-7b"), base.measured * 1.9)] * 3
+    assert error_band(llama_h200, "weights_memory", rows + vllm, engine="vllm") == (pytest.approx(0.9), 3)
+    assert error_band(llama_h200, "weights_memory", rows + vllm[:2], engine="vllm")[1] == 5
+    # nothing near: the whole class; no row of the class: no band
+    t4 = PlanInputs(model="gpt2", gpu="T4", instance="")
+    assert error_band(t4, "weights_memory", rows) == (pytest.approx(float(np.median([abs(o.error) for o in rows]))), 9)
+    assert error_band(t4, "ttft", rows) == (pytest.approx(math.nan, nan_ok=True), 0)
+
+
+def test_error_band_of_a_plan_from_the_bundled_ledger():
+    catalogs = load_catalogs()
+    result = estimate(PlanInputs(model="llama-3.1-8b", mode="infer", instance="p5.48xlarge"), catalogs)
+    band, n = error_band(result, "serving_kv_pool")
+    near = [abs(o.error) for o in bundled_outcomes() if o.ok and o.case.figure_class == "serving_kv_pool"
+            and o.case.gpu in ("H100", "H200") and "llama" in o.case.model.lower()]
+    assert n == len(near) >= 3
+    assert band == pytest.approx(float(np.median(near)))
+    # the same plan given as inputs (by instance) lands on the same rows
+    assert error_band(PlanInputs(model="llama-3.1-8b", mode="infer", instance="p5.48xlarge"), "serving_kv_pool",
+                      catalogs=catalogs) == (band, n)
+
+
+def _bounds():
+    frame = pd.read_csv(resource_path("validation/bounds.csv"))
+    return dict(zip(frame["class"], frame["max_median_abs_error"]))
+
+
+def test_every_class_has_a_bound():
+    assert set(_bounds()) == set(CLASSES)
+
+
+@pytest.mark.parametrize("figure_class", CLASSES)
+def test_ratchet_median_error_within_bound(figure_class):
+    """A change that makes a class's median |error| worse than resources/validation/bounds.csv
+    fails here. Lower a bound freely; raising one needs a reason in the commit message."""
+    median = summarize(bundled_outcomes())[figure_class]["median_abs_error"]
+    assert median <= _bounds()[figure_class], (
+        f"{figure_class}: median |error| {median:.2%} is above its bound {_bounds()[figure_class]:.0%}")
