@@ -73,3 +73,11 @@ def test_money_is_written_one_way_in_every_column():
     assert [fmt_usd(x) for x in (0.684, 99.5, 5102.7, 39_112.0, 12_345_678.9)] == \
         ["$0.68", "$99.50", "$5,103", "$39,112", "$12,345,679"]
 
+
+
+def test_one_version_everywhere(catalogs):
+    import gpuplanner
+    from gpuplanner.ui.about import about_html
+    result = estimate(PlanInputs(), catalogs)
+    assert plan_row(result)["gpuplanner_version"] == gpuplanner.__version__
+    assert f"gpuplanner {gpuplanner.__version__}" in about_html(catalogs)

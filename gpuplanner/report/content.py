@@ -9,10 +9,10 @@ from datetime import date
 
 import pandas as pd
 
+import gpuplanner
 from gpuplanner.core.fields import INPUT_FIELDS
 from gpuplanner.core.result import BREAKDOWN_KEYS
 from gpuplanner.core.units import SECONDS_PER_DAY, fmt_duration, fmt_gib, fmt_usd
-from gpuplanner.report.version import app_version
 
 COMPONENT_LABELS = {
     "weights": "Weights", "master_weights": "Master weights", "gradients": "Gradients",
@@ -71,7 +71,7 @@ def gpu_source(result) -> str:
 
 
 def meta_rows(result, created: date) -> list[tuple[str, str]]:
-    return [("Created", created.isoformat()), ("gpuplanner", app_version()),
+    return [("Created", created.isoformat()), ("gpuplanner", gpuplanner.__version__),
             ("Prices as of", result.price_as_of or "n/a"), ("GPU data", gpu_source(result))]
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
+import gpuplanner
 from gpuplanner.core.fields import csv_name
 from gpuplanner.report.atomic import write_atomically
-from gpuplanner.report.version import app_version
 
 ENCODING = "utf-8-sig"
 COMPARISON_SUFFIX = "-comparison"
@@ -37,7 +37,7 @@ def csv_paths(path) -> tuple[Path, Path, Path]:
 def plan_row(result) -> dict:
     """The plan as one flat row: stamp, inputs, then results, keyed as the CLI's JSON with units added."""
     data = result.to_dict()
-    row = {"gpuplanner_version": app_version(),
+    row = {"gpuplanner_version": gpuplanner.__version__,
            "exported_at_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     row.update({"input_" + csv_name(k): v for k, v in data["inputs"].items()})
     for key, value in data.items():

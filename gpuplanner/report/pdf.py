@@ -9,12 +9,12 @@ import pandas as pd
 from PySide6.QtCore import QBuffer, QIODevice, QMarginsF
 from PySide6.QtGui import QColor, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
 
+import gpuplanner
 from gpuplanner.report import content
 from gpuplanner.report.atomic import write_atomically
 from gpuplanner.report.document import PagedDocument
 from gpuplanner.report.errors import ReportError
 from gpuplanner.report.qt_app import ensure_gui_app
-from gpuplanner.report.version import app_version
 
 PAGE_SIZES = {"a4": QPageSize.PageSizeId.A4, "letter": QPageSize.PageSizeId.Letter}
 MARGIN_MM = 15.0
@@ -63,7 +63,7 @@ def configured_writer(output: str | QIODevice, size_id: QPageSize.PageSizeId, re
     writer.setPageMargins(QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM), QPageLayout.Unit.Millimeter)
     writer.setResolution(LAYOUT_DPI)
     writer.setTitle(content.title(result))
-    writer.setCreator(f"gpuplanner {app_version()}")
+    writer.setCreator(f"gpuplanner {gpuplanner.__version__}")
     return writer
 
 

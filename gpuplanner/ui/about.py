@@ -2,27 +2,20 @@
 from __future__ import annotations
 
 import html
-from importlib import metadata
 
 import pandas
 import PySide6
 from PySide6 import QtCore
 
+import gpuplanner
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.ui.catalog_dialog import price_as_of
-
-
-def app_version() -> str:
-    try:
-        return metadata.version("gpuplanner")
-    except metadata.PackageNotFoundError:
-        return "unknown (not installed)"
 
 
 def about_html(catalogs: Catalogs) -> str:
     sources = sorted({g.source for g in catalogs.gpus.values() if g.source.startswith("http")})
     return (
-        f"<h3>gpuplanner {html.escape(app_version())}</h3>"
+        f"<h3>gpuplanner {html.escape(gpuplanner.__version__)}</h3>"
         "<p>GPU capacity and cost planner for training and serving large language models.</p>"
         f"<p>Qt {QtCore.qVersion()} · PySide6 {PySide6.__version__} · pandas {pandas.__version__}</p>"
         f"<p><b>Catalogs</b>: {len(catalogs.gpus)} GPUs, {len(catalogs.instances)} instance types, "
