@@ -5,12 +5,12 @@ Qt-free and torch-free: the GUI, the CLI and tests share it.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
+
+from gpuplanner.core.atomic import atomic_write
 
 RESULTS_FORMAT = 1
 
@@ -28,24 +28,18 @@ def save_results(folder: Path, hello: Mapping[str, Any], results: Sequence[Mappi
                  saved_at: datetime | None = None) -> Path:
     """Write ``bench-YYYYmmdd-HHMMSS.json`` in ``folder`` and return its path.
 
-    Atomic: a temporary file in the same folder is renamed over the target, so a crash
-    mid-write never leaves a half-written results file.
+    Atomic (core.atomic): a crash mid-write never leaves a half-written results file.
     """
     saved_at = saved_at or datetime.now(timezone.utc)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"bench-{saved_at:%Y%m%d-%H%M%S}.json"
     document = {"format": RESULTS_FORMAT, "saved_at": saved_at.isoformat(),
                 "hello": dict(hello), "results": [dict(r) for r in results]}
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as tmp:
-            json.dump(document, tmp, indent=1)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+
+    def write(temp: Path) -> None:
+        with open(temp, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=1)
+    atomic_write({path: write})
     return path
 
 

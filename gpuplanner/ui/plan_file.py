@@ -4,18 +4,17 @@
 
 A model read from a config file is stored whole ({"arch": {...ModelArch fields...}}) so the
 plan opens on a machine without that file. Loading validates everything and raises
-PlanFileError with one sentence for the user; saving is atomic (temp file + os.replace), so
+PlanFileError with one sentence for the user; saving is atomic (core.atomic), so
 a crash never leaves half a plan. Qt-free.
 """
 from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, fields
 from pathlib import Path
 
+from gpuplanner.core.atomic import WriteError, atomic_write_text
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.model import ModelArch
@@ -94,19 +93,10 @@ def load_plan(path) -> PlanInputs:
 
 
 def save_plan(path, inputs: PlanInputs) -> None:
-    """Write atomically: a temp file in the target folder, then os.replace over the target."""
+    """Write atomically (core.atomic): a crash or a full disk never leaves half a plan."""
     path = Path(path)
     text = json.dumps(plan_to_dict(inputs), indent=2, sort_keys=True, allow_nan=False) + "\n"
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
-        raise PlanFileError(f"{path.name} cannot be saved in {path.parent}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise PlanFileError(f"{path.name} cannot be saved: {e.strerror or e}") from None
+        atomic_write_text(path, text)
+    except WriteError as e:
+        raise PlanFileError(f"{path.name} cannot be saved: {e.reason}") from None
