@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from gpuplanner.core import safe_io
 from gpuplanner.core.atomic import atomic_write
 
 RESULTS_FORMAT = 1
@@ -46,7 +47,7 @@ def save_results(folder: Path, hello: Mapping[str, Any], results: Sequence[Mappi
 def load_results(path: Path) -> BenchRecord:
     """Read a file written by save_results; ValueError (with the path) if it is not one."""
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        document = safe_io.load_json(path)  # regular file, size cap, nesting and number checks
         if document.get("format") != RESULTS_FORMAT:
             raise ValueError(f"unsupported results format {document.get('format')!r}")
         return BenchRecord(saved_at=datetime.fromisoformat(document["saved_at"]),

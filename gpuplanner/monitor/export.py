@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from gpuplanner.core.atomic import atomic_write
+from gpuplanner.core.safe_io import spreadsheet_safe
 from gpuplanner.monitor.history import DeviceHistory, RingBuffer
 from gpuplanner.monitor.samples import DeviceInfo
 
@@ -67,7 +68,7 @@ def write_csv_atomic(frame: pd.DataFrame, path: Path) -> Path:
 
     def write(temp: Path) -> None:
         with open(temp, "w", encoding="utf-8", newline="") as handle:
-            frame.to_csv(handle, index=False)
+            spreadsheet_safe(frame).to_csv(handle, index=False)  # a device name is not a formula
     return atomic_write({path: write})[0]
 
 

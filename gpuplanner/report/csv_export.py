@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gpuplanner.core.safe_io import spreadsheet_safe
 from gpuplanner.report.atomic import write_atomically
 from gpuplanner.report.version import app_version
 
@@ -81,6 +82,6 @@ def _with_unit(key: str) -> str:
 
 
 def _frame_writer(frame: pd.DataFrame):
-    def write(path: Path) -> None:
-        frame.to_csv(path, index=False, encoding=ENCODING)
+    def write(path: Path) -> None:  # catalog text (names, sources) must not become a live formula
+        spreadsheet_safe(frame).to_csv(path, index=False, encoding=ENCODING)
     return write

@@ -14,6 +14,7 @@ import math
 from dataclasses import asdict, fields
 from pathlib import Path
 
+from gpuplanner.core import safe_io
 from gpuplanner.core.atomic import WriteError, atomic_write_text
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.inputs import PlanInputs
@@ -22,6 +23,7 @@ from gpuplanner.core.model import ModelArch
 FORMAT = "gpuplanner-plan"
 VERSION = 1
 SUFFIX = ".gpuplan"
+PLAN_MAX_BYTES = 2**20  # a plan with an embedded architecture is a few KiB
 
 
 class PlanFileError(Exception):
@@ -82,13 +84,13 @@ def _arch(values, where: str) -> ModelArch:
 
 
 def load_plan(path) -> PlanInputs:
+    """Read through core.safe_io: regular files only, a size cap, bounded nesting, finite numbers."""
     path = Path(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise PlanFileError(f"{path.name} cannot be read: {e.strerror or e}") from None
-    except (ValueError, UnicodeDecodeError) as e:
-        raise PlanFileError(f"{path.name} is not a valid plan file (corrupt JSON: {e}).") from None
+        doc = safe_io.load_json(path, max_bytes=PLAN_MAX_BYTES)
+    except safe_io.UnsafeFileError as e:
+        field = f", field {e.column}," if e.column else ""
+        raise PlanFileError(f"{path.name}{field} {e.message}.") from None
     return plan_from_dict(doc, path.name)
 
 
