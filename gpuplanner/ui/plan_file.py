@@ -64,6 +64,8 @@ def plan_from_dict(doc, where: str = "the plan") -> PlanInputs:
         return PlanInputs(**values).validated()
     except InputError as e:
         raise PlanFileError(f"{where} has a bad value for {e.field}: {e.message}") from None
+    except (TypeError, ValueError, ArithmeticError) as e:  # a value of the wrong type
+        raise PlanFileError(f"{where} has inputs of the wrong type: {e}") from None
 
 
 def _arch(values, where: str) -> ModelArch:
