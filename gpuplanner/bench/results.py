@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from gpuplanner.bench import protocol
 from gpuplanner.core import safe_io
 from gpuplanner.core.atomic import atomic_write
 
@@ -50,8 +51,11 @@ def load_results(path: Path) -> BenchRecord:
         document = safe_io.load_json(path)  # regular file, size cap, nesting and number checks
         if document.get("format") != RESULTS_FORMAT:
             raise ValueError(f"unsupported results format {document.get('format')!r}")
+        results = [dict(r) for r in document["results"]]
+        for result in results:  # e.g. saved by another gpuplanner version: say which field is missing
+            protocol.check_result(result)
         return BenchRecord(saved_at=datetime.fromisoformat(document["saved_at"]),
-                           hello=dict(document["hello"]), results=[dict(r) for r in document["results"]])
+                           hello=dict(document["hello"]), results=results)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"{path}: not a gpuplanner benchmark results file ({exc})") from exc
 

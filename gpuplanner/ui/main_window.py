@@ -96,7 +96,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.bench_link: BenchmarkLink | None = None
         if self.services.bench_runner is not None:
             self.bench_results = BenchResultsView(catalogs.gpus, self.services.bench_results_folder
-                                                  or Path.home() / ".gpuplanner" / "benchmarks")
+                                                  or Path.home() / ".gpuplanner" / "benchmarks",
+                                                  dialogs=self.dialogs)
             self.bench_results.use_for_planning.connect(self.use_machine_gpu)
             self.live_tab.addWidget(self.bench_results)
             self.bench_link = BenchmarkLink(self.services.bench_runner, self.bench_results, parent=self)
@@ -469,9 +470,11 @@ class MainWindow(QtWidgets.QMainWindow):
     def _benchmark_finished(self, ok: bool) -> None:
         self.bench_action.setText("Run benchmark ▶")
         self.bench_progress.hide()
+        runner = self.services.bench_runner
         if ok:
-            phases = ", ".join(str(r.get("phase")) for r in self.services.bench_runner.results)
-            self.statusBar().showMessage(f"benchmark finished: {phases or 'no results'}")
+            phases = ", ".join(str(r.get("phase")) for r in runner.results)
+            note = runner.unreadable_note()
+            self.statusBar().showMessage(f"benchmark finished: {phases or 'no results'}" + (f"; {note}" if note else ""))
 
     def choose_bench_python(self) -> bool:
         dialog = BenchPythonDialog(self.settings.bench_python(), parent=self)
