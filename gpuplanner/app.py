@@ -64,9 +64,11 @@ def _services(parent, settings):
 
     from PySide6 import QtCore
 
+    from gpuplanner.ui.errors import LOG_NAME
     from gpuplanner.ui.main_window import Services
 
-    services = Services(write_report=_write_report())
+    data = QtCore.QStandardPaths.writableLocation(QtCore.QStandardPaths.StandardLocation.AppDataLocation)
+    services = Services(write_report=_write_report(), error_log=Path(data) / LOG_NAME)
     if importlib.util.find_spec("gpuplanner.ui.live_panel") is not None:
         services.make_live_panel = _make_live_panel
     try:
@@ -83,7 +85,6 @@ def _services(parent, settings):
     services.bench_runner = runner
     services.start_benchmark = lambda r: r.start(BenchConfig())
     services.set_bench_python = lambda python: runner.set_command(command_for(python))
-    data = QtCore.QStandardPaths.writableLocation(QtCore.QStandardPaths.StandardLocation.AppDataLocation)
     services.bench_results_folder = Path(data) / "benchmarks"
     return services
 
@@ -136,10 +137,11 @@ def _run(args: argparse.Namespace, argv: list[str], smoke: bool) -> int:
              else QtCore.QSettings())
     settings = AppSettings(store)
     window = MainWindow(catalogs, settings, services=_services(app, settings))
-    window.restore_session()
-    if args.plan:
-        window.open_plan(args.plan)
-    window.show()
-    if smoke:
-        FirstPaintReporter(window, lambda: print(f"first paint: {startup_ms():.0f} ms", flush=True))
-    return app.exec()
+    with window.errors.installed():  # an unexpected error: a dialog and a log entry, not a silent stderr
+        window.restore_session()
+        if args.plan:
+            window.open_plan(args.plan)
+        window.show()
+        if smoke:
+            FirstPaintReporter(window, lambda: print(f"first paint: {startup_ms():.0f} ms", flush=True))
+        return app.exec()

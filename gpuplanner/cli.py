@@ -13,6 +13,7 @@ from pathlib import Path
 from gpuplanner.core import CatalogError, InputError, PlanInputs, estimate, load_catalogs, sweep
 from gpuplanner.core.fields import FORM_FIELDS, GROUPS, INPUT_FIELDS, InputField
 from gpuplanner.core.ledger import CLASSES
+from gpuplanner.core import safe_io
 from gpuplanner.core.model import load_config_json, load_model_folder
 from gpuplanner.core.units import GIB, fmt_count, fmt_duration, fmt_usd, parse_bytes, parse_count, plural
 from gpuplanner.report.errors import ReportError
@@ -135,6 +136,7 @@ def _catalogs(args):
 def _inputs(args, catalogs):
     model = args.model or ""
     if args.config:
+        safe_io.check_path(args.config)  # a name over 255 bytes is a message, not an OSError from is_dir()
         arch = load_model_folder(args.config)[0] if args.config.is_dir() else load_config_json(args.config)
         catalogs = catalogs.with_model(arch)
         model = arch

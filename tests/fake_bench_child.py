@@ -77,6 +77,16 @@ def main(mode):
     elif mode == "cancel":
         if wait_for_cancel(timeout_s=30):
             fail("cancelled", "the benchmark was cancelled")
+    elif mode == "old_version":  # a child of another gpuplanner version: a result field renamed
+        send("result", phase="matmul", dtype="fp32", n=64, tflops=0.1)
+        send("result", phase="bandwidth", tensor_bytes=2**20, gbytes_per_s=3.0)
+        send("done", ok=True)
+    elif mode == "spawn":  # starts a worker of its own, reports its PID, ignores cancel
+        import subprocess
+        worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        send("progress", phase=f"worker {worker.pid}", step=1, total=1)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        time.sleep(60)
     elif mode == "ignore_cancel":
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         time.sleep(60)

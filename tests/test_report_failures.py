@@ -7,7 +7,8 @@ import pytest
 from test_report_plans import TRAIN, plan
 
 from gpuplanner.report import ReportError, write_report
-from gpuplanner.report import atomic, document, pdf
+from gpuplanner.core import atomic
+from gpuplanner.report import document, pdf
 
 SUFFIXES = [".csv", ".pdf"]
 

@@ -123,6 +123,9 @@ class FakeRunner(QtCore.QObject):
     def stop(self, grace_s=None):
         self.running = False
 
+    def unreadable_note(self):
+        return ""
+
 
 def test_live_tab_and_benchmark_action(make_window):
     live = FakeLive("live")

@@ -35,6 +35,14 @@ _REQUIRED_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
     "cancel": {},
 }
 MESSAGE_TYPES = frozenset(_REQUIRED_FIELDS)
+# What each result phase must carry for the results table, calibration and "Use for planning";
+# a result from another gpuplanner version that lacks one is rejected, not half-read.
+_RESULT_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
+    "memory": {"budget_bytes": (int,)},
+    "matmul": {"dtype": (str,), "size": (int,), "tflops": _NUMBER},
+    "bandwidth": {"tensor_bytes": (int,), "gbytes_per_s": _NUMBER},
+    "train": {"config": (dict,), "param_count": (int,), "peak_memory_bytes": (int,)},
+}
 
 
 class ProtocolError(ValueError):
@@ -52,7 +60,7 @@ class ProtocolError(ValueError):
 def message(type_: str, **fields: Any) -> dict[str, Any]:
     """Build a message dict of a known type (checked like a decoded one)."""
     msg = {"type": type_, "v": PROTOCOL_VERSION, **fields}
-    _check_fields(msg)
+    check_fields(msg)
     return msg
 
 
@@ -72,20 +80,32 @@ def decode(line: bytes | str) -> dict[str, Any]:
         raise ProtocolError("garbage", "not a JSON object")
     if obj.get("v") != PROTOCOL_VERSION:
         raise ProtocolError("version", f"protocol version {obj.get('v')!r}, expected {PROTOCOL_VERSION}")
-    _check_fields(obj)
+    check_fields(obj)
     return obj
 
 
-def _check_fields(msg: dict[str, Any]) -> None:
+def check_fields(msg: dict[str, Any]) -> None:
+    """Raise ProtocolError unless ``msg`` has a known type and the fields that type needs."""
     type_ = msg.get("type")
     required = _REQUIRED_FIELDS.get(type_) if isinstance(type_, str) else None
     if required is None:
         raise ProtocolError("unknown_type", f"message type {msg.get('type')!r}")
+    _check(msg, required, type_)
+
+
+def check_result(msg: dict[str, Any]) -> None:
+    """Raise ProtocolError unless a result message has the figures its phase needs to be shown
+    and used (a phase this version does not know passes: a newer child may add some)."""
+    check_fields(msg)
+    _check(msg, _RESULT_FIELDS.get(msg["phase"], {}), f"result {msg['phase']}")
+
+
+def _check(msg: dict[str, Any], required: dict[str, tuple[type, ...]], what: str) -> None:
     for name, allowed in required.items():
         value = msg.get(name)
         # bool is an int subclass in Python; only "done.ok" may be a bool.
         if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
-            raise ProtocolError("fields", f"{msg['type']}.{name} missing or not {allowed[0].__name__}")
+            raise ProtocolError("fields", f"{what}.{name} missing or not {allowed[0].__name__}")
 
 
 def _finite(value: Any) -> Any:

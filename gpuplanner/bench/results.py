@@ -5,12 +5,14 @@ Qt-free and torch-free: the GUI, the CLI and tests share it.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
+
+from gpuplanner.bench import protocol
+from gpuplanner.core import safe_io
+from gpuplanner.core.atomic import atomic_write
 
 RESULTS_FORMAT = 1
 
@@ -28,35 +30,32 @@ def save_results(folder: Path, hello: Mapping[str, Any], results: Sequence[Mappi
                  saved_at: datetime | None = None) -> Path:
     """Write ``bench-YYYYmmdd-HHMMSS.json`` in ``folder`` and return its path.
 
-    Atomic: a temporary file in the same folder is renamed over the target, so a crash
-    mid-write never leaves a half-written results file.
+    Atomic (core.atomic): a crash mid-write never leaves a half-written results file.
     """
     saved_at = saved_at or datetime.now(timezone.utc)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"bench-{saved_at:%Y%m%d-%H%M%S}.json"
     document = {"format": RESULTS_FORMAT, "saved_at": saved_at.isoformat(),
                 "hello": dict(hello), "results": [dict(r) for r in results]}
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as tmp:
-            json.dump(document, tmp, indent=1)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+
+    def write(temp: Path) -> None:
+        with open(temp, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=1)
+    atomic_write({path: write})
     return path
 
 
 def load_results(path: Path) -> BenchRecord:
     """Read a file written by save_results; ValueError (with the path) if it is not one."""
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        document = safe_io.load_json(path)  # regular file, size cap, nesting and number checks
         if document.get("format") != RESULTS_FORMAT:
             raise ValueError(f"unsupported results format {document.get('format')!r}")
+        results = [dict(r) for r in document["results"]]
+        for result in results:  # e.g. saved by another gpuplanner version: say which field is missing
+            protocol.check_result(result)
         return BenchRecord(saved_at=datetime.fromisoformat(document["saved_at"]),
-                           hello=dict(document["hello"]), results=[dict(r) for r in document["results"]])
+                           hello=dict(document["hello"]), results=results)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"{path}: not a gpuplanner benchmark results file ({exc})") from exc
 

@@ -6,12 +6,14 @@ catalogs stay loaded, so the app keeps working.
 """
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
+from gpuplanner.core import safe_io
 from gpuplanner.core.errors import CatalogError
 from gpuplanner.core.model import ModelArch
 from gpuplanner.core.resource_files import resource_path
@@ -105,11 +107,12 @@ class Catalogs:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise CatalogError(path, "does not exist")
+    data = safe_io.read_bytes(path, safe_io.CSV_MAX_BYTES)  # regular files only, size-capped
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except FileNotFoundError:
-        raise CatalogError(path, "does not exist") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        frame = pd.read_csv(io.StringIO(data.decode("utf-8-sig")), dtype=str, keep_default_na=False)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise CatalogError(path, f"is not a readable UTF-8 CSV file: {e}") from None
     frame.columns = [c.strip() for c in frame.columns]
     return frame

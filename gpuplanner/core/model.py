@@ -7,13 +7,13 @@ preset. A bare parameter count gets a synthesized Llama-shaped architecture, fla
 """
 from __future__ import annotations
 
-import json
 import math
 import struct
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
+from gpuplanner.core import safe_io
 from gpuplanner.core.errors import CatalogError
 
 GATED_MLPS = {"swiglu", "geglu"}
@@ -282,12 +282,7 @@ def from_hf_config(cfg: dict, name: str = "", path="config.json") -> ModelArch:
 
 def load_config_json(path) -> ModelArch:
     path = Path(path)
-    try:
-        cfg = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise CatalogError(path, f"cannot be read: {e.strerror or e}") from None
-    except (ValueError, UnicodeDecodeError) as e:
-        raise CatalogError(path, f"is not valid JSON: {e}") from None
+    cfg = safe_io.load_json(path)  # regular file, size, nesting and number checks
     if not isinstance(cfg, dict):
         raise CatalogError(path, "must hold a JSON object")
     return from_hf_config(cfg, name=path.parent.name or "custom", path=path)
@@ -313,18 +308,22 @@ def read_safetensors_header(path) -> dict:
     """The JSON header of one .safetensors file: 8-byte little-endian length, then JSON."""
     path = Path(path)
     try:
-        with open(path, "rb") as f:
+        with safe_io.open_regular(path, max_bytes=2**63) as f:  # the weights follow; only the header is read
             raw = f.read(8)
             if len(raw) != 8:
                 raise CatalogError(path, "is too short to be a safetensors file")
             (length,) = struct.unpack("<Q", raw)
             if length > 100 * 1024 * 1024:
                 raise CatalogError(path, f"claims a {length}-byte header; not a safetensors file")
-            header = json.loads(f.read(length).decode("utf-8"))
+            text = f.read(length)
     except OSError as e:
         raise CatalogError(path, f"cannot be read: {e.strerror or e}") from None
-    except (ValueError, UnicodeDecodeError):
-        raise CatalogError(path, "has a header that is not valid JSON; not a safetensors file") from None
+    try:
+        header = safe_io.parse_json(text.decode("utf-8"), path)
+    except (UnicodeDecodeError, safe_io.UnsafeFileError) as e:
+        why = e.message if isinstance(e, safe_io.UnsafeFileError) else "not UTF-8"
+        raise CatalogError(path, f"has an unreadable header ({why}); not a safetensors file",
+                           column=getattr(e, "column", None)) from None
     if not isinstance(header, dict):
         raise CatalogError(path, "has a header that is not a JSON object")
     return header

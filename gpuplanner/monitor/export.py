@@ -8,12 +8,12 @@ timestamps; a field not sampled at a timestamp is empty, never 0.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from gpuplanner.core.atomic import atomic_write
+from gpuplanner.core.safe_io import spreadsheet_safe
 from gpuplanner.monitor.history import DeviceHistory, RingBuffer
 from gpuplanner.monitor.samples import DeviceInfo
 
@@ -63,18 +63,13 @@ def history_frame(history: DeviceHistory, device: DeviceInfo) -> pd.DataFrame:
 
 
 def write_csv_atomic(frame: pd.DataFrame, path: Path) -> Path:
-    """Write to a temp file beside ``path``, then rename: readers never see a partial file."""
+    """Write through core.atomic: readers never see a partial file; errors name the file."""
     path = Path(path)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            frame.to_csv(handle, index=False)
-        os.chmod(temp_name, 0o644)  # mkstemp makes 0600; an export is an ordinary file
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return path
+
+    def write(temp: Path) -> None:
+        with open(temp, "w", encoding="utf-8", newline="") as handle:
+            spreadsheet_safe(frame).to_csv(handle, index=False)  # a device name is not a formula
+    return atomic_write({path: write})[0]
 
 
 def export_history_csv(history: DeviceHistory, device: DeviceInfo, path: Path) -> Path:

@@ -3,13 +3,19 @@
 Every NVMLError stops here and becomes a state: an init failure is remembered
 as ``status()`` (with a hint) until ``retry()``; a field that is NotSupported
 (or forbidden) becomes a NaN gap and is never asked again; a GPU that is lost
-gets a per-device error while the others stay live. NVMLError instances are
+gets a per-device error while the others stay live. Health is re-checked during the
+session: a driver that goes away (Uninitialized, DriverNotLoaded on a call) turns the
+status into a failure with Retry, and the GPU count is re-read every
+``RECOUNT_INTERVAL_S`` so a GPU added or removed is noticed. An exception of another
+kind from the bindings is a gap, not a dead sampler. NVMLError instances are
 unhashable, so only their messages are kept.
 """
 from __future__ import annotations
 
+import logging
 import os
 import platform
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -30,7 +36,9 @@ try:
 except ImportError:  # nvidia-ml-py not installed (or deliberately blocked)
     pynvml = None
 
+_log = logging.getLogger(__name__)
 _MW_PER_W = 1000.0
+RECOUNT_INTERVAL_S = 10.0  # how often a running session asks NVML how many GPUs there are
 _LOST_HINT = "check `dmesg` for Xid errors, then reset the GPU or reboot"
 _REINSTALL_HINT = (
     "An old pynvml.py (from nvidia-ml-py3 or py3nvml) has overwritten NVIDIA's: "
@@ -41,6 +49,14 @@ _NOT_STARTED = SourceStatus(SourceState.ERROR, "NVML not started yet")
 
 class _DeviceLost(Exception):
     """Internal: a call said the GPU is gone; carries NVML's message."""
+
+
+class _DriverLost(Exception):
+    """Internal: a call said NVML itself is gone (driver unloaded or reloaded)."""
+
+
+def _driver_gone_errors() -> tuple[type[Exception], ...]:
+    return (pynvml.NVMLError_Uninitialized, pynvml.NVMLError_DriverNotLoaded, pynvml.NVMLError_LibraryNotFound)
 
 
 @dataclass
@@ -117,7 +133,8 @@ def _init_failure(err: Exception) -> SourceStatus:
 
 
 def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+    """NVML strings; a name that is not UTF-8 keeps its readable part."""
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
 
 
 def _num(obj: Any, attr: str, scale: float = 1.0) -> float:
@@ -127,7 +144,9 @@ def _num(obj: Any, attr: str, scale: float = 1.0) -> float:
 class NvmlSource:
     """Reads every NVIDIA GPU; see the module docstring for how failures degrade."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._next_recount_s = 0.0
         self._status = _NOT_STARTED
         self._devices: dict[str, _Device] = {}
         self._initialized = False
@@ -138,7 +157,38 @@ class NvmlSource:
         return self._status
 
     def devices(self) -> tuple[DeviceInfo, ...]:
+        """The GPUs; every RECOUNT_INTERVAL_S a live session re-reads the count first."""
+        if self._initialized and self._status.ok and self._clock() >= self._next_recount_s:
+            self._recount()
         return tuple(d.info for d in self._devices.values())
+
+    def _recount(self) -> None:
+        self._next_recount_s = self._clock() + RECOUNT_INTERVAL_S
+        try:
+            count = pynvml.nvmlDeviceGetCount()
+        except _driver_gone_errors() as err:
+            self._driver_lost(err)
+            return
+        except Exception:  # noqa: BLE001 - a transient failure: ask again next time
+            return
+        if count != len(self._devices):
+            before = len(self._devices)
+            self._devices.clear()
+            self._enumerate()
+            if self._status.ok:
+                change = "added" if count > before else "removed"
+                self._status = SourceStatus(SourceState.OK, f"NVML: {count} GPU(s) ({abs(count - before)} {change} "
+                                            "during this session)")
+
+    def _driver_lost(self, err: Exception) -> None:
+        """NVML stopped answering as a whole: a failure state with Retry; no more calls until then."""
+        self._status = SourceStatus(
+            SourceState.DRIVER_NOT_LOADED,
+            f"NVML lost the NVIDIA driver during this session ({err or type(err).__name__})",
+            "The driver was unloaded or reloaded: press Retry (or `sudo modprobe nvidia`, then Retry).",
+        )
+        for device in self._devices.values():
+            device.info = replace(device.info, error=f"driver lost: {err or type(err).__name__}")
 
     def open(self) -> None:
         problem = _bindings_problem()
@@ -154,6 +204,7 @@ class NvmlSource:
             self._status = SourceStatus(SourceState.BINDINGS_BROKEN, "pynvml bindings are corrupted", _REINSTALL_HINT)
             return
         self._initialized = True
+        self._next_recount_s = self._clock() + RECOUNT_INTERVAL_S
         self._memory_info = _Newest(
             lambda h: pynvml.nvmlDeviceGetMemoryInfo(h, version=pynvml.nvmlMemory_v2),
             pynvml.nvmlDeviceGetMemoryInfo,
@@ -222,8 +273,12 @@ class NvmlSource:
             device.off_fields.add(name)
         except (pynvml.NVMLError_GpuIsLost, pynvml.NVMLError_Unknown) as err:
             raise _DeviceLost(str(err)) from None
+        except _driver_gone_errors() as err:
+            raise _DriverLost(str(err)) from None
         except pynvml.NVMLError:
             pass  # transient (timeout, busy): a gap now, asked again next time
+        except Exception:  # noqa: BLE001 - bindings misbehaving (a bad string, a ctypes error): a gap
+            _log.warning("NVML call for %s failed unexpectedly", name, exc_info=True)
         return None
 
     def _read(self, uuid: str, build: Callable[[_Device], Any]) -> Any:
@@ -234,6 +289,9 @@ class NvmlSource:
             return build(device)
         except _DeviceLost as lost:
             device.info = replace(device.info, error=f"{lost}: {_LOST_HINT}")
+            return None
+        except _DriverLost as lost:
+            self._driver_lost(lost)
             return None
 
     def read_usage(self, device_uuid: str, timestamp_s: float) -> UsageSample | None:

@@ -6,6 +6,11 @@ share one timestamp (usage every 0.5 s, sensors every 1 s land on the same
 grid), so exported rows line up. The thread is a daemon only as a last resort:
 ``stop()`` ends it within one interval, but a driver call that hangs forever
 must not keep the application alive after its windows closed.
+
+A source call that does not return within ``hang_timeout_s`` (a hung driver) shows as
+an ERROR state on the next drain; Retry then abandons the stuck thread (a daemon, it
+can never write again: each thread carries a generation number) and starts a new one
+that calls ``retry()`` on the source.
 """
 from __future__ import annotations
 
@@ -73,8 +78,12 @@ class Sampler:
         source: GpuSource,
         rates: SamplerRates = SamplerRates(),
         wall_clock_s: Callable[[], float] = time.time,
+        hang_timeout_s: float = 10.0,
     ) -> None:
         self.rates = rates
+        self.hang_timeout_s = hang_timeout_s
+        self._generation = 0  # bumped when a hung thread is abandoned
+        self._busy_since_s: float | None = None  # monotonic start of the source call in progress
         self._source = source
         self._wall_clock_s = wall_clock_s
         self._lock = threading.Lock()
@@ -98,8 +107,20 @@ class Sampler:
         if self.is_running:
             return
         self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="gpuplanner-sampler", daemon=True)
+        self._start_thread(self._source.open)
+
+    def _start_thread(self, first: Callable[[], None]) -> None:
+        with self._lock:
+            generation = self._generation
+        self._thread = threading.Thread(target=self._run, args=(generation, first), name="gpuplanner-sampler",
+                                        daemon=True)
         self._thread.start()
+
+    def _hung_for_s(self) -> float:
+        """How long the current source call has run, if longer than hang_timeout_s (else 0)."""
+        busy = self._busy_since_s
+        waited = 0.0 if busy is None else time.monotonic() - busy
+        return waited if waited > self.hang_timeout_s else 0.0
 
     def stop(self) -> None:
         """Ask the thread to finish and wait at most one (longest) interval for it."""
@@ -123,15 +144,28 @@ class Sampler:
             self._watched_pid = pid
 
     def request_retry(self) -> None:
-        """Retry a failed source on the sampler thread (never on the caller's)."""
+        """Retry a failed source on the sampler thread (never on the caller's); a hung thread is replaced."""
         with self._lock:
-            self._retry_requested = True
+            hung = self._thread is not None and bool(self._hung_for_s())
+            if hung:
+                self._generation += 1  # the stuck thread's results are dropped if it ever returns
+                self._busy_since_s = None
+                self._status = SourceStatus(SourceState.ERROR, "Retrying after a hung driver call…")
+            else:
+                self._retry_requested = True
+        if hung:
+            _log.warning("telemetry source hung; starting a new sampler thread")
+            self._start_thread(self._source.retry)
         self._wake.set()
 
     def drain(self) -> SamplerBatch:
         with self._lock:
+            hung_s = self._hung_for_s()
+            status = self._status if not hung_s else SourceStatus(
+                SourceState.ERROR, f"The GPU driver has not answered for {hung_s:.0f} s (a call hangs)",
+                "Press Retry; if it stays, check `nvidia-smi` and `dmesg`.")
             batch = SamplerBatch(
-                status=self._status,
+                status=status,
                 devices=self._devices,
                 usage=tuple(self._usage),
                 sensors=tuple(self._sensors),
@@ -142,8 +176,8 @@ class Sampler:
             self._processes.clear()
         return batch
 
-    def _run(self) -> None:
-        self._guarded(self._source.open)
+    def _run(self, generation: int, first: Callable[[], None]) -> None:
+        self._guarded(first, generation)
         start_s = time.monotonic()
         intervals = {
             "usage": self.rates.usage_interval_s,
@@ -152,7 +186,7 @@ class Sampler:
         }
         due_s = dict.fromkeys(intervals, start_s)
         try:
-            while not self._stopping.is_set():
+            while not self._stopping.is_set() and generation == self._generation:
                 with self._lock:
                     retry, self._retry_requested = self._retry_requested, False
                     if not self._poll_processes:
@@ -160,34 +194,42 @@ class Sampler:
                     elif due_s["processes"] == math.inf:
                         due_s["processes"] = time.monotonic()
                 if retry:
-                    self._guarded(self._source.retry)
+                    self._guarded(self._source.retry, generation)
                 now_s = time.monotonic()
                 groups = [g for g, t in due_s.items() if t - _SLACK_S <= now_s]
                 if groups:
-                    self._guarded(functools.partial(self._poll, groups))
+                    self._guarded(functools.partial(self._poll, groups, generation), generation)
                 for group in groups:
                     steps = math.floor((now_s + _SLACK_S - start_s) / intervals[group]) + 1
                     due_s[group] = start_s + steps * intervals[group]
                 self._wake.wait(max(0.0, min(due_s.values()) - time.monotonic()))
                 self._wake.clear()
         finally:
-            self._guarded(self._source.close)
+            if generation == self._generation:  # an abandoned thread leaves the source to its successor
+                self._guarded(self._source.close, generation)
 
-    def _guarded(self, action: Callable[[], None]) -> None:
+    def _guarded(self, action: Callable[[], None], generation: int) -> None:
         """Run a source call; a bug in a source becomes a visible state, not a dead thread."""
+        with self._lock:
+            if generation != self._generation:
+                return
+            self._busy_since_s = time.monotonic()
         try:
             action()
+            status, devices = self._source.status(), self._source.devices()
         except Exception as err:  # noqa: BLE001 - the thread boundary; the panel shows the message
             _log.exception("telemetry source failed")
-            fault = SourceStatus(SourceState.ERROR, f"Telemetry error: {err}", "Press Retry.")
-            with self._lock:
-                self._status = fault
-            return
+            status = SourceStatus(SourceState.ERROR, f"Telemetry error: {err}", "Press Retry.")
+            devices = None
         with self._lock:
-            self._status = self._source.status()
-            self._devices = self._source.devices()
+            if generation != self._generation:
+                return
+            self._busy_since_s = None
+            self._status = status
+            if devices is not None:
+                self._devices = devices
 
-    def _poll(self, groups: list[str]) -> None:
+    def _poll(self, groups: list[str], generation: int) -> None:
         timestamp_s = self._wall_clock_s()
         with self._lock:
             watched_pid = self._watched_pid
@@ -198,6 +240,8 @@ class Sampler:
                 self._source.read_processes(device.uuid, timestamp_s, watched_pid) if "processes" in groups else None
             )
             with self._lock:
+                if generation != self._generation:
+                    return
                 if usage is not None:
                     self._usage.append(usage)
                 if sensors is not None:

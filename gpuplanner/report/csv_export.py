@@ -18,6 +18,7 @@ import pandas as pd
 
 import gpuplanner
 from gpuplanner.core.fields import csv_name
+from gpuplanner.core.safe_io import spreadsheet_safe
 from gpuplanner.report.atomic import write_atomically
 
 ENCODING = "utf-8-sig"
@@ -70,6 +71,6 @@ def write_csv(result, table: pd.DataFrame, path) -> list[Path]:
 
 
 def _frame_writer(frame: pd.DataFrame):
-    def write(path: Path) -> None:
-        frame.to_csv(path, index=False, encoding=ENCODING)
+    def write(path: Path) -> None:  # catalog text (names, sources) must not become a live formula
+        spreadsheet_safe(frame).to_csv(path, index=False, encoding=ENCODING)
     return write

@@ -83,3 +83,25 @@ def _render(result, table: pd.DataFrame, temp: Path, size_id: QPageSize.PageSize
         raise
     if not painter.end() or temp.stat().st_size == 0:
         raise RuntimeError("the PDF writer could not finish the file")
+    check_complete_pdf(temp)
+
+
+TAIL_BYTES = 1024  # the trailer (startxref, offset, %%EOF) sits in the last few dozen bytes
+
+
+def check_complete_pdf(path: Path) -> None:
+    """Raise unless ``path`` is a whole PDF: `%PDF-` header, `%%EOF` trailer, startxref inside the file.
+
+    QPdfWriter and QPainter report success even when a write failed partway (a nearly full disk),
+    so the file itself is the only proof; this runs before the atomic rename replaces anything."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(5)
+        f.seek(max(0, size - TAIL_BYTES))
+        tail = f.read()
+    lines = [line.strip() for line in tail.rstrip().splitlines()]
+    complete = (head == b"%PDF-" and len(lines) >= 3 and lines[-1] == b"%%EOF"
+                and lines[-3] == b"startxref" and lines[-2].isdigit() and int(lines[-2]) < size)
+    if not complete:
+        raise RuntimeError(f"the written PDF is incomplete ({size} bytes, no valid trailer); "
+                           "is the disk full?")

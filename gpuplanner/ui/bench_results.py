@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtWidgets
 from gpuplanner.bench.results import achieved_vs_peak, load_results, save_results
 from gpuplanner.core.calibration import best_measured, machine_gpu, match_gpu, predict_train_step
 from gpuplanner.core.catalogs import PEAK_COLUMNS
+from gpuplanner.ui.dialogs import Dialogs
 
 HEADERS = ("Measurement", "Achieved", "Datasheet peak", "% of peak")
 
@@ -28,8 +29,10 @@ class BenchResultsView(QtWidgets.QWidget):
 
     use_for_planning = QtCore.Signal(object)  # GpuSpec named "This machine"
 
-    def __init__(self, gpus: dict, results_folder: Path, parent: QtWidgets.QWidget | None = None):
+    def __init__(self, gpus: dict, results_folder: Path, parent: QtWidgets.QWidget | None = None,
+                 dialogs: Dialogs | None = None):
         super().__init__(parent)
+        self.dialogs = dialogs or Dialogs()
         self._gpus = gpus
         self._folder = Path(results_folder)
         self._hello: dict = {}
@@ -92,7 +95,10 @@ class BenchResultsView(QtWidgets.QWidget):
         train = next((r for r in self._results if r.get("phase") == "train"), None)
         if not train:
             return ""
-        predicted = predict_train_step(train["config"]).total_bytes
+        try:
+            predicted = predict_train_step(train["config"]).total_bytes
+        except (KeyError, TypeError, ValueError, ArithmeticError) as e:  # another version's config
+            return f"Training step: its configuration cannot be read ({type(e).__name__}: {e})."
         measured = train["peak_memory_bytes"]
         return (f"Training step ({train['param_count']:,} parameters): measured peak {measured / 2**20:,.0f} MiB "
                 f"({train.get('peak_memory_method', '')}), planner predicts {predicted / 2**20:,.0f} MiB "
@@ -110,7 +116,11 @@ class BenchResultsView(QtWidgets.QWidget):
     def save(self) -> Path | None:
         if not self._results:
             return None
-        path = save_results(self._folder, self._hello, self._results)
+        try:
+            path = save_results(self._folder, self._hello, self._results)
+        except OSError as e:  # core.atomic's WriteError names the file and the reason
+            self.dialogs.error(self, "Cannot save results", str(e))
+            return None
         self.device_label.setText(self.device_label.text() + f" · saved to {path}")
         return path
 
@@ -120,13 +130,12 @@ class BenchResultsView(QtWidgets.QWidget):
         self.set_run(record.hello, record.results, record.saved_at.date().isoformat())
 
     def _choose_and_load(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open benchmark results", str(self._folder),
-                                                        "Benchmark results (*.json)")
+        path = self.dialogs.open_path(self, "Open benchmark results", "Benchmark results (*.json)")
         if path:
             try:
                 self.load(Path(path))
             except ValueError as e:
-                QtWidgets.QMessageBox.warning(self, "Cannot open results", str(e))
+                self.dialogs.error(self, "Cannot open results", str(e))
 
     def _emit_machine_gpu(self) -> None:
         gpu = self.machine_gpu()

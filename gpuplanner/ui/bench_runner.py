@@ -8,6 +8,9 @@ exactly once; every way but success first emits ``failed`` with a sentence for a
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import sys
 from collections import deque
 from typing import Any, Callable, Sequence
 
@@ -79,6 +82,7 @@ class BenchRunner(QObject):
         self._stop_requested = False
         self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
         self._program = ""
+        self._group = 0  # the child's process group id (its PID) once started
 
     def set_command(self, command: Command) -> None:
         """Use another launch command from the next run on (e.g. a Python the user chose)."""
@@ -104,6 +108,10 @@ class BenchRunner(QObject):
         for name, value in launcher.environment_for(self._program).items():
             environment.insert(name, value)
         process.setProcessEnvironment(environment)
+        if hasattr(QProcess, "setUnixProcessParameters") and sys.platform != "win32":
+            # its own session and process group, so Stop also ends what the child starts itself
+            process.setUnixProcessParameters(QProcess.UnixProcessFlag.CreateNewSession)
+        process.started.connect(self._on_started)
         process.readyReadStandardOutput.connect(self._read_stdout)
         process.readyReadStandardError.connect(self._read_stderr)
         process.errorOccurred.connect(self._on_error)
@@ -124,9 +132,32 @@ class BenchRunner(QObject):
             process.closeWriteChannel()
         self._kill_timer.start(round((self._stop_grace_s if grace_s is None else grace_s) * 1000))
 
+    def _on_started(self) -> None:
+        if self._process is not None:
+            self._group = int(self._process.processId())
+
     def _kill(self) -> None:
         if self._process is not None:
+            self._kill_group()
             self._process.kill()
+
+    def _kill_group(self) -> None:
+        """SIGKILL everything left in the child's process group (its own children, e.g. workers)."""
+        if not self._group or sys.platform == "win32":
+            return
+        if self._group == os.getpgrp():  # never our own group (the child did not get its own)
+            return
+        try:
+            os.killpg(self._group, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass  # the group is empty already
+
+    def unreadable_note(self) -> str:
+        """A sentence about output lines that were skipped (empty when none were)."""
+        if not self.rejected_line_count:
+            return ""
+        return (f"{self.rejected_line_count} unreadable benchmark line(s) skipped (first: {self._first_rejection}); "
+                "is the benchmark Python running another gpuplanner version?")
 
     def _on_silence(self) -> None:
         self._runner_failure = (f"The benchmark showed no sign of life for {self._silence_timeout_s:g} s "
@@ -171,6 +202,11 @@ class BenchRunner(QObject):
         elif kind == "metrics":
             self.metrics.emit(msg)
         elif kind == "result":
+            try:
+                protocol.check_result(msg)
+            except protocol.ProtocolError as exc:  # e.g. a child of another gpuplanner version
+                self._reject(exc)
+                return
             self.results.append(msg)
             self.result.emit(msg)
         elif kind == "error":
@@ -225,6 +261,7 @@ class BenchRunner(QObject):
     def _finish(self, failure_message: str) -> None:
         self._watchdog.stop()
         self._kill_timer.stop()
+        self._kill_group()  # the child has ended; whatever it started itself ends with it
         process, self._process = self._process, None
         process.deleteLater()
         if failure_message:

@@ -29,6 +29,7 @@ from gpuplanner.ui.bench_results import BenchResultsView
 from gpuplanner.ui.catalog_dialog import CatalogDialog, price_as_of
 from gpuplanner.ui.compare import CompareTab
 from gpuplanner.ui.dialogs import CANCEL, SAVE, Dialogs
+from gpuplanner.ui.errors import ErrorReporter
 from gpuplanner.ui.form import FormPanel
 from gpuplanner.ui.formatting import window_title
 from gpuplanner.ui.plan_file import SUFFIX, PlanFileError, load_plan, plan_to_dict, save_plan
@@ -50,6 +51,15 @@ class Services:
     start_benchmark: Callable[[QtCore.QObject], None] | None = None  # starts a run on the runner
     set_bench_python: Callable[[str], None] | None = None  # the Python the next run uses ('' = own)
     bench_results_folder: Path | None = None  # where "Save results" writes dated files
+    error_log: Path | None = None  # where unexpected errors are logged (None: stderr)
+
+
+def _computable(inputs: PlanInputs, catalogs: Catalogs) -> None:
+    """Raise if estimating ``inputs`` fails unexpectedly; an InputError is fine (the form marks it)."""
+    try:
+        estimate(inputs, catalogs)
+    except InputError:
+        pass
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -60,6 +70,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings = settings
         self.dialogs = dialogs or Dialogs()
         self.services = services or Services()
+        self.errors = ErrorReporter(self.dialogs, self, self.services.error_log)
+        self._last_failure = ""  # the unexpected estimate error already reported
         self.path: Path | None = None
         self.saved_doc = plan_to_dict(PlanInputs())
         self.inputs: PlanInputs | None = None  # the last valid inputs
@@ -84,7 +96,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.bench_link: BenchmarkLink | None = None
         if self.services.bench_runner is not None:
             self.bench_results = BenchResultsView(catalogs.gpus, self.services.bench_results_folder
-                                                  or Path.home() / ".gpuplanner" / "benchmarks")
+                                                  or Path.home() / ".gpuplanner" / "benchmarks",
+                                                  dialogs=self.dialogs)
             self.bench_results.use_for_planning.connect(self.use_machine_gpu)
             self.live_tab.addWidget(self.bench_results)
             self.bench_link = BenchmarkLink(self.services.bench_runner, self.bench_results, parent=self)
@@ -199,18 +212,36 @@ class MainWindow(QtWidgets.QMainWindow):
             self.inputs = None
             self._update_title()
             return
+        except Exception as e:  # a bug or an input no check caught: say so, keep the inputs saveable
+            self._estimate_failed(inputs, e)
+            return
         other = {}
         for mode in ("train", "infer"):
             try:
                 other[mode] = primary if mode == inputs.mode else estimate(inputs.with_(mode=mode), self.catalogs)
             except InputError as e:
                 other[mode] = e
+            except Exception as e:
+                self._estimate_failed(inputs, e)
+                return
+        self._last_failure = ""
         self.inputs, self.result = inputs, primary
         self.plan_tab.show_results(primary, other["train"], other["infer"])
         self.recompute_ms = (time.perf_counter() - started) * 1e3
         self.statusBar().showMessage(f"recomputed in {self.recompute_ms:.1f} ms")
         self._update_title()
         self._refresh_compare()
+
+    def _estimate_failed(self, inputs: PlanInputs, error: Exception) -> None:
+        """Show that no answer matches the form (the stale one is dropped); the edits stay saveable."""
+        self.inputs, self.result = inputs, None
+        self.plan_tab.set_error(f"This plan cannot be computed ({type(error).__name__}: {error}). "
+                                "Change the inputs; the plan can still be saved.")
+        failure = f"{type(error).__name__}: {error}"
+        if failure != self._last_failure:  # once per distinct error, not once per keystroke
+            self._last_failure = failure
+            self.errors.report("Computing the plan", error)
+        self._update_title()
 
     def _tab_changed(self) -> None:
         if self.tabs.currentWidget() is self.live_tab and self.live_panel is None and self.services.make_live_panel:
@@ -224,7 +255,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._refresh_compare()
 
     def _refresh_compare(self) -> None:
-        if self.tabs.currentWidget() is self.compare_tab and self.inputs is not None:
+        if self.tabs.currentWidget() is self.compare_tab and self.result is not None:
             self.ensure_sweep()
 
     def ensure_sweep(self):
@@ -265,7 +296,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return True
         answer = self.dialogs.ask_save_changes(self, self.path.name if self.path else "the new plan")
         if answer == SAVE:
-            return self.save()
+            return self.save()  # False when the save failed: the plan is kept, the window stays
         return answer != CANCEL
 
     def _set_document(self, inputs: PlanInputs, path: Path | None) -> None:
@@ -323,6 +354,9 @@ class MainWindow(QtWidgets.QMainWindow):
         except PlanFileError as e:
             self.dialogs.error(self, "Cannot save plan", str(e))
             return False
+        except Exception as e:  # unexpected: logged too; the caller (e.g. quitting) must not go on
+            self.errors.report(f"Saving {path.name}", e)
+            return False
         self.path = path
         self.saved_doc = plan_to_dict(self.inputs)
         self.settings.add_recent(str(path))
@@ -335,11 +369,16 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self.settings.restore_window(self):
             self.resize(1280, 800)
         last = self.settings.last_plan()
-        if last and Path(last).is_file():
-            try:
-                self._set_document(load_plan(last), Path(last))
-            except PlanFileError as e:
-                self.statusBar().showMessage(f"last plan not restored: {e}", 10000)
+        if not last or not Path(last).is_file():
+            return
+        try:
+            inputs = load_plan(last)
+            _computable(inputs, self.catalogs)
+        except Exception as e:  # never a failed start: skip the plan, say why, forget it
+            self.settings.set_last_plan("")
+            self.statusBar().showMessage(f"last plan {Path(last).name} not restored and forgotten: {e}", 15000)
+            return
+        self._set_document(inputs, Path(last))
 
     # ----- models, catalogs, export, about -------------------------------------------------
     def _choose_model(self) -> None:
@@ -431,9 +470,11 @@ class MainWindow(QtWidgets.QMainWindow):
     def _benchmark_finished(self, ok: bool) -> None:
         self.bench_action.setText("Run benchmark ▶")
         self.bench_progress.hide()
+        runner = self.services.bench_runner
         if ok:
-            phases = ", ".join(str(r.get("phase")) for r in self.services.bench_runner.results)
-            self.statusBar().showMessage(f"benchmark finished: {phases or 'no results'}")
+            phases = ", ".join(str(r.get("phase")) for r in runner.results)
+            note = runner.unreadable_note()
+            self.statusBar().showMessage(f"benchmark finished: {phases or 'no results'}" + (f"; {note}" if note else ""))
 
     def choose_bench_python(self) -> bool:
         dialog = BenchPythonDialog(self.settings.bench_python(), parent=self)

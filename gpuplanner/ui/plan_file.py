@@ -4,18 +4,18 @@
 
 A model read from a config file is stored whole ({"arch": {...ModelArch fields...}}) so the
 plan opens on a machine without that file. Loading validates everything and raises
-PlanFileError with one sentence for the user; saving is atomic (temp file + os.replace), so
+PlanFileError with one sentence for the user; saving is atomic (core.atomic), so
 a crash never leaves half a plan. Qt-free.
 """
 from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, fields
 from pathlib import Path
 
+from gpuplanner.core import safe_io
+from gpuplanner.core.atomic import WriteError, atomic_write_text
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.model import ModelArch
@@ -23,6 +23,7 @@ from gpuplanner.core.model import ModelArch
 FORMAT = "gpuplanner-plan"
 VERSION = 1
 SUFFIX = ".gpuplan"
+PLAN_MAX_BYTES = 2**20  # a plan with an embedded architecture is a few KiB
 
 
 class PlanFileError(Exception):
@@ -63,6 +64,8 @@ def plan_from_dict(doc, where: str = "the plan") -> PlanInputs:
         return PlanInputs(**values).validated()
     except InputError as e:
         raise PlanFileError(f"{where} has a bad value for {e.field}: {e.message}") from None
+    except (TypeError, ValueError, ArithmeticError) as e:  # a value of the wrong type
+        raise PlanFileError(f"{where} has inputs of the wrong type: {e}") from None
 
 
 def _arch(values, where: str) -> ModelArch:
@@ -83,30 +86,21 @@ def _arch(values, where: str) -> ModelArch:
 
 
 def load_plan(path) -> PlanInputs:
+    """Read through core.safe_io: regular files only, a size cap, bounded nesting, finite numbers."""
     path = Path(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise PlanFileError(f"{path.name} cannot be read: {e.strerror or e}") from None
-    except (ValueError, UnicodeDecodeError) as e:
-        raise PlanFileError(f"{path.name} is not a valid plan file (corrupt JSON: {e}).") from None
+        doc = safe_io.load_json(path, max_bytes=PLAN_MAX_BYTES)
+    except safe_io.UnsafeFileError as e:
+        field = f", field {e.column}," if e.column else ""
+        raise PlanFileError(f"{path.name}{field} {e.message}.") from None
     return plan_from_dict(doc, path.name)
 
 
 def save_plan(path, inputs: PlanInputs) -> None:
-    """Write atomically: a temp file in the target folder, then os.replace over the target."""
+    """Write atomically (core.atomic): a crash or a full disk never leaves half a plan."""
     path = Path(path)
     text = json.dumps(plan_to_dict(inputs), indent=2, sort_keys=True, allow_nan=False) + "\n"
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
-        raise PlanFileError(f"{path.name} cannot be saved in {path.parent}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise PlanFileError(f"{path.name} cannot be saved: {e.strerror or e}") from None
+        atomic_write_text(path, text)
+    except WriteError as e:
+        raise PlanFileError(f"{path.name} cannot be saved: {e.reason}") from None

@@ -1,0 +1,114 @@
+"""The window never loses work silently (issue 14, defects 2 and 3): unexpected errors are shown and
+logged while the app keeps running, failed saves are shown and stop a quit, and a remembered plan
+that cannot be restored is skipped and forgotten."""
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from PySide6 import QtCore
+
+from gpuplanner.core import PlanInputs
+from gpuplanner.ui import main_window
+from gpuplanner.ui.dialogs import SAVE
+from gpuplanner.ui.main_window import Services
+from gpuplanner.ui.plan_file import plan_to_dict, save_plan
+from test_ui_plan import type_into
+
+pytest_plugins = ("test_ui_support",)  # the window fixtures
+
+BROKEN_SEQ_LEN = 1234  # the fake estimate fails for this input, as a bug would
+
+
+@pytest.fixture
+def broken_estimate(monkeypatch):
+    """The window's estimate raises OverflowError for seq_len 1234 (a stand-in for any core bug)."""
+    real = main_window.estimate
+
+    def estimate(inputs, catalogs):
+        if inputs.seq_len == BROKEN_SEQ_LEN:
+            raise OverflowError("int too large to convert to float")
+        return real(inputs, catalogs)
+    monkeypatch.setattr(main_window, "estimate", estimate)
+
+
+def test_an_exception_in_a_slot_is_shown_and_logged_and_the_app_goes_on(make_window, qtbot, tmp_path, dialogs):
+    log = tmp_path / "data" / "gpuplanner-errors.log"
+    window = make_window(Services(error_log=log))
+
+    def faulty_slot():
+        raise KeyError("missing_field")
+    with window.errors.installed():
+        assert sys.excepthook == window.errors.excepthook
+        QtCore.QTimer.singleShot(0, faulty_slot)
+        qtbot.waitUntil(lambda: bool(dialogs.errors), timeout=3000)
+    title, text = dialogs.errors[-1]
+    assert title == "Unexpected error" and "missing_field" in text and str(log) in text
+    assert "Traceback" in log.read_text() and "faulty_slot" in log.read_text()
+    type_into(qtbot, window, "seq_len", "2048")  # still answering
+    assert window.result is not None and window.result.inputs["seq_len"] == 2048
+
+
+def test_a_failing_estimate_is_shown_once_and_the_stale_answer_dropped(make_window, qtbot, dialogs, broken_estimate):
+    window = make_window()
+    type_into(qtbot, window, "seq_len", str(BROKEN_SEQ_LEN))
+    assert window.result is None  # no answer that belongs to other inputs
+    assert "cannot be computed" in window.plan_tab.error.text()
+    assert [t for t, _ in dialogs.errors] == ["Unexpected error"]
+    assert "Computing the plan failed: OverflowError" in dialogs.errors[0][1]
+    window.recompute()  # the same failure again: no second dialog
+    assert len(dialogs.errors) == 1
+
+
+def test_edits_that_cannot_be_computed_are_still_saved_on_quit(make_window, qtbot, tmp_path, dialogs,
+                                                               broken_estimate):
+    window = make_window()
+    type_into(qtbot, window, "seq_len", str(BROKEN_SEQ_LEN))
+    dialogs.save_answers.append(SAVE)
+    dialogs.paths.append(str(tmp_path / "kept.gpuplan"))
+    assert window.close()
+    assert json.loads((tmp_path / "kept.gpuplan").read_text())["inputs"]["seq_len"] == BROKEN_SEQ_LEN
+
+
+def test_a_failed_save_is_shown_and_quitting_with_save_does_not_close(make_window, qtbot, tmp_path, dialogs,
+                                                                       monkeypatch):
+    window = make_window()
+    window.show()
+    type_into(qtbot, window, "seq_len", "3000")
+
+    def broken_save(path, inputs):
+        raise ValueError("Out of range float values are not JSON compliant")
+    monkeypatch.setattr(main_window, "save_plan", broken_save)
+    dialogs.paths.append(str(tmp_path / "lost.gpuplan"))
+    assert not window.save()
+    assert "Saving lost.gpuplan failed" in dialogs.errors[-1][1]
+
+    dialogs.save_answers.append(SAVE)
+    dialogs.paths.append(str(tmp_path / "lost.gpuplan"))
+    assert not window.close()  # the edits are still only in the window: it stays open
+    assert window.isVisible() and window.is_dirty() and len(dialogs.errors) == 2
+    assert not (tmp_path / "lost.gpuplan").exists()
+
+
+def test_a_remembered_plan_that_cannot_be_read_is_skipped_and_forgotten(make_window, tmp_path, settings):
+    bad = tmp_path / "deep.gpuplan"
+    bad.write_text('{"inputs": ' * 3000 + "1" + "}" * 3000)
+    settings.set_last_plan(str(bad))
+    window = make_window()
+    window.restore_session()
+    assert "deep.gpuplan not restored and forgotten" in window.statusBar().currentMessage()
+    assert settings.last_plan() == "" and window.path is None
+    assert window.result is not None  # a working window with a new plan
+
+
+def test_a_remembered_plan_that_cannot_be_computed_is_skipped_and_forgotten(make_window, tmp_path, settings,
+                                                                           broken_estimate):
+    plan = tmp_path / "crash.gpuplan"
+    save_plan(plan, PlanInputs(seq_len=BROKEN_SEQ_LEN))
+    settings.set_last_plan(str(plan))
+    window = make_window()
+    window.restore_session()
+    assert "crash.gpuplan not restored and forgotten" in window.statusBar().currentMessage()
+    assert settings.last_plan() == "" and window.path is None
+    assert window.form.inputs() == PlanInputs() and window.saved_doc == plan_to_dict(PlanInputs())
