@@ -66,7 +66,8 @@ def test_filters_and_cheapest_highlight(qtbot):
 def test_window_compare_tab_matches_the_core_sweep(make_window, qtbot, catalogs):
     window = make_window()
     window.tabs.setCurrentWidget(window.compare_tab)
-    expected = sweep(PlanInputs(), catalogs)
+    qtbot.waitUntil(lambda: window.sweep_table is not None)
+    expected = sweep(PlanInputs(), catalogs, modes=("train",))  # only the mode shown is computed
     pd.testing.assert_frame_equal(window.sweep_table, expected)
     tab = window.compare_tab
     fitting = expected[(expected["mode"] == "train") & expected["fits"]]
@@ -83,6 +84,7 @@ def test_serving_chart_draws_one_curve_per_selected_candidate(make_window, qtbot
     window.tabs.setCurrentWidget(window.compare_tab)
     tab = window.compare_tab
     tab.mode_filter.setCurrentIndex(tab.mode_filter.findData("infer"))
+    qtbot.waitUntil(lambda: window.sweep_table is not None and set(window.sweep_table["mode"]) == {"infer"})
     tab.view.selectRow(0)
     curves = tab.chart.listDataItems()
     assert len(curves) == 1

@@ -1,10 +1,11 @@
 """Export, catalogs, About, and the thin Live/benchmark integration, from the window."""
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from gpuplanner.core import PlanInputs, estimate
+from gpuplanner.core import PlanInputs, estimate, sweep
 from gpuplanner.ui import about
 from gpuplanner.ui.catalog_dialog import CatalogDialog, price_as_of
 from gpuplanner.ui.main_window import Services
@@ -32,7 +33,8 @@ def test_export_passes_the_shown_result_and_table(make_window, tmp_path, dialogs
     dialogs.paths.append(str(tmp_path / "x.csv"))
     assert window.export(".csv")
     result, table, path = calls[0]
-    assert result is window.result and table is window.sweep_table and path == str(tmp_path / "x.csv")
+    assert result is window.result and path == str(tmp_path / "x.csv")
+    pd.testing.assert_frame_equal(table, sweep(window.inputs, window.catalogs))  # both modes, in full
 
 
 def test_export_errors_are_reported_not_raised(make_window, tmp_path, dialogs):

@@ -65,7 +65,10 @@ class CompareChart(ThemedPlot):
 
 
 class CompareTab(QtWidgets.QWidget):
-    """Filters, the sortable table and the candidates chart."""
+    """Filters, the sortable table and the candidates chart. `modes_changed` asks the owner for
+    the sweep of `wanted_modes()` (only the modes shown are computed)."""
+
+    modes_changed = QtCore.Signal()
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
@@ -86,6 +89,7 @@ class CompareTab(QtWidgets.QWidget):
                        (self.fits_only, "Hide configurations that do not fit")):
             w.setToolTip(tip)
         self.mode_filter.currentIndexChanged.connect(self._filters_changed)
+        self.mode_filter.currentIndexChanged.connect(self.modes_changed)
         self.cloud_filter.currentIndexChanged.connect(self._filters_changed)
         self.fits_only.toggled.connect(self._filters_changed)
         self.view = QtWidgets.QTableView()
@@ -128,6 +132,15 @@ class CompareTab(QtWidgets.QWidget):
         self._filters_changed()
         if first:
             self.view.resizeColumnsToContents()
+
+    def wanted_modes(self) -> tuple:
+        mode = self.mode_filter.currentData()
+        return (mode,) if mode else ("train", "infer")
+
+    def set_busy(self, busy: bool, message: str = "") -> None:
+        """Say that a newer comparison is being computed (the rows shown stay until it arrives)."""
+        if busy or message:  # when done, the new table's set_table() rewrites the label
+            self.cheapest_label.setText(message or "computing the comparison…")
 
     def set_mode(self, mode: str) -> None:
         """Show `mode`'s rows, cheapest first."""

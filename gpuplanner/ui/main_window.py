@@ -2,7 +2,7 @@
 
 Answers follow the form as the user types: every edit restarts a 150 ms single-shot timer
 and the estimate runs on the GUI thread (it takes well under a millisecond). The compare
-sweep (~50 ms) runs only while its tab is showing. Everything the window needs comes in
+sweep runs on a worker thread, only while its tab is showing and only for the mode it shows. Everything the window needs comes in
 through the constructor (catalogs, settings, dialogs, report writer, live panel, benchmark
 runner), so tests build it with fakes.
 """
@@ -21,7 +21,6 @@ from gpuplanner.core.estimate import estimate
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.model import load_config_json, load_model_folder
 from gpuplanner.core.result import PlanResult
-from gpuplanner.core.sweep import sweep
 from gpuplanner.ui import about
 from gpuplanner.ui.bench_link import BenchmarkLink
 from gpuplanner.ui.bench_python import BenchPythonDialog
@@ -35,6 +34,7 @@ from gpuplanner.ui.formatting import window_title
 from gpuplanner.ui.plan_file import SUFFIX, PlanFileError, load_plan, plan_to_dict, save_plan
 from gpuplanner.ui.plan_tab import PlanTab
 from gpuplanner.ui.settings import AppSettings
+from gpuplanner.ui.sweep_runner import SweepRunner
 
 DEBOUNCE_MS = 150
 PLAN_FILTER = f"gpuplanner plans (*{SUFFIX})"
@@ -76,8 +76,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.saved_doc = plan_to_dict(PlanInputs())
         self.inputs: PlanInputs | None = None  # the last valid inputs
         self.result: PlanResult | None = None  # the last good result of the chosen mode
-        self.sweep_table = None
-        self._sweep_inputs: PlanInputs | None = None
+        self.sweep_table = None  # the comparison shown in the Compare tab
+        self._compare_mode = ""
+        self.sweeps = SweepRunner(self)
         self.recompute_ms = 0.0
         self.catalog_dialog: CatalogDialog | None = None
 
@@ -103,6 +104,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self.bench_link = BenchmarkLink(self.services.bench_runner, self.bench_results, parent=self)
         self.tabs.addTab(self.live_tab, "Live")
         self.tabs.currentChanged.connect(self._tab_changed)
+        self.compare_tab.modes_changed.connect(self._refresh_compare)
+        self.sweeps.ready.connect(self._sweep_ready)
+        self.sweeps.busy_changed.connect(self.compare_tab.set_busy)
+        self.sweeps.failed.connect(lambda message: self.compare_tab.set_busy(False, f"comparison failed: {message}"))
         splitter = QtWidgets.QSplitter()
         splitter.addWidget(self.form)
         splitter.addWidget(self.tabs)
@@ -255,23 +260,23 @@ class MainWindow(QtWidgets.QMainWindow):
         self._refresh_compare()
 
     def _refresh_compare(self) -> None:
-        if self.tabs.currentWidget() is self.compare_tab and self.result is not None:
-            self.ensure_sweep()
-
-    def ensure_sweep(self):
-        """The comparison table for the current inputs, computed once per change."""
-        if self.inputs is not None and self._sweep_inputs != self.inputs:
-            mode_changed = self._sweep_inputs is None or self._sweep_inputs.mode != self.inputs.mode
-            self.sweep_table = sweep(self.inputs, self.catalogs)
-            self._sweep_inputs = self.inputs
-            self.compare_tab.set_table(self.sweep_table, self.inputs, self.catalogs)
-            if mode_changed:
+        """Ask for the sweep the Compare tab shows (off the GUI thread; the newest request wins)."""
+        if self.tabs.currentWidget() is not self.compare_tab or self.inputs is None or self.result is None:
+            return
+        if self._compare_mode != self.inputs.mode:  # a new plan mode: show that mode, cheapest first
+            self._compare_mode = self.inputs.mode
+            with QtCore.QSignalBlocker(self.compare_tab):
                 self.compare_tab.set_mode(self.inputs.mode)
-        return self.sweep_table
+        self.sweeps.request(self.inputs, self.catalogs, self.compare_tab.wanted_modes())
+
+    def _sweep_ready(self, inputs: PlanInputs, modes: tuple, table) -> None:
+        if inputs != self.inputs or modes != self.compare_tab.wanted_modes():
+            return  # the form or the filter moved on; a newer request is on its way
+        self.sweep_table = table
+        self.compare_tab.set_table(table, inputs, self.catalogs)
 
     def set_catalogs(self, catalogs: Catalogs) -> None:
         self.catalogs = catalogs
-        self._sweep_inputs = None
         self.form.set_catalogs(catalogs)
         self._show_as_of()
         self.recompute()
@@ -427,7 +432,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         path = path if path.lower().endswith(suffix) else path + suffix
         try:
-            writer(self.result, self.ensure_sweep(), path)
+            writer(self.result, self.sweeps.table_now(self.inputs, self.catalogs, ("train", "infer")), path)
         except Exception as e:  # the report layer's ReportError, OSError, …: tell the user, keep running
             self.dialogs.error(self, "Export failed", f"{Path(path).name} was not written: {e}")
             return False
@@ -511,6 +516,7 @@ class MainWindow(QtWidgets.QMainWindow):
             event.ignore()
             return
         self.recompute_timer.stop()
+        self.sweeps.stop()
         if self.live_panel is not None:
             self.live_panel.stop()
         if self.services.bench_runner is not None:

@@ -1,0 +1,126 @@
+"""The comparison sweep, off the GUI thread.
+
+A sweep takes tens of milliseconds with the bundled catalogs and seconds with a large user
+catalog, so the window asks for one and gets it back by signal. The newest request wins: an
+older one still running stops at its next (mode, precision) block and its table is dropped.
+Recent sweeps are kept, so switching back to an earlier plan or tab costs nothing.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import pandas as pd
+from PySide6 import QtCore
+
+from gpuplanner.core.catalogs import Catalogs
+from gpuplanner.core.inputs import PRECISIONS, TRAIN_PRECISIONS, PlanInputs
+from gpuplanner.core.sweep import sweep
+
+CACHE_SIZE = 8
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def sweep_blocks(inputs: PlanInputs, catalogs: Catalogs, modes: tuple, stop=lambda: False) -> pd.DataFrame:
+    """core.sweep, one (mode, precision) block at a time, checking `stop()` between blocks."""
+    frames = []
+    for mode in modes:
+        full = mode == "train" and inputs.train_method == "full"
+        for precision in TRAIN_PRECISIONS if full else PRECISIONS:
+            if stop():
+                raise _Cancelled
+            frames.append(sweep(inputs, catalogs, modes=(mode,), precisions=(precision,)))
+    return pd.concat(frames, ignore_index=True)
+
+
+class SweepRunner(QtCore.QObject):
+    """`request()` a sweep; `ready(inputs, modes, table)` arrives on the GUI thread, newest only."""
+
+    ready = QtCore.Signal(object, object, object)  # inputs, modes, DataFrame
+    failed = QtCore.Signal(str)
+    busy_changed = QtCore.Signal(bool)
+    _done = QtCore.Signal(int, object, object, object)  # generation, key, (catalogs, table), error
+
+    def __init__(self, parent: QtCore.QObject | None = None):
+        super().__init__(parent)
+        self._cache: OrderedDict = OrderedDict()
+        self._generation = 0
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._done.connect(self._deliver, QtCore.Qt.ConnectionType.QueuedConnection)
+
+    @staticmethod
+    def _key(inputs: PlanInputs, catalogs: Catalogs, modes: tuple) -> tuple:
+        return inputs, id(catalogs), tuple(modes)
+
+    def _lookup(self, key, catalogs: Catalogs) -> pd.DataFrame | None:
+        """The cached table, if it was computed from these very catalogs (the entry keeps them
+        alive, so their id in the key cannot be reused by another object meanwhile)."""
+        entry = self._cache.get(key)
+        if entry is None or entry[0] is not catalogs:
+            return None
+        self._cache.move_to_end(key)
+        return entry[1]
+
+    def request(self, inputs: PlanInputs, catalogs: Catalogs, modes: tuple) -> None:
+        """Start a sweep in the background (or answer at once from the cache)."""
+        key = self._key(inputs, catalogs, modes)
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+        table = self._lookup(key, catalogs)
+        if table is not None:
+            self.ready.emit(inputs, tuple(modes), table)
+            return
+        self.busy_changed.emit(True)
+
+        def work():
+            try:
+                table = sweep_blocks(inputs, catalogs, tuple(modes), stop=lambda: generation != self._generation)
+                self._done.emit(generation, key, (catalogs, table), None)
+            except _Cancelled:
+                pass
+            except Exception as e:  # reported on the GUI thread; the worker never dies silently
+                self._done.emit(generation, key, None, e)
+
+        thread = threading.Thread(target=work, name="gpuplanner-sweep", daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def table_now(self, inputs: PlanInputs, catalogs: Catalogs, modes: tuple) -> pd.DataFrame:
+        """The sweep, computed here if it is not cached (for exports, which need it whole)."""
+        key = self._key(inputs, catalogs, modes)
+        table = self._lookup(key, catalogs)
+        if table is None:
+            table = sweep_blocks(inputs, catalogs, tuple(modes))
+            self._store(key, (catalogs, table))
+        return table
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Cancel what runs and wait for it (the window calls this when it closes)."""
+        with self._lock:
+            self._generation += 1
+        for thread in self._threads:
+            thread.join(timeout_s)
+        self._threads = []
+
+    def _store(self, key, entry) -> None:
+        self._cache[key] = entry
+        self._cache.move_to_end(key)
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    def _deliver(self, generation: int, key, entry, error) -> None:
+        if entry is not None:
+            self._store(key, entry)  # worth keeping even if superseded: the user may come back
+        if generation != self._generation:
+            return
+        self.busy_changed.emit(False)
+        if error is not None:
+            self.failed.emit(f"{type(error).__name__}: {error}")
+        else:
+            inputs, _, modes = key
+            self.ready.emit(inputs, modes, entry[1])

@@ -1,0 +1,75 @@
+"""The comparison sweep runs off the GUI thread, and the newest request always wins."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+from gpuplanner.core import PlanInputs, sweep
+from gpuplanner.ui import sweep_runner
+from gpuplanner.ui.sweep_runner import SweepRunner
+
+pytest_plugins = ("test_ui_support",)  # the catalogs fixture
+
+
+@pytest.fixture
+def slow_sweep(monkeypatch):
+    """core.sweep that records its thread and takes `delay[seq_len]` seconds per block."""
+    calls = []
+    delay = {}
+
+    def fake(inputs, catalogs, modes, precisions):
+        calls.append((inputs.seq_len, threading.current_thread()))
+        time.sleep(delay.get(inputs.seq_len, 0.0))
+        return pd.DataFrame([{"mode": modes[0], "precision": precisions[0], "seq_len": inputs.seq_len}])
+
+    monkeypatch.setattr(sweep_runner, "sweep", fake)
+    return calls, delay
+
+
+def test_a_stale_sweep_never_overwrites_a_newer_one(qtbot, catalogs, slow_sweep):
+    calls, delay = slow_sweep
+    delay[1000] = 0.2  # the old request is slow
+    runner = SweepRunner()
+    shown = []
+    runner.ready.connect(lambda inputs, modes, table: shown.append(inputs.seq_len))
+    runner.request(PlanInputs(seq_len=1000), catalogs, ("train",))
+    runner.request(PlanInputs(seq_len=2000), catalogs, ("train",))
+    qtbot.waitUntil(lambda: shown == [2000])
+    qtbot.wait(500)  # the old one had time to finish, had it not been stopped
+    assert shown == [2000]
+    assert sum(1 for seq, _ in calls if seq == 1000) < 4  # it stopped at a block boundary, not after all 4
+    runner.stop()
+
+
+def test_the_sweep_runs_on_a_worker_thread_and_is_cached(qtbot, catalogs, slow_sweep):
+    calls, _ = slow_sweep
+    runner = SweepRunner()
+    tables = []
+    runner.ready.connect(lambda inputs, modes, table: tables.append(table))
+    runner.request(PlanInputs(), catalogs, ("infer",))
+    qtbot.waitUntil(lambda: len(tables) == 1)
+    assert calls and all(thread is not threading.main_thread() for _, thread in calls)
+    blocks = len(calls)
+    runner.request(PlanInputs(), catalogs, ("infer",))  # again: from the cache, at once
+    assert len(tables) == 2 and tables[1] is tables[0] and len(calls) == blocks
+    runner.stop()
+
+
+def test_blocks_add_up_to_the_core_sweep(catalogs):
+    inputs = PlanInputs(model="gpt2")
+    pd.testing.assert_frame_equal(sweep_runner.sweep_blocks(inputs, catalogs, ("train", "infer")),
+                                  sweep(inputs, catalogs))
+
+
+def test_stop_cancels_and_joins(qtbot, catalogs, slow_sweep):
+    _, delay = slow_sweep
+    delay[4096] = 0.3
+    runner = SweepRunner()
+    runner.request(PlanInputs(), catalogs, ("train",))
+    started = time.perf_counter()
+    runner.stop()
+    assert time.perf_counter() - started < 1.0
+    assert not any(t.is_alive() for t in threading.enumerate() if t.name == "gpuplanner-sweep")
