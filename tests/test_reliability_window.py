@@ -167,3 +167,22 @@ def test_a_cancelled_catalog_load_changes_nothing(make_window, qtbot, monkeypatc
     with pytest.raises(CatalogError, match="cancelled"):
         window.load_user_catalog(str(tmp_path / "big.csv"))
     assert window.catalogs is before
+
+
+def test_a_plan_with_zero_heads_never_bricks_the_start(make_window, tmp_path, settings, dialogs):
+    """The reported case: an embedded architecture with n_heads 0, opened, then remembered."""
+    from dataclasses import asdict
+
+    from gpuplanner.core.model import synthesize
+    arch = {**asdict(synthesize(7e9, name="broken")), "n_heads": 0}
+    plan = tmp_path / "zero-heads.gpuplan"
+    plan.write_text(json.dumps({"format": "gpuplanner-plan", "version": 1,
+                                "inputs": {"model": {"arch": {k: v for k, v in arch.items()
+                                                              if not (isinstance(v, float) and v != v)}}}}))
+    window = make_window()
+    window.open_plan(str(plan))  # refused, or opened with the failure shown: either way a dialog
+    assert dialogs.errors and dialogs.errors[-1][0] in ("Cannot open plan", "Unexpected error")
+    settings.set_last_plan(str(plan))
+    again = make_window()
+    again.restore_session()  # must not raise
+    assert settings.last_plan() == "" and again.result is not None
