@@ -15,7 +15,9 @@ from gpuplanner.core.fields import FORM_FIELDS, GROUPS, INPUT_FIELDS, InputField
 from gpuplanner.core.ledger import CLASSES
 from gpuplanner.core import safe_io
 from gpuplanner.core.model import load_config_json, load_model_folder
-from gpuplanner.core.units import GIB, fmt_count, fmt_duration, fmt_usd, parse_bytes, parse_count, plural
+from gpuplanner.core.units import (
+    GIB, fmt_count, fmt_duration, fmt_number, fmt_usd, parse_bytes, parse_count, plural,
+)
 from gpuplanner.report.errors import ReportError
 
 FORMATS = ("table", "json", "csv")
@@ -133,7 +135,21 @@ def _catalogs(args):
     return catalogs
 
 
+def _refuse_conflicts(args, catalogs) -> None:
+    """Options that contradict each other are refused, naming both, instead of one being ignored."""
+    shown = {"model": args.model, "params": args.params and fmt_count(args.params), "config": args.config}
+    given = [f"--{name} {value}" for name, value in shown.items() if value]
+    if len(given) > 1:
+        raise InputError("model", f"{' and '.join(given)} each name the model; give only one")
+    instance = catalogs.instances.get(args.instance) if args.instance else None
+    if args.gpu and args.instance and (instance is None or instance.gpu.lower() != args.gpu.lower()):
+        has = f"has {instance.gpu_count} × {instance.gpu}" if instance else "is not in the catalog"
+        raise InputError("gpu", f"--gpu {args.gpu} conflicts with --instance {args.instance} (which {has}); "
+                         "give one of them")
+
+
 def _inputs(args, catalogs):
+    _refuse_conflicts(args, catalogs)
     model = args.model or ""
     if args.config:
         safe_io.check_path(args.config)  # a name over 255 bytes is a message, not an OSError from is_dir()
@@ -196,10 +212,12 @@ def plan_text(r, quick_only: bool = False) -> str:
                  f"{fmt_usd(r.spot_price_usd_per_hour)}/h spot (prices: {r.price_as_of or 'n/a'})")
     if r.mode == "train":
         lines.append(f"Training: {r.training_flops:.3e} FLOP, {fmt_duration(r.training_time_s)}, "
-                     f"{r.gpu_hours:,.0f} GPU-hours, {fmt_usd(r.cost_usd)} on-demand, {fmt_usd(r.spot_cost_usd)} spot")
+                     f"{fmt_number(r.gpu_hours)} GPU-hours, {fmt_usd(r.cost_usd)} on-demand, "
+                     f"{fmt_usd(r.spot_cost_usd)} spot")
     else:
         lines.append(f"Serving: prefill {fmt_duration(r.prefill_time_s)}, "
-                     f"{r.decode_tokens_per_s_per_user:,.1f} tok/s per user, {r.decode_tokens_per_s_total:,.0f} tok/s "
+                     f"{fmt_number(r.decode_tokens_per_s_per_user, ',.1f')} tok/s per user, "
+                     f"{fmt_number(r.decode_tokens_per_s_total)} tok/s "
                      f"total at batch {r.inputs.get('concurrency')}, largest batch {r.max_batch}")
         lines.append(f"Load: {plural(r.replicas, 'replica')} × {plural(r.gpus, 'GPU')} at batch {r.serving_batch}, "
                      f"{fmt_usd(r.usd_per_million_tokens)}/1M tokens, {fmt_usd(r.monthly_cost_usd)}/month")

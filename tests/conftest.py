@@ -4,6 +4,7 @@ Qt aborts the process without a display, so the offscreen platform is set before
 Qt import. A test that leaves a non-daemon thread running fails: every thread must
 have an owner and a stop path (ARCHITECTURE.md rule 6).
 """
+import importlib.util
 import os
 import threading
 
@@ -11,6 +12,20 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 import pytest  # noqa: E402
+
+
+def _has_torch() -> bool:
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def needs_torch():
+    """Skips, saying why, a test that runs the real benchmark: the [test] extra alone has no torch."""
+    if not _has_torch():
+        pytest.skip("needs torch, the benchmark extra: pip install 'gpuplanner[bench]'")
 
 
 @pytest.fixture(autouse=True)

@@ -4,10 +4,13 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from gpuplanner.core.calibration import bench_model, predict_train_step
 from gpuplanner.core.model import sizes
 
 
+@pytest.mark.usefixtures("needs_torch")
 def test_predicted_peak_memory_matches_the_measured_step():
     done = subprocess.run([sys.executable, "-m", "gpuplanner.bench", "--device", "cpu", "--phases", "train"],
                           capture_output=True, text=True, timeout=180)

@@ -32,7 +32,7 @@ def of(messages, type_, **match):
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
+def quick_run(needs_torch, tmp_path_factory):
     proc = start([*CHILD, "--quick", "--device", "cpu"], tmp_path_factory.mktemp("child"))
     return finish(proc)
 
@@ -85,6 +85,7 @@ def test_memory_climbs_then_is_given_back(quick_run):
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("needs_torch")
 @pytest.mark.parametrize("how", ["message", "close_stdin"])
 def test_cancel_stops_the_child_between_steps(tmp_path, how):
     proc = start([*CHILD, "--device", "cpu"], tmp_path)  # full size: would take many seconds
@@ -110,6 +111,7 @@ def test_missing_torch_is_a_clean_error(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("needs_torch")
 def test_cuda_requested_without_a_gpu(tmp_path):
     messages, exit_code = finish(start([*CHILD, "--device", "cuda", "--quick"], tmp_path))
     assert exit_code == protocol.EXIT_FAILED

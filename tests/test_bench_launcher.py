@@ -1,6 +1,8 @@
 """How the benchmark child is started, in a normal and in a frozen app."""
 import sys
 
+import pytest
+
 from gpuplanner.bench import launcher
 from gpuplanner.bench.launcher import RUN_BENCHMARK_FLAG, child_command, environment_for, find_python_with_torch
 
@@ -20,6 +22,7 @@ def test_a_chosen_python_wins_even_when_frozen(monkeypatch):
         "/opt/py/bin/python", ["-m", "gpuplanner.bench", "--quick"])
 
 
+@pytest.mark.usefixtures("needs_torch")
 def test_find_python_skips_unusable_candidates(tmp_path):
     no_torch = tmp_path / "python-without-torch"
     no_torch.write_text("#!/bin/sh\nexit 1\n")

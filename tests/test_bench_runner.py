@@ -129,6 +129,7 @@ def test_stop_when_idle_does_nothing(qtbot):
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("needs_torch")
 def test_real_child_memory_ramp_through_the_runner(qtbot):
     runner = BenchRunner()
     recorder = Recorder(runner)

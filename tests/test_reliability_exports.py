@@ -113,3 +113,28 @@ def test_an_export_name_over_the_limit_is_a_clear_error(tmp_path):
     with pytest.raises(ReportError, match="too long"):
         write_csv(result, table, tmp_path / ("p" * 260 + ".csv"))
     assert not list(tmp_path.iterdir())
+
+
+def test_a_failed_telemetry_export_names_the_file(tmp_path):
+    from test_monitor_session import filled_history
+
+    from gpuplanner.monitor import export_history_csv
+    from gpuplanner.monitor.synthetic import write_synthetic_session
+    history, source = filled_history(write_synthetic_session(tmp_path / "s.jsonl", usage_count=4))
+    target = tmp_path / "missing" / "samples.csv"
+    with pytest.raises(OSError) as error:
+        export_history_csv(history, source.devices()[0], target)
+    assert str(target) in str(error.value) and "does not exist" in str(error.value)
+
+
+def test_a_device_name_is_not_a_formula_in_the_telemetry_export(tmp_path):
+    from dataclasses import replace
+
+    from test_monitor_session import filled_history
+
+    from gpuplanner.monitor import export_history_csv
+    from gpuplanner.monitor.synthetic import write_synthetic_session
+    history, source = filled_history(write_synthetic_session(tmp_path / "s.jsonl", usage_count=4))
+    device = replace(source.devices()[0], name="=cmd|' /C calc'!A0")
+    frame = pd.read_csv(export_history_csv(history, device, tmp_path / "out.csv"))
+    assert (frame["model_name"] == "'=cmd|' /C calc'!A0").all()

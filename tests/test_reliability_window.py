@@ -112,3 +112,77 @@ def test_a_remembered_plan_that_cannot_be_computed_is_skipped_and_forgotten(make
     assert "crash.gpuplan not restored and forgotten" in window.statusBar().currentMessage()
     assert settings.last_plan() == "" and window.path is None
     assert window.form.inputs() == PlanInputs() and window.saved_doc == plan_to_dict(PlanInputs())
+
+
+def _cancel_progress_after(ms: int, parent) -> None:
+    from PySide6 import QtWidgets
+
+    def cancel():
+        dialog = parent.findChild(QtWidgets.QProgressDialog)
+        assert dialog is not None and dialog.isVisible(), "no progress dialog for a slow load"
+        dialog.findChild(QtWidgets.QPushButton).click()  # the user presses Cancel
+    QtCore.QTimer.singleShot(ms, cancel)
+
+
+def test_a_slow_load_keeps_the_window_answering_and_returns_its_result(make_window, qtbot):
+    import time
+
+    from gpuplanner.ui.background import run_in_background
+    window = make_window()
+    ticks = []
+    timer = QtCore.QTimer(window)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(20)
+    assert run_in_background(window, "Loading", lambda: time.sleep(0.6) or 42) == 42
+    timer.stop()
+    assert len(ticks) >= 10  # the event loop ran during the load
+
+
+def test_a_slow_load_can_be_cancelled(make_window, qtbot):
+    import threading
+    import time
+
+    from gpuplanner.ui.background import Cancelled, run_in_background
+    window = make_window()
+    window.show()
+    release = threading.Event()
+    _cancel_progress_after(700, window)
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        run_in_background(window, "Loading big.csv", lambda: release.wait(10))
+    assert time.monotonic() - started < 3
+    release.set()
+
+
+def test_a_cancelled_catalog_load_changes_nothing(make_window, qtbot, monkeypatch, tmp_path):
+    import time
+
+    from gpuplanner.core.catalogs import Catalogs
+    from gpuplanner.core.errors import CatalogError
+    window = make_window()
+    window.show()
+    before = window.catalogs
+    monkeypatch.setattr(Catalogs, "with_user_file", lambda self, path: time.sleep(2) or self)
+    _cancel_progress_after(700, window)
+    with pytest.raises(CatalogError, match="cancelled"):
+        window.load_user_catalog(str(tmp_path / "big.csv"))
+    assert window.catalogs is before
+
+
+def test_a_plan_with_zero_heads_never_bricks_the_start(make_window, tmp_path, settings, dialogs):
+    """The reported case: an embedded architecture with n_heads 0, opened, then remembered."""
+    from dataclasses import asdict
+
+    from gpuplanner.core.model import synthesize
+    arch = {**asdict(synthesize(7e9, name="broken")), "n_heads": 0}
+    plan = tmp_path / "zero-heads.gpuplan"
+    plan.write_text(json.dumps({"format": "gpuplanner-plan", "version": 1,
+                                "inputs": {"model": {"arch": {k: v for k, v in arch.items()
+                                                              if not (isinstance(v, float) and v != v)}}}}))
+    window = make_window()
+    window.open_plan(str(plan))  # refused, or opened with the failure shown: either way a dialog
+    assert dialogs.errors and dialogs.errors[-1][0] in ("Cannot open plan", "Unexpected error")
+    settings.set_last_plan(str(plan))
+    again = make_window()
+    again.restore_session()  # must not raise
+    assert settings.last_plan() == "" and again.result is not None

@@ -60,7 +60,7 @@ class ProtocolError(ValueError):
 def message(type_: str, **fields: Any) -> dict[str, Any]:
     """Build a message dict of a known type (checked like a decoded one)."""
     msg = {"type": type_, "v": PROTOCOL_VERSION, **fields}
-    check_fields(msg)
+    _check_fields(msg)
     return msg
 
 
@@ -80,12 +80,11 @@ def decode(line: bytes | str) -> dict[str, Any]:
         raise ProtocolError("garbage", "not a JSON object")
     if obj.get("v") != PROTOCOL_VERSION:
         raise ProtocolError("version", f"protocol version {obj.get('v')!r}, expected {PROTOCOL_VERSION}")
-    check_fields(obj)
+    _check_fields(obj)
     return obj
 
 
-def check_fields(msg: dict[str, Any]) -> None:
-    """Raise ProtocolError unless ``msg`` has a known type and the fields that type needs."""
+def _check_fields(msg: dict[str, Any]) -> None:
     type_ = msg.get("type")
     required = _REQUIRED_FIELDS.get(type_) if isinstance(type_, str) else None
     if required is None:
@@ -96,7 +95,7 @@ def check_fields(msg: dict[str, Any]) -> None:
 def check_result(msg: dict[str, Any]) -> None:
     """Raise ProtocolError unless a result message has the figures its phase needs to be shown
     and used (a phase this version does not know passes: a newer child may add some)."""
-    check_fields(msg)
+    _check_fields(msg)
     _check(msg, _RESULT_FIELDS.get(msg["phase"], {}), f"result {msg['phase']}")
 
 

@@ -329,6 +329,10 @@ def read_safetensors_header(path) -> dict:
     return header
 
 
+def _natural(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+
 def summarize_checkpoint(folder) -> CheckpointSummary:
     params = 0
     size = 0
@@ -339,11 +343,15 @@ def summarize_checkpoint(folder) -> CheckpointSummary:
             if name == "__metadata__":
                 continue
             try:
-                n = math.prod(int(x) for x in info["shape"])
-                dtype = str(info["dtype"])
-                start, end = info["data_offsets"]
+                shape, dtype, (start, end) = info["shape"], str(info["dtype"]), info["data_offsets"]
+                valid = (isinstance(shape, list) and all(_natural(x) for x in shape)
+                         and _natural(start) and _natural(end) and start <= end)
             except (KeyError, TypeError, ValueError):
-                raise CatalogError(file, f"tensor '{name}' has no valid shape/dtype/data_offsets") from None
+                valid = False
+            if not valid:
+                raise CatalogError(file, f"tensor '{name}' has no valid shape/dtype/data_offsets "
+                                   "(whole numbers >= 0, offsets [start, end] with start <= end)")
+            n = math.prod(shape)
             params += n
             size += int(end) - int(start)
             by_dtype[dtype] = by_dtype.get(dtype, 0) + n

@@ -76,6 +76,11 @@ def fmt_gib(n_bytes: float) -> str:
     return fmt_memory(n_bytes, "GiB")
 
 
+def fmt_number(x: float, spec: str = ",.0f") -> str:
+    """A figure formatted with ``spec``; 'n/a' for a gap (NaN/inf), so no screen ever shows 'nan'."""
+    return format(x, spec) if isinstance(x, (int, float)) and math.isfinite(x) else "n/a"
+
+
 def fmt_usd(usd: float) -> str:
     """Cents below $100 ($0.68 per 1M tokens), whole dollars above ($5,103, $39,112): one style
     in every column, so amounts line up and compare at a glance."""

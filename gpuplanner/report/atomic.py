@@ -1,13 +1,14 @@
 """Report files go through the one atomic write (core.atomic); here its error becomes ReportError."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+
 from gpuplanner.core.atomic import WriteError, Writer, atomic_write
 from gpuplanner.report.errors import ReportError
 
-__all__ = ["Writer", "write_atomically"]
 
-
-def write_atomically(writers: dict) -> list:
+def write_atomically(writers: Mapping[Path, Writer]) -> list[Path]:
     """core.atomic.atomic_write, raising ReportError (file and reason) instead of WriteError."""
     try:
         return atomic_write(writers)

@@ -22,6 +22,7 @@ from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.model import load_config_json, load_model_folder
 from gpuplanner.core.result import PlanResult
 from gpuplanner.ui import about
+from gpuplanner.ui.background import Cancelled, run_in_background
 from gpuplanner.ui.bench_link import BenchmarkLink
 from gpuplanner.ui.bench_python import BenchPythonDialog
 from gpuplanner.ui.bench_results import BenchResultsView
@@ -324,9 +325,11 @@ class MainWindow(QtWidgets.QMainWindow):
         if not path:
             return False
         try:
-            inputs = load_plan(path)
+            inputs = run_in_background(self, f"Opening {Path(path).name}…", lambda: load_plan(path))
         except PlanFileError as e:
             self.dialogs.error(self, "Cannot open plan", str(e))
+            return False
+        except Cancelled:
             return False
         self._set_document(inputs, Path(path))
         return True
@@ -394,13 +397,17 @@ class MainWindow(QtWidgets.QMainWindow):
     def load_model(self, path: str) -> bool:
         """A config.json (with its folder's safetensors headers), a model folder or any config JSON."""
         p = Path(path)
-        try:
+
+        def read():
             if p.is_dir() or p.name == "config.json":
-                arch, _ = load_model_folder(p if p.is_dir() else p.parent)
-            else:
-                arch = load_config_json(p)
+                return load_model_folder(p if p.is_dir() else p.parent)[0]
+            return load_config_json(p)
+        try:
+            arch = run_in_background(self, f"Reading {p.name}…", read)
         except CatalogError as e:
             self.dialogs.error(self, "Cannot read model", str(e))
+            return False
+        except Cancelled:
             return False
         self.form.add_model(arch)
         return True
@@ -413,7 +420,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def load_user_catalog(self, path: str) -> Catalogs:
         """Add a user CSV to the catalogs in use; raises CatalogError and changes nothing if bad."""
-        catalogs = self.catalogs.with_user_file(path)
+        try:
+            catalogs = run_in_background(self, f"Loading {Path(path).name}…", lambda: self.catalogs.with_user_file(path))
+        except Cancelled:
+            raise CatalogError(path, "loading was cancelled; the catalogs in use are unchanged") from None
         self.set_catalogs(catalogs)
         return catalogs
 

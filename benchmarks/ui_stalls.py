@@ -1,0 +1,126 @@
+"""The longest event-loop stall while a user works the window (offscreen, real widgets).
+
+Drives the window through edits, model changes, mode switches, tab switches, filter changes
+and sorts, with the Compare tab open, and prints the longest time the event loop could not
+run (a 2 ms timer's late arrival), per action. `--catalog-scale 10` repeats every instance
+type ten times (a catalog 10× the bundled one).
+
+    .venv/bin/python benchmarks/ui_stalls.py [--catalog-scale N] [--rounds N]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import tempfile
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6 import QtCore, QtWidgets  # noqa: E402  (Qt before pyqtgraph)
+
+from gpuplanner.core import load_catalogs  # noqa: E402
+from gpuplanner.core.resource_files import resource_path  # noqa: E402
+from gpuplanner.ui.main_window import MainWindow  # noqa: E402
+from gpuplanner.ui.settings import AppSettings  # noqa: E402
+
+TICK_MS = 2
+
+
+class StallMeter(QtCore.QObject):
+    """Records how late each 2 ms tick arrives: lateness is time the event loop was blocked."""
+
+    def __init__(self):
+        super().__init__()
+        self.label = "start"
+        self.worst: dict[str, float] = {}
+        self._last = time.perf_counter()
+        self._timer = QtCore.QTimer(self)
+        self._timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start(TICK_MS)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        stall_ms = (now - self._last) * 1e3 - TICK_MS
+        self.worst[self.label] = max(self.worst.get(self.label, 0.0), stall_ms)
+        self._last = now
+
+
+def scaled_catalog(scale: int, folder: str) -> str:
+    """A user catalog with every bundled instance type `scale - 1` more times (renamed)."""
+    with open(resource_path("instances.csv"), encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    path = os.path.join(folder, "instances-x.csv")
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for copy in range(1, scale):
+            for row in rows:
+                writer.writerow({**row, "instance_type": f"{row['instance_type']}-x{copy}"})
+    return path
+
+
+def actions(window: MainWindow):
+    form, tab = window.form, window.compare_tab
+
+    def edit(field, text):
+        return f"edit {field}={text}", lambda: form.editor(field).setText(text)
+
+    def combo(name, widget, value):
+        return name, lambda: widget.setCurrentIndex(max(0, widget.findData(value)))
+
+    yield "open Compare", lambda: window.tabs.setCurrentWidget(tab)
+    for text in ("2048", "8192", "4096"):
+        yield edit("seq_len", text)
+    yield combo("model → llama-3.1-70b", form.model_combo, "llama-3.1-70b")
+    yield combo("model → mixtral-8x7b-v0.1", form.model_combo, "mixtral-8x7b-v0.1")
+    yield combo("model → deepseek-v3", form.model_combo, "deepseek-v3")
+    yield combo("mode → serving", form.editor("mode"), "infer")
+    yield edit("concurrency", "64")
+    yield combo("Compare filter → both modes", tab.mode_filter, "")
+    yield "sort by $/h", lambda: tab.view.sortByColumn(7, QtCore.Qt.SortOrder.DescendingOrder)
+    yield "sort by instance", lambda: tab.view.sortByColumn(3, QtCore.Qt.SortOrder.AscendingOrder)
+    yield combo("mode → training", form.editor("mode"), "train")
+    yield "open Plan", lambda: window.tabs.setCurrentIndex(0)
+    yield "open Compare again", lambda: window.tabs.setCurrentWidget(tab)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--catalog-scale", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    app = QtWidgets.QApplication([])
+    with tempfile.TemporaryDirectory() as scratch:
+        catalogs = load_catalogs()
+        if args.catalog_scale > 1:
+            catalogs = catalogs.with_user_file(scaled_catalog(args.catalog_scale, scratch))
+        store = QtCore.QSettings(os.path.join(scratch, "s.ini"), QtCore.QSettings.Format.IniFormat)
+        window = MainWindow(catalogs, AppSettings(store))
+        window.resize(1280, 800)
+        window.show()
+        app.processEvents()
+        meter = StallMeter()
+        steps = [step for _ in range(args.rounds) for step in actions(window)]
+
+        def run(i=0):
+            if i == len(steps):
+                window.sweeps.stop()
+                app.quit()
+                return
+            meter.label, act = steps[i]
+            act()
+            QtCore.QTimer.singleShot(400, lambda: run(i + 1))  # time for debounce, sweep and repaint
+
+        QtCore.QTimer.singleShot(100, run)
+        app.exec()  # (no close(): it would ask, modally, whether to save the edited plan)
+    print(f"{len(catalogs.instances)} instance types; longest event-loop stall per action (ms):")
+    for label, stall in sorted(meter.worst.items(), key=lambda kv: -kv[1]):
+        print(f"  {stall:7.1f}  {label}")
+    print(f"longest stall: {max(meter.worst.values()):.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
