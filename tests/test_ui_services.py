@@ -110,9 +110,10 @@ class FakeRunner(QtCore.QObject):
     def __init__(self):
         super().__init__()
         self.running = False
-        self.hello_info = {"device_name": "AMD EPYC 7B13", "total_memory_bytes": 24 * 2**30, "threads": 2}
-        self.results = [{"phase": "matmul", "dtype": "fp32", "size": 1024, "tflops": 0.18},
-                        {"phase": "bandwidth", "tensor_bytes": 1 << 25, "gbytes_per_s": 30.0}]
+        self.hello_info = {"device_name": "AMD EPYC 7B13", "device_type": "cpu", "total_memory_bytes": 24 * 2**30,
+                           "threads": 2}
+        self.results = [{"phase": "matmul", "dtype": "fp32", "size": 1024, "flops_per_s": 0.18e12},
+                        {"phase": "bandwidth", "tensor_bytes": 1 << 25, "bytes_per_s": 30.0e9}]
 
     def is_running(self):
         return self.running
