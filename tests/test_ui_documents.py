@@ -140,7 +140,7 @@ def test_a_plan_on_this_machine_reopens_with_its_measured_gpu(make_window, tmp_p
     assert fresh.result is not None and fresh.result.gpu_name == "This machine"
     assert fresh.catalogs.gpus["This machine"].as_of == "2026-11-21"
     assert fresh.form.gpu_combo.currentData() == "This machine"
-    assert not fresh.is_dirty() and not fresh.windowTitle().startswith("*")
+    assert not fresh.is_dirty() and fresh.windowTitle().startswith("mine.gpuplan — ")  # no '*'
     assert dialogs.errors == []
 
     restored = make_window()  # the last plan comes back at start with its GPU too
@@ -168,4 +168,4 @@ def test_opening_a_plan_does_not_mark_it_modified(make_window, tmp_path, inputs)
     save_plan(tmp_path / "p.gpuplan", inputs)
     window = make_window()
     assert window.open_plan(str(tmp_path / "p.gpuplan"))
-    assert not window.is_dirty() and not window.windowTitle().startswith("*")
+    assert not window.is_dirty() and window.windowTitle().startswith("p.gpuplan — ")  # no '*'
