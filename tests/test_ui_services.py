@@ -169,6 +169,15 @@ def test_use_for_planning_plans_on_this_machine(make_window):
     assert any("measured throughput" in w for w in window.result.warnings)
 
 
+def test_results_without_a_hello_are_not_shown_and_say_why(make_window):
+    runner = FakeRunner()
+    runner.hello_info = None  # a child that never said what it measured
+    window = make_window(Services(bench_runner=runner, start_benchmark=lambda r: None))
+    runner.finished.emit(True)
+    assert window.bench_results.table.rowCount() == 0 and not window.bench_results.plan_button.isEnabled()
+    assert "cannot be shown" in (text := window.bench_results.device_label.text()) and "hello.device_type missing" in text
+
+
 def test_benchmark_python_is_remembered_and_used(make_window, dialogs, settings):
     chosen = []
     window = make_window(Services(bench_runner=FakeRunner(), start_benchmark=lambda r: None,
