@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, cast
 
 from gpuplanner.bench.run import BenchRun
 from gpuplanner.core.catalogs import PEAK_COLUMNS, GpuSpec
@@ -35,7 +35,7 @@ def machine_gpu(run: BenchRun) -> GpuSpec:
         raise ValueError("the run measured no matmul or did not report the device's memory")
     best = run.best_flops_per_s()
     bandwidth = run.best_bytes_per_s()
-    memory_bytes = float(run.device.total_memory_bytes)
+    memory_bytes = float(cast(int, run.device.total_memory_bytes))  # known: can_plan_with
     name = run.device.name
     return GpuSpec(
         name=MACHINE_GPU, full_name=f"{name} (measured)", memory_bytes_reported=memory_bytes,

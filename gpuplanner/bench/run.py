@@ -15,8 +15,10 @@ from gpuplanner.bench import protocol
 
 RESULTS_FORMAT = 2  # 1: protocol version 1 figures (tflops, gbytes_per_s), read and converted
 
-_OPTIONAL_HELLO = {"total_memory_bytes": (int,), "torch_version": (str,)}
-_OPTIONAL_TRAIN = {"peak_memory_method": (str,), "step_duration_s": (int, float), "tokens_per_s": (int, float)}
+Fields = dict[str, tuple[type, ...]]
+_OPTIONAL_HELLO: Fields = {"total_memory_bytes": (int,), "torch_version": (str,)}
+_OPTIONAL_TRAIN: Fields = {"peak_memory_method": (str,), "step_duration_s": (int, float),
+                           "tokens_per_s": (int, float)}
 # Format 1 figure → (its canonical name, factor to canonical units)
 _FORMAT_1_FIGURES = {"tflops": ("flops_per_s", 1e12), "gbytes_per_s": ("bytes_per_s", 1e9)}
 
@@ -151,7 +153,7 @@ class BenchRun:
         return max((c.bytes_per_s for c in self.copy), default=None)
 
 
-def _check_optional(msg: Mapping[str, Any], optional: dict[str, tuple[type, ...]], what: str) -> None:
+def _check_optional(msg: Mapping[str, Any], optional: Fields, what: str) -> None:
     """Type-check the optional fields ``msg`` has (null counts as absent)."""
     present = {name: allowed for name, allowed in optional.items() if msg.get(name) is not None}
     protocol.require(dict(msg), present, what)

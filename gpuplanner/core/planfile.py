@@ -116,7 +116,8 @@ def plan_from_dict(doc, where: str = "the plan") -> PlanDocument:
         raise PlanFileError(f"{where} has inputs of the wrong type: {e}") from None
 
 
-_TYPES = {"int": int, "float": (int, float), "str": str, "bool": bool, "dict": dict}
+_TYPES: dict[str, type | tuple[type, ...]] = {"int": int, "float": (int, float), "str": str, "bool": bool,
+                                              "dict": dict}
 
 
 def _record(cls, holder: dict, key: str, where: str, noun: str, what: str):
@@ -138,7 +139,7 @@ def _record(cls, holder: dict, key: str, where: str, noun: str, what: str):
         raise PlanFileError(f"{where} has a {what} that cannot be read: {e}") from None
     for f in fields(cls):
         value = getattr(record, f.name)
-        if not _has_type(value, f.type):
+        if not _has_type(value, str(f.type)):  # annotations are strings (from __future__ import annotations)
             raise PlanFileError(f"{where} has a {what} with a bad {f.name}: {value!r}.")
     return record
 
