@@ -39,12 +39,12 @@ def main() -> None:
     device = kernels.select_device(args.device)
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
     bench_tflops, bare_tflops = [], []
-    iterations = kernels.measure_matmul_tflops(args.dtype, args.size, device, args.min_timed_s)["iterations"]
+    iterations = kernels.measure_matmul(args.dtype, args.size, device, args.min_timed_s)["iterations"]
     for round_index in range(args.rounds):
         # Alternate which one goes first, so neither always inherits a warm cache or clock.
         if round_index % 2:
             bare_tflops.append(bare_loop_tflops(args.size, dtype, device, iterations))
-        bench_tflops.append(kernels.measure_matmul_tflops(args.dtype, args.size, device, args.min_timed_s)["tflops"])
+        bench_tflops.append(kernels.measure_matmul(args.dtype, args.size, device, args.min_timed_s)["flops_per_s"] / 1e12)
         if not round_index % 2:
             bare_tflops.append(bare_loop_tflops(args.size, dtype, device, iterations))
     bench, bare = max(bench_tflops), max(bare_tflops)

@@ -15,6 +15,7 @@ from gpuplanner.core.fields import FORM_FIELDS, GROUPS, INPUT_FIELDS, InputField
 from gpuplanner.core.ledger import CLASSES
 from gpuplanner.core import safe_io
 from gpuplanner.core.model import load_config_json, load_model_folder
+from gpuplanner.core.planfile import PlanFileError, load_plan
 from gpuplanner.core.units import (
     GIB, fmt_count, fmt_duration, fmt_number, fmt_usd, parse_bytes, parse_count, plural,
 )
@@ -54,11 +55,11 @@ def _zero(text):
     raise argparse.ArgumentTypeError(f"'{text}' is not allowed; use 0, 1, 2, 3 or auto")
 
 
-def _add_input(group, f: InputField, default) -> None:
+def _add_input(group, f: InputField, default, keep_default: bool = True) -> None:
     """One option from the field table: its flag, type, choices and help with the default."""
     help_text = f.tip + (" Give a fraction (0.4 = 40 %)." if f.kind == "pct" else "")
     help_text += f" (default: {_cli_text(f, default)})"
-    kwargs: dict = {"dest": f.name, "default": default, "help": help_text.replace("%", "%%")}
+    kwargs: dict = {"dest": f.name, "default": _default(default, keep_default), "help": help_text.replace("%", "%%")}
     if f.kind not in ("choice", "bool"):
         kwargs["metavar"] = f.cli_flag[2:].upper().replace("-", "_")
     if f.name == "zero_stage":
@@ -91,33 +92,45 @@ def _cli_text(f: InputField, value) -> str:
     return str(value)
 
 
-def _plan_options(p: argparse.ArgumentParser) -> None:
+def _default(value, keep: bool):
+    """An option's default, or SUPPRESS when parsing only to learn which options were typed."""
+    return value if keep else argparse.SUPPRESS
+
+
+def _plan_options(p: argparse.ArgumentParser, keep_defaults: bool = True) -> None:
     d = PlanInputs()
+    k = keep_defaults
+    p.add_argument("--plan", type=Path, default=_default(None, k), metavar="FILE",
+                   help="start from a saved .gpuplan file; every option given here overrides the file's value "
+                        "(--model/--params/--config replace its model, --gpu/--instance its hardware)")
     g = p.add_argument_group("model")
-    g.add_argument("--model", default="", help="preset id (see `catalog models`)")
-    _add_input(g, INPUT_FIELDS["params"], 0.0)
-    g.add_argument("--config", type=Path, help="a Hugging Face config.json or a local model folder")
-    p.add_argument("--method", choices=("quick", "detailed"), default="detailed",
+    g.add_argument("--model", default=_default("", k), help="preset id (see `catalog models`)")
+    _add_input(g, INPUT_FIELDS["params"], 0.0, k)
+    g.add_argument("--config", type=Path, default=_default(None, k),
+                   help="a Hugging Face config.json or a local model folder")
+    p.add_argument("--method", choices=("quick", "detailed"), default=_default("detailed", k),
                    help="quick: only the rule of thumb; detailed: the full model (default: detailed)")
     for group in GROUPS:
         g = p.add_argument_group(group.title.replace("&&", "and").lower())
         for f in group.fields:
-            _add_input(g, f, getattr(d, f.name))
-    g.add_argument("--gpu", default="", help="plan by GPU (priced at the cheapest instance per GPU)")
-    g.add_argument("--instance", default="", help=f"cloud instance type (default: {d.instance}, or none with --gpu)")
-    g.add_argument("--catalog", type=Path, action="append", default=[],
+            _add_input(g, f, getattr(d, f.name), k)
+    g.add_argument("--gpu", default=_default("", k), help="plan by GPU (priced at the cheapest instance per GPU)")
+    g.add_argument("--instance", default=_default("", k),
+                   help=f"cloud instance type (default: {d.instance}, or none with --gpu)")
+    g.add_argument("--catalog", type=Path, action="append", default=_default([], k),
                    help="extra GPU/instance/model catalog CSV (repeatable; rows replace bundled ones)")
-    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--format", choices=FORMATS, default=_default("table", k))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(keep_defaults: bool = True) -> argparse.ArgumentParser:
+    """The parser; ``keep_defaults=False`` leaves out every untyped plan option (see _typed_options)."""
     parser = _Parser(prog="gpuplanner-cli", description="GPU capacity and cost planner for LLMs")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     plan = sub.add_parser("plan", help="one estimate")
-    _plan_options(plan)
+    _plan_options(plan, keep_defaults)
     plan.add_argument("--report", type=Path, help="also write the plan report: a .pdf or .csv file")
     plan.add_argument("--page-size", choices=("A4", "Letter"), default="A4", help="PDF page size")
-    _plan_options(sub.add_parser("sweep", help="every instance type × precision, both modes"))
+    _plan_options(sub.add_parser("sweep", help="every instance type × precision, both modes"), keep_defaults)
     cat = sub.add_parser("catalog", help="list the bundled GPUs, instances or models")
     cat.add_argument("kind", choices=("gpus", "instances", "models"))
     cat.add_argument("--catalog", type=Path, action="append", default=[])
@@ -148,20 +161,57 @@ def _refuse_conflicts(args, catalogs) -> None:
                          "give one of them")
 
 
-def _inputs(args, catalogs):
+MODEL_OPTIONS = frozenset({"model", "params", "config"})
+HARDWARE_OPTIONS = frozenset({"gpu", "instance"})
+
+
+def _inputs(args, catalogs, argv):
+    """The plan's inputs: the options, or with --plan the file's inputs overridden by the typed options."""
     _refuse_conflicts(args, catalogs)
-    model = args.model or ""
+    if args.plan is not None:
+        return _plan_file_inputs(args, catalogs, _typed_options(argv))
+    model, catalogs = _model(args, catalogs)
+    values = {name: getattr(args, name) for name in FORM_FIELDS}
+    inputs = PlanInputs(model=model, params=args.params or 0.0, **_hardware(args), **values)
+    return inputs, catalogs
+
+
+def _model(args, catalogs):
+    """The model the options choose (a config's architecture, a preset id, or none beside --params)."""
     if args.config:
         safe_io.check_path(args.config)  # a name over 255 bytes is a message, not an OSError from is_dir()
         arch = load_model_folder(args.config)[0] if args.config.is_dir() else load_config_json(args.config)
-        catalogs = catalogs.with_model(arch)
-        model = arch
-    elif not model and not args.params:
-        model = PlanInputs().model
-    instance = args.instance or ("" if args.gpu else PlanInputs().instance)
-    values = {name: getattr(args, name) for name in FORM_FIELDS}
-    inputs = PlanInputs(model=model, params=args.params or 0.0, gpu=args.gpu, instance=instance, **values)
-    return inputs, catalogs
+        return arch, catalogs.with_model(arch)
+    if not args.model and not args.params:
+        return PlanInputs().model, catalogs
+    return args.model or "", catalogs
+
+
+def _hardware(args) -> dict:
+    return {"gpu": args.gpu, "instance": args.instance or ("" if args.gpu else PlanInputs().instance)}
+
+
+def _typed_options(argv) -> set[str]:
+    """The destinations of the options typed on the command line (untyped ones are left out)."""
+    return set(vars(build_parser(keep_defaults=False).parse_args(argv)))
+
+
+def _plan_file_inputs(args, catalogs, typed: set[str]):
+    """--plan FILE: the file's inputs (and the GPU it measured); each typed option overrides the
+    file's value. The model options replace the file's model as one choice, the hardware options
+    its hardware, each completed as without --plan (e.g. --gpu alone plans by GPU, no instance)."""
+    try:
+        doc = load_plan(args.plan)
+        catalogs = doc.catalogs(catalogs, args.plan.name)
+    except PlanFileError as e:
+        raise InputError("plan", str(e)) from None
+    changes = {name: getattr(args, name) for name in FORM_FIELDS if name in typed}
+    if typed & MODEL_OPTIONS:
+        changes["model"], catalogs = _model(args, catalogs)
+        changes["params"] = args.params or 0.0
+    if typed & HARDWARE_OPTIONS:
+        changes.update(_hardware(args))
+    return doc.inputs.with_(**changes).validated(), catalogs
 
 
 def _flatten(d: dict, prefix="") -> dict:
@@ -280,6 +330,7 @@ def _write_report(result, table, path: Path, page_size: str) -> None:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
         if args.command == "validate":
@@ -289,7 +340,7 @@ def main(argv=None) -> int:
         if args.command == "catalog":
             _print_frame(_catalog_frame(catalogs, args.kind), args.format)
             return 0
-        inputs, catalogs = _inputs(args, catalogs)
+        inputs, catalogs = _inputs(args, catalogs, argv)
         if args.command == "plan":
             result = estimate(inputs, catalogs)
             _print_plan(result, args.format, args.method == "quick")

@@ -2,7 +2,7 @@
 
 Writes protocol lines by hand (not through gpuplanner.bench.protocol), so runner tests
 also check that the runner reads the wire format as documented. Extra arguments (the
-real benchmark's flags) are ignored.
+real benchmark's flags) are ignored. Speaks protocol version 2 (canonical units).
 """
 import json
 import os
@@ -11,9 +11,11 @@ import sys
 import threading
 import time
 
+VERSION = 2
+
 
 def send(type_, **fields):
-    sys.stdout.write(json.dumps({"type": type_, "v": 1, **fields}) + "\n")
+    sys.stdout.write(json.dumps({"type": type_, "v": VERSION, **fields}) + "\n")
     sys.stdout.flush()
 
 
@@ -62,8 +64,8 @@ def main(mode):
         print("stray print from a library")
         send("progress", phase="matmul", step=1, total=1)
         send("metrics", timestamp_s=0.5, allocated_bytes=2**33, reserved_bytes=2**34)
-        send("result", phase="matmul", dtype="fp32", size=64, tflops=0.1, duration_s=0.001, iterations=3)
-        sys.stdout.write(json.dumps({"type": "done", "v": 1, "ok": True}))  # last line without newline
+        send("result", phase="matmul", dtype="fp32", size=64, flops_per_s=1e11, duration_s=0.001, iterations=3)
+        sys.stdout.write(json.dumps({"type": "done", "v": VERSION, "ok": True}))  # last line without newline
     elif mode == "crash":
         send("progress", phase="memory", step=1, total=4)
         os.kill(os.getpid(), signal.SIGKILL)
@@ -78,8 +80,8 @@ def main(mode):
         if wait_for_cancel(timeout_s=30):
             fail("cancelled", "the benchmark was cancelled")
     elif mode == "old_version":  # a child of another gpuplanner version: a result field renamed
-        send("result", phase="matmul", dtype="fp32", n=64, tflops=0.1)
-        send("result", phase="bandwidth", tensor_bytes=2**20, gbytes_per_s=3.0)
+        send("result", phase="matmul", dtype="fp32", n=64, flops_per_s=1e11)
+        send("result", phase="bandwidth", tensor_bytes=2**20, bytes_per_s=3e9)
         send("done", ok=True)
     elif mode == "spawn":  # starts a worker of its own, reports its PID, ignores cancel
         import subprocess

@@ -1,11 +1,14 @@
 """The real benchmark child on this CPU: its JSON lines, cancel, missing torch, bad flags."""
+import json
 import subprocess
 import sys
 
 import pytest
 
 from gpuplanner.bench import protocol
+from gpuplanner.bench.calibration import machine_gpu
 from gpuplanner.bench.config import default_train_config
+from gpuplanner.bench.run import BenchRun
 
 CHILD = [sys.executable, "-m", "gpuplanner.bench"]
 NO_TORCH_CHILD = [sys.executable, "-c", "import sys; sys.modules['torch'] = None; "
@@ -52,9 +55,27 @@ def test_quick_run_measures_positive_throughput(quick_run):
     messages, _ = quick_run
     matmul = of(messages, "result", phase="matmul")
     assert {m["dtype"] for m in matmul} >= {"fp32", "bf16"}
-    assert all(m["tflops"] > 0 and m["duration_s"] > 0 and m["iterations"] >= 3 for m in matmul)
+    assert all(m["flops_per_s"] > 0 and m["duration_s"] > 0 and m["iterations"] >= 3 for m in matmul)
     [bandwidth] = of(messages, "result", phase="bandwidth")
-    assert bandwidth["gbytes_per_s"] > 0 and bandwidth["tensor_bytes"] > 0
+    assert bandwidth["bytes_per_s"] > 0 and bandwidth["tensor_bytes"] > 0
+
+
+@pytest.mark.slow
+def test_figures_arrive_in_canonical_units_and_stay_so_to_the_planner(quick_run):
+    """FLOP/s and bytes/s on the wire, in the BenchRun, in its saved JSON and in the measured GPU."""
+    messages, _ = quick_run
+    matmul = of(messages, "result", phase="matmul")
+    for m in matmul:
+        assert m["flops_per_s"] == pytest.approx(2 * m["size"] ** 3 / m["duration_s"])
+    [bandwidth] = of(messages, "result", phase="bandwidth")
+    assert bandwidth["bytes_per_s"] == pytest.approx(2 * bandwidth["tensor_bytes"] / bandwidth["duration_s"])
+    run = BenchRun.from_messages(of(messages, "hello")[0], of(messages, "result"))
+    assert run.device.type == "cpu" and run.device.total_memory_bytes > 0 and run.train is not None
+    assert BenchRun.from_json(json.loads(json.dumps(run.to_json()))) == run
+    gpu = machine_gpu(run)
+    assert gpu.peak("fp32") == max(m["flops_per_s"] for m in matmul if m["dtype"] == "fp32")
+    assert gpu.bandwidth_bytes_per_s == bandwidth["bytes_per_s"]
+    assert gpu.memory_bytes_reported == of(messages, "hello")[0]["total_memory_bytes"]
 
 
 @pytest.mark.slow

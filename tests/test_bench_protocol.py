@@ -14,7 +14,7 @@ EXAMPLES = [
                      cuda_version=None),
     protocol.message("progress", phase="memory", step=3, total=17),
     protocol.message("metrics", timestamp_s=1.25, allocated_bytes=2**40, reserved_bytes=0, rss_bytes=123),
-    protocol.message("result", phase="matmul", dtype="bf16", size=1024, tflops=0.39, duration_s=0.005),
+    protocol.message("result", phase="matmul", dtype="bf16", size=1024, flops_per_s=0.39e12, duration_s=0.005),
     protocol.message("error", kind="oom", message="CUDA out of memory"),
     protocol.message("done", ok=True),
     protocol.message("cancel"),
@@ -34,8 +34,11 @@ def test_every_message_carries_the_version():
 
 
 def test_non_finite_floats_become_null():
-    msg = protocol.message("result", phase="matmul", tflops=math.nan, more=[math.inf])
-    assert protocol.decode(protocol.encode(msg)) == {**msg, "tflops": None, "more": [None]}
+    msg = protocol.message("result", phase="matmul", flops_per_s=math.nan, more=[math.inf])
+    assert protocol.decode(protocol.encode(msg)) == {**msg, "flops_per_s": None, "more": [None]}
+
+
+V = protocol.PROTOCOL_VERSION
 
 
 @pytest.mark.parametrize("line, reason", [
@@ -43,14 +46,15 @@ def test_non_finite_floats_become_null():
     (b"\xff\xfe\x00", "garbage"),
     (b"[1, 2]", "garbage"),
     (b"null", "garbage"),
-    (b'{"type": "done", "ok": true}', "version"),
-    (b'{"type": "done", "v": 2, "ok": true}', "version"),
-    (b'{"type": "telemetry", "v": 1}', "unknown_type"),
-    (b'{"type": ["done"], "v": 1}', "unknown_type"),
-    (b'{"type": "done", "v": 1}', "fields"),
-    (b'{"type": "done", "v": 1, "ok": 1}', "fields"),
-    (b'{"type": "progress", "v": 1, "phase": "x", "step": true, "total": 3}', "fields"),
-    (b'{"type": "metrics", "v": 1, "timestamp_s": "now", "allocated_bytes": 1, "reserved_bytes": 1}', "fields"),
+    ('{"type": "done", "ok": true}', "version"),
+    ('{"type": "done", "v": 1, "ok": true}', "version"),  # version 1 sent TFLOP/s and GB/s
+    (f'{{"type": "done", "v": {V + 1}, "ok": true}}', "version"),
+    (f'{{"type": "telemetry", "v": {V}}}', "unknown_type"),
+    (f'{{"type": ["done"], "v": {V}}}', "unknown_type"),
+    (f'{{"type": "done", "v": {V}}}', "fields"),
+    (f'{{"type": "done", "v": {V}, "ok": 1}}', "fields"),
+    (f'{{"type": "progress", "v": {V}, "phase": "x", "step": true, "total": 3}}', "fields"),
+    (f'{{"type": "metrics", "v": {V}, "timestamp_s": "now", "allocated_bytes": 1, "reserved_bytes": 1}}', "fields"),
     (b"[" * 100_000, "garbage"),
 ])
 def test_decode_rejects_with_a_reason(line, reason):

@@ -45,7 +45,7 @@ def test_good_run_tolerates_garbage_and_unknown_types(qtbot):
     assert seen.hellos[0]["device_name"] == "fake"
     assert seen.progress == [("matmul", 1, 1)]
     assert seen.metrics[0]["allocated_bytes"] == 2**33  # large ints survive the signal
-    assert [r["tflops"] for r in seen.results] == [0.1] and runner.results == seen.results
+    assert [r["flops_per_s"] for r in seen.results] == [1e11] and runner.results == seen.results
     assert runner.rejected_line_count == 1 and runner.unknown_message_count == 1
 
 

@@ -117,3 +117,62 @@ def test_report_to_a_missing_folder_is_a_clear_error(tmp_path):
     done = cli("plan", "--report", str(tmp_path / "nope" / "plan.csv"))
     assert done.returncode == 2 and "--report" in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def _saved_plan(tmp_path, inputs, gpus=None):
+    from gpuplanner.core.planfile import save_plan
+    path = tmp_path / "saved.gpuplan"
+    save_plan(path, inputs, gpus)
+    return str(path)
+
+
+SAVED = PlanInputs(model="llama-2-13b", mode="infer", concurrency=64, seq_len=8192, instance="g6e.12xlarge")
+
+
+def _json_plan(capsys, *args):
+    assert main(["plan", *args, "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_plan_file_gives_the_inputs(tmp_path, capsys):
+    data = _json_plan(capsys, "--plan", _saved_plan(tmp_path, SAVED))
+    assert data["inputs"] == SAVED.as_dict()
+    assert data["usd_per_million_tokens"] == pytest.approx(estimate(SAVED, load_catalogs()).usd_per_million_tokens)
+
+
+def test_typed_options_override_the_plan_file(tmp_path, capsys):
+    """The rule: an option typed on the command line wins over the file, even when it types the
+    default value; untyped options keep the file's values (not the CLI defaults)."""
+    path = _saved_plan(tmp_path, SAVED)
+    data = _json_plan(capsys, "--plan", path, "--concurrency", "8", "--seq-len", "4096")
+    assert data["inputs"] == SAVED.with_(concurrency=8, seq_len=4096).as_dict()
+    by_gpu = _json_plan(capsys, "--plan", path, "--gpu", "H100")  # hardware is one choice: no instance left
+    assert by_gpu["inputs"] == SAVED.with_(gpu="H100", instance="").as_dict()
+    bare = _json_plan(capsys, "--plan", path, "--params", "7B")  # the model is one choice too
+    assert bare["inputs"] == estimate(SAVED.with_(model="", params=7e9), load_catalogs()).to_dict()["inputs"]
+    assert bare["inputs"]["params"] == 7e9 and bare["inputs"]["concurrency"] == 64
+
+
+def test_a_plan_on_a_measured_gpu_plans_on_any_machine(tmp_path, capsys):
+    from gpuplanner.core.catalogs import GpuSpec
+    gpu = GpuSpec(name="This machine", full_name="AMD EPYC 7B13 (measured)", memory_bytes_reported=24 * 2**30,
+                  memory_gb_marketing=25.77, bandwidth_bytes_per_s=30e9, peak_flops={"fp32": 0.19e12, "bf16": 0.41e12},
+                  tdp_w=float("nan"), interconnect="", source="gpuplanner micro-benchmark", as_of="2026-11-21",
+                  measured=True)
+    inputs = PlanInputs(model="gpt2", mode="infer", precision="bf16", instance="", gpu="This machine")
+    data = _json_plan(capsys, "--plan", _saved_plan(tmp_path, inputs, load_catalogs().with_gpu(gpu).gpus))
+    assert data["gpu"] == "This machine" and data["peak_flops"] == 0.41e12 and data["fits"]
+
+
+@pytest.mark.parametrize("content, words", [
+    (None, "cannot be read"),
+    ('{"format": "gpuplanner-plan", "version": 1, "inputs": {"mode": "fly"}}', "bad value for mode"),
+])
+def test_a_bad_plan_file_exits_2_naming_the_option(tmp_path, content, words):
+    path = tmp_path / "bad.gpuplan"
+    if content is not None:
+        path.write_text(content)
+    done = cli("plan", "--plan", str(path))
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gpuplanner-cli: error: --plan: bad.gpuplan") and words in lines[0]

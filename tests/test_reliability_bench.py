@@ -12,19 +12,22 @@ from test_ui_support import FakeDialogs
 
 from gpuplanner.bench import protocol
 from gpuplanner.bench.results import load_results
+from gpuplanner.bench.run import BenchRun
 from gpuplanner.core import load_catalogs
 from gpuplanner.ui.bench_results import BenchResultsView
 from gpuplanner.ui.bench_runner import BenchRunner
 
-OLD_RESULT = {"type": "result", "v": 1, "phase": "matmul", "dtype": "fp32", "n": 64, "tflops": 0.1}
-GOOD_RESULT = {"type": "result", "v": 1, "phase": "bandwidth", "tensor_bytes": 2**20, "gbytes_per_s": 3.0}
+V = protocol.PROTOCOL_VERSION
+OLD_RESULT = {"type": "result", "v": V, "phase": "matmul", "dtype": "fp32", "n": 64, "flops_per_s": 1e11}
+GOOD_RESULT = {"type": "result", "v": V, "phase": "bandwidth", "tensor_bytes": 2**20, "bytes_per_s": 3e9}
+HELLO = {"device_name": "cpu", "device_type": "cpu", "threads": 2}
 
 
 def test_a_result_missing_a_field_is_rejected_by_name():
     with pytest.raises(protocol.ProtocolError, match="result matmul.size missing"):
         protocol.check_result(protocol.decode(json.dumps(OLD_RESULT)))
     protocol.check_result(GOOD_RESULT)
-    protocol.check_result({"type": "result", "v": 1, "phase": "from_the_future", "x": 1})  # newer phases pass
+    protocol.check_result({"type": "result", "v": V, "phase": "from_the_future", "x": 1})  # newer phases pass
 
 
 def test_a_run_from_another_version_keeps_its_good_results_and_says_what_was_skipped(qtbot):
@@ -38,8 +41,8 @@ def test_a_run_from_another_version_keeps_its_good_results_and_says_what_was_ski
 
 
 def _results_file(path: Path, results) -> Path:
-    path.write_text(json.dumps({"format": 1, "saved_at": "2026-05-17T14:03:09+00:00",
-                                "hello": {"device_name": "cpu"}, "results": results}))
+    path.write_text(json.dumps({"format": 2, "measured_at": "2026-05-17T14:03:09+00:00",
+                                "hello": HELLO, "results": results}))
     return path
 
 
@@ -63,7 +66,7 @@ def test_a_train_result_with_an_unreadable_config_still_shows_the_table(qtbot, t
     qtbot.addWidget(view)
     train = {"type": "result", "phase": "train", "config": {"layers": 2}, "param_count": 10,
              "peak_memory_bytes": 2**20}
-    view.set_run({"device_name": "cpu"}, [GOOD_RESULT, train])
+    view.set_run(BenchRun.from_messages(HELLO, [GOOD_RESULT, train]))
     assert view.table.rowCount() == 1 and "cannot be read" in view.memory_label.text()
 
 

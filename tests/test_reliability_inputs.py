@@ -16,7 +16,7 @@ from gpuplanner.bench.results import load_results
 from gpuplanner.core import load_catalogs
 from gpuplanner.core.errors import CatalogError
 from gpuplanner.core.model import load_config_json, load_model_folder
-from gpuplanner.ui.plan_file import PlanFileError, load_plan
+from gpuplanner.core.planfile import PlanFileError, load_plan
 
 CONFIG = {"model_type": "llama", "num_hidden_layers": 4, "hidden_size": 512, "intermediate_size": 1376,
           "num_attention_heads": 8, "num_key_value_heads": 8, "vocab_size": 32000}

@@ -13,7 +13,7 @@ from gpuplanner.core import PlanInputs
 from gpuplanner.ui import main_window
 from gpuplanner.ui.dialogs import SAVE
 from gpuplanner.ui.main_window import Services
-from gpuplanner.ui.plan_file import plan_to_dict, save_plan
+from gpuplanner.core.planfile import plan_to_dict, save_plan
 from test_ui_plan import type_into
 
 pytest_plugins = ("test_ui_support",)  # the window fixtures
@@ -77,7 +77,7 @@ def test_a_failed_save_is_shown_and_quitting_with_save_does_not_close(make_windo
     window.show()
     type_into(qtbot, window, "seq_len", "3000")
 
-    def broken_save(path, inputs):
+    def broken_save(path, inputs, gpus=None):
         raise ValueError("Out of range float values are not JSON compliant")
     monkeypatch.setattr(main_window, "save_plan", broken_save)
     dialogs.paths.append(str(tmp_path / "lost.gpuplan"))

@@ -1,11 +1,13 @@
 """The benchmark results view: % of datasheet peak, predicted vs measured memory, saved with
 the date and read back, and "Use for planning" giving a This-machine GPU the planner uses."""
 import json
+from datetime import datetime, timezone
 
 import pytest
 
+from gpuplanner.bench.calibration import MACHINE_GPU, predict_train_step
+from gpuplanner.bench.run import BenchRun
 from gpuplanner.core import PlanInputs, estimate, load_catalogs
-from gpuplanner.core.calibration import MACHINE_GPU, predict_train_step
 from gpuplanner.ui.bench_results import BenchResultsView
 
 CATALOGS = load_catalogs()
@@ -13,9 +15,9 @@ H100_HELLO = {"type": "hello", "device_name": "NVIDIA H100 80GB HBM3", "total_me
               "torch_version": "2.13.0", "threads": 8, "device_type": "cuda"}
 CONFIG = {"layers": 4, "hidden": 1024, "heads": 16, "vocab": 32000, "seq_len": 512, "batch": 8, "dtype": "bf16"}
 RESULTS = [
-    {"type": "result", "phase": "matmul", "dtype": "bf16", "size": 8192, "tflops": 742.1},
-    {"type": "result", "phase": "matmul", "dtype": "fp32", "size": 8192, "tflops": 51.0},
-    {"type": "result", "phase": "bandwidth", "tensor_bytes": 1 << 30, "gbytes_per_s": 2680.0},
+    {"type": "result", "phase": "matmul", "dtype": "bf16", "size": 8192, "flops_per_s": 742.1e12},
+    {"type": "result", "phase": "matmul", "dtype": "fp32", "size": 8192, "flops_per_s": 51.0e12},
+    {"type": "result", "phase": "bandwidth", "tensor_bytes": 1 << 30, "bytes_per_s": 2680.0e9},
     {"type": "result", "phase": "train", "config": CONFIG, "param_count": 83_000_000,
      "peak_memory_bytes": 2_100_000_000, "peak_memory_method": "cuda_max_memory_allocated"},
 ]
@@ -34,20 +36,21 @@ def cells(view):
 
 
 def test_percent_of_datasheet_peak(view):
-    view.set_run(H100_HELLO, RESULTS, "2026-11-21")
+    view.set_run(BenchRun.from_messages(H100_HELLO, RESULTS, datetime(2026, 11, 21, tzinfo=timezone.utc)))
     rows = cells(view)
     assert rows[0] == ["matmul bf16 8192×8192×8192", "742 TFLOP/s", "990 TFLOP/s", "75 %"]
     assert rows[2][3] == "80 %"  # 2680 / 3350 GB/s
     assert "NVIDIA H100 SXM5 80GB datasheet" in view.device_label.text()
+    assert "torch 2.13.0 · 8 threads · measured 2026-11-21" in view.device_label.text()
     predicted = predict_train_step(CONFIG).total_bytes
     assert f"planner predicts {predicted / 2**20:,.0f} MiB" in view.memory_label.text()
 
 
 def test_cpu_has_no_peak_but_still_plans(view, qtbot):
     hello = {"device_name": "AMD EPYC 7B13", "total_memory_bytes": 24 * 2**30, "threads": 2, "device_type": "cpu"}
-    results = [{"phase": "matmul", "dtype": "fp32", "size": 1024, "tflops": 0.18},
-               {"phase": "bandwidth", "tensor_bytes": 1 << 25, "gbytes_per_s": 30.0}]
-    view.set_run(hello, results)
+    results = [{"phase": "matmul", "dtype": "fp32", "size": 1024, "flops_per_s": 0.18e12},
+               {"phase": "bandwidth", "tensor_bytes": 1 << 25, "bytes_per_s": 30.0e9}]
+    view.set_run(BenchRun.from_messages(hello, results))
     assert cells(view)[0][2:] == ["n/a", "n/a"]
     with qtbot.waitSignal(view.use_for_planning) as signal:
         view.plan_button.click()
@@ -60,10 +63,10 @@ def test_cpu_has_no_peak_but_still_plans(view, qtbot):
 
 def test_save_with_date_and_load_back(view, tmp_path, qtbot):
     assert not view.save_button.isEnabled()
-    view.set_run(H100_HELLO, RESULTS)
+    view.set_run(BenchRun.from_messages(H100_HELLO, RESULTS))
     path = view.save()
     assert path.parent == tmp_path / "bench" and path.name.startswith("bench-20")
-    assert json.loads(path.read_text())["results"][0]["tflops"] == 742.1
+    assert json.loads(path.read_text())["results"][0]["flops_per_s"] == 742.1e12
     other = BenchResultsView(CATALOGS.gpus, tmp_path / "bench")
     qtbot.addWidget(other)
     other.load(path)

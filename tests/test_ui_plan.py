@@ -180,7 +180,7 @@ def test_charts_follow_a_dark_palette(make_window):
 def test_dropping_a_plan_or_a_model_folder_opens_it(make_window, tmp_path):
     from PySide6 import QtGui
 
-    from gpuplanner.ui.plan_file import save_plan
+    from gpuplanner.core.planfile import save_plan
 
     window = make_window()
     save_plan(tmp_path / "dropped.gpuplan", PlanInputs(seq_len=1234))

@@ -112,9 +112,10 @@ class FakeRunner(QtCore.QObject):
     def __init__(self):
         super().__init__()
         self.running = False
-        self.hello_info = {"device_name": "AMD EPYC 7B13", "total_memory_bytes": 24 * 2**30, "threads": 2}
-        self.results = [{"phase": "matmul", "dtype": "fp32", "size": 1024, "tflops": 0.18},
-                        {"phase": "bandwidth", "tensor_bytes": 1 << 25, "gbytes_per_s": 30.0}]
+        self.hello_info = {"device_name": "AMD EPYC 7B13", "device_type": "cpu", "total_memory_bytes": 24 * 2**30,
+                           "threads": 2}
+        self.results = [{"phase": "matmul", "dtype": "fp32", "size": 1024, "flops_per_s": 0.18e12},
+                        {"phase": "bandwidth", "tensor_bytes": 1 << 25, "bytes_per_s": 30.0e9}]
 
     def is_running(self):
         return self.running
@@ -168,6 +169,15 @@ def test_use_for_planning_plans_on_this_machine(make_window):
     assert window.result.gpu_name == "This machine" and window.result.instance_type == ""
     assert "This machine" in window.catalogs.gpus
     assert any("measured throughput" in w for w in window.result.warnings)
+
+
+def test_results_without_a_hello_are_not_shown_and_say_why(make_window):
+    runner = FakeRunner()
+    runner.hello_info = None  # a child that never said what it measured
+    window = make_window(Services(bench_runner=runner, start_benchmark=lambda r: None))
+    runner.finished.emit(True)
+    assert window.bench_results.table.rowCount() == 0 and not window.bench_results.plan_button.isEnabled()
+    assert "cannot be shown" in (text := window.bench_results.device_label.text()) and "hello.device_type missing" in text
 
 
 def test_benchmark_python_is_remembered_and_used(make_window, dialogs, settings):

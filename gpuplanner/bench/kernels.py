@@ -255,11 +255,11 @@ def _matmul_call(dtype_name: str, n: int, device: torch.device) -> Callable[[], 
     return lambda: torch.matmul(a, b)
 
 
-def measure_matmul_tflops(dtype_name: str, n: int, device: torch.device, min_timed_s: float) -> dict:
-    """Achieved TFLOP/s of an n×n×n matmul (2·n³ floating-point operations per call)."""
+def measure_matmul(dtype_name: str, n: int, device: torch.device, min_timed_s: float) -> dict:
+    """Achieved FLOP/s of an n×n×n matmul (2·n³ floating-point operations per call)."""
     with _float32_precision(dtype_name):
         duration_s, iterations = time_per_call_s(_matmul_call(dtype_name, n, device), device, min_timed_s)
-    return {"dtype": dtype_name, "size": n, "tflops": 2 * n**3 / duration_s / 1e12,
+    return {"dtype": dtype_name, "size": n, "flops_per_s": 2 * n**3 / duration_s,
             "duration_s": duration_s, "iterations": iterations}
 
 
@@ -267,7 +267,7 @@ def run_matmul(session: Session, device: torch.device, sizes: Sizes, probe: Memo
     jobs = [(name, n) for name in matmul_dtypes(device) for n in sizes.matmul_sizes]
     for step, (dtype_name, n) in enumerate(jobs, start=1):
         session.check_cancel()
-        figures = measure_matmul_tflops(dtype_name, n, device, sizes.min_timed_s)
+        figures = measure_matmul(dtype_name, n, device, sizes.min_timed_s)
         session.metrics(**probe.sample(held_bytes=3 * n * n * _itemsize(dtype_name)))
         session.result("matmul", **figures)
         session.progress("matmul", step, len(jobs))
@@ -286,7 +286,7 @@ def run_bandwidth(session: Session, device: torch.device, sizes: Sizes, probe: M
         dst = torch.empty_like(src)
         duration_s, iterations = time_per_call_s(lambda src=src, dst=dst: dst.copy_(src), device, sizes.min_timed_s)
         session.metrics(**probe.sample(held_bytes=src.nbytes + dst.nbytes))
-        session.result("bandwidth", tensor_bytes=src.nbytes, gbytes_per_s=2 * src.nbytes / duration_s / 1e9,
+        session.result("bandwidth", tensor_bytes=src.nbytes, bytes_per_s=2 * src.nbytes / duration_s,
                        duration_s=duration_s, iterations=iterations)
         session.progress("bandwidth", step, len(sizes.copy_bytes))
         del src, dst

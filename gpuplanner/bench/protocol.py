@@ -6,6 +6,8 @@ from another version instead of misreading them. Message order from the child:
 ``hello`` first (absent only when torch is missing), then ``progress``/``metrics``/
 ``result`` in any order, any ``error``, and ``done`` last whenever the child exits on
 its own terms. The parent may send ``cancel`` on the child's stdin (or close it).
+Figures travel in canonical units (FLOP/s, bytes/s, bytes, seconds), so no reader converts;
+version 2 renamed version 1's ``tflops`` and ``gbytes_per_s`` to ``flops_per_s`` and ``bytes_per_s``.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import json
 import math
 from typing import Any
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 # Exit codes of the child: a clean run, a reported failure (see the error message),
 # bad command-line arguments (argparse's own code).
@@ -39,8 +41,8 @@ MESSAGE_TYPES = frozenset(_REQUIRED_FIELDS)
 # a result from another gpuplanner version that lacks one is rejected, not half-read.
 _RESULT_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
     "memory": {"budget_bytes": (int,)},
-    "matmul": {"dtype": (str,), "size": (int,), "tflops": _NUMBER},
-    "bandwidth": {"tensor_bytes": (int,), "gbytes_per_s": _NUMBER},
+    "matmul": {"dtype": (str,), "size": (int,), "flops_per_s": _NUMBER},
+    "bandwidth": {"tensor_bytes": (int,), "bytes_per_s": _NUMBER},
     "train": {"config": (dict,), "param_count": (int,), "peak_memory_bytes": (int,)},
 }
 
@@ -89,17 +91,23 @@ def _check_fields(msg: dict[str, Any]) -> None:
     required = _REQUIRED_FIELDS.get(type_) if isinstance(type_, str) else None
     if required is None:
         raise ProtocolError("unknown_type", f"message type {msg.get('type')!r}")
-    _check(msg, required, type_)
+    require(msg, required, type_)
+
+
+def check_hello(msg: dict[str, Any]) -> None:
+    """Raise ProtocolError unless a hello message (or its saved copy) says what was measured."""
+    require(msg, _REQUIRED_FIELDS["hello"], "hello")
 
 
 def check_result(msg: dict[str, Any]) -> None:
-    """Raise ProtocolError unless a result message has the figures its phase needs to be shown
-    and used (a phase this version does not know passes: a newer child may add some)."""
-    _check_fields(msg)
-    _check(msg, _RESULT_FIELDS.get(msg["phase"], {}), f"result {msg['phase']}")
+    """Raise ProtocolError unless a result message (or its saved copy) has the figures its phase
+    needs to be shown and used (a phase this version does not know passes: a newer child may add some)."""
+    require(msg, _REQUIRED_FIELDS["result"], "result")
+    require(msg, _RESULT_FIELDS.get(msg["phase"], {}), f"result {msg['phase']}")
 
 
-def _check(msg: dict[str, Any], required: dict[str, tuple[type, ...]], what: str) -> None:
+def require(msg: dict[str, Any], required: dict[str, tuple[type, ...]], what: str) -> None:
+    """Raise ProtocolError("fields") naming the first of ``required`` that ``msg`` lacks or mistypes."""
     for name, allowed in required.items():
         value = msg.get(name)
         # bool is an int subclass in Python; only "done.ok" may be a bool.

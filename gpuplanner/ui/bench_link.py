@@ -7,11 +7,17 @@ axis at arrival instead (lines are read as they come, so the lag is a few millis
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import Callable
 
 from PySide6 import QtCore
+
+from gpuplanner.bench import protocol
+from gpuplanner.bench.run import BenchRun
+
+log = logging.getLogger(__name__)
 
 
 class BenchmarkLink(QtCore.QObject):
@@ -58,7 +64,13 @@ class BenchmarkLink(QtCore.QObject):
         if self.panel is not None:
             self.panel.set_watched_pid(None)
         if self.runner.results:
-            self.results_view.set_run(self.runner.hello_info or {}, self.runner.results)
+            try:
+                run = BenchRun.from_messages(self.runner.hello_info or {}, self.runner.results)
+            except protocol.ProtocolError as exc:  # e.g. results without a hello saying what was measured
+                log.warning("benchmark results not shown: %s", exc)
+                self.results_view.show_unreadable(str(exc))
+                return
+            self.results_view.set_run(run)
 
     def _close_phase(self, now: float) -> None:
         if self._phase and self.panel is not None:

@@ -5,23 +5,26 @@ the training step's measured against predicted peak memory, saved with the date,
 from __future__ import annotations
 
 import math
-from datetime import date
 from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
+from gpuplanner.bench.calibration import can_plan_with, machine_gpu, match_gpu, predict_train_step
 from gpuplanner.bench.results import achieved_vs_peak, load_results, save_results
-from gpuplanner.core.calibration import best_measured, machine_gpu, match_gpu, predict_train_step
-from gpuplanner.core.catalogs import PEAK_COLUMNS
+from gpuplanner.bench.run import BenchRun
+from gpuplanner.core.units import MIB
 from gpuplanner.ui.dialogs import Dialogs
 
 HEADERS = ("Measurement", "Achieved", "Datasheet peak", "% of peak")
+# How the table shows each canonical unit: (divisor, unit shown)
+_SHOWN_UNITS = {"FLOP/s": (1e12, "TFLOP/s"), "B/s": (1e9, "GB/s"), "%": (1.0, "%")}
 
 
-def _fmt(value: float | None, unit: str = "") -> str:
+def _fmt(value: float | None, unit: str) -> str:
     if value is None or not math.isfinite(value):
         return "n/a"
-    return f"{value:,.3g} {unit}".strip()
+    divisor, shown = _SHOWN_UNITS[unit]
+    return f"{value / divisor:,.3g} {shown}"
 
 
 class BenchResultsView(QtWidgets.QWidget):
@@ -35,8 +38,7 @@ class BenchResultsView(QtWidgets.QWidget):
         self.dialogs = dialogs or Dialogs()
         self._gpus = gpus
         self._folder = Path(results_folder)
-        self._hello: dict = {}
-        self._results: list[dict] = []
+        self.run: BenchRun | None = None
         self.device_label = QtWidgets.QLabel("No benchmark run yet: press “Run benchmark ▶”.")
         self.device_label.setWordWrap(True)
         self.table = QtWidgets.QTableWidget(0, len(HEADERS))
@@ -65,20 +67,15 @@ class BenchResultsView(QtWidgets.QWidget):
         self._update_buttons()
 
     # ---- data ------------------------------------------------------------------------------
-    def set_run(self, hello: dict, results: list[dict], measured_on: str | None = None) -> None:
-        """Show a run: the child's hello message and its result messages."""
-        self._hello, self._results = dict(hello), [dict(r) for r in results]
-        self._measured_on = measured_on or date.today().isoformat()
-        name = hello.get("device_name", "unknown device")
-        spec = match_gpu(name, float(hello.get("total_memory_bytes", 0)), self._gpus)
-        peaks = {dtype: spec.peak(dtype) / 1e12 for dtype in PEAK_COLUMNS if math.isfinite(spec.peak(dtype))} \
-            if spec else {}
-        bandwidth = spec.bandwidth_bytes_per_s / 1e9 if spec and math.isfinite(spec.bandwidth_bytes_per_s) else None
-        rows = achieved_vs_peak(self._results, peaks, bandwidth)
+    def set_run(self, run: BenchRun) -> None:
+        """Show a run next to the datasheet of the catalog GPU its device is (if any)."""
+        self.run = run
+        device = run.device
+        spec = match_gpu(device.name, float(device.total_memory_bytes or 0), self._gpus)
+        rows = achieved_vs_peak(run, spec)
         self.table.setRowCount(len(rows))
         for i, row in enumerate(rows):
-            cells = (row.label, _fmt(row.achieved, row.unit), _fmt(row.peak, row.unit),
-                     _fmt(row.pct_of_peak, "%"))
+            cells = (row.label, _fmt(row.achieved, row.unit), _fmt(row.peak, row.unit), _fmt(row.pct_of_peak, "%"))
             for j, text in enumerate(cells):
                 item = QtWidgets.QTableWidgetItem(text)
                 if j:
@@ -86,38 +83,39 @@ class BenchResultsView(QtWidgets.QWidget):
                 self.table.setItem(i, j, item)
         compared = f"compared with the {spec.full_name} datasheet" if spec else "no datasheet peak for this device"
         self.device_label.setText(
-            f"{name} · torch {hello.get('torch_version', '?')} · {hello.get('threads', '?')} threads · "
-            f"measured {self._measured_on} · {compared}")
+            f"{device.name} · torch {device.torch_version or '?'} · {device.threads} threads · "
+            f"measured {run.measured_at.date().isoformat()} · {compared}")
         self.memory_label.setText(self._memory_text())
         self._update_buttons()
 
+    def show_unreadable(self, reason: str) -> None:
+        """Say that the last run's results could not be read (the shown run, if any, stays)."""
+        self.device_label.setText(f"The benchmark's results cannot be shown ({reason}); "
+                                  "is the benchmark Python running another gpuplanner version?")
+
     def _memory_text(self) -> str:
-        train = next((r for r in self._results if r.get("phase") == "train"), None)
-        if not train:
+        train = self.run.train if self.run else None
+        if train is None:
             return ""
         try:
-            predicted = predict_train_step(train["config"]).total_bytes
+            predicted = predict_train_step(train.config).total_bytes
         except (KeyError, TypeError, ValueError, ArithmeticError) as e:  # another version's config
             return f"Training step: its configuration cannot be read ({type(e).__name__}: {e})."
-        measured = train["peak_memory_bytes"]
-        return (f"Training step ({train['param_count']:,} parameters): measured peak {measured / 2**20:,.0f} MiB "
-                f"({train.get('peak_memory_method', '')}), planner predicts {predicted / 2**20:,.0f} MiB "
+        measured = train.peak_memory_bytes
+        return (f"Training step ({train.param_count:,} parameters): measured peak {measured / MIB:,.0f} MiB "
+                f"({train.peak_memory_method}), planner predicts {predicted / MIB:,.0f} MiB "
                 f"(measured/predicted = {measured / predicted:.2f}).")
 
     def machine_gpu(self):
-        """The "This machine" GPU built from the shown run (None before a run)."""
-        tflops, bandwidth = best_measured(self._results)
-        if not tflops:
-            return None
-        return machine_gpu(self._hello.get("device_name", "this machine"),
-                           float(self._hello.get("total_memory_bytes", 0)), tflops, bandwidth, self._measured_on)
+        """The "This machine" GPU built from the shown run (None before a run that can plan)."""
+        return machine_gpu(self.run) if self.run is not None and can_plan_with(self.run) else None
 
     # ---- actions -----------------------------------------------------------------------------
     def save(self) -> Path | None:
-        if not self._results:
+        if self.run is None:
             return None
         try:
-            path = save_results(self._folder, self._hello, self._results)
+            path = save_results(self._folder, self.run)
         except OSError as e:  # core.atomic's WriteError names the file and the reason
             self.dialogs.error(self, "Cannot save results", str(e))
             return None
@@ -126,8 +124,7 @@ class BenchResultsView(QtWidgets.QWidget):
 
     def load(self, path: Path) -> None:
         """Show a saved run; ValueError (with the path) for a file that is not one."""
-        record = load_results(path)
-        self.set_run(record.hello, record.results, record.saved_at.date().isoformat())
+        self.set_run(load_results(path))
 
     def _choose_and_load(self) -> None:
         path = self.dialogs.open_path(self, "Open benchmark results", "Benchmark results (*.json)")
@@ -143,6 +140,5 @@ class BenchResultsView(QtWidgets.QWidget):
             self.use_for_planning.emit(gpu)
 
     def _update_buttons(self) -> None:
-        has_run = bool(self._results)
-        self.save_button.setEnabled(has_run)
-        self.plan_button.setEnabled(has_run and bool(best_measured(self._results)[0]))
+        self.save_button.setEnabled(self.run is not None)
+        self.plan_button.setEnabled(self.machine_gpu() is not None)

@@ -20,6 +20,7 @@ from gpuplanner.core.errors import CatalogError, InputError
 from gpuplanner.core.estimate import estimate
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.model import load_config_json, load_model_folder
+from gpuplanner.core.planfile import SUFFIX, PlanFileError, load_plan, plan_to_dict, save_plan
 from gpuplanner.core.result import PlanResult
 from gpuplanner.ui import about
 from gpuplanner.ui.background import Cancelled, run_in_background
@@ -32,7 +33,6 @@ from gpuplanner.ui.dialogs import CANCEL, SAVE, Dialogs
 from gpuplanner.ui.errors import ErrorReporter
 from gpuplanner.ui.form import FormPanel
 from gpuplanner.ui.formatting import window_title
-from gpuplanner.ui.plan_file import SUFFIX, PlanFileError, load_plan, plan_to_dict, save_plan
 from gpuplanner.ui.plan_tab import PlanTab
 from gpuplanner.ui.settings import AppSettings
 from gpuplanner.ui.sweep_runner import SweepRunner
@@ -287,7 +287,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ----- documents ----------------------------------------------------------------------
     def is_dirty(self) -> bool:
-        return self.inputs is None or plan_to_dict(self.inputs) != self.saved_doc
+        return self.inputs is None or plan_to_dict(self.inputs, self.catalogs.gpus) != self.saved_doc
 
     def _update_title(self) -> None:
         model = self.result.model_name if self.result else "no plan"
@@ -305,9 +305,12 @@ class MainWindow(QtWidgets.QMainWindow):
             return self.save()  # False when the save failed: the plan is kept, the window stays
         return answer != CANCEL
 
-    def _set_document(self, inputs: PlanInputs, path: Path | None) -> None:
+    def _set_document(self, inputs: PlanInputs, path: Path | None, catalogs: Catalogs | None = None) -> None:
+        """Show a document; ``catalogs`` (from PlanDocument.catalogs) adds the GPU it measured."""
+        if catalogs is not None and catalogs is not self.catalogs:
+            self.set_catalogs(catalogs)
         self.path = path
-        self.saved_doc = plan_to_dict(inputs)
+        self.saved_doc = plan_to_dict(inputs, self.catalogs.gpus)
         self.form.set_inputs(inputs)
         self.recompute_timer.stop()
         self.recompute()
@@ -325,13 +328,14 @@ class MainWindow(QtWidgets.QMainWindow):
         if not path:
             return False
         try:
-            inputs = run_in_background(self, f"Opening {Path(path).name}…", lambda: load_plan(path))
+            doc = run_in_background(self, f"Opening {Path(path).name}…", lambda: load_plan(path))
+            catalogs = doc.catalogs(self.catalogs, Path(path).name)
         except PlanFileError as e:
             self.dialogs.error(self, "Cannot open plan", str(e))
             return False
         except Cancelled:
             return False
-        self._set_document(inputs, Path(path))
+        self._set_document(doc.inputs, Path(path), catalogs)
         return True
 
     def open_recent(self, path: str) -> bool:
@@ -358,7 +362,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.dialogs.error(self, "Cannot save plan", "Fix the fields marked in red before saving.")
             return False
         try:
-            save_plan(path, self.inputs)
+            save_plan(path, self.inputs, self.catalogs.gpus)
         except PlanFileError as e:
             self.dialogs.error(self, "Cannot save plan", str(e))
             return False
@@ -366,7 +370,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.errors.report(f"Saving {path.name}", e)
             return False
         self.path = path
-        self.saved_doc = plan_to_dict(self.inputs)
+        self.saved_doc = plan_to_dict(self.inputs, self.catalogs.gpus)
         self.settings.add_recent(str(path))
         self._update_title()
         self.statusBar().showMessage(f"saved {path}", 5000)
@@ -380,13 +384,14 @@ class MainWindow(QtWidgets.QMainWindow):
         if not last or not Path(last).is_file():
             return
         try:
-            inputs = load_plan(last)
-            _computable(inputs, self.catalogs)
+            doc = load_plan(last)
+            catalogs = doc.catalogs(self.catalogs, Path(last).name)
+            _computable(doc.inputs, catalogs)
         except Exception as e:  # never a failed start: skip the plan, say why, forget it
             self.settings.set_last_plan("")
             self.statusBar().showMessage(f"last plan {Path(last).name} not restored and forgotten: {e}", 15000)
             return
-        self._set_document(inputs, Path(last))
+        self._set_document(doc.inputs, Path(last), catalogs)
 
     # ----- models, catalogs, export, about -------------------------------------------------
     def _choose_model(self) -> None:

@@ -1,47 +1,50 @@
-"""Calibration from this machine (ESTIMATION.md §7): turn what the bundled benchmark
-measured into a "This machine" GPU, and predict the benchmark's own training step so the
-app can show predicted against measured peak memory.
+"""Calibration from this machine: turn what the bundled benchmark measured (a BenchRun) into a
+"This machine" GPU, find the catalog GPU the device is, and predict the benchmark's own
+training step with the planner's formulas so the app can show predicted against measured
+peak memory.
 
-Torch-free: the benchmark's results arrive as plain dicts (gpuplanner.bench protocol).
+In bench, not core: it reads BenchRun (bench may import core; core never imports bench).
+Torch-free and Qt-free.
 """
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass
+from typing import Mapping, cast
 
+from gpuplanner.bench.run import BenchRun
 from gpuplanner.core.catalogs import PEAK_COLUMNS, GpuSpec
 from gpuplanner.core.memory import DTYPE_BYTES, training_activation_bytes
 from gpuplanner.core.model import ModelArch, sizes
+from gpuplanner.core.units import GB
 
 MACHINE_GPU = "This machine"
 
 
-def machine_gpu(device_name: str, memory_bytes: float, tflops_by_dtype: dict, bandwidth_gb_s: float,
-                measured_on: str) -> GpuSpec:
-    """A GPU catalog entry from measured figures. Its peaks are achieved throughput, so the
-    estimator applies no further efficiency (MFU/MBU = 1) and says so."""
-    peaks = {dtype: float(tflops_by_dtype.get(dtype, math.nan)) * 1e12 for dtype in PEAK_COLUMNS}
+def can_plan_with(run: BenchRun) -> bool:
+    """Whether the run measured enough for a "This machine" GPU: a matmul and the memory size."""
+    return bool(run.matmul) and bool(run.device.total_memory_bytes)
+
+
+def machine_gpu(run: BenchRun) -> GpuSpec:
+    """A GPU catalog entry from a run's best figures. Its peaks are achieved throughput, so the
+    estimator applies no further efficiency (MFU/MBU = 1) and says so. A dtype or bandwidth not
+    measured is NaN (a gap), never 0. ValueError for a run without can_plan_with."""
+    if not can_plan_with(run):
+        raise ValueError("the run measured no matmul or did not report the device's memory")
+    best = run.best_flops_per_s()
+    bandwidth = run.best_bytes_per_s()
+    memory_bytes = float(cast(int, run.device.total_memory_bytes))  # known: can_plan_with
+    name = run.device.name
     return GpuSpec(
-        name=MACHINE_GPU, full_name=f"{device_name} (measured)", memory_bytes_reported=float(memory_bytes),
-        memory_gb_marketing=memory_bytes / 1e9, bandwidth_bytes_per_s=bandwidth_gb_s * 1e9,
-        peak_flops=peaks, tdp_w=math.nan, interconnect="", measured=True,
-        source=f"gpuplanner micro-benchmark on {device_name}", as_of=measured_on,
-        notes="achieved matmul TFLOP/s and device-copy GB/s, not datasheet peaks",
+        name=MACHINE_GPU, full_name=f"{name} (measured)", memory_bytes_reported=memory_bytes,
+        memory_gb_marketing=memory_bytes / GB, bandwidth_bytes_per_s=math.nan if bandwidth is None else bandwidth,
+        peak_flops={dtype: best.get(dtype, math.nan) for dtype in PEAK_COLUMNS}, tdp_w=math.nan,
+        interconnect="", measured=True, source=f"gpuplanner micro-benchmark on {name}",
+        as_of=run.measured_at.date().isoformat(),
+        notes="achieved matmul FLOP/s and device-copy bytes/s, not datasheet peaks",
     )
-
-
-def best_measured(results: list[dict]) -> tuple[dict, float]:
-    """({dtype: best achieved TFLOP/s}, best copy GB/s) from the benchmark's result messages."""
-    tflops: dict[str, float] = {}
-    bandwidth = math.nan
-    for r in results:
-        if r.get("phase") == "matmul" and r.get("tflops"):
-            dtype = r.get("dtype", "")
-            tflops[dtype] = max(tflops.get(dtype, 0.0), float(r["tflops"]))
-        elif r.get("phase") == "bandwidth" and r.get("gbytes_per_s"):
-            bandwidth = max(0.0 if math.isnan(bandwidth) else bandwidth, float(r["gbytes_per_s"]))
-    return tflops, bandwidth
 
 
 def bench_model(config: dict) -> ModelArch:
@@ -79,7 +82,7 @@ def predict_train_step(config: dict) -> StepPrediction:
     return StepPrediction(n, n * b, n * b, 2 * n * b, acts)
 
 
-def match_gpu(device_name: str, memory_bytes: float, gpus: dict) -> GpuSpec | None:
+def match_gpu(device_name: str, memory_bytes: float, gpus: Mapping[str, GpuSpec]) -> GpuSpec | None:
     """The catalog GPU a driver-reported name refers to ("NVIDIA A100-SXM4-80GB" → A100-80GB),
     or None (a CPU, or a GPU the catalog lacks). The catalog name's first word must appear in
     the device name (adjacent words joined count too: "RTX 4090" → rtx4090); then the entry

@@ -1,0 +1,174 @@
+"""`.gpuplan` documents: versioned JSON holding a plan's inputs. Qt-free, so the window and
+`gpuplanner-cli plan --plan FILE` read the same files.
+
+    {"format": "gpuplanner-plan", "version": 1, "inputs": {...PlanInputs fields...}}
+
+What a plan names but another machine may lack is stored whole: a model read from a config file
+({"model": {"arch": {...ModelArch fields...}}}) and, from version 2, a GPU measured by the
+benchmark ({"gpu": {"spec": {...GpuSpec fields...}}}). A file is written with the lowest version
+that holds it, so plans without a measured GPU still open in gpuplanner versions reading only 1.
+Loading validates everything and raises PlanFileError with one sentence for the user; saving is
+atomic (core.atomic), so a crash never leaves half a plan.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Mapping
+
+from gpuplanner.core import safe_io
+from gpuplanner.core.atomic import WriteError, atomic_write_text
+from gpuplanner.core.catalogs import PEAK_COLUMNS, Catalogs, GpuSpec
+from gpuplanner.core.errors import InputError
+from gpuplanner.core.inputs import PlanInputs
+from gpuplanner.core.model import ModelArch
+
+FORMAT = "gpuplanner-plan"
+VERSION = 2  # the newest version this gpuplanner reads and writes
+MEASURED_GPU_VERSION = 2  # the first version that embeds a measured GPU
+SUFFIX = ".gpuplan"
+PLAN_MAX_BYTES = 2**20  # a plan with an embedded architecture is a few KiB
+
+
+class PlanFileError(Exception):
+    """A plan file cannot be read or written; str() is the message for the user."""
+
+
+@dataclass(frozen=True)
+class PlanDocument:
+    """What a plan file holds: the inputs and, when they plan on a measured GPU, that GPU."""
+
+    inputs: PlanInputs
+    measured_gpu: GpuSpec | None = None
+
+    def catalogs(self, base: Catalogs, where: str = "the plan") -> Catalogs:
+        """``base`` with the embedded measured GPU added (replacing an earlier measurement);
+        PlanFileError if it would replace a catalog GPU of the same name."""
+        gpu = self.measured_gpu
+        if gpu is None:
+            return base
+        known = base.gpus.get(gpu.name)
+        if known is not None and not known.measured:
+            raise PlanFileError(f"{where} has a measured GPU called '{gpu.name}', like a catalog GPU; "
+                                "it is not opened, so that GPU's datasheet stays.")
+        return base.with_gpu(gpu)
+
+
+def plan_to_dict(inputs: PlanInputs, gpus: Mapping[str, GpuSpec] | None = None) -> dict:
+    """The file's document. ``gpus`` is the GPU catalog in use: a measured GPU the inputs
+    name is embedded from it."""
+    values = inputs.as_dict()
+    version = 1
+    if isinstance(inputs.model, ModelArch):
+        values["model"] = {"arch": _plain(asdict(inputs.model))}
+    gpu = (gpus or {}).get(inputs.gpu)
+    if inputs.gpu and gpu is not None and gpu.measured:
+        values["gpu"] = {"spec": _plain(asdict(gpu))}
+        version = MEASURED_GPU_VERSION
+    return {"format": FORMAT, "version": version, "inputs": values}
+
+
+def _plain(values):
+    """NaN (unknown) as null, so the file is plain JSON."""
+    if isinstance(values, dict):
+        return {k: _plain(v) for k, v in values.items()}
+    return None if isinstance(values, float) and math.isnan(values) else values
+
+
+def plan_from_dict(doc, where: str = "the plan") -> PlanDocument:
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise PlanFileError(f"{where} is not a gpuplanner plan (no \"format\": \"{FORMAT}\").")
+    version = doc.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise PlanFileError(f"{where} has no valid version number.")
+    if version > VERSION:
+        raise PlanFileError(f"{where} was saved by a newer gpuplanner (plan version {version}; this one "
+                            f"reads up to {VERSION}). Update gpuplanner to open it.")
+    values = doc.get("inputs")
+    if not isinstance(values, dict):
+        raise PlanFileError(f"{where} has no \"inputs\" object.")
+    known = {f.name for f in fields(PlanInputs)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise PlanFileError(f"{where} has unknown inputs: {', '.join(unknown)}.")
+    values = dict(values)
+    if isinstance(values.get("model"), dict):
+        values["model"] = _record(ModelArch, values["model"], "arch", where, "model", "model architecture")
+    elif not isinstance(values.get("model", ""), str):
+        raise PlanFileError(f"{where} has a model that is neither a preset name nor an architecture.")
+    measured_gpu = None
+    if isinstance(values.get("gpu"), dict) and version >= MEASURED_GPU_VERSION:
+        measured_gpu = _record(GpuSpec, values["gpu"], "spec", where, "GPU", "measured GPU")
+        if not measured_gpu.measured:
+            raise PlanFileError(f"{where} stores a GPU that is not marked measured; a plan stores only "
+                                "GPUs measured by the benchmark, catalog GPUs by name.")
+        unknown = sorted(set(measured_gpu.peak_flops) - set(PEAK_COLUMNS))
+        if unknown:
+            raise PlanFileError(f"{where} has a measured GPU with unknown dtypes: {', '.join(unknown)}.")
+        values["gpu"] = measured_gpu.name
+    try:
+        return PlanDocument(PlanInputs(**values).validated(), measured_gpu)
+    except InputError as e:
+        raise PlanFileError(f"{where} has a bad value for {e.field}: {e.message}") from None
+    except (TypeError, ValueError, ArithmeticError) as e:  # a value of the wrong type
+        raise PlanFileError(f"{where} has inputs of the wrong type: {e}") from None
+
+
+_TYPES: dict[str, type | tuple[type, ...]] = {"int": int, "float": (int, float), "str": str, "bool": bool,
+                                              "dict": dict}
+
+
+def _record(cls, holder: dict, key: str, where: str, noun: str, what: str):
+    """A ModelArch or GpuSpec from ``holder[key]``, each field type-checked; null floats are NaN
+    (also inside a dict of floats, the GPU's peaks)."""
+    values = holder.get(key)
+    if not isinstance(values, dict):
+        raise PlanFileError(f"{where} has a {noun} without a \"{key}\" object.")
+    values = dict(values)
+    for f in fields(cls):
+        value = values.get(f.name)
+        if f.type == "float" and f.name in values and value is None:
+            values[f.name] = math.nan
+        elif f.type == "dict" and isinstance(value, dict):
+            values[f.name] = {k: math.nan if v is None else v for k, v in value.items()}
+    try:
+        record = cls(**values)
+    except TypeError as e:
+        raise PlanFileError(f"{where} has a {what} that cannot be read: {e}") from None
+    for f in fields(cls):
+        value = getattr(record, f.name)
+        if not _has_type(value, str(f.type)):  # annotations are strings (from __future__ import annotations)
+            raise PlanFileError(f"{where} has a {what} with a bad {f.name}: {value!r}.")
+    return record
+
+
+def _has_type(value, type_name: str) -> bool:
+    if type_name == "dict":  # a dict of floats by name
+        return isinstance(value, dict) and all(isinstance(k, str) and _has_type(v, "float") for k, v in value.items())
+    if type_name in ("int", "float") and isinstance(value, bool):
+        return False
+    return isinstance(value, _TYPES[type_name])
+
+
+def load_plan(path) -> PlanDocument:
+    """Read through core.safe_io: regular files only, a size cap, bounded nesting, finite numbers."""
+    path = Path(path)
+    try:
+        doc = safe_io.load_json(path, max_bytes=PLAN_MAX_BYTES)
+    except safe_io.UnsafeFileError as e:
+        field = f", field {e.column}," if e.column else ""
+        raise PlanFileError(f"{path.name}{field} {e.message}.") from None
+    return plan_from_dict(doc, path.name)
+
+
+def save_plan(path, inputs: PlanInputs, gpus: Mapping[str, GpuSpec] | None = None) -> None:
+    """Write atomically (core.atomic): a crash or a full disk never leaves half a plan. ``gpus``
+    as for plan_to_dict."""
+    path = Path(path)
+    text = json.dumps(plan_to_dict(inputs, gpus), indent=2, sort_keys=True, allow_nan=False) + "\n"
+    try:
+        atomic_write_text(path, text)
+    except WriteError as e:
+        raise PlanFileError(f"{path.name} cannot be saved: {e.reason}") from None
