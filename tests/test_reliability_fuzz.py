@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from gpuplanner.cli import main as cli_main
 from gpuplanner.core import InputError, PlanInputs, estimate, load_catalogs
 from gpuplanner.core.model import load_config_json, summarize_checkpoint
-from gpuplanner.ui.plan_file import PlanFileError, load_plan
+from gpuplanner.core.planfile import PlanFileError, load_plan
 
 FUZZ = settings(max_examples=int(os.environ.get("GPUPLANNER_FUZZ_EXAMPLES", "100")), deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -200,7 +200,7 @@ def plan_case(folder, values, literal):
         text = text.replace('"version": 1', f'"version": 1, "extra": {literal}')
     path.write_text(text)
     try:
-        inputs = load_plan(path)
+        inputs = load_plan(path).inputs
     except PlanFileError as e:
         assert str(e).startswith("p.gpuplan")
         return REFUSED
