@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gpuplanner.core.accuracy import HEADLINE_CLASSES, headline_bands
 from gpuplanner.core.fields import csv_name
 from gpuplanner.report.atomic import write_atomically
 from gpuplanner.report.version import app_version
@@ -52,6 +53,8 @@ def plan_row(result) -> dict:
         else:
             row[csv_name(key)] = value
     row["layout_description"] = result.layout.describe()
+    bands = headline_bands(result)  # median |error| on the nearest published runs; empty: no band
+    row.update({f"{csv_name(k)}_error_band": bands[k][0] if k in bands else None for k in HEADLINE_CLASSES[result.mode]})
     return row
 
 

@@ -23,6 +23,7 @@ from gpuplanner.core.model import load_config_json, load_model_folder
 from gpuplanner.core.result import PlanResult
 from gpuplanner.core.sweep import sweep
 from gpuplanner.ui import about
+from gpuplanner.ui.accuracy import AccuracyView, shared_ledger
 from gpuplanner.ui.bench_link import BenchmarkLink
 from gpuplanner.ui.bench_python import BenchPythonDialog
 from gpuplanner.ui.bench_results import BenchResultsView
@@ -36,6 +37,7 @@ from gpuplanner.ui.plan_tab import PlanTab
 from gpuplanner.ui.settings import AppSettings
 
 DEBOUNCE_MS = 150
+BANDS_AFTER_MS = 1000  # the ledger evaluation behind the error bands starts once the window is up
 PLAN_FILTER = f"gpuplanner plans (*{SUFFIX})"
 EXPORT_FILTERS = {".csv": "CSV table (*.csv)", ".pdf": "PDF report (*.pdf)"}
 
@@ -68,6 +70,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._sweep_inputs: PlanInputs | None = None
         self.recompute_ms = 0.0
         self.catalog_dialog: CatalogDialog | None = None
+        self.accuracy_view: AccuracyView | None = None
 
         self.form = FormPanel(catalogs)
         self.form.setMinimumWidth(340)
@@ -110,6 +113,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._connect_benchmark()
         self._show_as_of()
         self.recompute()
+        QtCore.QTimer.singleShot(BANDS_AFTER_MS, self, lambda: shared_ledger().when_ready(
+            self.plan_tab.summary.set_outcomes))  # on a pool thread; the cards get their bands when done
         if settings.memory_unit() != "GiB":
             self.set_memory_unit(settings.memory_unit())
 
@@ -144,6 +149,8 @@ class MainWindow(QtWidgets.QMainWindow):
                                                 "Choose the Python (with torch) the benchmark runs under")
         self.bench_python_action.setEnabled(self.services.set_bench_python is not None)
         about_action = self._action("About gpuplanner", self.show_about)
+        self.accuracy_action = self._action("Accuracy…", self.show_accuracy, None,
+                                            "How close the planner comes to published runs (the accuracy ledger)")
         quit_action = self._action("Quit", self.close, QtGui.QKeySequence.StandardKey.Quit)
 
         file_menu = self.menuBar().addMenu("&File")
@@ -161,7 +168,7 @@ class MainWindow(QtWidgets.QMainWindow):
                                       "Show memory in GB as vendors count it, instead of GiB (2³⁰ bytes)")
         self.gb_action.setCheckable(True)
         self.menuBar().addMenu("&View").addAction(self.gb_action)
-        self.menuBar().addMenu("&Help").addAction(about_action)
+        self.menuBar().addMenu("&Help").addActions([self.accuracy_action, about_action])
 
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main-toolbar")
@@ -394,6 +401,16 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         self.statusBar().showMessage(f"exported {path}", 5000)
         return True
+
+    def show_accuracy(self) -> None:
+        """Help → Accuracy: the ledger view; its "Open as plan" replaces the plan like New does."""
+        if self.accuracy_view is None:
+            self.accuracy_view = AccuracyView(shared_ledger(), self)
+            self.accuracy_view.open_requested.connect(
+                lambda inputs: self.maybe_save() and (self._set_document(inputs, None), self.activateWindow()))
+            self.accuracy_view.resize(1100, 760)
+        self.accuracy_view.show()
+        self.accuracy_view.raise_()
 
     def show_about(self) -> None:
         QtWidgets.QMessageBox.about(self, "About gpuplanner", about.about_html(self.catalogs))
