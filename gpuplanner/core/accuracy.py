@@ -270,7 +270,7 @@ def error_band(subject, figure_class: str, outcomes=None, catalogs: Catalogs | N
 # weights, activations and overhead, so it tests the whole serving memory budget.
 HEADLINE_CLASSES = {
     "train": {"memory_per_gpu_bytes": "training_memory", "training_time_s": "training_throughput",
-              "cost_usd": "training_throughput", "spot_cost_usd": "training_throughput"},
+              "cost_usd": "training_throughput"},
     "infer": {"memory_per_gpu_bytes": "serving_kv_pool", "serving_tokens_per_s_total": "serving_throughput",
               "decode_tokens_per_s_total": "serving_throughput", "prefill_time_s": "ttft",
               "decode_tokens_per_s_per_user": "tpot"},

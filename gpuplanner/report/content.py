@@ -23,7 +23,7 @@ COMPONENT_LABELS = {
 TOP_CANDIDATES = 10
 # Answer rows (by the start of their label) that carry an error band, and the figure it is for.
 BAND_ROWS = {"Memory per GPU": "memory_per_gpu_bytes", "Training time": "training_time_s",
-             "Cost (on-demand)": "cost_usd", "Cost (spot)": "spot_cost_usd",
+             "Cost (on-demand)": "cost_usd",
              "Tokens/s per replica": "serving_tokens_per_s_total",
              "Tokens/s per user": "decode_tokens_per_s_per_user", "Prefill time": "prefill_time_s"}
 

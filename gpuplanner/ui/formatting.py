@@ -21,7 +21,7 @@ MODE_LABELS = {"train": "Train", "infer": "Serve"}
 # Card lines that carry an error band, and the headline figure (core.accuracy) whose band it is:
 # the GPU count is what the memory figure decides, so its line carries the memory band.
 BAND_LINES = {"gpus": "memory_per_gpu_bytes", "training_time_s": "training_time_s", "cost_usd": "cost_usd",
-              "spot_cost_usd": "spot_cost_usd", "decode_tokens_per_s_total": "decode_tokens_per_s_total",
+              "decode_tokens_per_s_total": "decode_tokens_per_s_total",
               "decode_tokens_per_s_per_user": "decode_tokens_per_s_per_user"}
 
 

@@ -410,7 +410,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 lambda inputs: self.maybe_save() and (self._set_document(inputs, None), self.activateWindow()))
             self.accuracy_view.resize(1100, 760)
         self.accuracy_view.show()
-        self.accuracy_view.raise_()
+        self.accuracy_view.activateWindow()
 
     def show_about(self) -> None:
         QtWidgets.QMessageBox.about(self, "About gpuplanner", about.about_html(self.catalogs))

@@ -58,7 +58,7 @@ class Card(QtWidgets.QFrame):
             caption = CAPTIONS.get(key) if key in CAPTIONS else result_label(key)
             value = link(f"{self.prefix}:{EXPLAIN_KEYS.get(key, key)}", text)
             if key in self.bands:
-                value += f' <span style="color:gray">{html.escape(self.bands[key])}</span>'
+                value += f' <span style="color:gray; font-size:small">{html.escape(self.bands[key])}</span>'
             lines.append(f"{html.escape(caption)}: {value}" if caption else value)
         self.body.setText("<br>".join(lines))
 

@@ -15,11 +15,25 @@ BANDS = ((0.25, 40), (0.10, 70))  # (relative error, fill alpha): the wider band
 MARGIN = 1.5  # the axes reach this factor beyond the outermost points
 
 
+class LogAxis(pg.AxisItem):
+    """Log-axis labels as plain numbers at 1, 2 and 5 of each decade ('200', '1,000', '0.5');
+    the other ticks stay unlabelled so neighbouring labels never overlap."""
+
+    def tickStrings(self, values, scale, spacing):
+        labels = []
+        for v in values:
+            x = 10 ** v
+            decimals = max(0, -math.floor(v + 1e-9))
+            mantissa = round(x / 10 ** math.floor(v + 1e-9), 6)
+            labels.append(f"{x:,.{decimals}f}" if mantissa in (1, 2, 5) else "")
+        return labels
+
+
 class AccuracyChart(ThemedPlot):
     point_clicked = QtCore.Signal(int)  # outcome index
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
-        super().__init__(parent)
+        super().__init__(parent, axisItems={"bottom": LogAxis("bottom"), "left": LogAxis("left")})
         self.setMenuEnabled(False)
         self.setLogMode(x=True, y=True)
         self.showGrid(x=True, y=True, alpha=0.2)

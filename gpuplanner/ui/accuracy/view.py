@@ -40,6 +40,7 @@ def details_html(outcome) -> str:
     figures = (f"predicted {value_text(outcome.predicted) or 'none'} · measured {value_text(c.measured)} "
                f"{c.unit} · error {error_text(outcome.error) or 'n/a'}")
     parts = [f"<b>{html.escape(c.dataset)} row {html.escape(str(c.row_id))}: {html.escape(c.figure)}</b>",
+             html.escape(f"{c.model} on {c.gpu}" + (f", {c.engine}" if c.engine else "")),
              html.escape(figures), f"<i>Source: {html.escape(c.source)}</i>"]
     if outcome.reason:
         parts.append(f"Why no prediction: {html.escape(outcome.reason)}")
