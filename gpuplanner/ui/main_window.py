@@ -404,10 +404,14 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def show_accuracy(self) -> None:
         """Help → Accuracy: the ledger view; its "Open as plan" replaces the plan like New does."""
+        def open_row(inputs: PlanInputs) -> None:
+            if self.maybe_save():
+                self._set_document(inputs, None)
+                self.activateWindow()
+
         if self.accuracy_view is None:
             self.accuracy_view = AccuracyView(shared_ledger(), self)
-            self.accuracy_view.open_requested.connect(
-                lambda inputs: self.maybe_save() and (self._set_document(inputs, None), self.activateWindow()))
+            self.accuracy_view.open_requested.connect(open_row)
             self.accuracy_view.resize(1100, 760)
         self.accuracy_view.show()
         self.accuracy_view.activateWindow()

@@ -40,7 +40,6 @@ class AccuracyChart(ThemedPlot):
         self.legend = self.addLegend(offset=(5, 5))
         self.setMinimumHeight(240)
         self.points: dict[int, tuple[float, float]] = {}  # outcome index -> (measured, predicted)
-        self.series: dict[str, pg.PlotDataItem] = {}  # dataset -> its points
         self.selected = pg.PlotDataItem([], [], pen=None, symbol="o", symbolSize=16, symbolBrush=None,
                                         symbolPen=pg.mkPen("#d32f2f", width=2))
 
@@ -60,14 +59,12 @@ class AccuracyChart(ThemedPlot):
         by_dataset: dict[str, list[int]] = {}
         for i in self.points:
             by_dataset.setdefault(outcomes[i].case.dataset, []).append(i)
-        self.series = {}
         for color, (dataset, rows) in zip(PALETTE * 2, sorted(by_dataset.items())):
             item = pg.PlotDataItem([self.points[i][0] for i in rows], [self.points[i][1] for i in rows],
                                    pen=None, symbol="o", symbolSize=7, symbolBrush=color,
                                    symbolPen=pg.mkPen(QtGui.QColor(color).darker(130)), data=rows, name=dataset)
             item.sigPointsClicked.connect(self._clicked)
             self.addItem(item)
-            self.series[dataset] = item
         self.addItem(self.selected)
         self.setXRange(math.log10(lo), math.log10(hi), padding=0)
         self.setYRange(math.log10(lo), math.log10(hi), padding=0)

@@ -16,7 +16,6 @@ from gpuplanner.core.fields import percent_text
 from gpuplanner.core.units import fmt_sig
 from gpuplanner.ui.compare_model import SORT_ROLE
 
-OUTCOME_ROLE = QtCore.Qt.ItemDataRole.UserRole + 3  # the row's index in the outcomes
 CLASS_LABELS = {
     "training_throughput": "Training throughput / MFU", "training_memory": "Training peak memory",
     "weights_memory": "Weights memory", "serving_kv_pool": "Serving KV pool and concurrency",
@@ -100,8 +99,6 @@ class LedgerTableModel(QtCore.QAbstractTableModel):
             return self._texts[row][col] or None
         if role == QtCore.Qt.ItemDataRole.TextAlignmentRole and COLUMNS[col].numeric:
             return int(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
-        if role == OUTCOME_ROLE:
-            return row
         return None
 
     def headerData(self, section: int, orientation, role=QtCore.Qt.ItemDataRole.DisplayRole):

@@ -128,13 +128,19 @@ class AccuracyView(QtWidgets.QWidget):
         self.chart.point_clicked.connect(self.select_outcome)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         self.open_button.clicked.connect(self._open)
+        job.finished.connect(self.set_outcomes)
         job.failed.connect(self._failed)
 
     # ----- the evaluation ------------------------------------------------------------------
     def showEvent(self, event: QtGui.QShowEvent) -> None:
+        """The first show starts the evaluation (or joins the running one, or uses its result)."""
         super().showEvent(event)
-        if not self.outcomes:
-            self.job.when_ready(self.set_outcomes)
+        if self.outcomes:
+            return
+        if self.job.request():
+            self.set_outcomes(self.job.outcomes)
+        elif self.job.error:
+            self._failed(self.job.error)
 
     def set_outcomes(self, outcomes) -> None:
         if self.outcomes:
