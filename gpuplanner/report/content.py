@@ -9,8 +9,8 @@ from datetime import date
 
 import pandas as pd
 
-from gpuplanner.core.accuracy import band_text, headline_bands
 from gpuplanner.core import fields
+from gpuplanner.core.accuracy import band_text, headline_bands
 from gpuplanner.core.result import BREAKDOWN_KEYS
 from gpuplanner.core.units import SECONDS_PER_DAY, fmt_duration, fmt_gib, fmt_usd
 from gpuplanner.report.version import app_version
