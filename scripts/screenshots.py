@@ -1,5 +1,6 @@
 """Render the window offscreen at 1280×800 with a sample plan and save the Plan and Compare
-tabs to docs/screenshots/ (main-window.png, compare.png), then run the real benchmark on this
+tabs (with the error bands, once the accuracy ledger is evaluated) and Help → Accuracy to
+docs/screenshots/ (main-window.png, compare.png, accuracy.png), then run the real benchmark on this
 machine and save the Live tab (live.png): telemetry from NVML, or CPU/RAM where there is none.
 
     .venv/bin/python scripts/screenshots.py [output-folder]
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -33,7 +35,7 @@ class Discarding(Dialogs):
         return DISCARD
 
 
-def grab(window: MainWindow, app: QtWidgets.QApplication, path: Path) -> None:
+def grab(window: QtWidgets.QWidget, app: QtWidgets.QApplication, path: Path) -> None:
     for _ in range(3):  # let layouts and charts settle
         app.processEvents()
     image = window.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_Indexed8)
@@ -55,14 +57,36 @@ def main() -> int:
         window.recompute()
         window.resize(*SIZE)
         window.show()
+        wait_for_bands(window, app)
         window.plan_tab.explain_primary("activations")
         grab(window, app, out / "main-window.png")
         window.tabs.setCurrentWidget(window.compare_tab)
         grab(window, app, out / "compare.png")
+        show_accuracy(window, app)
+        grab(window.accuracy_view, app, out / "accuracy.png")
+        window.accuracy_view.close()
         run_benchmark(window, app)
         grab(window, app, out / "live.png")
         window.close()
     return 0
+
+
+def wait_for_bands(window: MainWindow, app: QtWidgets.QApplication, timeout_s: float = 60) -> None:
+    """Run the event loop until the cards show their error bands (the ledger runs on a pool thread)."""
+    deadline = time.monotonic() + timeout_s
+    while window.plan_tab.summary.outcomes is None and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.05)
+
+
+def show_accuracy(window: MainWindow, app: QtWidgets.QApplication) -> None:
+    """Help → Accuracy on the training-throughput class (two sources), one point selected."""
+    window.accuracy_action.trigger()
+    window.accuracy_view.resize(*SIZE)
+    app.processEvents()  # the ledger is evaluated already (wait_for_bands): the rows come in at once
+    view = window.accuracy_view
+    view.set_class("training_throughput")
+    view.select_outcome(view.proxy.shown_rows()[0])
 
 
 def run_benchmark(window: MainWindow, app: QtWidgets.QApplication, timeout_s: float = 180) -> None:

@@ -21,6 +21,7 @@ import pandas as pd
 from gpuplanner.core.catalogs import Catalogs, load_catalogs
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.estimate import estimate, resolve_model
+from gpuplanner.core.fields import percent_text
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.ledger import CLASSES, Case, load_cases
 from gpuplanner.core.memory import kv_bytes_per_sequence
@@ -262,3 +263,41 @@ def error_band(subject, figure_class: str, outcomes=None, catalogs: Catalogs | N
     if not near:
         return math.nan, 0
     return statistics.median(abs(o.error) for o in near), len(near)
+
+
+# Each headline figure of a plan (PlanResult key) and the ledger class that checks it, per mode.
+# Serving memory is checked by the KV-pool class: vLLM's pool is what is left of the GPU after
+# weights, activations and overhead, so it tests the whole serving memory budget.
+HEADLINE_CLASSES = {
+    "train": {"memory_per_gpu_bytes": "training_memory", "training_time_s": "training_throughput",
+              "cost_usd": "training_throughput"},
+    "infer": {"memory_per_gpu_bytes": "serving_kv_pool", "serving_tokens_per_s_total": "serving_throughput",
+              "decode_tokens_per_s_total": "serving_throughput", "prefill_time_s": "ttft",
+              "decode_tokens_per_s_per_user": "tpot"},
+}
+
+
+def headline_bands(result: PlanResult, outcomes=None) -> dict[str, tuple[float, int]]:
+    """{result key: (median |error|, n)} of a plan's headline figures (HEADLINE_CLASSES), from
+    the ledger rows nearest it (error_band); figures without a band, and plans that do not fit,
+    get none. The window, the PDF and the CSV all read their bands from here. Bands depend only
+    on the mode, GPU and model, so each is worked out once per ledger evaluation."""
+    if not result.fits:
+        return {}
+    rows = bundled_outcomes() if outcomes is None else outcomes
+    key = (id(rows), result.mode, result.gpu_name, result.model_name)
+    held = _BANDS.get(key)
+    if held is None or held[0] is not rows:  # holding `rows` keeps its id from being reused
+        by_class = {c: error_band(result, c, rows) for c in set(HEADLINE_CLASSES[result.mode].values())}
+        held = _BANDS[key] = (rows, {k: by_class[c] for k, c in HEADLINE_CLASSES[result.mode].items()
+                                     if by_class[c][1]})
+    return dict(held[1])
+
+
+_BANDS: dict = {}
+
+
+def band_text(band: tuple[float, int]) -> str:
+    """'±21.1 % (median on 13 published runs like this)'."""
+    median, n = band
+    return f"±{percent_text(median)} (median on {n} published run{'s' * (n != 1)} like this)"

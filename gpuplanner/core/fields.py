@@ -92,6 +92,11 @@ class InputField:
         return f"{value:,.12g} {self.unit}".strip()
 
 
+def percent_text(fraction: float) -> str:
+    """A fraction as every face writes a percentage: 0.2113 → '21.1 %'."""
+    return f"{fraction * 100:.1f} %"
+
+
 def count_text(value: float) -> str:
     """'7B' style when that is exact, else all the digits (a plan must round-trip unchanged)."""
     text = fmt_count(value)
@@ -205,6 +210,15 @@ FORM_FIELDS = {f.name: f for g in GROUPS for f in g.fields}
 INPUT_FIELDS = {f.name: f for f in SELECTION_FIELDS} | FORM_FIELDS
 
 
+def input_rows(values: dict, mode: str) -> list[tuple[str, str]]:
+    """(label, text) of the inputs that matter in `mode` ('train'/'infer'), from a PlanInputs
+    as_dict(), labelled and written as the form and the CLI do (PDF report, accuracy view)."""
+    other = "infer" if mode == "train" else "train"
+    return [(INPUT_FIELDS[name].label.replace("&&", "&"), INPUT_FIELDS[name].display(value))
+            for name, value in values.items()
+            if name in INPUT_FIELDS and INPUT_FIELDS[name].mode != other and value not in ("", None)]
+
+
 def field_for_error(error_field: str) -> str | None:
     """The input an InputError.field refers to (the core uses a few short names)."""
     if error_field in INPUT_FIELDS:
@@ -248,7 +262,7 @@ class ResultField:
         if kind == "flops_per_s":
             return f"{value / 1e12:,.1f} TFLOP/s"
         if kind == "fraction":
-            return f"{value * 100:.1f} %"
+            return percent_text(value)
         if kind == "ratio":
             return f"{value:.2f}"
         return str(value)

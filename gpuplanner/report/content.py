@@ -10,7 +10,8 @@ from datetime import date
 import pandas as pd
 
 import gpuplanner
-from gpuplanner.core.fields import INPUT_FIELDS
+from gpuplanner.core import fields
+from gpuplanner.core.accuracy import band_text, headline_bands
 from gpuplanner.core.result import BREAKDOWN_KEYS
 from gpuplanner.core.units import SECONDS_PER_DAY, fmt_duration, fmt_gib, fmt_usd
 
@@ -20,6 +21,11 @@ COMPONENT_LABELS = {
     "overhead": "Runtime + fragmentation",
 }
 TOP_CANDIDATES = 10
+# Answer rows (by the start of their label) that carry an error band, and the figure it is for.
+BAND_ROWS = {"Memory per GPU": "memory_per_gpu_bytes", "Training time": "training_time_s",
+             "Cost (on-demand)": "cost_usd",
+             "Tokens/s per replica": "serving_tokens_per_s_total",
+             "Tokens/s per user": "decode_tokens_per_s_per_user", "Prefill time": "prefill_time_s"}
 
 
 @dataclass(frozen=True)
@@ -83,15 +89,15 @@ def answer_rows(result) -> list[tuple[str, str]]:
     rows = [("GPUs needed", f"{result.min_gpus}"), ("GPUs in the plan", f"{result.gpus}"),
             ("Layout", result.layout.describe()), ("Memory per GPU", memory)]
     if is_training(result):
-        return rows + [
+        return _with_bands(result, rows + [
             ("Instances", _instances(result.instances, result)),
             ("Price", f"{fmt_usd(result.price_usd_per_hour)}/h"),
             ("Training time", fmt_duration(result.training_time_s)),
             ("Cost (on-demand)", fmt_usd(result.cost_usd)),
             ("Cost (spot)", fmt_usd(result.spot_cost_usd)),
             ("GPU-hours", _whole(result.gpu_hours)),
-        ]
-    return rows + [
+        ])
+    return _with_bands(result, rows + [
         ("Replicas", f"{result.replicas}"),
         ("Serving instances", _instances(result.serving_instances, result)),
         ("Cost per 1M output tokens", fmt_usd(result.usd_per_million_tokens)),
@@ -101,7 +107,15 @@ def answer_rows(result) -> list[tuple[str, str]]:
         ("Prefill time", fmt_duration(result.prefill_time_s)),
         ("Monthly cost (on-demand)", fmt_usd(result.monthly_cost_usd)),
         ("Monthly cost (spot)", fmt_usd(result.spot_monthly_cost_usd)),
-    ]
+    ])
+
+
+def _with_bands(result, rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Each headline figure followed by its error band on published runs (core.accuracy)."""
+    bands = headline_bands(result)
+    keys = [next((k for prefix, k in BAND_ROWS.items() if label.startswith(prefix)), "") for label, _ in rows]
+    return [(label, f"{text}  {band_text(bands[k])}" if k in bands else text)
+            for (label, text), k in zip(rows, keys)]
 
 
 def quick_rule_rows(result) -> list[tuple[str, str]]:
@@ -113,10 +127,7 @@ def quick_rule_rows(result) -> list[tuple[str, str]]:
 
 def input_rows(result) -> list[tuple[str, str]]:
     """The inputs that matter for this mode, labelled and written as the form and the CLI do."""
-    other = "infer" if is_training(result) else "train"
-    return [(INPUT_FIELDS[name].label.replace("&&", "&"), INPUT_FIELDS[name].display(value))
-            for name, value in result.inputs.items()
-            if name in INPUT_FIELDS and INPUT_FIELDS[name].mode != other and value not in ("", None)]
+    return fields.input_rows(result.inputs, result.mode)
 
 
 def _instances(count: float, result) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 import gpuplanner
+from gpuplanner.core.accuracy import HEADLINE_CLASSES, headline_bands
 from gpuplanner.core.fields import csv_name
 from gpuplanner.core.safe_io import spreadsheet_safe
 from gpuplanner.report.atomic import write_atomically
@@ -53,6 +54,8 @@ def plan_row(result) -> dict:
         else:
             row[csv_name(key)] = value
     row["layout_description"] = result.layout.describe()
+    bands = headline_bands(result)  # median |error| on the nearest published runs; empty: no band
+    row.update({f"{csv_name(k)}_error_band": bands[k][0] if k in bands else None for k in HEADLINE_CLASSES[result.mode]})
     return row
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from gpuplanner.core.accuracy import band_text, headline_bands
 from gpuplanner.core.result import BREAKDOWN_KEYS, PlanResult
 from gpuplanner.core.units import MEMORY_UNITS, fmt_count, fmt_duration, fmt_memory, fmt_sig, fmt_usd
 
@@ -17,6 +18,11 @@ COMPONENT_LABELS = {
     "overhead": "runtime overhead",
 }
 MODE_LABELS = {"train": "Train", "infer": "Serve"}
+# Card lines that carry an error band, and the headline figure (core.accuracy) whose band it is:
+# the GPU count is what the memory figure decides, so its line carries the memory band.
+BAND_LINES = {"gpus": "memory_per_gpu_bytes", "training_time_s": "training_time_s", "cost_usd": "cost_usd",
+              "decode_tokens_per_s_total": "decode_tokens_per_s_total",
+              "decode_tokens_per_s_per_user": "decode_tokens_per_s_per_user"}
 
 
 def fmt_int(n: float) -> str:
@@ -85,6 +91,16 @@ def serve_texts(r: PlanResult) -> dict[str, str]:
         "spot_monthly_cost_usd": f"{fmt_usd(r.spot_monthly_cost_usd)} / month",
         "price_usd_per_hour": f"{fmt_hourly(r.price_usd_per_hour)} per replica",
     }, "monthly_cost_usd", "spot_monthly_cost_usd")
+
+
+def band_texts(r: PlanResult, outcomes) -> dict[str, str]:
+    """Error-band text per card line (keys as train_texts/serve_texts); none while the ledger is
+    still being evaluated (outcomes None)."""
+    if outcomes is None:
+        return {}
+    bands = headline_bands(r, outcomes)
+    return {line: ("memory " if key == "memory_per_gpu_bytes" else "") + band_text(bands[key])
+            for line, key in BAND_LINES.items() if key in bands}
 
 
 def quick_vs_detailed(r: PlanResult, unit: str = "GiB") -> str:

@@ -24,6 +24,7 @@ from gpuplanner.core.planfile import SUFFIX, PlanFileError, load_plan, plan_to_d
 from gpuplanner.core.result import PlanResult
 from gpuplanner.ui import about
 from gpuplanner.ui.background import Cancelled, run_in_background
+from gpuplanner.ui.accuracy import AccuracyView, shared_ledger
 from gpuplanner.ui.bench_link import BenchmarkLink
 from gpuplanner.ui.bench_python import BenchPythonDialog
 from gpuplanner.ui.bench_results import BenchResultsView
@@ -38,6 +39,7 @@ from gpuplanner.ui.settings import AppSettings
 from gpuplanner.ui.sweep_runner import SweepRunner
 
 DEBOUNCE_MS = 150
+BANDS_AFTER_MS = 1000  # the ledger evaluation behind the error bands starts once the window is up
 PLAN_FILTER = f"gpuplanner plans (*{SUFFIX})"
 EXPORT_FILTERS = {".csv": "CSV table (*.csv)", ".pdf": "PDF report (*.pdf)"}
 
@@ -82,6 +84,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.sweeps = SweepRunner(self)
         self.recompute_ms = 0.0
         self.catalog_dialog: CatalogDialog | None = None
+        self.accuracy_view: AccuracyView | None = None
 
         self.form = FormPanel(catalogs)
         self.form.setMinimumWidth(340)
@@ -129,6 +132,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._connect_benchmark()
         self._show_as_of()
         self.recompute()
+        QtCore.QTimer.singleShot(BANDS_AFTER_MS, self, lambda: shared_ledger().when_ready(
+            self.plan_tab.summary.set_outcomes))  # on a pool thread; the cards get their bands when done
         if settings.memory_unit() != "GiB":
             self.set_memory_unit(settings.memory_unit())
 
@@ -163,6 +168,8 @@ class MainWindow(QtWidgets.QMainWindow):
                                                 "Choose the Python (with torch) the benchmark runs under")
         self.bench_python_action.setEnabled(self.services.set_bench_python is not None)
         about_action = self._action("About gpuplanner", self.show_about)
+        self.accuracy_action = self._action("Accuracy…", self.show_accuracy, None,
+                                            "How close the planner comes to published runs (the accuracy ledger)")
         quit_action = self._action("Quit", self.close, QtGui.QKeySequence.StandardKey.Quit)
 
         file_menu = self.menuBar().addMenu("&File")
@@ -180,7 +187,7 @@ class MainWindow(QtWidgets.QMainWindow):
                                       "Show memory in GB as vendors count it, instead of GiB (2³⁰ bytes)")
         self.gb_action.setCheckable(True)
         self.menuBar().addMenu("&View").addAction(self.gb_action)
-        self.menuBar().addMenu("&Help").addAction(about_action)
+        self.menuBar().addMenu("&Help").addActions([self.accuracy_action, about_action])
 
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main-toolbar")
@@ -453,6 +460,20 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         self.statusBar().showMessage(f"exported {path}", 5000)
         return True
+
+    def show_accuracy(self) -> None:
+        """Help → Accuracy: the ledger view; its "Open as plan" replaces the plan like New does."""
+        def open_row(inputs: PlanInputs) -> None:
+            if self.maybe_save():
+                self._set_document(inputs, None)
+                self.activateWindow()
+
+        if self.accuracy_view is None:
+            self.accuracy_view = AccuracyView(shared_ledger(), self)
+            self.accuracy_view.open_requested.connect(open_row)
+            self.accuracy_view.resize(1100, 760)
+        self.accuracy_view.show()
+        self.accuracy_view.activateWindow()
 
     def show_about(self) -> None:
         QtWidgets.QMessageBox.about(self, "About gpuplanner", about.about_html(self.catalogs))

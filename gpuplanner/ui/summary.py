@@ -12,7 +12,7 @@ from PySide6 import QtCore, QtWidgets
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.fields import result_label
 from gpuplanner.core.result import PlanResult
-from gpuplanner.ui.formatting import quick_vs_detailed, serve_texts, train_texts
+from gpuplanner.ui.formatting import band_texts, quick_vs_detailed, serve_texts, train_texts
 
 # Captions are the field table's labels; the layout line and the "does not fit" line have none.
 CAPTIONS = {"fits": "", "layout": "Layout"}
@@ -37,6 +37,7 @@ class Card(QtWidgets.QFrame):
         self.prefix = prefix
         self.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
         self.values: dict[str, str] = {}
+        self.bands: dict[str, str] = {}  # error band shown after a line's value, by line key
         self.title = QtWidgets.QLabel(f"<b>{html.escape(title)}</b>")
         self.body = QtWidgets.QLabel()
         self.body.setTextFormat(QtCore.Qt.TextFormat.RichText)  # escaped text must never show as '&#x27;'
@@ -49,17 +50,21 @@ class Card(QtWidgets.QFrame):
         layout.addWidget(self.body)
         layout.addStretch(1)  # top-aligned when the other card is taller
 
-    def show_texts(self, texts: dict[str, str]) -> None:
+    def show_texts(self, texts: dict[str, str], bands: dict[str, str] | None = None) -> None:
         self.values = dict(texts)
+        self.bands = {k: b for k, b in (bands or {}).items() if k in texts}
         lines = []
         for key, text in texts.items():
             caption = CAPTIONS.get(key) if key in CAPTIONS else result_label(key)
             value = link(f"{self.prefix}:{EXPLAIN_KEYS.get(key, key)}", text)
+            if key in self.bands:
+                value += f' <span style="color:gray; font-size:small">{html.escape(self.bands[key])}</span>'
             lines.append(f"{html.escape(caption)}: {value}" if caption else value)
         self.body.setText("<br>".join(lines))
 
     def show_message(self, message: str) -> None:
         self.values = {"message": message}
+        self.bands = {}
         self.body.setText(html.escape(message))
 
 
@@ -86,15 +91,24 @@ class SummaryPanel(QtWidgets.QWidget):
         layout.addWidget(self.quick)
         self.quick_text = ""
         self.unit = "GiB"  # memory unit of the texts (GiB or GB)
+        self.outcomes = None  # the evaluated ledger, once it is there: the error bands
+        self._shown: tuple | None = None
 
     def show_results(self, primary: PlanResult, train: PlanResult | InputError,
                      serve: PlanResult | InputError) -> None:
         """`primary` is the result of the chosen mode; the other mode's may be an error."""
+        self._shown = (primary, train, serve)
         for card, result, texts in ((self.train_card, train, train_texts), (self.serve_card, serve, serve_texts)):
             if isinstance(result, InputError):
                 card.show_message(f"Not available: {result.message}")
             else:
-                card.show_texts(texts(result))
+                card.show_texts(texts(result), band_texts(result, self.outcomes))
         self.quick_text = quick_vs_detailed(primary, self.unit)
         prefix = "train" if primary.mode == "train" else "serve"
         self.quick.setText(f"{html.escape(self.quick_text)} {link(f'{prefix}:quick_rule', '(formula)')}")
+
+    def set_outcomes(self, outcomes) -> None:
+        """The evaluated ledger has arrived: show the error bands beside the headline figures."""
+        self.outcomes = outcomes
+        if self._shown is not None:
+            self.show_results(*self._shown)
