@@ -303,3 +303,20 @@ def test_a_fixed_degree_the_model_or_hardware_forbids_says_why(kwargs, field, wo
 def test_any_valid_fixed_pipeline_degree_is_honoured():
     r = plan(model="llama-2-7b", pp=17, tp=1, dp=1, zero_stage=0, instance="p5.48xlarge")
     assert r.layout.pp == 17  # uneven stages: the heaviest holds ceil(32/17) = 2 blocks
+
+
+@pytest.mark.parametrize("model,words", [("gpt2", "learned position table"), ("bert-large-uncased", "learned position table"),
+                                         ("gpt-3-175b", "learned position table"), ("llama-2-7b", "RoPE scaling")])
+def test_context_warning_matches_the_position_scheme(model, words):
+    r = plan(model=model, seq_len=8192)
+    warning = next(w for w in r.warnings if "trained for" in w)
+    assert words in warning
+    assert ("RoPE" in warning) == (words == "RoPE scaling")
+
+
+def test_an_inconsistent_architecture_is_refused_before_planning():
+    from dataclasses import replace
+    bad = replace(CATALOGS.models["llama-2-7b"], n_kv_heads=-8)
+    with pytest.raises(InputError) as info:
+        plan(model=bad)
+    assert info.value.field == "num_key_value_heads"

@@ -72,6 +72,24 @@ def test_a_loaded_architecture_round_trips(tmp_path):
     assert plan_to_dict(load_plan(tmp_path / "arch.gpuplan")) == plan_to_dict(inputs)
 
 
+def test_a_plan_saved_with_the_old_position_flag_still_opens(tmp_path):
+    """Plans written before `positions` named the scheme stored learned_positions: true/false."""
+    doc = plan_to_dict(PlanInputs(model=synthesize(3e9, name="mine")))
+    arch = doc["inputs"]["model"]["arch"]
+    del arch["positions"]
+    arch.update(learned_positions=True, max_positions=1024)
+    (tmp_path / "old.gpuplan").write_text(json.dumps(doc))
+    assert load_plan(tmp_path / "old.gpuplan").model.positions == "learned"
+
+
+def test_an_inconsistent_architecture_in_a_plan_is_refused(tmp_path):
+    doc = plan_to_dict(PlanInputs(model=synthesize(3e9, name="mine")))
+    doc["inputs"]["model"]["arch"]["n_heads"] = 0
+    (tmp_path / "bad.gpuplan").write_text(json.dumps(doc))
+    with pytest.raises(PlanFileError, match="num_attention_heads"):
+        load_plan(tmp_path / "bad.gpuplan")
+
+
 def test_unsaved_changes_prompt(make_window, qtbot, tmp_path, dialogs):
     window = make_window()
     assert not window.is_dirty()

@@ -22,6 +22,13 @@ from gpuplanner.core.units import GIB, HOURS_PER_MONTH, SECONDS_PER_DAY
 
 QUICK_TRAIN_BYTES = 18.0  # 2 half weights + 4 fp32 weights + 4 fp32 grads + 8 AdamW states
 QUICK_FACTOR = 1.25  # 25 % extra for activations
+# What a sequence longer than the trained positions needs, by position scheme
+_BEYOND = {
+    "rope": "longer sequences need RoPE scaling (position interpolation or YaRN) and fine-tuning at that length",
+    "learned": "its learned position table has no rows beyond that: longer sequences cannot run without "
+               "extending the table and training it",
+    "alibi": "ALiBi extrapolates past it, with quality falling off the further it goes",
+}
 
 
 @dataclass(frozen=True)
@@ -148,7 +155,7 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
         warnings.append(f"{gpu.name} has no published {dtype} peak: times and throughput are unknown")
     length = inputs.seq_len if inputs.mode == "train" else inputs.context_len
     if arch.max_positions and length > arch.max_positions:
-        warnings.append(f"{arch.name} was trained for {arch.max_positions} positions; longer sequences need RoPE scaling")
+        warnings.append(f"{arch.name} was trained for {arch.max_positions} positions; {_BEYOND[arch.positions]}")
     common = dict(
         model_name=arch.name, mode=inputs.mode, precision=inputs.precision, gpu_name=gpu.name,
         instance_type=hw.instance.instance_type if hw.instance else "",

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, fields, replace
 
 from gpuplanner.core.errors import InputError
+from gpuplanner.core.model import ModelArch
 from gpuplanner.core.units import GIB
 
 MODES = ("train", "infer")
@@ -102,7 +103,9 @@ class PlanInputs:
         _number("fragmentation", self.fragmentation, 0.0, 1.0)
         if self.params:
             _number("params", self.params, 1.0, 1e16)
-        if not isinstance(self.model, str) and not hasattr(self.model, "n_layers"):
+        if isinstance(self.model, ModelArch):
+            self.model.check()
+        elif not isinstance(self.model, str):
             raise InputError("model", "must be a preset name or a model architecture")
         if not isinstance(self.flash_attention, bool):
             raise InputError("flash_attention", f"'{self.flash_attention}' must be true or false")

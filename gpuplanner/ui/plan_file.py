@@ -68,6 +68,9 @@ def plan_from_dict(doc, where: str = "the plan") -> PlanInputs:
 def _arch(values, where: str) -> ModelArch:
     if not isinstance(values, dict):
         raise PlanFileError(f"{where} has a model without an \"arch\" object.")
+    if "learned_positions" in values:  # plans saved before the position scheme was named
+        values = dict(values)
+        values.setdefault("positions", "learned" if values.pop("learned_positions") else "rope")
     float_fields = {f.name for f in fields(ModelArch) if f.type == "float"}
     values = {k: math.nan if v is None and k in float_fields else v for k, v in values.items()}
     try:
