@@ -52,6 +52,15 @@ def _zero(text):
     raise argparse.ArgumentTypeError(f"'{text}' is not allowed; use 0, 1, 2, 3 or auto")
 
 
+def _batch(text):
+    if text == "auto":
+        return 0
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not allowed; use a whole number or auto") from None
+
+
 def _plan_options(p: argparse.ArgumentParser) -> None:
     d = PlanInputs()
     g = p.add_argument_group("model")
@@ -67,7 +76,8 @@ def _plan_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-training-days", type=float, default=d.max_training_days,
                    help="add data parallelism until training takes at most this many days")
     g.add_argument("--seq-len", type=int, default=d.seq_len, help="training sequence length (tokens)")
-    g.add_argument("--batch", type=int, default=d.micro_batch, help="micro-batch size per GPU")
+    g.add_argument("--batch", type=_batch, default=d.micro_batch,
+                   help="micro-batch size per GPU, or auto (default: the largest of 1, 2, 4, 8 that fits)")
     g.add_argument("--lora-rank", type=int, default=d.lora_rank)
     g.add_argument("--context", type=int, default=d.context_len, help="inference context per sequence (tokens)")
     g.add_argument("--concurrency", type=int, default=d.concurrency, help="concurrent sequences per replica")
@@ -81,7 +91,8 @@ def _plan_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
     g.add_argument("--grad-dtype", choices=GRAD_DTYPES, default=d.grad_dtype)
     g.add_argument("--zero", type=_zero, default=d.zero_stage, help="ZeRO stage 0-3 or auto (default)")
-    g.add_argument("--recompute", choices=RECOMPUTE, default=d.recompute)
+    g.add_argument("--recompute", choices=RECOMPUTE, default=d.recompute,
+                   help="activation recomputation; auto (default) picks the mode on the fewest GPUs")
     g.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=d.flash_attention)
     g = p.add_argument_group("parallelism (0 = find the smallest layout)")
     for name in ("dp", "tp", "pp", "ep"):

@@ -1,5 +1,6 @@
 """The estimator end to end: quick rule, compute, layout, costs, and hypothesis properties."""
 import math
+from dataclasses import astuple
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -94,9 +95,14 @@ def test_deadline_adds_data_parallelism():
 
 
 def test_does_not_fit_says_why():
-    r = plan(model="llama-3.1-70b", instance="p5.4xlarge")  # one H100: no tensor parallelism
+    # one H100 per instance: no tensor parallelism; without full recomputation (auto finds it,
+    # below) the activations of 80 layers at 4k do not fit one GPU
+    r = plan(model="llama-3.1-70b", instance="p5.4xlarge", recompute="selective")
     assert not r.fits and r.gpus == 0 and math.isnan(r.cost_usd)
-    assert any("activations alone need" in w for w in r.warnings)
+    assert any("activations alone need" in w and "try full recomputation" in w for w in r.warnings)
+    auto = plan(model="llama-3.1-70b", instance="p5.4xlarge")
+    assert auto.fits and auto.recompute == "full"
+    assert any(n.startswith("runner-up: no recomputation does not fit") for n in auto.layout_notes)
 
 
 def test_fp8_training_needs_fp8_hardware():
@@ -219,8 +225,8 @@ def test_smaller_dtype_never_needs_more_memory(model, tp):
        tp=st.sampled_from([1, 2, 4, 8]))
 def test_higher_zero_stage_never_needs_more_memory(model, dp, tp):
     ep = 2 if model.startswith("mixtral") and dp % 2 == 0 else 1
-    totals = [plan(model=model, zero_stage=z, dp=dp, tp=tp, pp=1, ep=ep, instance="p5.48xlarge").memory_per_gpu_bytes
-              for z in (0, 1, 2, 3)]
+    totals = [plan(model=model, zero_stage=z, dp=dp, tp=tp, pp=1, ep=ep, instance="p5.48xlarge", recompute="selective",
+                   micro_batch=1).memory_per_gpu_bytes for z in (0, 1, 2, 3)]  # auto would spend freed memory
     assert totals == sorted(totals, reverse=True)
 
 
@@ -279,10 +285,11 @@ def test_llama2_pretraining_compute_matches_the_published_gpu_hours(model, gpu_h
     """Touvron et al. 2023 (Llama 2), Table 2: A100-80GB GPU-hours for 2T tokens at 4096
     context. Our FLOP count over those GPU-hours at the dense bf16 peak implies an MFU inside
     the 0.35–0.55 band published large runs reach, and our estimate at that MFU matches."""
-    r = plan(model=model, training_tokens=2e12, seq_len=4096, instance="p4de.24xlarge")
+    r = plan(model=model, training_tokens=2e12, seq_len=4096, instance="p4de.24xlarge", recompute="selective")
     implied_mfu = r.hardware_flops / (gpu_hours * 3600 * 312e12)
     assert 0.35 <= implied_mfu <= 0.55
-    at_implied = plan(model=model, training_tokens=2e12, seq_len=4096, instance="p4de.24xlarge", mfu=implied_mfu)
+    at_implied = plan(model=model, training_tokens=2e12, seq_len=4096, instance="p4de.24xlarge", mfu=implied_mfu,
+                      recompute="selective")
     assert at_implied.gpu_hours == pytest.approx(gpu_hours, rel=1e-6)
 
 
@@ -320,3 +327,48 @@ def test_an_inconsistent_architecture_is_refused_before_planning():
     with pytest.raises(InputError) as info:
         plan(model=bad)
     assert info.value.field == "num_key_value_heads"
+
+
+def test_405b_at_8k_on_h100_searches_recomputation_by_default():
+    """Issue: 9,752 GPUs with selective recomputation; an engineer would recompute fully."""
+    r = plan(model="llama-3.1-405b", seq_len=8192, gpu="H100", instance="")
+    assert r.fits and r.gpus <= 256 and r.recompute == "full"
+    assert r.hardware_flops == pytest.approx(r.training_flops * 8 / 6)
+    assert r.layout_notes[0].startswith("full recomputation (auto): fewest GPUs")
+    runner_up = next(n for n in r.layout_notes if n.startswith("runner-up"))
+    assert "no recomputation" in runner_up and "25% less compute" in runner_up
+    selective = plan(model="llama-3.1-405b", seq_len=8192, gpu="H100", instance="", recompute="selective")
+    assert selective.gpus > 10 * r.gpus  # what the issue measured; still reachable when asked for
+
+
+def test_recomputation_ties_go_to_less_compute():
+    r = plan(model="llama-2-7b", instance="p5.48xlarge")  # fits one instance either way
+    assert r.recompute == "none" and r.hardware_flops == r.training_flops
+
+
+def test_a_deadline_prefers_less_recomputation():
+    """With the deadline binding, the mode with less compute needs fewer GPUs."""
+    r = plan(model="llama-2-70b", training_tokens=2e12, instance="p4de.24xlarge", max_training_days=60)
+    assert r.recompute == "none" and r.training_time_s <= 60 * 86400
+
+
+def test_auto_micro_batch_uses_the_headroom_of_the_chosen_layout():
+    one = plan(model="llama-3.1-8b", instance="p5.48xlarge", micro_batch=1)
+    auto = plan(model="llama-3.1-8b", instance="p5.48xlarge")
+    assert auto.layout == one.layout and auto.micro_batch in (2, 4, 8)
+    assert auto.breakdown_bytes.activations == pytest.approx(one.breakdown_bytes.activations * auto.micro_batch)
+    same = plan(model="llama-3.1-8b", instance="p5.48xlarge", micro_batch=auto.micro_batch, recompute=auto.recompute,
+                tp=auto.layout.tp, pp=auto.layout.pp, dp=auto.layout.dp, zero_stage=auto.layout.zero_stage)
+    assert astuple(same.breakdown_bytes) == pytest.approx(astuple(auto.breakdown_bytes))  # as if set by the user
+    assert auto.memory_per_gpu_bytes <= auto.usable_bytes
+    if auto.micro_batch < 8:  # the next size up would not have fitted
+        bigger = plan(model="llama-3.1-8b", instance="p5.48xlarge", micro_batch=auto.micro_batch * 2, recompute=auto.recompute,
+                      tp=auto.layout.tp, pp=auto.layout.pp, dp=auto.layout.dp, zero_stage=auto.layout.zero_stage)
+        assert not bigger.fits
+    assert plan(model="llama-2-7b", micro_batch=3).micro_batch == 3  # a set value is kept
+
+
+def test_chosen_tuning_is_in_the_json():
+    d = plan(model="llama-2-7b").to_dict()
+    assert d["recompute"] in ("none", "selective", "full") and d["micro_batch"] >= 1
+    assert d["inputs"]["recompute"] == "auto" and d["inputs"]["micro_batch"] == 0

@@ -9,16 +9,13 @@ from gpuplanner.core.catalogs import Catalogs, GpuSpec, Instance
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.explain import assumptions_for, explanations_for
 from gpuplanner.core.inputs import PlanInputs
-from gpuplanner.core.layout import (
-    InferenceSetup, check_fixed_layout, inference_parts, search_inference, search_training, training_setup,
-)
+from gpuplanner.core.layout import InferenceSetup, check_fixed_layout, inference_parts, search_inference
 from gpuplanner.core.memory import DTYPE_BYTES, weight_bytes_per_param
 from gpuplanner.core.model import ModelArch, sizes, synthesize
-from gpuplanner.core.performance import (
-    DecodeModel, batch_points, compute_dtype, hardware_flops, prefill_time_s, training_flops,
-)
+from gpuplanner.core.performance import DecodeModel, batch_points, compute_dtype, prefill_time_s, training_flops
 from gpuplanner.core.result import PlanResult, QuickRule, ThroughputPoint
-from gpuplanner.core.units import GIB, HOURS_PER_MONTH, SECONDS_PER_DAY
+from gpuplanner.core.tuning import runner_up_note, tune_training
+from gpuplanner.core.units import GIB, HOURS_PER_MONTH
 
 QUICK_TRAIN_BYTES = 18.0  # 2 half weights + 4 fp32 weights + 4 fp32 grads + 8 AdamW states
 QUICK_FACTOR = 1.25  # 25 % extra for activations
@@ -179,19 +176,13 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
 
 
 def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> PlanResult:
-    setup = training_setup(arch, inputs.precision, inputs.train_method, inputs.optimizer, inputs.grad_dtype,
-                           inputs.seq_len, inputs.micro_batch, inputs.recompute, inputs.flash_attention,
-                           inputs.lora_rank)
     model_flops = training_flops(arch, inputs.training_tokens, inputs.seq_len, inputs.train_method)
-    hw_flops = hardware_flops(model_flops, inputs.recompute)
-    min_gpus = 1
-    if inputs.max_training_days and math.isfinite(peak):
-        min_gpus = math.ceil(hw_flops / (peak * inputs.mfu * inputs.max_training_days * SECONDS_PER_DAY))
-    cand, notes = search_training(setup, usable, inputs.overhead_bytes, frag, hw.max_tp,
-                                  _fixed_layout(inputs), min_gpus, hw.gpus_per_instance if hw.instance else 0)
-    if cand is None:
+    tuned = tune_training(inputs, arch, model_flops, peak, usable, frag, hw.max_tp, _fixed_layout(inputs),
+                          hw.gpus_per_instance if hw.instance else 0)
+    if tuned is None:
         raise InputError("tp", "no tensor/pipeline degree is allowed for this model "
                          f"({arch.n_heads} heads, {arch.n_kv_heads} KV heads, {arch.n_layers} layers)")
+    cand, hw_flops = tuned.best.candidate, tuned.best.hardware_flops
     fits = cand.fits and not blocked
     if blocked:
         warnings.append(blocked)
@@ -199,11 +190,13 @@ def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> P
         warnings.append(f"does not fit on {hw.gpu.name}: the smallest layout needs "
                         f"{cand.breakdown.total / GIB:,.1f} GiB per GPU, usable {usable / GIB:,.1f} GiB")
         if cand.breakdown.activations > usable - inputs.overhead_bytes:
-            warnings.append(f"activations alone need {cand.breakdown.activations / GIB:,.1f} GiB per GPU: try full "
-                            "recomputation, a shorter sequence, a smaller micro-batch, or more tensor parallelism")
+            tried = "even with full recomputation" if tuned.best.recompute == "full" else "try full recomputation"
+            warnings.append(f"activations alone need {cand.breakdown.activations / GIB:,.1f} GiB per GPU: {tried}; "
+                            "try a shorter sequence, a smaller micro-batch, or more tensor parallelism")
     gpus = cand.layout.gpus if fits else 0
     time_s = hw_flops / (gpus * peak * inputs.mfu) if fits and math.isfinite(peak) else math.nan
     hours = time_s / 3600
+    runner_up = runner_up_note(tuned)
     return PlanResult(
         **common, breakdown_bytes=cand.breakdown, fits=fits, layout=cand.layout, gpus=gpus,
         min_gpus=cand.min_gpus if fits else 0,
@@ -214,7 +207,9 @@ def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> P
         gpu_hours=gpus * hours if fits else math.nan,
         cost_usd=_hourly(gpus, hw, hw.price_per_gpu_hour) * hours if fits else math.nan,
         spot_cost_usd=_hourly(gpus, hw, hw.spot_per_gpu_hour) * hours if fits else math.nan,
-        warnings=tuple(warnings), layout_notes=_layout_notes(notes, cand.fits),
+        recompute=tuned.best.recompute, micro_batch=tuned.best.micro_batch,
+        warnings=tuple(warnings),
+        layout_notes=tuned.reasons + ((runner_up,) if runner_up else ()) + _layout_notes(tuned.best.notes, cand.fits),
     )
 
 

@@ -76,8 +76,8 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
                         f"{inputs.optimizer} → {b.optimizer / GIB:.2f} GiB", ZERO),
             Explanation("activations", "L × s·b·h·(34 + 5·a·s/h) / t, generalised (GQA, SwiGLU, MoE) "
                         "+ 4·s·b·V logits; FlashAttention/selective drop the a·s² term",
-                        f"L={arch.n_layers}, s={inputs.seq_len}, b={inputs.micro_batch}, h={arch.hidden}, "
-                        f"a={arch.n_heads}, t={lay.tp}, recompute={inputs.recompute}, "
+                        f"L={arch.n_layers}, s={inputs.seq_len}, b={r.micro_batch}, h={arch.hidden}, "
+                        f"a={arch.n_heads}, t={lay.tp}, recompute={r.recompute}, "
                         f"flash={inputs.flash_attention} → {b.activations / GIB:.2f} GiB", KORTHIKANTI),
             Explanation("training_flops", "6·P_active·T + 12·L·(a·d)·s·T (LoRA: 4·P·T + 8·L·(a·d)·s·T)",
                         f"P_active={fmt_count(r.params_active)}, T={fmt_count(inputs.training_tokens)} tokens → "

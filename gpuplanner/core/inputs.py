@@ -19,7 +19,7 @@ TRAIN_PRECISIONS = ("fp32", "bf16", "fp16", "fp8")
 KV_DTYPES = ("auto", "fp32", "bf16", "fp16", "fp8", "int8", "int4")
 OPTIMIZERS = ("adamw", "adamw8bit", "sgd_momentum", "sgd", "adafactor", "lion")
 GRAD_DTYPES = ("auto", "fp32")
-RECOMPUTE = ("none", "selective", "full")
+RECOMPUTE = ("auto", "none", "selective", "full")
 PRICE_KINDS = ("on_demand", "spot")
 
 
@@ -47,8 +47,8 @@ class PlanInputs:
     pp: int = 0
     ep: int = 0
     seq_len: int = 4096
-    micro_batch: int = 1
-    recompute: str = "selective"
+    micro_batch: int = 0  # 0 = auto: the largest of 1, 2, 4, 8 that fits the chosen layout
+    recompute: str = "auto"  # auto: the mode on the fewest GPUs, then the least compute
     flash_attention: bool = True
     lora_rank: int = 16
     training_tokens: float = 1e9
@@ -86,7 +86,7 @@ class PlanInputs:
         for name in ("dp", "tp", "pp", "ep"):
             _integer(name, getattr(self, name), 0, 1 << 16)
         _integer("seq_len", self.seq_len, 1, 1 << 24)
-        _integer("batch", self.micro_batch, 1, 1 << 16)
+        _integer("batch", self.micro_batch, 0, 1 << 16)
         _integer("lora_rank", self.lora_rank, 1, 1 << 16)
         _integer("context", self.context_len, 1, 1 << 24)
         _integer("concurrency", self.concurrency, 1, 1 << 20)

@@ -97,7 +97,8 @@ GROUPS = (
                   "Add data parallelism until training finishes in this many days; 0 = no deadline."),
         FieldSpec("seq_len", "Sequence length", "int", "tokens", "Training sequence length; typical 2048–8192."),
         FieldSpec("micro_batch", "Micro-batch", "int", "seq/GPU",
-                  "Sequences per GPU per step; typical 1–8.", aliases=("batch",)),
+                  "Sequences per GPU per step; typical 1–8. 0 = auto: the largest of 1, 2, 4, 8 that "
+                  "fits the chosen layout.", aliases=("batch",)),
         FieldSpec("context_len", "Serving context", "int", "tokens",
                   "Context each served sequence may reach (prompt + output); typical 4096–32768.",
                   aliases=("context",)),
@@ -124,7 +125,8 @@ GROUPS = (
                   choices=_choices(core_inputs.GRAD_DTYPES)),
         FieldSpec("recompute", "Recomputation", "choice",
                   tip="Activation checkpointing: selective drops attention scores (cheap); full keeps only "
-                      "layer inputs and adds one forward pass (~33 % more compute).",
+                      "layer inputs and adds one forward pass (~33 % more compute). auto picks the mode on "
+                      "the fewest GPUs, then the one with less compute.",
                   choices=_choices(core_inputs.RECOMPUTE)),
         FieldSpec("flash_attention", "FlashAttention", "bool",
                   tip="Attention without storing the s×s score matrix; on for most modern stacks."),

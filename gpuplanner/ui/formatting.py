@@ -106,7 +106,7 @@ def quick_vs_detailed(r: PlanResult, unit: str = "GiB") -> str:
         reasons.append(f"model states take {per_param:.3g} bytes/param over all GPUs "
                        f"(quick rule: {r.quick_rule.bytes_per_param:g})")
         reasons.append(f"activations at seq {r.inputs.get('seq_len')} × micro-batch "
-                       f"{r.inputs.get('micro_batch')} need {fmt_memory(b.activations, unit)}/GPU")
+                       f"{r.micro_batch} need {fmt_memory(b.activations, unit)}/GPU")
     else:
         reasons.append(f"the KV cache of {r.inputs.get('concurrency')} × {r.inputs.get('context_len')} "
                        f"tokens needs {fmt_memory(b.kv_cache, unit)}/GPU")
