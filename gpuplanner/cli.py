@@ -75,6 +75,8 @@ def _plan_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tokens", type=_count("tokens"), default=d.training_tokens, help="training tokens, e.g. 2T")
     g.add_argument("--max-training-days", type=float, default=d.max_training_days,
                    help="add data parallelism until training takes at most this many days")
+    g.add_argument("--horizon-days", type=float, default=d.horizon_days,
+                   help="warn when training takes longer, naming the GPUs that meet it (0 = never)")
     g.add_argument("--seq-len", type=int, default=d.seq_len, help="training sequence length (tokens)")
     g.add_argument("--batch", type=_batch, default=d.micro_batch,
                    help="micro-batch size per GPU, or auto (default: the largest of 1, 2, 4, 8 that fits)")
@@ -148,7 +150,7 @@ def _inputs(args, catalogs):
         grad_dtype=args.grad_dtype, zero_stage=args.zero, dp=args.dp, tp=args.tp, pp=args.pp, ep=args.ep,
         seq_len=args.seq_len, micro_batch=args.batch, recompute=args.recompute,
         flash_attention=args.flash_attention, lora_rank=args.lora_rank, training_tokens=args.tokens,
-        max_training_days=args.max_training_days, mfu=args.mfu, mbu=args.mbu, context_len=args.context,
+        max_training_days=args.max_training_days, horizon_days=args.horizon_days, mfu=args.mfu, mbu=args.mbu, context_len=args.context,
         concurrency=args.concurrency, requests_per_s=args.requests_per_s, prompt_tokens=args.prompt_tokens,
         output_tokens=args.output_tokens, min_tokens_per_s_per_user=args.min_tokens_per_s_per_user,
         gpu=args.gpu or "", instance=instance, util_cap=args.util_cap, overhead_bytes=args.overhead,

@@ -372,3 +372,24 @@ def test_chosen_tuning_is_in_the_json():
     d = plan(model="llama-2-7b").to_dict()
     assert d["recompute"] in ("none", "selective", "full") and d["micro_batch"] >= 1
     assert d["inputs"]["recompute"] == "auto" and d["inputs"]["micro_batch"] == 0
+
+
+def test_a_plan_beyond_the_horizon_names_the_gpus_that_meet_it():
+    """Issue: plans of 171-577 days without a warning. Default horizon 90 days."""
+    r = plan(model="llama-2-70b", training_tokens=2e12, instance="p4de.24xlarge")
+    assert r.training_time_s > 90 * 86400
+    warning = next(w for w in r.warnings if "-day horizon" in w)
+    gpus = int(warning.split("horizon: ")[1].split(" GPUs")[0].replace(",", ""))
+    met = plan(model="llama-2-70b", training_tokens=2e12, instance="p4de.24xlarge", max_training_days=90)
+    assert gpus == met.gpus and met.training_time_s <= 90 * 86400
+    assert f"{r.training_time_s / 86400:,.0f} days" in warning
+    quiet = [plan(model="llama-2-70b", training_tokens=2e12, instance="p4de.24xlarge", horizon_days=0),
+             plan(model="llama-2-70b", training_tokens=2e12, instance="p4de.24xlarge", horizon_days=1e5),
+             plan(model="llama-2-7b", training_tokens=1e9)]
+    assert not any("horizon" in w for q in quiet for w in q.warnings)
+
+
+def test_horizon_is_validated():
+    with pytest.raises(InputError) as info:
+        plan(horizon_days=-1)
+    assert info.value.field == "horizon_days"

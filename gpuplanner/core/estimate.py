@@ -14,8 +14,8 @@ from gpuplanner.core.memory import DTYPE_BYTES, weight_bytes_per_param
 from gpuplanner.core.model import ModelArch, sizes, synthesize
 from gpuplanner.core.performance import DecodeModel, batch_points, compute_dtype, prefill_time_s, training_flops
 from gpuplanner.core.result import PlanResult, QuickRule, ThroughputPoint
-from gpuplanner.core.tuning import runner_up_note, tune_training
-from gpuplanner.core.units import GIB, HOURS_PER_MONTH
+from gpuplanner.core.tuning import RECOMPUTE_WORDS, runner_up_note, tune_training
+from gpuplanner.core.units import GIB, HOURS_PER_MONTH, SECONDS_PER_DAY
 
 QUICK_TRAIN_BYTES = 18.0  # 2 half weights + 4 fp32 weights + 4 fp32 grads + 8 AdamW states
 QUICK_FACTOR = 1.25  # 25 % extra for activations
@@ -196,6 +196,8 @@ def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> P
     gpus = cand.layout.gpus if fits else 0
     time_s = hw_flops / (gpus * peak * inputs.mfu) if fits and math.isfinite(peak) else math.nan
     hours = time_s / 3600
+    if inputs.horizon_days and not inputs.max_training_days and time_s > inputs.horizon_days * SECONDS_PER_DAY:
+        warnings.append(_beyond_horizon(inputs, arch, hw, peak, usable, frag, model_flops, time_s))
     runner_up = runner_up_note(tuned)
     return PlanResult(
         **common, breakdown_bytes=cand.breakdown, fits=fits, layout=cand.layout, gpus=gpus,
@@ -211,6 +213,21 @@ def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> P
         warnings=tuple(warnings),
         layout_notes=tuned.reasons + ((runner_up,) if runner_up else ()) + _layout_notes(tuned.best.notes, cand.fits),
     )
+
+
+def _beyond_horizon(inputs, arch, hw, peak, usable, frag, model_flops, time_s) -> str:
+    """A plan longer than the horizon names the plan that meets it: the same search with the
+    horizon as the deadline (less recomputation may win there: it needs less compute)."""
+    days = inputs.horizon_days
+    met = tune_training(inputs.with_(max_training_days=days), arch, model_flops, peak, usable, frag, hw.max_tp,
+                        _fixed_layout(inputs), hw.gpus_per_instance if hw.instance else 0).best
+    lay = met.candidate.layout
+    text = f"training takes {time_s / SECONDS_PER_DAY:,.0f} days, longer than the {days:g}-day horizon: "
+    if not met.candidate.fits:
+        return text + "no layout found meets it (a fixed parallel degree may prevent it)"
+    met_s = met.hardware_flops / (lay.gpus * peak * inputs.mfu)
+    return text + (f"{lay.gpus:,} GPUs ({lay.describe()}, {RECOMPUTE_WORDS[met.recompute]}) finish in "
+                   f"{met_s / SECONDS_PER_DAY:,.0f} days; set the deadline (max_training_days) to plan for it")
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ class PlanInputs:
     lora_rank: int = 16
     training_tokens: float = 1e9
     max_training_days: float = 0.0  # > 0: add data parallelism until training fits in this
+    horizon_days: float = 90.0  # > 0: warn when training takes longer, naming the GPUs that meet it
     mfu: float = 0.40
     mbu: float = 0.70  # memory-bandwidth utilization reached by decode kernels
     context_len: int = 4096
@@ -94,6 +95,7 @@ class PlanInputs:
         _integer("output_tokens", self.output_tokens, 1, 1 << 24)
         _number("tokens", self.training_tokens, 1.0, 1e18)
         _number("max_training_days", self.max_training_days, 0.0, 1e6)
+        _number("horizon_days", self.horizon_days, 0.0, 1e6)
         _number("mfu", self.mfu, 1e-4, 1.0)
         _number("mbu", self.mbu, 1e-4, 1.0)
         _number("requests_per_s", self.requests_per_s, 0.0, 1e9)

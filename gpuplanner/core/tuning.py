@@ -19,7 +19,7 @@ from gpuplanner.core.units import SECONDS_PER_DAY
 
 RECOMPUTE_ORDER = ("none", "selective", "full")  # least recomputation first
 MICRO_BATCHES = (1, 2, 4, 8)
-_WHAT = {"none": "no recomputation", "selective": "selective recomputation", "full": "full recomputation"}
+RECOMPUTE_WORDS = {"none": "no recomputation", "selective": "selective recomputation", "full": "full recomputation"}
 
 
 @dataclass(frozen=True)
@@ -113,15 +113,15 @@ def _grow_micro_batch(best: Option, usable: float, frag: float) -> Option:
 
 def _recompute_reason(asked: str, best: Option, runner_up: Option | None, flash: bool) -> str:
     if asked != "auto":
-        return f"{_WHAT[best.recompute]} (as set)"
-    text = f"{_WHAT[best.recompute]} (auto)"
+        return f"{RECOMPUTE_WORDS[best.recompute]} (as set)"
+    text = f"{RECOMPUTE_WORDS[best.recompute]} (auto)"
     if runner_up is None:
         return text + ": needs no more GPUs than any mode that recomputes more"
     other = runner_up.candidate
     if not best.candidate.fits:
         return text + ": nothing fits; it needs the least memory"
     if other.fits and other.layout.gpus == best.candidate.layout.gpus:
-        return text + f": {_WHAT[runner_up.recompute]} needs as many GPUs and more compute"
+        return text + f": {RECOMPUTE_WORDS[runner_up.recompute]} needs as many GPUs and more compute"
     if best.hardware_flops > runner_up.hardware_flops:
         return text + f": fewest GPUs, at {best.hardware_flops / runner_up.hardware_flops - 1:.0%} more compute"
     return text + ": fewest GPUs and least compute"
@@ -133,8 +133,8 @@ def runner_up_note(tuned: Tuned) -> str:
     if r is None:
         return ""
     if not r.candidate.fits:
-        return f"runner-up: {_WHAT[r.recompute]} does not fit"
+        return f"runner-up: {RECOMPUTE_WORDS[r.recompute]} does not fit"
     lay = r.candidate.layout
     saves = 1 - r.hardware_flops / tuned.best.hardware_flops
     extra = f"; {saves:.0%} less compute, so shorter and cheaper if those GPUs are available" if saves > 0 else ""
-    return f"runner-up: {_WHAT[r.recompute]} on {lay.describe()} = {lay.gpus:,} GPUs{extra}"
+    return f"runner-up: {RECOMPUTE_WORDS[r.recompute]} on {lay.describe()} = {lay.gpus:,} GPUs{extra}"

@@ -19,10 +19,11 @@ COMPONENT_LABELS = {
     "overhead": "Runtime + fragmentation",
 }
 TRAINING_ONLY = {"train_method", "optimizer", "grad_dtype", "zero_stage", "seq_len", "micro_batch",
-                 "recompute", "flash_attention", "lora_rank", "training_tokens", "max_training_days"}
+                 "recompute", "flash_attention", "lora_rank", "training_tokens", "max_training_days",
+                 "horizon_days"}
 SERVING_ONLY = {"kv_dtype", "mbu", "context_len", "concurrency", "requests_per_s", "prompt_tokens",
                 "output_tokens", "min_tokens_per_s_per_user"}
-AUTO_WHEN_ZERO = {"dp", "tp", "pp", "ep"}
+AUTO_WHEN_ZERO = {"dp", "tp", "pp", "ep", "micro_batch"}
 TOP_CANDIDATES = 10
 
 

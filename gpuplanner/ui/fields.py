@@ -95,6 +95,9 @@ GROUPS = (
                   "Accepts 7B, 1.5e9, 350M.", aliases=("tokens",)),
         FieldSpec("max_training_days", "Finish within", "float", "days",
                   "Add data parallelism until training finishes in this many days; 0 = no deadline."),
+        FieldSpec("horizon_days", "Warn beyond", "float", "days",
+                  "Without a deadline, warn when training takes longer than this and name the GPUs that "
+                  "meet it; 0 = never."),
         FieldSpec("seq_len", "Sequence length", "int", "tokens", "Training sequence length; typical 2048–8192."),
         FieldSpec("micro_batch", "Micro-batch", "int", "seq/GPU",
                   "Sequences per GPU per step; typical 1–8. 0 = auto: the largest of 1, 2, 4, 8 that "
