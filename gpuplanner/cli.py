@@ -12,9 +12,10 @@ from pathlib import Path
 
 from gpuplanner.core import CatalogError, InputError, PlanInputs, estimate, load_catalogs, sweep
 from gpuplanner.core.inputs import (
-    GRAD_DTYPES, KV_DTYPES, MODES, OPTIMIZERS, PRECISIONS, PRICE_KINDS, RECOMPUTE, TRAIN_METHODS,
+    FRAMEWORKS, GRAD_DTYPES, KV_DTYPES, MODES, OPTIMIZERS, PRECISIONS, PRICE_KINDS, RECOMPUTE, TRAIN_METHODS,
 )
 from gpuplanner.core.model import load_config_json, load_model_folder
+from gpuplanner.core.result import BREAKDOWN_KEYS
 from gpuplanner.core.units import GIB, fmt_count, fmt_duration, fmt_usd, parse_bytes, parse_count
 from gpuplanner.report.errors import ReportError
 
@@ -92,10 +93,14 @@ def _plan_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--kv-dtype", choices=KV_DTYPES, default=d.kv_dtype)
     g.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
     g.add_argument("--grad-dtype", choices=GRAD_DTYPES, default=d.grad_dtype)
+    g.add_argument("--framework", choices=FRAMEWORKS, default=d.framework,
+                   help="whose byte accounting of model states and buffers (zero: the ZeRO paper's)")
     g.add_argument("--zero", type=_zero, default=d.zero_stage, help="ZeRO stage 0-3 or auto (default)")
     g.add_argument("--recompute", choices=RECOMPUTE, default=d.recompute,
                    help="activation recomputation; auto (default) picks the mode on the fewest GPUs")
     g.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=d.flash_attention)
+    g.add_argument("--sequence-parallel", action=argparse.BooleanOptionalAction, default=d.sequence_parallel,
+                   help="with tensor parallelism, also split the activations it would replicate (default on)")
     g = p.add_argument_group("parallelism (0 = find the smallest layout)")
     for name in ("dp", "tp", "pp", "ep"):
         g.add_argument(f"--{name}", type=int, default=0)
@@ -147,9 +152,9 @@ def _inputs(args, catalogs):
     inputs = PlanInputs(
         model=model, params=args.params or 0.0, mode=args.mode, train_method=args.train_method,
         precision=args.precision, kv_dtype=args.kv_dtype, optimizer=args.optimizer,
-        grad_dtype=args.grad_dtype, zero_stage=args.zero, dp=args.dp, tp=args.tp, pp=args.pp, ep=args.ep,
+        grad_dtype=args.grad_dtype, framework=args.framework, zero_stage=args.zero, dp=args.dp, tp=args.tp, pp=args.pp, ep=args.ep,
         seq_len=args.seq_len, micro_batch=args.batch, recompute=args.recompute,
-        flash_attention=args.flash_attention, lora_rank=args.lora_rank, training_tokens=args.tokens,
+        flash_attention=args.flash_attention, sequence_parallel=args.sequence_parallel, lora_rank=args.lora_rank, training_tokens=args.tokens,
         max_training_days=args.max_training_days, horizon_days=args.horizon_days, mfu=args.mfu, mbu=args.mbu, context_len=args.context,
         concurrency=args.concurrency, requests_per_s=args.requests_per_s, prompt_tokens=args.prompt_tokens,
         output_tokens=args.output_tokens, min_tokens_per_s_per_user=args.min_tokens_per_s_per_user,
@@ -197,9 +202,7 @@ def plan_text(r, quick_only: bool = False) -> str:
         lines.append(f"Detailed: needs {r.min_gpus} GPUs; plan uses {r.gpus} ({r.layout.describe()}); {per_gpu}")
     else:
         lines.append(f"Detailed: DOES NOT FIT; the smallest layout tried ({r.layout.describe()}) needs {per_gpu}")
-    parts = ", ".join(f"{k.replace('_', ' ')} {getattr(b, k) / GIB:.2f}" for k in
-                      ("weights", "master_weights", "gradients", "optimizer", "activations", "kv_cache", "overhead")
-                      if getattr(b, k))
+    parts = ", ".join(f"{k.replace('_', ' ')} {getattr(b, k) / GIB:.2f}" for k in BREAKDOWN_KEYS if getattr(b, k))
     lines.append(f"Memory per GPU (GiB): {parts}")
     inst = f"{r.instances:.0f} × {r.instance_type}" if math.isfinite(r.instances) else "by GPU"
     lines.append(f"Instances: {inst} · {fmt_usd(r.price_usd_per_hour)}/h on-demand, "

@@ -157,7 +157,7 @@ def test_json_keys_are_stable():
                 "cost_usd", "price_usd_per_hour", "decode_tokens_per_s_per_user", "warnings"):
         assert key in d
     assert set(d["breakdown_bytes"]) == {"weights", "master_weights", "gradients", "optimizer",
-                                         "activations", "kv_cache", "overhead"}
+                                         "activations", "kv_cache", "buffers", "overhead"}  # buffers: frameworks
     assert set(d["quick_rule"]) >= {"ratio", "gpus"}
     assert d["decode_tokens_per_s_per_user"] is None  # NaN becomes null in JSON
 

@@ -123,6 +123,20 @@ def training_activation_bytes(arch: ModelArch, seq: int, batch: int, tp: int, re
     return (stored + logits) / tp
 
 
+def replicated_activation_bytes(arch: ModelArch, seq: int, batch: int, recompute: str, act_bytes: float,
+                                dropout: bool = True) -> float:
+    """The part of training_activation_bytes (at t = 1) that tensor parallelism without
+    sequence parallelism leaves whole on every rank: per layer the attention and MLP inputs, the
+    two LayerNorm inputs and the two dropout masks, (4·bytes + 2·mask)·s·b·h (Korthikanti et
+    al. 2022, eq. 2: the 10·sbh of sbh·(10 + 24/t + 5as/(ht))); under full recomputation each
+    layer's stored input and the re-run layer's share."""
+    sbh = seq * batch * arch.hidden
+    per_layer = (4 * act_bytes + (2.0 if dropout else 0.0)) * sbh
+    if recompute == "full":
+        return arch.n_layers * act_bytes * sbh + per_layer
+    return arch.n_layers * per_layer
+
+
 def kv_bytes_per_sequence(arch: ModelArch, tokens: int, kv_dtype: str, tp: int, pp: int) -> float:
     """KV cache of one sequence on one GPU: 2·k·d values per token per layer (MLA: its latent,
     replicated across tensor ranks), k split over tensor ranks (replicated when k < t), layers

@@ -8,7 +8,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-BREAKDOWN_KEYS = ("weights", "master_weights", "gradients", "optimizer", "activations", "kv_cache", "overhead")
+BREAKDOWN_KEYS = ("weights", "master_weights", "gradients", "optimizer", "activations", "kv_cache", "buffers",
+                  "overhead")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,7 @@ class MemoryBreakdown:
     optimizer: float = 0.0
     activations: float = 0.0
     kv_cache: float = 0.0
+    buffers: float = 0.0  # a framework's transient gather/prefetch/cast buffers (training)
     overhead: float = 0.0
 
     @property

@@ -62,7 +62,8 @@ def tune_training(inputs, arch, model_flops: float, peak: float, usable: float, 
 
     def search(recompute, micro_batch, layout, min_gpus):
         setup = training_setup(arch, inputs.precision, inputs.train_method, inputs.optimizer, inputs.grad_dtype,
-                               inputs.seq_len, micro_batch, recompute, inputs.flash_attention, inputs.lora_rank)
+                               inputs.seq_len, micro_batch, recompute, inputs.flash_attention, inputs.lora_rank,
+                               inputs.framework, inputs.sequence_parallel)
         return search_training(setup, usable, inputs.overhead_bytes, frag, max_tp, layout, min_gpus,
                                gpus_per_instance)
 
@@ -90,7 +91,7 @@ def tune_training(inputs, arch, model_flops: float, peak: float, usable: float, 
     if fixed_layout["zero"] < 0 and best.candidate.fits:
         reasons.append(f"ZeRO-{best.candidate.layout.zero_stage} (auto): the lowest stage on the fewest GPUs "
                        "(higher stages add communication)")
-    if best.candidate.layout.tp > 1:
+    if best.candidate.layout.tp > 1 and inputs.sequence_parallel:
         reasons.append("sequence parallelism assumed with tensor parallelism: activations divide by the "
                        "tensor degree (Korthikanti et al. 2022)")
     return Tuned(best, runner_up, tuple(reasons))

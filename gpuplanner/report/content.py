@@ -15,7 +15,7 @@ from gpuplanner.report.version import app_version
 
 COMPONENT_LABELS = {
     "weights": "Weights", "master_weights": "Master weights", "gradients": "Gradients",
-    "optimizer": "Optimizer states", "activations": "Activations", "kv_cache": "KV cache",
+    "optimizer": "Optimizer states", "activations": "Activations", "kv_cache": "KV cache", "buffers": "Framework buffers",
     "overhead": "Runtime + fragmentation",
 }
 TRAINING_ONLY = {"train_method", "optimizer", "grad_dtype", "zero_stage", "seq_len", "micro_batch",

@@ -126,6 +126,13 @@ GROUPS = (
         FieldSpec("grad_dtype", "Gradients", "choice",
                   tip="auto = compute dtype (ZeRO paper); fp32 = fp32 accumulation (the 18-byte rule).",
                   choices=_choices(core_inputs.GRAD_DTYPES)),
+        FieldSpec("framework", "Framework", "choice",
+                  tip="Whose byte accounting of model states: zero (the ZeRO paper's 16 B/param), Megatron-LM "
+                      "(fp32 gradients, distributed optimizer), DeepSpeed (its estimator's 18 B/param and "
+                      "ZeRO-3 gather buffer), PyTorch FSDP, or Hugging Face Trainer with AMP (fp32 weights).",
+                  choices=_choices(core_inputs.FRAMEWORKS, {"zero": "ZeRO paper", "megatron": "Megatron-LM",
+                                                            "deepspeed": "DeepSpeed", "fsdp": "PyTorch FSDP",
+                                                            "hf": "HF Trainer (AMP)"})),
         FieldSpec("recompute", "Recomputation", "choice",
                   tip="Activation checkpointing: selective drops attention scores (cheap); full keeps only "
                       "layer inputs and adds one forward pass (~33 % more compute). auto picks the mode on "
@@ -133,6 +140,10 @@ GROUPS = (
                   choices=_choices(core_inputs.RECOMPUTE)),
         FieldSpec("flash_attention", "FlashAttention", "bool",
                   tip="Attention without storing the s×s score matrix; on for most modern stacks."),
+        FieldSpec("sequence_parallel", "Sequence parallelism", "bool",
+                  tip="With tensor parallelism, also split the LayerNorm/dropout activations it would "
+                      "otherwise keep whole on every rank (Korthikanti et al. 2022); Megatron-LM's "
+                      "--sequence-parallel."),
         FieldSpec("zero_stage", "ZeRO stage", "choice", aliases=("zero",),
                   tip="Sharding over data-parallel ranks: 1 optimizer, 2 + gradients, 3 (= FSDP) + weights. "
                       "auto picks the cheapest that fits.",

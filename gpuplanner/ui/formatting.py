@@ -14,7 +14,7 @@ from gpuplanner.core.units import MEMORY_UNITS, fmt_count, fmt_duration, fmt_mem
 COMPONENT_LABELS = {
     "weights": "weights", "master_weights": "fp32 master weights", "gradients": "gradients",
     "optimizer": "optimizer states", "activations": "activations", "kv_cache": "KV cache",
-    "overhead": "runtime overhead",
+    "buffers": "framework buffers", "overhead": "runtime overhead",
 }
 MODE_LABELS = {"train": "Train", "infer": "Serve"}
 
