@@ -12,6 +12,26 @@ KORTHIKANTI = "Korthikanti et al. 2022, 'Reducing Activation Recomputation in La
 ZERO = "Rajbhandari et al. 2020, 'ZeRO: Memory Optimizations Toward Training Trillion Parameter Models', §5"
 CHINCHILLA = "Hoffmann et al. 2022 (C ≈ 6ND); Narayanan et al. 2021 eq. 3 (attention term)"
 KV = "Pope et al. 2022, 'Efficiently Scaling Transformer Inference', §2"
+FRAMEWORK_STATES = {
+    "zero": "half weights, fp32 master weights, gradients in compute dtype (fp32 if chosen), optimizer states; "
+            "ZeRO shards them over data-parallel ranks",
+    "megatron": "bf16 weights, fp32 gradients, fp32 master weights and optimizer states (18 B/param); the "
+                "distributed optimizer shards the last two over data-parallel ranks (6 + 12/d)",
+    "deepspeed": "16-bit weights and gradients, fp32 gradients, master weights and optimizer states (2 + 18 B/param "
+                 "as its estimator counts); ZeRO-3 adds the largest parameter tensor gathered whole (4 B/param)",
+    "fsdp": "sharded fp32 parameters, gradients and optimizer states (16/N B/param); FULL_SHARD gathers a "
+            "block at a time plus the next one prefetched; SHARD_GRAD_OP keeps the 16-bit parameters whole",
+    "hf": "fp32 weights, gradients and optimizer states (16 B/param) with DDP, plus autocast's 16-bit copies "
+          "of the linear weights kept for backward",
+    "torchtune": "bf16 weights, gradients and AdamW states (8 B/param); FSDP2 shards all three",
+}
+FRAMEWORK_SOURCES = {
+    "zero": ZERO, "megatron": "Megatron-LM docs/distrib_optimizer.md",
+    "deepspeed": "DeepSpeed estimate_zero2/zero3_model_states_mem_needs (deepspeed/runtime/zero)",
+    "fsdp": "PyTorch FSDP documentation (MixedPrecision, sharding strategies, backward prefetch)",
+    "hf": "Hugging Face Trainer with torch.autocast (PyTorch AMP documentation)",
+    "torchtune": "torchtune full fine-tuning recipes (model dtype bf16)",
+}
 QUICK = "the rule of thumb this planner grew out of (18 bytes/param training, 2 bytes/param 16-bit inference, +25 %)"
 
 
@@ -31,10 +51,11 @@ def assumptions_for(inputs, arch, hw) -> tuple:
         items += [
             Assumption("MFU", f"{inputs.mfu:g} of dense peak, applied to the FLOPs the hardware runs",
                        "published large runs reach 0.35–0.55"),
-            Assumption("activations", "16-bit activations with 1-byte dropout masks; sequence parallelism "
-                       "with tensor parallelism; 1F1B pipeline (first stage holds L layers' worth)", KORTHIKANTI),
-            Assumption("model states", "half weights, fp32 master weights, gradients in compute dtype "
-                       "(fp32 if chosen), optimizer states; ZeRO shards them over data-parallel ranks", ZERO),
+            Assumption("activations", "16-bit activations with 1-byte dropout masks; "
+                       + ("sequence parallelism with" if inputs.sequence_parallel else "no sequence parallelism: "
+                          "LayerNorm/dropout activations whole on every rank of")
+                       + " tensor parallelism; 1F1B pipeline (first stage holds L layers' worth)", KORTHIKANTI),
+            Assumption("model states", FRAMEWORK_STATES[inputs.framework], FRAMEWORK_SOURCES[inputs.framework]),
         ]
     else:
         items += [

@@ -20,13 +20,16 @@ live only in the framework's gather buffers). Sources, per framework:
   its stages are NO_SHARD (0), SHARD_GRAD_OP (2) and FULL_SHARD (3);
 - hf: Hugging Face Trainer with torch.autocast mixed precision and DDP: fp32 weights, fp32
   gradients and optimizer states, plus the 16-bit copies of the linear weights autocast makes
-  in the forward pass and keeps for backward.
+  in the forward pass and keeps for backward;
+- torchtune: its full fine-tuning recipes load the model in bf16 with no fp32 copy, so
+  gradients and torch.optim.AdamW states are bf16 too (8 B/param); the distributed recipe
+  shards all three with FSDP2 (ZeRO-3), the single-device one keeps them whole.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-FRAMEWORKS = ("zero", "megatron", "deepspeed", "fsdp", "hf")
+FRAMEWORKS = ("zero", "megatron", "deepspeed", "fsdp", "hf", "torchtune")
 NEVER = 4  # a ZeRO stage no framework reaches: never sharded
 
 
@@ -51,6 +54,7 @@ _SPECS = {
     "deepspeed": Framework("deepspeed", (0, 1, 2, 3)),
     "fsdp": Framework("fsdp", (0, 2, 3)),
     "hf": Framework("hf", (0,), data_parallel_only=True),
+    "torchtune": Framework("torchtune", (0, 3), data_parallel_only=True),
 }
 
 
@@ -77,6 +81,9 @@ def full_training_states(name: str, compute_bytes: float, precision: str, grad_f
                 State("optimizer", optimizer_bytes, 2))
     if name == "hf":
         return State("weights", 4.0), State("gradients", 4.0), State("optimizer", optimizer_bytes)
+    if name == "torchtune":  # the whole model in bf16: gradients and AdamW states follow the parameters
+        return (State("weights", c, 3), State("gradients", c, 3),
+                State("optimizer", optimizer_bytes * (c / 4.0 if optimizer_bytes == 8.0 else 1.0), 3))
     return (State("weights", c, 3), State("master_weights", 4.0, 1),
             State("gradients", 4.0 if grad_fp32 else c, 2), opt)
 
