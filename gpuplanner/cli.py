@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gpuplanner.core import CatalogError, InputError, PlanInputs, estimate, load_catalogs, sweep
 from gpuplanner.core.inputs import (
-    FRAMEWORKS, GRAD_DTYPES, KV_DTYPES, MODES, OPTIMIZERS, PRECISIONS, PRICE_KINDS, RECOMPUTE, TRAIN_METHODS,
+    FLOP_CONVENTIONS, FRAMEWORKS, GRAD_DTYPES, KV_DTYPES, MODES, OPTIMIZERS, PRECISIONS, PRICE_KINDS, RECOMPUTE, TRAIN_METHODS,
 )
 from gpuplanner.core.model import load_config_json, load_model_folder
 from gpuplanner.core.result import BREAKDOWN_KEYS
@@ -108,6 +108,8 @@ def _plan_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--gpu", help="plan by GPU (priced at the cheapest instance per GPU)")
     g.add_argument("--instance", help=f"cloud instance type (default {d.instance})")
     g.add_argument("--mfu", type=float, default=d.mfu, help="model FLOPs utilization, 0-1")
+    g.add_argument("--flop-convention", choices=FLOP_CONVENTIONS, default=d.flop_convention,
+                   help="FLOPs the MFU is measured against: full (non-causal attention, default), causal, or 6nd")
     g.add_argument("--mbu", type=float, default=d.mbu, help="memory-bandwidth utilization in decode, 0-1")
     g.add_argument("--util-cap", type=float, default=d.util_cap, help="usable share of GPU memory, 0-1")
     g.add_argument("--overhead", type=_size, default=d.overhead_bytes, help="runtime memory per GPU, e.g. 0.75GiB")
@@ -155,7 +157,8 @@ def _inputs(args, catalogs):
         grad_dtype=args.grad_dtype, framework=args.framework, zero_stage=args.zero, dp=args.dp, tp=args.tp, pp=args.pp, ep=args.ep,
         seq_len=args.seq_len, micro_batch=args.batch, recompute=args.recompute,
         flash_attention=args.flash_attention, sequence_parallel=args.sequence_parallel, lora_rank=args.lora_rank, training_tokens=args.tokens,
-        max_training_days=args.max_training_days, horizon_days=args.horizon_days, mfu=args.mfu, mbu=args.mbu, context_len=args.context,
+        max_training_days=args.max_training_days, horizon_days=args.horizon_days, mfu=args.mfu,
+        flop_convention=args.flop_convention, mbu=args.mbu, context_len=args.context,
         concurrency=args.concurrency, requests_per_s=args.requests_per_s, prompt_tokens=args.prompt_tokens,
         output_tokens=args.output_tokens, min_tokens_per_s_per_user=args.min_tokens_per_s_per_user,
         gpu=args.gpu or "", instance=instance, util_cap=args.util_cap, overhead_bytes=args.overhead,

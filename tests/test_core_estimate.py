@@ -393,3 +393,18 @@ def test_horizon_is_validated():
     with pytest.raises(InputError) as info:
         plan(horizon_days=-1)
     assert info.value.field == "horizon_days"
+
+
+def test_flop_convention_names_the_basis_of_the_mfu():
+    """6ND (Chinchilla), plus the causal half of the attention term, or the full term."""
+    arch = CATALOGS.models["llama-2-7b"]
+    six_nd = 6 * 6_738_415_616 * 1e12
+    attention = 12 * 32 * 4096 * 4096 * 1e12
+    assert training_flops(arch, 1e12, 4096, "full", "6nd") == pytest.approx(six_nd)
+    assert training_flops(arch, 1e12, 4096, "full", "causal") == pytest.approx(six_nd + attention / 2)
+    times = [plan(model="llama-2-7b", flop_convention=c, recompute="none").training_time_s
+             for c in ("6nd", "causal", "full")]
+    assert times == sorted(times) and times[0] < times[-1]
+    with pytest.raises(InputError) as info:
+        plan(flop_convention="4nd")
+    assert info.value.field == "flop_convention"

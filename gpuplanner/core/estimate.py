@@ -176,7 +176,8 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
 
 
 def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> PlanResult:
-    model_flops = training_flops(arch, inputs.training_tokens, inputs.seq_len, inputs.train_method)
+    model_flops = training_flops(arch, inputs.training_tokens, inputs.seq_len, inputs.train_method,
+                                 inputs.flop_convention)
     tuned = tune_training(inputs, arch, model_flops, peak, usable, frag, hw.max_tp, _fixed_layout(inputs),
                           hw.gpus_per_instance if hw.instance else 0)
     if tuned is None:

@@ -49,7 +49,8 @@ def assumptions_for(inputs, arch, hw) -> tuple:
     ]
     if inputs.mode == "train":
         items += [
-            Assumption("MFU", f"{inputs.mfu:g} of dense peak, applied to the FLOPs the hardware runs",
+            Assumption("MFU", f"{inputs.mfu:g} of dense peak, applied to the FLOPs the hardware runs "
+                       f"({inputs.flop_convention} FLOP convention)",
                        "published large runs reach 0.35–0.55"),
             Assumption("activations", "16-bit activations with 1-byte dropout masks; "
                        + ("sequence parallelism with" if inputs.sequence_parallel else "no sequence parallelism: "
@@ -100,8 +101,10 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
                         f"L={arch.n_layers}, s={inputs.seq_len}, b={r.micro_batch}, h={arch.hidden}, "
                         f"a={arch.n_heads}, t={lay.tp}, recompute={r.recompute}, "
                         f"flash={inputs.flash_attention} → {b.activations / GIB:.2f} GiB", KORTHIKANTI),
-            Explanation("training_flops", "6·P_active·T + 12·L·(a·d)·s·T (LoRA: 4·P·T + 8·L·(a·d)·s·T)",
-                        f"P_active={fmt_count(r.params_active)}, T={fmt_count(inputs.training_tokens)} tokens → "
+            Explanation("training_flops", "6·P_active·T + c·12·L·(a·d)·s·T (LoRA: 4·P·T + c·8·L·(a·d)·s·T); "
+                        "c = 1 full attention, 1/2 causal, 0 for 6ND",
+                        f"P_active={fmt_count(r.params_active)}, T={fmt_count(inputs.training_tokens)} tokens, "
+                        f"{inputs.flop_convention} convention → "
                         f"{r.training_flops:.3e} FLOP", CHINCHILLA),
             Explanation("training_time_s", "hardware FLOPs / (GPUs × dense peak × MFU)",
                         f"{r.hardware_flops:.3e} / ({r.gpus} × {r.peak_flops / 1e12:,.1f} TFLOP/s × {inputs.mfu:g}) = "

@@ -12,6 +12,7 @@ from gpuplanner.core.errors import InputError
 from gpuplanner.core.frameworks import FRAMEWORKS
 from gpuplanner.core.frameworks import framework as framework_spec
 from gpuplanner.core.model import ModelArch
+from gpuplanner.core.performance import FLOP_CONVENTIONS as FLOP_SHARES
 from gpuplanner.core.units import GIB
 
 MODES = ("train", "infer")
@@ -21,6 +22,7 @@ TRAIN_PRECISIONS = ("fp32", "bf16", "fp16", "fp8")
 KV_DTYPES = ("auto", "fp32", "bf16", "fp16", "fp8", "int8", "int4")
 OPTIMIZERS = ("adamw", "adamw8bit", "sgd_momentum", "sgd", "adafactor", "lion")
 GRAD_DTYPES = ("auto", "fp32")
+FLOP_CONVENTIONS = tuple(FLOP_SHARES)
 RECOMPUTE = ("auto", "none", "selective", "full")
 PRICE_KINDS = ("on_demand", "spot")
 
@@ -59,6 +61,7 @@ class PlanInputs:
     max_training_days: float = 0.0  # > 0: add data parallelism until training fits in this
     horizon_days: float = 90.0  # > 0: warn when training takes longer, naming the GPUs that meet it
     mfu: float = 0.40
+    flop_convention: str = "full"  # full (non-causal attention), causal or 6nd: the basis the MFU applies to
     mbu: float = 0.70  # memory-bandwidth utilization reached by decode kernels
     context_len: int = 4096
     concurrency: int = 16
@@ -82,6 +85,7 @@ class PlanInputs:
         _one_of("optimizer", self.optimizer, OPTIMIZERS)
         _one_of("grad_dtype", self.grad_dtype, GRAD_DTYPES)
         _one_of("framework", self.framework, FRAMEWORKS)
+        _one_of("flop_convention", self.flop_convention, FLOP_CONVENTIONS)
         _one_of("recompute", self.recompute, RECOMPUTE)
         _one_of("price_kind", self.price_kind, PRICE_KINDS)
         if self.mode == "train" and self.train_method == "full" and self.precision not in TRAIN_PRECISIONS:

@@ -164,6 +164,11 @@ GROUPS = (
     Group("Hardware && cost", (
         FieldSpec("mfu", "MFU", "pct", "%",
                   "Model FLOPs utilization: achieved / dense peak; large runs reach 35–55 %."),
+        FieldSpec("flop_convention", "FLOP convention", "choice",
+                  tip="The FLOPs an MFU is measured against: full = 6ND + non-causal attention (Narayanan "
+                      "et al. 2021), causal = half the attention term, 6nd = 6ND only (Chinchilla). Use "
+                      "the basis of the MFU you quote.",
+                  choices=_choices(core_inputs.FLOP_CONVENTIONS)),
         FieldSpec("mbu", "MBU", "pct", "%",
                   "Memory-bandwidth utilization of decode kernels; typical 60–80 %."),
         FieldSpec("price_kind", "Price", "choice", tip="Which price the headline cost uses; both are shown.",
