@@ -190,7 +190,7 @@ def test_gated_families_read_their_activation(act, kind):
     ({"hidden_act": "relu"}, "hidden_act"),  # a gated llama MLP with ReLU: not a known shape
     ({"attention_bias": True}, "attention_bias"),
     ({"mlp_bias": True}, "mlp_bias"),
-    ({"is_encoder_decoder": True}, "is_encoder_decoder"),
+    ({"is_encoder_decoder": True}, "is_encoder_decoder"),  # T5 is the one encoder-decoder read
     ({"intermediate_size": -11008}, "intermediate_size"),
     ({"intermediate_size": 0}, "intermediate_size"),
     ({"num_key_value_heads": -8}, "num_key_value_heads"),
@@ -233,3 +233,33 @@ def test_position_scheme_comes_from_the_family(model_type, positions):
 def test_every_preset_passes_the_consistency_check():
     for arch in CATALOGS.models.values():
         assert arch.check() is arch
+
+
+T5_SMALL = {"model_type": "t5", "d_model": 512, "d_kv": 64, "d_ff": 2048, "num_layers": 6, "num_heads": 8,
+            "vocab_size": 32128, "is_encoder_decoder": True, "feed_forward_proj": "relu", "n_positions": 512}
+
+
+@pytest.mark.parametrize("change,expected", [
+    ({}, 60_506_624),  # t5-small
+    ({"d_model": 768, "d_ff": 3072, "num_layers": 12, "num_heads": 12}, 222_903_552),  # t5-base
+    ({"d_model": 768, "d_ff": 2048, "num_layers": 12, "num_heads": 12, "feed_forward_proj": "gated-gelu",
+      "tie_word_embeddings": False}, 247_577_856),  # t5-v1_1-base: GeGLU, untied head
+])
+def test_t5_encoder_decoder_counts(change, expected):
+    """Encoder layers: attention + MLP + 2 RMS norms; decoder layers add cross-attention and a
+    third norm; one relative-position table (32 buckets × heads) per stack, a final norm per
+    stack, a shared embedding. Derived by hand: t5-small = 6·3,146,752 + 6·4,195,840 + 2·256
+    + 2·512 + 32128·512."""
+    arch = from_hf_config({**T5_SMALL, **change})
+    assert sizes(arch).total == expected
+    assert arch.cross_attention_layers * 2 == arch.n_layers and arch.positions == "relative"
+
+
+def test_t5_plans_with_an_encoder_decoder_warning():
+    from gpuplanner.core import PlanInputs, estimate
+    arch = from_hf_config(T5_SMALL, name="t5-small")
+    r = estimate(PlanInputs(model=arch, seq_len=512, instance="g6e.xlarge"), CATALOGS)
+    assert r.fits and any("encoder-decoder (6 + 6 layers)" in w for w in r.warnings)
+    with pytest.raises(CatalogError) as info:
+        from_hf_config({**T5_SMALL, "feed_forward_proj": "gated-tanh"})
+    assert info.value.column == "feed_forward_proj"

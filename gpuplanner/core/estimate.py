@@ -25,6 +25,7 @@ _BEYOND = {
     "learned": "its learned position table has no rows beyond that: longer sequences cannot run without "
                "extending the table and training it",
     "alibi": "ALiBi extrapolates past it, with quality falling off the further it goes",
+    "relative": "its relative-position buckets extrapolate past it, with quality falling off the further it goes",
 }
 
 
@@ -151,6 +152,10 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
     if not math.isfinite(peak) and not blocked:
         warnings.append(f"{gpu.name} has no published {dtype} peak: times and throughput are unknown")
     length = inputs.seq_len if inputs.mode == "train" else inputs.context_len
+    if arch.cross_attention_layers:
+        warnings.append(f"encoder-decoder ({arch.n_layers - arch.cross_attention_layers} + "
+                        f"{arch.cross_attention_layers} layers): memory, KV cache and FLOPs take the encoder input "
+                        f"and the decoder output as {length} tokens each")
     if arch.max_positions and length > arch.max_positions:
         warnings.append(f"{arch.name} was trained for {arch.max_positions} positions; {_BEYOND[arch.positions]}")
     common = dict(

@@ -65,7 +65,8 @@ def lora_adapter_params(arch: ModelArch, rank: int) -> float:
     dense_mlp = matrices * (h + arch.intermediate)
     moe_mlp = (arch.n_experts + arch.n_shared_experts) * matrices * (h + arch.expert_width)
     dense_layers = arch.n_layers - arch.moe_layers
-    return rank * (arch.n_layers * attn + dense_layers * dense_mlp + arch.moe_layers * moe_mlp)
+    attn_blocks = arch.n_layers + arch.cross_attention_layers
+    return rank * (attn_blocks * attn + dense_layers * dense_mlp + arch.moe_layers * moe_mlp)
 
 
 def activation_bytes_per_layer(arch: ModelArch, seq: int, batch: int, act_bytes: float,
@@ -79,7 +80,8 @@ def activation_bytes_per_layer(arch: ModelArch, seq: int, batch: int, act_bytes:
     through top-k + shared experts. With act_bytes = 2, i = 4h, GELU, k = a it reduces to the
     paper's 34 + 5as/h (tested). store_scores=False drops the a·s² terms (FlashAttention or
     selective recomputation); dropout=False drops the 1-byte masks (models trained without
-    dropout, like the benchmark's own step).
+    dropout, like the benchmark's own step). Encoder-decoder: a decoder layer's cross-attention
+    stores what a self-attention block does, plus its norm (equal encoder and decoder lengths).
     """
     s, b, h = seq, batch, arch.hidden
     if arch.is_mla:
@@ -101,7 +103,8 @@ def activation_bytes_per_layer(arch: ModelArch, seq: int, batch: int, act_bytes:
     stored = 3 if arch.mlp_kind in GATED_MLPS else 2  # gate+up+product, or pre+post GELU
     mlp = act_bytes * s * b * h + mask * s * b * h + act_bytes * s * b * stored * width
     norms = 2 * act_bytes * s * b * h
-    return attn + mlp + norms
+    cross = arch.cross_attention_layers / arch.n_layers  # decoder layers' cross-attention, on average
+    return attn * (1 + cross) + mlp + norms * (1 + cross / 2)
 
 
 def training_activation_bytes(arch: ModelArch, seq: int, batch: int, tp: int, recompute: str,

@@ -18,7 +18,7 @@ from gpuplanner.core.errors import CatalogError, InputError
 
 GATED_MLPS = {"swiglu", "geglu"}
 MLP_KINDS = ("swiglu", "geglu", "gelu", "relu")
-POSITIONS = ("rope", "learned", "alibi")
+POSITIONS = ("rope", "learned", "alibi", "relative")
 MAX_PARAMS = 1e16
 _DIM = 1 << 20  # widest plausible matrix side (hidden, MLP, head, rank)
 # ModelArch field: (config key it comes from, smallest, largest allowed value)
@@ -28,6 +28,8 @@ _INT_LIMITS = {
     "n_kv_heads": ("num_key_value_heads", 1, 1 << 16), "vocab": ("vocab_size", 1, 1 << 24),
     "head_dim": ("head_dim", 0, _DIM), "max_positions": ("max_position_embeddings", 0, 1 << 30),
     "position_offset": ("position_offset", 0, 1 << 10), "layer_norms": ("layer_norms", 1, 2),
+    "cross_attention_layers": ("num_decoder_layers", 0, 1 << 14),
+    "relative_buckets": ("relative_attention_num_buckets", 0, 1 << 16),
     "sliding_window": ("sliding_window", 0, 1 << 30), "n_experts": ("num_local_experts", 0, 1 << 16),
     "experts_per_token": ("num_experts_per_tok", 0, 1 << 16),
     "expert_intermediate": ("moe_intermediate_size", 0, _DIM), "n_shared_experts": ("n_shared_experts", 0, 1 << 10),
@@ -54,10 +56,13 @@ class ModelArch:
     mlp_kind: str = "swiglu"  # swiglu/geglu (gated: 3 matrices) or gelu/relu (plain: 2 matrices)
     norm: str = "rmsnorm"  # rmsnorm (weight) or layernorm (weight + bias)
     bias: str = "none"  # none, qkv (Qwen2) or all (GPT-2/BERT: every linear layer)
-    positions: str = "rope"  # rope, learned (GPT-2/GPT-3/BERT/OPT table), alibi (BLOOM, some Falcons)
+    positions: str = "rope"  # rope, learned (GPT-2/GPT-3/BERT/OPT table), alibi (BLOOM, some Falcons), relative (T5)
     position_offset: int = 0  # extra rows of a learned table (OPT reserves 2)
     layer_norms: int = 2  # norms per block: 2, or 1 (Falcon-7B's parallel attention shares one)
     encoder: bool = False  # BERT: token types + embedding LayerNorm, no final norm
+    # Encoder-decoder (T5): n_layers counts both stacks; decoder layers add cross-attention
+    cross_attention_layers: int = 0  # decoder layers (each: one more attention block and norm)
+    relative_buckets: int = 0  # T5 relative-position buckets (a table per stack, first layer)
     sliding_window: int = 0
     # Mixture of experts (0 = dense)
     n_experts: int = 0
@@ -107,6 +112,11 @@ class ModelArch:
         if self.is_moe and not 1 <= self.experts_per_token <= self.n_experts:
             raise InputError("num_experts_per_tok", f"{self.experts_per_token} must be from 1 to the "
                              f"{self.n_experts} experts")
+        if self.cross_attention_layers >= self.n_layers:
+            raise InputError("num_decoder_layers", f"{self.cross_attention_layers} decoder layers leave no encoder "
+                             f"layer among the {self.n_layers}")
+        if self.positions == "relative" and not self.relative_buckets:
+            raise InputError("relative_attention_num_buckets", "relative positions need at least 1 bucket")
         if self.positions == "learned" and not self.max_positions:
             raise InputError("max_position_embeddings", "a learned position table needs its size (at least 1)")
         if self.total_params() > MAX_PARAMS:
@@ -177,11 +187,15 @@ class ModelArch:
             p += (self.max_positions + self.position_offset) * self.hidden
         if self.encoder:
             p += 2 * self.hidden + 2 * self.hidden  # token types (2) + embedding LayerNorm
+        if self.positions == "relative":  # one bias table per stack
+            p += (2 if self.cross_attention_layers else 1) * self.relative_buckets * self.n_heads
         return p
 
     def head_params(self) -> int:
         """Output projection (0 when tied to the input embedding) plus the final norm."""
         final_norm = 0 if self.encoder else self.hidden * (2 if self.norm == "layernorm" else 1)
+        if self.cross_attention_layers:
+            final_norm *= 2  # the encoder stack ends with its own norm
         return final_norm + (0 if self.tied_embeddings else self.vocab * self.hidden)
 
     def expert_params(self) -> int:
@@ -198,7 +212,8 @@ class ModelArch:
     def _count(self, experts: int) -> int:
         dense, moe = self._layer_params(experts)
         layers = (self.n_layers - self.moe_layers) * dense + self.moe_layers * moe
-        return layers + self.embedding_params() + self.head_params()
+        cross = self.cross_attention_layers * (self.attention_params() + self.norm_params_per_layer() // self.layer_norms)
+        return layers + cross + self.embedding_params() + self.head_params()
 
     def total_params(self) -> int:
         return self._count(self.n_experts)
@@ -290,6 +305,7 @@ _FAMILIES = {
     "bert": _Family(False, "gelu", "layernorm", "all", "learned", tied=True),
     "gpt_neox": _Family(False, "gelu", "layernorm", "all"),
     "falcon": _FALCON, "refinedweb": _FALCON, "refinedwebmodel": _FALCON,
+    "t5": _Family(False, "relu", positions="relative", tied=True),  # gated or not: feed_forward_proj
 }
 _GELUS = {"gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_python", "gelu_accurate", "quick_gelu"}
 # (activation, gated) -> mlp_kind; anything else is refused rather than guessed
@@ -298,7 +314,7 @@ _MLP_KIND = {**{(g, False): "gelu" for g in _GELUS}, **{(g, True): "geglu" for g
 _FIRST_KEY = {
     "n_layers": ("num_hidden_layers", "n_layer", "num_layers"),
     "hidden": ("hidden_size", "n_embd", "d_model"),
-    "n_heads": ("num_attention_heads", "n_head"),
+    "n_heads": ("num_attention_heads", "n_head", "num_heads"),
     "vocab": ("vocab_size",),
 }
 
@@ -351,13 +367,15 @@ def from_hf_config(cfg: dict, name: str = "", path="config.json") -> ModelArch:
     if family is None:
         raise r.refuse("model_type", f"{cfg.get('model_type', '(missing)')!r} is not a model type whose "
                        f"architecture is known exactly; supported: {', '.join(sorted(_FAMILIES))}")
-    if cfg.get("is_encoder_decoder"):
-        raise r.refuse("is_encoder_decoder", "encoder-decoder models are not supported")
+    if cfg.get("is_encoder_decoder") and model_type != "t5":
+        raise r.refuse("is_encoder_decoder", "encoder-decoder models other than T5 are not supported")
     shape = {field: r.int(keys, field=_INT_LIMITS[field][0]) for field, keys in _FIRST_KEY.items()}
-    act = r.text(("hidden_act", "activation_function", "hidden_activation", "activation"), family.act).lower()
-    mlp_kind = _MLP_KIND.get((act, family.gated))
+    act_key = "feed_forward_proj" if model_type == "t5" else "hidden_act"
+    act = r.text((act_key, "activation_function", "hidden_activation", "activation"), family.act).lower()
+    gated = family.gated or act.startswith("gated-")  # T5 v1.1: "gated-gelu"
+    mlp_kind = _MLP_KIND.get((act.removeprefix("gated-"), gated))
     if mlp_kind is None:
-        raise r.refuse("hidden_act", f"{act!r} is not an activation this planner maps to an MLP shape for "
+        raise r.refuse(act_key, f"{act!r} is not an activation this planner maps to an MLP shape for "
                        f"{model_type}; use one of {', '.join(sorted(a for a, g in _MLP_KIND if g == family.gated))}")
     for key in ("mlp_bias",) if family is _LLAMA else ():
         if r.flag(key, False):
@@ -367,7 +385,7 @@ def from_hf_config(cfg: dict, name: str = "", path="config.json") -> ModelArch:
     sliding = r.int("sliding_window", 0) if r.flag("use_sliding_window", True) else 0
     values = dict(
         name=name or str(cfg.get("_name_or_path") or model_type), **shape,
-        intermediate=r.int(("intermediate_size", "n_inner", "ffn_hidden_size", "ffn_dim"),
+        intermediate=r.int(("intermediate_size", "n_inner", "ffn_hidden_size", "ffn_dim", "d_ff"),
                            family.ffn * shape["hidden"] or None, "intermediate_size"),
         n_kv_heads=r.int(("num_key_value_heads", "n_head_kv", "num_kv_heads"), shape["n_heads"],
                          "num_key_value_heads"),
@@ -413,6 +431,10 @@ def _family_options(r: _Reader, model_type: str, family: _Family, shape: dict) -
         return {"n_kv_heads": 1 if r.flag("multi_query", True) else shape["n_heads"]}
     if family is _FALCON:
         return _falcon(r, model_type, shape)
+    if model_type == "t5":
+        decoder = r.int("num_decoder_layers", shape["n_layers"])
+        return {"n_layers": shape["n_layers"] + decoder, "cross_attention_layers": decoder,
+                "head_dim": r.int("d_kv", 64), "relative_buckets": r.int("relative_attention_num_buckets", 32)}
     return {}
 
 
