@@ -387,6 +387,8 @@ def test_a_plan_beyond_the_horizon_names_the_gpus_that_meet_it():
              plan(model="llama-2-70b", training_tokens=2e12, instance="p4de.24xlarge", horizon_days=1e5),
              plan(model="llama-2-7b", training_tokens=1e9)]
     assert not any("horizon" in w for q in quiet for w in q.warnings)
+    fixed = plan(model="llama-2-70b", training_tokens=2e12, instance="p4de.24xlarge", tp=8, pp=2, dp=1)
+    assert any("no layout meets it with the parallel degrees fixed" in w for w in fixed.warnings)
 
 
 def test_horizon_is_validated():

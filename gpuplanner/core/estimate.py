@@ -229,9 +229,9 @@ def _beyond_horizon(inputs, arch, hw, peak, usable, frag, model_flops, time_s) -
                         _fixed_layout(inputs), hw.gpus_per_instance if hw.instance else 0).best
     lay = met.candidate.layout
     text = f"training takes {time_s / SECONDS_PER_DAY:,.0f} days, longer than the {days:g}-day horizon: "
-    if not met.candidate.fits:
-        return text + "no layout found meets it (a fixed parallel degree may prevent it)"
-    met_s = met.hardware_flops / (lay.gpus * peak * inputs.mfu)
+    met_s = met.hardware_flops / (lay.gpus * peak * inputs.mfu) if met.candidate.fits else math.inf
+    if met_s > days * SECONDS_PER_DAY * (1 + 1e-9):
+        return text + "no layout meets it with the parallel degrees fixed as they are"
     return text + (f"{lay.gpus:,} GPUs ({lay.describe()}, {RECOMPUTE_WORDS[met.recompute]}) finish in "
                    f"{met_s / SECONDS_PER_DAY:,.0f} days; set the deadline (max_training_days) to plan for it")
 
