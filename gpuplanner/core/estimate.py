@@ -123,8 +123,8 @@ def _layout_notes(notes: dict, fits: bool) -> tuple:
 def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> PlanResult:
     """The detailed plan for one set of inputs. Raises InputError on bad input.
 
-    explain=False skips what only a single plan shows (explanations, assumptions and the
-    throughput curve) for bulk use in sweeps."""
+    explain=False skips what only a single plan shows (explanations, assumptions, the
+    throughput curve and the GPUs that meet the horizon) for bulk use in sweeps."""
     inputs = inputs.validated()
     arch = resolve_model(inputs, catalogs)
     hw = resolve_hardware(inputs, catalogs)
@@ -171,7 +171,7 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
     check_fixed_layout(arch, hw.max_tp, _fixed_layout(inputs),
                        f"{hw.instance.instance_type} instance" if hw.instance else "node")
     if inputs.mode == "train":
-        result = _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common)
+        result = _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common, explain)
     else:
         result = _infer(inputs, arch, hw, peak, usable, frag, blocked, warnings, common, explain)
     if not explain:
@@ -180,7 +180,9 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
                    explanations=explanations_for(result, inputs, arch, hw))
 
 
-def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> PlanResult:
+def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common, with_horizon=True) -> PlanResult:
+    """Training: the tuned layout (tuning.py), its time and cost; with_horizon=False skips the
+    second search that names the GPUs meeting the horizon (only a single plan shows it)."""
     model_flops = training_flops(arch, inputs.training_tokens, inputs.seq_len, inputs.train_method,
                                  inputs.flop_convention)
     tuned = tune_training(inputs, arch, model_flops, peak, usable, frag, hw.max_tp, _fixed_layout(inputs),
@@ -202,12 +204,13 @@ def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> P
     gpus = cand.layout.gpus if fits else 0
     time_s = hw_flops / (gpus * peak * inputs.mfu) if fits and math.isfinite(peak) else math.nan
     hours = time_s / 3600
-    if inputs.horizon_days and not inputs.max_training_days and time_s > inputs.horizon_days * SECONDS_PER_DAY:
+    if with_horizon and inputs.horizon_days and not inputs.max_training_days \
+            and time_s > inputs.horizon_days * SECONDS_PER_DAY:
         warnings.append(_beyond_horizon(inputs, arch, hw, peak, usable, frag, model_flops, time_s))
     runner_up = runner_up_note(tuned)
     return PlanResult(
         **common, breakdown_bytes=cand.breakdown, fits=fits, layout=cand.layout, gpus=gpus,
-        min_gpus=cand.min_gpus if fits else 0,
+        min_gpus=tuned.min_gpus if fits else 0,
         instances=_instances(gpus, hw) if fits else math.nan,
         price_usd_per_hour=_hourly(gpus, hw, hw.price_per_gpu_hour) if fits else math.nan,
         spot_price_usd_per_hour=_hourly(gpus, hw, hw.spot_per_gpu_hour) if fits else math.nan,

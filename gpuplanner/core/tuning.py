@@ -43,6 +43,7 @@ class Tuned:
     best: Option
     runner_up: Option | None
     reasons: tuple  # what was chosen and why, for the layout notes
+    min_gpus: int  # fewest GPUs that hold the job in any mode searched (0 if none fits)
 
 
 def recompute_options(recompute: str, flash_attention: bool) -> tuple:
@@ -74,8 +75,9 @@ def tune_training(inputs, arch, model_flops: float, peak: float, usable: float, 
         if inputs.max_training_days and math.isfinite(peak):
             min_gpus = math.ceil(hw / (peak * inputs.mfu * inputs.max_training_days * SECONDS_PER_DAY))
         fitting = [o for o in options if o.candidate.fits]
-        if fitting and min(o.candidate.layout.gpus for o in fitting) <= math.ceil(min_gpus / per) * per:
-            continue  # this mode cannot use fewer GPUs than the best so far, and ties go to less compute
+        if any(o.candidate.min_gpus == 1 and o.candidate.layout.gpus <= math.ceil(min_gpus / per) * per
+               for o in fitting):
+            continue  # one GPU holds the job and this mode cannot use fewer GPUs; ties go to less compute
         cand, notes = search(recompute, batch, fixed_layout, min_gpus)
         if cand is None:
             return None
@@ -94,7 +96,8 @@ def tune_training(inputs, arch, model_flops: float, peak: float, usable: float, 
     if best.candidate.layout.tp > 1 and inputs.sequence_parallel:
         reasons.append("sequence parallelism assumed with tensor parallelism: activations divide by the "
                        "tensor degree (Korthikanti et al. 2022)")
-    return Tuned(best, runner_up, tuple(reasons))
+    min_gpus = min((o.candidate.min_gpus for o in options if o.candidate.fits), default=0)
+    return Tuned(best, runner_up, tuple(reasons), min_gpus)
 
 
 def _grow_micro_batch(best: Option, usable: float, frag: float) -> Option:
