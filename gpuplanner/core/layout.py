@@ -207,8 +207,10 @@ def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str,
 
 
 def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: float, max_tp: int,
-                    fixed_layout: dict, min_gpus: int = 1, gpus_per_instance: int = 0):
+                    fixed_layout: dict, min_gpus: int = 1, gpus_per_instance: int = 0, max_gpus: float = math.inf):
     """Best Candidate over all allowed layouts, plus the best layout per tensor degree.
+    Layouts whose tensor × pipeline degree alone exceeds max_gpus (a plan found elsewhere)
+    are not tried.
 
     Fewest GPUs wins; with an instance type, fewest instances wins and the layout then fills
     those instances (whole instances are billed, and more data parallelism finishes sooner).
@@ -225,7 +227,7 @@ def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: 
     fitting = []  # Layouts at the smallest dp that fits (and meets min_gpus)
     memory_min = 0  # fewest GPUs that hold the job, whatever the deadline
     smallest = None  # (memory, Layout): reported when nothing fits
-    bound = math.inf  # GPUs of the best layout so far (rounded up to whole instances)
+    bound = max_gpus  # GPUs of the best layout so far (rounded up to whole instances)
     for t in tps:
         floor = overhead + scale * setup.activations(t)  # all states sharded away
         if floor > usable:  # activations alone do not fit at this tensor degree

@@ -31,6 +31,7 @@ class Option:
     candidate: Candidate
     notes: dict  # best layout per tensor degree
     hardware_flops: float
+    cap: float = math.inf  # the search skipped layouts of more GPUs (another mode's plan)
 
     def key(self) -> tuple:
         """Fitting first, then fewest GPUs (smallest memory when nothing fits), then compute."""
@@ -61,12 +62,12 @@ def tune_training(inputs, arch, model_flops: float, peak: float, usable: float, 
     per = gpus_per_instance or 1
     batch = inputs.micro_batch or 1
 
-    def search(recompute, micro_batch, layout, min_gpus):
+    def search(recompute, micro_batch, layout, min_gpus, cap):
         setup = training_setup(arch, inputs.precision, inputs.train_method, inputs.optimizer, inputs.grad_dtype,
                                inputs.seq_len, micro_batch, recompute, inputs.flash_attention, inputs.lora_rank,
                                inputs.framework, inputs.sequence_parallel)
         return search_training(setup, usable, inputs.overhead_bytes, frag, max_tp, layout, min_gpus,
-                               gpus_per_instance)
+                               gpus_per_instance, cap)
 
     options = []
     for recompute in recompute_options(inputs.recompute, inputs.flash_attention):
@@ -78,10 +79,12 @@ def tune_training(inputs, arch, model_flops: float, peak: float, usable: float, 
         if any(o.candidate.min_gpus == 1 and o.candidate.layout.gpus <= math.ceil(min_gpus / per) * per
                for o in fitting):
             continue  # one GPU holds the job and this mode cannot use fewer GPUs; ties go to less compute
-        cand, notes = search(recompute, batch, fixed_layout, min_gpus)
+        # a mode with more compute wins only on fewer GPUs than the best so far
+        cap = min((o.candidate.layout.gpus for o in fitting), default=math.inf)
+        cand, notes = search(recompute, batch, fixed_layout, min_gpus, cap)
         if cand is None:
             return None
-        options.append(Option(recompute, batch, cand, notes, hw))
+        options.append(Option(recompute, batch, cand, notes, hw, cap))
     options.sort(key=Option.key)
     best, runner_up = options[0], (options[1] if len(options) > 1 else None)
     reasons = [_recompute_reason(inputs.recompute, best, runner_up, inputs.flash_attention)]
@@ -137,7 +140,8 @@ def runner_up_note(tuned: Tuned) -> str:
     if r is None:
         return ""
     if not r.candidate.fits:
-        return f"runner-up: {RECOMPUTE_WORDS[r.recompute]} does not fit"
+        where = f" on {r.cap:,} GPUs or fewer" if math.isfinite(r.cap) else ""
+        return f"runner-up: {RECOMPUTE_WORDS[r.recompute]} does not fit{where}"
     lay = r.candidate.layout
     saves = 1 - r.hardware_flops / tuned.best.hardware_flops
     extra = f"; {saves:.0%} less compute, so shorter and cheaper if those GPUs are available" if saves > 0 else ""
