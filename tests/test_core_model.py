@@ -4,8 +4,11 @@ import json
 import math
 import re
 import struct
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gpuplanner.core import CatalogError, load_catalogs
 from gpuplanner.core.model import from_hf_config, load_config_json, load_model_folder, sizes, synthesize
@@ -130,7 +133,7 @@ def test_synthesized_architecture_matches_the_count(params):
 
 
 # ---- config readers that never guess ------------------------------------------------------------
-FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures" / "configs"  # sources: SOURCES.md there
+FIXTURES = Path(__file__).parent / "fixtures" / "configs"  # sources: SOURCES.md there
 
 
 def test_opt_13b_published_config_is_a_relu_mlp_with_learned_positions():
@@ -263,3 +266,30 @@ def test_t5_plans_with_an_encoder_decoder_warning():
     with pytest.raises(CatalogError) as info:
         from_hf_config({**T5_SMALL, "feed_forward_proj": "gated-tanh"})
     assert info.value.column == "feed_forward_proj"
+
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10, 10 ** 6), st.integers(10 ** 18, 10 ** 400),
+                    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8),
+                    st.sampled_from(["silu", "gelu", "relu", "gated-gelu", "gelu_new"]))
+_KEYS = ["num_hidden_layers", "hidden_size", "intermediate_size", "num_attention_heads", "num_key_value_heads",
+         "head_dim", "vocab_size", "sliding_window", "num_local_experts", "num_experts_per_tok",
+         "first_k_dense_replace", "moe_intermediate_size", "n_shared_experts", "kv_lora_rank", "q_lora_rank",
+         "qk_rope_head_dim", "v_head_dim", "hidden_act", "tie_word_embeddings", "max_position_embeddings",
+         "multi_query", "new_decoder_architecture", "num_kv_heads", "ffn_dim", "d_ff", "num_decoder_layers"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(model_type=st.sampled_from(["llama", "mixtral", "deepseek_v3", "falcon", "opt", "gpt2", "t5", "bert",
+                                   "gpt_bigcode", "x"]),
+       changes=st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=6))
+def test_any_config_gives_a_positive_count_or_a_refusal_naming_a_key(model_type, changes):
+    """Never a traceback, never a negative or absurd count: a CatalogError naming the key."""
+    cfg = {**LLAMA2_7B_CONFIG, "model_type": model_type, "ffn_dim": 11008, "d_ff": 11008, **changes}
+    try:
+        arch = from_hf_config(cfg)
+    except CatalogError as e:
+        assert e.column and e.message
+        return
+    total = sizes(arch).total
+    assert 0 < sizes(arch).active <= total <= 1e16
+    assert arch.kv_values_per_token_per_layer() > 0
