@@ -121,7 +121,7 @@ def _grow_micro_batch(best: Option, usable: float, frag: float) -> Option:
 def _recompute_reason(asked: str, best: Option, runner_up: Option | None, flash: bool) -> str:
     if asked != "auto":
         return f"{RECOMPUTE_WORDS[best.recompute]} (as set)"
-    text = f"{RECOMPUTE_WORDS[best.recompute]} (auto)"
+    text = f"{RECOMPUTE_WORDS[best.recompute]} (auto{'; with FlashAttention selective stores as much as none' * flash})"
     if runner_up is None:
         return text + ": needs no more GPUs than any mode that recomputes more"
     other = runner_up.candidate
