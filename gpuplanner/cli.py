@@ -16,6 +16,7 @@ from gpuplanner.core.ledger import CLASSES
 from gpuplanner.core import safe_io
 from gpuplanner.core.model import load_config_json, load_model_folder
 from gpuplanner.core.planfile import PlanFileError, load_plan
+from gpuplanner.core.result import BREAKDOWN_KEYS
 from gpuplanner.core.units import (
     GIB, fmt_count, fmt_duration, fmt_number, fmt_usd, parse_bytes, parse_count, plural,
 )
@@ -55,6 +56,16 @@ def _zero(text):
     raise argparse.ArgumentTypeError(f"'{text}' is not allowed; use 0, 1, 2, 3 or auto")
 
 
+def _auto_int(text):
+    """A whole number, or auto (stored as 0: search)."""
+    if text == "auto":
+        return 0
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not allowed; use a whole number or auto") from None
+
+
 def _add_input(group, f: InputField, default, keep_default: bool = True) -> None:
     """One option from the field table: its flag, type, choices and help with the default."""
     help_text = f.tip + (" Give a fraction (0.4 = 40 %)." if f.kind == "pct" else "")
@@ -68,7 +79,9 @@ def _add_input(group, f: InputField, default, keep_default: bool = True) -> None
         kwargs["choices"] = [value for value, _ in f.choices]
     elif f.kind == "bool":
         kwargs["action"] = argparse.BooleanOptionalAction
-    elif f.kind in ("int", "auto_int"):
+    elif f.kind == "auto_int":
+        kwargs["type"] = _auto_int
+    elif f.kind == "int":
         kwargs["type"] = int
     elif f.kind in ("float", "pct"):  # the CLI takes fractions as fractions (0.4, not 40)
         kwargs["type"] = float
@@ -253,9 +266,7 @@ def plan_text(r, quick_only: bool = False) -> str:
                      f"{per_gpu}")
     else:
         lines.append(f"Detailed: DOES NOT FIT; the smallest layout tried ({r.layout.describe()}) needs {per_gpu}")
-    parts = ", ".join(f"{k.replace('_', ' ')} {getattr(b, k) / GIB:.2f}" for k in
-                      ("weights", "master_weights", "gradients", "optimizer", "activations", "kv_cache", "overhead")
-                      if getattr(b, k))
+    parts = ", ".join(f"{k.replace('_', ' ')} {getattr(b, k) / GIB:.2f}" for k in BREAKDOWN_KEYS if getattr(b, k))
     lines.append(f"Memory per GPU (GiB): {parts}")
     inst = f"{r.instances:.0f} × {r.instance_type}" if math.isfinite(r.instances) else "by GPU"
     lines.append(f"Instances: {inst} · {fmt_usd(r.price_usd_per_hour)}/h on-demand, "

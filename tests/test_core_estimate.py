@@ -1,5 +1,6 @@
 """The estimator end to end: quick rule, compute, layout, costs, and hypothesis properties."""
 import math
+from dataclasses import astuple
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -94,9 +95,14 @@ def test_deadline_adds_data_parallelism():
 
 
 def test_does_not_fit_says_why():
-    r = plan(model="llama-3.1-70b", instance="p5.4xlarge")  # one H100: no tensor parallelism
+    # one H100 per instance: no tensor parallelism; without full recomputation (auto finds it,
+    # below) the activations of 80 layers at 4k do not fit one GPU
+    r = plan(model="llama-3.1-70b", instance="p5.4xlarge", recompute="selective")
     assert not r.fits and r.gpus == 0 and math.isnan(r.cost_usd)
-    assert any("activations alone need" in w for w in r.warnings)
+    assert any("activations alone need" in w and "try full recomputation" in w for w in r.warnings)
+    auto = plan(model="llama-3.1-70b", instance="p5.4xlarge")
+    assert auto.fits and auto.recompute == "full"
+    assert any(n.startswith("runner-up: no recomputation does not fit") for n in auto.layout_notes)
 
 
 def test_fp8_training_needs_fp8_hardware():
@@ -151,7 +157,7 @@ def test_json_keys_are_stable():
                 "cost_usd", "price_usd_per_hour", "decode_tokens_per_s_per_user", "warnings"):
         assert key in d
     assert set(d["breakdown_bytes"]) == {"weights", "master_weights", "gradients", "optimizer",
-                                         "activations", "kv_cache", "overhead"}
+                                         "activations", "kv_cache", "buffers", "overhead"}  # buffers: frameworks
     assert set(d["quick_rule"]) >= {"ratio", "gpus"}
     assert d["decode_tokens_per_s_per_user"] is None  # NaN becomes null in JSON
 
@@ -219,8 +225,8 @@ def test_smaller_dtype_never_needs_more_memory(model, tp):
        tp=st.sampled_from([1, 2, 4, 8]))
 def test_higher_zero_stage_never_needs_more_memory(model, dp, tp):
     ep = 2 if model.startswith("mixtral") and dp % 2 == 0 else 1
-    totals = [plan(model=model, zero_stage=z, dp=dp, tp=tp, pp=1, ep=ep, instance="p5.48xlarge").memory_per_gpu_bytes
-              for z in (0, 1, 2, 3)]
+    totals = [plan(model=model, zero_stage=z, dp=dp, tp=tp, pp=1, ep=ep, instance="p5.48xlarge", recompute="selective",
+                   micro_batch=1).memory_per_gpu_bytes for z in (0, 1, 2, 3)]  # auto would spend freed memory
     assert totals == sorted(totals, reverse=True)
 
 
@@ -279,10 +285,11 @@ def test_llama2_pretraining_compute_matches_the_published_gpu_hours(model, gpu_h
     """Touvron et al. 2023 (Llama 2), Table 2: A100-80GB GPU-hours for 2T tokens at 4096
     context. Our FLOP count over those GPU-hours at the dense bf16 peak implies an MFU inside
     the 0.35–0.55 band published large runs reach, and our estimate at that MFU matches."""
-    r = plan(model=model, training_tokens=2e12, seq_len=4096, instance="p4de.24xlarge")
+    r = plan(model=model, training_tokens=2e12, seq_len=4096, instance="p4de.24xlarge", recompute="selective")
     implied_mfu = r.hardware_flops / (gpu_hours * 3600 * 312e12)
     assert 0.35 <= implied_mfu <= 0.55
-    at_implied = plan(model=model, training_tokens=2e12, seq_len=4096, instance="p4de.24xlarge", mfu=implied_mfu)
+    at_implied = plan(model=model, training_tokens=2e12, seq_len=4096, instance="p4de.24xlarge", mfu=implied_mfu,
+                      recompute="selective")
     assert at_implied.gpu_hours == pytest.approx(gpu_hours, rel=1e-6)
 
 
@@ -303,3 +310,103 @@ def test_a_fixed_degree_the_model_or_hardware_forbids_says_why(kwargs, field, wo
 def test_any_valid_fixed_pipeline_degree_is_honoured():
     r = plan(model="llama-2-7b", pp=17, tp=1, dp=1, zero_stage=0, instance="p5.48xlarge")
     assert r.layout.pp == 17  # uneven stages: the heaviest holds ceil(32/17) = 2 blocks
+
+
+@pytest.mark.parametrize("model,words", [("gpt2", "learned position table"), ("bert-large-uncased", "learned position table"),
+                                         ("gpt-3-175b", "learned position table"), ("llama-2-7b", "RoPE scaling")])
+def test_context_warning_matches_the_position_scheme(model, words):
+    r = plan(model=model, seq_len=8192)
+    warning = next(w for w in r.warnings if "trained for" in w)
+    assert words in warning
+    assert ("RoPE" in warning) == (words == "RoPE scaling")
+
+
+def test_an_inconsistent_architecture_is_refused_before_planning():
+    from dataclasses import replace
+    bad = replace(CATALOGS.models["llama-2-7b"], n_kv_heads=-8)
+    with pytest.raises(InputError) as info:
+        plan(model=bad)
+    assert info.value.field == "num_key_value_heads"
+
+
+def test_405b_at_8k_on_h100_searches_recomputation_by_default():
+    """Issue: 9,752 GPUs with selective recomputation; an engineer would recompute fully."""
+    r = plan(model="llama-3.1-405b", seq_len=8192, gpu="H100", instance="")
+    assert r.fits and r.gpus <= 256 and r.recompute == "full"
+    assert r.hardware_flops == pytest.approx(r.training_flops * 8 / 6)
+    assert r.layout_notes[0].startswith("full recomputation (auto") and "fewest GPUs" in r.layout_notes[0]
+    runner_up = next(n for n in r.layout_notes if n.startswith("runner-up"))
+    assert "no recomputation" in runner_up and "25% less compute" in runner_up
+    selective = plan(model="llama-3.1-405b", seq_len=8192, gpu="H100", instance="", recompute="selective")
+    assert selective.gpus > 10 * r.gpus  # what the issue measured; still reachable when asked for
+
+
+def test_recomputation_ties_go_to_less_compute():
+    r = plan(model="llama-2-7b", instance="p5.48xlarge")  # fits one instance either way
+    assert r.recompute == "none" and r.hardware_flops == r.training_flops
+
+
+def test_a_deadline_prefers_less_recomputation():
+    """With the deadline binding, the mode with less compute needs fewer GPUs."""
+    r = plan(model="llama-2-70b", training_tokens=2e12, instance="p4de.24xlarge", max_training_days=60)
+    assert r.recompute == "none" and r.training_time_s <= 60 * 86400
+
+
+def test_auto_micro_batch_uses_the_headroom_of_the_chosen_layout():
+    one = plan(model="llama-3.1-8b", instance="p5.48xlarge", micro_batch=1)
+    auto = plan(model="llama-3.1-8b", instance="p5.48xlarge")
+    assert auto.layout == one.layout and auto.micro_batch in (2, 4, 8)
+    assert auto.breakdown_bytes.activations == pytest.approx(one.breakdown_bytes.activations * auto.micro_batch)
+    same = plan(model="llama-3.1-8b", instance="p5.48xlarge", micro_batch=auto.micro_batch, recompute=auto.recompute,
+                tp=auto.layout.tp, pp=auto.layout.pp, dp=auto.layout.dp, zero_stage=auto.layout.zero_stage)
+    assert astuple(same.breakdown_bytes) == pytest.approx(astuple(auto.breakdown_bytes))  # as if set by the user
+    assert auto.memory_per_gpu_bytes <= auto.usable_bytes
+    if auto.micro_batch < 8:  # the next size up would not have fitted
+        bigger = plan(model="llama-3.1-8b", instance="p5.48xlarge", micro_batch=auto.micro_batch * 2, recompute=auto.recompute,
+                      tp=auto.layout.tp, pp=auto.layout.pp, dp=auto.layout.dp, zero_stage=auto.layout.zero_stage)
+        assert not bigger.fits
+    assert plan(model="llama-2-7b", micro_batch=3).micro_batch == 3  # a set value is kept
+
+
+def test_chosen_tuning_is_in_the_json():
+    d = plan(model="llama-2-7b").to_dict()
+    assert d["recompute"] in ("none", "selective", "full") and d["micro_batch"] >= 1
+    assert d["inputs"]["recompute"] == "auto" and d["inputs"]["micro_batch"] == 0
+
+
+def test_a_plan_beyond_the_horizon_names_the_gpus_that_meet_it():
+    """Issue: plans of 171-577 days without a warning. Default horizon 90 days."""
+    r = plan(model="llama-2-70b", training_tokens=2e12, instance="p4de.24xlarge")
+    assert r.training_time_s > 90 * 86400
+    warning = next(w for w in r.warnings if "-day horizon" in w)
+    gpus = int(warning.split("horizon: ")[1].split(" GPUs")[0].replace(",", ""))
+    met = plan(model="llama-2-70b", training_tokens=2e12, instance="p4de.24xlarge", max_training_days=90)
+    assert gpus == met.gpus and met.training_time_s <= 90 * 86400
+    assert f"{r.training_time_s / 86400:,.0f} days" in warning
+    quiet = [plan(model="llama-2-70b", training_tokens=2e12, instance="p4de.24xlarge", horizon_days=0),
+             plan(model="llama-2-70b", training_tokens=2e12, instance="p4de.24xlarge", horizon_days=1e5),
+             plan(model="llama-2-7b", training_tokens=1e9)]
+    assert not any("horizon" in w for q in quiet for w in q.warnings)
+    fixed = plan(model="llama-2-70b", training_tokens=2e12, instance="p4de.24xlarge", tp=8, pp=2, dp=1)
+    assert any("no layout meets it with the parallel degrees fixed" in w for w in fixed.warnings)
+
+
+def test_horizon_is_validated():
+    with pytest.raises(InputError) as info:
+        plan(horizon_days=-1)
+    assert info.value.field == "horizon_days"
+
+
+def test_flop_convention_names_the_basis_of_the_mfu():
+    """6ND (Chinchilla), plus the causal half of the attention term, or the full term."""
+    arch = CATALOGS.models["llama-2-7b"]
+    six_nd = 6 * 6_738_415_616 * 1e12
+    attention = 12 * 32 * 4096 * 4096 * 1e12
+    assert training_flops(arch, 1e12, 4096, "full", "6nd") == pytest.approx(six_nd)
+    assert training_flops(arch, 1e12, 4096, "full", "causal") == pytest.approx(six_nd + attention / 2)
+    times = [plan(model="llama-2-7b", flop_convention=c, recompute="none").training_time_s
+             for c in ("6nd", "causal", "full")]
+    assert times == sorted(times) and times[0] < times[-1]
+    with pytest.raises(InputError) as info:
+        plan(flop_convention="4nd")
+    assert info.value.field == "flop_convention"

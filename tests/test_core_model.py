@@ -4,8 +4,11 @@ import json
 import math
 import re
 import struct
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gpuplanner.core import CatalogError, load_catalogs
 from gpuplanner.core.model import from_hf_config, load_config_json, load_model_folder, sizes, synthesize
@@ -127,3 +130,166 @@ def test_synthesized_architecture_matches_the_count(params):
     assert arch.synthesized
     assert sizes(arch).total == pytest.approx(params, rel=1e-3)
     assert arch.n_heads * 128 == arch.hidden
+
+
+# ---- config readers that never guess ------------------------------------------------------------
+FIXTURES = Path(__file__).parent / "fixtures" / "configs"  # sources: SOURCES.md there
+
+
+def test_opt_13b_published_config_is_a_relu_mlp_with_learned_positions():
+    """OPT-13B (relu, 2-matrix MLP, every linear biased, LayerNorm, learned positions with
+    OPT's 2 reserved rows, tied head). Derived by hand from the config:
+    40·(4h² + 4h + 2·h·i + i + h + 4h) + V·h + (2048 + 2)·h + 2h, h = 5120, i = 20480, V = 50272.
+    Published: "13B" (OPT paper, Table 1), a rounding that this count is 1.1 % under."""
+    arch = load_config_json(FIXTURES / "opt-13b.json")
+    h, i, v = 5120, 20480, 50272
+    expected = 40 * (4 * h * h + 4 * h + 2 * h * i + i + h + 4 * h) + v * h + 2050 * h + 2 * h
+    assert (arch.mlp_kind, arch.positions, arch.bias) == ("relu", "learned", "all")
+    assert sizes(arch).total == expected == 12_853_473_280
+    assert sizes(arch).total == pytest.approx(13e9, rel=0.012)  # was 17.05B (+31 %) read as gated
+
+
+def test_falcon_40b_published_config_matches_its_checkpoint():
+    """The original RefinedWeb config.json: grouped KV heads (n_head_kv = 8), two LayerNorms
+    per block (ln_attn, ln_mlp), 4h GELU MLP, no biases, tied head. Its published checkpoint
+    holds 83,671,941,120 bytes of bf16 = 41,835,970,560 values, of which 65024 × 8192 are the
+    stored copy of the tied head: the rest is the count, exactly, and the preset's."""
+    arch = load_config_json(FIXTURES / "falcon-40b.json")
+    assert (arch.n_kv_heads, arch.layer_norms, arch.mlp_kind, arch.intermediate) == (8, 2, "gelu", 4 * 8192)
+    assert sizes(arch).total == 83_671_941_120 // 2 - 65024 * 8192 == EXACT_TOTAL["falcon-40b"]
+
+
+def test_falcon_7b_shape_multi_query_and_one_shared_layernorm():
+    """Falcon-7B's block: multi-query (one K/V head), parallel attention sharing one LayerNorm.
+    qkv h·(h + 2·64), dense h², MLP 2·h·4h, LayerNorm 2h per block; tied head. Its checkpoint's
+    7.22B includes the stored copy of the 65024 × 4544 head."""
+    cfg = {"model_type": "falcon", "hidden_size": 4544, "num_attention_heads": 71, "num_hidden_layers": 32,
+           "vocab_size": 65024, "multi_query": True, "parallel_attn": True, "bias": False}
+    arch = from_hf_config(cfg)
+    h = 4544
+    per_layer = h * (h + 128) + h * h + 8 * h * h + 2 * h
+    assert (arch.n_kv_heads, arch.layer_norms) == (1, 1)
+    assert sizes(arch).total == 32 * per_layer + 65024 * h + 2 * h
+    assert sizes(arch).total + 65024 * h == pytest.approx(7.22e9, rel=1e-3)
+
+
+def test_gpt_bigcode_starcoder_shape():
+    """StarCoder (gpt_bigcode): multi-query, learned positions, biases everywhere; 15.5B."""
+    cfg = {"model_type": "gpt_bigcode", "n_embd": 6144, "n_layer": 40, "n_head": 48, "n_positions": 8192,
+           "vocab_size": 49152, "n_inner": 24576, "multi_query": True, "activation_function": "gelu_pytorch_tanh"}
+    arch = from_hf_config(cfg)
+    assert (arch.n_kv_heads, arch.positions) == (1, "learned")
+    assert sizes(arch).total == pytest.approx(15.5e9, rel=2e-3)
+
+
+@pytest.mark.parametrize("act,kind", [("silu", "swiglu"), ("gelu_pytorch_tanh", "geglu")])
+def test_gated_families_read_their_activation(act, kind):
+    assert from_hf_config({**LLAMA2_7B_CONFIG, "hidden_act": act}).mlp_kind == kind
+
+
+@pytest.mark.parametrize("change,key", [
+    ({"model_type": "mpt"}, "model_type"),
+    ({"model_type": None}, "model_type"),
+    ({"hidden_act": "relu"}, "hidden_act"),  # a gated llama MLP with ReLU: not a known shape
+    ({"attention_bias": True}, "attention_bias"),
+    ({"mlp_bias": True}, "mlp_bias"),
+    ({"is_encoder_decoder": True}, "is_encoder_decoder"),  # T5 is the one encoder-decoder read
+    ({"intermediate_size": -11008}, "intermediate_size"),
+    ({"intermediate_size": 0}, "intermediate_size"),
+    ({"num_key_value_heads": -8}, "num_key_value_heads"),
+    ({"num_key_value_heads": 5}, "num_key_value_heads"),
+    ({"num_key_value_heads": 64}, "num_key_value_heads"),
+    ({"head_dim": -128}, "head_dim"),
+    ({"sliding_window": -4096}, "sliding_window"),
+    ({"num_attention_heads": 31}, "num_attention_heads"),  # does not divide 4096 and no head_dim
+    ({"num_hidden_layers": 10 ** 400}, "num_hidden_layers"),
+    ({"hidden_size": float("inf")}, "hidden_size"),
+    ({"hidden_size": 4096.0}, "hidden_size"),
+    ({"num_local_experts": 8, "num_experts_per_tok": 9}, "num_experts_per_tok"),
+    ({"num_local_experts": 8, "num_experts_per_tok": 0}, "num_experts_per_tok"),
+    ({"num_local_experts": 8, "num_experts_per_tok": 2, "first_k_dense_replace": 40}, "first_k_dense_replace"),
+    ({"vocab_size": 1 << 30}, "vocab_size"),
+])
+def test_a_config_that_cannot_be_mapped_exactly_is_refused_by_key(change, key):
+    cfg = {**LLAMA2_7B_CONFIG, **change}
+    with pytest.raises(CatalogError) as info:
+        from_hf_config(cfg)
+    assert info.value.column == key and info.value.message
+
+
+def test_refusal_names_the_key_the_file_spells():
+    cfg = {"model_type": "falcon", "hidden_size": 8192, "num_attention_heads": 128, "num_hidden_layers": 60,
+           "vocab_size": 65024, "new_decoder_architecture": True, "num_kv_heads": 7}
+    with pytest.raises(CatalogError) as info:
+        from_hf_config(cfg)
+    assert info.value.column == "num_kv_heads" and "divide the 128" in info.value.message
+
+
+@pytest.mark.parametrize("model_type,positions", [("gpt2", "learned"), ("bert", "learned"), ("opt", "learned"),
+                                                  ("llama", "rope"), ("falcon", "rope")])
+def test_position_scheme_comes_from_the_family(model_type, positions):
+    cfg = {"model_type": model_type, "hidden_size": 256, "num_attention_heads": 4, "num_hidden_layers": 2,
+           "vocab_size": 1000, "intermediate_size": 1024, "ffn_dim": 1024, "max_position_embeddings": 512}
+    assert from_hf_config(cfg).positions == positions
+
+
+def test_every_preset_passes_the_consistency_check():
+    for arch in CATALOGS.models.values():
+        assert arch.check() is arch
+
+
+T5_SMALL = {"model_type": "t5", "d_model": 512, "d_kv": 64, "d_ff": 2048, "num_layers": 6, "num_heads": 8,
+            "vocab_size": 32128, "is_encoder_decoder": True, "feed_forward_proj": "relu", "n_positions": 512}
+
+
+@pytest.mark.parametrize("change,expected", [
+    ({}, 60_506_624),  # t5-small
+    ({"d_model": 768, "d_ff": 3072, "num_layers": 12, "num_heads": 12}, 222_903_552),  # t5-base
+    ({"d_model": 768, "d_ff": 2048, "num_layers": 12, "num_heads": 12, "feed_forward_proj": "gated-gelu",
+      "tie_word_embeddings": False}, 247_577_856),  # t5-v1_1-base: GeGLU, untied head
+])
+def test_t5_encoder_decoder_counts(change, expected):
+    """Encoder layers: attention + MLP + 2 RMS norms; decoder layers add cross-attention and a
+    third norm; one relative-position table (32 buckets × heads) per stack, a final norm per
+    stack, a shared embedding. Derived by hand: t5-small = 6·3,146,752 + 6·4,195,840 + 2·256
+    + 2·512 + 32128·512."""
+    arch = from_hf_config({**T5_SMALL, **change})
+    assert sizes(arch).total == expected
+    assert arch.cross_attention_layers * 2 == arch.n_layers and arch.positions == "relative"
+
+
+def test_t5_plans_with_an_encoder_decoder_warning():
+    from gpuplanner.core import PlanInputs, estimate
+    arch = from_hf_config(T5_SMALL, name="t5-small")
+    r = estimate(PlanInputs(model=arch, seq_len=512, instance="g6e.xlarge"), CATALOGS)
+    assert r.fits and any("encoder-decoder (6 + 6 layers)" in w for w in r.warnings)
+    with pytest.raises(CatalogError) as info:
+        from_hf_config({**T5_SMALL, "feed_forward_proj": "gated-tanh"})
+    assert info.value.column == "feed_forward_proj"
+
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10, 10 ** 6), st.integers(10 ** 18, 10 ** 400),
+                    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8),
+                    st.sampled_from(["silu", "gelu", "relu", "gated-gelu", "gelu_new"]))
+_KEYS = ["num_hidden_layers", "hidden_size", "intermediate_size", "num_attention_heads", "num_key_value_heads",
+         "head_dim", "vocab_size", "sliding_window", "num_local_experts", "num_experts_per_tok",
+         "first_k_dense_replace", "moe_intermediate_size", "n_shared_experts", "kv_lora_rank", "q_lora_rank",
+         "qk_rope_head_dim", "v_head_dim", "hidden_act", "tie_word_embeddings", "max_position_embeddings",
+         "multi_query", "new_decoder_architecture", "num_kv_heads", "ffn_dim", "d_ff", "num_decoder_layers"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(model_type=st.sampled_from(["llama", "mixtral", "deepseek_v3", "falcon", "opt", "gpt2", "t5", "bert",
+                                   "gpt_bigcode", "x"]),
+       changes=st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=6))
+def test_any_config_gives_a_positive_count_or_a_refusal_naming_a_key(model_type, changes):
+    """Never a traceback, never a negative or absurd count: a CatalogError naming the key."""
+    cfg = {**LLAMA2_7B_CONFIG, "model_type": model_type, "ffn_dim": 11008, "d_ff": 11008, **changes}
+    try:
+        arch = from_hf_config(cfg)
+    except CatalogError as e:
+        assert e.column and e.message
+        return
+    total = sizes(arch).total
+    assert 0 < sizes(arch).active <= total <= 1e16
+    assert arch.kv_values_per_token_per_layer() > 0

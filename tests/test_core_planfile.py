@@ -108,3 +108,23 @@ def test_a_measured_gpu_never_replaces_a_catalog_datasheet(tmp_path):
     measured_later = CATALOGS.with_gpu(replace(MEASURED, as_of="2027-01-01"))
     reopened = load_plan(_write(tmp_path, _with_spec())).catalogs(measured_later)
     assert reopened.gpus["This machine"].as_of == "2026-11-21"  # the plan's own measurement wins
+
+
+def test_a_plan_saved_with_the_old_position_flag_still_opens(tmp_path):
+    """Plans written before `positions` named the scheme stored learned_positions: true/false."""
+    from gpuplanner.core.model import synthesize
+    doc = plan_to_dict(PlanInputs(model=synthesize(3e9, name="mine")))
+    arch = doc["inputs"]["model"]["arch"]
+    del arch["positions"]
+    arch.update(learned_positions=True, max_positions=1024)
+    (tmp_path / "old.gpuplan").write_text(json.dumps(doc))
+    assert load_plan(tmp_path / "old.gpuplan").inputs.model.positions == "learned"
+
+
+def test_an_inconsistent_architecture_in_a_plan_is_refused(tmp_path):
+    from gpuplanner.core.model import synthesize
+    doc = plan_to_dict(PlanInputs(model=synthesize(3e9, name="mine")))
+    doc["inputs"]["model"]["arch"]["n_heads"] = 0
+    (tmp_path / "bad.gpuplan").write_text(json.dumps(doc))
+    with pytest.raises(PlanFileError, match="num_attention_heads"):
+        load_plan(tmp_path / "bad.gpuplan")

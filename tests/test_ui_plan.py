@@ -91,8 +91,8 @@ def test_core_errors_are_shown_on_their_field(make_window, qtbot):
     window = make_window()
     type_into(qtbot, window, "mfu", "250")
     assert "must be a number from 0.0001 to 1" in window.form.error_text("mfu")
-    type_into(qtbot, window, "micro_batch", "0")  # the core calls this field 'batch'
-    assert "whole number from 1" in window.form.error_text("micro_batch")
+    type_into(qtbot, window, "micro_batch", "-1")  # the core calls this field 'batch'; 0 is auto
+    assert "whole number from 0" in window.form.error_text("micro_batch")
 
 
 def test_int4_full_training_names_the_precision_field(make_window, qtbot):

@@ -54,7 +54,7 @@ def bench_model(config: dict) -> ModelArch:
         name="benchmark step", n_layers=config["layers"], hidden=config["hidden"],
         intermediate=4 * config["hidden"], n_heads=config["heads"], n_kv_heads=config["heads"],
         vocab=config["vocab"], max_positions=config["seq_len"], mlp_kind="gelu", norm="layernorm",
-        bias="all", learned_positions=True, source="gpuplanner.bench.kernels.TinyGpt",
+        bias="all", positions="learned", source="gpuplanner.bench.kernels.TinyGpt",
     )
 
 

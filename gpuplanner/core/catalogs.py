@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from gpuplanner.core import safe_io
-from gpuplanner.core.errors import CatalogError
+from gpuplanner.core.errors import CatalogError, InputError
 from gpuplanner.core.model import ModelArch
 from gpuplanner.core.resource_files import resource_path
 from gpuplanner.core.units import GB, MIB
@@ -213,7 +213,7 @@ def _models(frame, path) -> dict:
         gpt_style = model_type in {"gpt2", "bert", ""} and r.text("norm") == "layernorm"
         mla = r.integer("kv_lora_rank") > 0
         name = r.text("model_id", required=True)
-        out[name] = ModelArch(
+        arch = ModelArch(
             name=name,
             n_layers=r.integer("num_hidden_layers", required=True),
             hidden=r.integer("hidden_size", required=True),
@@ -227,7 +227,7 @@ def _models(frame, path) -> dict:
             mlp_kind=r.text("mlp_kind") or "swiglu",
             norm=r.text("norm") or "rmsnorm",
             bias="all" if gpt_style else ("qkv" if r.flag("attention_bias") else "none"),
-            learned_positions=gpt_style,
+            positions="learned" if gpt_style else "rope",
             encoder=model_type == "bert",
             sliding_window=r.integer("sliding_window"),
             n_experts=r.integer("num_local_experts"),
@@ -246,6 +246,10 @@ def _models(frame, path) -> dict:
             published_active_params=r.number("active_params"),
             source=_publisher_source(r.text("hf_repo"), r.text("config_source")) or str(path),
         )
+        try:
+            out[name] = arch.check()
+        except InputError as e:
+            raise CatalogError(path, e.message, r.row, e.field) from None
     return out
 
 

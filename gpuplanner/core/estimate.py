@@ -9,19 +9,24 @@ from gpuplanner.core.catalogs import Catalogs, GpuSpec, Instance
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.explain import assumptions_for, explanations_for
 from gpuplanner.core.inputs import PlanInputs
-from gpuplanner.core.layout import (
-    InferenceSetup, check_fixed_layout, inference_parts, search_inference, search_training, training_setup,
-)
+from gpuplanner.core.layout import InferenceSetup, check_fixed_layout, inference_parts, search_inference
 from gpuplanner.core.memory import DTYPE_BYTES, weight_bytes_per_param
 from gpuplanner.core.model import ModelArch, sizes, synthesize
-from gpuplanner.core.performance import (
-    DecodeModel, batch_points, compute_dtype, hardware_flops, prefill_time_s, training_flops,
-)
+from gpuplanner.core.performance import DecodeModel, batch_points, compute_dtype, prefill_time_s, training_flops
 from gpuplanner.core.result import PlanResult, QuickRule, ThroughputPoint
+from gpuplanner.core.tuning import RECOMPUTE_WORDS, runner_up_note, tune_training
 from gpuplanner.core.units import GIB, HOURS_PER_MONTH, SECONDS_PER_DAY
 
 QUICK_TRAIN_BYTES = 18.0  # 2 half weights + 4 fp32 weights + 4 fp32 grads + 8 AdamW states
 QUICK_FACTOR = 1.25  # 25 % extra for activations
+# What a sequence longer than the trained positions needs, by position scheme
+_BEYOND = {
+    "rope": "longer sequences need RoPE scaling (position interpolation or YaRN) and fine-tuning at that length",
+    "learned": "its learned position table has no rows beyond that: longer sequences cannot run without "
+               "extending the table and training it",
+    "alibi": "ALiBi extrapolates past it, with quality falling off the further it goes",
+    "relative": "its relative-position buckets extrapolate past it, with quality falling off the further it goes",
+}
 
 
 @dataclass(frozen=True)
@@ -118,8 +123,8 @@ def _layout_notes(notes: dict, fits: bool) -> tuple:
 def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> PlanResult:
     """The detailed plan for one set of inputs. Raises InputError on bad input.
 
-    explain=False skips what only a single plan shows (explanations, assumptions and the
-    throughput curve) for bulk use in sweeps."""
+    explain=False skips what only a single plan shows (explanations, assumptions, the
+    throughput curve and the GPUs that meet the horizon) for bulk use in sweeps."""
     inputs = inputs.validated()
     arch = resolve_model(inputs, catalogs)
     hw = resolve_hardware(inputs, catalogs)
@@ -147,8 +152,12 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
     if not math.isfinite(peak) and not blocked:
         warnings.append(f"{gpu.name} has no published {dtype} peak: times and throughput are unknown")
     length = inputs.seq_len if inputs.mode == "train" else inputs.context_len
+    if arch.cross_attention_layers:
+        warnings.append(f"encoder-decoder ({arch.n_layers - arch.cross_attention_layers} + "
+                        f"{arch.cross_attention_layers} layers): memory, KV cache and FLOPs take the encoder input "
+                        f"and the decoder output as {length} tokens each")
     if arch.max_positions and length > arch.max_positions:
-        warnings.append(f"{arch.name} was trained for {arch.max_positions} positions; longer sequences need RoPE scaling")
+        warnings.append(f"{arch.name} was trained for {arch.max_positions} positions; {_BEYOND[arch.positions]}")
     common = dict(
         model_name=arch.name, mode=inputs.mode, precision=inputs.precision, gpu_name=gpu.name,
         instance_type=hw.instance.instance_type if hw.instance else "",
@@ -162,7 +171,7 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
     check_fixed_layout(arch, hw.max_tp, _fixed_layout(inputs),
                        f"{hw.instance.instance_type} instance" if hw.instance else "node")
     if inputs.mode == "train":
-        result = _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common)
+        result = _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common, explain)
     else:
         result = _infer(inputs, arch, hw, peak, usable, frag, blocked, warnings, common, explain)
     if not explain:
@@ -171,20 +180,17 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
                    explanations=explanations_for(result, inputs, arch, hw))
 
 
-def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> PlanResult:
-    setup = training_setup(arch, inputs.precision, inputs.train_method, inputs.optimizer, inputs.grad_dtype,
-                           inputs.seq_len, inputs.micro_batch, inputs.recompute, inputs.flash_attention,
-                           inputs.lora_rank)
-    model_flops = training_flops(arch, inputs.training_tokens, inputs.seq_len, inputs.train_method)
-    hw_flops = hardware_flops(model_flops, inputs.recompute)
-    min_gpus = 1
-    if inputs.max_training_days and math.isfinite(peak):
-        min_gpus = math.ceil(hw_flops / (peak * inputs.mfu * inputs.max_training_days * SECONDS_PER_DAY))
-    cand, notes = search_training(setup, usable, inputs.overhead_bytes, frag, hw.max_tp,
-                                  _fixed_layout(inputs), min_gpus, hw.gpus_per_instance if hw.instance else 0)
-    if cand is None:
+def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common, with_horizon=True) -> PlanResult:
+    """Training: the tuned layout (tuning.py), its time and cost; with_horizon=False skips the
+    second search that names the GPUs meeting the horizon (only a single plan shows it)."""
+    model_flops = training_flops(arch, inputs.training_tokens, inputs.seq_len, inputs.train_method,
+                                 inputs.flop_convention)
+    tuned = tune_training(inputs, arch, model_flops, peak, usable, frag, hw.max_tp, _fixed_layout(inputs),
+                          hw.gpus_per_instance if hw.instance else 0)
+    if tuned is None:
         raise InputError("tp", "no tensor/pipeline degree is allowed for this model "
                          f"({arch.n_heads} heads, {arch.n_kv_heads} KV heads, {arch.n_layers} layers)")
+    cand, hw_flops = tuned.best.candidate, tuned.best.hardware_flops
     fits = cand.fits and not blocked
     if blocked:
         warnings.append(blocked)
@@ -192,14 +198,19 @@ def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> P
         warnings.append(f"does not fit on {hw.gpu.name}: the smallest layout needs "
                         f"{cand.breakdown.total / GIB:,.1f} GiB per GPU, usable {usable / GIB:,.1f} GiB")
         if cand.breakdown.activations > usable - inputs.overhead_bytes:
-            warnings.append(f"activations alone need {cand.breakdown.activations / GIB:,.1f} GiB per GPU: try full "
-                            "recomputation, a shorter sequence, a smaller micro-batch, or more tensor parallelism")
+            tried = "even with full recomputation" if tuned.best.recompute == "full" else "try full recomputation"
+            warnings.append(f"activations alone need {cand.breakdown.activations / GIB:,.1f} GiB per GPU: {tried}; "
+                            "try a shorter sequence, a smaller micro-batch, or more tensor parallelism")
     gpus = cand.layout.gpus if fits else 0
     time_s = hw_flops / (gpus * peak * inputs.mfu) if fits and math.isfinite(peak) else math.nan
     hours = time_s / 3600
+    if with_horizon and inputs.horizon_days and not inputs.max_training_days \
+            and time_s > inputs.horizon_days * SECONDS_PER_DAY:
+        warnings.append(_beyond_horizon(inputs, arch, hw, peak, usable, frag, model_flops, time_s))
+    runner_up = runner_up_note(tuned)
     return PlanResult(
         **common, breakdown_bytes=cand.breakdown, fits=fits, layout=cand.layout, gpus=gpus,
-        min_gpus=cand.min_gpus if fits else 0,
+        min_gpus=tuned.min_gpus if fits else 0,
         instances=_instances(gpus, hw) if fits else math.nan,
         price_usd_per_hour=_hourly(gpus, hw, hw.price_per_gpu_hour) if fits else math.nan,
         spot_price_usd_per_hour=_hourly(gpus, hw, hw.spot_per_gpu_hour) if fits else math.nan,
@@ -207,8 +218,25 @@ def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> P
         gpu_hours=gpus * hours if fits else math.nan,
         cost_usd=_hourly(gpus, hw, hw.price_per_gpu_hour) * hours if fits else math.nan,
         spot_cost_usd=_hourly(gpus, hw, hw.spot_per_gpu_hour) * hours if fits else math.nan,
-        warnings=tuple(warnings), layout_notes=_layout_notes(notes, cand.fits),
+        recompute=tuned.best.recompute, micro_batch=tuned.best.micro_batch,
+        warnings=tuple(warnings),
+        layout_notes=tuned.reasons + ((runner_up,) if runner_up else ()) + _layout_notes(tuned.best.notes, cand.fits),
     )
+
+
+def _beyond_horizon(inputs, arch, hw, peak, usable, frag, model_flops, time_s) -> str:
+    """A plan longer than the horizon names the plan that meets it: the same search with the
+    horizon as the deadline (less recomputation may win there: it needs less compute)."""
+    days = inputs.horizon_days
+    met = tune_training(inputs.with_(max_training_days=days), arch, model_flops, peak, usable, frag, hw.max_tp,
+                        _fixed_layout(inputs), hw.gpus_per_instance if hw.instance else 0).best
+    lay = met.candidate.layout
+    text = f"training takes {time_s / SECONDS_PER_DAY:,.0f} days, longer than the {days:g}-day horizon: "
+    met_s = met.hardware_flops / (lay.gpus * peak * inputs.mfu) if met.candidate.fits else math.inf
+    if met_s > days * SECONDS_PER_DAY * (1 + 1e-9):
+        return text + "no layout meets it with the parallel degrees fixed as they are"
+    return text + (f"{lay.gpus:,} GPUs ({lay.describe()}, {RECOMPUTE_WORDS[met.recompute]}) finish in "
+                   f"{met_s / SECONDS_PER_DAY:,.0f} days; set the deadline (max_training_days) to plan for it")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,26 @@ KV = "Pope et al. 2022, 'Efficiently Scaling Transformer Inference', §2"
 METHOD = "gpuplanner README, 'The method, briefly'"
 QUANT = "Frantar et al. 2022 (GPTQ) and Lin et al. 2023 (AWQ): 4-bit weights with a scale and zero per group of 128"
 LITTLE = "Little's law (L = λW): replicas = arrival rate × time each request holds a replica"
+FRAMEWORK_STATES = {
+    "zero": "half weights, fp32 master weights, gradients in compute dtype (fp32 if chosen), optimizer states; "
+            "ZeRO shards them over data-parallel ranks",
+    "megatron": "bf16 weights, fp32 gradients, fp32 master weights and optimizer states (18 B/param); the "
+                "distributed optimizer shards the last two over data-parallel ranks (6 + 12/d)",
+    "deepspeed": "16-bit weights and gradients, fp32 gradients, master weights and optimizer states (2 + 18 B/param "
+                 "as its estimator counts); ZeRO-3 adds the largest parameter tensor gathered whole (4 B/param)",
+    "fsdp": "sharded fp32 parameters, gradients and optimizer states (16/N B/param); FULL_SHARD gathers a "
+            "block at a time plus the next one prefetched; SHARD_GRAD_OP keeps the 16-bit parameters whole",
+    "hf": "fp32 weights, gradients and optimizer states (16 B/param) with DDP, plus autocast's 16-bit copies "
+          "of the linear weights kept for backward",
+    "torchtune": "bf16 weights, gradients and AdamW states (8 B/param); FSDP2 shards all three",
+}
+FRAMEWORK_SOURCES = {
+    "zero": ZERO, "megatron": "Megatron-LM docs/distrib_optimizer.md",
+    "deepspeed": "DeepSpeed estimate_zero2/zero3_model_states_mem_needs (deepspeed/runtime/zero)",
+    "fsdp": "PyTorch FSDP documentation (MixedPrecision, sharding strategies, backward prefetch)",
+    "hf": "Hugging Face Trainer with torch.autocast (PyTorch AMP documentation)",
+    "torchtune": "torchtune full fine-tuning recipes (model dtype bf16)",
+}
 QUICK = "the rule of thumb this planner grew out of (18 bytes/param training, 2 bytes/param 16-bit inference, +25 %)"
 
 
@@ -32,12 +52,14 @@ def assumptions_for(inputs, arch, hw) -> tuple:
     ]
     if inputs.mode == "train":
         items += [
-            Assumption("MFU", f"{inputs.mfu:g} of dense peak, applied to the FLOPs the hardware runs",
+            Assumption("MFU", f"{inputs.mfu:g} of dense peak, applied to the FLOPs the hardware runs "
+                       f"({inputs.flop_convention} FLOP convention)",
                        "published large runs reach 0.35–0.55"),
-            Assumption("activations", "16-bit activations with 1-byte dropout masks; sequence parallelism "
-                       "with tensor parallelism; 1F1B pipeline (first stage holds L layers' worth)", KORTHIKANTI),
-            Assumption("model states", "half weights, fp32 master weights, gradients in compute dtype "
-                       "(fp32 if chosen), optimizer states; ZeRO shards them over data-parallel ranks", ZERO),
+            Assumption("activations", "16-bit activations with 1-byte dropout masks; "
+                       + ("sequence parallelism with" if inputs.sequence_parallel else "no sequence parallelism: "
+                          "LayerNorm/dropout activations whole on every rank of")
+                       + " tensor parallelism; 1F1B pipeline (first stage holds L layers' worth)", KORTHIKANTI),
+            Assumption("model states", FRAMEWORK_STATES[inputs.framework], FRAMEWORK_SOURCES[inputs.framework]),
         ]
     else:
         items += [
@@ -79,11 +101,13 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
                         f"{inputs.optimizer} → {b.optimizer / GIB:.2f} GiB", ZERO),
             Explanation("activations", "L × s·b·h·(34 + 5·a·s/h) / t, generalised (GQA, SwiGLU, MoE) "
                         "+ 4·s·b·V logits; FlashAttention/selective drop the a·s² term",
-                        f"L={arch.n_layers}, s={inputs.seq_len}, b={inputs.micro_batch}, h={arch.hidden}, "
-                        f"a={arch.n_heads}, t={lay.tp}, recompute={inputs.recompute}, "
+                        f"L={arch.n_layers}, s={inputs.seq_len}, b={r.micro_batch}, h={arch.hidden}, "
+                        f"a={arch.n_heads}, t={lay.tp}, recompute={r.recompute}, "
                         f"flash={inputs.flash_attention} → {b.activations / GIB:.2f} GiB", KORTHIKANTI),
-            Explanation("training_flops", "6·P_active·T + 12·L·(a·d)·s·T (LoRA: 4·P·T + 8·L·(a·d)·s·T)",
-                        f"P_active={fmt_count(r.params_active)}, T={fmt_count(inputs.training_tokens)} tokens → "
+            Explanation("training_flops", "6·P_active·T + c·12·L·(a·d)·s·T (LoRA: 4·P·T + c·8·L·(a·d)·s·T); "
+                        "c = 1 full attention, 1/2 causal, 0 for 6ND",
+                        f"P_active={fmt_count(r.params_active)}, T={fmt_count(inputs.training_tokens)} tokens, "
+                        f"{inputs.flop_convention} convention → "
                         f"{r.training_flops:.3e} FLOP", CHINCHILLA),
             Explanation("training_time_s", "hardware FLOPs / (GPUs × dense peak × MFU)",
                         f"{r.hardware_flops:.3e} / ({r.gpus} × {r.peak_flops / 1e12:,.1f} TFLOP/s × {inputs.mfu:g}) = "

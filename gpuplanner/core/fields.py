@@ -145,9 +145,13 @@ GROUPS = (
                    "Accepts 7B, 1.5e9, 350M.", aliases=("tokens",), mode="train"),
         InputField("max_training_days", "Finish within", "float", "days",
                    "Add data parallelism until training finishes in this many days; 0 = no deadline.", mode="train"),
+        InputField("horizon_days", "Warn beyond", "float", "days",
+                   "Without a deadline, warn when training takes longer than this and name the GPUs that "
+                   "meet it; 0 = never.", mode="train"),
         InputField("seq_len", "Sequence length", "int", "tokens", "Training sequence length; typical 2048–8192.", mode="train"),
-        InputField("micro_batch", "Micro-batch", "int", "seq/GPU",
-                   "Sequences per GPU per step; typical 1–8.", aliases=("batch",), mode="train"),
+        InputField("micro_batch", "Micro-batch", "auto_int", "seq/GPU",
+                   "Sequences per GPU per step; typical 1–8. auto = the largest of 1, 2, 4, 8 that "
+                   "fits the chosen layout.", aliases=("batch",), mode="train"),
         InputField("context_len", "Serving context", "int", "tokens",
                    "Context each served sequence may reach (prompt + output); typical 4096–32768.",
                    aliases=("context",), mode="infer"),
@@ -172,12 +176,24 @@ GROUPS = (
         InputField("grad_dtype", "Gradients", "choice",
                    tip="auto = compute dtype (ZeRO paper); fp32 = fp32 accumulation (the 18-byte rule).",
                    choices=_choices(core_inputs.GRAD_DTYPES), mode="train"),
+        InputField("framework", "Framework", "choice",
+                   tip="Whose byte accounting of model states: zero (the ZeRO paper's 16 B/param), Megatron-LM "
+                       "(fp32 gradients, distributed optimizer), DeepSpeed (its estimator's 18 B/param and "
+                       "ZeRO-3 gather buffer), PyTorch FSDP, or Hugging Face Trainer with AMP (fp32 weights).",
+                   choices=_choices(core_inputs.FRAMEWORKS, {"zero": "ZeRO paper", "megatron": "Megatron-LM",
+                                                             "deepspeed": "DeepSpeed", "fsdp": "PyTorch FSDP",
+                                                             "hf": "HF Trainer (AMP)"}), mode="train"),
         InputField("recompute", "Recomputation", "choice",
                    tip="Activation checkpointing: selective drops attention scores (cheap); full keeps only "
-                       "layer inputs and adds one forward pass (~33 % more compute).",
+                       "layer inputs and adds one forward pass (~33 % more compute). auto picks the mode on "
+                       "the fewest GPUs, then the one with less compute.",
                    choices=_choices(core_inputs.RECOMPUTE), mode="train"),
         InputField("flash_attention", "FlashAttention", "bool",
                    tip="Attention without storing the s×s score matrix; on for most modern stacks.", mode="train"),
+        InputField("sequence_parallel", "Sequence parallelism", "bool",
+                   tip="With tensor parallelism, also split the LayerNorm/dropout activations it would "
+                       "otherwise keep whole on every rank (Korthikanti et al. 2022); Megatron-LM's "
+                       "--sequence-parallel.", mode="train"),
         InputField("zero_stage", "ZeRO stage", "choice", aliases=("zero",),
                    tip="Sharding over data-parallel ranks: 1 optimizer, 2 + gradients, 3 (= FSDP) + weights. "
                        "auto picks the cheapest that fits.",
@@ -199,6 +215,11 @@ GROUPS = (
     Group("Hardware && cost", (
         InputField("mfu", "MFU", "pct", "%",
                    "Model FLOPs utilization: achieved / dense peak; large runs reach 35–55 %."),
+        InputField("flop_convention", "FLOP convention", "choice",
+                   tip="The FLOPs an MFU is measured against: full = 6ND + non-causal attention (Narayanan "
+                       "et al. 2021), causal = half the attention term, 6nd = 6ND only (Chinchilla). Use "
+                       "the basis of the MFU you quote.",
+                   choices=_choices(core_inputs.FLOP_CONVENTIONS), mode="train"),
         InputField("mbu", "MBU", "pct", "%",
                    "Memory-bandwidth utilization of decode kernels; typical 60–80 %.", mode="infer"),
         InputField("price_kind", "Price", "choice", tip="Which price the headline cost uses; both are shown.",

@@ -9,6 +9,10 @@ import math
 from dataclasses import dataclass, fields, replace
 
 from gpuplanner.core.errors import InputError
+from gpuplanner.core.frameworks import FRAMEWORKS
+from gpuplanner.core.frameworks import framework as framework_spec
+from gpuplanner.core.model import ModelArch
+from gpuplanner.core.performance import FLOP_CONVENTIONS as FLOP_SHARES
 from gpuplanner.core.units import GIB
 
 MODES = ("train", "infer")
@@ -18,7 +22,8 @@ TRAIN_PRECISIONS = ("fp32", "bf16", "fp16", "fp8")
 KV_DTYPES = ("auto", "fp32", "bf16", "fp16", "fp8", "int8", "int4")
 OPTIMIZERS = ("adamw", "adamw8bit", "sgd_momentum", "sgd", "adafactor", "lion")
 GRAD_DTYPES = ("auto", "fp32")
-RECOMPUTE = ("none", "selective", "full")
+FLOP_CONVENTIONS = tuple(FLOP_SHARES)
+RECOMPUTE = ("auto", "none", "selective", "full")
 PRICE_KINDS = ("on_demand", "spot")
 
 
@@ -40,19 +45,23 @@ class PlanInputs:
     kv_dtype: str = "auto"
     optimizer: str = "adamw"
     grad_dtype: str = "auto"
+    framework: str = "zero"  # whose byte accounting of model states (zero = the ZeRO paper's)
     zero_stage: int = -1
     dp: int = 0
     tp: int = 0
     pp: int = 0
     ep: int = 0
     seq_len: int = 4096
-    micro_batch: int = 1
-    recompute: str = "selective"
+    micro_batch: int = 0  # 0 = auto: the largest of 1, 2, 4, 8 that fits the chosen layout
+    recompute: str = "auto"  # auto: the mode on the fewest GPUs, then the least compute
     flash_attention: bool = True
+    sequence_parallel: bool = True  # with tensor parallelism, also split the activations it would replicate
     lora_rank: int = 16
     training_tokens: float = 1e9
     max_training_days: float = 0.0  # > 0: add data parallelism until training fits in this
+    horizon_days: float = 90.0  # > 0: warn when training takes longer, naming the GPUs that meet it
     mfu: float = 0.40
+    flop_convention: str = "full"  # full (non-causal attention), causal or 6nd: the basis the MFU applies to
     mbu: float = 0.70  # memory-bandwidth utilization reached by decode kernels
     context_len: int = 4096
     concurrency: int = 16
@@ -75,6 +84,8 @@ class PlanInputs:
         _one_of("kv_dtype", self.kv_dtype, KV_DTYPES)
         _one_of("optimizer", self.optimizer, OPTIMIZERS)
         _one_of("grad_dtype", self.grad_dtype, GRAD_DTYPES)
+        _one_of("framework", self.framework, FRAMEWORKS)
+        _one_of("flop_convention", self.flop_convention, FLOP_CONVENTIONS)
         _one_of("recompute", self.recompute, RECOMPUTE)
         _one_of("price_kind", self.price_kind, PRICE_KINDS)
         if self.mode == "train" and self.train_method == "full" and self.precision not in TRAIN_PRECISIONS:
@@ -82,10 +93,11 @@ class PlanInputs:
                              f"use one of {', '.join(TRAIN_PRECISIONS)} (or LoRA/QLoRA, or mode infer)")
         if self.zero_stage not in (-1, 0, 1, 2, 3):
             raise InputError("zero", f"{self.zero_stage} is not a ZeRO stage; use 0, 1, 2, 3 (or auto)")
+        self._check_framework()
         for name in ("dp", "tp", "pp", "ep"):
             _integer(name, getattr(self, name), 0, 1 << 16)
         _integer("seq_len", self.seq_len, 1, 1 << 24)
-        _integer("batch", self.micro_batch, 1, 1 << 16)
+        _integer("batch", self.micro_batch, 0, 1 << 16)
         _integer("lora_rank", self.lora_rank, 1, 1 << 16)
         _integer("context", self.context_len, 1, 1 << 24)
         _integer("concurrency", self.concurrency, 1, 1 << 20)
@@ -93,6 +105,7 @@ class PlanInputs:
         _integer("output_tokens", self.output_tokens, 1, 1 << 24)
         _number("tokens", self.training_tokens, 1.0, 1e18)
         _number("max_training_days", self.max_training_days, 0.0, 1e6)
+        _number("horizon_days", self.horizon_days, 0.0, 1e6)
         _number("mfu", self.mfu, 1e-4, 1.0)
         _number("mbu", self.mbu, 1e-4, 1.0)
         _number("requests_per_s", self.requests_per_s, 0.0, 1e9)
@@ -102,10 +115,13 @@ class PlanInputs:
         _number("fragmentation", self.fragmentation, 0.0, 1.0)
         if self.params:
             _number("params", self.params, 1.0, 1e16)
-        if not isinstance(self.model, str) and not hasattr(self.model, "n_layers"):
+        if isinstance(self.model, ModelArch):
+            self.model.check()
+        elif not isinstance(self.model, str):
             raise InputError("model", "must be a preset name or a model architecture")
-        if not isinstance(self.flash_attention, bool):
-            raise InputError("flash_attention", f"'{self.flash_attention}' must be true or false")
+        for name in ("flash_attention", "sequence_parallel"):
+            if not isinstance(getattr(self, name), bool):
+                raise InputError(name, f"'{getattr(self, name)}' must be true or false")
         for name in ("gpu", "instance"):
             if not isinstance(getattr(self, name), str):
                 raise InputError(name, f"'{getattr(self, name)}' must be a name from the catalog")
@@ -114,6 +130,22 @@ class PlanInputs:
         if not self.gpu and not self.instance:
             raise InputError("instance", "choose a GPU or an instance type")
         return self
+
+    def _check_framework(self) -> None:
+        """Options a framework does not offer are refused, not silently ignored."""
+        if self.mode != "train" or self.train_method != "full" or self.framework == "zero":
+            return
+        spec = framework_spec(self.framework)
+        if self.zero_stage >= 0 and self.zero_stage not in spec.zero_stages:
+            raise InputError("zero", f"{self.zero_stage} is not offered by {self.framework}; use "
+                             f"{', '.join(map(str, spec.zero_stages))} or auto")
+        if self.grad_dtype != "auto":
+            raise InputError("grad_dtype", f"{self.framework} keeps its own gradient dtypes; use auto "
+                             "(fp32 gradients apply to the zero framework)")
+        for name in ("tp", "pp"):
+            if spec.data_parallel_only and getattr(self, name) > 1:
+                raise InputError(name, f"{self.framework} (Trainer with DDP) is data parallel only; use 0 or 1, "
+                                 "or the fsdp/deepspeed framework")
 
     def with_(self, **changes) -> "PlanInputs":
         return replace(self, **changes)

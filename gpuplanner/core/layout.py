@@ -13,10 +13,12 @@ from functools import lru_cache
 
 from gpuplanner.core.memory import (
     DTYPE_BYTES, LORA_PARAM_BYTES, QLORA_BYTES, kv_bytes_per_sequence, lora_adapter_params,
-    edge_params, optimizer_bytes_per_param, prefill_activation_bytes, stage_share, training_activation_bytes,
+    edge_params, optimizer_bytes_per_param, prefill_activation_bytes, replicated_activation_bytes, stage_share,
+    training_activation_bytes,
     weight_bytes_per_param,
 )
 from gpuplanner.core.errors import InputError
+from gpuplanner.core.frameworks import State, buffer_bytes, framework, full_training_states
 from gpuplanner.core.model import ModelArch, ModelSizes, sizes
 from gpuplanner.core.result import Layout, MemoryBreakdown
 
@@ -88,6 +90,9 @@ def ep_choices(arch: ModelArch) -> tuple:
                  and arch.n_experts % e == 0)
 
 
+_PARTS = ("weights", "master_weights", "gradients", "optimizer")
+
+
 @dataclass(frozen=True)
 class TrainingSetup:
     """Per-parameter byte costs and the model's sizes for one training configuration,
@@ -95,27 +100,26 @@ class TrainingSetup:
 
     arch: ModelArch
     method: str
-    weight_bytes: float  # per trainable (full) or frozen base (LoRA) parameter
+    framework: str
+    compute_bytes: float  # width of the math: 2 (16-bit, also fp8 training's weights) or 4
+    full_states: tuple  # frameworks.State of full training (empty for LoRA/QLoRA)
+    weight_bytes: float  # per frozen base parameter (LoRA/QLoRA)
     edge_weight_bytes: float  # embedding/head (kept 16-bit under QLoRA)
-    master_bytes: float
-    grad_bytes: float
     optimizer_bytes: float
     activations_tp1: float  # activation bytes on the busiest GPU at t = 1
+    activations_replicated: float  # of which tensor parallelism does not divide (0 with sequence parallelism)
     adapters: float  # LoRA adapter parameters (0 for full training)
     sizes: ModelSizes
     _terms: dict = field(default_factory=dict, compare=False, repr=False)  # memo of zero_terms
 
     def states(self) -> tuple:
-        """(bytes per dense-block param, bytes per embedding/head param, ZeRO stage that
-        shards it) for weights, master weights, gradients and optimizer states."""
+        """The model states as frameworks.State (LoRA: the frozen base, sharded by ZeRO-3)."""
         if self.method == "full":
-            return ((self.weight_bytes, self.weight_bytes, 3), (self.master_bytes, self.master_bytes, 1),
-                    (self.grad_bytes, self.grad_bytes, 2), (self.optimizer_bytes, self.optimizer_bytes, 1))
-        return ((self.weight_bytes, self.edge_weight_bytes, 3),)
+            return self.full_states
+        return (State("weights", self.weight_bytes, 3),)
 
     def state_amounts(self, tp: int, pp: int, ep: int) -> tuple[list, float]:
-        """([(bytes if sharded at dp = 1, bytes if not, ZeRO stage that shards it)] for
-        weights, master, gradients, optimizer; bytes that are never sharded).
+        """([(State, bytes if sharded at dp = 1, bytes if not)]; bytes that are never sharded).
 
         The heaviest pipeline stage holds ceil(L/p) blocks plus the larger of embedding and
         head. Routed experts are split over e ranks; ZeRO shards them over the expert
@@ -126,37 +130,57 @@ class TrainingSetup:
         dense = sz.block_dense * share / tp
         experts = sz.block_experts * share / tp
         edge = edge_params(sz, pp) / tp
-        amounts = [(b * (dense + experts) + eb * edge, b * (dense + experts / ep) + eb * edge, stage)
-                   for b, eb, stage in self.states()]
+        edge_bytes = None if self.method == "full" else self.edge_weight_bytes
+        amounts = [(st, st.bytes * (dense + experts) + (edge_bytes or st.bytes) * edge,
+                    st.bytes * (dense + experts / ep) + (edge_bytes or st.bytes) * edge) for st in self.states()]
         adapters = self.adapters * share / tp
         return amounts, (2 * LORA_PARAM_BYTES + self.optimizer_bytes) * adapters
 
+    def buffers(self, tp: int, pp: int, ep: int, zero: int) -> float:
+        """The framework's transient buffers on the busiest GPU (frameworks.buffer_bytes)."""
+        if self.method != "full":
+            return 0.0
+        arch, sz = self.arch, self.sizes
+        largest = max(arch.vocab * arch.hidden, arch.hidden * max(arch.intermediate, arch.expert_width),
+                      arch.hidden * arch.attn_width)
+        block = (sz.block_dense + sz.block_experts / ep) / arch.n_layers
+        linear = (sz.block_dense + sz.block_experts / ep) * stage_share(arch.n_layers, pp)
+        return buffer_bytes(self.framework, zero, self.compute_bytes, largest / tp, block / tp, linear / tp)
+
     def zero_terms(self, tp: int, pp: int, ep: int) -> tuple:
-        """For ZeRO stages 0..3, (model-state bytes that stay, bytes that divide by dp) on the
-        busiest GPU; memoized because the search asks for every layout of every GPU type."""
+        """For ZeRO stages 0..3, (bytes that stay, bytes that divide by dp) of model states and
+        buffers on the busiest GPU; memoized because the search asks for every layout of every
+        GPU type."""
         key = (tp, pp, ep)
         if key not in self._terms:
             amounts, never_sharded = self.state_amounts(tp, pp, ep)
             self._terms[key] = tuple(
-                (never_sharded + sum(un for _, un, stage in amounts if z < stage),
-                 sum(sh for sh, _, stage in amounts if z >= stage))
+                (never_sharded + self.buffers(tp, pp, ep, z) + sum(un for st, _, un in amounts if z < st.stage),
+                 sum(sh for st, sh, _ in amounts if st.stage <= z < st.released))
                 for z in range(4))
         return self._terms[key]
 
     def memory_parts(self, tp: int, pp: int, ep: int, zero: int, dp: int) -> list:
         """[weights, master, gradients, optimizer, activations] bytes on the busiest GPU."""
         amounts, _ = self.state_amounts(tp, pp, ep)
-        parts = [sh / dp if zero >= stage else un for sh, un, stage in amounts] + [0.0] * (4 - len(amounts))
+        parts = dict.fromkeys(_PARTS, 0.0)
+        for st, sh, un in amounts:
+            parts[st.component] += 0.0 if zero >= st.released else (sh / dp if zero >= st.stage else un)
         adapters = self.adapters * stage_share(self.arch.n_layers, pp) / tp
-        parts[0] += LORA_PARAM_BYTES * adapters
-        parts[2] += LORA_PARAM_BYTES * adapters
-        parts[3] += self.optimizer_bytes * adapters
-        return parts + [self.activations_tp1 / tp]
+        parts["weights"] += LORA_PARAM_BYTES * adapters
+        parts["gradients"] += LORA_PARAM_BYTES * adapters
+        parts["optimizer"] += self.optimizer_bytes * adapters
+        return [parts[k] for k in _PARTS] + [self.activations(tp)]
+
+    def activations(self, tp: int) -> float:
+        """Activation bytes on the busiest GPU at tensor degree tp."""
+        return (self.activations_tp1 - self.activations_replicated) / tp + self.activations_replicated
 
 
 @lru_cache(maxsize=128)
 def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str, grad_dtype: str, seq_len: int,
-                   micro_batch: int, recompute: str, flash_attention: bool, lora_rank: int) -> TrainingSetup:
+                   micro_batch: int, recompute: str, flash_attention: bool, lora_rank: int,
+                   framework: str = "zero", sequence_parallel: bool = True) -> TrainingSetup:
     """The byte costs of one training configuration; cached, because a sweep plans the same
     configuration on every GPU."""
     full = method == "full"
@@ -168,37 +192,44 @@ def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str,
         edge = 2.0 if precision in ("fp8", "int8", "int4") else DTYPE_BYTES[precision]
     else:
         base = edge = compute  # fp8 training keeps bf16 weights
+    opt = optimizer_bytes_per_param(optimizer, arch)
+    act_bytes = 4.0 if precision == "fp32" else 2.0
     return TrainingSetup(
-        arch=arch, method=method, weight_bytes=base, edge_weight_bytes=edge,
-        master_bytes=4.0 if (full and compute != 4.0) else 0.0,
-        grad_bytes=(4.0 if grad_dtype == "fp32" else compute) if full else 0.0,
-        optimizer_bytes=optimizer_bytes_per_param(optimizer, arch),
-        activations_tp1=training_activation_bytes(arch, seq_len, micro_batch, 1, recompute, flash_attention,
-                                                  4.0 if precision == "fp32" else 2.0),
+        arch=arch, method=method, framework=framework, compute_bytes=compute,
+        full_states=full_training_states(framework, compute, precision, grad_dtype == "fp32", opt) if full else (),
+        weight_bytes=base, edge_weight_bytes=edge, optimizer_bytes=opt,
+        activations_tp1=training_activation_bytes(arch, seq_len, micro_batch, 1, recompute, flash_attention, act_bytes),
+        activations_replicated=0.0 if sequence_parallel else
+        replicated_activation_bytes(arch, seq_len, micro_batch, recompute, act_bytes),
         adapters=0.0 if full else lora_adapter_params(arch, lora_rank),
         sizes=sizes(arch),
     )
 
 
 def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: float, max_tp: int,
-                    fixed_layout: dict, min_gpus: int = 1, gpus_per_instance: int = 0):
+                    fixed_layout: dict, min_gpus: int = 1, gpus_per_instance: int = 0, max_gpus: float = math.inf):
     """Best Candidate over all allowed layouts, plus the best layout per tensor degree.
+    Layouts whose tensor × pipeline degree alone exceeds max_gpus (a plan found elsewhere)
+    are not tried.
 
     Fewest GPUs wins; with an instance type, fewest instances wins and the layout then fills
     those instances (whole instances are billed, and more data parallelism finishes sooner).
     Ties go to the lower ZeRO stage, then less pipeline, then less tensor parallelism."""
     arch = setup.arch
     tps, pps, eps = degree_choices(arch, max_tp, fixed_layout)
-    zeros = [fixed_layout["zero"]] if fixed_layout["zero"] >= 0 else [0, 1, 2, 3]
+    fw = framework(setup.framework)
+    if fw.data_parallel_only:
+        tps, pps = [1], [1]
+    zeros = [fixed_layout["zero"]] if fixed_layout["zero"] >= 0 else list(fw.zero_stages)
     fixed_dp = fixed_layout["dp"]
     scale = 1.0 + frag
     room = usable - overhead
     fitting = []  # Layouts at the smallest dp that fits (and meets min_gpus)
     memory_min = 0  # fewest GPUs that hold the job, whatever the deadline
     smallest = None  # (memory, Layout): reported when nothing fits
-    bound = math.inf  # GPUs of the best layout so far (rounded up to whole instances)
+    bound = max_gpus  # GPUs of the best layout so far (rounded up to whole instances)
     for t in tps:
-        floor = overhead + scale * setup.activations_tp1 / t  # all states sharded away
+        floor = overhead + scale * setup.activations(t)  # all states sharded away
         if floor > usable:  # activations alone do not fit at this tensor degree
             if smallest is None or floor < smallest[0]:
                 smallest = (floor, Layout(MAX_DP, t, pps[-1] if pps else 1, eps[-1] if eps else 1, 3))
@@ -208,7 +239,7 @@ def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: 
                 if t * p > bound and not fixed_dp:
                     break  # even dp = 1 would need more GPUs than a layout already found
                 terms = setup.zero_terms(t, p, e)
-                acts = setup.activations_tp1 / t
+                acts = setup.activations(t)
                 unbound = False  # memory no longer binds: deeper pipelines only add GPUs
                 for z in zeros:
                     if z == 3 and e > 1 and not fixed_layout["ep"]:
@@ -262,10 +293,11 @@ def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: 
     else:
         return None, notes
     w, m, g, o, a = setup.memory_parts(lay.tp, lay.pp, lay.ep, lay.zero_stage, lay.dp)
+    buffers = setup.buffers(lay.tp, lay.pp, lay.ep, lay.zero_stage)
     if not fitting and lay.dp >= MAX_DP:  # nothing fits even with unbounded sharding
         lay = replace(lay, dp=0)
     breakdown = MemoryBreakdown(weights=w, master_weights=m, gradients=g, optimizer=o, activations=a,
-                                overhead=overhead + frag * (w + m + g + o + a))
+                                buffers=buffers, overhead=overhead + frag * (w + m + g + o + a + buffers))
     return Candidate(lay, breakdown, bool(fitting), memory_min if fitting else 0), notes
 
 

@@ -65,7 +65,8 @@ def lora_adapter_params(arch: ModelArch, rank: int) -> float:
     dense_mlp = matrices * (h + arch.intermediate)
     moe_mlp = (arch.n_experts + arch.n_shared_experts) * matrices * (h + arch.expert_width)
     dense_layers = arch.n_layers - arch.moe_layers
-    return rank * (arch.n_layers * attn + dense_layers * dense_mlp + arch.moe_layers * moe_mlp)
+    attn_blocks = arch.n_layers + arch.cross_attention_layers
+    return rank * (attn_blocks * attn + dense_layers * dense_mlp + arch.moe_layers * moe_mlp)
 
 
 def activation_bytes_per_layer(arch: ModelArch, seq: int, batch: int, act_bytes: float,
@@ -79,7 +80,8 @@ def activation_bytes_per_layer(arch: ModelArch, seq: int, batch: int, act_bytes:
     through top-k + shared experts. With act_bytes = 2, i = 4h, GELU, k = a it reduces to the
     paper's 34 + 5as/h (tested). store_scores=False drops the a·s² terms (FlashAttention or
     selective recomputation); dropout=False drops the 1-byte masks (models trained without
-    dropout, like the benchmark's own step).
+    dropout, like the benchmark's own step). Encoder-decoder: a decoder layer's cross-attention
+    stores what a self-attention block does, plus its norm (equal encoder and decoder lengths).
     """
     s, b, h = seq, batch, arch.hidden
     if arch.is_mla:
@@ -101,7 +103,8 @@ def activation_bytes_per_layer(arch: ModelArch, seq: int, batch: int, act_bytes:
     stored = 3 if arch.mlp_kind in GATED_MLPS else 2  # gate+up+product, or pre+post GELU
     mlp = act_bytes * s * b * h + mask * s * b * h + act_bytes * s * b * stored * width
     norms = 2 * act_bytes * s * b * h
-    return attn + mlp + norms
+    cross = arch.cross_attention_layers / arch.n_layers  # decoder layers' cross-attention, on average
+    return attn * (1 + cross) + mlp + norms * (1 + cross / 2)
 
 
 def training_activation_bytes(arch: ModelArch, seq: int, batch: int, tp: int, recompute: str,
@@ -121,6 +124,20 @@ def training_activation_bytes(arch: ModelArch, seq: int, batch: int, tp: int, re
         stored = arch.n_layers * per_layer
     logits = 4.0 * seq * batch * arch.vocab
     return (stored + logits) / tp
+
+
+def replicated_activation_bytes(arch: ModelArch, seq: int, batch: int, recompute: str, act_bytes: float,
+                                dropout: bool = True) -> float:
+    """The part of training_activation_bytes (at t = 1) that tensor parallelism without
+    sequence parallelism leaves whole on every rank: per layer the attention and MLP inputs, the
+    two LayerNorm inputs and the two dropout masks, (4·bytes + 2·mask)·s·b·h (Korthikanti et
+    al. 2022, eq. 2: the 10·sbh of sbh·(10 + 24/t + 5as/(ht))); under full recomputation each
+    layer's stored input and the re-run layer's share."""
+    sbh = seq * batch * arch.hidden
+    per_layer = (4 * act_bytes + (2.0 if dropout else 0.0)) * sbh
+    if recompute == "full":
+        return arch.n_layers * act_bytes * sbh + per_layer
+    return arch.n_layers * per_layer
 
 
 def kv_bytes_per_sequence(arch: ModelArch, tokens: int, kv_dtype: str, tp: int, pp: int) -> float:

@@ -14,9 +14,29 @@ from functools import lru_cache
 from pathlib import Path
 
 from gpuplanner.core import safe_io
-from gpuplanner.core.errors import CatalogError
+from gpuplanner.core.errors import CatalogError, InputError
 
 GATED_MLPS = {"swiglu", "geglu"}
+MLP_KINDS = ("swiglu", "geglu", "gelu", "relu")
+POSITIONS = ("rope", "learned", "alibi", "relative")
+MAX_PARAMS = 1e16
+_DIM = 1 << 20  # widest plausible matrix side (hidden, MLP, head, rank)
+# ModelArch field: (config key it comes from, smallest, largest allowed value)
+_INT_LIMITS = {
+    "n_layers": ("num_hidden_layers", 1, 1 << 14), "hidden": ("hidden_size", 1, _DIM),
+    "intermediate": ("intermediate_size", 1, _DIM), "n_heads": ("num_attention_heads", 1, 1 << 16),
+    "n_kv_heads": ("num_key_value_heads", 1, 1 << 16), "vocab": ("vocab_size", 1, 1 << 24),
+    "head_dim": ("head_dim", 0, _DIM), "max_positions": ("max_position_embeddings", 0, 1 << 30),
+    "position_offset": ("position_offset", 0, 1 << 10), "layer_norms": ("layer_norms", 1, 2),
+    "cross_attention_layers": ("num_decoder_layers", 0, 1 << 14),
+    "relative_buckets": ("relative_attention_num_buckets", 0, 1 << 16),
+    "sliding_window": ("sliding_window", 0, 1 << 30), "n_experts": ("num_local_experts", 0, 1 << 16),
+    "experts_per_token": ("num_experts_per_tok", 0, 1 << 16),
+    "expert_intermediate": ("moe_intermediate_size", 0, _DIM), "n_shared_experts": ("n_shared_experts", 0, 1 << 10),
+    "first_dense_layers": ("first_k_dense_replace", 0, 1 << 14), "q_lora_rank": ("q_lora_rank", 0, _DIM),
+    "kv_lora_rank": ("kv_lora_rank", 0, _DIM), "qk_rope_head_dim": ("qk_rope_head_dim", 0, _DIM),
+    "qk_nope_head_dim": ("qk_nope_head_dim", 0, _DIM), "v_head_dim": ("v_head_dim", 0, _DIM),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +53,16 @@ class ModelArch:
     head_dim: int = 0  # 0 = hidden / n_heads
     max_positions: int = 0
     tied_embeddings: bool = False
-    mlp_kind: str = "swiglu"  # swiglu (3 matrices) or gelu (2 matrices)
+    mlp_kind: str = "swiglu"  # swiglu/geglu (gated: 3 matrices) or gelu/relu (plain: 2 matrices)
     norm: str = "rmsnorm"  # rmsnorm (weight) or layernorm (weight + bias)
     bias: str = "none"  # none, qkv (Qwen2) or all (GPT-2/BERT: every linear layer)
-    learned_positions: bool = False  # GPT-2/GPT-3/BERT absolute position table
+    positions: str = "rope"  # rope, learned (GPT-2/GPT-3/BERT/OPT table), alibi (BLOOM, some Falcons), relative (T5)
+    position_offset: int = 0  # extra rows of a learned table (OPT reserves 2)
+    layer_norms: int = 2  # norms per block: 2, or 1 (Falcon-7B's parallel attention shares one)
     encoder: bool = False  # BERT: token types + embedding LayerNorm, no final norm
+    # Encoder-decoder (T5): n_layers counts both stacks; decoder layers add cross-attention
+    cross_attention_layers: int = 0  # decoder layers (each: one more attention block and norm)
+    relative_buckets: int = 0  # T5 relative-position buckets (a table per stack, first layer)
     sliding_window: int = 0
     # Mixture of experts (0 = dense)
     n_experts: int = 0
@@ -57,6 +82,47 @@ class ModelArch:
     published_active_params: float = math.nan
     source: str = ""
     synthesized: bool = False  # architecture guessed from a bare parameter count
+
+    # ---- consistency ------------------------------------------------------------------
+    def check(self) -> "ModelArch":
+        """Return self if the architecture is one a model can have, else raise InputError
+        naming the config key (Hugging Face spelling) and what is allowed. Every count and
+        memory figure is then positive and finite."""
+        for name, (key, low, high) in _INT_LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise InputError(key, f"{value!r} is not allowed; use a whole number from {low} to {high:,}")
+        for name, allowed in (("mlp_kind", MLP_KINDS), ("norm", ("rmsnorm", "layernorm")),
+                              ("bias", ("none", "qkv", "all")), ("positions", POSITIONS)):
+            if getattr(self, name) not in allowed:
+                raise InputError(name, f"{getattr(self, name)!r} is not allowed; use one of {', '.join(allowed)}")
+        if not (math.isnan(self.published_params) or 0 < self.published_params <= MAX_PARAMS):
+            raise InputError("published_params", f"{self.published_params!r} must be a positive count up to {MAX_PARAMS:g}")
+        if not self.head_dim and self.hidden % self.n_heads:
+            raise InputError("num_attention_heads", f"{self.n_heads} heads do not divide hidden_size {self.hidden}; "
+                             "use a divisor of it, or give head_dim")
+        if not self.is_mla and (self.n_kv_heads > self.n_heads or self.n_heads % self.n_kv_heads):
+            raise InputError("num_key_value_heads", f"{self.n_kv_heads} must divide the {self.n_heads} attention heads")
+        if self.is_mla and not (self.qk_rope_head_dim and self.v_head_dim):
+            raise InputError("qk_rope_head_dim", "multi-head latent attention (kv_lora_rank > 0) needs "
+                             "qk_rope_head_dim and v_head_dim of at least 1")
+        if self.first_dense_layers >= self.n_layers and self.is_moe:
+            raise InputError("first_k_dense_replace", f"{self.first_dense_layers} must be less than the "
+                             f"{self.n_layers} layers (at least one layer has experts)")
+        if self.is_moe and not 1 <= self.experts_per_token <= self.n_experts:
+            raise InputError("num_experts_per_tok", f"{self.experts_per_token} must be from 1 to the "
+                             f"{self.n_experts} experts")
+        if self.cross_attention_layers >= self.n_layers:
+            raise InputError("num_decoder_layers", f"{self.cross_attention_layers} decoder layers leave no encoder "
+                             f"layer among the {self.n_layers}")
+        if self.positions == "relative" and not self.relative_buckets:
+            raise InputError("relative_attention_num_buckets", "relative positions need at least 1 bucket")
+        if self.positions == "learned" and not self.max_positions:
+            raise InputError("max_position_embeddings", "a learned position table needs its size (at least 1)")
+        if self.total_params() > MAX_PARAMS:
+            raise InputError("num_hidden_layers", f"this shape has {self.total_params():.3g} parameters; "
+                             f"the planner handles up to {MAX_PARAMS:g}")
+        return self
 
     # ---- derived shapes -------------------------------------------------------------
     @property
@@ -109,7 +175,7 @@ class ModelArch:
         return p
 
     def norm_params_per_layer(self) -> int:
-        return 2 * self.hidden * (2 if self.norm == "layernorm" else 1)
+        return self.layer_norms * self.hidden * (2 if self.norm == "layernorm" else 1)
 
     def router_params(self) -> int:
         return self.hidden * self.n_experts + (self.n_experts if self.router_bias else 0)
@@ -117,15 +183,19 @@ class ModelArch:
     def embedding_params(self) -> int:
         """Input embedding plus position/token-type tables and their norm (BERT)."""
         p = self.vocab * self.hidden
-        if self.learned_positions:
-            p += self.max_positions * self.hidden
+        if self.positions == "learned":
+            p += (self.max_positions + self.position_offset) * self.hidden
         if self.encoder:
             p += 2 * self.hidden + 2 * self.hidden  # token types (2) + embedding LayerNorm
+        if self.positions == "relative":  # one bias table per stack
+            p += (2 if self.cross_attention_layers else 1) * self.relative_buckets * self.n_heads
         return p
 
     def head_params(self) -> int:
         """Output projection (0 when tied to the input embedding) plus the final norm."""
         final_norm = 0 if self.encoder else self.hidden * (2 if self.norm == "layernorm" else 1)
+        if self.cross_attention_layers:
+            final_norm *= 2  # the encoder stack ends with its own norm
         return final_norm + (0 if self.tied_embeddings else self.vocab * self.hidden)
 
     def expert_params(self) -> int:
@@ -142,7 +212,8 @@ class ModelArch:
     def _count(self, experts: int) -> int:
         dense, moe = self._layer_params(experts)
         layers = (self.n_layers - self.moe_layers) * dense + self.moe_layers * moe
-        return layers + self.embedding_params() + self.head_params()
+        cross = self.cross_attention_layers * (self.attention_params() + self.norm_params_per_layer() // self.layer_norms)
+        return layers + cross + self.embedding_params() + self.head_params()
 
     def total_params(self) -> int:
         return self._count(self.n_experts)
@@ -207,77 +278,179 @@ def synthesize(params: float, name: str = "custom") -> ModelArch:
 
 
 # ---- reading a Hugging Face config.json -----------------------------------------------------
+@dataclass(frozen=True)
+class _Family:
+    """How one Hugging Face model_type builds its blocks, from its transformers modeling file;
+    `act` and `tied` are its config class defaults, `ffn` the MLP width in multiples of the
+    hidden size when the config gives none (0: the config must give it)."""
+
+    gated: bool
+    act: str
+    norm: str = "rmsnorm"
+    bias: str = "none"
+    positions: str = "rope"
+    tied: bool = False
+    ffn: int = 0
+
+
+_LLAMA = _Family(gated=True, act="silu")
+_FALCON = _Family(gated=False, act="gelu", norm="layernorm", tied=True, ffn=4)
+_FAMILIES = {
+    "llama": _LLAMA, "mistral": _LLAMA, "mixtral": _LLAMA, "deepseek_v3": _LLAMA,
+    "qwen2": replace(_LLAMA, bias="qkv"),
+    "gemma": _Family(gated=True, act="gelu_pytorch_tanh", tied=True),
+    "gpt2": _Family(False, "gelu_new", "layernorm", "all", "learned", tied=True, ffn=4),
+    "gpt_bigcode": _Family(False, "gelu_pytorch_tanh", "layernorm", "all", "learned", tied=True, ffn=4),
+    "opt": _Family(False, "relu", "layernorm", "all", "learned", tied=True),
+    "bert": _Family(False, "gelu", "layernorm", "all", "learned", tied=True),
+    "gpt_neox": _Family(False, "gelu", "layernorm", "all"),
+    "falcon": _FALCON, "refinedweb": _FALCON, "refinedwebmodel": _FALCON,
+    "t5": _Family(False, "relu", positions="relative", tied=True),  # gated or not: feed_forward_proj
+}
+_GELUS = {"gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_python", "gelu_accurate", "quick_gelu"}
+# (activation, gated) -> mlp_kind; anything else is refused rather than guessed
+_MLP_KIND = {**{(g, False): "gelu" for g in _GELUS}, **{(g, True): "geglu" for g in _GELUS},
+             ("relu", False): "relu", ("silu", True): "swiglu", ("swish", True): "swiglu"}
 _FIRST_KEY = {
     "n_layers": ("num_hidden_layers", "n_layer", "num_layers"),
     "hidden": ("hidden_size", "n_embd", "d_model"),
-    "n_heads": ("num_attention_heads", "n_head"),
+    "n_heads": ("num_attention_heads", "n_head", "num_heads"),
     "vocab": ("vocab_size",),
 }
 
 
-def _get(cfg: dict, keys, default=None):
-    for k in keys:
-        if cfg.get(k) is not None:
-            return cfg[k]
-    return default
+class _Reader:
+    """Typed access to a config dict; remembers which key each value came from, so a refusal
+    names the key the user's file spells."""
+
+    def __init__(self, cfg: dict, path):
+        self.cfg, self.path, self.used = cfg, path, {}
+
+    def refuse(self, key: str, message: str):
+        return CatalogError(self.path, message, column=key)
+
+    def int(self, keys, default=None, field=None) -> int:
+        keys = (keys,) if isinstance(keys, str) else keys
+        key = next((k for k in keys if self.cfg.get(k) is not None), None)
+        if key is None:
+            if default is None:
+                raise self.refuse(keys[0], f"needs a whole number for one of {', '.join(keys)}")
+            return default
+        value = self.cfg[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.refuse(key, f"{value!r} is not allowed; use a whole number")
+        self.used[field or key] = key
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.cfg.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.refuse(key, f"{value!r} is not allowed; use true or false")
+        return value
+
+    def text(self, keys, default: str) -> str:
+        key = next((k for k in keys if self.cfg.get(k) is not None), None)
+        return default if key is None else str(self.cfg[key])
 
 
 def from_hf_config(cfg: dict, name: str = "", path="config.json") -> ModelArch:
-    """Build a ModelArch from a Hugging Face config dict (llama, mistral, mixtral, qwen2,
-    gpt2, falcon, bert, deepseek_v3 and lookalikes). Missing required keys are a CatalogError."""
-    if "text_config" in cfg and isinstance(cfg["text_config"], dict):
+    """Build a ModelArch from a Hugging Face config dict, for the model types whose blocks are
+    known exactly (_FAMILIES). An unknown model type, activation or option that changes the
+    shape is a CatalogError naming the key: the planner never guesses an architecture."""
+    if isinstance(cfg.get("text_config"), dict):
         cfg = {**cfg, **cfg["text_config"]}  # multimodal wrappers keep the LM config inside
-    values = {}
-    for field, keys in _FIRST_KEY.items():
-        v = _get(cfg, keys)
-        if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-            raise CatalogError(path, f"needs a positive integer for one of {', '.join(keys)}",
-                               column=keys[0])
-        values[field] = v
+    r = _Reader(cfg, path)
     model_type = str(cfg.get("model_type", "")).lower()
-    gpt_style = model_type in {"gpt2", "gpt_neo", "gptj", "opt", "bert", "roberta"}
-    hidden = values["hidden"]
-    n_heads = values["n_heads"]
-    kv = _get(cfg, ("num_key_value_heads", "n_head_kv", "num_kv_heads"))
-    if kv is None and cfg.get("multi_query"):
-        kv = 1
-    inter = _get(cfg, ("intermediate_size", "n_inner", "ffn_hidden_size")) or 4 * hidden
-    act = str(_get(cfg, ("hidden_act", "activation_function"), "silu")).lower()
-    gated = "gelu" not in act or model_type.startswith("gemma")  # Gemma gates a GELU
-    bias = "all" if gpt_style else ("qkv" if (cfg.get("attention_bias") or model_type == "qwen2") else "none")
-    n_experts = _get(cfg, ("num_local_experts", "n_routed_experts", "num_experts"), 0) or 0
-    tied = cfg.get("tie_word_embeddings")
-    if tied is None:
-        tied = model_type in {"gpt2", "bert", "roberta", "falcon", "gpt_neo", "opt"}
+    family = _FAMILIES.get(model_type)
+    if family is None:
+        raise r.refuse("model_type", f"{cfg.get('model_type', '(missing)')!r} is not a model type whose "
+                       f"architecture is known exactly; supported: {', '.join(sorted(_FAMILIES))}")
+    if cfg.get("is_encoder_decoder") and model_type != "t5":
+        raise r.refuse("is_encoder_decoder", "encoder-decoder models other than T5 are not supported")
+    shape = {field: r.int(keys, field=_INT_LIMITS[field][0]) for field, keys in _FIRST_KEY.items()}
+    act_key = "feed_forward_proj" if model_type == "t5" else "hidden_act"
+    act = r.text((act_key, "activation_function", "hidden_activation", "activation"), family.act).lower()
+    gated = family.gated or act.startswith("gated-")  # T5 v1.1: "gated-gelu"
+    mlp_kind = _MLP_KIND.get((act.removeprefix("gated-"), gated))
+    if mlp_kind is None:
+        raise r.refuse(act_key, f"{act!r} is not an activation this planner maps to an MLP shape for "
+                       f"{model_type}; use one of {', '.join(sorted(a for a, g in _MLP_KIND if g == family.gated))}")
+    for key in ("mlp_bias",) if family is _LLAMA else ():
+        if r.flag(key, False):
+            raise r.refuse(key, "MLP biases are not counted by this planner; only false is supported")
+    special = _family_options(r, model_type, family, shape)
+    n_experts = r.int(("num_local_experts", "n_routed_experts", "num_experts"), 0, "num_local_experts")
+    sliding = r.int("sliding_window", 0) if r.flag("use_sliding_window", True) else 0
+    values = dict(
+        name=name or str(cfg.get("_name_or_path") or model_type), **shape,
+        intermediate=r.int(("intermediate_size", "n_inner", "ffn_hidden_size", "ffn_dim", "d_ff"),
+                           family.ffn * shape["hidden"] or None, "intermediate_size"),
+        n_kv_heads=r.int(("num_key_value_heads", "n_head_kv", "num_kv_heads"), shape["n_heads"],
+                         "num_key_value_heads"),
+        head_dim=r.int("head_dim", 0),
+        max_positions=r.int(("max_position_embeddings", "n_positions", "n_ctx"), 0, "max_position_embeddings"),
+        tied_embeddings=r.flag("tie_word_embeddings", family.tied), mlp_kind=mlp_kind, norm=family.norm,
+        bias=family.bias, positions=family.positions, sliding_window=sliding, n_experts=n_experts,
+        experts_per_token=r.int(("num_experts_per_tok", "moe_topk"), 0, "num_experts_per_tok"),
+        expert_intermediate=r.int("moe_intermediate_size", 0), n_shared_experts=r.int("n_shared_experts", 0),
+        first_dense_layers=r.int("first_k_dense_replace", 0), router_bias=model_type == "deepseek_v3",
+        **{k: r.int(k, 0) for k in ("q_lora_rank", "kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim",
+                                    "v_head_dim")},
+        dtype=r.text(("torch_dtype", "dtype"), ""), source=str(path),
+    )
+    values.update(special)
     try:
-        return ModelArch(
-            name=name or str(cfg.get("_name_or_path") or model_type or "custom"),
-            n_layers=values["n_layers"], hidden=hidden, intermediate=int(inter),
-            n_heads=n_heads, n_kv_heads=int(kv or n_heads), vocab=values["vocab"],
-            head_dim=int(cfg.get("head_dim") or 0),
-            max_positions=int(_get(cfg, ("max_position_embeddings", "n_positions", "n_ctx"), 0) or 0),
-            tied_embeddings=bool(tied),
-            mlp_kind="swiglu" if gated else "gelu",
-            norm="layernorm" if (gpt_style or model_type == "falcon") else "rmsnorm",
-            bias=bias, learned_positions=gpt_style,
-            encoder=model_type in {"bert", "roberta"},
-            sliding_window=int(cfg.get("sliding_window") or 0) if cfg.get("use_sliding_window", True) else 0,
-            n_experts=int(n_experts),
-            experts_per_token=int(_get(cfg, ("num_experts_per_tok", "moe_topk"), 0) or 0),
-            expert_intermediate=int(cfg.get("moe_intermediate_size") or 0),
-            n_shared_experts=int(cfg.get("n_shared_experts") or 0),
-            first_dense_layers=int(cfg.get("first_k_dense_replace") or 0),
-            router_bias=model_type in {"deepseek_v3"},
-            q_lora_rank=int(cfg.get("q_lora_rank") or 0),
-            kv_lora_rank=int(cfg.get("kv_lora_rank") or 0),
-            qk_rope_head_dim=int(cfg.get("qk_rope_head_dim") or 0),
-            qk_nope_head_dim=int(cfg.get("qk_nope_head_dim") or 0),
-            v_head_dim=int(cfg.get("v_head_dim") or 0),
-            dtype=str(cfg.get("torch_dtype") or cfg.get("dtype") or ""),
-            source=str(path),
-        )
-    except (TypeError, ValueError) as e:
-        raise CatalogError(path, f"has a value of the wrong type: {e}") from None
+        return ModelArch(**values).check()
+    except InputError as e:
+        raise r.refuse(r.used.get(e.field, e.field), e.message) from None
+
+
+def _family_options(r: _Reader, model_type: str, family: _Family, shape: dict) -> dict:
+    """The options of a family that change its shape: read exactly, or refused by name."""
+    if model_type == "gpt_neox" or family is _LLAMA:
+        built = family.bias != "none"  # gpt_neox: every linear biased; llama-like: none
+        if r.flag("attention_bias", built) != built:
+            raise r.refuse("attention_bias", f"only {str(built).lower()} is supported for {model_type} "
+                           "(other biases change the count in ways this planner does not model)")
+    if model_type == "opt":
+        if r.int("word_embed_proj_dim", shape["hidden"]) != shape["hidden"]:
+            raise r.refuse("word_embed_proj_dim", "a projected embedding (different from hidden_size) is not "
+                           "supported; OPT-350M is the one such model")
+        if not r.flag("do_layer_norm_before", True) or r.flag("_remove_final_layer_norm", False):
+            raise r.refuse("do_layer_norm_before", "post-norm OPT (no final LayerNorm) is not supported")
+        if not r.flag("enable_bias", True) or not r.flag("layer_norm_elementwise_affine", True):
+            raise r.refuse("enable_bias", "OPT without biases or LayerNorm weights is not supported")
+        return {"position_offset": 2}  # OPTLearnedPositionalEmbedding keeps 2 extra rows
+    if model_type == "bert" and r.int("type_vocab_size", 2) != 2:
+        raise r.refuse("type_vocab_size", "only 2 token types (BERT's) are supported")
+    if model_type == "bert":
+        return {"encoder": True}
+    if model_type == "gpt_bigcode":
+        return {"n_kv_heads": 1 if r.flag("multi_query", True) else shape["n_heads"]}
+    if family is _FALCON:
+        return _falcon(r, model_type, shape)
+    if model_type == "t5":
+        decoder = r.int("num_decoder_layers", shape["n_layers"])
+        return {"n_layers": shape["n_layers"] + decoder, "cross_attention_layers": decoder,
+                "head_dim": r.int("d_kv", 64), "relative_buckets": r.int("relative_attention_num_buckets", 32)}
+    return {}
+
+
+def _falcon(r: _Reader, model_type: str, shape: dict) -> dict:
+    """Falcon's three block shapes: the original 7B (multi-query, one LayerNorm shared by the
+    parallel attention and MLP), the "new decoder architecture" of 40B/180B (grouped KV heads,
+    two LayerNorms: ln_attn and ln_mlp) and a sequential block (two LayerNorms)."""
+    new = model_type == "refinedweb" or (model_type == "falcon" and r.flag("new_decoder_architecture", False))
+    if new:
+        kv = r.int(("num_kv_heads", "n_head_kv", "num_key_value_heads"), shape["n_heads"], "num_key_value_heads")
+        norms = r.int("num_ln_in_parallel_attn", 2)
+    else:
+        kv = 1 if r.flag("multi_query", True) else shape["n_heads"]
+        norms = 1 if r.flag("parallel_attn", True) else 2
+    return {"n_kv_heads": kv, "layer_norms": norms, "bias": "all" if r.flag("bias", False) else "none",
+            "positions": "alibi" if r.flag("alibi", False) else "rope"}
 
 
 def load_config_json(path) -> ModelArch:

@@ -1,7 +1,8 @@
 """Compute, time and throughput (ESTIMATION.md §6).
 
 - Training FLOPs ≈ 6·P_act·T (Kaplan et al. 2020; Hoffmann et al. 2022, C ≈ 6ND) plus the
-  attention term 12·L·(a·d)·s per token (Narayanan et al. 2021, eq. 3); LoRA skips the
+  attention term 12·L·(a·d)·s per token (Narayanan et al. 2021, eq. 3; halved for causal
+  attention, left out under the 6ND convention); LoRA skips the
   frozen weights' gradients: 4·P_act·T + 8·L·(a·d)·s·T. Full recomputation runs one extra
   forward pass (one third of 6N: 8·P·T hardware FLOPs in all).
 - Decode is bandwidth bound at small batch: step = max(bytes read / (bandwidth × MBU),
@@ -40,8 +41,17 @@ def compute_dtype(gpu: GpuSpec, precision: str, mode: str) -> tuple[str, str, st
     return half, f"{gpu.name} has no {precision} tensor cores: weight-only {precision} with {half} math assumed", ""
 
 
-def training_flops(arch: ModelArch, tokens: float, seq: int, method: str) -> float:
+# Share of the full (non-causal) attention term each FLOP convention counts: "full" is
+# Narayanan et al. 2021 eq. 3; "causal" counts only the unmasked half of the score matrix
+# (what FlashAttention's causal kernels compute); "6nd" is Kaplan/Chinchilla's C = 6ND alone.
+FLOP_CONVENTIONS = {"full": 1.0, "causal": 0.5, "6nd": 0.0}
+
+
+def training_flops(arch: ModelArch, tokens: float, seq: int, method: str, convention: str = "full") -> float:
+    """Model FLOPs of training on `tokens` tokens under a FLOP convention (FLOP_CONVENTIONS), so
+    an MFU is applied on the basis it was measured on."""
     factor, attn = (6.0, 12.0) if method == "full" else (4.0, 8.0)
+    attn *= FLOP_CONVENTIONS[convention]
     return factor * sizes(arch).active * tokens + attn * arch.n_layers * arch.attn_width * seq * tokens
 
 

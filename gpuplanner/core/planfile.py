@@ -95,7 +95,8 @@ def plan_from_dict(doc, where: str = "the plan") -> PlanDocument:
         raise PlanFileError(f"{where} has unknown inputs: {', '.join(unknown)}.")
     values = dict(values)
     if isinstance(values.get("model"), dict):
-        values["model"] = _record(ModelArch, values["model"], "arch", where, "model", "model architecture")
+        values["model"] = _record(ModelArch, _named_positions(values["model"]), "arch", where, "model",
+                                  "model architecture")
     elif not isinstance(values.get("model", ""), str):
         raise PlanFileError(f"{where} has a model that is neither a preset name nor an architecture.")
     measured_gpu = None
@@ -114,6 +115,16 @@ def plan_from_dict(doc, where: str = "the plan") -> PlanDocument:
         raise PlanFileError(f"{where} has a bad value for {e.field}: {e.message}") from None
     except (TypeError, ValueError, ArithmeticError) as e:  # a value of the wrong type
         raise PlanFileError(f"{where} has inputs of the wrong type: {e}") from None
+
+
+def _named_positions(model: dict) -> dict:
+    """Plans saved before the position scheme had a name say `learned_positions: true/false`."""
+    arch = model.get("arch")
+    if not isinstance(arch, dict) or "learned_positions" not in arch:
+        return model
+    arch = dict(arch)
+    arch.setdefault("positions", "learned" if arch.pop("learned_positions") else "rope")
+    return {**model, "arch": arch}
 
 
 _TYPES: dict[str, type | tuple[type, ...]] = {"int": int, "float": (int, float), "str": str, "bool": bool,

@@ -8,7 +8,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-BREAKDOWN_KEYS = ("weights", "master_weights", "gradients", "optimizer", "activations", "kv_cache", "overhead")
+BREAKDOWN_KEYS = ("weights", "master_weights", "gradients", "optimizer", "activations", "kv_cache", "buffers",
+                  "overhead")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,7 @@ class MemoryBreakdown:
     optimizer: float = 0.0
     activations: float = 0.0
     kv_cache: float = 0.0
+    buffers: float = 0.0  # a framework's transient gather/prefetch/cast buffers (training)
     overhead: float = 0.0
 
     @property
@@ -120,6 +122,8 @@ class PlanResult:
     gpu_hours: float = math.nan
     cost_usd: float = math.nan
     spot_cost_usd: float = math.nan
+    recompute: str = ""  # recomputation the plan uses (chosen when the input is auto)
+    micro_batch: int = 0  # sequences per GPU per micro-step the plan uses (chosen when auto)
     # inference
     prefill_time_s: float = math.nan
     decode_tokens_per_s_per_user: float = math.nan
@@ -169,6 +173,7 @@ class PlanResult:
             "training_flops": self.training_flops, "hardware_flops": self.hardware_flops,
             "training_time_s": self.training_time_s, "gpu_hours": self.gpu_hours,
             "cost_usd": self.cost_usd, "spot_cost_usd": self.spot_cost_usd,
+            "recompute": self.recompute or None, "micro_batch": self.micro_batch or None,
             "prefill_time_s": self.prefill_time_s,
             "decode_tokens_per_s_per_user": self.decode_tokens_per_s_per_user,
             "decode_tokens_per_s_total": self.decode_tokens_per_s_total,

@@ -30,6 +30,7 @@ COMPONENT_STYLE = {
     "optimizer": (235, Qt.BrushStyle.DiagCrossPattern),
     "activations": (255, Qt.BrushStyle.FDiagPattern),
     "kv_cache": (185, Qt.BrushStyle.CrossPattern),
+    "buffers": (120, Qt.BrushStyle.HorPattern),
     "overhead": (240, Qt.BrushStyle.Dense6Pattern),
 }
 

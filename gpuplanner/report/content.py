@@ -17,7 +17,7 @@ from gpuplanner.core.units import SECONDS_PER_DAY, fmt_duration, fmt_gib, fmt_us
 
 COMPONENT_LABELS = {
     "weights": "Weights", "master_weights": "Master weights", "gradients": "Gradients",
-    "optimizer": "Optimizer states", "activations": "Activations", "kv_cache": "KV cache",
+    "optimizer": "Optimizer states", "activations": "Activations", "kv_cache": "KV cache", "buffers": "Framework buffers",
     "overhead": "Runtime + fragmentation",
 }
 TOP_CANDIDATES = 10

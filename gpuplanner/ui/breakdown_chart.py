@@ -16,7 +16,8 @@ from gpuplanner.ui.theme import ThemedPlot
 
 COLORS = {
     "weights": "#4e79a7", "master_weights": "#76b7b2", "gradients": "#f28e2b", "optimizer": "#e15759",
-    "activations": "#59a14f", "kv_cache": "#edc948", "overhead": "#9c755f",
+    "activations": "#59a14f", "kv_cache": "#edc948", "buffers": "#b07aa1",
+    "overhead": "#9c755f",
 }
 BAR_HEIGHT = 0.6
 

@@ -15,7 +15,7 @@ from gpuplanner.core.units import MEMORY_UNITS, fmt_count, fmt_duration, fmt_mem
 COMPONENT_LABELS = {
     "weights": "weights", "master_weights": "fp32 master weights", "gradients": "gradients",
     "optimizer": "optimizer states", "activations": "activations", "kv_cache": "KV cache",
-    "overhead": "runtime overhead",
+    "buffers": "framework buffers", "overhead": "runtime overhead",
 }
 MODE_LABELS = {"train": "Train", "infer": "Serve"}
 # Card lines that carry an error band, and the headline figure (core.accuracy) whose band it is:
@@ -122,7 +122,7 @@ def quick_vs_detailed(r: PlanResult, unit: str = "GiB") -> str:
         reasons.append(f"model states take {fmt_sig(per_param)} bytes/param over all GPUs "
                        f"(quick rule: {r.quick_rule.bytes_per_param:g})")
         reasons.append(f"activations at seq {r.inputs.get('seq_len')} × micro-batch "
-                       f"{r.inputs.get('micro_batch')} need {fmt_memory(b.activations, unit)}/GPU")
+                       f"{r.micro_batch} need {fmt_memory(b.activations, unit)}/GPU")
     else:
         reasons.append(f"the KV cache of {r.inputs.get('concurrency')} × {r.inputs.get('context_len')} "
                        f"tokens needs {fmt_memory(b.kv_cache, unit)}/GPU")

@@ -1,0 +1,104 @@
+"""How each training framework stores model states, in bytes per parameter, and the transient
+buffers it needs on top (full training; LoRA keeps the frozen base and its adapters alike
+everywhere).
+
+A state is held whole below the ZeRO stage that shards it, divided by the data-parallel
+degree from that stage on, and not held at all from the stage that releases it (its bytes then
+live only in the framework's gather buffers). Sources, per framework:
+- zero: the ZeRO paper's accounting (Rajbhandari et al. 2020, §3: 2 + 2 + K·Ψ with K = 12),
+  16-bit weights and gradients (fp32 gradients when asked);
+- megatron: Megatron-LM docs/distrib_optimizer.md (bytes per parameter: bf16 parameters with
+  fp32 gradient accumulation 18, or 6 + 12/d with the distributed optimizer; fp16 20 or
+  4 + 16/d; fp32 16 or 8 + 8/d); ZeRO-2/3 are not Megatron options;
+- deepspeed: the estimators in deepspeed/runtime/zero/stage_1_and_2.py
+  (estimate_zero2_model_states_mem_needs: 2Ψ + 18Ψ/N, "18 = 2 grads 16-bit + 4 grads 32-bit +
+  4 params 32-bit + 8 optimizer states") and stage3.py (4·largest layer + 18Ψ/N: the largest
+  parameter tensor gathered whole with its gradient) of microsoft/DeepSpeed @022f2236 / @70adb32a;
+- fsdp: PyTorch FSDP with MixedPrecision (sharded fp32 parameters, gradients and optimizer
+  states; 16-bit parameters materialized per unit: kept after forward with SHARD_GRAD_OP,
+  gathered per transformer block with FULL_SHARD, the next block prefetched in backward);
+  its stages are NO_SHARD (0), SHARD_GRAD_OP (2) and FULL_SHARD (3);
+- hf: Hugging Face Trainer with torch.autocast mixed precision and DDP: fp32 weights, fp32
+  gradients and optimizer states, plus the 16-bit copies of the linear weights autocast makes
+  in the forward pass and keeps for backward;
+- torchtune: its full fine-tuning recipes load the model in bf16 with no fp32 copy, so
+  gradients and torch.optim.AdamW states are bf16 too (8 B/param); the distributed recipe
+  shards all three with FSDP2 (ZeRO-3), the single-device one keeps them whole.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FRAMEWORKS = ("zero", "megatron", "deepspeed", "fsdp", "hf", "torchtune")
+NEVER = 4  # a ZeRO stage no framework reaches: never sharded
+
+
+@dataclass(frozen=True)
+class State:
+    component: str  # MemoryBreakdown field it adds to
+    bytes: float  # per parameter
+    stage: int = NEVER  # ZeRO stage from which it is divided over data-parallel ranks
+    released: int = NEVER + 1  # ZeRO stage from which it is not held at all
+
+
+@dataclass(frozen=True)
+class Framework:
+    name: str
+    zero_stages: tuple  # ZeRO stages (or their equivalents) the framework offers
+    data_parallel_only: bool = False  # no tensor or pipeline parallelism (HF Trainer with DDP)
+
+
+_SPECS = {
+    "zero": Framework("zero", (0, 1, 2, 3)),
+    "megatron": Framework("megatron", (0, 1)),
+    "deepspeed": Framework("deepspeed", (0, 1, 2, 3)),
+    "fsdp": Framework("fsdp", (0, 2, 3)),
+    "hf": Framework("hf", (0,), data_parallel_only=True),
+    "torchtune": Framework("torchtune", (0, 3), data_parallel_only=True),
+}
+
+
+def framework(name: str) -> Framework:
+    return _SPECS[name]
+
+
+def full_training_states(name: str, compute_bytes: float, precision: str, grad_fp32: bool,
+                         optimizer_bytes: float) -> tuple:
+    """The States of full training in framework `name`; compute_bytes is the 16-bit (or fp32)
+    width of the math; fp32 training needs no master copy anywhere."""
+    c, opt = compute_bytes, State("optimizer", optimizer_bytes, 1)
+    if c == 4.0 and name != "hf":
+        return State("weights", 4.0, 3), State("gradients", 4.0, 2), opt
+    if name == "megatron":  # fp32 main gradients by default; fp16 keeps an extra fp32 copy in the optimizer
+        grads = (State("gradients", 2.0), State("gradients", 4.0, 1)) if precision == "fp16" \
+            else (State("gradients", 4.0),)
+        return (State("weights", c), *grads, State("master_weights", 4.0, 1), opt)
+    if name == "deepspeed":
+        return (State("weights", c, 3), State("gradients", c, 2, released=3), State("gradients", 4.0, 1),
+                State("master_weights", 4.0, 1), opt)
+    if name == "fsdp":
+        return (State("weights", c, released=3), State("master_weights", 4.0, 2), State("gradients", 4.0, 2),
+                State("optimizer", optimizer_bytes, 2))
+    if name == "hf":
+        return State("weights", 4.0), State("gradients", 4.0), State("optimizer", optimizer_bytes)
+    if name == "torchtune":  # the whole model in bf16: gradients and AdamW states follow the parameters
+        return (State("weights", c, 3), State("gradients", c, 3),
+                State("optimizer", optimizer_bytes * (c / 4.0 if optimizer_bytes == 8.0 else 1.0), 3))
+    return (State("weights", c, 3), State("master_weights", 4.0, 1),
+            State("gradients", 4.0 if grad_fp32 else c, 2), opt)
+
+
+def buffer_bytes(name: str, zero: int, compute_bytes: float, largest_tensor: float, block: float,
+                 linear: float) -> float:
+    """Transient buffers on one GPU beyond the model states, for full training: DeepSpeed
+    ZeRO-3 gathers the largest parameter tensor whole with its gradient (4 bytes each, as its
+    estimator counts); FSDP FULL_SHARD holds one transformer block gathered, the next one
+    prefetched and the current block's unsharded gradients; HF autocast keeps a 16-bit copy of
+    the linear weights. Arguments are parameter counts already divided by tensor parallelism."""
+    if name == "deepspeed" and zero == 3:
+        return 4.0 * largest_tensor
+    if name == "fsdp" and zero == 3:
+        return 3 * compute_bytes * block
+    if name == "hf" and compute_bytes < 4.0:
+        return compute_bytes * linear
+    return 0.0
