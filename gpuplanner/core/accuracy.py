@@ -23,7 +23,7 @@ from gpuplanner.core.errors import InputError
 from gpuplanner.core.estimate import estimate, resolve_model
 from gpuplanner.core.fields import percent_text
 from gpuplanner.core.inputs import PlanInputs
-from gpuplanner.core.ledger import CLASSES, Case, load_cases
+from gpuplanner.core.ledger import CLASSES, Case, load_cases, unmapped_rows
 from gpuplanner.core.memory import kv_bytes_per_sequence
 from gpuplanner.core.resource_files import resource_path
 from gpuplanner.core.result import PlanResult
@@ -219,6 +219,10 @@ def report_text(outcomes, figure_class: str | None = None) -> str:
     skipped = sum(1 for o in chosen if not o.ok)
     if skipped:
         lines.append(f"{skipped} row(s) without a prediction (reason in the note column) are not in the summaries")
+    unmapped = unmapped_rows()
+    if unmapped:
+        lines.append(f"{len(unmapped)} row(s) of models the planner's config reader refuses are left out: "
+                     + "; ".join(sorted({f"{name}: {reason.split(': ', 1)[-1].split(';')[0]}" for name, _, reason in unmapped})))
     return "\n".join(lines)
 
 

@@ -298,6 +298,12 @@ _FALCON = _Family(gated=False, act="gelu", norm="layernorm", tied=True, ffn=4)
 _FAMILIES = {
     "llama": _LLAMA, "mistral": _LLAMA, "mixtral": _LLAMA, "deepseek_v3": _LLAMA,
     "qwen2": replace(_LLAMA, bias="qkv"),
+    # Same blocks as Llama / DeepSeek-V3; what they add is a per-head RMSNorm on q and k (qwen3*,
+    # minimax: 2·d_head weights a layer, under 1e-6 of the total, not counted) or nothing at all
+    # (kimi_k2 is DeepSeek-V3's architecture; deepseek_v2 differs only in its router's bias).
+    "qwen3": _LLAMA, "qwen3_moe": _LLAMA, "minimax_m2": _LLAMA, "deepseek_v2": _LLAMA, "kimi_k2": _LLAMA,
+    "kimi_k25": _LLAMA,
+    "phi": _Family(False, "gelu_new", "layernorm", "all"),
     "gemma": _Family(gated=True, act="gelu_pytorch_tanh", tied=True),
     "gpt2": _Family(False, "gelu_new", "layernorm", "all", "learned", tied=True, ffn=4),
     "gpt_bigcode": _Family(False, "gelu_pytorch_tanh", "layernorm", "all", "learned", tied=True, ffn=4),
