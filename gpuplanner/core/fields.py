@@ -309,6 +309,8 @@ _RESULTS = (
     ResultField("price_usd_per_hour", "Price", "usd_per_hour", "On-demand price of the plan's instances."),
     ResultField("spot_price_usd_per_hour", "Spot price", "usd_per_hour", "Spot price of the plan's instances."),
     ResultField("peak_flops", "Peak per GPU", "flops_per_s", "Dense peak of the dtype the math runs in."),
+    ResultField("recompute", "Recomputation", "text", "The activation recomputation the plan uses (auto: searched)."),
+    ResultField("micro_batch", "Micro-batch", "int", "Sequences per GPU per step the plan uses (auto: searched)."),
     ResultField("training_flops", "Training FLOPs", "flops", "Model FLOPs of the whole run."),
     ResultField("hardware_flops", "Hardware FLOPs", "flops", "Model FLOPs plus recomputation."),
     ResultField("training_time_s", "Training time", "seconds"),
