@@ -134,15 +134,20 @@ def test_serving_curve_trades_interactivity_for_throughput():
     assert totals == sorted(totals)
     assert r.curve[-1].batch == r.max_batch
     assert r.replicas >= 1 and r.monthly_cost_usd > 0
-    price_per_gpu = CATALOGS.instances["p5.48xlarge"].price_usd_per_hour / 8
-    assert r.usd_per_million_tokens == pytest.approx(
-        r.gpus * price_per_gpu / (3600 * r.serving_tokens_per_s_total) * 1e6)
+    # Issue 9: the token price is the fleet's bill over the tokens served at the requested load
+    # (it used to price a replica's GPUs at saturation); the curve prices the replica's share.
+    instance_price = CATALOGS.instances["p5.48xlarge"].price_usd_per_hour
+    assert r.monthly_cost_usd == pytest.approx(r.serving_instances * instance_price * 730)
+    assert r.usd_per_million_tokens == pytest.approx(r.monthly_cost_usd / (1.0 * 256 * 3600 * 730) * 1e6)
+    assert r.replica_price_usd_per_hour == pytest.approx(instance_price / r.replicas_per_instance)
+    assert r.curve[-1].usd_per_million_tokens == pytest.approx(
+        r.replica_price_usd_per_hour / (3600 * r.curve[-1].tokens_per_s_total) * 1e6)
 
 
 def test_more_load_needs_more_replicas():
     low = plan(model="llama-3.1-8b", mode="infer", requests_per_s=1)
-    high = plan(model="llama-3.1-8b", mode="infer", requests_per_s=50)
-    assert high.replicas > low.replicas
+    high = plan(model="llama-3.1-8b", mode="infer", requests_per_s=500)  # 50 now fits in one instance's spare room
+    assert high.replicas > low.replicas and high.serving_instances > low.serving_instances
 
 
 def test_json_keys_are_stable():

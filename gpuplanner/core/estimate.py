@@ -5,35 +5,27 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from gpuplanner.core.catalogs import Catalogs, GpuSpec, Instance
+from gpuplanner.core.catalogs import Catalogs, GpuSpec
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.explain import assumptions_for, explanations_for
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.layout import (
-    InferenceSetup, check_fixed_layout, inference_parts, search_inference, search_training, training_setup,
+    InferenceSetup, check_fixed_layout, inference_candidate, inference_parts, pp_choices, search_inference,
+    search_training, training_setup,
 )
 from gpuplanner.core.memory import DTYPE_BYTES, weight_bytes_per_param
 from gpuplanner.core.model import ModelArch, sizes, synthesize
 from gpuplanner.core.performance import (
     DecodeModel, batch_points, compute_dtype, hardware_flops, prefill_time_s, training_flops,
 )
+from gpuplanner.core.pricing import (
+    Fleet, Hardware, billed_instances, hourly_usd, resolve_hardware, serving_fleet, usd_per_million_tokens,
+)
 from gpuplanner.core.result import PlanResult, QuickRule, ThroughputPoint
-from gpuplanner.core.units import GIB, HOURS_PER_MONTH, SECONDS_PER_DAY
+from gpuplanner.core.units import GIB, SECONDS_PER_DAY
 
 QUICK_TRAIN_BYTES = 18.0  # 2 half weights + 4 fp32 weights + 4 fp32 grads + 8 AdamW states
 QUICK_FACTOR = 1.25  # 25 % extra for activations
-
-
-@dataclass(frozen=True)
-class Hardware:
-    gpu: GpuSpec
-    instance: Instance | None  # None when planning by GPU only
-    gpus_per_instance: int
-    max_tp: int
-    price_per_gpu_hour: float
-    spot_per_gpu_hour: float
-    price_as_of: str
-    price_note: str
 
 
 def resolve_model(inputs: PlanInputs, catalogs: Catalogs) -> ModelArch:
@@ -48,34 +40,6 @@ def resolve_model(inputs: PlanInputs, catalogs: Catalogs) -> ModelArch:
     return synthesize(inputs.params, name=f"{inputs.params / 1e9:.3g}B parameters")
 
 
-def resolve_hardware(inputs: PlanInputs, catalogs: Catalogs) -> Hardware:
-    if inputs.instance:
-        inst = catalogs.instances.get(inputs.instance)
-        if inst is None:
-            raise InputError("instance", f"'{inputs.instance}' is not in the instance catalog; "
-                             "see the instance catalog for the list")
-        if inst.gpu not in catalogs.gpus:
-            raise InputError("instance", f"'{inst.instance_type}' has a GPU ({inst.gpu or 'unknown'}) "
-                             "with no datasheet entry in the GPU catalog")
-        n = inst.gpu_count
-        return Hardware(catalogs.gpus[inst.gpu], inst, n, min(8, n), inst.price_usd_per_hour / n,
-                        inst.spot_price_usd_per_hour / n, inst.as_of,
-                        f"{inst.cloud} {inst.instance_type} ({inst.region})")
-    gpu = catalogs.gpus.get(inputs.gpu)
-    if gpu is None:
-        raise InputError("gpu", f"'{inputs.gpu}' is not in the GPU catalog; use one of "
-                         f"{', '.join(sorted(catalogs.gpus))}")
-    priced = [i for i in catalogs.instances.values()
-              if i.gpu == gpu.name and math.isfinite(i.price_usd_per_hour)]
-    if not priced:
-        return Hardware(gpu, None, 8, 8, math.nan, math.nan, "", "no priced instance has this GPU")
-    ref = min(priced, key=lambda i: i.price_usd_per_hour / i.gpu_count)
-    spot = [i.spot_price_usd_per_hour / i.gpu_count for i in catalogs.instances.values()
-            if i.gpu == gpu.name and math.isfinite(i.spot_price_usd_per_hour)]
-    return Hardware(gpu, None, 8, 8, ref.price_usd_per_hour / ref.gpu_count, min(spot, default=math.nan),
-                    ref.as_of, f"cheapest per GPU: {ref.cloud} {ref.instance_type}")
-
-
 def quick_rule(params: float, mode: str, precision: str, gpu: GpuSpec) -> QuickRule:
     bpp = QUICK_TRAIN_BYTES if mode == "train" else DTYPE_BYTES[precision]
     gb = gpu.memory_gb_marketing
@@ -87,17 +51,6 @@ def quick_rule(params: float, mode: str, precision: str, gpu: GpuSpec) -> QuickR
 
 def _fixed_layout(inputs: PlanInputs) -> dict:
     return {"dp": inputs.dp, "tp": inputs.tp, "pp": inputs.pp, "ep": inputs.ep, "zero": inputs.zero_stage}
-
-
-def _instances(gpus: int, hw: Hardware) -> float:
-    return float(math.ceil(gpus / hw.gpus_per_instance)) if hw.instance else math.nan
-
-
-def _hourly(gpus: int, hw: Hardware, per_gpu: float) -> float:
-    """Whole instances are billed; by GPU only, GPU-hours at the reference price."""
-    if hw.instance:
-        return _instances(gpus, hw) * per_gpu * hw.gpus_per_instance
-    return gpus * per_gpu
 
 
 def _layout_notes(notes: dict, fits: bool) -> tuple:
@@ -158,20 +111,37 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
         gpu_source=gpu.source, gpu_as_of=gpu.as_of,
         inputs={**inputs.as_dict(), "model": arch.name},
     )
-    frag = inputs.fragmentation
     check_fixed_layout(arch, hw.max_tp, _fixed_layout(inputs),
                        f"{hw.instance.instance_type} instance" if hw.instance else "node")
-    if inputs.mode == "train":
-        result = _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common)
-    else:
-        result = _infer(inputs, arch, hw, peak, usable, frag, blocked, warnings, common, explain)
+    ctx = _Context(inputs, arch, hw, peak, usable, blocked, warnings, common)
+    result = _train(ctx) if inputs.mode == "train" else _infer(ctx, explain)
     if not explain:
         return result
     return replace(result, assumptions=assumptions_for(inputs, arch, hw),
                    explanations=explanations_for(result, inputs, arch, hw))
 
 
-def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> PlanResult:
+@dataclass(frozen=True)
+class _Context:
+    """What every estimate resolves before planning one mode."""
+
+    inputs: PlanInputs
+    arch: ModelArch
+    hw: Hardware
+    peak: float  # dense peak FLOP/s per GPU of the compute dtype
+    usable: float  # bytes per GPU the plan may fill
+    blocked: str  # why the precision cannot run on this GPU ('' if it can)
+    warnings: list
+    common: dict  # PlanResult fields shared by both modes
+
+    @property
+    def frag(self) -> float:
+        return self.inputs.fragmentation
+
+
+def _train(ctx: _Context) -> PlanResult:
+    inputs, arch, hw, peak, usable, frag = ctx.inputs, ctx.arch, ctx.hw, ctx.peak, ctx.usable, ctx.frag
+    blocked, warnings, common = ctx.blocked, ctx.warnings, ctx.common
     setup = training_setup(arch, inputs.precision, inputs.train_method, inputs.optimizer, inputs.grad_dtype,
                            inputs.seq_len, inputs.micro_batch, inputs.recompute, inputs.flash_attention,
                            inputs.lora_rank)
@@ -197,23 +167,24 @@ def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common) -> P
     gpus = cand.layout.gpus if fits else 0
     time_s = hw_flops / (gpus * peak * inputs.mfu) if fits and math.isfinite(peak) else math.nan
     hours = time_s / 3600
+    deadline_met = not inputs.max_training_days or time_s <= inputs.max_training_days * SECONDS_PER_DAY * (1 + 1e-9)
     return PlanResult(
         **common, breakdown_bytes=cand.breakdown, fits=fits, layout=cand.layout, gpus=gpus,
-        min_gpus=cand.min_gpus if fits else 0,
-        instances=_instances(gpus, hw) if fits else math.nan,
-        price_usd_per_hour=_hourly(gpus, hw, hw.price_per_gpu_hour) if fits else math.nan,
-        spot_price_usd_per_hour=_hourly(gpus, hw, hw.spot_per_gpu_hour) if fits else math.nan,
+        min_gpus=cand.min_gpus if fits else 0, meets_slo=fits and deadline_met,
+        instances=billed_instances(gpus, hw) if fits else math.nan,
+        price_usd_per_hour=hourly_usd(gpus, hw) if fits else math.nan,
+        spot_price_usd_per_hour=hourly_usd(gpus, hw, spot=True) if fits else math.nan,
         training_flops=model_flops, hardware_flops=hw_flops, training_time_s=time_s,
         gpu_hours=gpus * hours if fits else math.nan,
-        cost_usd=_hourly(gpus, hw, hw.price_per_gpu_hour) * hours if fits else math.nan,
-        spot_cost_usd=_hourly(gpus, hw, hw.spot_per_gpu_hour) * hours if fits else math.nan,
+        cost_usd=hourly_usd(gpus, hw) * hours if fits else math.nan,
+        spot_cost_usd=hourly_usd(gpus, hw, spot=True) * hours if fits else math.nan,
         warnings=tuple(warnings), layout_notes=_layout_notes(notes, cand.fits),
     )
 
 
 @dataclass(frozen=True)
 class _Serving:
-    """One replica layout evaluated against the serving load."""
+    """One replica layout evaluated against the serving load, packed into billed instances."""
 
     candidate: object
     decode: DecodeModel
@@ -222,94 +193,127 @@ class _Serving:
     floor_met: bool
     replica_tps: float
     prefill_s: float
-    replicas: int
-    serving_gpus: int
+    replica_requests_per_s: float  # the most one replica carries at the serving batch
+    fleet: Fleet
+
+    @property
+    def capacity_requests_per_s(self) -> float:
+        """The billed fleet's capacity: every replica slot it holds, at the serving batch."""
+        return self.fleet.replica_slots * self.replica_requests_per_s
+
+    def key(self) -> tuple:
+        """The search's objective: the per-user floor, then the bill (billed GPUs), then the
+        most capacity for that bill, then fewer GPUs in use and the smaller, shallower replica."""
+        lay = self.candidate.layout
+        return (not self.floor_met, self.fleet.billed_gpus, -self.capacity_requests_per_s,
+                self.fleet.replicas * lay.gpus, lay.gpus, lay.pp)
 
 
-def _serving(cand, inputs, arch, hw, setup, peak, usable, frag) -> _Serving:
-    lay = cand.layout
+def _serving(cand, ctx: _Context, setup: InferenceSetup) -> _Serving:
+    inputs, lay = ctx.inputs, cand.layout
     w, kv_conc, acts = inference_parts(setup, lay.tp, lay.pp, lay.ep, inputs.concurrency)
     kv_seq = kv_conc / math.ceil(inputs.concurrency / lay.ep)
-    free = (usable - inputs.overhead_bytes) / (1 + frag) - w - acts
+    free = (ctx.usable - inputs.overhead_bytes) / (1 + ctx.frag) - w - acts
     max_batch = max(0, int(free // kv_seq)) * lay.ep if kv_seq > 0 else 0
     sz = setup.sizes
     dense_bytes = setup.weight_bytes * sz.block_dense + setup.edge_weight_bytes * (sz.embed + sz.head)
     avg_ctx = min(inputs.context_len, inputs.prompt_tokens + inputs.output_tokens // 2)
     parallel = lay.tp * lay.ep  # pipeline stages run one after another for a token
-    decode = DecodeModel(arch, hw.gpu, parallel, dense_bytes, setup.weight_bytes * sz.block_experts,
-                         setup.kv_dtype, avg_ctx, peak, inputs.mfu, inputs.mbu)
+    decode = DecodeModel(ctx.arch, ctx.hw.gpu, parallel, dense_bytes, setup.weight_bytes * sz.block_experts,
+                         setup.kv_dtype, avg_ctx, ctx.peak, inputs.mfu, inputs.mbu)
     batch = decode.largest_batch_with_floor(inputs.min_tokens_per_s_per_user, max_batch)
     replica_tps = decode.total(max(batch, 1))
-    prefill = prefill_time_s(arch, inputs.prompt_tokens, parallel, peak, inputs.mfu)
-    replicas = max(1, math.ceil(inputs.requests_per_s * (prefill + inputs.output_tokens / replica_tps) - 1e-9))
-    return _Serving(cand, decode, max_batch, max(batch, 1), batch > 0, replica_tps, prefill, replicas,
-                    replicas * lay.gpus)
+    prefill = prefill_time_s(ctx.arch, inputs.prompt_tokens, parallel, ctx.peak, inputs.mfu)
+    replica_rps = 1.0 / (prefill + inputs.output_tokens / replica_tps)
+    replicas = max(1, math.ceil(inputs.requests_per_s / replica_rps - 1e-9))
+    return _Serving(cand, decode, max_batch, max(batch, 1), batch > 0, replica_tps, prefill, replica_rps,
+                    serving_fleet(replicas, lay.gpus, ctx.hw))
 
 
-def _infer(inputs, arch, hw, peak, usable, frag, blocked, warnings, common, with_curve=True) -> PlanResult:
-    """Serving: among the replica layouts that fit, the one that carries the load on the
-    fewest instances (or GPUs) while keeping the per-user speed floor; then the smaller
-    replica. A small replica with deep pipelining can need many more replicas than a wider
-    tensor-parallel one."""
+def _deepening(cand, ctx: _Context, setup: InferenceSetup):
+    """One fitting (tensor, expert) layout at its shallowest pipeline, then deeper ones while
+    memory still limits the batch: a deeper pipeline only adds room for KV cache (decode and
+    prefill speed do not depend on it), so once the per-user floor sets the batch, more stages
+    only add GPUs."""
+    plan = _serving(cand, ctx, setup)
+    yield plan
+    lay = cand.layout
+    for p in (() if ctx.inputs.pp else pp_choices(ctx.arch)):
+        if p <= lay.pp:
+            continue
+        if not plan.floor_met or plan.batch < plan.max_batch:
+            return
+        plan = _serving(inference_candidate(setup, ctx.inputs.overhead_bytes, ctx.frag, lay.tp, p, lay.ep, True),
+                        ctx, setup)
+        yield plan
+
+
+def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
+    """Serving: among the replica layouts that fit, the one whose fleet carries the load on
+    the smallest bill while keeping the per-user speed floor; then the one with the most
+    capacity for that bill; then the smaller replica. A small replica with deep pipelining
+    can need many more replicas than a wider tensor-parallel one."""
+    inputs, arch, hw, warnings, common = ctx.inputs, ctx.arch, ctx.hw, ctx.warnings, ctx.common
     quantized = inputs.precision in ("fp8", "int8", "int4")
     wb = weight_bytes_per_param(inputs.precision)
     edge_b = 2.0 if quantized else DTYPE_BYTES[inputs.precision]
     setup = InferenceSetup(arch, sizes(arch), wb, edge_b, inputs.kv_dtype_effective(), inputs.context_len,
                            inputs.concurrency)
-    fitting, fallback, notes = search_inference(setup, usable, inputs.overhead_bytes, frag, hw.max_tp,
+    fitting, fallback, notes = search_inference(setup, ctx.usable, inputs.overhead_bytes, ctx.frag, hw.max_tp,
                                                 _fixed_layout(inputs))
     if not fitting and fallback is None:
         raise InputError("tp", f"no tensor/pipeline degree is allowed for this model ({arch.n_heads} heads)")
-    fits = bool(fitting) and not blocked
-    if blocked:
-        warnings.append(blocked)
+    fits = bool(fitting) and not ctx.blocked
+    if ctx.blocked:
+        warnings.append(ctx.blocked)
     if not fitting:
         warnings.append(f"does not fit on {hw.gpu.name}: weights plus the KV cache of {inputs.concurrency} × "
                         f"{inputs.context_len} tokens need {fallback.breakdown.total / GIB:,.1f} GiB per GPU, "
-                        f"usable {usable / GIB:,.1f} GiB")
+                        f"usable {ctx.usable / GIB:,.1f} GiB")
     min_gpus = min((c.layout.gpus for c in fitting), default=0) if fits else 0
-    if not fits or not math.isfinite(peak) or not math.isfinite(hw.gpu.bandwidth_bytes_per_s):
+    if not fits or not math.isfinite(ctx.peak) or not math.isfinite(hw.gpu.bandwidth_bytes_per_s):
         cand = min(fitting, key=lambda c: (c.layout.gpus, c.layout.pp)) if fitting else fallback
         return PlanResult(**common, breakdown_bytes=cand.breakdown, fits=fits, layout=cand.layout,
                           min_gpus=min_gpus, gpus=cand.layout.gpus if fits else 0,
-                          instances=_instances(cand.layout.gpus, hw) if fits else math.nan,
-                          price_usd_per_hour=_hourly(cand.layout.gpus, hw, hw.price_per_gpu_hour) if fits else math.nan,
+                          instances=billed_instances(cand.layout.gpus, hw) if fits else math.nan,
+                          price_usd_per_hour=hourly_usd(cand.layout.gpus, hw) if fits else math.nan,
                           spot_price_usd_per_hour=math.nan, layout_notes=_layout_notes(notes, bool(fitting)),
                           warnings=tuple(warnings))
-    per = hw.gpus_per_instance if hw.instance else 1
-
-    def key(p: _Serving) -> tuple:
-        return (not p.floor_met, math.ceil(p.serving_gpus / per), p.serving_gpus,
-                p.candidate.layout.gpus, p.candidate.layout.pp)
-
     s = None
-    for c in sorted(fitting, key=lambda c: c.layout.gpus):
-        if s is not None and s.floor_met and math.ceil(c.layout.gpus / per) > math.ceil(s.serving_gpus / per):
-            break  # one replica of this size already costs more than the best whole fleet
-        plan = _serving(c, inputs, arch, hw, setup, peak, usable, frag)
-        if s is None or key(plan) < key(s):
-            s = plan
+    for cand in sorted(fitting, key=lambda c: c.layout.gpus):
+        if s is not None and s.floor_met and cand.layout.gpus > s.fleet.billed_gpus:
+            break
+        for plan in _deepening(cand, ctx, setup):
+            if s is not None and s.floor_met and plan.candidate.layout.gpus > s.fleet.billed_gpus:
+                break  # one replica of this size already needs more GPUs than the best whole fleet bills
+            if s is None or plan.key() < s.key():
+                s = plan
     if not s.floor_met:
         warnings.append(f"{inputs.min_tokens_per_s_per_user:g} tokens/s per user is out of reach: "
                         f"batch 1 gives {s.decode.per_user(1):.1f}; planning with batch 1")
-    lay = s.candidate.layout
-    replica_hourly = lay.gpus * hw.price_per_gpu_hour
+    lay, fleet = s.candidate.layout, s.fleet
+    load_tps = inputs.requests_per_s * inputs.output_tokens
+    capacity_tps = s.capacity_requests_per_s * inputs.output_tokens
+    replica_price = fleet.replica_price_usd_per_hour
     curve = tuple(ThroughputPoint(b, s.decode.per_user(b), s.decode.total(b),
-                                  replica_hourly / (3600 * s.decode.total(b)) * 1e6)
+                                  replica_price / (3600 * s.decode.total(b)) * 1e6)
                   for b in batch_points(s.max_batch)) if with_curve else ()
     return PlanResult(
-        **common, breakdown_bytes=s.candidate.breakdown, fits=True, layout=lay, min_gpus=min_gpus,
-        gpus=lay.gpus, instances=_instances(lay.gpus, hw),
-        price_usd_per_hour=_hourly(lay.gpus, hw, hw.price_per_gpu_hour),
-        spot_price_usd_per_hour=_hourly(lay.gpus, hw, hw.spot_per_gpu_hour),
+        **common, breakdown_bytes=s.candidate.breakdown, fits=True, meets_slo=s.floor_met, layout=lay,
+        min_gpus=min_gpus, gpus=lay.gpus, instances=billed_instances(lay.gpus, hw),
+        price_usd_per_hour=hourly_usd(lay.gpus, hw), spot_price_usd_per_hour=hourly_usd(lay.gpus, hw, spot=True),
         prefill_time_s=s.prefill_s,
         decode_tokens_per_s_per_user=s.decode.per_user(inputs.concurrency),
         decode_tokens_per_s_total=s.decode.total(inputs.concurrency),
         max_batch=s.max_batch, curve=curve,
-        usd_per_million_tokens=replica_hourly / (3600 * s.replica_tps) * 1e6,
-        serving_batch=s.batch, serving_tokens_per_s_total=s.replica_tps, replicas=s.replicas,
-        serving_gpus=s.serving_gpus, serving_instances=_instances(s.serving_gpus, hw),
-        monthly_cost_usd=_hourly(s.serving_gpus, hw, hw.price_per_gpu_hour) * HOURS_PER_MONTH,
-        spot_monthly_cost_usd=_hourly(s.serving_gpus, hw, hw.spot_per_gpu_hour) * HOURS_PER_MONTH,
+        usd_per_million_tokens=usd_per_million_tokens(fleet.monthly_cost_usd, load_tps),
+        usd_per_million_tokens_at_capacity=usd_per_million_tokens(fleet.monthly_cost_usd, capacity_tps),
+        fleet_capacity_requests_per_s=s.capacity_requests_per_s,
+        fleet_utilization=inputs.requests_per_s / s.capacity_requests_per_s,
+        replica_price_usd_per_hour=replica_price, replicas_per_instance=fleet.replica_slots / fleet.instances
+        if hw.instance else math.nan,
+        serving_batch=s.batch, serving_tokens_per_s_total=s.replica_tps, replicas=fleet.replicas,
+        serving_gpus=fleet.replicas * lay.gpus, serving_instances=fleet.instances,
+        monthly_cost_usd=fleet.monthly_cost_usd, spot_monthly_cost_usd=fleet.spot_monthly_cost_usd,
         layout_notes=_layout_notes(notes, True), warnings=tuple(warnings),
     )

@@ -40,8 +40,9 @@ def assumptions_for(inputs, arch, hw) -> tuple:
         items += [
             Assumption("decode", f"bandwidth bound at small batch, MBU {inputs.mbu:g}; compute bound at large "
                        f"batch, MFU {inputs.mfu:g}; pipeline stages add latency, not throughput", KV),
-            Assumption("serving cost", "$/1M tokens prices a replica's share of an instance's GPUs; the monthly "
-                       "cost bills the whole instances all replicas need", "ESTIMATION.md §6"),
+            Assumption("serving cost", "the monthly cost bills the whole instances the replicas are packed into; "
+                       "$/1M tokens is that bill over the output tokens served per month at the requested load",
+                       "README, 'Serving costs'"),
             Assumption("quantized weights", "int4: 0.5 byte + 16-bit scale and zero per group of 128; "
                        "embeddings and output head stay 16-bit", "AWQ/GPTQ group-wise formats"),
         ]
@@ -113,15 +114,20 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
             Explanation("decode_tokens_per_s_total", "batch × tokens/s per user",
                         f"{inputs.concurrency} × {_num(r.decode_tokens_per_s_per_user)} = "
                         f"{_num(r.decode_tokens_per_s_total)} tokens/s per replica", KV),
-            Explanation("usd_per_million_tokens", "replica $/h / (3600 × tokens/s) × 10^6",
-                        f"batch {r.serving_batch}: {fmt_usd(r.usd_per_million_tokens)} per 1M output tokens",
+            Explanation("usd_per_million_tokens", "monthly cost / (requests/s × output tokens × 3600 × 730) × 10^6",
+                        f"{fmt_usd(r.monthly_cost_usd)} / ({inputs.requests_per_s:g} × {inputs.output_tokens} × "
+                        f"3600 × 730) × 10^6 = {fmt_usd(r.usd_per_million_tokens)} per 1M output tokens; at the "
+                        f"fleet's capacity ({_num(r.fleet_capacity_requests_per_s)} requests/s, "
+                        f"{_num(r.fleet_utilization * 100)} % used) {fmt_usd(r.usd_per_million_tokens_at_capacity)}",
                         f"instance catalog, as of {r.price_as_of}"),
             Explanation("replicas", "ceil(requests/s × (prefill time + output tokens / replica tokens/s))",
                         f"{inputs.requests_per_s:g} × ({_num(r.prefill_time_s)} s + {inputs.output_tokens} / "
                         f"{_num(r.serving_tokens_per_s_total)} tokens/s) "
                         f"→ {r.replicas} replicas", "ESTIMATION.md §6"),
-            Explanation("monthly_cost_usd", "instances for all replicas × price per hour × 730 h",
-                        f"{r.replicas} × {r.gpus} GPUs → {_num(r.serving_instances)} instances → "
+            Explanation("monthly_cost_usd", "instances holding all replicas × price per hour × 730 h "
+                        "(a replica stays inside one instance unless it is larger than one)",
+                        f"{r.replicas} replicas of {r.gpus} GPUs, {_num(r.replicas_per_instance)} per "
+                        f"{r.gpus_per_instance}-GPU instance → {_num(r.serving_instances)} instances → "
                         f"{fmt_usd(r.monthly_cost_usd)} per month", f"instance catalog, as of {r.price_as_of}"),
             Explanation("spot_monthly_cost_usd", "the same instances × spot price per hour × 730 h",
                         f"{fmt_usd(r.spot_monthly_cost_usd)} per month",

@@ -95,7 +95,7 @@ class PlanInputs:
         _number("max_training_days", self.max_training_days, 0.0, 1e6)
         _number("mfu", self.mfu, 1e-4, 1.0)
         _number("mbu", self.mbu, 1e-4, 1.0)
-        _number("requests_per_s", self.requests_per_s, 0.0, 1e9)
+        _number("requests_per_s", self.requests_per_s, 1e-6, 1e9)  # a bill per token needs tokens
         _number("min_tokens_per_s_per_user", self.min_tokens_per_s_per_user, 0.0, 1e7)
         _number("util_cap", self.util_cap, 0.05, 1.0)
         _number("overhead", self.overhead_bytes, 0.0, 1 << 50)

@@ -113,6 +113,7 @@ class PlanResult:
     peak_flops: float  # dense peak FLOP/s per GPU of the dtype the math runs in (NaN = unknown)
     gpu_source: str  # datasheet the GPU's figures come from
     gpu_as_of: str
+    meets_slo: bool = False  # fits and keeps its service levels (serving) or deadline (training)
     # training
     training_flops: float = math.nan
     hardware_flops: float = math.nan
@@ -126,7 +127,12 @@ class PlanResult:
     decode_tokens_per_s_total: float = math.nan
     max_batch: int = 0
     curve: tuple = ()
-    usd_per_million_tokens: float = math.nan
+    usd_per_million_tokens: float = math.nan  # the fleet's monthly bill / output tokens served at the load
+    usd_per_million_tokens_at_capacity: float = math.nan  # the same bill at the most load the fleet carries
+    fleet_capacity_requests_per_s: float = math.nan  # the most load the billed fleet carries within the floor
+    fleet_utilization: float = math.nan  # requested load / the fleet's capacity
+    replica_price_usd_per_hour: float = math.nan  # a replica's share of the billed instances
+    replicas_per_instance: float = math.nan  # replica slots per billed instance (< 1: a replica spans several)
     serving_batch: int = 0
     serving_tokens_per_s_total: float = math.nan  # one replica at the serving batch
     replicas: int = 0
@@ -173,7 +179,13 @@ class PlanResult:
             "decode_tokens_per_s_per_user": self.decode_tokens_per_s_per_user,
             "decode_tokens_per_s_total": self.decode_tokens_per_s_total,
             "max_batch": self.max_batch,
+            "meets_slo": self.meets_slo,
             "usd_per_million_tokens": self.usd_per_million_tokens,
+            "usd_per_million_tokens_at_capacity": self.usd_per_million_tokens_at_capacity,
+            "fleet_capacity_requests_per_s": self.fleet_capacity_requests_per_s,
+            "fleet_utilization": self.fleet_utilization,
+            "replica_price_usd_per_hour": self.replica_price_usd_per_hour,
+            "replicas_per_instance": self.replicas_per_instance,
             "serving_batch": self.serving_batch,
             "serving_tokens_per_s_total": self.serving_tokens_per_s_total, "replicas": self.replicas,
             "serving_gpus": self.serving_gpus, "serving_instances": self.serving_instances,

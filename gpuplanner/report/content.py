@@ -9,6 +9,7 @@ from datetime import date
 
 import pandas as pd
 
+from gpuplanner.core.pricing import cheapest_first
 from gpuplanner.core.result import BREAKDOWN_KEYS
 from gpuplanner.core.units import SECONDS_PER_DAY, fmt_count, fmt_duration, fmt_gib, fmt_usd
 from gpuplanner.report.version import app_version
@@ -52,8 +53,6 @@ CANDIDATE_COLUMNS = {
               Column("tok/s", "tokens_per_s_total", _whole),
               Column("$/1M tok", "usd_per_million_tokens", fmt_usd), Column("$/month", "monthly_cost_usd", fmt_usd)),
 }
-CHEAPEST_FIRST = {"train": ["training_cost_usd", "training_days"],
-                  "infer": ["monthly_cost_usd", "usd_per_million_tokens"]}
 
 
 def is_training(result) -> bool:
@@ -145,9 +144,8 @@ def component_rows(result) -> list[tuple[str, str, float]]:
 
 
 def best_candidates(table: pd.DataFrame, mode: str, count: int = TOP_CANDIDATES) -> pd.DataFrame:
-    """The cheapest feasible rows of the comparison table for this mode."""
-    feasible = table[(table["mode"] == mode) & table["fits"].astype(bool)]
-    return feasible.sort_values(CHEAPEST_FIRST[mode], na_position="last").head(count)
+    """The cheapest feasible rows of the comparison table for this mode, by the core's one rule."""
+    return table.iloc[cheapest_first(table.to_dict("records"), mode)[:count]]
 
 
 def candidate_cells(result, table: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool]]:

@@ -16,7 +16,8 @@ from gpuplanner.ui.formatting import quick_vs_detailed, serve_texts, train_texts
 CAPTIONS = {
     "fits": "", "gpus": "GPUs", "instances": "Instances", "layout": "Layout",
     "training_time_s": "Time", "cost_usd": "Cost (on-demand)", "spot_cost_usd": "Cost (spot)",
-    "price_usd_per_hour": "Price", "gpu_hours": "GPU-hours", "replicas": "Replicas",
+    "price_usd_per_hour": "Price", "replica_price_usd_per_hour": "Price", "gpu_hours": "GPU-hours",
+    "replicas": "Replicas",
     "serving_instances": "In total", "decode_tokens_per_s_per_user": "Speed",
     "decode_tokens_per_s_total": "Throughput", "usd_per_million_tokens": "Token cost",
     "monthly_cost_usd": "Monthly (on-demand)", "spot_monthly_cost_usd": "Monthly (spot)",
@@ -26,7 +27,7 @@ EXPLAIN_KEYS = {
     "fits": "gpus", "instances": "gpus", "layout": "gpus", "spot_cost_usd": "cost_usd",
     "price_usd_per_hour": "cost_usd", "gpu_hours": "training_time_s", "serving_instances": "replicas",
     "decode_tokens_per_s_total": "decode_tokens_per_s_per_user", "monthly_cost_usd": "replicas",
-    "spot_monthly_cost_usd": "replicas",
+    "spot_monthly_cost_usd": "replicas", "replica_price_usd_per_hour": "monthly_cost_usd",
 }
 
 
