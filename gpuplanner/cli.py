@@ -75,6 +75,10 @@ def _plan_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--prompt-tokens", type=int, default=d.prompt_tokens)
     g.add_argument("--output-tokens", type=int, default=d.output_tokens)
     g.add_argument("--min-tokens-per-s-per-user", type=float, default=d.min_tokens_per_s_per_user)
+    g.add_argument("--max-ttft-s", type=float, default=d.max_ttft_s,
+                   help="time-to-first-token target in seconds (0 = none)")
+    g.add_argument("--prefix-cache-hit-rate", type=float, default=d.prefix_cache_hit_rate,
+                   help="share of prompt tokens found in the prefix cache (0-0.99)")
     g = p.add_argument_group("precision and memory")
     g.add_argument("--precision", choices=PRECISIONS, default=d.precision)
     g.add_argument("--kv-dtype", choices=KV_DTYPES, default=d.kv_dtype)
@@ -140,6 +144,7 @@ def _inputs(args, catalogs):
         max_training_days=args.max_training_days, mfu=args.mfu, mbu=args.mbu, context_len=args.context,
         concurrency=args.concurrency, requests_per_s=args.requests_per_s, prompt_tokens=args.prompt_tokens,
         output_tokens=args.output_tokens, min_tokens_per_s_per_user=args.min_tokens_per_s_per_user,
+        max_ttft_s=args.max_ttft_s, prefix_cache_hit_rate=args.prefix_cache_hit_rate,
         gpu=args.gpu or "", instance=instance, util_cap=args.util_cap, overhead_bytes=args.overhead,
         fragmentation=args.fragmentation, price_kind=args.price_kind,
     )

@@ -39,6 +39,9 @@ class GpuSpec:
     as_of: str
     notes: str = ""
     measured: bool = False  # peaks are achieved throughput from this machine's benchmark
+    architecture: str = ""  # e.g. "Hopper (GH100)": the generation serving efficiencies are fitted per
+    nvlink_bytes_per_s: float = math.nan  # NVLink per GPU, both directions (NaN = none or unknown)
+    pcie_bytes_per_s: float = math.nan  # PCIe per GPU, both directions
 
     @property
     def capacity_bytes(self) -> float:
@@ -69,6 +72,7 @@ class Instance:
     source: str
     as_of: str
     notes: str = ""
+    network_bytes_per_s: float = math.nan  # the instance's network (EFA, InfiniBand, …); NaN = unknown
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,9 @@ def _gpus(frame, path) -> dict:
             source=r.text("source"),
             as_of=r.text("as_of"),
             notes=r.text("notes"),
+            architecture=r.text("architecture"),
+            nvlink_bytes_per_s=r.number("nvlink_gb_s") * GB,
+            pcie_bytes_per_s=r.number("pcie_gb_s") * GB,
         )
     return out
 
@@ -199,6 +206,7 @@ def _instances(frame, path) -> dict:
             source=r.text("source") or str(path),
             as_of=r.text("as_of"),
             notes=r.text("notes"),
+            network_bytes_per_s=r.number("network_gbit_s") * 1e9 / 8,
         )
     return out
 

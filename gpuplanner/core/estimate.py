@@ -15,13 +15,13 @@ from gpuplanner.core.layout import (
 )
 from gpuplanner.core.memory import DTYPE_BYTES, weight_bytes_per_param
 from gpuplanner.core.model import ModelArch, sizes, synthesize
-from gpuplanner.core.performance import (
-    DecodeModel, batch_points, compute_dtype, hardware_flops, prefill_time_s, training_flops,
-)
+from gpuplanner.core.memory import kv_bytes_per_sequence
+from gpuplanner.core.performance import batch_points, compute_dtype, hardware_flops, training_flops
 from gpuplanner.core.pricing import (
     Fleet, Hardware, billed_instances, hourly_usd, resolve_hardware, serving_fleet, usd_per_million_tokens,
 )
 from gpuplanner.core.result import PlanResult, QuickRule, ThroughputPoint
+from gpuplanner.core.serving import Load, OperatingPoint, Replica, ServingModel, efficiency
 from gpuplanner.core.units import GIB, SECONDS_PER_DAY
 
 QUICK_TRAIN_BYTES = 18.0  # 2 half weights + 4 fp32 weights + 4 fp32 grads + 8 AdamW states
@@ -73,6 +73,26 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
 
     explain=False skips what only a single plan shows (explanations, assumptions and the
     throughput curve) for bulk use in sweeps."""
+    ctx = _context(inputs, catalogs)
+    result = _train(ctx) if ctx.inputs.mode == "train" else _infer(ctx, explain)
+    if not explain:
+        return result
+    return replace(result, assumptions=assumptions_for(ctx.inputs, ctx.arch, ctx.hw),
+                   explanations=explanations_for(result, ctx.inputs, ctx.arch, ctx.hw))
+
+
+def serving_model(inputs: PlanInputs, catalogs: Catalogs) -> ServingModel | None:
+    """The serving model of the replica a serving plan chooses (None when nothing fits), to
+    ask it about other operating points (a request rate, a concurrency): validation uses it."""
+    ctx = _context(inputs.with_(mode="infer"), catalogs)
+    setup, fitting, _, _ = _inference_search(ctx)
+    known = math.isfinite(ctx.peak) and math.isfinite(ctx.hw.gpu.bandwidth_bytes_per_s)
+    chosen = _best_serving(ctx, setup, fitting) if fitting and known and not ctx.blocked else None
+    return chosen.model if chosen else None
+
+
+def _context(inputs: PlanInputs, catalogs: Catalogs) -> _Context:
+    """Everything both modes resolve first, with the warnings that apply to both."""
     inputs = inputs.validated()
     arch = resolve_model(inputs, catalogs)
     hw = resolve_hardware(inputs, catalogs)
@@ -113,12 +133,7 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
     )
     check_fixed_layout(arch, hw.max_tp, _fixed_layout(inputs),
                        f"{hw.instance.instance_type} instance" if hw.instance else "node")
-    ctx = _Context(inputs, arch, hw, peak, usable, blocked, warnings, common)
-    result = _train(ctx) if inputs.mode == "train" else _infer(ctx, explain)
-    if not explain:
-        return result
-    return replace(result, assumptions=assumptions_for(inputs, arch, hw),
-                   explanations=explanations_for(result, inputs, arch, hw))
+    return _Context(inputs, arch, hw, peak, usable, blocked, warnings, common)
 
 
 @dataclass(frozen=True)
@@ -187,80 +202,115 @@ class _Serving:
     """One replica layout evaluated against the serving load, packed into billed instances."""
 
     candidate: object
-    decode: DecodeModel
-    max_batch: int
-    batch: int  # largest batch keeping the per-user floor (1 when even batch 1 misses it)
-    floor_met: bool
-    replica_tps: float
-    prefill_s: float
-    replica_requests_per_s: float  # the most one replica carries at the serving batch
+    model: ServingModel
+    capacity: OperatingPoint  # the most one replica carries within the service levels
+    slo_met: bool  # False: even an idle replica misses a service level (capacity then ignores them)
     fleet: Fleet
 
     @property
     def capacity_requests_per_s(self) -> float:
-        """The billed fleet's capacity: every replica slot it holds, at the serving batch."""
-        return self.fleet.replica_slots * self.replica_requests_per_s
+        """The billed fleet's capacity: every replica slot it holds."""
+        return self.fleet.replica_slots * self.capacity.requests_per_s
 
     def key(self) -> tuple:
-        """The search's objective: the per-user floor, then the bill (billed GPUs), then the
+        """The search's objective: the service levels, then the bill (billed GPUs), then the
         most capacity for that bill, then fewer GPUs in use and the smaller, shallower replica."""
         lay = self.candidate.layout
-        return (not self.floor_met, self.fleet.billed_gpus, -self.capacity_requests_per_s,
+        return (not self.slo_met, self.fleet.billed_gpus, -self.capacity_requests_per_s,
                 self.fleet.replicas * lay.gpus, lay.gpus, lay.pp)
 
 
-def _serving(cand, ctx: _Context, setup: InferenceSetup) -> _Serving:
-    inputs, lay = ctx.inputs, cand.layout
+def _replica_model(cand, ctx: _Context, setup: InferenceSetup) -> ServingModel:
+    """The serving model of one replica layout: its physics and its KV pool."""
+    inputs, lay, hw = ctx.inputs, cand.layout, ctx.hw
     w, kv_conc, acts = inference_parts(setup, lay.tp, lay.pp, lay.ep, inputs.concurrency)
     kv_seq = kv_conc / math.ceil(inputs.concurrency / lay.ep)
     free = (ctx.usable - inputs.overhead_bytes) / (1 + ctx.frag) - w - acts
     max_batch = max(0, int(free // kv_seq)) * lay.ep if kv_seq > 0 else 0
     sz = setup.sizes
-    dense_bytes = setup.weight_bytes * sz.block_dense + setup.edge_weight_bytes * (sz.embed + sz.head)
     avg_ctx = min(inputs.context_len, inputs.prompt_tokens + inputs.output_tokens // 2)
-    parallel = lay.tp * lay.ep  # pipeline stages run one after another for a token
-    decode = DecodeModel(ctx.arch, ctx.hw.gpu, parallel, dense_bytes, setup.weight_bytes * sz.block_experts,
-                         setup.kv_dtype, avg_ctx, ctx.peak, inputs.mfu, inputs.mbu)
-    batch = decode.largest_batch_with_floor(inputs.min_tokens_per_s_per_user, max_batch)
-    replica_tps = decode.total(max(batch, 1))
-    prefill = prefill_time_s(ctx.arch, inputs.prompt_tokens, parallel, ctx.peak, inputs.mfu)
-    replica_rps = 1.0 / (prefill + inputs.output_tokens / replica_tps)
-    replicas = max(1, math.ceil(inputs.requests_per_s / replica_rps - 1e-9))
-    return _Serving(cand, decode, max_batch, max(batch, 1), batch > 0, replica_tps, prefill, replica_rps,
-                    serving_fleet(replicas, lay.gpus, ctx.hw))
+    eff = efficiency(hw.gpu)
+    replica = Replica(
+        ctx.arch, hw.gpu, lay.tp, lay.pp, lay.ep,
+        dense_weight_bytes=setup.weight_bytes * sz.block_dense + setup.edge_weight_bytes * (sz.embed + sz.head),
+        expert_weight_bytes=setup.weight_bytes * sz.block_experts,
+        kv_bytes_per_token=kv_bytes_per_sequence(ctx.arch, avg_ctx, setup.kv_dtype, 1, 1) / avg_ctx,
+        peak_flops=ctx.peak, mbu=inputs.mbu, compute_efficiency=1.0 if hw.gpu.measured else eff.compute / (1 + eff.tp_loss * (lay.tp - 1)),
+        step_s=eff.step_s, gpus_per_instance=hw.gpus_per_instance,
+        network_bytes_per_s=hw.instance.network_bytes_per_s if hw.instance else math.nan)
+    load = Load(inputs.requests_per_s, inputs.prompt_tokens, inputs.output_tokens, inputs.prefix_cache_hit_rate)
+    return ServingModel(replica, load, max_batch)
+
+
+def _fleet_for(rate_per_replica: float, cand, ctx: _Context) -> Fleet:
+    replicas = max(1, math.ceil(ctx.inputs.requests_per_s / rate_per_replica - 1e-9)) if rate_per_replica > 0 else 1
+    return serving_fleet(replicas, cand.layout.gpus, ctx.hw)
+
+
+def _serving(cand, ctx: _Context, setup: InferenceSetup, best: _Serving | None = None) -> _Serving | None:
+    """The layout against the load, or None when a cheap bound shows it cannot beat `best`."""
+    inputs = ctx.inputs
+    model = _replica_model(cand, ctx, setup)
+    if best is not None and best.slo_met:
+        bound = model.rate_upper_bound()
+        fleet = _fleet_for(bound, cand, ctx)
+        if (fleet.billed_gpus, -fleet.replica_slots * bound) > (best.fleet.billed_gpus, -best.capacity_requests_per_s):
+            return None
+    cap = model.capacity(inputs.max_ttft_s, inputs.min_tokens_per_s_per_user)
+    met = cap.within and cap.requests_per_s > 0
+    if not met:
+        cap = model.capacity()
+    return _Serving(cand, model, cap, met, _fleet_for(cap.requests_per_s, cand, ctx))
 
 
 def _deepening(cand, ctx: _Context, setup: InferenceSetup):
-    """One fitting (tensor, expert) layout at its shallowest pipeline, then deeper ones while
-    memory still limits the batch: a deeper pipeline only adds room for KV cache (decode and
-    prefill speed do not depend on it), so once the per-user floor sets the batch, more stages
-    only add GPUs."""
-    plan = _serving(cand, ctx, setup)
-    yield plan
-    lay = cand.layout
+    """One fitting (tensor, expert) layout at its shallowest pipeline, then deeper ones. Each
+    stage adds memory for KV cache; otherwise p stages with p micro-batches in flight carry
+    what p shallower replicas would. So deeper pipelines are tried where they pack whole
+    instances (replica GPUs dividing, or a multiple of, the instance), or, billed by GPU,
+    while memory still limits the batch. Yields candidates; the caller evaluates them."""
+    yield cand
+    lay, per = cand.layout, ctx.hw.gpus_per_instance
     for p in (() if ctx.inputs.pp else pp_choices(ctx.arch)):
-        if p <= lay.pp:
+        gpus = lay.tp * p * lay.ep
+        if p <= lay.pp or (ctx.hw.instance and per % gpus and gpus % per):
             continue
-        if not plan.floor_met or plan.batch < plan.max_batch:
-            return
-        plan = _serving(inference_candidate(setup, ctx.inputs.overhead_bytes, ctx.frag, lay.tp, p, lay.ep, True),
-                        ctx, setup)
-        yield plan
+        yield inference_candidate(setup, ctx.inputs.overhead_bytes, ctx.frag, lay.tp, p, lay.ep, True)
 
 
-def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
-    """Serving: among the replica layouts that fit, the one whose fleet carries the load on
-    the smallest bill while keeping the per-user speed floor; then the one with the most
-    capacity for that bill; then the smaller replica. A small replica with deep pipelining
-    can need many more replicas than a wider tensor-parallel one."""
-    inputs, arch, hw, warnings, common = ctx.inputs, ctx.arch, ctx.hw, ctx.warnings, ctx.common
+def _inference_search(ctx: _Context):
+    """(setup, fitting replica layouts, the smallest-memory fallback, notes per tensor degree)."""
+    inputs, arch = ctx.inputs, ctx.arch
     quantized = inputs.precision in ("fp8", "int8", "int4")
     wb = weight_bytes_per_param(inputs.precision)
     edge_b = 2.0 if quantized else DTYPE_BYTES[inputs.precision]
     setup = InferenceSetup(arch, sizes(arch), wb, edge_b, inputs.kv_dtype_effective(), inputs.context_len,
                            inputs.concurrency)
-    fitting, fallback, notes = search_inference(setup, ctx.usable, inputs.overhead_bytes, ctx.frag, hw.max_tp,
+    fitting, fallback, notes = search_inference(setup, ctx.usable, inputs.overhead_bytes, ctx.frag, ctx.hw.max_tp,
                                                 _fixed_layout(inputs))
+    return setup, fitting, fallback, notes
+
+
+def _best_serving(ctx: _Context, setup: InferenceSetup, fitting) -> _Serving:
+    s = None
+    for cand in sorted(fitting, key=lambda c: c.layout.gpus):
+        if s is not None and s.slo_met and cand.layout.gpus > s.fleet.billed_gpus:
+            break
+        for deeper in _deepening(cand, ctx, setup):
+            if s is not None and s.slo_met and deeper.layout.gpus > s.fleet.billed_gpus:
+                break  # one replica of this size already needs more GPUs than the best whole fleet bills
+            plan = _serving(deeper, ctx, setup, s)
+            if plan is not None and (s is None or plan.key() < s.key()):
+                s = plan
+    return s
+
+
+def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
+    """Serving: among the replica layouts that fit, the one whose fleet carries the load on
+    the smallest bill while keeping the service levels; then the one with the most capacity
+    for that bill; then the smaller replica."""
+    inputs, arch, hw, warnings, common = ctx.inputs, ctx.arch, ctx.hw, ctx.warnings, ctx.common
+    setup, fitting, fallback, notes = _inference_search(ctx)
     if not fitting and fallback is None:
         raise InputError("tp", f"no tensor/pipeline degree is allowed for this model ({arch.n_heads} heads)")
     fits = bool(fitting) and not ctx.blocked
@@ -271,6 +321,8 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
                         f"{inputs.context_len} tokens need {fallback.breakdown.total / GIB:,.1f} GiB per GPU, "
                         f"usable {ctx.usable / GIB:,.1f} GiB")
     min_gpus = min((c.layout.gpus for c in fitting), default=0) if fits else 0
+    if fits and not math.isfinite(hw.gpu.bandwidth_bytes_per_s):
+        warnings.append(f"{hw.gpu.name} has no published memory bandwidth: speed, replicas and costs are unknown")
     if not fits or not math.isfinite(ctx.peak) or not math.isfinite(hw.gpu.bandwidth_bytes_per_s):
         cand = min(fitting, key=lambda c: (c.layout.gpus, c.layout.pp)) if fitting else fallback
         return PlanResult(**common, breakdown_bytes=cand.breakdown, fits=fits, layout=cand.layout,
@@ -279,41 +331,56 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
                           price_usd_per_hour=hourly_usd(cand.layout.gpus, hw) if fits else math.nan,
                           spot_price_usd_per_hour=math.nan, layout_notes=_layout_notes(notes, bool(fitting)),
                           warnings=tuple(warnings))
-    s = None
-    for cand in sorted(fitting, key=lambda c: c.layout.gpus):
-        if s is not None and s.floor_met and cand.layout.gpus > s.fleet.billed_gpus:
-            break
-        for plan in _deepening(cand, ctx, setup):
-            if s is not None and s.floor_met and plan.candidate.layout.gpus > s.fleet.billed_gpus:
-                break  # one replica of this size already needs more GPUs than the best whole fleet bills
-            if s is None or plan.key() < s.key():
-                s = plan
-    if not s.floor_met:
-        warnings.append(f"{inputs.min_tokens_per_s_per_user:g} tokens/s per user is out of reach: "
-                        f"batch 1 gives {s.decode.per_user(1):.1f}; planning with batch 1")
-    lay, fleet = s.candidate.layout, s.fleet
+    s = _best_serving(ctx, setup, fitting)
+    model, lay, fleet = s.model, s.candidate.layout, s.fleet
+    idle = model.at_x(0.0)
+    if not s.slo_met:
+        warnings.append(_missed_levels(inputs, idle))
+    at_users = model.closed_loop(inputs.concurrency)
+    offline = model.max_throughput()
     load_tps = inputs.requests_per_s * inputs.output_tokens
     capacity_tps = s.capacity_requests_per_s * inputs.output_tokens
     replica_price = fleet.replica_price_usd_per_hour
-    curve = tuple(ThroughputPoint(b, s.decode.per_user(b), s.decode.total(b),
-                                  replica_price / (3600 * s.decode.total(b)) * 1e6)
-                  for b in batch_points(s.max_batch)) if with_curve else ()
+    curve = tuple(_curve_point(model.closed_loop(b), b, inputs.output_tokens, replica_price)
+                  for b in batch_points(model.max_concurrency)) if with_curve else ()
     return PlanResult(
-        **common, breakdown_bytes=s.candidate.breakdown, fits=True, meets_slo=s.floor_met, layout=lay,
+        **common, breakdown_bytes=s.candidate.breakdown, fits=True, meets_slo=s.slo_met, layout=lay,
         min_gpus=min_gpus, gpus=lay.gpus, instances=billed_instances(lay.gpus, hw),
         price_usd_per_hour=hourly_usd(lay.gpus, hw), spot_price_usd_per_hour=hourly_usd(lay.gpus, hw, spot=True),
-        prefill_time_s=s.prefill_s,
-        decode_tokens_per_s_per_user=s.decode.per_user(inputs.concurrency),
-        decode_tokens_per_s_total=s.decode.total(inputs.concurrency),
-        max_batch=s.max_batch, curve=curve,
+        prefill_time_s=model.prefill_s(),
+        ttft_s=at_users.ttft_s, tpot_s=at_users.tpot_s,
+        decode_tokens_per_s_per_user=at_users.decode_tokens_per_s_per_user,
+        decode_tokens_per_s_total=at_users.output_tokens_per_s(model.load),
+        max_throughput_tokens_per_s=offline.output_tokens_per_s(model.load),
+        max_throughput_concurrency=offline.concurrency,
+        max_batch=model.max_concurrency, curve=curve,
         usd_per_million_tokens=usd_per_million_tokens(fleet.monthly_cost_usd, load_tps),
         usd_per_million_tokens_at_capacity=usd_per_million_tokens(fleet.monthly_cost_usd, capacity_tps),
         fleet_capacity_requests_per_s=s.capacity_requests_per_s,
         fleet_utilization=inputs.requests_per_s / s.capacity_requests_per_s,
         replica_price_usd_per_hour=replica_price, replicas_per_instance=fleet.replica_slots / fleet.instances
         if hw.instance else math.nan,
-        serving_batch=s.batch, serving_tokens_per_s_total=s.replica_tps, replicas=fleet.replicas,
+        serving_batch=math.ceil(s.capacity.concurrency),
+        serving_tokens_per_s_total=s.capacity.output_tokens_per_s(model.load), replicas=fleet.replicas,
         serving_gpus=fleet.replicas * lay.gpus, serving_instances=fleet.instances,
         monthly_cost_usd=fleet.monthly_cost_usd, spot_monthly_cost_usd=fleet.spot_monthly_cost_usd,
         layout_notes=_layout_notes(notes, True), warnings=tuple(warnings),
     )
+
+
+def _curve_point(point: OperatingPoint, users: int, output_tokens: int, replica_usd_per_hour: float):
+    total = point.requests_per_s * output_tokens
+    return ThroughputPoint(users, point.decode_tokens_per_s_per_user, total,
+                           replica_usd_per_hour / (3600 * total) * 1e6 if total > 0 else math.nan)
+
+
+def _missed_levels(inputs: PlanInputs, idle: OperatingPoint) -> str:
+    """Why even an idle replica misses the service levels; the plan then ignores them."""
+    missed = []
+    if idle.decode_tokens_per_s_per_user < inputs.min_tokens_per_s_per_user:
+        missed.append(f"{inputs.min_tokens_per_s_per_user:g} tokens/s per user is out of reach (one user alone "
+                      f"gets {idle.decode_tokens_per_s_per_user:.1f})")
+    if inputs.max_ttft_s and idle.ttft_s > inputs.max_ttft_s:
+        missed.append(f"a first token within {inputs.max_ttft_s:g} s is out of reach (an idle replica takes "
+                      f"{idle.ttft_s:.2f} s)")
+    return "; ".join(missed) + ": planning without them"

@@ -60,6 +60,8 @@ class PlanInputs:
     prompt_tokens: int = 2048
     output_tokens: int = 256
     min_tokens_per_s_per_user: float = 20.0
+    max_ttft_s: float = 0.0  # > 0: a time-to-first-token target the fleet must keep
+    prefix_cache_hit_rate: float = 0.0  # share of prompt tokens served from the prefix cache
     gpu: str = ""
     instance: str = "p5.48xlarge"
     util_cap: float = 0.90
@@ -97,6 +99,8 @@ class PlanInputs:
         _number("mbu", self.mbu, 1e-4, 1.0)
         _number("requests_per_s", self.requests_per_s, 1e-6, 1e9)  # a bill per token needs tokens
         _number("min_tokens_per_s_per_user", self.min_tokens_per_s_per_user, 0.0, 1e7)
+        _number("max_ttft_s", self.max_ttft_s, 0.0, 1e5)
+        _number("prefix_cache_hit_rate", self.prefix_cache_hit_rate, 0.0, 0.99)
         _number("util_cap", self.util_cap, 0.05, 1.0)
         _number("overhead", self.overhead_bytes, 0.0, 1 << 50)
         _number("fragmentation", self.fragmentation, 0.0, 1.0)

@@ -122,10 +122,14 @@ class PlanResult:
     cost_usd: float = math.nan
     spot_cost_usd: float = math.nan
     # inference
-    prefill_time_s: float = math.nan
+    prefill_time_s: float = math.nan  # one prompt alone on an idle replica
+    ttft_s: float = math.nan  # time to first token with `concurrency` users on one replica
+    tpot_s: float = math.nan  # time per output token, same operating point
     decode_tokens_per_s_per_user: float = math.nan
     decode_tokens_per_s_total: float = math.nan
-    max_batch: int = 0
+    max_batch: int = 0  # most sequences whose KV cache fits at the context length (the KV pool)
+    max_throughput_tokens_per_s: float = math.nan  # one replica, offline: the largest batch that fits, no floor
+    max_throughput_concurrency: float = math.nan  # the concurrency that maximum is at
     curve: tuple = ()
     usd_per_million_tokens: float = math.nan  # the fleet's monthly bill / output tokens served at the load
     usd_per_million_tokens_at_capacity: float = math.nan  # the same bill at the most load the fleet carries
@@ -133,7 +137,7 @@ class PlanResult:
     fleet_utilization: float = math.nan  # requested load / the fleet's capacity
     replica_price_usd_per_hour: float = math.nan  # a replica's share of the billed instances
     replicas_per_instance: float = math.nan  # replica slots per billed instance (< 1: a replica spans several)
-    serving_batch: int = 0
+    serving_batch: int = 0  # a replica's concurrency at its capacity within the service levels
     serving_tokens_per_s_total: float = math.nan  # one replica at the serving batch
     replicas: int = 0
     serving_gpus: int = 0
@@ -175,10 +179,12 @@ class PlanResult:
             "training_flops": self.training_flops, "hardware_flops": self.hardware_flops,
             "training_time_s": self.training_time_s, "gpu_hours": self.gpu_hours,
             "cost_usd": self.cost_usd, "spot_cost_usd": self.spot_cost_usd,
-            "prefill_time_s": self.prefill_time_s,
+            "prefill_time_s": self.prefill_time_s, "ttft_s": self.ttft_s, "tpot_s": self.tpot_s,
             "decode_tokens_per_s_per_user": self.decode_tokens_per_s_per_user,
             "decode_tokens_per_s_total": self.decode_tokens_per_s_total,
             "max_batch": self.max_batch,
+            "max_throughput_tokens_per_s": self.max_throughput_tokens_per_s,
+            "max_throughput_concurrency": self.max_throughput_concurrency,
             "meets_slo": self.meets_slo,
             "usd_per_million_tokens": self.usd_per_million_tokens,
             "usd_per_million_tokens_at_capacity": self.usd_per_million_tokens_at_capacity,

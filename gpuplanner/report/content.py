@@ -22,7 +22,7 @@ COMPONENT_LABELS = {
 TRAINING_ONLY = {"train_method", "optimizer", "grad_dtype", "zero_stage", "seq_len", "micro_batch",
                  "recompute", "flash_attention", "lora_rank", "training_tokens", "max_training_days"}
 SERVING_ONLY = {"kv_dtype", "mbu", "context_len", "concurrency", "requests_per_s", "prompt_tokens",
-                "output_tokens", "min_tokens_per_s_per_user"}
+                "output_tokens", "min_tokens_per_s_per_user", "max_ttft_s", "prefix_cache_hit_rate"}
 AUTO_WHEN_ZERO = {"dp", "tp", "pp", "ep"}
 TOP_CANDIDATES = 10
 
@@ -102,6 +102,12 @@ def answer_rows(result) -> list[tuple[str, str]]:
         (f"Tokens/s per user (batch {result.inputs.get('concurrency', 'n/a')})",
          _one_decimal(result.decode_tokens_per_s_per_user)),
         ("Prefill time", fmt_duration(result.prefill_time_s)),
+        (f"Time to first token / per token ({result.inputs.get('concurrency', 'n/a')} concurrent)",
+         f"{fmt_duration(result.ttft_s)} / {fmt_duration(result.tpot_s)}"),
+        (f"Max. throughput per replica (offline, {_whole(result.max_throughput_concurrency)} concurrent)",
+         _whole(result.max_throughput_tokens_per_s)),
+        ("Fleet utilization at the requested load", "n/a" if not math.isfinite(result.fleet_utilization)
+         else f"{result.fleet_utilization:.0%}"),
         ("Monthly cost (on-demand)", fmt_usd(result.monthly_cost_usd)),
         ("Monthly cost (spot)", fmt_usd(result.spot_monthly_cost_usd)),
     ]

@@ -108,6 +108,10 @@ GROUPS = (
         FieldSpec("output_tokens", "Output", "int", "tokens", "Average generated tokens; typical 100–1000."),
         FieldSpec("min_tokens_per_s_per_user", "Min. speed per user", "float", "tok/s",
                   "Floor on each user's decode speed; reading speed is about 10–20 tok/s."),
+        FieldSpec("max_ttft_s", "Max. time to first token", "float", "s",
+                  "Time-to-first-token target the fleet keeps at the request rate; 0 = none."),
+        FieldSpec("prefix_cache_hit_rate", "Prefix-cache hits", "pct", "%",
+                  "Share of prompt tokens already in the prefix cache (shared system prompts); 0–99 %."),
     )),
     Group("Precision && memory", (
         FieldSpec("precision", "Weights / compute", "choice", tip="Data type of weights and compute. " + DTYPE_TIP,

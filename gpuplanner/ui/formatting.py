@@ -74,6 +74,9 @@ def serve_texts(r: PlanResult) -> dict[str, str]:
     if not r.fits:
         return {"fits": f"Does not fit: {not_fitting_reason(r)}"}
     concurrency = r.inputs.get("concurrency", "n/a")
+    if not r.replicas:  # the GPU's peak or bandwidth is unknown: no speed, so no fleet
+        return {"gpus": f"{fmt_int(r.gpus)} × {r.gpu_name} per replica",
+                "fits": f"Speed and cost unknown: {r.warnings[-1] if r.warnings else 'no datasheet figures'}"}
     return _spot_first(r, {
         "gpus": f"{fmt_int(r.gpus)} × {r.gpu_name} per replica",
         "replicas": f"{fmt_int(r.replicas)} replica{'s' * (r.replicas != 1)}",
@@ -83,6 +86,10 @@ def serve_texts(r: PlanResult) -> dict[str, str]:
         "decode_tokens_per_s_per_user": f"{fmt_rate(r.decode_tokens_per_s_per_user)} per user at {concurrency} "
                                         "concurrent",
         "decode_tokens_per_s_total": f"{fmt_rate(r.decode_tokens_per_s_total)} total at {concurrency} concurrent",
+        "ttft_s": f"{fmt_duration(r.ttft_s)} to the first token, {fmt_duration(r.tpot_s)} per token "
+                  f"at {concurrency} concurrent",
+        "max_throughput_tokens_per_s": f"{fmt_rate(r.max_throughput_tokens_per_s)} per replica offline "
+                                       f"at {fmt_int(r.max_throughput_concurrency)} concurrent",
         "usd_per_million_tokens": f"{fmt_usd(r.usd_per_million_tokens)} / 1M tokens at the requested load "
                                   f"({fmt_usd(r.usd_per_million_tokens_at_capacity)} at capacity; "
                                   f"{r.fleet_utilization:.0%} used)",

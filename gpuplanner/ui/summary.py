@@ -17,7 +17,7 @@ CAPTIONS = {
     "fits": "", "gpus": "GPUs", "instances": "Instances", "layout": "Layout",
     "training_time_s": "Time", "cost_usd": "Cost (on-demand)", "spot_cost_usd": "Cost (spot)",
     "price_usd_per_hour": "Price", "replica_price_usd_per_hour": "Price", "gpu_hours": "GPU-hours",
-    "replicas": "Replicas",
+    "replicas": "Replicas", "ttft_s": "Latency", "max_throughput_tokens_per_s": "Max. throughput",
     "serving_instances": "In total", "decode_tokens_per_s_per_user": "Speed",
     "decode_tokens_per_s_total": "Throughput", "usd_per_million_tokens": "Token cost",
     "monthly_cost_usd": "Monthly (on-demand)", "spot_monthly_cost_usd": "Monthly (spot)",

@@ -1,0 +1,265 @@
+"""One serving model: a replica running continuous batching in steady state.
+
+Every engine step runs the decode batch plus a chunk of prompt tokens (chunked prefill,
+Agrawal et al. 2024, "Sarathi-Serve"). A step costs the larger of the bytes it moves (weights,
+the experts the batch touches, the KV cache it reads) over bandwidth × MBU and its FLOPs over
+peak × a fitted efficiency, plus tensor/expert-parallel communication over the link it crosses
+(NVLink or PCIe inside an instance, the instance network across instances) and a fixed
+per-step cost (scheduling, kernel launches, sampling). Pope et al. 2022 give the bound; the
+fitted parameters (efficiency and fixed cost per GPU generation) are checked against
+published measurements by `scripts/validate_serving.py`.
+
+At a replica arrival rate λ, with n uncached prompt tokens and m output tokens per request:
+prompt tokens per step p = λ·n·s and decoding sequences B = λ·m·s solve s = step(B, p);
+TTFT = queueing for the step's prompt budget + the prompt's chunks; the concurrency a replica
+holds follows from Little's law, λ × (TTFT + m·s).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from gpuplanner.core.catalogs import GpuSpec
+from gpuplanner.core.model import ModelArch, sizes
+from gpuplanner.core.performance import expert_fraction_read
+
+ACTIVATION_BYTES = 2.0  # 16-bit activations cross the links
+CHUNK_TOKENS = 8192  # prompt tokens per step: vLLM's and SGLang's default chunked-prefill budget
+LINK_LATENCY_S = 8e-6  # one small collective (NCCL all-reduce / all-to-all launch and sync)
+NETWORK_ASSUMED_BYTES_PER_S = 12.5e9  # 100 Gb/s, used only when an instance's network is unknown
+SEARCH_TOLERANCE = 2e-3  # relative precision of the steady-state searches
+PCIE_ASSUMED_BYTES_PER_S = 16e9  # PCIe Gen4 x16, one direction, when the datasheet gives none
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """Fitted, per GPU generation: what fraction of the datasheet a serving engine reaches."""
+
+    compute: float  # of dense peak, in batched GEMMs (prefill; decode at large batch), one GPU
+    step_s: float  # fixed cost of one engine step
+    tp_loss: float  # GEMMs split t ways are narrower: efficiency / (1 + tp_loss · (t − 1))
+    source: str
+
+
+# Fitted by scripts/validate_serving.py (TensorRT-LLM offline throughput, SGLang/vLLM and
+# aiconfigurator TTFT/TPOT); GPU generations without measurements take the Ampere values.
+EFFICIENCY = {
+    "hopper": Efficiency(0.7, 0.001, 0.2, "fitted: TensorRT-LLM perf-overview (H100/H200), aiconfigurator measurements"),
+    "blackwell": Efficiency(0.8, 0.003, 0.2, "fitted: aiconfigurator measurements (B200/GB200)"),
+    "ampere": Efficiency(0.7, 0.001, 0.1, "fitted: TensorRT-LLM perf-overview (A100)"),
+    "ada": Efficiency(0.4, 0.0005, 0.1, "fitted: TensorRT-LLM perf-overview (L40S)"),
+}
+DEFAULT_GENERATION = "ampere"
+
+
+def generation(gpu: GpuSpec) -> str:
+    """'hopper', 'ampere', … from the catalog's architecture column."""
+    words = gpu.architecture.lower().split()
+    return words[0] if words else ""
+
+
+def efficiency(gpu: GpuSpec) -> Efficiency:
+    return EFFICIENCY.get(generation(gpu), EFFICIENCY[DEFAULT_GENERATION])
+
+
+@dataclass(frozen=True)
+class Replica:
+    """What the physics needs about one serving replica (t·p·e GPUs)."""
+
+    arch: ModelArch
+    gpu: GpuSpec
+    tp: int
+    pp: int
+    ep: int
+    dense_weight_bytes: float  # whole replica
+    expert_weight_bytes: float  # whole replica
+    kv_bytes_per_token: float  # all layers, one sequence
+    peak_flops: float  # per GPU, dtype the math runs in
+    mbu: float
+    compute_efficiency: float  # at this tensor degree
+    step_s: float
+    gpus_per_instance: int
+    network_bytes_per_s: float  # per instance; NaN = unknown
+
+    def __post_init__(self):
+        """Per-step constants, computed once: the search probes thousands of steps."""
+        arch, t, e = self.arch, self.tp, self.ep
+        const = object.__setattr__
+        const(self, "_active_flops", 2.0 * sizes(arch).active)
+        const(self, "_attn_flops", 4.0 * arch.n_layers * arch.attn_width)
+        const(self, "_bandwidth", t * e * self.gpu.bandwidth_bytes_per_s * self.mbu)
+        const(self, "_compute", t * e * self.peak_flops * self.compute_efficiency)
+        # communication = latency + bytes_per_token × tokens, per step
+        latency, per_token = 0.0, 0.0
+        if t > 1:
+            latency += 2 * arch.n_layers * LINK_LATENCY_S
+            per_token += 2 * arch.n_layers * 2 * (t - 1) / t * arch.hidden * ACTIVATION_BYTES / self.link_bytes_per_s(t)
+        if e > 1 and arch.is_moe:
+            moe_layers = arch.n_layers - arch.first_dense_layers
+            latency += 2 * moe_layers * LINK_LATENCY_S
+            per_token += 2 * moe_layers * (e - 1) / e / e * arch.experts_per_token * arch.hidden * ACTIVATION_BYTES \
+                / self.link_bytes_per_s(t * e)
+        if self.pp > 1:
+            latency += (self.pp - 1) * LINK_LATENCY_S
+            per_token += (self.pp - 1) * arch.hidden * ACTIVATION_BYTES / self.link_bytes_per_s(t * self.pp * e)
+        const(self, "_comm", (latency, per_token))
+
+    @property
+    def spans_instances(self) -> bool:
+        return self.tp * self.pp * self.ep > self.gpus_per_instance
+
+    def link_bytes_per_s(self, group: int) -> float:
+        """One direction of the link a group of `group` GPUs talks over: NVLink (a bridge joins
+        only pairs), else PCIe inside an instance; the instance network across instances."""
+        gpu = self.gpu
+        if group > self.gpus_per_instance:
+            net = self.network_bytes_per_s if math.isfinite(self.network_bytes_per_s) \
+                else NETWORK_ASSUMED_BYTES_PER_S
+            return net / self.gpus_per_instance
+        bridged = "bridge" in gpu.interconnect.lower()
+        if math.isfinite(gpu.nvlink_bytes_per_s) and (not bridged or group <= 2):
+            return gpu.nvlink_bytes_per_s / 2
+        return gpu.pcie_bytes_per_s / 2 if math.isfinite(gpu.pcie_bytes_per_s) else PCIE_ASSUMED_BYTES_PER_S
+
+    def comm_s(self, tokens: float) -> float:
+        """Tensor-parallel all-reduces (two per layer), expert-parallel all-to-alls (dispatch and
+        combine per MoE layer) and pipeline hand-offs for `tokens` tokens in one step."""
+        latency, per_token = self._comm
+        return latency + per_token * tokens
+
+    def step(self, batch: float, prompt_tokens: float, context: float) -> float:
+        """One engine step: `batch` sequences decoding at average `context` tokens plus
+        `prompt_tokens` of prefill. Pipeline stages work on `pp` micro-batches at once, so a
+        sequence's step covers all stages with 1/pp of the batch in each."""
+        b = batch / self.pp
+        p = prompt_tokens / self.pp
+        bytes_moved = self.dense_weight_bytes + b * context * self.kv_bytes_per_token
+        if self.expert_weight_bytes:
+            bytes_moved += self.expert_weight_bytes * expert_fraction_read(self.arch, max(1, math.ceil(b + p)))
+        flops = b * (self._active_flops + self._attn_flops * context) \
+            + p * (self._active_flops + self._attn_flops * min(context, p) / 2)
+        latency, per_token = self._comm
+        memory_s, compute_s = bytes_moved / self._bandwidth, flops / self._compute
+        return (memory_s if memory_s > compute_s else compute_s) + latency + per_token * (b + p) + self.step_s
+
+
+@dataclass(frozen=True)
+class Load:
+    requests_per_s: float
+    prompt_tokens: int
+    output_tokens: int
+    prefix_hit_rate: float = 0.0
+
+    @property
+    def uncached_prompt_tokens(self) -> float:
+        return self.prompt_tokens * (1.0 - self.prefix_hit_rate)
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """One replica in steady state at `requests_per_s`."""
+
+    requests_per_s: float
+    tpot_s: float  # time per output token (one decode step)
+    ttft_s: float  # queueing + the prompt's chunks
+    concurrency: float  # requests held (Little's law)
+    within: bool  # the state passed the test it was searched for (False: even an idle replica fails)
+
+    @property
+    def decode_tokens_per_s_per_user(self) -> float:
+        return 1.0 / self.tpot_s
+
+    def output_tokens_per_s(self, load: Load) -> float:
+        return self.requests_per_s * load.output_tokens
+
+
+class ServingModel:
+    """A replica under a load shape (prompt/output lengths): its steady state at any rate, the
+    most it carries within service levels, and its offline maximum.
+
+    States are indexed by x = λ·s, requests arriving per step: then B = m·x sequences decode,
+    p = n·x prompt tokens join each step, s = step(B, p) directly and λ = x / s, which grows
+    with x; so every search is a bisection over x with one step evaluation per probe."""
+
+    def __init__(self, replica: Replica, load: Load, max_concurrency: int):
+        self.replica = replica
+        self.load = load
+        self.max_concurrency = max_concurrency
+        self.context = load.prompt_tokens + load.output_tokens / 2  # average while decoding
+        self._x_max = CHUNK_TOKENS / max(load.uncached_prompt_tokens, 1e-9)  # prompt budget full
+
+    def prefill_s(self) -> float:
+        """One prompt alone: its chunks, each one engine step."""
+        n = self.load.uncached_prompt_tokens
+        return max(1, math.ceil(n / CHUNK_TOKENS)) * self.replica.step(0, min(n, CHUNK_TOKENS), self.context)
+
+    def rate_upper_bound(self) -> float:
+        """A rate this replica can never exceed (a few step evaluations): its KV pool over the
+        shortest time in system, and a full prompt budget at the fastest step."""
+        s_min = self.replica.step(0, 0, self.context)
+        return min(self.max_concurrency / (self.prefill_s() + self.load.output_tokens * s_min),
+                   self._x_max / s_min)
+
+    def at_x(self, x: float) -> OperatingPoint:
+        """The steady state at x requests per step (below the full prompt budget)."""
+        r, n, m = self.replica, self.load.uncached_prompt_tokens, self.load.output_tokens
+        s = r.step(m * x, n * x, self.context)
+        rate = x / s
+        busy = n * x / CHUNK_TOKENS  # share of each step's prompt budget in use
+        own = r.step(m * x, min(n, CHUNK_TOKENS) + n * x, self.context)
+        queue = s * (0.5 + busy / (2 * (1 - busy)))  # M/D/1 wait for the step's prompt budget
+        ttft = queue + max(1, math.ceil(n / CHUNK_TOKENS)) * own
+        return OperatingPoint(rate, s, ttft, rate * (ttft + m * s), True)
+
+    def at_rate(self, rate: float) -> OperatingPoint:
+        return self._largest(lambda p: p.requests_per_s <= rate)
+
+    def capacity(self, ttft_target_s: float = 0.0, min_tokens_per_s_per_user: float = 0.0) -> OperatingPoint:
+        """The largest rate kept within the KV pool and the service levels (0 = no target)."""
+        def ok(p: OperatingPoint) -> bool:
+            return (p.concurrency <= self.max_concurrency and p.tpot_s * min_tokens_per_s_per_user <= 1.0
+                    and (not ttft_target_s or p.ttft_s <= ttft_target_s))
+        return self._largest(ok)
+
+    def closed_loop(self, users: int) -> OperatingPoint:
+        """What a benchmark at fixed concurrency measures: `users` requests of equal lengths,
+        each re-issued when it ends. Started together, they fall into groups of g prompts that
+        fill one step's prompt budget and stay in step: a request waits for the step in flight,
+        then its group's chunks; while it decodes, each other group's prefill shares one step."""
+        r, n, m = self.replica, self.load.uncached_prompt_tokens, self.load.output_tokens
+        group = max(1, min(users, int(CHUNK_TOKENS // n))) if n > 0 else users
+        chunks = max(1, math.ceil(group * n / CHUNK_TOKENS))
+        mixed = r.step(users, min(group * n, CHUNK_TOKENS), self.context)
+        decode = r.step(users, 0, self.context)
+        shared = min(m - 1, (math.ceil(users / group) - 1) * chunks)
+        tpot = ((m - 1 - shared) * decode + shared * mixed) / (m - 1) if m > 1 else decode
+        ttft = (0.5 + chunks) * mixed
+        return OperatingPoint(users / (ttft + (m - 1) * tpot), tpot, ttft, users, True)
+
+    def max_throughput(self) -> OperatingPoint:
+        """One replica, the largest concurrency that fits, no per-user floor: what an offline
+        benchmark (all requests queued at once) measures."""
+        return self.closed_loop(max(1, self.max_concurrency))
+
+    def _largest(self, ok, rel: float = SEARCH_TOLERANCE) -> OperatingPoint:
+        """The state with the largest x that passes `ok` (every test tightens as x grows):
+        halve x down from the full prompt budget until one passes, then bisect."""
+        first = self.at_x(0.0)
+        if not ok(first):
+            return OperatingPoint(0.0, first.tpot_s, first.ttft_s, 0.0, False)
+        hi = self._x_max
+        lo = hi / 2
+        best = self.at_x(lo)
+        while not ok(best):
+            hi, lo = lo, lo / 4
+            if lo < self._x_max * 1e-9:
+                return first
+            best = self.at_x(lo)
+        while hi - lo > rel * lo:
+            mid = (lo + hi) / 2
+            point = self.at_x(mid)
+            if ok(point):
+                lo, best = mid, point
+            else:
+                hi = mid
+        return best
