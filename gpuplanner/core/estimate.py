@@ -333,6 +333,11 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
                           warnings=tuple(warnings))
     s = _best_serving(ctx, setup, fitting)
     model, lay, fleet = s.model, s.candidate.layout, s.fleet
+    if model.replica.spans_instances:
+        net = hw.instance.network_bytes_per_s if hw.instance else math.nan
+        warnings.append(f"a replica spans {math.ceil(lay.gpus / hw.gpus_per_instance)} instances: its traffic crosses "
+                        "the instance network (" + (f"{net * 8 / 1e9:,.0f} Gb/s" if math.isfinite(net) else
+                                                    "bandwidth unknown; 100 Gb/s assumed") + ")")
     idle = model.at_x(0.0)
     if not s.slo_met:
         warnings.append(_missed_levels(inputs, idle))

@@ -27,7 +27,7 @@ ACTIVATION_BYTES = 2.0  # 16-bit activations cross the links
 CHUNK_TOKENS = 8192  # prompt tokens per step: vLLM's and SGLang's default chunked-prefill budget
 LINK_LATENCY_S = 8e-6  # one small collective (NCCL all-reduce / all-to-all launch and sync)
 NETWORK_ASSUMED_BYTES_PER_S = 12.5e9  # 100 Gb/s, used only when an instance's network is unknown
-SEARCH_TOLERANCE = 2e-3  # relative precision of the steady-state searches
+SEARCH_TOLERANCE = 1e-2  # relative precision (of x) of the steady-state searches
 PCIE_ASSUMED_BYTES_PER_S = 16e9  # PCIe Gen4 x16, one direction, when the datasheet gives none
 
 
@@ -138,9 +138,8 @@ class Replica:
             bytes_moved += self.expert_weight_bytes * expert_fraction_read(self.arch, max(1, math.ceil(b + p)))
         flops = b * (self._active_flops + self._attn_flops * context) \
             + p * (self._active_flops + self._attn_flops * min(context, p) / 2)
-        latency, per_token = self._comm
         memory_s, compute_s = bytes_moved / self._bandwidth, flops / self._compute
-        return (memory_s if memory_s > compute_s else compute_s) + latency + per_token * (b + p) + self.step_s
+        return (memory_s if memory_s > compute_s else compute_s) + self.comm_s(b + p) + self.step_s
 
 
 @dataclass(frozen=True)
@@ -212,14 +211,14 @@ class ServingModel:
         return OperatingPoint(rate, s, ttft, rate * (ttft + m * s), True)
 
     def at_rate(self, rate: float) -> OperatingPoint:
-        return self._largest(lambda p: p.requests_per_s <= rate)
+        return self._largest(lambda p: p.requests_per_s / rate)
 
     def capacity(self, ttft_target_s: float = 0.0, min_tokens_per_s_per_user: float = 0.0) -> OperatingPoint:
         """The largest rate kept within the KV pool and the service levels (0 = no target)."""
-        def ok(p: OperatingPoint) -> bool:
-            return (p.concurrency <= self.max_concurrency and p.tpot_s * min_tokens_per_s_per_user <= 1.0
-                    and (not ttft_target_s or p.ttft_s <= ttft_target_s))
-        return self._largest(ok)
+        def ratio(p: OperatingPoint) -> float:
+            worst = max(p.concurrency / max(self.max_concurrency, 1e-9), p.tpot_s * min_tokens_per_s_per_user)
+            return max(worst, p.ttft_s / ttft_target_s) if ttft_target_s else worst
+        return self._largest(ratio)
 
     def closed_loop(self, users: int) -> OperatingPoint:
         """What a benchmark at fixed concurrency measures: `users` requests of equal lengths,
@@ -241,25 +240,34 @@ class ServingModel:
         benchmark (all requests queued at once) measures."""
         return self.closed_loop(max(1, self.max_concurrency))
 
-    def _largest(self, ok, rel: float = SEARCH_TOLERANCE) -> OperatingPoint:
-        """The state with the largest x that passes `ok` (every test tightens as x grows):
-        halve x down from the full prompt budget until one passes, then bisect."""
+    def _largest(self, ratio, rel: float = SEARCH_TOLERANCE) -> OperatingPoint:
+        """The state with the largest x whose `ratio` (load over limit, growing with x) is at
+        most 1: false position (Illinois) on log ratio against log x, over nine decades of x."""
         first = self.at_x(0.0)
-        if not ok(first):
+        if ratio(first) > 1:
             return OperatingPoint(0.0, first.tpot_s, first.ttft_s, 0.0, False)
-        hi = self._x_max
-        lo = hi / 2
-        best = self.at_x(lo)
-        while not ok(best):
-            hi, lo = lo, lo / 4
-            if lo < self._x_max * 1e-9:
-                return first
-            best = self.at_x(lo)
-        while hi - lo > rel * lo:
-            mid = (lo + hi) / 2
-            point = self.at_x(mid)
-            if ok(point):
-                lo, best = mid, point
+        lo, hi = math.log(self._x_max * 1e-9), math.log(self._x_max * (1 - 1e-9))
+        top = self.at_x(math.exp(hi))
+        f_hi = _log(ratio(top))
+        if f_hi <= 0:
+            return top
+        best = self.at_x(math.exp(lo))
+        f_lo = _log(ratio(best))
+        if f_lo > 0:
+            return first
+        while hi - lo > rel:
+            u = hi - f_hi * (hi - lo) / (f_hi - f_lo)
+            u = min(max(u, lo + 0.05 * (hi - lo)), hi - 0.05 * (hi - lo))
+            point = self.at_x(math.exp(u))
+            f = _log(ratio(point))
+            if f <= 0:
+                lo, f_lo, best = u, f, point
+                f_hi /= 2  # Illinois: the end that did not move counts half
             else:
-                hi = mid
+                hi, f_hi = u, f
+                f_lo /= 2
         return best
+
+
+def _log(ratio: float) -> float:
+    return math.log(ratio) if ratio > 0 else -700.0
