@@ -4,7 +4,9 @@ Datasets (read-only, see their README in the shared validation folder):
 - trtllm_perf_overview.csv: TensorRT-LLM offline maximum throughput (`max_throughput_tokens_per_s`);
 - sglang_vllm_bench.csv: SGLang/vLLM online TTFT and TPOT at a request rate;
 - aiconfigurator_silicon_sample.csv: measured TTFT and TPOT at a concurrency (aggregated
-  serving, models the planner can express, fp8/bf16).
+  serving, models the planner can express, fp8/bf16);
+- vllm_memory_llmd.csv: the KV pool vLLM 0.19 allocated (tokens, maximum concurrency), full-
+  attention models the planner can express.
 Errors are predicted / measured − 1. `--fit` grid-searches the compute efficiency and the
 fixed step cost per GPU generation (never a per-row correction) and prints the best values.
 
@@ -24,6 +26,7 @@ import pandas as pd
 
 from gpuplanner.core import InputError, PlanInputs, estimate, load_catalogs
 from gpuplanner.core import serving
+from gpuplanner.core.engines import vllm_kv_pool
 from gpuplanner.core.estimate import serving_model
 
 DATA = Path("/work/shared/data/validation/serving")
@@ -34,6 +37,12 @@ MODEL = {"meta-llama/Llama-3.1-70B": "llama-3.1-70b", "meta-llama/Llama-3.1-8B-I
          "deepseek-ai/DeepSeek-R1": "deepseek-v3", "Qwen/Qwen3-32B": "Qwen/Qwen3-32B",
          "Qwen/Qwen3-235B-A22B-FP8": "Qwen/Qwen3-235B-A22B", "meta-llama/Llama-3.1-70B-Instruct": "llama-3.1-70b",
          "llama-3.1-8b": "llama-3.1-8b", "llama-3.1-70b": "llama-3.1-70b", "llama-3.3-70b": "llama-3.1-70b"}
+EXTRA_MODELS = ["Qwen/Qwen3-32B", "Qwen/Qwen3-235B-A22B", "google/gemma-7b",
+                "mistralai/Mistral-Small-3.1-24B-Instruct-2503"]
+VLLM_MODELS = {"meta-llama/Llama-3.1-8B-Instruct": "llama-3.1-8b", "Qwen/Qwen2.5-7B-Instruct": "qwen2.5-7b",
+               "google/gemma-7b": "google/gemma-7b",
+               "mistralai/Mistral-Small-3.1-24B-Instruct-2503": "mistralai/Mistral-Small-3.1-24B-Instruct-2503"}
+GIB = 2**30
 EXTRA_COLUMNS = {"name": "model_id", "model_type": "architecture", "num_experts": "num_local_experts",
                  "experts_per_token": "num_experts_per_tok", "num_shared_experts": "n_shared_experts"}
 
@@ -41,7 +50,7 @@ EXTRA_COLUMNS = {"name": "model_id", "model_type": "architecture", "num_experts"
 def catalogs(data: Path):
     """The bundled catalogs plus the validation set's extra architectures (Qwen3)."""
     extra = pd.read_csv(data / "model_configs_extra.csv", dtype=str, keep_default_na=False)
-    extra = extra[extra["name"].str.startswith("Qwen/Qwen3-")].rename(columns=EXTRA_COLUMNS)
+    extra = extra[extra["name"].isin(EXTRA_MODELS)].rename(columns=EXTRA_COLUMNS)
     extra["norm"] = "rmsnorm"
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "extra.csv"
@@ -141,6 +150,26 @@ def predict_aic(cat, a: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=a.index, columns=["ttft_ms", "tpot_ms"])
 
 
+def vllm_rows(data: Path) -> pd.DataFrame:
+    v = pd.read_csv(data / "vllm_memory_llmd.csv")
+    return v[(v["run_status"] == "ok") & v["model"].isin(VLLM_MODELS)].copy()
+
+
+def predict_vllm(cat, v: pd.DataFrame) -> pd.DataFrame:
+    """vLLM's KV pool from the planner's engine accounting; the GPU's total is the one vLLM logged."""
+    out = []
+    for row in v.itertuples():
+        precision = {"torch.float32": "fp32", "torch.float16": "fp16"}.get(row.dtype, "bf16")
+        if row.quantization == "fp8":
+            precision = "fp8"
+        kv_dtype = "fp8" if row.kv_cache_dtype == "fp8" else ("fp32" if precision == "fp32" else
+                                                              "fp16" if precision == "fp16" else "bf16")
+        pool = vllm_kv_pool(cat.models[VLLM_MODELS[row.model]], precision, kv_dtype, int(row.tp), int(row.pp),
+                            int(row.max_model_len), row.gpu_memory_utilization, row.total_gpu_memory_gib * GIB)
+        out.append((pool.kv_cache_tokens, pool.max_concurrency))
+    return pd.DataFrame(out, index=v.index, columns=["kv_cache_tokens", "max_concurrency"])
+
+
 def errors(predicted: pd.Series, measured: pd.Series) -> pd.Series:
     e = (predicted / measured - 1).abs()
     return e[e.notna()]
@@ -159,6 +188,10 @@ def evaluate(cat, data: Path, sets: dict) -> dict:
     pa = predict_aic(cat, a)
     out["aiconfigurator TTFT"] = errors(pa["ttft_ms"], a["silicon_ttft_ms"])
     out["aiconfigurator TPOT"] = errors(pa["tpot_ms"], a["silicon_tpot_ms"])
+    if "vllm" in sets:
+        pv = predict_vllm(cat, sets["vllm"])
+        out["vLLM KV pool tokens"] = errors(pv["kv_cache_tokens"], sets["vllm"]["kv_cache_tokens"])
+        out["vLLM max concurrency"] = errors(pv["max_concurrency"], sets["vllm"]["max_concurrency_x"])
     return out
 
 
@@ -192,7 +225,8 @@ def main(argv=None) -> int:
     ap.add_argument("--fit", action="store_true")
     args = ap.parse_args(argv)
     cat = catalogs(args.data)
-    sets = {"trtllm": trtllm_rows(args.data), "bench": bench_rows(args.data), "aic": aic_rows(args.data)}
+    sets = {"trtllm": trtllm_rows(args.data), "bench": bench_rows(args.data), "aic": aic_rows(args.data),
+            "vllm": vllm_rows(args.data)}
     if args.fit:
         fit(cat, args.data, sets)
     for name, e in evaluate(cat, args.data, sets).items():

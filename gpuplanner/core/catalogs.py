@@ -250,6 +250,7 @@ def _models(frame, path) -> dict:
             published_params=r.number("published_params"),
             published_active_params=r.number("active_params"),
             source=r.text("config_source") or str(path),
+            hf_repo=r.text("hf_repo"),
         )
     return out
 

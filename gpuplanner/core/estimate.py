@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, replace
 
 from gpuplanner.core.catalogs import Catalogs, GpuSpec
+from gpuplanner.core.engines import launches, pool_warning
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.explain import assumptions_for, explanations_for
 from gpuplanner.core.inputs import PlanInputs
@@ -333,6 +334,9 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
                           warnings=tuple(warnings))
     s = _best_serving(ctx, setup, fitting)
     model, lay, fleet = s.model, s.candidate.layout, s.fleet
+    engines = launches(arch, inputs.precision, inputs.kv_dtype_effective(), lay.tp, lay.pp, lay.ep,
+                       inputs.context_len, inputs.concurrency, inputs.util_cap, hw.gpu.capacity_bytes)
+    warnings.extend(w for w in (pool_warning(e, inputs.concurrency, inputs.context_len) for e in engines.values()) if w)
     if model.replica.spans_instances:
         net = hw.instance.network_bytes_per_s if hw.instance else math.nan
         warnings.append(f"a replica spans {math.ceil(lay.gpus / hw.gpus_per_instance)} instances: its traffic crosses "
@@ -369,7 +373,7 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
         serving_tokens_per_s_total=s.capacity.output_tokens_per_s(model.load), replicas=fleet.replicas,
         serving_gpus=fleet.replicas * lay.gpus, serving_instances=fleet.instances,
         monthly_cost_usd=fleet.monthly_cost_usd, spot_monthly_cost_usd=fleet.spot_monthly_cost_usd,
-        layout_notes=_layout_notes(notes, True), warnings=tuple(warnings),
+        engine_flags=engines, layout_notes=_layout_notes(notes, True), warnings=tuple(warnings),
     )
 
 

@@ -144,11 +144,26 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
                         f"{r.replicas} replicas of {r.gpus} GPUs, {_num(r.replicas_per_instance)} per "
                         f"{r.gpus_per_instance}-GPU instance → {_num(r.serving_instances)} instances → "
                         f"{fmt_usd(r.monthly_cost_usd)} per month", f"instance catalog, as of {r.price_as_of}"),
+            Explanation("engine_vllm", "pool = utilization × GPU memory − weights − profiled activation peak − "
+                        "non-torch memory, in 16-token blocks; concurrency = pool / context length",
+                        _pool_text(r, "vllm"), "vLLM documentation, memory profiling and gpu_memory_utilization"),
+            Explanation("engine_sglang", "pool = mem_fraction_static × GPU memory − weights",
+                        _pool_text(r, "sglang"), "SGLang documentation, mem_fraction_static"),
             Explanation("spot_monthly_cost_usd", "the same instances × spot price per hour × 730 h",
                         f"{fmt_usd(r.spot_monthly_cost_usd)} per month",
                         f"instance catalog (spot), as of {r.price_as_of}"),
         ]
     return tuple(out)
+
+
+def _pool_text(r, engine: str) -> str:
+    launch = r.engine_flags.get(engine)
+    if launch is None:
+        return "n/a"
+    p = launch.pool
+    return (f"{p.total_bytes / GIB:,.1f} GiB per GPU: weights {p.weights_bytes / GIB:,.2f} GiB, activations "
+            f"{p.activation_bytes / GIB:,.2f} GiB, non-torch {p.non_torch_bytes / GIB:,.2f} GiB → KV "
+            f"{p.kv_cache_bytes / GIB:,.2f} GiB = {p.kv_cache_tokens:,} tokens")
 
 
 def _filling(r, inputs) -> str:

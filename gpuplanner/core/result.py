@@ -144,6 +144,7 @@ class PlanResult:
     serving_instances: float = math.nan
     monthly_cost_usd: float = math.nan
     spot_monthly_cost_usd: float = math.nan
+    engine_flags: dict = field(default_factory=dict)  # engine -> EngineLaunch for one replica of the layout
     warnings: tuple = ()
     layout_notes: tuple = ()
     assumptions: tuple = ()
@@ -197,6 +198,7 @@ class PlanResult:
             "serving_gpus": self.serving_gpus, "serving_instances": self.serving_instances,
             "monthly_cost_usd": self.monthly_cost_usd,
             "spot_monthly_cost_usd": self.spot_monthly_cost_usd,
+            "engine_flags": {name: launch.to_dict() for name, launch in self.engine_flags.items()},
             "curve": [asdict(p) for p in self.curve],
             "warnings": list(self.warnings),
             "layout_notes": list(self.layout_notes),

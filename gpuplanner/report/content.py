@@ -106,6 +106,8 @@ def answer_rows(result) -> list[tuple[str, str]]:
          f"{fmt_duration(result.ttft_s)} / {fmt_duration(result.tpot_s)}"),
         (f"Max. throughput per replica (offline, {_whole(result.max_throughput_concurrency)} concurrent)",
          _whole(result.max_throughput_tokens_per_s)),
+        *((f"{name} launch (KV pool {launch.pool.kv_cache_tokens:,} tokens)", launch.command)
+          for name, launch in result.engine_flags.items()),
         ("Fleet utilization at the requested load", "n/a" if not math.isfinite(result.fleet_utilization)
          else f"{result.fleet_utilization:.0%}"),
         ("Monthly cost (on-demand)", fmt_usd(result.monthly_cost_usd)),

@@ -28,7 +28,8 @@ UNIT_SUFFIX = {
     "seq_len": "_tokens", "context_len": "_tokens", "micro_batch": "_sequences",
     "concurrency": "_sequences", "max_batch": "_sequences", "serving_batch": "_sequences",
     "batch": "_sequences", "mfu": "_fraction", "mbu": "_fraction", "util_cap": "_fraction",
-    "fragmentation": "_fraction",
+    "fragmentation": "_fraction", "fleet_utilization": "_fraction", "prefix_cache_hit_rate": "_fraction",
+    "kv_cache_tokens": "_count", "max_concurrency": "_sequences", "replicas_per_instance": "_count",
 }
 LEFT_OUT = ("inputs", "curve", "assumptions")  # inputs go first; the curve has its own file;
 # assumptions are prose, shown in the PDF
@@ -53,7 +54,7 @@ def plan_row(result) -> dict:
         if key == "breakdown_bytes":
             row.update({f"memory_{k}_bytes": v for k, v in value.items()})
         elif isinstance(value, dict):
-            row.update({f"{key}_{_with_unit(k)}": v for k, v in value.items()})
+            row.update(_flat(key, value))
         elif isinstance(value, list):
             row[key] = "; ".join(value)
         else:
@@ -74,6 +75,15 @@ def write_csv(result, table: pd.DataFrame, path) -> list[Path]:
     if result.curve:
         writers[curve] = _frame_writer(curve_frame(result))
     return write_atomically(writers)
+
+
+def _flat(prefix: str, value: dict) -> dict:
+    """Nested dicts (e.g. engine_flags.vllm.command) as engine_flags_vllm_command columns."""
+    out = {}
+    for k, v in value.items():
+        name = f"{prefix}_{_with_unit(k)}"
+        out.update(_flat(name, v) if isinstance(v, dict) else {name: v})
+    return out
 
 
 def _with_unit(key: str) -> str:

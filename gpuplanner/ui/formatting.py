@@ -97,6 +97,9 @@ def serve_texts(r: PlanResult) -> dict[str, str]:
         "spot_monthly_cost_usd": f"{fmt_usd(r.spot_monthly_cost_usd)} / month",
         "replica_price_usd_per_hour": f"{fmt_hourly(r.replica_price_usd_per_hour)} per replica "
                                       "(its share of the billed instances)",
+        **{f"engine_{name}": f"{launch.command}  → KV pool {launch.pool.kv_cache_tokens:,} tokens = "
+                             f"{launch.pool.max_concurrency:,.1f} × {r.inputs.get('context_len', 'n/a')}-token sequences"
+           for name, launch in r.engine_flags.items()},
     }, "monthly_cost_usd", "spot_monthly_cost_usd")
 
 

@@ -17,7 +17,7 @@ CAPTIONS = {
     "fits": "", "gpus": "GPUs", "instances": "Instances", "layout": "Layout",
     "training_time_s": "Time", "cost_usd": "Cost (on-demand)", "spot_cost_usd": "Cost (spot)",
     "price_usd_per_hour": "Price", "replica_price_usd_per_hour": "Price", "gpu_hours": "GPU-hours",
-    "replicas": "Replicas", "ttft_s": "Latency", "max_throughput_tokens_per_s": "Max. throughput",
+    "replicas": "Replicas", "ttft_s": "Latency", "engine_vllm": "vLLM", "engine_sglang": "SGLang", "max_throughput_tokens_per_s": "Max. throughput",
     "serving_instances": "In total", "decode_tokens_per_s_per_user": "Speed",
     "decode_tokens_per_s_total": "Throughput", "usd_per_million_tokens": "Token cost",
     "monthly_cost_usd": "Monthly (on-demand)", "spot_monthly_cost_usd": "Monthly (spot)",
@@ -82,6 +82,16 @@ class SummaryPanel(QtWidgets.QWidget):
         self.quick.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.LinksAccessibleByMouse
                                            | QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.quick.linkActivated.connect(self.explain_requested)
+        self.copy_vllm = QtWidgets.QPushButton("Copy vLLM command")
+        self.copy_sglang = QtWidgets.QPushButton("Copy SGLang command")
+        engines = QtWidgets.QHBoxLayout()
+        for button, engine in ((self.copy_vllm, "vllm"), (self.copy_sglang, "sglang")):
+            button.setEnabled(False)
+            button.clicked.connect(lambda _=False, e=engine: self.copy_command(e))
+            engines.addWidget(button)
+        engines.addStretch(1)
+        self.serve_card.layout().insertLayout(2, engines)
+        self.commands: dict[str, str] = {}
         cards = QtWidgets.QHBoxLayout()
         cards.addWidget(self.train_card, 1)
         cards.addWidget(self.serve_card, 1)
@@ -92,6 +102,10 @@ class SummaryPanel(QtWidgets.QWidget):
         self.quick_text = ""
         self.unit = "GiB"  # memory unit of the texts (GiB or GB)
 
+    def copy_command(self, engine: str) -> None:
+        """Put the serving plan's launch command for `engine` on the clipboard."""
+        QtWidgets.QApplication.clipboard().setText(self.commands.get(engine, ""))
+
     def show_results(self, primary: PlanResult, train: PlanResult | InputError,
                      serve: PlanResult | InputError) -> None:
         """`primary` is the result of the chosen mode; the other mode's may be an error."""
@@ -100,6 +114,10 @@ class SummaryPanel(QtWidgets.QWidget):
                 card.show_message(f"Not available: {result.message}")
             else:
                 card.show_texts(texts(result))
+        self.commands = {} if isinstance(serve, InputError) else \
+            {name: launch.command for name, launch in serve.engine_flags.items()}
+        self.copy_vllm.setEnabled("vllm" in self.commands)
+        self.copy_sglang.setEnabled("sglang" in self.commands)
         self.quick_text = quick_vs_detailed(primary, self.unit)
         prefix = "train" if primary.mode == "train" else "serve"
         self.quick.setText(f"{html.escape(self.quick_text)} {link(f'{prefix}:quick_rule', '(formula)')}")
