@@ -17,8 +17,12 @@ GPU_COLUMNS = [
 ]
 INSTANCE_COLUMNS = [
     "cloud", "instance_type", "gpu", "gpu_count", "price_usd_per_hour", "spot_price_usd_per_hour",
-    "region", "vcpus", "host_memory_gib", "cloud_gpu_name", "source", "as_of", "notes",
+    "region", "vcpus", "host_memory_gib", "cloud_gpu_name", "network_gbit_s", "network_source", "source",
+    "as_of", "notes",
 ]
+# Instance network bandwidth is not in the price snapshot: it comes from the vendors' instance
+# pages, listed with their source in scripts/instance_network.csv (blank = not published).
+NETWORK = Path(__file__).resolve().parent / "instance_network.csv"
 GPU_AS_OF = "vendor datasheets as published (undated); gathered 2025-2026"
 PRICE_AS_OF = "SkyPilot catalog v8 snapshot, late 2025 to 2026 (list prices)"
 
@@ -41,9 +45,13 @@ def build(data: Path) -> None:
         for r in _rows(data / "gpu_specs.csv")
     ]
     _write(ROOT / "resources" / "gpus.csv", GPU_COLUMNS, gpus)
+    network = {r["instance_type"]: r for r in _rows(NETWORK)}
     instances = [
         {
             **{c: r.get(c, "") for c in INSTANCE_COLUMNS},
+            "network_gbit_s": network.get(r["instance_type"], {}).get("network_gbit_s", ""),
+            "network_source": " ".join(filter(None, (network.get(r["instance_type"], {}).get(k, "")
+                                                     for k in ("network_note", "network_source")))),
             "gpu": r["gpu_spec_key"],
             "host_memory_gib": r["memory_gib"],
             "cloud_gpu_name": r["gpu_name"],

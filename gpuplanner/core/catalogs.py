@@ -23,6 +23,17 @@ PEAK_COLUMNS = {
 }
 
 
+# Tensor-core data types each GPU generation has (vendor architecture whitepapers: Volta,
+# Turing, Ampere, Ada, Hopper, Blackwell; AMD CDNA2/CDNA3). A blank datasheet cell for a type
+# the generation has is a gap ("unknown"), not "unsupported".
+TENSOR_DTYPES = {
+    "volta": {"fp16"}, "turing": {"fp16", "int8"},
+    "ampere": {"fp16", "bf16", "tf32", "int8"}, "cdna2": {"fp16", "bf16", "int8"},
+    "ada": {"fp16", "bf16", "tf32", "int8", "fp8"}, "hopper": {"fp16", "bf16", "tf32", "int8", "fp8"},
+    "blackwell": {"fp16", "bf16", "tf32", "int8", "fp8"}, "cdna3": {"fp16", "bf16", "tf32", "int8", "fp8"},
+}
+
+
 @dataclass(frozen=True, slots=True)
 class GpuSpec:
     """Datasheet facts for one GPU. Peaks are dense (no 2:4 sparsity), in FLOP/s."""
@@ -56,6 +67,18 @@ class GpuSpec:
 
     def peak(self, dtype: str) -> float:
         return self.peak_flops.get(dtype, math.nan)
+
+    @property
+    def generation(self) -> str:
+        """'hopper', 'ampere', … from the architecture column ('' when not given)."""
+        words = self.architecture.lower().split()
+        return words[0] if words else ""
+
+    def supports(self, dtype: str) -> bool:
+        """The GPU runs `dtype` math: a published peak, or a generation known to have it."""
+        if dtype == "fp32" or math.isfinite(self.peak(dtype)):
+            return True
+        return dtype in TENSOR_DTYPES.get(self.generation, ())
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-import math
 
 from gpuplanner.core.catalogs import GpuSpec
 from gpuplanner.core.model import ModelArch, sizes
@@ -21,8 +20,8 @@ def compute_dtype(gpu: GpuSpec, precision: str, mode: str) -> tuple[str, str, st
     Training needs its dtype in hardware (int8/int4 are LoRA base weights: 16-bit math).
     Serving falls back to 16-bit math for weight-only formats: int4 is always W4A16, and
     int8/fp8 without tensor-core support run as W8A16; bf16 on a GPU without it runs as fp16."""
-    def has(dtype):
-        return math.isfinite(gpu.peak(dtype))
+    def has(dtype):  # a blank datasheet cell is unknown, not unsupported: the generation decides
+        return gpu.supports(dtype)
 
     half = "bf16" if has("bf16") else "fp16"
     if precision in ("fp32", "int4") or (precision == "int8" and mode == "train"):

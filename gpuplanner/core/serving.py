@@ -52,14 +52,8 @@ EFFICIENCY = {
 DEFAULT_GENERATION = "ampere"
 
 
-def generation(gpu: GpuSpec) -> str:
-    """'hopper', 'ampere', … from the catalog's architecture column."""
-    words = gpu.architecture.lower().split()
-    return words[0] if words else ""
-
-
 def efficiency(gpu: GpuSpec) -> Efficiency:
-    return EFFICIENCY.get(generation(gpu), EFFICIENCY[DEFAULT_GENERATION])
+    return EFFICIENCY.get(gpu.generation, EFFICIENCY[DEFAULT_GENERATION])
 
 
 @dataclass(frozen=True)
@@ -141,6 +135,11 @@ class Replica:
         memory_s, compute_s = bytes_moved / self._bandwidth, flops / self._compute
         return (memory_s if memory_s > compute_s else compute_s) + self.comm_s(b + p) + self.step_s
 
+    def chunk_step(self, batch: float, chunk_tokens: float, context: float) -> float:
+        """The step that carries one prompt chunk, seen by that prompt: a chunk is one
+        micro-batch, so it crosses every pipeline stage at full size."""
+        return self.step(batch, chunk_tokens * self.pp, context)
+
 
 @dataclass(frozen=True)
 class Load:
@@ -190,7 +189,7 @@ class ServingModel:
     def prefill_s(self) -> float:
         """One prompt alone: its chunks, each one engine step."""
         n = self.load.uncached_prompt_tokens
-        return max(1, math.ceil(n / CHUNK_TOKENS)) * self.replica.step(0, min(n, CHUNK_TOKENS), self.context)
+        return max(1, math.ceil(n / CHUNK_TOKENS)) * self.replica.chunk_step(0, min(n, CHUNK_TOKENS), self.context)
 
     def rate_upper_bound(self) -> float:
         """A rate this replica can never exceed (a few step evaluations): its KV pool over the
@@ -205,7 +204,7 @@ class ServingModel:
         s = r.step(m * x, n * x, self.context)
         rate = x / s
         busy = n * x / CHUNK_TOKENS  # share of each step's prompt budget in use
-        own = r.step(m * x, min(n, CHUNK_TOKENS) + n * x, self.context)
+        own = r.chunk_step(m * x, min(n, CHUNK_TOKENS) + n * x / r.pp, self.context)
         queue = s * (0.5 + busy / (2 * (1 - busy)))  # M/D/1 wait for the step's prompt budget
         ttft = queue + max(1, math.ceil(n / CHUNK_TOKENS)) * own
         return OperatingPoint(rate, s, ttft, rate * (ttft + m * s), True)
@@ -232,7 +231,7 @@ class ServingModel:
         decode = r.step(users, 0, self.context)
         shared = min(m - 1, (math.ceil(users / group) - 1) * chunks)
         tpot = ((m - 1 - shared) * decode + shared * mixed) / (m - 1) if m > 1 else decode
-        ttft = (0.5 + chunks) * mixed
+        ttft = 0.5 * mixed + chunks * r.chunk_step(users, min(group * n, CHUNK_TOKENS), self.context)
         return OperatingPoint(users / (ttft + (m - 1) * tpot), tpot, ttft, users, True)
 
     def max_throughput(self) -> OperatingPoint:

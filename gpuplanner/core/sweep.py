@@ -42,6 +42,22 @@ def sweep(inputs: PlanInputs, catalogs: Catalogs, modes=("train", "infer"), prec
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def _reason(r, hw) -> str:
+    """Why a row cannot be bought as it is ('' when it can): it does not fit, its price, speed
+    or time is unknown, or it misses a service level or the deadline."""
+    unknown = [w for w in r.warnings if "are unknown" in w]
+    if not r.fits:
+        return r.warnings[-1] if r.warnings else "does not fit"
+    if not math.isfinite(hw.unit_price_usd_per_hour):
+        return f"no price for {hw.instance.instance_type} in the instance catalog: cost unknown"
+    if unknown:
+        return unknown[-1]
+    if not r.meets_slo:
+        missed = [w for w in r.warnings if "out of reach" in w]
+        return missed[-1] if missed else "misses the deadline"
+    return ""
+
+
 def _row(inputs, catalogs, mode, precision, inst, shared) -> dict:
     row = {"mode": mode, "precision": precision, "cloud": inst.cloud, "instance_type": inst.instance_type,
            "gpu": inst.gpu, "gpus_per_instance": inst.gpu_count, "fits": False, "meets_slo": False,
@@ -67,7 +83,7 @@ def _row(inputs, catalogs, mode, precision, inst, shared) -> dict:
         layout=r.layout.describe(), memory_per_gpu_gib=r.memory_per_gpu_bytes / GIB,
         price_usd_per_hour=hourly_usd(r.gpus, hw) if r.fits else math.nan,
         spot_price_usd_per_hour=hourly_usd(r.gpus, hw, spot=True) if r.fits else math.nan,
-        reason="" if r.fits else (r.warnings[-1] if r.warnings else "does not fit"),
+        reason=_reason(r, hw),
     )
     if mode == "train" and r.fits:
         hours = r.training_time_s / 3600

@@ -86,7 +86,7 @@ class SweepTableModel(QtCore.QAbstractTableModel):
             for c in COLUMNS:
                 value = row.get(c.key)
                 if c.key == "reason":
-                    text = "fits" if row.get("fits") else (value or "does not fit")
+                    text = (f"fits — {value}" if value else "fits") if row.get("fits") else (value or "does not fit")
                     shown.append(text)
                     keys.append(text.lower())
                 elif c.fmt is None:
