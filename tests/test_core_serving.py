@@ -46,7 +46,7 @@ def model(**load):
 
 def test_steady_state_obeys_littles_law():
     point = model().at_rate(5.0)
-    assert point.requests_per_s == pytest.approx(5.0, rel=5e-3)
+    assert point.requests_per_s == pytest.approx(5.0, rel=SEARCH_TOLERANCE)
     assert point.concurrency == pytest.approx(point.requests_per_s * (point.ttft_s + 256 * point.tpot_s))
 
 

@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-
 from gpuplanner.core.catalogs import GpuSpec
 from gpuplanner.core.model import ModelArch, sizes
 

@@ -217,7 +217,8 @@ class ServingModel:
         def ratio(p: OperatingPoint) -> float:
             worst = max(p.concurrency / max(self.max_concurrency, 1e-9), p.tpot_s * min_tokens_per_s_per_user)
             return max(worst, p.ttft_s / ttft_target_s) if ttft_target_s else worst
-        return self._largest(ratio)
+        # concurrency = rate × (TTFT + m·step) ≥ m·x, so x never exceeds the pool over m
+        return self._largest(ratio, x_hi=self.max_concurrency / self.load.output_tokens)
 
     def closed_loop(self, users: int) -> OperatingPoint:
         """What a benchmark at fixed concurrency measures: `users` requests of equal lengths,
@@ -239,34 +240,34 @@ class ServingModel:
         benchmark (all requests queued at once) measures."""
         return self.closed_loop(max(1, self.max_concurrency))
 
-    def _largest(self, ratio, rel: float = SEARCH_TOLERANCE) -> OperatingPoint:
+    def _largest(self, ratio, x_hi: float = math.inf, rel: float = SEARCH_TOLERANCE) -> OperatingPoint:
         """The state with the largest x whose `ratio` (load over limit, growing with x) is at
-        most 1: false position (Illinois) on log ratio against log x, over nine decades of x."""
+        most 1, below `x_hi` (a bound the caller knows) and the full prompt budget: false
+        position (Illinois) on ratio − 1, nearly linear in x away from saturation, until the
+        binding limit or the bracket is within `rel`."""
         first = self.at_x(0.0)
-        if ratio(first) > 1:
+        f_lo = ratio(first) - 1
+        if f_lo > 0:
             return OperatingPoint(0.0, first.tpot_s, first.ttft_s, 0.0, False)
-        lo, hi = math.log(self._x_max * 1e-9), math.log(self._x_max * (1 - 1e-9))
-        top = self.at_x(math.exp(hi))
-        f_hi = _log(ratio(top))
+        lo, hi = 0.0, min(x_hi, self._x_max * (1 - 1e-6))
+        best = first
+        top = self.at_x(hi)
+        f_hi = ratio(top) - 1
         if f_hi <= 0:
             return top
-        best = self.at_x(math.exp(lo))
-        f_lo = _log(ratio(best))
-        if f_lo > 0:
-            return first
-        while hi - lo > rel:
-            u = hi - f_hi * (hi - lo) / (f_hi - f_lo)
-            u = min(max(u, lo + 0.05 * (hi - lo)), hi - 0.05 * (hi - lo))
-            point = self.at_x(math.exp(u))
-            f = _log(ratio(point))
+        while hi - lo > rel * hi:
+            x = hi - f_hi * (hi - lo) / (f_hi - f_lo) if math.isfinite(f_hi) else (lo + hi) / 2
+            x = min(max(x, lo + 0.01 * (hi - lo)), hi - 0.01 * (hi - lo))
+            point = self.at_x(x)
+            f = ratio(point) - 1
             if f <= 0:
-                lo, f_lo, best = u, f, point
+                lo, f_lo, best = x, f, point
+                if f >= -rel:  # within the tolerance of the binding limit
+                    break
                 f_hi /= 2  # Illinois: the end that did not move counts half
             else:
-                hi, f_hi = u, f
+                hi, f_hi = x, f
                 f_lo /= 2
         return best
 
 
-def _log(ratio: float) -> float:
-    return math.log(ratio) if ratio > 0 else -700.0
