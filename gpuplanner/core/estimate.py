@@ -312,6 +312,9 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
     for that bill; then the smaller replica."""
     inputs, arch, hw, warnings, common = ctx.inputs, ctx.arch, ctx.hw, ctx.warnings, ctx.common
     setup, fitting, fallback, notes = _inference_search(ctx)
+    if inputs.dp:
+        warnings.append(f"a data-parallel degree of {inputs.dp} does not apply to serving: the number of "
+                        "replicas follows from the request rate")
     if not fitting and fallback is None:
         raise InputError("tp", f"no tensor/pipeline degree is allowed for this model ({arch.n_heads} heads)")
     fits = bool(fitting) and not ctx.blocked
