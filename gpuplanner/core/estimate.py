@@ -253,7 +253,7 @@ def _serving(cand, ctx: _Context, setup: InferenceSetup, best: _Serving | None =
     inputs = ctx.inputs
     model = _replica_model(cand, ctx, setup)
     if best is not None and best.slo_met:
-        bound = model.rate_upper_bound()
+        bound = model.rate_upper_bound(inputs.min_tokens_per_s_per_user)
         fleet = _fleet_for(bound, cand, ctx)
         if (fleet.billed_gpus, -fleet.replica_slots * bound) > (best.fleet.billed_gpus, -best.capacity_requests_per_s):
             return None

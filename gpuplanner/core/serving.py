@@ -191,12 +191,24 @@ class ServingModel:
         n = self.load.uncached_prompt_tokens
         return max(1, math.ceil(n / CHUNK_TOKENS)) * self.replica.chunk_step(0, min(n, CHUNK_TOKENS), self.context)
 
-    def rate_upper_bound(self) -> float:
-        """A rate this replica can never exceed (a few step evaluations): its KV pool over the
-        shortest time in system, and a full prompt budget at the fastest step."""
-        s_min = self.replica.step(0, 0, self.context)
-        return min(self.max_concurrency / (self.prefill_s() + self.load.output_tokens * s_min),
-                   self._x_max / s_min)
+    def rate_upper_bound(self, min_tokens_per_s_per_user: float = 0.0) -> float:
+        """A rate this replica can never exceed within the floor (a few step evaluations): its
+        KV pool over the shortest time in system; a full prompt budget at the fastest step; and
+        x_f · floor, where x_f is the x whose step alone reaches 1 / floor (rate = x / step)."""
+        r, n, m = self.replica, self.load.uncached_prompt_tokens, self.load.output_tokens
+        s_min = r.step(0, 0, self.context)
+        bound = min(self.max_concurrency / (self.prefill_s() + m * s_min), self._x_max / s_min)
+        if min_tokens_per_s_per_user > 0:
+            limit = 1.0 / min_tokens_per_s_per_user
+            if s_min > limit:
+                return 0.0
+            lo, hi = 0.0, min(self._x_max, self.max_concurrency / m)
+            if r.step(m * hi, n * hi, self.context) > limit:  # the floor binds inside the range
+                for _ in range(8):  # bisect to 1/256 of the range: an upper bound needs no more
+                    mid = (lo + hi) / 2
+                    lo, hi = (mid, hi) if r.step(m * mid, n * mid, self.context) <= limit else (lo, mid)
+                bound = min(bound, hi * min_tokens_per_s_per_user)  # x / step(x) grows with x
+        return bound
 
     def at_x(self, x: float) -> OperatingPoint:
         """The steady state at x requests per step (below the full prompt budget)."""
