@@ -199,12 +199,21 @@ def plan_text(r, quick_only: bool = False) -> str:
     if r.mode == "train":
         lines.append(f"Training: {r.training_flops:.3e} FLOP, {fmt_duration(r.training_time_s)}, "
                      f"{r.gpu_hours:,.0f} GPU-hours, {fmt_usd(r.cost_usd)} on-demand, {fmt_usd(r.spot_cost_usd)} spot")
+    elif not r.replicas:
+        lines.append("Serving: speed, replicas and cost unknown (see the warnings)")
     else:
         lines.append(f"Serving: prefill {fmt_duration(r.prefill_time_s)}, "
                      f"{r.decode_tokens_per_s_per_user:,.1f} tok/s per user, {r.decode_tokens_per_s_total:,.0f} tok/s "
                      f"total at batch {r.inputs.get('concurrency')}, largest batch {r.max_batch}")
+        lines.append(f"Latency at {r.inputs.get('concurrency')} concurrent: first token {fmt_duration(r.ttft_s)}, "
+                     f"{fmt_duration(r.tpot_s)} per token; offline maximum {r.max_throughput_tokens_per_s:,.0f} tok/s "
+                     f"per replica at {r.max_throughput_concurrency:,.0f} concurrent")
         lines.append(f"Load: {r.replicas} replica(s) × {r.gpus} GPUs at batch {r.serving_batch}, "
-                     f"{fmt_usd(r.usd_per_million_tokens)}/1M tokens, {fmt_usd(r.monthly_cost_usd)}/month")
+                     f"{fmt_usd(r.usd_per_million_tokens)}/1M tokens at the requested load "
+                     f"({fmt_usd(r.usd_per_million_tokens_at_capacity)} at capacity), "
+                     f"{fmt_usd(r.monthly_cost_usd)}/month")
+        lines += [f"{name}: {launch.command}  # KV pool {launch.pool.kv_cache_tokens:,} tokens"
+                  for name, launch in r.engine_flags.items()]
     lines += [f"Warning: {w}" for w in r.warnings]
     return "\n".join(lines)
 
