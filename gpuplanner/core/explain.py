@@ -62,8 +62,11 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
         Explanation("overhead", "overhead = runtime + fragmentation × (other components)",
                     f"{inputs.overhead_bytes / GIB:.2f} GiB + {inputs.fragmentation:g} × "
                     f"{(b.total - b.overhead) / GIB:.2f} GiB = {b.overhead / GIB:.2f} GiB", "ESTIMATION.md §3"),
-        Explanation("gpus", "the smallest layout whose busiest GPU fits in capacity × cap"
-                    + ("; whole instances are billed, so the plan fills them" if r.mode == "train" else ""),
+        Explanation("gpus", "the smallest layout whose busiest GPU fits in capacity × cap; whole instances "
+                    "are billed, so the plan fills them" if r.mode == "train" else
+                    "among the replica layouts whose busiest GPU fits in capacity × cap, the one whose fleet "
+                    "carries the load within the service levels on the smallest bill, then the most capacity "
+                    "for that bill",
                     f"{lay.describe()}: {b.total / GIB:.1f} GiB of {r.usable_bytes / GIB:.1f} GiB usable; "
                     f"needs {r.min_gpus} GPUs, plan uses {r.gpus}" + _filling(r, inputs), "ESTIMATION.md §5"),
     ]
