@@ -101,3 +101,15 @@ def test_a_first_token_target_needs_a_bigger_fleet():
 def test_fitted_efficiencies_are_physical():
     for eff in EFFICIENCY.values():
         assert 0 < eff.compute <= 1 and 0 < eff.step_s < 0.05 and 0 <= eff.tp_loss < 1 and eff.source
+
+
+@pytest.mark.parametrize("model,precision,instance", [
+    ("llama-3.1-70b", "bf16", "p5.48xlarge"), ("deepseek-v3", "fp8", "g6.xlarge"),
+    ("mixtral-8x7b-v0.1", "bf16", "g6e.12xlarge")])
+@pytest.mark.parametrize("floor", [0.0, 5.0, 20.0, 60.0])
+def test_the_pruning_bound_never_undercuts_the_capacity(model, precision, instance, floor):
+    """The search skips layouts by this bound, so it must be an upper bound (MoE steps grow in
+    jumps as a batch touches more experts, which a straight-line argument would miss)."""
+    m = serving_model(PlanInputs(model=model, mode="infer", precision=precision, instance=instance), CATALOGS)
+    capacity = m.capacity(min_tokens_per_s_per_user=floor)
+    assert capacity.requests_per_s <= m.rate_upper_bound(floor) * (1 + 1e-9)

@@ -27,6 +27,7 @@ ACTIVATION_BYTES = 2.0  # 16-bit activations cross the links
 CHUNK_TOKENS = 8192  # prompt tokens per step: vLLM's and SGLang's default chunked-prefill budget
 LINK_LATENCY_S = 8e-6  # one small collective (NCCL all-reduce / all-to-all launch and sync)
 NETWORK_ASSUMED_BYTES_PER_S = 12.5e9  # 100 Gb/s, used only when an instance's network is unknown
+BOUND_CELLS = 8  # grid cells of the rate bound below the per-user floor
 SEARCH_TOLERANCE = 1e-2  # relative precision (of x) of the steady-state searches
 PCIE_ASSUMED_BYTES_PER_S = 16e9  # PCIe Gen4 x16, one direction, when the datasheet gives none
 
@@ -193,8 +194,9 @@ class ServingModel:
 
     def rate_upper_bound(self, min_tokens_per_s_per_user: float = 0.0) -> float:
         """A rate this replica can never exceed within the floor (a few step evaluations): its
-        KV pool over the shortest time in system; a full prompt budget at the fastest step; and
-        x_f · floor, where x_f is the x whose step alone reaches 1 / floor (rate = x / step)."""
+        KV pool over the shortest time in system; a full prompt budget at the fastest step; and,
+        below the x_f whose step reaches 1 / floor, rate = x / step(x) ≤ x_(k+1) / step(x_k) on
+        each cell of a grid (the step grows with x, though not always in proportion: experts)."""
         r, n, m = self.replica, self.load.uncached_prompt_tokens, self.load.output_tokens
         s_min = r.step(0, 0, self.context)
         bound = min(self.max_concurrency / (self.prefill_s() + m * s_min), self._x_max / s_min)
@@ -207,7 +209,9 @@ class ServingModel:
                 for _ in range(8):  # bisect to 1/256 of the range: an upper bound needs no more
                     mid = (lo + hi) / 2
                     lo, hi = (mid, hi) if r.step(m * mid, n * mid, self.context) <= limit else (lo, mid)
-                bound = min(bound, hi * min_tokens_per_s_per_user)  # x / step(x) grows with x
+                cells = [hi * k / BOUND_CELLS for k in range(BOUND_CELLS + 1)]
+                bound = min(bound, max(cells[k + 1] / r.step(m * cells[k], n * cells[k], self.context)
+                                       for k in range(BOUND_CELLS)))
         return bound
 
     def at_x(self, x: float) -> OperatingPoint:
