@@ -103,6 +103,16 @@ class Replica:
     def spans_instances(self) -> bool:
         return self.tp * self.pp * self.ep > self.gpus_per_instance
 
+    def physics_key(self) -> tuple:
+        """Everything its steps depend on. The instance size and network enter only when the
+        replica spans instances, so the same replica on a 4- or an 8-GPU instance is one key."""
+        gpu = self.gpu
+        own = (self.arch, gpu.name, gpu.bandwidth_bytes_per_s, gpu.nvlink_bytes_per_s, gpu.pcie_bytes_per_s,
+               gpu.interconnect, self.tp, self.pp, self.ep, self.dense_weight_bytes, self.expert_weight_bytes,
+               self.kv_bytes_per_token, self.peak_flops, self.mbu, self.compute_efficiency, self.step_s)
+        spans = (self.gpus_per_instance, self.network_bytes_per_s) if self.spans_instances else ()
+        return tuple(None if isinstance(v, float) and math.isnan(v) else v for v in own + spans)
+
     def link_bytes_per_s(self, group: int) -> float:
         """One direction of the link a group of `group` GPUs talks over: NVLink (a bridge joins
         only pairs), else PCIe inside an instance; the instance network across instances."""
@@ -187,12 +197,24 @@ class ServingModel:
         self.context = load.prompt_tokens + load.output_tokens / 2  # average while decoding
         self._x_max = CHUNK_TOKENS / max(load.uncached_prompt_tokens, 1e-9)  # prompt budget full
 
+    def _shape_key(self) -> tuple:
+        """What every search of this model depends on (the request rate is not among it)."""
+        load = self.load
+        return (self.replica.physics_key(), load.prompt_tokens, load.output_tokens, load.prefix_hit_rate,
+                self.max_concurrency)
+
     def prefill_s(self) -> float:
         """One prompt alone: its chunks, each one engine step."""
         n = self.load.uncached_prompt_tokens
         return max(1, math.ceil(n / CHUNK_TOKENS)) * self.replica.chunk_step(0, min(n, CHUNK_TOKENS), self.context)
 
     def rate_upper_bound(self, min_tokens_per_s_per_user: float = 0.0) -> float:
+        key = ("bound", self._shape_key(), min_tokens_per_s_per_user)
+        if key not in _MEMO:
+            _remember(key, self._rate_upper_bound(min_tokens_per_s_per_user))
+        return _MEMO[key]
+
+    def _rate_upper_bound(self, min_tokens_per_s_per_user: float) -> float:
         """A rate this replica can never exceed within the floor (a few step evaluations): its
         KV pool over the shortest time in system; a full prompt budget at the fastest step; and,
         below the x_f whose step reaches 1 / floor, rate = x / step(x) ≤ x_(k+1) / step(x_k) on
@@ -229,7 +251,14 @@ class ServingModel:
         return self._largest(lambda p: p.requests_per_s / rate)
 
     def capacity(self, ttft_target_s: float = 0.0, min_tokens_per_s_per_user: float = 0.0) -> OperatingPoint:
-        """The largest rate kept within the KV pool and the service levels (0 = no target)."""
+        """The largest rate kept within the KV pool and the service levels (0 = no target);
+        remembered, since a sweep asks for the same replica on every size of an instance."""
+        key = ("capacity", self._shape_key(), ttft_target_s, min_tokens_per_s_per_user)
+        if key not in _MEMO:
+            _remember(key, self._capacity(ttft_target_s, min_tokens_per_s_per_user))
+        return _MEMO[key]
+
+    def _capacity(self, ttft_target_s: float, min_tokens_per_s_per_user: float) -> OperatingPoint:
         def ratio(p: OperatingPoint) -> float:
             worst = max(p.concurrency / max(self.max_concurrency, 1e-9), p.tpot_s * min_tokens_per_s_per_user)
             return max(worst, p.ttft_s / ttft_target_s) if ttft_target_s else worst
@@ -287,3 +316,12 @@ class ServingModel:
         return best
 
 
+# Results of the pure searches above, by everything they depend on (bounded: cleared when full).
+_MEMO: dict = {}
+MEMO_ENTRIES = 50_000
+
+
+def _remember(key: tuple, value) -> None:
+    if len(_MEMO) >= MEMO_ENTRIES:
+        _MEMO.clear()
+    _MEMO[key] = value
