@@ -40,8 +40,7 @@ def test_tensor_parallel_traffic_costs_more_over_the_network_than_over_nvlink():
 
 
 def model(**load):
-    return ServingModel(replica(), Load(**{"requests_per_s": 1.0, "prompt_tokens": 2048, "output_tokens": 256,
-                                           **load}), max_concurrency=256)
+    return ServingModel(replica(), Load(**{"prompt_tokens": 2048, "output_tokens": 256, **load}), max_concurrency=256)
 
 
 def test_steady_state_obeys_littles_law():

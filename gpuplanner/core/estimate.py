@@ -239,7 +239,7 @@ def _replica_model(cand, ctx: _Context, setup: InferenceSetup) -> ServingModel:
         peak_flops=ctx.peak, mbu=inputs.mbu, compute_efficiency=1.0 if hw.gpu.measured else eff.compute / (1 + eff.tp_loss * (lay.tp - 1)),
         step_s=eff.step_s, gpus_per_instance=hw.gpus_per_instance,
         network_bytes_per_s=hw.instance.network_bytes_per_s if hw.instance else math.nan)
-    load = Load(inputs.requests_per_s, inputs.prompt_tokens, inputs.output_tokens, inputs.prefix_cache_hit_rate)
+    load = Load(inputs.prompt_tokens, inputs.output_tokens, inputs.prefix_cache_hit_rate)
     return ServingModel(replica, load, max_batch)
 
 

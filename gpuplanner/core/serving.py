@@ -154,7 +154,8 @@ class Replica:
 
 @dataclass(frozen=True)
 class Load:
-    requests_per_s: float
+    """The shape of each request; the rate is what the searches vary."""
+
     prompt_tokens: int
     output_tokens: int
     prefix_hit_rate: float = 0.0
@@ -198,10 +199,8 @@ class ServingModel:
         self._x_max = CHUNK_TOKENS / max(load.uncached_prompt_tokens, 1e-9)  # prompt budget full
 
     def _shape_key(self) -> tuple:
-        """What every search of this model depends on (the request rate is not among it)."""
-        load = self.load
-        return (self.replica.physics_key(), load.prompt_tokens, load.output_tokens, load.prefix_hit_rate,
-                self.max_concurrency)
+        """What every search of this model depends on."""
+        return self.replica.physics_key(), self.load, self.max_concurrency
 
     def prefill_s(self) -> float:
         """One prompt alone: its chunks, each one engine step."""
