@@ -178,7 +178,7 @@ def test_explanations_substitute_the_values():
 def test_sweep_covers_every_instance_and_precision():
     frame = sweep(PlanInputs(model="llama-2-7b"), CATALOGS)
     n = len(CATALOGS.instances)
-    assert len(frame) == n * (4 + 6)
+    assert len(frame) == n * (4 + 7)  # 4 training precisions; 7 serving ones since fp4 (issue 9)
     assert set(frame["mode"]) == {"train", "infer"}
     feasible = frame[frame.fits & frame.training_cost_usd.notna()]
     assert len(feasible) > 10
@@ -315,3 +315,17 @@ def test_a_fixed_degree_the_model_or_hardware_forbids_says_why(kwargs, field, wo
 def test_any_valid_fixed_pipeline_degree_is_honoured():
     r = plan(model="llama-2-7b", pp=17, tp=1, dp=1, zero_stage=0, instance="p5.48xlarge")
     assert r.layout.pp == 17  # uneven stages: the heaviest holds ceil(32/17) = 2 blocks
+
+
+def test_fp4_serving_runs_fp4_math_on_blackwell_and_weight_only_before():
+    """NVFP4: 0.5 byte per weight + an FP8 scale per 16; fp4 tensor cores from Blackwell on."""
+    b200 = plan(model="llama-3.1-70b", mode="infer", precision="fp4", instance="p6-b200.48xlarge", tp=1, pp=1)
+    h100 = plan(model="llama-3.1-70b", mode="infer", precision="fp4", instance="p5.48xlarge")
+    sz = sizes(CATALOGS.models["llama-3.1-70b"])
+    assert b200.breakdown_bytes.weights == pytest.approx(
+        (0.5 + 1 / 16) * (sz.block_dense + sz.block_experts) + 2 * (sz.embed + sz.head))
+    assert b200.peak_flops == CATALOGS.gpus["B200"].peak("fp4") and not any("fp4" in w for w in b200.warnings)
+    assert h100.peak_flops == CATALOGS.gpus["H100"].peak("bf16")
+    assert any("weight-only fp4" in w for w in h100.warnings)
+    with pytest.raises(InputError, match="serving format"):
+        plan(model="llama-3.1-8b", mode="train", precision="fp4", train_method="lora")

@@ -19,7 +19,7 @@ from gpuplanner.core.units import GB, MIB
 
 PEAK_COLUMNS = {
     "fp32": "fp32_tflops", "tf32": "tf32_tflops_dense", "bf16": "bf16_tflops_dense",
-    "fp16": "fp16_tflops_dense", "fp8": "fp8_tflops_dense", "int8": "int8_tops_dense",
+    "fp16": "fp16_tflops_dense", "fp8": "fp8_tflops_dense", "int8": "int8_tops_dense", "fp4": "fp4_tflops_dense",
 }
 
 
@@ -30,7 +30,7 @@ TENSOR_DTYPES = {
     "volta": {"fp16"}, "turing": {"fp16", "int8"},
     "ampere": {"fp16", "bf16", "tf32", "int8"}, "cdna2": {"fp16", "bf16", "int8"},
     "ada": {"fp16", "bf16", "tf32", "int8", "fp8"}, "hopper": {"fp16", "bf16", "tf32", "int8", "fp8"},
-    "blackwell": {"fp16", "bf16", "tf32", "int8", "fp8"}, "cdna3": {"fp16", "bf16", "tf32", "int8", "fp8"},
+    "blackwell": {"fp16", "bf16", "tf32", "int8", "fp8", "fp4"}, "cdna3": {"fp16", "bf16", "tf32", "int8", "fp8"},
 }
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gpuplanner.core.memory import DTYPE_BYTES, kv_bytes_per_sequence, weight_bytes_per_param
+from gpuplanner.core.memory import DTYPE_BYTES, QUANTIZED, kv_bytes_per_sequence, weight_bytes_per_param
 from gpuplanner.core.model import ModelArch, sizes
 from gpuplanner.core.units import GIB
 
@@ -27,7 +27,8 @@ VLLM_NON_TORCH_BYTES = {"single": 0.25 * GIB, "tensor": 2.1 * GIB, "pipeline": 0
 VLLM_LARGE_GPU_BYTES = 70 * GIB  # vLLM's defaults differ below and above this much memory
 FORWARD_VALUES_PER_TOKEN = 5  # values of the MLP width a profiled token holds at the peak (gate, up, act, …)
 SAMPLER_BYTES_PER_LOGIT = 8  # fp32 logits and probabilities per warm-up request and vocabulary entry
-QUANTIZED = {"fp8": "fp8"}  # quantized on load; int8/int4 need a pre-quantized (GPTQ/AWQ) checkpoint
+# Quantized on load; int8/int4/fp4 need a pre-quantized checkpoint (GPTQ/AWQ, NVFP4/MXFP4).
+QUANTIZE_ON_LOAD = {"fp8": "fp8"}
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def _stage_weights(arch: ModelArch, precision: str, tp: int, pp: int, stage: int
     stage also holds the embedding and the last the output head (shared when tied); routed
     experts are split over the tp·ep GPUs of an expert-parallel replica."""
     sz = sizes(arch)
-    quantized = precision in ("fp8", "int8", "int4")
+    quantized = precision in QUANTIZED
     wb = weight_bytes_per_param(precision)
     edge_b = 2.0 if quantized else DTYPE_BYTES[precision]
     layers = arch.n_layers // pp + (1 if stage < arch.n_layers % pp else 0)
@@ -130,7 +131,7 @@ def launches(arch: ModelArch, precision: str, kv_dtype: str, tp: int, pp: int, e
     Expert parallelism runs attention data parallel over `ep` groups, experts over all GPUs."""
     model = arch.hf_repo or arch.name
     kv_flag = "fp8" if kv_dtype == "fp8" else "auto"  # auto: the model's dtype
-    quant = QUANTIZED.get(precision, "")
+    quant = QUANTIZE_ON_LOAD.get(precision, "")
     seqs = max(1, concurrency)
     vllm = vllm_kv_pool(arch, precision, kv_dtype, tp, pp, context_len, util_cap, total_gpu_bytes, ep=ep)
     parts = [f"vllm serve {model}", f"--tensor-parallel-size {tp}", f"--pipeline-parallel-size {pp}",

@@ -16,7 +16,7 @@ from gpuplanner.core.layout import (
 )
 from gpuplanner.core.memory import DTYPE_BYTES, weight_bytes_per_param
 from gpuplanner.core.model import ModelArch, sizes, synthesize
-from gpuplanner.core.memory import kv_bytes_per_sequence
+from gpuplanner.core.memory import QUANTIZED, kv_bytes_per_sequence
 from gpuplanner.core.performance import batch_points, compute_dtype, hardware_flops, training_flops
 from gpuplanner.core.pricing import (
     Fleet, Hardware, billed_instances, hourly_usd, resolve_hardware, serving_fleet, usd_per_million_tokens,
@@ -282,7 +282,7 @@ def _deepening(cand, ctx: _Context, setup: InferenceSetup):
 def _inference_search(ctx: _Context):
     """(setup, fitting replica layouts, the smallest-memory fallback, notes per tensor degree)."""
     inputs, arch = ctx.inputs, ctx.arch
-    quantized = inputs.precision in ("fp8", "int8", "int4")
+    quantized = inputs.precision in QUANTIZED
     wb = weight_bytes_per_param(inputs.precision)
     edge_b = 2.0 if quantized else DTYPE_BYTES[inputs.precision]
     setup = InferenceSetup(arch, sizes(arch), wb, edge_b, inputs.kv_dtype_effective(), inputs.context_len,

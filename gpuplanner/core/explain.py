@@ -47,8 +47,9 @@ def assumptions_for(inputs, arch, hw) -> tuple:
             Assumption("serving cost", "the monthly cost bills the whole instances the replicas are packed into; "
                        "$/1M tokens is that bill over the output tokens served per month at the requested load",
                        "README, 'Serving costs'"),
-            Assumption("quantized weights", "int4: 0.5 byte + 16-bit scale and zero per group of 128; "
-                       "embeddings and output head stay 16-bit", "AWQ/GPTQ group-wise formats"),
+            Assumption("quantized weights", "int4: 0.5 byte + 16-bit scale and zero per group of 128; fp4: "
+                       "0.5 byte + an FP8 scale per block of 16 (NVFP4), fp4 math on Blackwell, else 16-bit; "
+                       "embeddings and output head stay 16-bit", "AWQ/GPTQ group-wise formats; NVIDIA NVFP4"),
         ]
     return tuple(items)
 

@@ -13,8 +13,9 @@ from gpuplanner.core.units import GIB
 
 MODES = ("train", "infer")
 TRAIN_METHODS = ("full", "lora", "qlora")
-PRECISIONS = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")
+PRECISIONS = ("fp32", "bf16", "fp16", "fp8", "int8", "int4", "fp4")
 TRAIN_PRECISIONS = ("fp32", "bf16", "fp16", "fp8")
+LORA_PRECISIONS = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")  # base weights LoRA/QLoRA train on
 KV_DTYPES = ("auto", "fp32", "bf16", "fp16", "fp8", "int8", "int4")
 OPTIMIZERS = ("adamw", "adamw8bit", "sgd_momentum", "sgd", "adafactor", "lion")
 GRAD_DTYPES = ("auto", "fp32")
@@ -82,6 +83,9 @@ class PlanInputs:
         if self.mode == "train" and self.train_method == "full" and self.precision not in TRAIN_PRECISIONS:
             raise InputError("precision", f"'{self.precision}' cannot be used for full training; "
                              f"use one of {', '.join(TRAIN_PRECISIONS)} (or LoRA/QLoRA, or mode infer)")
+        if self.mode == "train" and self.precision not in LORA_PRECISIONS:
+            raise InputError("precision", f"'{self.precision}' is a serving format; train in one of "
+                             f"{', '.join(LORA_PRECISIONS)}, or use mode infer")
         if self.zero_stage not in (-1, 0, 1, 2, 3):
             raise InputError("zero", f"{self.zero_stage} is not a ZeRO stage; use 0, 1, 2, 3 (or auto)")
         for name in ("dp", "tp", "pp", "ep"):

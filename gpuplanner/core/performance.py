@@ -18,7 +18,8 @@ def compute_dtype(gpu: GpuSpec, precision: str, mode: str) -> tuple[str, str, st
 
     Training needs its dtype in hardware (int8/int4 are LoRA base weights: 16-bit math).
     Serving falls back to 16-bit math for weight-only formats: int4 is always W4A16, and
-    int8/fp8 without tensor-core support run as W8A16; bf16 on a GPU without it runs as fp16."""
+    int8/fp8 without tensor-core support run as W8A16, fp4 without fp4 cores (before Blackwell)
+    as W4A16; bf16 on a GPU without it runs as fp16."""
     def has(dtype):  # a blank datasheet cell is unknown, not unsupported: the generation decides
         return gpu.supports(dtype)
 
@@ -31,8 +32,8 @@ def compute_dtype(gpu: GpuSpec, precision: str, mode: str) -> tuple[str, str, st
         return precision, "", f"{gpu.name} has no {precision} support: training in {precision} is not possible"
     if precision == "bf16":
         return "fp16", f"{gpu.name} has no bf16: bf16 weights served as fp16", ""
-    if precision == "fp8" and not has("bf16"):  # weight-only FP8 kernels need Ampere or newer
-        return precision, "", f"{gpu.name} has no fp8 support: fp8 weights need an Ampere or newer GPU"
+    if precision in ("fp8", "fp4") and not has("bf16"):  # weight-only FP8/FP4 kernels need Ampere or newer
+        return precision, "", f"{gpu.name} has no {precision} support: {precision} weights need an Ampere or newer GPU"
     return half, f"{gpu.name} has no {precision} tensor cores: weight-only {precision} with {half} math assumed", ""
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.estimate import estimate
-from gpuplanner.core.inputs import PRECISIONS, TRAIN_PRECISIONS, PlanInputs
+from gpuplanner.core.inputs import LORA_PRECISIONS, PRECISIONS, TRAIN_PRECISIONS, PlanInputs
 from gpuplanner.core.pricing import (
     billed_instances, cheapest_first, hourly_usd, instance_hardware, serving_fleet, usd_per_million_tokens,
 )
@@ -31,8 +31,8 @@ def sweep(inputs: PlanInputs, catalogs: Catalogs, modes=("train", "infer"), prec
     `reason` (and fits=False); they are never dropped."""
     rows = []
     for mode in modes:
-        for precision in precisions or (TRAIN_PRECISIONS if mode == "train" and inputs.train_method == "full"
-                                        else PRECISIONS):
+        for precision in precisions or (PRECISIONS if mode == "infer" else
+                                        TRAIN_PRECISIONS if inputs.train_method == "full" else LORA_PRECISIONS):
             shared = {}
             for inst in catalogs.instances.values():
                 rows.append(_row(inputs, catalogs, mode, precision, inst, shared))
