@@ -66,7 +66,7 @@ class Replica:
     tp: int
     pp: int
     ep: int
-    dense_weight_bytes: float  # whole replica
+    dense_weight_bytes: float  # one copy (with expert parallelism each attention group holds one)
     expert_weight_bytes: float  # whole replica
     kv_bytes_per_token: float  # all layers, one sequence
     peak_flops: float  # per GPU, dtype the math runs in
@@ -138,7 +138,8 @@ class Replica:
         sequence's step covers all stages with 1/pp of the batch in each."""
         b = batch / self.pp
         p = prompt_tokens / self.pp
-        bytes_moved = self.dense_weight_bytes + b * context * self.kv_bytes_per_token
+        # each of the ep attention groups reads the dense weights itself (attention data parallel)
+        bytes_moved = self.dense_weight_bytes * self.ep + b * context * self.kv_bytes_per_token
         if self.expert_weight_bytes:
             bytes_moved += self.expert_weight_bytes * expert_fraction_read(self.arch, max(1, math.ceil(b + p)))
         flops = b * (self._active_flops + self._attn_flops * context) \
