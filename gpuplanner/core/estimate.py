@@ -11,7 +11,7 @@ from gpuplanner.core.errors import InputError
 from gpuplanner.core.explain import assumptions_for, explanations_for
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.layout import (
-    InferenceSetup, check_fixed_layout, inference_candidate, inference_parts, pp_choices, search_inference,
+    InferenceSetup, check_fixed_layout, inference_candidate, pp_choices, search_inference,
     search_training, training_setup,
 )
 from gpuplanner.core.memory import DTYPE_BYTES, weight_bytes_per_param
@@ -224,7 +224,8 @@ class _Serving:
 def _replica_model(cand, ctx: _Context, setup: InferenceSetup) -> ServingModel:
     """The serving model of one replica layout: its physics and its KV pool."""
     inputs, lay, hw = ctx.inputs, cand.layout, ctx.hw
-    w, kv_conc, acts = inference_parts(setup, lay.tp, lay.pp, lay.ep, inputs.concurrency)
+    b = cand.breakdown  # the layout's memory at the requested concurrency
+    w, kv_conc, acts = b.weights, b.kv_cache, b.activations
     kv_seq = kv_conc / math.ceil(inputs.concurrency / lay.ep)
     free = (ctx.usable - inputs.overhead_bytes) / (1 + ctx.frag) - w - acts
     max_batch = max(0, int(free // kv_seq)) * lay.ep if kv_seq > 0 else 0
