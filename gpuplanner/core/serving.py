@@ -98,6 +98,7 @@ class Replica:
             latency += (self.pp - 1) * LINK_LATENCY_S
             per_token += (self.pp - 1) * arch.hidden * ACTIVATION_BYTES / self.link_bytes_per_s(t * self.pp * e)
         const(self, "_comm", (latency, per_token))
+        const(self, "_key", self._physics_key())
 
     @property
     def spans_instances(self) -> bool:
@@ -106,6 +107,9 @@ class Replica:
     def physics_key(self) -> tuple:
         """Everything its steps depend on. The instance size and network enter only when the
         replica spans instances, so the same replica on a 4- or an 8-GPU instance is one key."""
+        return self._key
+
+    def _physics_key(self) -> tuple:
         gpu = self.gpu
         own = (self.arch, gpu.name, gpu.bandwidth_bytes_per_s, gpu.nvlink_bytes_per_s, gpu.pcie_bytes_per_s,
                gpu.interconnect, self.tp, self.pp, self.ep, self.dense_weight_bytes, self.expert_weight_bytes,
@@ -196,12 +200,9 @@ class ServingModel:
         self.replica = replica
         self.load = load
         self.max_concurrency = max_concurrency
+        self._key = (replica.physics_key(), load, max_concurrency)  # what every search depends on
         self.context = load.prompt_tokens + load.output_tokens / 2  # average while decoding
         self._x_max = CHUNK_TOKENS / max(load.uncached_prompt_tokens, 1e-9)  # prompt budget full
-
-    def _shape_key(self) -> tuple:
-        """What every search of this model depends on."""
-        return self.replica.physics_key(), self.load, self.max_concurrency
 
     def prefill_s(self) -> float:
         """One prompt alone: its chunks, each one engine step."""
@@ -209,7 +210,7 @@ class ServingModel:
         return max(1, math.ceil(n / CHUNK_TOKENS)) * self.replica.chunk_step(0, min(n, CHUNK_TOKENS), self.context)
 
     def rate_upper_bound(self, min_tokens_per_s_per_user: float = 0.0) -> float:
-        key = ("bound", self._shape_key(), min_tokens_per_s_per_user)
+        key = ("bound", self._key, min_tokens_per_s_per_user)
         if key not in _MEMO:
             _remember(key, self._rate_upper_bound(min_tokens_per_s_per_user))
         return _MEMO[key]
@@ -253,7 +254,7 @@ class ServingModel:
     def capacity(self, ttft_target_s: float = 0.0, min_tokens_per_s_per_user: float = 0.0) -> OperatingPoint:
         """The largest rate kept within the KV pool and the service levels (0 = no target);
         remembered, since a sweep asks for the same replica on every size of an instance."""
-        key = ("capacity", self._shape_key(), ttft_target_s, min_tokens_per_s_per_user)
+        key = ("capacity", self._key, ttft_target_s, min_tokens_per_s_per_user)
         if key not in _MEMO:
             _remember(key, self._capacity(ttft_target_s, min_tokens_per_s_per_user))
         return _MEMO[key]
