@@ -275,13 +275,22 @@ def plan_text(r, quick_only: bool = False) -> str:
         lines.append(f"Training: {r.training_flops:.3e} FLOP, {fmt_duration(r.training_time_s)}, "
                      f"{fmt_number(r.gpu_hours)} GPU-hours, {fmt_usd(r.cost_usd)} on-demand, "
                      f"{fmt_usd(r.spot_cost_usd)} spot")
+    elif not r.replicas:
+        lines.append("Serving: speed, replicas and cost unknown (see the warnings)")
     else:
         lines.append(f"Serving: prefill {fmt_duration(r.prefill_time_s)}, "
                      f"{fmt_number(r.decode_tokens_per_s_per_user, ',.1f')} tok/s per user, "
                      f"{fmt_number(r.decode_tokens_per_s_total)} tok/s "
                      f"total at batch {r.inputs.get('concurrency')}, largest batch {r.max_batch}")
+        lines.append(f"Latency at {r.inputs.get('concurrency')} concurrent: first token {fmt_duration(r.ttft_s)}, "
+                     f"{fmt_duration(r.tpot_s)} per token; offline maximum {fmt_number(r.max_throughput_tokens_per_s)} "
+                     f"tok/s per replica at {fmt_number(r.max_throughput_concurrency)} concurrent")
         lines.append(f"Load: {plural(r.replicas, 'replica')} × {plural(r.gpus, 'GPU')} at batch {r.serving_batch}, "
-                     f"{fmt_usd(r.usd_per_million_tokens)}/1M tokens, {fmt_usd(r.monthly_cost_usd)}/month")
+                     f"{fmt_usd(r.usd_per_million_tokens)}/1M tokens at the requested load "
+                     f"({fmt_usd(r.usd_per_million_tokens_at_capacity)} at capacity), "
+                     f"{fmt_usd(r.monthly_cost_usd)}/month")
+        lines += [f"{name}: {launch.command}  # KV pool {launch.pool.kv_cache_tokens:,} tokens"
+                  for name, launch in r.engine_flags.items()]
     lines += [f"Warning: {w}" for w in r.warnings]
     return "\n".join(lines)
 

@@ -12,13 +12,20 @@ ROOT = Path(__file__).resolve().parents[1]
 GPU_COLUMNS = [
     "name", "full_name", "vendor", "architecture", "memory_mib_reported", "memory_gb_marketing",
     "memory_type", "memory_bandwidth_gb_s", "fp32_tflops", "tf32_tflops_dense", "bf16_tflops_dense",
-    "fp16_tflops_dense", "fp8_tflops_dense", "int8_tops_dense", "tdp_watts", "nvlink_gb_s",
-    "pcie_gb_s", "interconnect", "sparse_halved", "source", "as_of", "notes",
+    "fp16_tflops_dense", "fp8_tflops_dense", "int8_tops_dense", "fp4_tflops_dense", "fp4_source", "tdp_watts",
+    "nvlink_gb_s", "pcie_gb_s", "interconnect", "sparse_halved", "source", "as_of", "notes",
 ]
+# FP4 peaks are not in the team's datasheet table: vendors' figures with their source, in
+# scripts/gpu_fp4.csv (GPUs without FP4 tensor cores are left out: blank).
+FP4 = Path(__file__).resolve().parent / "gpu_fp4.csv"
 INSTANCE_COLUMNS = [
     "cloud", "instance_type", "gpu", "gpu_count", "price_usd_per_hour", "spot_price_usd_per_hour",
-    "region", "vcpus", "host_memory_gib", "cloud_gpu_name", "source", "as_of", "notes",
+    "region", "vcpus", "host_memory_gib", "cloud_gpu_name", "network_gbit_s", "network_source", "source",
+    "as_of", "notes",
 ]
+# Instance network bandwidth is not in the price snapshot: it comes from the vendors' instance
+# pages, listed with their source in scripts/instance_network.csv (blank = not published).
+NETWORK = Path(__file__).resolve().parent / "instance_network.csv"
 GPU_AS_OF = "vendor datasheets as published (undated); gathered 2025-2026"
 PRICE_AS_OF = "SkyPilot catalog v8 snapshot, late 2025 to 2026 (list prices)"
 
@@ -36,14 +43,21 @@ def _write(path, columns, rows):
 
 
 def build(data: Path) -> None:
+    fp4 = {r["gpu_name"]: r for r in _rows(FP4)}
     gpus = [
-        {**{c: r.get(c, "") for c in GPU_COLUMNS}, "name": r["gpu_name"], "as_of": GPU_AS_OF}
+        {**{c: r.get(c, "") for c in GPU_COLUMNS}, **{c: fp4.get(r["gpu_name"], {}).get(c, "")
+                                                       for c in ("fp4_tflops_dense", "fp4_source")},
+         "name": r["gpu_name"], "as_of": GPU_AS_OF}
         for r in _rows(data / "gpu_specs.csv")
     ]
     _write(ROOT / "resources" / "gpus.csv", GPU_COLUMNS, gpus)
+    network = {r["instance_type"]: r for r in _rows(NETWORK)}
     instances = [
         {
             **{c: r.get(c, "") for c in INSTANCE_COLUMNS},
+            "network_gbit_s": network.get(r["instance_type"], {}).get("network_gbit_s", ""),
+            "network_source": " ".join(filter(None, (network.get(r["instance_type"], {}).get(k, "")
+                                                     for k in ("network_note", "network_source")))),
             "gpu": r["gpu_spec_key"],
             "host_memory_gib": r["memory_gib"],
             "cloud_gpu_name": r["gpu_name"],

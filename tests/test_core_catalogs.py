@@ -83,3 +83,16 @@ def test_user_gpu_catalog_adds_a_gpu(tmp_path):
     r = estimate(PlanInputs(model="llama-2-7b", mode="infer", instance="", gpu="MyAccel"), mine)
     assert r.capacity_bytes == 98304 * 2**20 and r.fits
     assert math.isnan(r.price_usd_per_hour)  # no instance sells it
+
+
+def test_instance_network_bandwidth_is_sourced_or_unknown():
+    cat = load_catalogs()
+    assert cat.instances["p5.48xlarge"].network_bytes_per_s == 3200e9 / 8
+    assert math.isnan(cat.instances["gpu_8x_h100_sxm5"].network_bytes_per_s)  # not published: unknown
+
+
+def test_a_blank_datasheet_cell_is_unknown_not_unsupported():
+    a10g = load_catalogs().gpus["A10G"]
+    assert math.isnan(a10g.peak("bf16")) and a10g.supports("bf16")  # Ampere has bf16 tensor cores
+    assert not a10g.supports("fp8")
+    assert not load_catalogs().gpus["T4"].supports("bf16")  # Turing has none

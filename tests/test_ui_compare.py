@@ -4,10 +4,13 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import pytest
 from PySide6 import QtCore
 
-from gpuplanner.core import PlanInputs, sweep
+from gpuplanner.core import PlanInputs, estimate, sweep
 from gpuplanner.core.sweep import COLUMNS
+from gpuplanner.report import write_csv
+from gpuplanner.report.content import candidate_cells
 from gpuplanner.ui.compare import CompareTab
 from gpuplanner.ui.compare_model import COLUMN_INDEX, SORT_ROLE, SweepFilter, SweepTableModel
 
@@ -22,7 +25,7 @@ def table(costs, clouds=None, fits=None, mode="train") -> pd.DataFrame:
         row = dict.fromkeys(COLUMNS, math.nan)
         row.update(mode=mode, precision="bf16", cloud=(clouds or ["aws"] * len(costs))[i],
                    instance_type=f"inst-{i}", gpu="H100", fits=(fits or [True] * len(costs))[i],
-                   training_cost_usd=cost, reason="")
+                   meets_slo=(fits or [True] * len(costs))[i], training_cost_usd=cost, reason="")
         rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -90,3 +93,31 @@ def test_serving_chart_draws_one_curve_per_selected_candidate(make_window, qtbot
     assert len(curves) == 1
     x, y = curves[0].getData()
     assert len(x) > 1 and (y > 0).all()
+
+
+def test_window_pdf_and_csv_agree_on_the_cheapest_row(qtbot, catalogs, tmp_path):
+    """Issue 9: the Compare highlight, the PDF's first best candidate and the CSV's `cheapest`
+    column name the same row, per mode (the window once ranked by $/1M tokens, the PDF by $/month)."""
+    inputs = PlanInputs(model="llama-3.1-70b", mode="infer", instance="p5.48xlarge")
+    table = sweep(inputs, catalogs)
+    tab = CompareTab()
+    qtbot.addWidget(tab)
+    tab.set_table(table, inputs, catalogs)
+    comparison = pd.read_csv(write_csv(estimate(inputs, catalogs), table, tmp_path / "plan.csv")[1])
+    for mode in ("train", "infer"):
+        tab.set_mode(mode)
+        (window_row,) = [tab.model.rows[i] for i in tab.model.cheapest]
+        _, cells, _ = candidate_cells(estimate(inputs.with_(mode=mode), catalogs), table)
+        (csv_row,) = comparison[(comparison["mode"] == mode) & comparison["cheapest"]].to_dict("records")
+        picked = {(r["instance_type"], r["precision"]) for r in (window_row, csv_row)}
+        assert picked == {(cells[0][0], cells[0][2])}
+        # the rule itself: no feasible row of the mode bills less
+        feasible = table[(table["mode"] == mode) & table["fits"] & table["meets_slo"]]
+        cost = "monthly_cost_usd" if mode == "infer" else "training_cost_usd"
+        assert csv_row[cost] == pytest.approx(feasible[cost].min())
+
+
+def test_sweep_marks_exactly_one_cheapest_row_per_mode(catalogs):
+    table = sweep(PlanInputs(model="mixtral-8x7b-v0.1"), catalogs)
+    assert table.groupby("mode")["cheapest"].sum().to_dict() == {"infer": 1, "train": 1}
+    assert table[table["cheapest"]][["fits", "meets_slo"]].all().all()

@@ -21,7 +21,18 @@ from gpuplanner.core.units import GB, MIB
 
 PEAK_COLUMNS = {
     "fp32": "fp32_tflops", "tf32": "tf32_tflops_dense", "bf16": "bf16_tflops_dense",
-    "fp16": "fp16_tflops_dense", "fp8": "fp8_tflops_dense", "int8": "int8_tops_dense",
+    "fp16": "fp16_tflops_dense", "fp8": "fp8_tflops_dense", "int8": "int8_tops_dense", "fp4": "fp4_tflops_dense",
+}
+
+
+# Tensor-core data types each GPU generation has (vendor architecture whitepapers: Volta,
+# Turing, Ampere, Ada, Hopper, Blackwell; AMD CDNA2/CDNA3). A blank datasheet cell for a type
+# the generation has is a gap ("unknown"), not "unsupported".
+TENSOR_DTYPES = {
+    "volta": {"fp16"}, "turing": {"fp16", "int8"},
+    "ampere": {"fp16", "bf16", "tf32", "int8"}, "cdna2": {"fp16", "bf16", "int8"},
+    "ada": {"fp16", "bf16", "tf32", "int8", "fp8"}, "hopper": {"fp16", "bf16", "tf32", "int8", "fp8"},
+    "blackwell": {"fp16", "bf16", "tf32", "int8", "fp8", "fp4"}, "cdna3": {"fp16", "bf16", "tf32", "int8", "fp8"},
 }
 
 
@@ -41,6 +52,9 @@ class GpuSpec:
     as_of: str
     notes: str = ""
     measured: bool = False  # peaks are achieved throughput from this machine's benchmark
+    architecture: str = ""  # e.g. "Hopper (GH100)": the generation serving efficiencies are fitted per
+    nvlink_bytes_per_s: float = math.nan  # NVLink per GPU, both directions (NaN = none or unknown)
+    pcie_bytes_per_s: float = math.nan  # PCIe per GPU, both directions
 
     @property
     def capacity_bytes(self) -> float:
@@ -55,6 +69,18 @@ class GpuSpec:
 
     def peak(self, dtype: str) -> float:
         return self.peak_flops.get(dtype, math.nan)
+
+    @property
+    def generation(self) -> str:
+        """'hopper', 'ampere', … from the architecture column ('' when not given)."""
+        words = self.architecture.lower().split()
+        return words[0] if words else ""
+
+    def supports(self, dtype: str) -> bool:
+        """The GPU runs `dtype` math: a published peak, or a generation known to have it."""
+        if dtype == "fp32" or math.isfinite(self.peak(dtype)):
+            return True
+        return dtype in TENSOR_DTYPES.get(self.generation, ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +97,7 @@ class Instance:
     source: str
     as_of: str
     notes: str = ""
+    network_bytes_per_s: float = math.nan  # the instance's network (EFA, InfiniBand, …); NaN = unknown
 
 
 @dataclass(frozen=True)
@@ -183,6 +210,9 @@ def _gpus(frame, path) -> dict:
             source=r.text("source"),
             as_of=r.text("as_of"),
             notes=r.text("notes"),
+            architecture=r.text("architecture"),
+            nvlink_bytes_per_s=r.number("nvlink_gb_s") * GB,
+            pcie_bytes_per_s=r.number("pcie_gb_s") * GB,
         )
     return out
 
@@ -202,6 +232,7 @@ def _instances(frame, path) -> dict:
             source=r.text("source") or str(path),
             as_of=r.text("as_of"),
             notes=r.text("notes"),
+            network_bytes_per_s=r.number("network_gbit_s") * 1e9 / 8,
         )
     return out
 
@@ -245,6 +276,7 @@ def _models(frame, path) -> dict:
             published_params=r.number("published_params"),
             published_active_params=r.number("active_params"),
             source=_publisher_source(r.text("hf_repo"), r.text("config_source")) or str(path),
+            hf_repo=r.text("hf_repo"),
         )
         try:
             out[name] = arch.check()

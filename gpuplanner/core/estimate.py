@@ -5,17 +5,25 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from gpuplanner.core.catalogs import Catalogs, GpuSpec, Instance
+from gpuplanner.core.catalogs import Catalogs, GpuSpec
+from gpuplanner.core.engines import launches, pool_warning
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.explain import assumptions_for, explanations_for
 from gpuplanner.core.inputs import PlanInputs
-from gpuplanner.core.layout import InferenceSetup, check_fixed_layout, inference_parts, search_inference
+from gpuplanner.core.layout import (
+    InferenceSetup, check_fixed_layout, inference_candidate, pp_choices, search_inference,
+)
 from gpuplanner.core.memory import DTYPE_BYTES, weight_bytes_per_param
 from gpuplanner.core.model import ModelArch, sizes, synthesize
-from gpuplanner.core.performance import DecodeModel, batch_points, compute_dtype, prefill_time_s, training_flops
+from gpuplanner.core.memory import QUANTIZED, kv_bytes_per_sequence
+from gpuplanner.core.performance import batch_points, compute_dtype, training_flops
+from gpuplanner.core.pricing import (
+    Fleet, Hardware, billed_instances, hourly_usd, resolve_hardware, serving_fleet, usd_per_million_tokens,
+)
 from gpuplanner.core.result import PlanResult, QuickRule, ThroughputPoint
 from gpuplanner.core.tuning import RECOMPUTE_WORDS, runner_up_note, tune_training
-from gpuplanner.core.units import GIB, HOURS_PER_MONTH, SECONDS_PER_DAY
+from gpuplanner.core.serving import Load, OperatingPoint, Replica, ServingModel, efficiency
+from gpuplanner.core.units import GIB, SECONDS_PER_DAY
 
 QUICK_TRAIN_BYTES = 18.0  # 2 half weights + 4 fp32 weights + 4 fp32 grads + 8 AdamW states
 QUICK_FACTOR = 1.25  # 25 % extra for activations
@@ -27,18 +35,6 @@ _BEYOND = {
     "alibi": "ALiBi extrapolates past it, with quality falling off the further it goes",
     "relative": "its relative-position buckets extrapolate past it, with quality falling off the further it goes",
 }
-
-
-@dataclass(frozen=True)
-class Hardware:
-    gpu: GpuSpec
-    instance: Instance | None  # None when planning by GPU only
-    gpus_per_instance: int
-    max_tp: int
-    price_per_gpu_hour: float
-    spot_per_gpu_hour: float
-    price_as_of: str
-    price_note: str
 
 
 def resolve_model(inputs: PlanInputs, catalogs: Catalogs) -> ModelArch:
@@ -53,34 +49,6 @@ def resolve_model(inputs: PlanInputs, catalogs: Catalogs) -> ModelArch:
     return synthesize(inputs.params, name=f"{inputs.params / 1e9:.3g}B parameters")
 
 
-def resolve_hardware(inputs: PlanInputs, catalogs: Catalogs) -> Hardware:
-    if inputs.instance:
-        inst = catalogs.instances.get(inputs.instance)
-        if inst is None:
-            raise InputError("instance", f"'{inputs.instance}' is not in the instance catalog; "
-                             "see the instance catalog for the list")
-        if inst.gpu not in catalogs.gpus:
-            raise InputError("instance", f"'{inst.instance_type}' has a GPU ({inst.gpu or 'unknown'}) "
-                             "with no datasheet entry in the GPU catalog")
-        n = inst.gpu_count
-        return Hardware(catalogs.gpus[inst.gpu], inst, n, min(8, n), inst.price_usd_per_hour / n,
-                        inst.spot_price_usd_per_hour / n, inst.as_of,
-                        f"{inst.cloud} {inst.instance_type} ({inst.region})")
-    gpu = catalogs.gpus.get(inputs.gpu)
-    if gpu is None:
-        raise InputError("gpu", f"'{inputs.gpu}' is not in the GPU catalog; use one of "
-                         f"{', '.join(sorted(catalogs.gpus))}")
-    priced = [i for i in catalogs.instances.values()
-              if i.gpu == gpu.name and math.isfinite(i.price_usd_per_hour)]
-    if not priced:
-        return Hardware(gpu, None, 8, 8, math.nan, math.nan, "", "no priced instance has this GPU")
-    ref = min(priced, key=lambda i: i.price_usd_per_hour / i.gpu_count)
-    spot = [i.spot_price_usd_per_hour / i.gpu_count for i in catalogs.instances.values()
-            if i.gpu == gpu.name and math.isfinite(i.spot_price_usd_per_hour)]
-    return Hardware(gpu, None, 8, 8, ref.price_usd_per_hour / ref.gpu_count, min(spot, default=math.nan),
-                    ref.as_of, f"cheapest per GPU: {ref.cloud} {ref.instance_type}")
-
-
 def quick_rule(params: float, mode: str, precision: str, gpu: GpuSpec) -> QuickRule:
     bpp = QUICK_TRAIN_BYTES if mode == "train" else DTYPE_BYTES[precision]
     gb = gpu.memory_gb_marketing
@@ -92,17 +60,6 @@ def quick_rule(params: float, mode: str, precision: str, gpu: GpuSpec) -> QuickR
 
 def _fixed_layout(inputs: PlanInputs) -> dict:
     return {"dp": inputs.dp, "tp": inputs.tp, "pp": inputs.pp, "ep": inputs.ep, "zero": inputs.zero_stage}
-
-
-def _instances(gpus: int, hw: Hardware) -> float:
-    return float(math.ceil(gpus / hw.gpus_per_instance)) if hw.instance else math.nan
-
-
-def _hourly(gpus: int, hw: Hardware, per_gpu: float) -> float:
-    """Whole instances are billed; by GPU only, GPU-hours at the reference price."""
-    if hw.instance:
-        return _instances(gpus, hw) * per_gpu * hw.gpus_per_instance
-    return gpus * per_gpu
 
 
 def _layout_notes(notes: dict, fits: bool) -> tuple:
@@ -125,6 +82,26 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
 
     explain=False skips what only a single plan shows (explanations, assumptions, the
     throughput curve and the GPUs that meet the horizon) for bulk use in sweeps."""
+    ctx = _context(inputs, catalogs)
+    result = _train(ctx, explain) if ctx.inputs.mode == "train" else _infer(ctx, explain)
+    if not explain:
+        return result
+    return replace(result, assumptions=assumptions_for(ctx.inputs, ctx.arch, ctx.hw),
+                   explanations=explanations_for(result, ctx.inputs, ctx.arch, ctx.hw))
+
+
+def serving_model(inputs: PlanInputs, catalogs: Catalogs) -> ServingModel | None:
+    """The serving model of the replica a serving plan chooses (None when nothing fits), to
+    ask it about other operating points (a request rate, a concurrency): validation uses it."""
+    ctx = _context(inputs.with_(mode="infer"), catalogs)
+    setup, fitting, _, _ = _inference_search(ctx)
+    known = math.isfinite(ctx.peak) and math.isfinite(ctx.hw.gpu.bandwidth_bytes_per_s)
+    chosen = _best_serving(ctx, setup, fitting) if fitting and known and not ctx.blocked else None
+    return chosen.model if chosen else None
+
+
+def _context(inputs: PlanInputs, catalogs: Catalogs) -> _Context:
+    """Everything both modes resolve first, with the warnings that apply to both."""
     inputs = inputs.validated()
     arch = resolve_model(inputs, catalogs)
     hw = resolve_hardware(inputs, catalogs)
@@ -167,22 +144,34 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
         gpu_source=gpu.source, gpu_as_of=gpu.as_of,
         inputs={**inputs.as_dict(), "model": arch.name},
     )
-    frag = inputs.fragmentation
     check_fixed_layout(arch, hw.max_tp, _fixed_layout(inputs),
                        f"{hw.instance.instance_type} instance" if hw.instance else "node")
-    if inputs.mode == "train":
-        result = _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common, explain)
-    else:
-        result = _infer(inputs, arch, hw, peak, usable, frag, blocked, warnings, common, explain)
-    if not explain:
-        return result
-    return replace(result, assumptions=assumptions_for(inputs, arch, hw),
-                   explanations=explanations_for(result, inputs, arch, hw))
+    return _Context(inputs, arch, hw, peak, usable, blocked, warnings, common)
 
 
-def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common, with_horizon=True) -> PlanResult:
+@dataclass(frozen=True)
+class _Context:
+    """What every estimate resolves before planning one mode."""
+
+    inputs: PlanInputs
+    arch: ModelArch
+    hw: Hardware
+    peak: float  # dense peak FLOP/s per GPU of the compute dtype
+    usable: float  # bytes per GPU the plan may fill
+    blocked: str  # why the precision cannot run on this GPU ('' if it can)
+    warnings: list
+    common: dict  # PlanResult fields shared by both modes
+
+    @property
+    def frag(self) -> float:
+        return self.inputs.fragmentation
+
+
+def _train(ctx: _Context, with_horizon: bool = True) -> PlanResult:
     """Training: the tuned layout (tuning.py), its time and cost; with_horizon=False skips the
     second search that names the GPUs meeting the horizon (only a single plan shows it)."""
+    inputs, arch, hw, peak, usable, frag = ctx.inputs, ctx.arch, ctx.hw, ctx.peak, ctx.usable, ctx.frag
+    blocked, warnings, common = ctx.blocked, ctx.warnings, ctx.common
     model_flops = training_flops(arch, inputs.training_tokens, inputs.seq_len, inputs.train_method,
                                  inputs.flop_convention)
     tuned = tune_training(inputs, arch, model_flops, peak, usable, frag, hw.max_tp, _fixed_layout(inputs),
@@ -204,35 +193,37 @@ def _train(inputs, arch, hw, peak, usable, frag, blocked, warnings, common, with
     gpus = cand.layout.gpus if fits else 0
     time_s = hw_flops / (gpus * peak * inputs.mfu) if fits and math.isfinite(peak) else math.nan
     hours = time_s / 3600
+    deadline_met = not inputs.max_training_days or time_s <= inputs.max_training_days * SECONDS_PER_DAY * (1 + 1e-9)
     if with_horizon and inputs.horizon_days and not inputs.max_training_days \
             and time_s > inputs.horizon_days * SECONDS_PER_DAY:
-        warnings.append(_beyond_horizon(inputs, arch, hw, peak, usable, frag, model_flops, time_s))
+        warnings.append(_beyond_horizon(ctx, model_flops, time_s))
     runner_up = runner_up_note(tuned)
     return PlanResult(
         **common, breakdown_bytes=cand.breakdown, fits=fits, layout=cand.layout, gpus=gpus,
-        min_gpus=tuned.min_gpus if fits else 0,
-        instances=_instances(gpus, hw) if fits else math.nan,
-        price_usd_per_hour=_hourly(gpus, hw, hw.price_per_gpu_hour) if fits else math.nan,
-        spot_price_usd_per_hour=_hourly(gpus, hw, hw.spot_per_gpu_hour) if fits else math.nan,
+        min_gpus=tuned.min_gpus if fits else 0, meets_slo=fits and deadline_met,
+        instances=billed_instances(gpus, hw) if fits else math.nan,
+        price_usd_per_hour=hourly_usd(gpus, hw) if fits else math.nan,
+        spot_price_usd_per_hour=hourly_usd(gpus, hw, spot=True) if fits else math.nan,
         training_flops=model_flops, hardware_flops=hw_flops, training_time_s=time_s,
         gpu_hours=gpus * hours if fits else math.nan,
-        cost_usd=_hourly(gpus, hw, hw.price_per_gpu_hour) * hours if fits else math.nan,
-        spot_cost_usd=_hourly(gpus, hw, hw.spot_per_gpu_hour) * hours if fits else math.nan,
+        cost_usd=hourly_usd(gpus, hw) * hours if fits else math.nan,
+        spot_cost_usd=hourly_usd(gpus, hw, spot=True) * hours if fits else math.nan,
         recompute=tuned.best.recompute, micro_batch=tuned.best.micro_batch,
         warnings=tuple(warnings),
         layout_notes=tuned.reasons + ((runner_up,) if runner_up else ()) + _layout_notes(tuned.best.notes, cand.fits),
     )
 
 
-def _beyond_horizon(inputs, arch, hw, peak, usable, frag, model_flops, time_s) -> str:
+def _beyond_horizon(ctx: _Context, model_flops: float, time_s: float) -> str:
     """A plan longer than the horizon names the plan that meets it: the same search with the
     horizon as the deadline (less recomputation may win there: it needs less compute)."""
+    inputs, hw = ctx.inputs, ctx.hw
     days = inputs.horizon_days
-    met = tune_training(inputs.with_(max_training_days=days), arch, model_flops, peak, usable, frag, hw.max_tp,
-                        _fixed_layout(inputs), hw.gpus_per_instance if hw.instance else 0).best
+    met = tune_training(inputs.with_(max_training_days=days), ctx.arch, model_flops, ctx.peak, ctx.usable, ctx.frag,
+                        hw.max_tp, _fixed_layout(inputs), hw.gpus_per_instance if hw.instance else 0).best
     lay = met.candidate.layout
     text = f"training takes {time_s / SECONDS_PER_DAY:,.0f} days, longer than the {days:g}-day horizon: "
-    met_s = met.hardware_flops / (lay.gpus * peak * inputs.mfu) if met.candidate.fits else math.inf
+    met_s = met.hardware_flops / (lay.gpus * ctx.peak * inputs.mfu) if met.candidate.fits else math.inf
     if met_s > days * SECONDS_PER_DAY * (1 + 1e-9):
         return text + "no layout meets it with the parallel degrees fixed as they are"
     return text + (f"{lay.gpus:,} GPUs ({lay.describe()}, {RECOMPUTE_WORDS[met.recompute]}) finish in "
@@ -241,103 +232,200 @@ def _beyond_horizon(inputs, arch, hw, peak, usable, frag, model_flops, time_s) -
 
 @dataclass(frozen=True)
 class _Serving:
-    """One replica layout evaluated against the serving load."""
+    """One replica layout evaluated against the serving load, packed into billed instances."""
 
     candidate: object
-    decode: DecodeModel
-    max_batch: int
-    batch: int  # largest batch keeping the per-user floor (1 when even batch 1 misses it)
-    floor_met: bool
-    replica_tps: float
-    prefill_s: float
-    replicas: int
-    serving_gpus: int
+    model: ServingModel
+    capacity: OperatingPoint  # the most one replica carries within the service levels
+    slo_met: bool  # False: even an idle replica misses a service level (capacity then ignores them)
+    fleet: Fleet
+
+    @property
+    def capacity_requests_per_s(self) -> float:
+        """The billed fleet's capacity: every replica slot it holds."""
+        return self.fleet.replica_slots * self.capacity.requests_per_s
+
+    def key(self) -> tuple:
+        """The search's objective: the service levels, then the bill (billed GPUs), then the
+        most capacity for that bill, then fewer GPUs in use and the smaller, shallower replica."""
+        lay = self.candidate.layout
+        return (not self.slo_met, self.fleet.billed_gpus, -self.capacity_requests_per_s,
+                self.fleet.replicas * lay.gpus, lay.gpus, lay.pp)
 
 
-def _serving(cand, inputs, arch, hw, setup, peak, usable, frag) -> _Serving:
-    lay = cand.layout
-    w, kv_conc, acts = inference_parts(setup, lay.tp, lay.pp, lay.ep, inputs.concurrency)
+def _replica_model(cand, ctx: _Context, setup: InferenceSetup) -> ServingModel:
+    """The serving model of one replica layout: its physics and its KV pool."""
+    inputs, lay, hw = ctx.inputs, cand.layout, ctx.hw
+    b = cand.breakdown  # the layout's memory at the requested concurrency
+    w, kv_conc, acts = b.weights, b.kv_cache, b.activations
     kv_seq = kv_conc / math.ceil(inputs.concurrency / lay.ep)
-    free = (usable - inputs.overhead_bytes) / (1 + frag) - w - acts
+    free = (ctx.usable - inputs.overhead_bytes) / (1 + ctx.frag) - w - acts
     max_batch = max(0, int(free // kv_seq)) * lay.ep if kv_seq > 0 else 0
     sz = setup.sizes
-    dense_bytes = setup.weight_bytes * sz.block_dense + setup.edge_weight_bytes * (sz.embed + sz.head)
     avg_ctx = min(inputs.context_len, inputs.prompt_tokens + inputs.output_tokens // 2)
-    parallel = lay.tp * lay.ep  # pipeline stages run one after another for a token
-    decode = DecodeModel(arch, hw.gpu, parallel, dense_bytes, setup.weight_bytes * sz.block_experts,
-                         setup.kv_dtype, avg_ctx, peak, inputs.mfu, inputs.mbu)
-    batch = decode.largest_batch_with_floor(inputs.min_tokens_per_s_per_user, max_batch)
-    replica_tps = decode.total(max(batch, 1))
-    prefill = prefill_time_s(arch, inputs.prompt_tokens, parallel, peak, inputs.mfu)
-    replicas = max(1, math.ceil(inputs.requests_per_s * (prefill + inputs.output_tokens / replica_tps) - 1e-9))
-    return _Serving(cand, decode, max_batch, max(batch, 1), batch > 0, replica_tps, prefill, replicas,
-                    replicas * lay.gpus)
+    eff = efficiency(hw.gpu)
+    replica = Replica(
+        ctx.arch, hw.gpu, lay.tp, lay.pp, lay.ep,
+        dense_weight_bytes=setup.weight_bytes * sz.block_dense + setup.edge_weight_bytes * (sz.embed + sz.head),
+        expert_weight_bytes=setup.weight_bytes * sz.block_experts,
+        kv_bytes_per_token=kv_bytes_per_sequence(ctx.arch, avg_ctx, setup.kv_dtype, 1, 1) / avg_ctx,
+        peak_flops=ctx.peak, mbu=inputs.mbu, compute_efficiency=1.0 if hw.gpu.measured else eff.compute / (1 + eff.tp_loss * (lay.tp - 1)),
+        step_s=eff.step_s, gpus_per_instance=hw.gpus_per_instance,
+        network_bytes_per_s=hw.instance.network_bytes_per_s if hw.instance else math.nan)
+    load = Load(inputs.prompt_tokens, inputs.output_tokens, inputs.prefix_cache_hit_rate)
+    return ServingModel(replica, load, max_batch)
 
 
-def _infer(inputs, arch, hw, peak, usable, frag, blocked, warnings, common, with_curve=True) -> PlanResult:
-    """Serving: among the replica layouts that fit, the one that carries the load on the
-    fewest instances (or GPUs) while keeping the per-user speed floor; then the smaller
-    replica. A small replica with deep pipelining can need many more replicas than a wider
-    tensor-parallel one."""
-    quantized = inputs.precision in ("fp8", "int8", "int4")
+def _fleet_for(rate_per_replica: float, cand, ctx: _Context) -> Fleet:
+    replicas = max(1, math.ceil(ctx.inputs.requests_per_s / rate_per_replica - 1e-9)) if rate_per_replica > 0 else 1
+    return serving_fleet(replicas, cand.layout.gpus, ctx.hw)
+
+
+def _serving(cand, ctx: _Context, setup: InferenceSetup, best: _Serving | None = None) -> _Serving | None:
+    """The layout against the load, or None when a cheap bound shows it cannot beat `best`."""
+    inputs = ctx.inputs
+    model = _replica_model(cand, ctx, setup)
+    if best is not None and best.slo_met:
+        bound = model.rate_upper_bound(inputs.min_tokens_per_s_per_user)
+        fleet = _fleet_for(bound, cand, ctx)
+        if (fleet.billed_gpus, -fleet.replica_slots * bound) > (best.fleet.billed_gpus, -best.capacity_requests_per_s):
+            return None
+    cap = model.capacity(inputs.max_ttft_s, inputs.min_tokens_per_s_per_user)
+    met = cap.within and cap.requests_per_s > 0
+    if not met:
+        cap = model.capacity()
+    return _Serving(cand, model, cap, met, _fleet_for(cap.requests_per_s, cand, ctx))
+
+
+def _deepening(cand, ctx: _Context, setup: InferenceSetup):
+    """One fitting (tensor, expert) layout at its shallowest pipeline, then deeper ones. Each
+    stage adds memory for KV cache; otherwise p stages with p micro-batches in flight carry
+    what p shallower replicas would. So deeper pipelines are tried where they pack whole
+    instances (replica GPUs dividing, or a multiple of, the instance), or, billed by GPU,
+    while memory still limits the batch. Yields candidates; the caller evaluates them."""
+    yield cand
+    lay, per = cand.layout, ctx.hw.gpus_per_instance
+    for p in (() if ctx.inputs.pp else pp_choices(ctx.arch)):
+        gpus = lay.tp * p * lay.ep
+        if p <= lay.pp or (ctx.hw.instance and per % gpus and gpus % per):
+            continue
+        yield inference_candidate(setup, ctx.inputs.overhead_bytes, ctx.frag, lay.tp, p, lay.ep, True)
+
+
+def _inference_search(ctx: _Context):
+    """(setup, fitting replica layouts, the smallest-memory fallback, notes per tensor degree)."""
+    inputs, arch = ctx.inputs, ctx.arch
+    quantized = inputs.precision in QUANTIZED
     wb = weight_bytes_per_param(inputs.precision)
     edge_b = 2.0 if quantized else DTYPE_BYTES[inputs.precision]
     setup = InferenceSetup(arch, sizes(arch), wb, edge_b, inputs.kv_dtype_effective(), inputs.context_len,
                            inputs.concurrency)
-    fitting, fallback, notes = search_inference(setup, usable, inputs.overhead_bytes, frag, hw.max_tp,
+    fitting, fallback, notes = search_inference(setup, ctx.usable, inputs.overhead_bytes, ctx.frag, ctx.hw.max_tp,
                                                 _fixed_layout(inputs))
+    return setup, fitting, fallback, notes
+
+
+def _best_serving(ctx: _Context, setup: InferenceSetup, fitting) -> _Serving:
+    s = None
+    for cand in sorted(fitting, key=lambda c: c.layout.gpus):
+        if s is not None and s.slo_met and cand.layout.gpus > s.fleet.billed_gpus:
+            break
+        for deeper in _deepening(cand, ctx, setup):
+            if s is not None and s.slo_met and deeper.layout.gpus > s.fleet.billed_gpus:
+                break  # one replica of this size already needs more GPUs than the best whole fleet bills
+            plan = _serving(deeper, ctx, setup, s)
+            if plan is not None and (s is None or plan.key() < s.key()):
+                s = plan
+    return s
+
+
+def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
+    """Serving: among the replica layouts that fit, the one whose fleet carries the load on
+    the smallest bill while keeping the service levels; then the one with the most capacity
+    for that bill; then the smaller replica."""
+    inputs, arch, hw, warnings, common = ctx.inputs, ctx.arch, ctx.hw, ctx.warnings, ctx.common
+    setup, fitting, fallback, notes = _inference_search(ctx)
+    if inputs.dp:
+        warnings.append(f"a data-parallel degree of {inputs.dp} does not apply to serving: the number of "
+                        "replicas follows from the request rate")
     if not fitting and fallback is None:
         raise InputError("tp", f"no tensor/pipeline degree is allowed for this model ({arch.n_heads} heads)")
-    fits = bool(fitting) and not blocked
-    if blocked:
-        warnings.append(blocked)
+    fits = bool(fitting) and not ctx.blocked
+    if ctx.blocked:
+        warnings.append(ctx.blocked)
     if not fitting:
         warnings.append(f"does not fit on {hw.gpu.name}: weights plus the KV cache of {inputs.concurrency} × "
                         f"{inputs.context_len} tokens need {fallback.breakdown.total / GIB:,.1f} GiB per GPU, "
-                        f"usable {usable / GIB:,.1f} GiB")
+                        f"usable {ctx.usable / GIB:,.1f} GiB")
     min_gpus = min((c.layout.gpus for c in fitting), default=0) if fits else 0
-    if not fits or not math.isfinite(peak) or not math.isfinite(hw.gpu.bandwidth_bytes_per_s):
+    if fits and not math.isfinite(hw.gpu.bandwidth_bytes_per_s):
+        warnings.append(f"{hw.gpu.name} has no published memory bandwidth: speed, replicas and costs are unknown")
+    if not fits or not math.isfinite(ctx.peak) or not math.isfinite(hw.gpu.bandwidth_bytes_per_s):
         cand = min(fitting, key=lambda c: (c.layout.gpus, c.layout.pp)) if fitting else fallback
         return PlanResult(**common, breakdown_bytes=cand.breakdown, fits=fits, layout=cand.layout,
                           min_gpus=min_gpus, gpus=cand.layout.gpus if fits else 0,
-                          instances=_instances(cand.layout.gpus, hw) if fits else math.nan,
-                          price_usd_per_hour=_hourly(cand.layout.gpus, hw, hw.price_per_gpu_hour) if fits else math.nan,
+                          instances=billed_instances(cand.layout.gpus, hw) if fits else math.nan,
+                          price_usd_per_hour=hourly_usd(cand.layout.gpus, hw) if fits else math.nan,
                           spot_price_usd_per_hour=math.nan, layout_notes=_layout_notes(notes, bool(fitting)),
                           warnings=tuple(warnings))
-    per = hw.gpus_per_instance if hw.instance else 1
-
-    def key(p: _Serving) -> tuple:
-        return (not p.floor_met, math.ceil(p.serving_gpus / per), p.serving_gpus,
-                p.candidate.layout.gpus, p.candidate.layout.pp)
-
-    s = None
-    for c in sorted(fitting, key=lambda c: c.layout.gpus):
-        if s is not None and s.floor_met and math.ceil(c.layout.gpus / per) > math.ceil(s.serving_gpus / per):
-            break  # one replica of this size already costs more than the best whole fleet
-        plan = _serving(c, inputs, arch, hw, setup, peak, usable, frag)
-        if s is None or key(plan) < key(s):
-            s = plan
-    if not s.floor_met:
-        warnings.append(f"{inputs.min_tokens_per_s_per_user:g} tokens/s per user is out of reach: "
-                        f"batch 1 gives {s.decode.per_user(1):.1f}; planning with batch 1")
-    lay = s.candidate.layout
-    replica_hourly = lay.gpus * hw.price_per_gpu_hour
-    curve = tuple(ThroughputPoint(b, s.decode.per_user(b), s.decode.total(b),
-                                  replica_hourly / (3600 * s.decode.total(b)) * 1e6)
-                  for b in batch_points(s.max_batch)) if with_curve else ()
+    s = _best_serving(ctx, setup, fitting)
+    model, lay, fleet = s.model, s.candidate.layout, s.fleet
+    engines = launches(arch, inputs.precision, inputs.kv_dtype_effective(), lay.tp, lay.pp, lay.ep,
+                       inputs.context_len, inputs.concurrency, inputs.util_cap, hw.gpu.capacity_bytes)
+    warnings.extend(w for w in (pool_warning(e, inputs.concurrency, inputs.context_len) for e in engines.values()) if w)
+    if model.replica.spans_instances:
+        net = hw.instance.network_bytes_per_s if hw.instance else math.nan
+        warnings.append(f"a replica spans {math.ceil(lay.gpus / hw.gpus_per_instance)} instances: its traffic crosses "
+                        "the instance network (" + (f"{net * 8 / 1e9:,.0f} Gb/s" if math.isfinite(net) else
+                                                    "bandwidth unknown; 100 Gb/s assumed") + ")")
+    idle = model.at_x(0.0)
+    if not s.slo_met:
+        warnings.append(_missed_levels(inputs, idle))
+    at_users = model.closed_loop(inputs.concurrency)
+    offline = model.max_throughput()
+    load_tps = inputs.requests_per_s * inputs.output_tokens
+    capacity_tps = s.capacity_requests_per_s * inputs.output_tokens
+    replica_price = fleet.replica_price_usd_per_hour
+    curve = tuple(_curve_point(model.closed_loop(b), b, inputs.output_tokens, replica_price)
+                  for b in batch_points(model.max_concurrency)) if with_curve else ()
     return PlanResult(
-        **common, breakdown_bytes=s.candidate.breakdown, fits=True, layout=lay, min_gpus=min_gpus,
-        gpus=lay.gpus, instances=_instances(lay.gpus, hw),
-        price_usd_per_hour=_hourly(lay.gpus, hw, hw.price_per_gpu_hour),
-        spot_price_usd_per_hour=_hourly(lay.gpus, hw, hw.spot_per_gpu_hour),
-        prefill_time_s=s.prefill_s,
-        decode_tokens_per_s_per_user=s.decode.per_user(inputs.concurrency),
-        decode_tokens_per_s_total=s.decode.total(inputs.concurrency),
-        max_batch=s.max_batch, curve=curve,
-        usd_per_million_tokens=replica_hourly / (3600 * s.replica_tps) * 1e6,
-        serving_batch=s.batch, serving_tokens_per_s_total=s.replica_tps, replicas=s.replicas,
-        serving_gpus=s.serving_gpus, serving_instances=_instances(s.serving_gpus, hw),
-        monthly_cost_usd=_hourly(s.serving_gpus, hw, hw.price_per_gpu_hour) * HOURS_PER_MONTH,
-        spot_monthly_cost_usd=_hourly(s.serving_gpus, hw, hw.spot_per_gpu_hour) * HOURS_PER_MONTH,
-        layout_notes=_layout_notes(notes, True), warnings=tuple(warnings),
+        **common, breakdown_bytes=s.candidate.breakdown, fits=True, meets_slo=s.slo_met, layout=lay,
+        min_gpus=min_gpus, gpus=lay.gpus, instances=billed_instances(lay.gpus, hw),
+        price_usd_per_hour=hourly_usd(lay.gpus, hw), spot_price_usd_per_hour=hourly_usd(lay.gpus, hw, spot=True),
+        prefill_time_s=model.prefill_s(),
+        ttft_s=at_users.ttft_s, tpot_s=at_users.tpot_s,
+        decode_tokens_per_s_per_user=at_users.decode_tokens_per_s_per_user,
+        decode_tokens_per_s_total=at_users.output_tokens_per_s(model.load),
+        max_throughput_tokens_per_s=offline.output_tokens_per_s(model.load),
+        max_throughput_concurrency=offline.concurrency,
+        max_batch=model.max_concurrency, curve=curve,
+        usd_per_million_tokens=usd_per_million_tokens(fleet.monthly_cost_usd, load_tps),
+        usd_per_million_tokens_at_capacity=usd_per_million_tokens(fleet.monthly_cost_usd, capacity_tps),
+        fleet_capacity_requests_per_s=s.capacity_requests_per_s,
+        fleet_utilization=inputs.requests_per_s / s.capacity_requests_per_s,
+        replica_price_usd_per_hour=replica_price, replicas_per_instance=fleet.replica_slots / fleet.instances
+        if hw.instance else math.nan,
+        serving_batch=math.ceil(s.capacity.concurrency),
+        serving_tokens_per_s_total=s.capacity.output_tokens_per_s(model.load), replicas=fleet.replicas,
+        serving_gpus=fleet.replicas * lay.gpus, serving_instances=fleet.instances,
+        monthly_cost_usd=fleet.monthly_cost_usd, spot_monthly_cost_usd=fleet.spot_monthly_cost_usd,
+        engine_flags=engines, layout_notes=_layout_notes(notes, True), warnings=tuple(warnings),
     )
+
+
+def _curve_point(point: OperatingPoint, users: int, output_tokens: int, replica_usd_per_hour: float):
+    total = point.requests_per_s * output_tokens
+    return ThroughputPoint(users, point.decode_tokens_per_s_per_user, total,
+                           replica_usd_per_hour / (3600 * total) * 1e6 if total > 0 else math.nan)
+
+
+def _missed_levels(inputs: PlanInputs, idle: OperatingPoint) -> str:
+    """Why even an idle replica misses the service levels; the plan then ignores them."""
+    missed = []
+    if idle.decode_tokens_per_s_per_user < inputs.min_tokens_per_s_per_user:
+        missed.append(f"{inputs.min_tokens_per_s_per_user:g} tokens/s per user is out of reach (one user alone "
+                      f"gets {idle.decode_tokens_per_s_per_user:.1f})")
+    if inputs.max_ttft_s and idle.ttft_s > inputs.max_ttft_s:
+        missed.append(f"a first token within {inputs.max_ttft_s:g} s is out of reach (an idle replica takes "
+                      f"{idle.ttft_s:.2f} s)")
+    return "; ".join(missed) + ": planning without them"

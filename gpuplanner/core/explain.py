@@ -6,6 +6,7 @@ import math
 
 from gpuplanner.core.memory import DTYPE_BYTES
 from gpuplanner.core.result import Assumption, Explanation
+from gpuplanner.core.serving import efficiency
 from gpuplanner.core.units import GIB, fmt_count, fmt_duration, fmt_usd
 
 KORTHIKANTI = "Korthikanti et al. 2022, 'Reducing Activation Recomputation in Large Transformer Models', §4"
@@ -35,6 +36,7 @@ FRAMEWORK_SOURCES = {
     "hf": "Hugging Face Trainer with torch.autocast (PyTorch AMP documentation)",
     "torchtune": "torchtune full fine-tuning recipes (model dtype bf16)",
 }
+SARATHI = "Agrawal et al. 2024, 'Taming Throughput-Latency Tradeoff in LLM Inference with Sarathi-Serve' (chunked prefill)"
 QUICK = "the rule of thumb this planner grew out of (18 bytes/param training, 2 bytes/param 16-bit inference, +25 %)"
 
 
@@ -63,12 +65,16 @@ def assumptions_for(inputs, arch, hw) -> tuple:
         ]
     else:
         items += [
-            Assumption("decode", f"bandwidth bound at small batch, MBU {inputs.mbu:g}; compute bound at large "
-                       f"batch, MFU {inputs.mfu:g}; pipeline stages add latency, not throughput", KV),
-            Assumption("serving cost", "$/1M tokens prices a replica's share of an instance's GPUs; the monthly "
-                       "cost bills the whole instances all replicas need", METHOD),
-            Assumption("quantized weights", "int4: 0.5 byte + 16-bit scale and zero per group of 128; "
-                       "embeddings and output head stay 16-bit", "AWQ/GPTQ group-wise formats"),
+            Assumption("serving steps", f"bandwidth bound at small batch, MBU {inputs.mbu:g}; compute bound at large "
+                       f"batch at {efficiency(hw.gpu).compute:g} of peak ({efficiency(hw.gpu).source}); "
+                       f"a fixed {efficiency(hw.gpu).step_s * 1e3:g} ms per step; prefill chunks share steps with "
+                       "decode; pipeline stages keep one micro-batch each in flight", KV),
+            Assumption("serving cost", "the monthly cost bills the whole instances the replicas are packed into; "
+                       "$/1M tokens is that bill over the output tokens served per month at the requested load",
+                       "README, 'Serving costs'"),
+            Assumption("quantized weights", "int4: 0.5 byte + 16-bit scale and zero per group of 128; fp4: "
+                       "0.5 byte + an FP8 scale per block of 16 (NVFP4), fp4 math on Blackwell, else 16-bit; "
+                       "embeddings and output head stay 16-bit", "AWQ/GPTQ group-wise formats; NVIDIA NVFP4"),
         ]
     return tuple(items)
 
@@ -82,8 +88,11 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
         Explanation("overhead", "overhead = runtime + fragmentation × (other components)",
                     f"{inputs.overhead_bytes / GIB:.2f} GiB + {inputs.fragmentation:g} × "
                     f"{(b.total - b.overhead) / GIB:.2f} GiB = {b.overhead / GIB:.2f} GiB", METHOD),
-        Explanation("gpus", "the smallest layout whose busiest GPU fits in capacity × cap"
-                    + ("; whole instances are billed, so the plan fills them" if r.mode == "train" else ""),
+        Explanation("gpus", "the smallest layout whose busiest GPU fits in capacity × cap; whole instances "
+                    "are billed, so the plan fills them" if r.mode == "train" else
+                    "among the replica layouts whose busiest GPU fits in capacity × cap, the one whose fleet "
+                    "carries the load within the service levels on the smallest bill, then the most capacity "
+                    "for that bill",
                     f"{lay.describe()}: {b.total / GIB:.1f} GiB of {r.usable_bytes / GIB:.1f} GiB usable; "
                     f"needs {r.min_gpus} GPUs, plan uses {r.gpus}" + _filling(r, inputs), METHOD),
     ]
@@ -135,26 +144,57 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
                         f"{b.activations / GIB:.2f} GiB (an approximation)", METHOD),
             Explanation("prefill_time_s", "(2·P_active·n + 2·L·(a·d)·n²) / (GPUs × peak × MFU)",
                         f"n={inputs.prompt_tokens} prompt tokens → {fmt_duration(r.prefill_time_s)}", KV),
-            Explanation("decode_tokens_per_s_per_user", "1 / max(bytes read / (bandwidth × MBU), FLOPs / (peak × MFU))",
-                        f"batch {inputs.concurrency}: {_num(r.decode_tokens_per_s_per_user)} tokens/s per user", KV),
-            Explanation("decode_tokens_per_s_total", "batch × tokens/s per user",
-                        f"{inputs.concurrency} × {_num(r.decode_tokens_per_s_per_user)} = "
-                        f"{_num(r.decode_tokens_per_s_total)} tokens/s per replica", KV),
-            Explanation("usd_per_million_tokens", "replica $/h / (3600 × tokens/s) × 10^6",
-                        f"batch {r.serving_batch}: {fmt_usd(r.usd_per_million_tokens)} per 1M output tokens",
+            Explanation("decode_tokens_per_s_per_user",
+                        "1 / step; step = max(bytes read / (bandwidth × MBU), FLOPs / (peak × efficiency)) "
+                        "+ tensor/expert-parallel traffic over its link + a fixed cost per step",
+                        f"{inputs.concurrency} concurrent users, each prompt's prefill sharing steps with the "
+                        f"others' decode: {_num(r.decode_tokens_per_s_per_user)} tokens/s per user", KV + "; " + SARATHI),
+            Explanation("ttft_s", "wait for the step in flight + the prompt's chunks (up to 8,192 tokens per step)",
+                        f"{inputs.prompt_tokens} prompt tokens, {inputs.concurrency} concurrent users: "
+                        f"{fmt_duration(r.ttft_s)}; {fmt_duration(r.tpot_s)} per output token", SARATHI),
+            Explanation("max_throughput_tokens_per_s", "the largest concurrency whose KV cache fits, no per-user floor",
+                        f"{_num(r.max_throughput_concurrency)} concurrent → {_num(r.max_throughput_tokens_per_s)} "
+                        "output tokens/s per replica (what an offline benchmark measures)", SARATHI),
+            Explanation("decode_tokens_per_s_total", "users / (TTFT + (output tokens − 1) × time per token) × output tokens",
+                        f"{inputs.concurrency} users, {inputs.output_tokens} output tokens each → "
+                        f"{_num(r.decode_tokens_per_s_total)} output tokens/s per replica", SARATHI),
+            Explanation("usd_per_million_tokens", "monthly cost / (requests/s × output tokens × 3600 × 730) × 10^6",
+                        f"{fmt_usd(r.monthly_cost_usd)} / ({inputs.requests_per_s:g} × {inputs.output_tokens} × "
+                        f"3600 × 730) × 10^6 = {fmt_usd(r.usd_per_million_tokens)} per 1M output tokens; at the "
+                        f"fleet's capacity ({_num(r.fleet_capacity_requests_per_s)} requests/s, "
+                        f"{_num(r.fleet_utilization * 100)} % used) {fmt_usd(r.usd_per_million_tokens_at_capacity)}",
                         f"instance catalog, as of {r.price_as_of}"),
-            Explanation("replicas", "ceil(requests/s × (prefill time + output tokens / replica tokens/s))",
-                        f"{inputs.requests_per_s:g} × ({_num(r.prefill_time_s)} s + {inputs.output_tokens} / "
-                        f"{_num(r.serving_tokens_per_s_total)} tokens/s) "
-                        f"→ {r.replicas} replicas", LITTLE),
-            Explanation("monthly_cost_usd", "instances for all replicas × price per hour × 730 h",
-                        f"{r.replicas} × {r.gpus} GPUs → {_num(r.serving_instances)} instances → "
+            Explanation("replicas", "ceil(requests/s / the most one replica carries within the service levels); "
+                        "a replica's concurrency follows from Little's law, rate × (TTFT + output tokens × step)",
+                        f"{inputs.requests_per_s:g} / "
+                        f"{_num(r.fleet_capacity_requests_per_s / max(r.replicas_per_instance * r.serving_instances, 1))}"
+                        f" requests/s per replica (at {r.serving_batch} concurrent) → {r.replicas} replicas",
+                        "Little's law; README, 'Serving costs'"),
+            Explanation("monthly_cost_usd", "instances holding all replicas × price per hour × 730 h "
+                        "(a replica stays inside one instance unless it is larger than one)",
+                        f"{r.replicas} replicas of {r.gpus} GPUs, {_num(r.replicas_per_instance)} per "
+                        f"{r.gpus_per_instance}-GPU instance → {_num(r.serving_instances)} instances → "
                         f"{fmt_usd(r.monthly_cost_usd)} per month", f"instance catalog, as of {r.price_as_of}"),
+            Explanation("engine_vllm", "pool = utilization × GPU memory − weights − profiled activation peak − "
+                        "non-torch memory, in 16-token blocks; concurrency = pool / context length",
+                        _pool_text(r, "vllm"), "vLLM documentation, memory profiling and gpu_memory_utilization"),
+            Explanation("engine_sglang", "pool = mem_fraction_static × GPU memory − weights",
+                        _pool_text(r, "sglang"), "SGLang documentation, mem_fraction_static"),
             Explanation("spot_monthly_cost_usd", "the same instances × spot price per hour × 730 h",
                         f"{fmt_usd(r.spot_monthly_cost_usd)} per month",
                         f"instance catalog (spot), as of {r.price_as_of}"),
         ]
     return tuple(out)
+
+
+def _pool_text(r, engine: str) -> str:
+    launch = r.engine_flags.get(engine)
+    if launch is None:
+        return "n/a"
+    p = launch.pool
+    return (f"{p.total_bytes / GIB:,.1f} GiB per GPU: weights {p.weights_bytes / GIB:,.2f} GiB, activations "
+            f"{p.activation_bytes / GIB:,.2f} GiB, non-torch {p.non_torch_bytes / GIB:,.2f} GiB → KV "
+            f"{p.kv_cache_bytes / GIB:,.2f} GiB = {p.kv_cache_tokens:,} tokens")
 
 
 def _filling(r, inputs) -> str:

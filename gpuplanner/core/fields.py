@@ -118,7 +118,7 @@ class Group:
 INPUT_UNIT_SUFFIX = {
     "params": "_count", "seq_len": "_tokens", "context_len": "_tokens", "micro_batch": "_sequences",
     "concurrency": "_sequences", "mfu": "_fraction", "mbu": "_fraction", "util_cap": "_fraction",
-    "fragmentation": "_fraction",
+    "fragmentation": "_fraction", "prefix_cache_hit_rate": "_fraction",
 }
 
 # What the user picks: the model and the hardware (the form has dedicated pickers for these).
@@ -162,6 +162,11 @@ GROUPS = (
         InputField("output_tokens", "Output", "int", "tokens", "Average generated tokens; typical 100–1000.", mode="infer"),
         InputField("min_tokens_per_s_per_user", "Min. speed per user", "float", "tok/s",
                    "Floor on each user's decode speed; reading speed is about 10–20 tok/s.", mode="infer"),
+        InputField("max_ttft_s", "Max. time to first token", "float", "s",
+                   "Time-to-first-token target the fleet keeps at the request rate; 0 = none.", mode="infer"),
+        InputField("prefix_cache_hit_rate", "Prefix-cache hits", "pct", "%",
+                   "Share of prompt tokens already in the prefix cache (shared system prompts); 0–99 %.",
+                   mode="infer"),
     )),
     Group("Precision && memory", (
         InputField("precision", "Weights / compute", "choice", tip="Data type of weights and compute. " + DTYPE_TIP,
@@ -292,7 +297,8 @@ class ResultField:
 # Likewise for results (the curve's `batch` too); other keys already carry their unit.
 RESULT_UNIT_SUFFIX = {
     "params_total": "_count", "params_active": "_count", "max_batch": "_sequences",
-    "serving_batch": "_sequences", "batch": "_sequences",
+    "serving_batch": "_sequences", "batch": "_sequences", "fleet_utilization": "_fraction",
+    "kv_cache_tokens": "_count", "max_concurrency": "_sequences", "replicas_per_instance": "_count",
 }
 
 _RESULTS = (

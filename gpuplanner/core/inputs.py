@@ -17,8 +17,9 @@ from gpuplanner.core.units import GIB
 
 MODES = ("train", "infer")
 TRAIN_METHODS = ("full", "lora", "qlora")
-PRECISIONS = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")
+PRECISIONS = ("fp32", "bf16", "fp16", "fp8", "int8", "int4", "fp4")
 TRAIN_PRECISIONS = ("fp32", "bf16", "fp16", "fp8")
+LORA_PRECISIONS = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")  # base weights LoRA/QLoRA train on
 KV_DTYPES = ("auto", "fp32", "bf16", "fp16", "fp8", "int8", "int4")
 OPTIMIZERS = ("adamw", "adamw8bit", "sgd_momentum", "sgd", "adafactor", "lion")
 GRAD_DTYPES = ("auto", "fp32")
@@ -69,6 +70,8 @@ class PlanInputs:
     prompt_tokens: int = 2048
     output_tokens: int = 256
     min_tokens_per_s_per_user: float = 20.0
+    max_ttft_s: float = 0.0  # > 0: a time-to-first-token target the fleet must keep
+    prefix_cache_hit_rate: float = 0.0  # share of prompt tokens served from the prefix cache
     gpu: str = ""
     instance: str = "p5.48xlarge"
     util_cap: float = 0.90
@@ -91,6 +94,9 @@ class PlanInputs:
         if self.mode == "train" and self.train_method == "full" and self.precision not in TRAIN_PRECISIONS:
             raise InputError("precision", f"'{self.precision}' cannot be used for full training; "
                              f"use one of {', '.join(TRAIN_PRECISIONS)} (or LoRA/QLoRA, or mode infer)")
+        if self.mode == "train" and self.precision not in LORA_PRECISIONS:
+            raise InputError("precision", f"'{self.precision}' is a serving format; train in one of "
+                             f"{', '.join(LORA_PRECISIONS)}, or use mode infer")
         if self.zero_stage not in (-1, 0, 1, 2, 3):
             raise InputError("zero", f"{self.zero_stage} is not a ZeRO stage; use 0, 1, 2, 3 (or auto)")
         self._check_framework()
@@ -108,8 +114,10 @@ class PlanInputs:
         _number("horizon_days", self.horizon_days, 0.0, 1e6)
         _number("mfu", self.mfu, 1e-4, 1.0)
         _number("mbu", self.mbu, 1e-4, 1.0)
-        _number("requests_per_s", self.requests_per_s, 0.0, 1e9)
+        _number("requests_per_s", self.requests_per_s, 1e-6, 1e9)  # a bill per token needs tokens
         _number("min_tokens_per_s_per_user", self.min_tokens_per_s_per_user, 0.0, 1e7)
+        _number("max_ttft_s", self.max_ttft_s, 0.0, 1e5)
+        _number("prefix_cache_hit_rate", self.prefix_cache_hit_rate, 0.0, 0.99)
         _number("util_cap", self.util_cap, 0.05, 1.0)
         _number("overhead", self.overhead_bytes, 0.0, 1 << 50)
         _number("fragmentation", self.fragmentation, 0.0, 1.0)

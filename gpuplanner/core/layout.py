@@ -324,6 +324,15 @@ def inference_parts(setup: InferenceSetup, tp: int, pp: int, ep: int, concurrenc
     return weights, kv, acts
 
 
+def inference_candidate(setup: InferenceSetup, overhead: float, frag: float, t: int, p: int, e: int,
+                        fits: bool) -> Candidate:
+    """The replica layout t·p·e with its memory on the busiest GPU."""
+    w, kv, a = inference_parts(setup, t, p, e, setup.concurrency)
+    breakdown = MemoryBreakdown(weights=w, kv_cache=kv, activations=a, overhead=overhead + frag * (w + kv + a))
+    layout = Layout(e, t, p, e, 0)  # the e groups are attention data parallel
+    return Candidate(layout, breakdown, fits, layout.gpus if fits else 0)
+
+
 def search_inference(setup: InferenceSetup, usable: float, overhead: float, frag: float, max_tp: int,
                      fixed_layout: dict):
     """Replica layouts (t·p·e GPUs) that hold the weights plus the KV cache of the requested
@@ -334,12 +343,6 @@ def search_inference(setup: InferenceSetup, usable: float, overhead: float, frag
     tps, pps, eps = degree_choices(arch, max_tp, fixed_layout)
     scale = 1.0 + frag
 
-    def candidate(t, p, e, fits):
-        w, kv, a = inference_parts(setup, t, p, e, setup.concurrency)
-        breakdown = MemoryBreakdown(weights=w, kv_cache=kv, activations=a, overhead=overhead + frag * (w + kv + a))
-        layout = Layout(e, t, p, e, 0)  # the e groups are attention data parallel
-        return Candidate(layout, breakdown, fits, layout.gpus if fits else 0)
-
     fitting, smallest = [], None  # smallest: (memory, t, p, e)
     for t in tps:
         for e in eps:
@@ -349,7 +352,7 @@ def search_inference(setup: InferenceSetup, usable: float, overhead: float, frag
                 if smallest is None or mem < smallest[0]:
                     smallest = (mem, t, p, e)
                 if mem <= usable * (1 + 1e-9):
-                    fitting.append(candidate(t, p, e, True))
+                    fitting.append(inference_candidate(setup, overhead, frag, t, p, e, True))
                     break
                 if i == 0 and len(pps) > 1:  # the deepest split needs the least memory:
                     deepest = inference_parts(setup, t, pps[-1], e, setup.concurrency)  # if it fails, all do
@@ -357,5 +360,5 @@ def search_inference(setup: InferenceSetup, usable: float, overhead: float, frag
                         break
     notes = {t: min((c.layout for c in fitting if c.layout.tp == t), key=lambda x: (x.gpus, x.pp), default=None)
              for t in tps}
-    fallback = candidate(*smallest[1:], False) if smallest and not fitting else None
+    fallback = inference_candidate(setup, overhead, frag, *smallest[1:], False) if smallest and not fitting else None
     return fitting, fallback, notes

@@ -14,8 +14,10 @@ import math
 
 from gpuplanner.core.model import GATED_MLPS, ModelArch, ModelSizes
 
-DTYPE_BYTES = {"fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
+DTYPE_BYTES = {"fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5, "fp4": 0.5}
 INT4_GROUP_BYTES = 4 / 128  # 16-bit scale + 16-bit zero per group of 128 weights (AWQ/GPTQ)
+FP4_BLOCK_BYTES = 1 / 16  # NVFP4: one FP8 scale per block of 16 weights (NVIDIA's NVFP4 format)
+QUANTIZED = ("fp8", "int8", "int4", "fp4")  # weight formats whose embeddings and head stay 16-bit
 QLORA_BYTES = 0.5 + 0.127 / 8  # NF4 + double-quantized constants: 0.127 bit/param (QLoRA §3)
 OPTIMIZER_BYTES = {"adamw": 8.0, "adamw8bit": 2.0, "sgd_momentum": 4.0, "sgd": 0.0, "lion": 4.0}
 LORA_PARAM_BYTES = 4.0  # PEFT keeps adapter weights in fp32; their gradients are fp32 too
@@ -23,9 +25,11 @@ PREFILL_CHUNK_TOKENS = 2048  # chunked prefill (vLLM's default order of magnitud
 
 
 def weight_bytes_per_param(precision: str) -> float:
-    """Stored bytes per linear-layer weight, including group-wise int4 scales."""
+    """Stored bytes per linear-layer weight, including group-wise int4 and block-wise fp4 scales."""
     if precision == "int4":
         return DTYPE_BYTES["int4"] + INT4_GROUP_BYTES
+    if precision == "fp4":
+        return DTYPE_BYTES["fp4"] + FP4_BLOCK_BYTES
     return DTYPE_BYTES[precision]
 
 

@@ -82,6 +82,7 @@ class ModelArch:
     published_active_params: float = math.nan
     source: str = ""
     synthesized: bool = False  # architecture guessed from a bare parameter count
+    hf_repo: str = ""  # the Hugging Face repository an engine loads it from ('' = unknown)
 
     # ---- consistency ------------------------------------------------------------------
     def check(self) -> "ModelArch":

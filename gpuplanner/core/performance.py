@@ -5,16 +5,12 @@
   attention, left out under the 6ND convention); LoRA skips the
   frozen weights' gradients: 4·P_act·T + 8·L·(a·d)·s·T. Full recomputation runs one extra
   forward pass (one third of 6N: 8·P·T hardware FLOPs in all).
-- Decode is bandwidth bound at small batch: step = max(bytes read / (bandwidth × MBU),
-  FLOPs / (peak × MFU)); prefill is compute bound (Pope et al. 2022; NVIDIA's throughput vs
-  interactivity framing for trillion-parameter serving).
+- Serving steps (decode, chunked prefill) are modelled in core/serving.py; this module keeps
+  the expected share of experts a batch touches, which the step's bytes depend on.
 """
 from __future__ import annotations
 
-import math
-
 from gpuplanner.core.catalogs import GpuSpec
-from gpuplanner.core.memory import kv_bytes_per_sequence
 from gpuplanner.core.model import ModelArch, sizes
 
 
@@ -23,9 +19,10 @@ def compute_dtype(gpu: GpuSpec, precision: str, mode: str) -> tuple[str, str, st
 
     Training needs its dtype in hardware (int8/int4 are LoRA base weights: 16-bit math).
     Serving falls back to 16-bit math for weight-only formats: int4 is always W4A16, and
-    int8/fp8 without tensor-core support run as W8A16; bf16 on a GPU without it runs as fp16."""
-    def has(dtype):
-        return math.isfinite(gpu.peak(dtype))
+    int8/fp8 without tensor-core support run as W8A16, fp4 without fp4 cores (before Blackwell)
+    as W4A16; bf16 on a GPU without it runs as fp16."""
+    def has(dtype):  # a blank datasheet cell is unknown, not unsupported: the generation decides
+        return gpu.supports(dtype)
 
     half = "bf16" if has("bf16") else "fp16"
     if precision in ("fp32", "int4") or (precision == "int8" and mode == "train"):
@@ -36,8 +33,8 @@ def compute_dtype(gpu: GpuSpec, precision: str, mode: str) -> tuple[str, str, st
         return precision, "", f"{gpu.name} has no {precision} support: training in {precision} is not possible"
     if precision == "bf16":
         return "fp16", f"{gpu.name} has no bf16: bf16 weights served as fp16", ""
-    if precision == "fp8" and not has("bf16"):  # weight-only FP8 kernels need Ampere or newer
-        return precision, "", f"{gpu.name} has no fp8 support: fp8 weights need an Ampere or newer GPU"
+    if precision in ("fp8", "fp4") and not has("bf16"):  # weight-only FP8/FP4 kernels need Ampere or newer
+        return precision, "", f"{gpu.name} has no {precision} support: {precision} weights need an Ampere or newer GPU"
     return half, f"{gpu.name} has no {precision} tensor cores: weight-only {precision} with {half} math assumed", ""
 
 
@@ -66,54 +63,6 @@ def expert_fraction_read(arch: ModelArch, batch: int) -> float:
     if not arch.is_moe:
         return 1.0
     return 1.0 - (1.0 - arch.experts_per_token / arch.n_experts) ** batch
-
-
-class DecodeModel:
-    """Time per decode step of one replica as a function of the batch size."""
-
-    def __init__(self, arch: ModelArch, gpu: GpuSpec, replica_gpus: int, dense_weight_bytes: float,
-                 expert_weight_bytes: float, kv_dtype: str, avg_context: int, peak_flops: float,
-                 mfu: float, mbu: float):
-        self.arch = arch
-        self.replica_gpus = replica_gpus
-        self.dense_bytes = dense_weight_bytes  # whole replica
-        self.expert_bytes = expert_weight_bytes
-        self.kv_bytes_per_seq = kv_bytes_per_sequence(arch, avg_context, kv_dtype, 1, 1)
-        self.bandwidth = replica_gpus * gpu.bandwidth_bytes_per_s * mbu
-        self.compute = replica_gpus * peak_flops * mfu
-        self.flops_per_token = 2.0 * sizes(arch).active + 4.0 * arch.n_layers * arch.attn_width * avg_context
-
-    def step_s(self, batch: int) -> float:
-        read = self.dense_bytes + self.expert_bytes * expert_fraction_read(self.arch, batch) \
-            + batch * self.kv_bytes_per_seq
-        return max(read / self.bandwidth, batch * self.flops_per_token / self.compute)
-
-    def per_user(self, batch: int) -> float:
-        return 1.0 / self.step_s(batch)
-
-    def total(self, batch: int) -> float:
-        return batch / self.step_s(batch)
-
-    def largest_batch_with_floor(self, floor_tps: float, max_batch: int) -> int:
-        """Largest batch ≤ max_batch whose tokens/s per user stays ≥ floor (0 if none):
-        per-user speed falls as the batch grows, so bisect."""
-        if max_batch < 1 or self.per_user(1) < floor_tps:
-            return 0
-        lo, hi = 1, max_batch
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.per_user(mid) >= floor_tps:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo
-
-
-def prefill_time_s(arch: ModelArch, prompt_tokens: int, replica_gpus: int, peak_flops: float,
-                   mfu: float) -> float:
-    """Compute-bound prefill of one prompt: 2·P_act·n + 2·L·(a·d)·n² (causal attention)."""
-    flops = 2.0 * sizes(arch).active * prompt_tokens + 2.0 * arch.n_layers * arch.attn_width * prompt_tokens ** 2
-    return flops / (replica_gpus * peak_flops * mfu)
 
 
 def batch_points(max_batch: int) -> list[int]:

@@ -115,6 +115,7 @@ class PlanResult:
     peak_flops: float  # dense peak FLOP/s per GPU of the dtype the math runs in (NaN = unknown)
     gpu_source: str  # datasheet the GPU's figures come from
     gpu_as_of: str
+    meets_slo: bool = False  # fits and keeps its service levels (serving) or deadline (training)
     # training
     training_flops: float = math.nan
     hardware_flops: float = math.nan
@@ -125,19 +126,29 @@ class PlanResult:
     recompute: str = ""  # recomputation the plan uses (chosen when the input is auto)
     micro_batch: int = 0  # sequences per GPU per micro-step the plan uses (chosen when auto)
     # inference
-    prefill_time_s: float = math.nan
+    prefill_time_s: float = math.nan  # one prompt alone on an idle replica
+    ttft_s: float = math.nan  # time to first token with `concurrency` users on one replica
+    tpot_s: float = math.nan  # time per output token, same operating point
     decode_tokens_per_s_per_user: float = math.nan
     decode_tokens_per_s_total: float = math.nan
-    max_batch: int = 0
+    max_batch: int = 0  # most sequences whose KV cache fits at the context length (the KV pool)
+    max_throughput_tokens_per_s: float = math.nan  # one replica, offline: the largest batch that fits, no floor
+    max_throughput_concurrency: float = math.nan  # the concurrency that maximum is at
     curve: tuple = ()
-    usd_per_million_tokens: float = math.nan
-    serving_batch: int = 0
+    usd_per_million_tokens: float = math.nan  # the fleet's monthly bill / output tokens served at the load
+    usd_per_million_tokens_at_capacity: float = math.nan  # the same bill at the most load the fleet carries
+    fleet_capacity_requests_per_s: float = math.nan  # the most load the billed fleet carries within the floor
+    fleet_utilization: float = math.nan  # requested load / the fleet's capacity
+    replica_price_usd_per_hour: float = math.nan  # a replica's share of the billed instances
+    replicas_per_instance: float = math.nan  # replica slots per billed instance (< 1: a replica spans several)
+    serving_batch: int = 0  # a replica's concurrency at its capacity within the service levels
     serving_tokens_per_s_total: float = math.nan  # one replica at the serving batch
     replicas: int = 0
     serving_gpus: int = 0
     serving_instances: float = math.nan
     monthly_cost_usd: float = math.nan
     spot_monthly_cost_usd: float = math.nan
+    engine_flags: dict = field(default_factory=dict)  # engine -> EngineLaunch for one replica of the layout
     warnings: tuple = ()
     layout_notes: tuple = ()
     assumptions: tuple = ()
@@ -174,16 +185,25 @@ class PlanResult:
             "training_time_s": self.training_time_s, "gpu_hours": self.gpu_hours,
             "cost_usd": self.cost_usd, "spot_cost_usd": self.spot_cost_usd,
             "recompute": self.recompute or None, "micro_batch": self.micro_batch or None,
-            "prefill_time_s": self.prefill_time_s,
+            "prefill_time_s": self.prefill_time_s, "ttft_s": self.ttft_s, "tpot_s": self.tpot_s,
             "decode_tokens_per_s_per_user": self.decode_tokens_per_s_per_user,
             "decode_tokens_per_s_total": self.decode_tokens_per_s_total,
             "max_batch": self.max_batch,
+            "max_throughput_tokens_per_s": self.max_throughput_tokens_per_s,
+            "max_throughput_concurrency": self.max_throughput_concurrency,
+            "meets_slo": self.meets_slo,
             "usd_per_million_tokens": self.usd_per_million_tokens,
+            "usd_per_million_tokens_at_capacity": self.usd_per_million_tokens_at_capacity,
+            "fleet_capacity_requests_per_s": self.fleet_capacity_requests_per_s,
+            "fleet_utilization": self.fleet_utilization,
+            "replica_price_usd_per_hour": self.replica_price_usd_per_hour,
+            "replicas_per_instance": self.replicas_per_instance,
             "serving_batch": self.serving_batch,
             "serving_tokens_per_s_total": self.serving_tokens_per_s_total, "replicas": self.replicas,
             "serving_gpus": self.serving_gpus, "serving_instances": self.serving_instances,
             "monthly_cost_usd": self.monthly_cost_usd,
             "spot_monthly_cost_usd": self.spot_monthly_cost_usd,
+            "engine_flags": {name: launch.to_dict() for name, launch in self.engine_flags.items()},
             "curve": [asdict(p) for p in self.curve],
             "warnings": list(self.warnings),
             "layout_notes": list(self.layout_notes),

@@ -1,6 +1,7 @@
 """The comparison table: every instance type × every precision, for both modes, as a
 pandas DataFrame. Estimates that differ only by price are computed once (same GPU and
-tensor-parallel limit) and priced per instance."""
+instance size, so the same layout and the same number of instances) and priced per instance
+through core.pricing; `cheapest` marks the one row per mode that `cheapest_first` ranks first."""
 from __future__ import annotations
 
 import math
@@ -10,14 +11,18 @@ import pandas as pd
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.estimate import estimate
-from gpuplanner.core.inputs import PRECISIONS, TRAIN_PRECISIONS, PlanInputs
-from gpuplanner.core.units import HOURS_PER_MONTH, SECONDS_PER_DAY
+from gpuplanner.core.inputs import LORA_PRECISIONS, PRECISIONS, TRAIN_PRECISIONS, PlanInputs
+from gpuplanner.core.pricing import (
+    billed_instances, cheapest_first, hourly_usd, instance_hardware, serving_fleet, usd_per_million_tokens,
+)
+from gpuplanner.core.units import GIB, SECONDS_PER_DAY
 
 COLUMNS = [
-    "mode", "precision", "cloud", "instance_type", "gpu", "gpus_per_instance", "fits", "gpus",
-    "instances", "layout", "memory_per_gpu_gib", "price_usd_per_hour", "spot_price_usd_per_hour",
+    "mode", "precision", "cloud", "instance_type", "gpu", "gpus_per_instance", "fits", "meets_slo", "cheapest",
+    "gpus", "instances", "layout", "memory_per_gpu_gib", "price_usd_per_hour", "spot_price_usd_per_hour",
     "training_days", "training_cost_usd", "training_spot_cost_usd", "usd_per_million_tokens",
-    "tokens_per_s_per_user", "tokens_per_s_total", "replicas", "monthly_cost_usd", "reason",
+    "usd_per_million_tokens_at_capacity", "tokens_per_s_per_user", "tokens_per_s_total", "replicas",
+    "serving_gpus", "replica_price_usd_per_hour", "fleet_utilization", "monthly_cost_usd", "reason",
 ]
 
 
@@ -26,17 +31,37 @@ def sweep(inputs: PlanInputs, catalogs: Catalogs, modes=("train", "infer"), prec
     `reason` (and fits=False); they are never dropped."""
     rows = []
     for mode in modes:
-        for precision in precisions or (TRAIN_PRECISIONS if mode == "train" and inputs.train_method == "full"
-                                        else PRECISIONS):
+        for precision in precisions or (PRECISIONS if mode == "infer" else
+                                        TRAIN_PRECISIONS if inputs.train_method == "full" else LORA_PRECISIONS):
             shared = {}
             for inst in catalogs.instances.values():
                 rows.append(_row(inputs, catalogs, mode, precision, inst, shared))
+        ranked = cheapest_first(rows, mode)
+        if ranked:
+            rows[ranked[0]]["cheapest"] = True
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _reason(r, hw) -> str:
+    """Why a row cannot be bought as it is ('' when it can): it does not fit, its price, speed
+    or time is unknown, or it misses a service level or the deadline."""
+    unknown = [w for w in r.warnings if "are unknown" in w]
+    if not r.fits:
+        return r.warnings[-1] if r.warnings else "does not fit"
+    if not math.isfinite(hw.unit_price_usd_per_hour):
+        return f"no price for {hw.instance.instance_type} in the instance catalog: cost unknown"
+    if unknown:
+        return unknown[-1]
+    if not r.meets_slo:
+        missed = [w for w in r.warnings if "out of reach" in w]
+        return missed[-1] if missed else "misses the deadline"
+    return ""
 
 
 def _row(inputs, catalogs, mode, precision, inst, shared) -> dict:
     row = {"mode": mode, "precision": precision, "cloud": inst.cloud, "instance_type": inst.instance_type,
-           "gpu": inst.gpu, "gpus_per_instance": inst.gpu_count, "fits": False, "reason": ""}
+           "gpu": inst.gpu, "gpus_per_instance": inst.gpu_count, "fits": False, "meets_slo": False,
+           "cheapest": False, "reason": ""}
     if inst.gpu not in catalogs.gpus:
         row["reason"] = "no datasheet for this GPU"
         return row
@@ -51,26 +76,29 @@ def _row(inputs, catalogs, mode, precision, inst, shared) -> dict:
     if isinstance(r, InputError):
         row["reason"] = r.message
         return row
-    n = inst.gpu_count
-    instances = math.ceil(r.gpus / n) if r.fits else math.nan
-    price = instances * inst.price_usd_per_hour
-    spot = instances * inst.spot_price_usd_per_hour
+    hw = instance_hardware(inst, catalogs.gpus[inst.gpu])
     row.update(
-        fits=r.fits, gpus=r.gpus if r.fits else math.nan, instances=instances,
-        layout=r.layout.describe(), memory_per_gpu_gib=r.memory_per_gpu_bytes / 2**30,
-        price_usd_per_hour=price, spot_price_usd_per_hour=spot,
-        reason="" if r.fits else (r.warnings[-1] if r.warnings else "does not fit"),
+        fits=r.fits, meets_slo=r.meets_slo, gpus=r.gpus if r.fits else math.nan,
+        instances=billed_instances(r.gpus, hw) if r.fits else math.nan,
+        layout=r.layout.describe(), memory_per_gpu_gib=r.memory_per_gpu_bytes / GIB,
+        price_usd_per_hour=hourly_usd(r.gpus, hw) if r.fits else math.nan,
+        spot_price_usd_per_hour=hourly_usd(r.gpus, hw, spot=True) if r.fits else math.nan,
+        reason=_reason(r, hw),
     )
     if mode == "train" and r.fits:
         hours = r.training_time_s / 3600
-        row.update(training_days=r.training_time_s / SECONDS_PER_DAY, training_cost_usd=price * hours,
-                   training_spot_cost_usd=spot * hours)
+        row.update(training_days=r.training_time_s / SECONDS_PER_DAY, training_cost_usd=hourly_usd(r.gpus, hw) * hours,
+                   training_spot_cost_usd=hourly_usd(r.gpus, hw, spot=True) * hours)
     elif mode == "infer" and r.fits and r.replicas:
-        replica_hourly = r.gpus * inst.price_usd_per_hour / n
+        fleet = serving_fleet(r.replicas, r.gpus, hw)
+        tokens = inputs.output_tokens
         row.update(
-            usd_per_million_tokens=replica_hourly / (3600 * r.serving_tokens_per_s_total) * 1e6,
+            usd_per_million_tokens=usd_per_million_tokens(fleet.monthly_cost_usd, inputs.requests_per_s * tokens),
+            usd_per_million_tokens_at_capacity=usd_per_million_tokens(
+                fleet.monthly_cost_usd, r.fleet_capacity_requests_per_s * tokens),
             tokens_per_s_per_user=r.decode_tokens_per_s_per_user, tokens_per_s_total=r.decode_tokens_per_s_total,
-            replicas=r.replicas,
-            monthly_cost_usd=math.ceil(r.serving_gpus / n) * inst.price_usd_per_hour * HOURS_PER_MONTH,
+            replicas=r.replicas, serving_gpus=r.serving_gpus,
+            replica_price_usd_per_hour=fleet.replica_price_usd_per_hour, fleet_utilization=r.fleet_utilization,
+            monthly_cost_usd=fleet.monthly_cost_usd,
         )
     return row

@@ -12,6 +12,7 @@ import pandas as pd
 import gpuplanner
 from gpuplanner.core import fields
 from gpuplanner.core.accuracy import band_text, headline_bands
+from gpuplanner.core.pricing import cheapest_first
 from gpuplanner.core.result import BREAKDOWN_KEYS
 from gpuplanner.core.units import SECONDS_PER_DAY, fmt_duration, fmt_gib, fmt_usd
 
@@ -54,8 +55,6 @@ CANDIDATE_COLUMNS = {
               Column("tok/s", "tokens_per_s_total", _whole),
               Column("$/1M tok", "usd_per_million_tokens", fmt_usd), Column("$/month", "monthly_cost_usd", fmt_usd)),
 }
-CHEAPEST_FIRST = {"train": ["training_cost_usd", "training_days"],
-                  "infer": ["monthly_cost_usd", "usd_per_million_tokens"]}
 
 
 def is_training(result) -> bool:
@@ -105,6 +104,14 @@ def answer_rows(result) -> list[tuple[str, str]]:
         (f"Tokens/s per user (batch {result.inputs.get('concurrency', 'n/a')})",
          _one_decimal(result.decode_tokens_per_s_per_user)),
         ("Prefill time", fmt_duration(result.prefill_time_s)),
+        (f"Time to first token / per token ({result.inputs.get('concurrency', 'n/a')} concurrent)",
+         f"{fmt_duration(result.ttft_s)} / {fmt_duration(result.tpot_s)}"),
+        (f"Max. throughput per replica (offline, {_whole(result.max_throughput_concurrency)} concurrent)",
+         _whole(result.max_throughput_tokens_per_s)),
+        *((f"{name} launch (KV pool {launch.pool.kv_cache_tokens:,} tokens)", launch.command)
+          for name, launch in result.engine_flags.items()),
+        ("Fleet utilization at the requested load", "n/a" if not math.isfinite(result.fleet_utilization)
+         else f"{result.fleet_utilization:.0%}"),
         ("Monthly cost (on-demand)", fmt_usd(result.monthly_cost_usd)),
         ("Monthly cost (spot)", fmt_usd(result.spot_monthly_cost_usd)),
     ])
@@ -143,9 +150,8 @@ def component_rows(result) -> list[tuple[str, str, float]]:
 
 
 def best_candidates(table: pd.DataFrame, mode: str, count: int = TOP_CANDIDATES) -> pd.DataFrame:
-    """The cheapest feasible rows of the comparison table for this mode."""
-    feasible = table[(table["mode"] == mode) & table["fits"].astype(bool)]
-    return feasible.sort_values(CHEAPEST_FIRST[mode], na_position="last").head(count)
+    """The cheapest feasible rows of the comparison table for this mode, by the core's one rule."""
+    return table.iloc[cheapest_first(table.to_dict("records"), mode)[:count]]
 
 
 def candidate_cells(result, table: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool]]:

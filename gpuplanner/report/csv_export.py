@@ -48,7 +48,7 @@ def plan_row(result) -> dict:
         if key == "breakdown_bytes":
             row.update({f"memory_{k}_bytes": v for k, v in value.items()})
         elif isinstance(value, dict):
-            row.update({f"{key}_{csv_name(k)}": v for k, v in value.items()})
+            row.update(_flat(key, value))
         elif isinstance(value, list):
             row[key] = "; ".join(value)
         else:
@@ -71,6 +71,15 @@ def write_csv(result, table: pd.DataFrame, path) -> list[Path]:
     if result.curve:
         writers[curve] = _frame_writer(curve_frame(result))
     return write_atomically(writers)
+
+
+def _flat(prefix: str, value: dict) -> dict:
+    """Nested dicts (e.g. engine_flags.vllm.command) as engine_flags_vllm_command columns."""
+    out = {}
+    for k, v in value.items():
+        name = f"{prefix}_{csv_name(k)}"
+        out.update(_flat(name, v) if isinstance(v, dict) else {name: v})
+    return out
 
 
 def _frame_writer(frame: pd.DataFrame):

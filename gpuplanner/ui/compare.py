@@ -6,8 +6,6 @@ serving curve comes from one estimate per candidate, a fraction of a millisecond
 """
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 from PySide6 import QtCore, QtWidgets
 
@@ -16,9 +14,10 @@ import pyqtgraph as pg
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.estimate import estimate
-from gpuplanner.core.inputs import PlanInputs
+from gpuplanner.core.inputs import MODES, PlanInputs
+from gpuplanner.core.pricing import COST_KEY, cheapest_first
 from gpuplanner.ui.compare_model import (
-    COLUMN_INDEX, COST_KEY, ROW_ROLE, SweepFilter, SweepTableModel, cheapest_rows,
+    COLUMN_INDEX, ROW_ROLE, SweepFilter, SweepTableModel, cheapest_rows,
 )
 from gpuplanner.ui.theme import ThemedPlot
 
@@ -169,8 +168,7 @@ class CompareTab(QtWidgets.QWidget):
         if selected:
             return [index.data(ROW_ROLE) for index in selected]
         rows = [self.model.rows[i] for i in self.proxy.accepted_source_rows()]
-        fitting = [r for r in rows if r["fits"] and math.isfinite(r.get(COST_KEY[r["mode"]], math.nan))]
-        return sorted(fitting, key=lambda r: r[COST_KEY[r["mode"]]])[:MAX_DEFAULT_CANDIDATES]
+        return [rows[i] for mode in MODES for i in cheapest_first(rows, mode)][:MAX_DEFAULT_CANDIDATES]
 
     def _update_chart(self) -> None:
         rows = [r for r in self.chosen_rows() if r["fits"]]

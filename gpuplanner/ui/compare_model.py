@@ -12,6 +12,7 @@ from typing import Callable
 import pandas as pd
 from PySide6 import QtCore, QtGui
 
+from gpuplanner.core.pricing import cheapest_first
 from gpuplanner.core.units import fmt_usd
 from gpuplanner.ui.formatting import fmt_int
 
@@ -49,12 +50,13 @@ COLUMNS = (
     Column("Spot $/h", "spot_price_usd_per_hour", _money),
     Column("Days", "training_days", _days, "training time in days"),
     Column("Training $", "training_cost_usd", _money, "on-demand cost of the whole training run"),
-    Column("$/1M tok", "usd_per_million_tokens", _money, "serving cost per million output tokens"),
-    Column("$/month", "monthly_cost_usd", _money, "serving cost per month for the request rate"),
+    Column("$/1M tok", "usd_per_million_tokens", _money,
+           "the monthly bill over the output tokens served per month at the request rate, per million"),
+    Column("$/month", "monthly_cost_usd", _money,
+           "whole instances that carry the request rate within the per-user speed floor × 730 h"),
     Column("Fits / reason", "reason", tip="why a configuration does not fit"),
 )
 COLUMN_INDEX = {c.key: i for i, c in enumerate(COLUMNS)}
-COST_KEY = {"train": "training_cost_usd", "infer": "usd_per_million_tokens"}
 
 
 def _number(value) -> float:
@@ -84,7 +86,7 @@ class SweepTableModel(QtCore.QAbstractTableModel):
             for c in COLUMNS:
                 value = row.get(c.key)
                 if c.key == "reason":
-                    text = "fits" if row.get("fits") else (value or "does not fit")
+                    text = (f"fits — {value}" if value else "fits") if row.get("fits") else (value or "does not fit")
                     shown.append(text)
                     keys.append(text.lower())
                 elif c.fmt is None:
@@ -171,11 +173,7 @@ class SweepFilter(QtCore.QSortFilterProxyModel):
 
 
 def cheapest_rows(rows: list[dict], candidates: list[int]) -> set[int]:
-    """The cheapest fitting row of each mode among `candidates` (training $ or serving $/1M)."""
-    best: dict[str, tuple[float, int]] = {}
-    for i in candidates:
-        row = rows[i]
-        cost = _number(row.get(COST_KEY.get(row["mode"], "")))
-        if row["fits"] and math.isfinite(cost) and cost < best.get(row["mode"], (math.inf, -1))[0]:
-            best[row["mode"]] = (cost, i)
-    return {i for _, i in best.values()}
+    """The cheapest row of each mode among `candidates`, by the core's one rule (the sweep's
+    `cheapest` column when every row is shown)."""
+    shown = [rows[i] for i in candidates]
+    return {candidates[ranked[0]] for mode in MODE_NAMES if (ranked := cheapest_first(shown, mode))}

@@ -76,20 +76,36 @@ def train_texts(r: PlanResult) -> dict[str, str]:
 
 
 def serve_texts(r: PlanResult) -> dict[str, str]:
-    """Texts of the serving card, keyed like train_texts."""
+    """Texts of the serving card, keyed like train_texts; every speed names its concurrency."""
     if not r.fits:
         return {"fits": f"Does not fit: {not_fitting_reason(r)}"}
+    concurrency = r.inputs.get("concurrency", "n/a")
+    if not r.replicas:  # the GPU's peak or bandwidth is unknown: no speed, so no fleet
+        return {"gpus": f"{fmt_int(r.gpus)} × {r.gpu_name} per replica",
+                "fits": f"Speed and cost unknown: {r.warnings[-1] if r.warnings else 'no datasheet figures'}"}
     return _spot_first(r, {
         "gpus": f"{fmt_int(r.gpus)} × {r.gpu_name} per replica",
         "replicas": f"{fmt_int(r.replicas)} replica{'s' * (r.replicas != 1)}",
-        "serving_instances": (f"{fmt_int(r.serving_instances)} × {r.instance_type}" if r.instance_type
-                              else f"{fmt_int(r.serving_gpus)} GPUs"),
-        "decode_tokens_per_s_per_user": f"{fmt_rate(r.decode_tokens_per_s_per_user)} per user",
-        "decode_tokens_per_s_total": f"{fmt_rate(r.decode_tokens_per_s_total)} total",
-        "usd_per_million_tokens": f"{fmt_usd(r.usd_per_million_tokens)} / 1M tokens",
+        "serving_instances": (f"{fmt_int(r.serving_instances)} × {r.instance_type}, "
+                              f"{r.replicas_per_instance:g} replica slot{'s' * (r.replicas_per_instance != 1)} each"
+                              if r.instance_type else f"{fmt_int(r.serving_gpus)} GPUs"),
+        "decode_tokens_per_s_per_user": f"{fmt_rate(r.decode_tokens_per_s_per_user)} per user at {concurrency} "
+                                        "concurrent",
+        "decode_tokens_per_s_total": f"{fmt_rate(r.decode_tokens_per_s_total)} total at {concurrency} concurrent",
+        "ttft_s": f"{fmt_duration(r.ttft_s)} to the first token, {fmt_duration(r.tpot_s)} per token "
+                  f"at {concurrency} concurrent",
+        "max_throughput_tokens_per_s": f"{fmt_rate(r.max_throughput_tokens_per_s)} per replica offline "
+                                       f"at {fmt_int(r.max_throughput_concurrency)} concurrent",
+        "usd_per_million_tokens": f"{fmt_usd(r.usd_per_million_tokens)} / 1M tokens at the requested load "
+                                  f"({fmt_usd(r.usd_per_million_tokens_at_capacity)} at capacity; "
+                                  f"{r.fleet_utilization:.0%} used)",
         "monthly_cost_usd": f"{fmt_usd(r.monthly_cost_usd)} / month",
         "spot_monthly_cost_usd": f"{fmt_usd(r.spot_monthly_cost_usd)} / month",
-        "price_usd_per_hour": f"{fmt_hourly(r.price_usd_per_hour)} per replica",
+        "replica_price_usd_per_hour": f"{fmt_hourly(r.replica_price_usd_per_hour)} per replica "
+                                      "(its share of the billed instances)",
+        **{f"engine_{name}": f"{launch.command}  → KV pool {launch.pool.kv_cache_tokens:,} tokens = "
+                             f"{launch.pool.max_concurrency:,.1f} × {r.inputs.get('context_len', 'n/a')}-token sequences"
+           for name, launch in r.engine_flags.items()},
     }, "monthly_cost_usd", "spot_monthly_cost_usd")
 
 

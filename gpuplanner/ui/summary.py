@@ -14,14 +14,15 @@ from gpuplanner.core.fields import result_label
 from gpuplanner.core.result import PlanResult
 from gpuplanner.ui.formatting import band_texts, quick_vs_detailed, serve_texts, train_texts
 
-# Captions are the field table's labels; the layout line and the "does not fit" line have none.
-CAPTIONS = {"fits": "", "layout": "Layout"}
+# Captions are the field table's labels; the layout line, the "does not fit" line and the
+# engines' launch commands have their own.
+CAPTIONS = {"fits": "", "layout": "Layout", "engine_vllm": "vLLM", "engine_sglang": "SGLang"}
 # The explanation (PlanResult.explanation key) behind each shown figure.
 EXPLAIN_KEYS = {
     "fits": "gpus", "instances": "gpus", "layout": "gpus", "spot_cost_usd": "cost_usd",
     "price_usd_per_hour": "cost_usd", "gpu_hours": "training_time_s", "serving_instances": "replicas",
     "decode_tokens_per_s_total": "decode_tokens_per_s_per_user", "monthly_cost_usd": "replicas",
-    "spot_monthly_cost_usd": "replicas",
+    "spot_monthly_cost_usd": "replicas", "replica_price_usd_per_hour": "monthly_cost_usd",
 }
 
 
@@ -82,6 +83,16 @@ class SummaryPanel(QtWidgets.QWidget):
         self.quick.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.LinksAccessibleByMouse
                                            | QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.quick.linkActivated.connect(self.explain_requested)
+        self.copy_vllm = QtWidgets.QPushButton("Copy vLLM command")
+        self.copy_sglang = QtWidgets.QPushButton("Copy SGLang command")
+        engines = QtWidgets.QHBoxLayout()
+        for button, engine in ((self.copy_vllm, "vllm"), (self.copy_sglang, "sglang")):
+            button.setEnabled(False)
+            button.clicked.connect(lambda _=False, e=engine: self.copy_command(e))
+            engines.addWidget(button)
+        engines.addStretch(1)
+        self.serve_card.layout().insertLayout(2, engines)
+        self.commands: dict[str, str] = {}
         cards = QtWidgets.QHBoxLayout()
         cards.addWidget(self.train_card, 1)
         cards.addWidget(self.serve_card, 1)
@@ -94,6 +105,10 @@ class SummaryPanel(QtWidgets.QWidget):
         self.outcomes = None  # the evaluated ledger, once it is there: the error bands
         self._shown: tuple | None = None
 
+    def copy_command(self, engine: str) -> None:
+        """Put the serving plan's launch command for `engine` on the clipboard."""
+        QtWidgets.QApplication.clipboard().setText(self.commands.get(engine, ""))
+
     def show_results(self, primary: PlanResult, train: PlanResult | InputError,
                      serve: PlanResult | InputError) -> None:
         """`primary` is the result of the chosen mode; the other mode's may be an error."""
@@ -103,6 +118,10 @@ class SummaryPanel(QtWidgets.QWidget):
                 card.show_message(f"Not available: {result.message}")
             else:
                 card.show_texts(texts(result), band_texts(result, self.outcomes))
+        self.commands = {} if isinstance(serve, InputError) else \
+            {name: launch.command for name, launch in serve.engine_flags.items()}
+        self.copy_vllm.setEnabled("vllm" in self.commands)
+        self.copy_sglang.setEnabled("sglang" in self.commands)
         self.quick_text = quick_vs_detailed(primary, self.unit)
         prefix = "train" if primary.mode == "train" else "serve"
         self.quick.setText(f"{html.escape(self.quick_text)} {link(f'{prefix}:quick_rule', '(formula)')}")

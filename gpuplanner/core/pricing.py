@@ -1,0 +1,174 @@
+"""Money, defined once: which hardware a plan is priced on, what is billed, and which plan
+is cheapest.
+
+Clouds bill whole instances, so every hourly figure here is whole billing units (an
+instance, or one GPU when planning by GPU only) × the unit's price. Training and serving,
+the single estimate and the comparison table all price through these functions, and every
+face (window, CLI, CSV, PDF) ranks candidates with `cheapest_first`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable
+
+from gpuplanner.core.catalogs import Catalogs, GpuSpec, Instance
+from gpuplanner.core.errors import InputError
+from gpuplanner.core.units import HOURS_PER_MONTH
+
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """The GPU a plan runs on and the unit it is billed in: a whole instance of
+    `gpus_per_instance` GPUs, or (by GPU only) one GPU at the cheapest per-GPU price."""
+
+    gpu: GpuSpec
+    instance: Instance | None  # None when planning by GPU only
+    gpus_per_instance: int
+    max_tp: int
+    unit_price_usd_per_hour: float  # one billing unit: the instance, or one GPU
+    unit_spot_price_usd_per_hour: float
+    price_as_of: str
+    price_note: str
+
+    @property
+    def unit_gpus(self) -> int:
+        return self.gpus_per_instance if self.instance else 1
+
+    @property
+    def price_per_gpu_hour(self) -> float:
+        return self.unit_price_usd_per_hour / self.unit_gpus
+
+
+def instance_hardware(inst: Instance, gpu: GpuSpec) -> Hardware:
+    """An instance type as billed: the whole instance, tensor parallelism inside it (≤ 8)."""
+    n = inst.gpu_count
+    return Hardware(gpu, inst, n, min(8, n), inst.price_usd_per_hour, inst.spot_price_usd_per_hour, inst.as_of,
+                    f"{inst.cloud} {inst.instance_type} ({inst.region})")
+
+
+def resolve_hardware(inputs, catalogs: Catalogs) -> Hardware:
+    """The inputs' instance type, or their GPU priced at the cheapest per-GPU instance price."""
+    if inputs.instance:
+        inst = catalogs.instances.get(inputs.instance)
+        if inst is None:
+            raise InputError("instance", f"'{inputs.instance}' is not in the instance catalog; "
+                             "see the instance catalog for the list")
+        if inst.gpu not in catalogs.gpus:
+            raise InputError("instance", f"'{inst.instance_type}' has a GPU ({inst.gpu or 'unknown'}) "
+                             "with no datasheet entry in the GPU catalog")
+        return instance_hardware(inst, catalogs.gpus[inst.gpu])
+    gpu = catalogs.gpus.get(inputs.gpu)
+    if gpu is None:
+        raise InputError("gpu", f"'{inputs.gpu}' is not in the GPU catalog; use one of "
+                         f"{', '.join(sorted(catalogs.gpus))}")
+    priced = [i for i in catalogs.instances.values()
+              if i.gpu == gpu.name and math.isfinite(i.price_usd_per_hour)]
+    if not priced:
+        return Hardware(gpu, None, 8, 8, math.nan, math.nan, "", "no priced instance has this GPU")
+    ref = min(priced, key=lambda i: i.price_usd_per_hour / i.gpu_count)
+    spot = [i.spot_price_usd_per_hour / i.gpu_count for i in catalogs.instances.values()
+            if i.gpu == gpu.name and math.isfinite(i.spot_price_usd_per_hour)]
+    return Hardware(gpu, None, 8, 8, ref.price_usd_per_hour / ref.gpu_count, min(spot, default=math.nan),
+                    ref.as_of, f"cheapest per GPU: {ref.cloud} {ref.instance_type}")
+
+
+# ---- billing --------------------------------------------------------------------------------
+
+def billed_instances(gpus: int, hw: Hardware) -> float:
+    """Whole instances holding `gpus` GPUs (NaN when planning by GPU only)."""
+    return float(math.ceil(gpus / hw.gpus_per_instance)) if hw.instance else math.nan
+
+
+def hourly_usd(gpus: int, hw: Hardware, spot: bool = False) -> float:
+    """What `gpus` GPUs cost per hour: whole instances, or GPU-hours by GPU only."""
+    unit = hw.unit_spot_price_usd_per_hour if spot else hw.unit_price_usd_per_hour
+    return math.ceil(gpus / hw.unit_gpus) * unit
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Serving replicas packed into billed instances. A replica never straddles instances
+    unless it is larger than one; replica slots left free in a billed instance are capacity
+    already paid for."""
+
+    replicas: int  # replicas the load needs
+    replica_gpus: int
+    instances: float  # NaN when planning by GPU only
+    billed_gpus: int
+    replica_slots: int  # replicas the billed fleet holds
+    hourly_usd: float
+    spot_hourly_usd: float
+
+    @property
+    def monthly_cost_usd(self) -> float:
+        return self.hourly_usd * HOURS_PER_MONTH
+
+    @property
+    def spot_monthly_cost_usd(self) -> float:
+        return self.spot_hourly_usd * HOURS_PER_MONTH
+
+    @property
+    def replica_price_usd_per_hour(self) -> float:
+        """The replica's share of what is billed."""
+        return self.hourly_usd / self.replica_slots
+
+
+def serving_fleet(replicas: int, replica_gpus: int, hw: Hardware) -> Fleet:
+    per = hw.unit_gpus
+    if replica_gpus <= per:
+        slots_per_unit = per // replica_gpus
+        units = math.ceil(replicas / slots_per_unit)
+        slots = units * slots_per_unit
+    else:
+        units = replicas * math.ceil(replica_gpus / per)
+        slots = replicas
+    return Fleet(replicas, replica_gpus, float(units) if hw.instance else math.nan, units * per, slots,
+                 units * hw.unit_price_usd_per_hour, units * hw.unit_spot_price_usd_per_hour)
+
+
+def usd_per_million_tokens(monthly_usd: float, tokens_per_s: float) -> float:
+    """A month's bill over the tokens served in that month, per million tokens."""
+    if not tokens_per_s > 0:
+        return math.nan
+    return monthly_usd / (tokens_per_s * SECONDS_PER_MONTH) * 1e6
+
+
+# ---- "cheapest": one rule -------------------------------------------------------------------
+
+COST_KEY = {"train": "training_cost_usd", "infer": "monthly_cost_usd"}
+
+
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def feasible(row: dict) -> bool:
+    """A comparison row that can be bought: it fits, keeps its service levels (serving) or
+    deadline (training), and has a known price."""
+    cost = _number(row.get(COST_KEY.get(row.get("mode"), ""), math.nan))
+    return _flag(row.get("fits")) and _flag(row.get("meets_slo")) and math.isfinite(cost)
+
+
+def _flag(value) -> bool:
+    """True for True (Python or NumPy); False for False, NaN and None (a gap is not a yes)."""
+    return value is True or (getattr(value, "dtype", None) == bool and bool(value))
+
+
+def order_key(row: dict) -> tuple:
+    """Serving: the lowest monthly bill that carries the load, then fewer GPUs. Training: the
+    lowest training cost, then fewer GPUs, then the shorter run."""
+    if row["mode"] == "train":
+        return (_number(row["training_cost_usd"]), _number(row.get("gpus")), _number(row.get("training_days")))
+    return (_number(row["monthly_cost_usd"]), _number(row.get("serving_gpus")))
+
+
+def cheapest_first(rows: Iterable[dict], mode: str) -> list[int]:
+    """Positions of `mode`'s feasible rows, cheapest first (stable: catalog order breaks ties)."""
+    chosen = [(i, row) for i, row in enumerate(rows) if row.get("mode") == mode and feasible(row)]
+    return [i for i, _ in sorted(chosen, key=lambda item: order_key(item[1]))]

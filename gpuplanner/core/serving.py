@@ -1,0 +1,328 @@
+"""One serving model: a replica running continuous batching in steady state.
+
+Every engine step runs the decode batch plus a chunk of prompt tokens (chunked prefill,
+Agrawal et al. 2024, "Sarathi-Serve"). A step costs the larger of the bytes it moves (weights,
+the experts the batch touches, the KV cache it reads) over bandwidth × MBU and its FLOPs over
+peak × a fitted efficiency, plus tensor/expert-parallel communication over the link it crosses
+(NVLink or PCIe inside an instance, the instance network across instances) and a fixed
+per-step cost (scheduling, kernel launches, sampling). Pope et al. 2022 give the bound; the
+fitted parameters (efficiency and fixed cost per GPU generation) are checked against
+published measurements by `scripts/validate_serving.py`.
+
+At a replica arrival rate λ, with n uncached prompt tokens and m output tokens per request:
+prompt tokens per step p = λ·n·s and decoding sequences B = λ·m·s solve s = step(B, p);
+TTFT = queueing for the step's prompt budget + the prompt's chunks; the concurrency a replica
+holds follows from Little's law, λ × (TTFT + m·s).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from gpuplanner.core.catalogs import GpuSpec
+from gpuplanner.core.model import ModelArch, sizes
+from gpuplanner.core.performance import expert_fraction_read
+
+ACTIVATION_BYTES = 2.0  # 16-bit activations cross the links
+CHUNK_TOKENS = 8192  # prompt tokens per step: vLLM's and SGLang's default chunked-prefill budget
+LINK_LATENCY_S = 8e-6  # one small collective (NCCL all-reduce / all-to-all launch and sync)
+NETWORK_ASSUMED_BYTES_PER_S = 12.5e9  # 100 Gb/s, used only when an instance's network is unknown
+BOUND_CELLS = 8  # grid cells of the rate bound below the per-user floor
+SEARCH_TOLERANCE = 1e-2  # relative precision (of x) of the steady-state searches
+PCIE_ASSUMED_BYTES_PER_S = 16e9  # PCIe Gen4 x16, one direction, when the datasheet gives none
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """Fitted, per GPU generation: what fraction of the datasheet a serving engine reaches."""
+
+    compute: float  # of dense peak, in batched GEMMs (prefill; decode at large batch), one GPU
+    step_s: float  # fixed cost of one engine step
+    tp_loss: float  # GEMMs split t ways are narrower: efficiency / (1 + tp_loss · (t − 1))
+    source: str
+
+
+# Fitted by scripts/validate_serving.py (TensorRT-LLM offline throughput, SGLang/vLLM and
+# aiconfigurator TTFT/TPOT); GPU generations without measurements take the Ampere values.
+EFFICIENCY = {
+    "hopper": Efficiency(0.7, 0.001, 0.2, "fitted: TensorRT-LLM perf-overview (H100/H200), aiconfigurator measurements"),
+    "blackwell": Efficiency(0.8, 0.003, 0.2, "fitted: aiconfigurator measurements (B200/GB200)"),
+    "ampere": Efficiency(0.7, 0.001, 0.1, "fitted: TensorRT-LLM perf-overview (A100)"),
+    "ada": Efficiency(0.4, 0.0005, 0.1, "fitted: TensorRT-LLM perf-overview (L40S)"),
+}
+DEFAULT_GENERATION = "ampere"
+
+
+def efficiency(gpu: GpuSpec) -> Efficiency:
+    return EFFICIENCY.get(gpu.generation, EFFICIENCY[DEFAULT_GENERATION])
+
+
+@dataclass(frozen=True)
+class Replica:
+    """What the physics needs about one serving replica (t·p·e GPUs)."""
+
+    arch: ModelArch
+    gpu: GpuSpec
+    tp: int
+    pp: int
+    ep: int
+    dense_weight_bytes: float  # one copy (with expert parallelism each attention group holds one)
+    expert_weight_bytes: float  # whole replica
+    kv_bytes_per_token: float  # all layers, one sequence
+    peak_flops: float  # per GPU, dtype the math runs in
+    mbu: float
+    compute_efficiency: float  # at this tensor degree
+    step_s: float
+    gpus_per_instance: int
+    network_bytes_per_s: float  # per instance; NaN = unknown
+
+    def __post_init__(self):
+        """Per-step constants, computed once: the search probes thousands of steps."""
+        arch, t, e = self.arch, self.tp, self.ep
+        const = object.__setattr__
+        const(self, "_active_flops", 2.0 * sizes(arch).active)
+        const(self, "_attn_flops", 4.0 * arch.n_layers * arch.attn_width)
+        const(self, "_bandwidth", t * e * self.gpu.bandwidth_bytes_per_s * self.mbu)
+        const(self, "_compute", t * e * self.peak_flops * self.compute_efficiency)
+        # communication = latency + bytes_per_token × tokens, per step
+        latency, per_token = 0.0, 0.0
+        if t > 1:
+            latency += 2 * arch.n_layers * LINK_LATENCY_S
+            per_token += 2 * arch.n_layers * 2 * (t - 1) / t * arch.hidden * ACTIVATION_BYTES / self.link_bytes_per_s(t)
+        if e > 1 and arch.is_moe:
+            moe_layers = arch.n_layers - arch.first_dense_layers
+            latency += 2 * moe_layers * LINK_LATENCY_S
+            per_token += 2 * moe_layers * (e - 1) / e / e * arch.experts_per_token * arch.hidden * ACTIVATION_BYTES \
+                / self.link_bytes_per_s(t * e)
+        if self.pp > 1:
+            latency += (self.pp - 1) * LINK_LATENCY_S
+            per_token += (self.pp - 1) * arch.hidden * ACTIVATION_BYTES / self.link_bytes_per_s(t * self.pp * e)
+        const(self, "_comm", (latency, per_token))
+        const(self, "_key", self._physics_key())
+
+    @property
+    def spans_instances(self) -> bool:
+        return self.tp * self.pp * self.ep > self.gpus_per_instance
+
+    def physics_key(self) -> tuple:
+        """Everything its steps depend on. The instance size and network enter only when the
+        replica spans instances, so the same replica on a 4- or an 8-GPU instance is one key."""
+        return self._key
+
+    def _physics_key(self) -> tuple:
+        gpu = self.gpu
+        own = (self.arch, gpu.name, gpu.bandwidth_bytes_per_s, gpu.nvlink_bytes_per_s, gpu.pcie_bytes_per_s,
+               gpu.interconnect, self.tp, self.pp, self.ep, self.dense_weight_bytes, self.expert_weight_bytes,
+               self.kv_bytes_per_token, self.peak_flops, self.mbu, self.compute_efficiency, self.step_s)
+        spans = (self.gpus_per_instance, self.network_bytes_per_s) if self.spans_instances else ()
+        return tuple(None if isinstance(v, float) and math.isnan(v) else v for v in own + spans)
+
+    def link_bytes_per_s(self, group: int) -> float:
+        """One direction of the link a group of `group` GPUs talks over: NVLink (a bridge joins
+        only pairs), else PCIe inside an instance; the instance network across instances."""
+        gpu = self.gpu
+        if group > self.gpus_per_instance:
+            net = self.network_bytes_per_s if math.isfinite(self.network_bytes_per_s) \
+                else NETWORK_ASSUMED_BYTES_PER_S
+            return net / self.gpus_per_instance
+        bridged = "bridge" in gpu.interconnect.lower()
+        if math.isfinite(gpu.nvlink_bytes_per_s) and (not bridged or group <= 2):
+            return gpu.nvlink_bytes_per_s / 2
+        return gpu.pcie_bytes_per_s / 2 if math.isfinite(gpu.pcie_bytes_per_s) else PCIE_ASSUMED_BYTES_PER_S
+
+    def comm_s(self, tokens: float) -> float:
+        """Tensor-parallel all-reduces (two per layer), expert-parallel all-to-alls (dispatch and
+        combine per MoE layer) and pipeline hand-offs for `tokens` tokens in one step."""
+        latency, per_token = self._comm
+        return latency + per_token * tokens
+
+    def step(self, batch: float, prompt_tokens: float, context: float) -> float:
+        """One engine step: `batch` sequences decoding at average `context` tokens plus
+        `prompt_tokens` of prefill. Pipeline stages work on `pp` micro-batches at once, so a
+        sequence's step covers all stages with 1/pp of the batch in each."""
+        b = batch / self.pp
+        p = prompt_tokens / self.pp
+        # each of the ep attention groups reads the dense weights itself (attention data parallel)
+        bytes_moved = self.dense_weight_bytes * self.ep + b * context * self.kv_bytes_per_token
+        if self.expert_weight_bytes:
+            bytes_moved += self.expert_weight_bytes * expert_fraction_read(self.arch, max(1, math.ceil(b + p)))
+        flops = b * (self._active_flops + self._attn_flops * context) \
+            + p * (self._active_flops + self._attn_flops * min(context, p) / 2)
+        memory_s, compute_s = bytes_moved / self._bandwidth, flops / self._compute
+        return (memory_s if memory_s > compute_s else compute_s) + self.comm_s(b + p) + self.step_s
+
+    def chunk_step(self, batch: float, chunk_tokens: float, context: float) -> float:
+        """The step that carries one prompt chunk, seen by that prompt: a chunk is one
+        micro-batch, so it crosses every pipeline stage at full size."""
+        return self.step(batch, chunk_tokens * self.pp, context)
+
+
+@dataclass(frozen=True)
+class Load:
+    """The shape of each request; the rate is what the searches vary."""
+
+    prompt_tokens: int
+    output_tokens: int
+    prefix_hit_rate: float = 0.0
+
+    @property
+    def uncached_prompt_tokens(self) -> float:
+        return self.prompt_tokens * (1.0 - self.prefix_hit_rate)
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """One replica in steady state at `requests_per_s`."""
+
+    requests_per_s: float
+    tpot_s: float  # time per output token (one decode step)
+    ttft_s: float  # queueing + the prompt's chunks
+    concurrency: float  # requests held (Little's law)
+    within: bool  # the state passed the test it was searched for (False: even an idle replica fails)
+
+    @property
+    def decode_tokens_per_s_per_user(self) -> float:
+        return 1.0 / self.tpot_s
+
+    def output_tokens_per_s(self, load: Load) -> float:
+        return self.requests_per_s * load.output_tokens
+
+
+class ServingModel:
+    """A replica under a load shape (prompt/output lengths): its steady state at any rate, the
+    most it carries within service levels, and its offline maximum.
+
+    States are indexed by x = λ·s, requests arriving per step: then B = m·x sequences decode,
+    p = n·x prompt tokens join each step, s = step(B, p) directly and λ = x / s, which grows
+    with x; so every search is a bisection over x with one step evaluation per probe."""
+
+    def __init__(self, replica: Replica, load: Load, max_concurrency: int):
+        self.replica = replica
+        self.load = load
+        self.max_concurrency = max_concurrency
+        self._key = (replica.physics_key(), load, max_concurrency)  # what every search depends on
+        self.context = load.prompt_tokens + load.output_tokens / 2  # average while decoding
+        self._x_max = CHUNK_TOKENS / max(load.uncached_prompt_tokens, 1e-9)  # prompt budget full
+
+    def prefill_s(self) -> float:
+        """One prompt alone: its chunks, each one engine step."""
+        n = self.load.uncached_prompt_tokens
+        return max(1, math.ceil(n / CHUNK_TOKENS)) * self.replica.chunk_step(0, min(n, CHUNK_TOKENS), self.context)
+
+    def rate_upper_bound(self, min_tokens_per_s_per_user: float = 0.0) -> float:
+        key = ("bound", self._key, min_tokens_per_s_per_user)
+        if key not in _MEMO:
+            _remember(key, self._rate_upper_bound(min_tokens_per_s_per_user))
+        return _MEMO[key]
+
+    def _rate_upper_bound(self, min_tokens_per_s_per_user: float) -> float:
+        """A rate this replica can never exceed within the floor (a few step evaluations): its
+        KV pool over the shortest time in system; a full prompt budget at the fastest step; and,
+        below the x_f whose step reaches 1 / floor, rate = x / step(x) ≤ x_(k+1) / step(x_k) on
+        each cell of a grid (the step grows with x, though not always in proportion: experts)."""
+        r, n, m = self.replica, self.load.uncached_prompt_tokens, self.load.output_tokens
+        s_min = r.step(0, 0, self.context)
+        bound = min(self.max_concurrency / (self.prefill_s() + m * s_min), self._x_max / s_min)
+        if min_tokens_per_s_per_user > 0:
+            limit = 1.0 / min_tokens_per_s_per_user
+            if s_min > limit:
+                return 0.0
+            lo, hi = 0.0, min(self._x_max, self.max_concurrency / m)
+            if r.step(m * hi, n * hi, self.context) > limit:  # the floor binds inside the range
+                for _ in range(8):  # bisect to 1/256 of the range: an upper bound needs no more
+                    mid = (lo + hi) / 2
+                    lo, hi = (mid, hi) if r.step(m * mid, n * mid, self.context) <= limit else (lo, mid)
+                cells = [hi * k / BOUND_CELLS for k in range(BOUND_CELLS + 1)]
+                bound = min(bound, max(cells[k + 1] / r.step(m * cells[k], n * cells[k], self.context)
+                                       for k in range(BOUND_CELLS)))
+        return bound
+
+    def at_x(self, x: float) -> OperatingPoint:
+        """The steady state at x requests per step (below the full prompt budget)."""
+        r, n, m = self.replica, self.load.uncached_prompt_tokens, self.load.output_tokens
+        s = r.step(m * x, n * x, self.context)
+        rate = x / s
+        busy = n * x / CHUNK_TOKENS  # share of each step's prompt budget in use
+        own = r.chunk_step(m * x, min(n, CHUNK_TOKENS) + n * x / r.pp, self.context)
+        queue = s * (0.5 + busy / (2 * (1 - busy)))  # M/D/1 wait for the step's prompt budget
+        ttft = queue + max(1, math.ceil(n / CHUNK_TOKENS)) * own
+        return OperatingPoint(rate, s, ttft, rate * (ttft + m * s), True)
+
+    def at_rate(self, rate: float) -> OperatingPoint:
+        return self._largest(lambda p: p.requests_per_s / rate)
+
+    def capacity(self, ttft_target_s: float = 0.0, min_tokens_per_s_per_user: float = 0.0) -> OperatingPoint:
+        """The largest rate kept within the KV pool and the service levels (0 = no target);
+        remembered, since a sweep asks for the same replica on every size of an instance."""
+        key = ("capacity", self._key, ttft_target_s, min_tokens_per_s_per_user)
+        if key not in _MEMO:
+            _remember(key, self._capacity(ttft_target_s, min_tokens_per_s_per_user))
+        return _MEMO[key]
+
+    def _capacity(self, ttft_target_s: float, min_tokens_per_s_per_user: float) -> OperatingPoint:
+        def ratio(p: OperatingPoint) -> float:
+            worst = max(p.concurrency / max(self.max_concurrency, 1e-9), p.tpot_s * min_tokens_per_s_per_user)
+            return max(worst, p.ttft_s / ttft_target_s) if ttft_target_s else worst
+        # concurrency = rate × (TTFT + m·step) ≥ m·x, so x never exceeds the pool over m
+        return self._largest(ratio, x_hi=self.max_concurrency / self.load.output_tokens)
+
+    def closed_loop(self, users: int) -> OperatingPoint:
+        """What a benchmark at fixed concurrency measures: `users` requests of equal lengths,
+        each re-issued when it ends. Started together, they fall into groups of g prompts that
+        fill one step's prompt budget and stay in step: a request waits for the step in flight,
+        then its group's chunks; while it decodes, each other group's prefill shares one step."""
+        r, n, m = self.replica, self.load.uncached_prompt_tokens, self.load.output_tokens
+        group = max(1, min(users, int(CHUNK_TOKENS // n))) if n > 0 else users
+        chunks = max(1, math.ceil(group * n / CHUNK_TOKENS))
+        mixed = r.step(users, min(group * n, CHUNK_TOKENS), self.context)
+        decode = r.step(users, 0, self.context)
+        shared = min(m - 1, (math.ceil(users / group) - 1) * chunks)
+        tpot = ((m - 1 - shared) * decode + shared * mixed) / (m - 1) if m > 1 else decode
+        ttft = 0.5 * mixed + chunks * r.chunk_step(users, min(group * n, CHUNK_TOKENS), self.context)
+        return OperatingPoint(users / (ttft + (m - 1) * tpot), tpot, ttft, users, True)
+
+    def max_throughput(self) -> OperatingPoint:
+        """One replica, the largest concurrency that fits, no per-user floor: what an offline
+        benchmark (all requests queued at once) measures."""
+        return self.closed_loop(max(1, self.max_concurrency))
+
+    def _largest(self, ratio, x_hi: float = math.inf, rel: float = SEARCH_TOLERANCE) -> OperatingPoint:
+        """The state with the largest x whose `ratio` (load over limit, growing with x) is at
+        most 1, below `x_hi` (a bound the caller knows) and the full prompt budget: false
+        position (Illinois) on ratio − 1, nearly linear in x away from saturation, until the
+        binding limit or the bracket is within `rel`."""
+        first = self.at_x(0.0)
+        f_lo = ratio(first) - 1
+        if f_lo > 0:
+            return OperatingPoint(0.0, first.tpot_s, first.ttft_s, 0.0, False)
+        lo, hi = 0.0, min(x_hi, self._x_max * (1 - 1e-6))
+        best = first
+        top = self.at_x(hi)
+        f_hi = ratio(top) - 1
+        if f_hi <= 0:
+            return top
+        while hi - lo > rel * hi:
+            x = hi - f_hi * (hi - lo) / (f_hi - f_lo) if math.isfinite(f_hi) else (lo + hi) / 2
+            x = min(max(x, lo + 0.01 * (hi - lo)), hi - 0.01 * (hi - lo))
+            point = self.at_x(x)
+            f = ratio(point) - 1
+            if f <= 0:
+                lo, f_lo, best = x, f, point
+                if f >= -rel:  # within the tolerance of the binding limit
+                    break
+                f_hi /= 2  # Illinois: the end that did not move counts half
+            else:
+                hi, f_hi = x, f
+                f_lo /= 2
+        return best
+
+
+# Results of the pure searches above, by everything they depend on (bounded: cleared when full).
+_MEMO: dict = {}
+MEMO_ENTRIES = 50_000
+
+
+def _remember(key: tuple, value) -> None:
+    if len(_MEMO) >= MEMO_ENTRIES:
+        _MEMO.clear()
+    _MEMO[key] = value

@@ -1,0 +1,114 @@
+"""The serving model (core.serving): step physics, steady states, service levels, and how the
+plan uses them."""
+import math
+
+import pytest
+
+from gpuplanner.core import PlanInputs, estimate, load_catalogs
+from gpuplanner.core.estimate import serving_model
+from gpuplanner.core.serving import CHUNK_TOKENS, EFFICIENCY, SEARCH_TOLERANCE, Load, Replica, ServingModel
+
+CATALOGS = load_catalogs()
+H100 = CATALOGS.gpus["H100"]
+LLAMA8 = CATALOGS.models["llama-3.1-8b"]
+
+
+def replica(tp=1, gpus_per_instance=8, network=math.nan, **kw):
+    base = dict(dense_weight_bytes=16e9, expert_weight_bytes=0.0, kv_bytes_per_token=131072.0,
+                peak_flops=H100.peak("bf16"), mbu=0.7, compute_efficiency=0.7, step_s=0.001)
+    base.update(kw)
+    return Replica(LLAMA8, H100, tp, 1, 1, gpus_per_instance=gpus_per_instance, network_bytes_per_s=network, **base)
+
+
+def test_a_small_decode_step_is_bytes_over_bandwidth_plus_the_fixed_cost():
+    r = replica()
+    expected = (16e9 + 1000 * 131072) / (3350e9 * 0.7) + 0.001
+    assert r.step(1, 0, 1000) == pytest.approx(expected)
+
+
+def test_a_large_prompt_chunk_is_compute_bound():
+    r = replica()
+    chunk = r.step(0, CHUNK_TOKENS, 2048)
+    assert chunk > 20 * r.step(1, 0, 2048)  # far above the weight read
+
+
+def test_tensor_parallel_traffic_costs_more_over_the_network_than_over_nvlink():
+    inside = replica(tp=8, gpus_per_instance=8)
+    across = replica(tp=8, gpus_per_instance=4, network=400e9 / 8)
+    assert replica(tp=1).comm_s(64) == 0
+    assert 0 < inside.comm_s(64) < across.comm_s(64)
+
+
+def model(**load):
+    return ServingModel(replica(), Load(**{"prompt_tokens": 2048, "output_tokens": 256, **load}), max_concurrency=256)
+
+
+def test_steady_state_obeys_littles_law():
+    point = model().at_rate(5.0)
+    assert point.requests_per_s == pytest.approx(5.0, rel=SEARCH_TOLERANCE)
+    assert point.concurrency == pytest.approx(point.requests_per_s * (point.ttft_s + 256 * point.tpot_s))
+
+
+def test_more_load_means_slower_tokens_and_later_first_tokens():
+    m = model()
+    low, high = m.at_rate(1.0), m.at_rate(20.0)
+    assert high.tpot_s > low.tpot_s and high.ttft_s > low.ttft_s and high.concurrency > low.concurrency
+
+
+def test_capacity_keeps_every_service_level():
+    m = model()
+    free = m.capacity()
+    floor = m.capacity(min_tokens_per_s_per_user=40.0)
+    target = m.capacity(ttft_target_s=0.3)
+    assert floor.decode_tokens_per_s_per_user >= 40.0 and floor.requests_per_s < free.requests_per_s
+    assert target.ttft_s <= 0.3 and target.requests_per_s <= free.requests_per_s * (1 + SEARCH_TOLERANCE)
+    assert free.concurrency <= 256
+    assert not m.capacity(min_tokens_per_s_per_user=1e6).within  # out of reach even idle
+
+
+def test_prefix_cache_hits_shorten_the_first_token():
+    assert model(prefix_hit_rate=0.8).at_rate(2.0).ttft_s < model().at_rate(2.0).ttft_s
+
+
+def test_closed_loop_trades_interactivity_for_throughput():
+    m = model()
+    points = [m.closed_loop(u) for u in (1, 8, 64, 256)]
+    speeds = [p.decode_tokens_per_s_per_user for p in points]
+    totals = [p.requests_per_s for p in points]
+    assert speeds == sorted(speeds, reverse=True) and totals == sorted(totals)
+    assert m.max_throughput().concurrency == 256
+
+
+def test_the_plan_reports_its_figures_at_the_requested_concurrency():
+    inputs = PlanInputs(model="llama-3.1-8b", mode="infer", instance="p5.48xlarge", concurrency=32)
+    r = estimate(inputs, CATALOGS)
+    point = serving_model(inputs, CATALOGS).closed_loop(32)
+    assert r.ttft_s == pytest.approx(point.ttft_s) and r.tpot_s == pytest.approx(point.tpot_s)
+    assert r.decode_tokens_per_s_per_user == pytest.approx(1 / r.tpot_s)
+    assert r.max_throughput_tokens_per_s >= r.decode_tokens_per_s_total
+    assert r.to_dict()["max_throughput_concurrency"] == r.max_batch
+
+
+def test_a_first_token_target_needs_a_bigger_fleet():
+    base = dict(model="llama-3.1-70b", mode="infer", instance="p5.48xlarge", requests_per_s=20, prompt_tokens=8000)
+    loose = estimate(PlanInputs(**base), CATALOGS, explain=False)
+    tight = estimate(PlanInputs(**base, max_ttft_s=1.0), CATALOGS, explain=False)
+    assert tight.meets_slo and tight.fleet_capacity_requests_per_s > 0
+    assert tight.monthly_cost_usd > loose.monthly_cost_usd
+
+
+def test_fitted_efficiencies_are_physical():
+    for eff in EFFICIENCY.values():
+        assert 0 < eff.compute <= 1 and 0 < eff.step_s < 0.05 and 0 <= eff.tp_loss < 1 and eff.source
+
+
+@pytest.mark.parametrize("model,precision,instance", [
+    ("llama-3.1-70b", "bf16", "p5.48xlarge"), ("deepseek-v3", "fp8", "g6.xlarge"),
+    ("mixtral-8x7b-v0.1", "bf16", "g6e.12xlarge")])
+@pytest.mark.parametrize("floor", [0.0, 5.0, 20.0, 60.0])
+def test_the_pruning_bound_never_undercuts_the_capacity(model, precision, instance, floor):
+    """The search skips layouts by this bound, so it must be an upper bound (MoE steps grow in
+    jumps as a batch touches more experts, which a straight-line argument would miss)."""
+    m = serving_model(PlanInputs(model=model, mode="infer", precision=precision, instance=instance), CATALOGS)
+    capacity = m.capacity(min_tokens_per_s_per_user=floor)
+    assert capacity.requests_per_s <= m.rate_upper_bound(floor) * (1 + 1e-9)
