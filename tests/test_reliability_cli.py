@@ -19,7 +19,7 @@ def test_a_plan_without_an_answer_prints_na_never_nan(capsys, args):
     assert main(["plan", *args]) == 0
     out = capsys.readouterr().out
     assert not NAN.search(out), out
-    assert "n/a GPU-hours" in out or "n/a tok/s per user" in out
+    assert "n/a GPU-hours" in out or "speed, replicas and cost unknown" in out
 
 
 @pytest.mark.parametrize("args, names", [

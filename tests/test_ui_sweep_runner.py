@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from gpuplanner.core import PlanInputs, sweep
+from gpuplanner.core.sweep import SweepCancelled
 from gpuplanner.ui import sweep_runner
 from gpuplanner.ui.sweep_runner import SweepRunner
 
@@ -20,10 +21,15 @@ def slow_sweep(monkeypatch):
     calls = []
     delay = {}
 
-    def fake(inputs, catalogs, modes, precisions):
-        calls.append((inputs.seq_len, threading.current_thread()))
-        time.sleep(delay.get(inputs.seq_len, 0.0))
-        return pd.DataFrame([{"mode": modes[0], "precision": precisions[0], "seq_len": inputs.seq_len}])
+    def fake(inputs, catalogs, modes, stop=lambda: False):
+        rows = []
+        for block in range(4):  # four (mode, precision) blocks, like the real sweep
+            if stop():
+                raise SweepCancelled
+            calls.append((inputs.seq_len, threading.current_thread()))
+            time.sleep(delay.get(inputs.seq_len, 0.0))
+            rows.append({"mode": modes[0], "block": block, "seq_len": inputs.seq_len})
+        return pd.DataFrame(rows)
 
     monkeypatch.setattr(sweep_runner, "sweep", fake)
     return calls, delay
@@ -58,10 +64,16 @@ def test_the_sweep_runs_on_a_worker_thread_and_is_cached(qtbot, catalogs, slow_s
     runner.stop()
 
 
-def test_blocks_add_up_to_the_core_sweep(catalogs):
-    inputs = PlanInputs(model="gpt2")
-    pd.testing.assert_frame_equal(sweep_runner.sweep_blocks(inputs, catalogs, ("train", "infer")),
-                                  sweep(inputs, catalogs))
+def test_core_sweep_stops_between_blocks_when_asked(catalogs):
+    asked = []
+
+    def stop():
+        asked.append(1)
+        return len(asked) > 2
+
+    with pytest.raises(SweepCancelled):
+        sweep(PlanInputs(model="gpt2"), catalogs, stop=stop)
+    assert len(asked) == 3
 
 
 def test_stop_cancels_and_joins(qtbot, catalogs, slow_sweep):

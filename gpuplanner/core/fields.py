@@ -257,7 +257,8 @@ def field_for_error(error_field: str) -> str | None:
 @dataclass(frozen=True)
 class ResultField:
     """One figure of a PlanResult, by its JSON key. kind says how it is written:
-    int | count | bytes | seconds | usd | usd_per_hour | rate | flops | fraction | ratio | text."""
+    int | count | bytes | seconds | usd | usd_per_hour | rate | rate_requests | flops | flops_per_s |
+    fraction | ratio | bool | text."""
 
     key: str
     label: str
@@ -291,6 +292,10 @@ class ResultField:
             return percent_text(value)
         if kind == "ratio":
             return f"{value:.2f}"
+        if kind == "rate_requests":
+            return f"{value:,.3g} req/s"
+        if kind == "bool":
+            return "yes" if value else "no"
         return str(value)
 
 
@@ -328,6 +333,12 @@ _RESULTS = (
                 "Decode speed each sequence sees at the requested concurrency."),
     ResultField("decode_tokens_per_s_total", "Tokens/s per replica", "rate",
                 "Decode tokens/s of one replica at the requested concurrency."),
+    ResultField("ttft_s", "Time to first token", "seconds",
+                "With `concurrency` users on one replica: waiting for the step in flight plus the prompt's chunks."),
+    ResultField("tpot_s", "Time per output token", "seconds", "One decode step at the same operating point."),
+    ResultField("max_throughput_tokens_per_s", "Max. throughput", "rate",
+                "One replica offline: output tokens/s at the largest concurrency that fits, no per-user floor."),
+    ResultField("max_throughput_concurrency", "Max. throughput concurrency", "int"),
     ResultField("max_batch", "Largest batch", "int", "Largest batch whose KV cache fits."),
     ResultField("usd_per_million_tokens", "Cost per 1M output tokens", "usd"),
     ResultField("serving_batch", "Serving batch", "int", "Largest batch that keeps the per-user floor."),
@@ -335,6 +346,17 @@ _RESULTS = (
     ResultField("replicas", "Replicas", "int", "Replicas that carry the load."),
     ResultField("serving_gpus", "Serving GPUs", "int"),
     ResultField("serving_instances", "Serving instances", "int"),
+    ResultField("replicas_per_instance", "Replicas per instance", "ratio",
+                "Replica slots per billed instance (below 1: a replica spans instances)."),
+    ResultField("replica_price_usd_per_hour", "Price per replica", "usd_per_hour",
+                "A replica's share of the billed instances."),
+    ResultField("usd_per_million_tokens_at_capacity", "Cost per 1M output tokens at capacity", "usd",
+                "The same bill at the most load the fleet carries within the service levels."),
+    ResultField("fleet_capacity_requests_per_s", "Fleet capacity", "rate_requests",
+                "Requests/s the fleet carries within the service levels."),
+    ResultField("fleet_utilization", "Fleet utilization", "fraction", "Requested load / fleet capacity."),
+    ResultField("meets_slo", "Meets the service levels", "bool",
+                "Fits and keeps the per-user speed floor and TTFT target (serving) or the deadline (training)."),
     ResultField("monthly_cost_usd", "Monthly cost", "usd", "The whole fleet, on-demand, 730 h a month."),
     ResultField("spot_monthly_cost_usd", "Monthly cost (spot)", "usd", "The whole fleet at spot prices."),
 )

@@ -28,6 +28,9 @@ RECOMPUTE = ("auto", "none", "selective", "full")
 PRICE_KINDS = ("on_demand", "spot")
 
 
+MIN_DAYS = 1 / 24  # the shortest deadline or horizon: one hour
+
+
 @dataclass(frozen=True)
 class PlanInputs:
     """The inputs of one estimate. `model` is a preset id or a ModelArch; `params` a bare count.
@@ -110,8 +113,11 @@ class PlanInputs:
         _integer("prompt_tokens", self.prompt_tokens, 1, 1 << 24)
         _integer("output_tokens", self.output_tokens, 1, 1 << 24)
         _number("tokens", self.training_tokens, 1.0, 1e18)
-        _number("max_training_days", self.max_training_days, 0.0, 1e6)
-        _number("horizon_days", self.horizon_days, 0.0, 1e6)
+        for name in ("max_training_days", "horizon_days"):
+            _number(name, getattr(self, name), 0.0, 1e6)
+            if 0 < getattr(self, name) < MIN_DAYS:  # a deadline of nanoseconds asks for infinite GPUs
+                raise InputError(name, f"'{getattr(self, name)}' must be 0 (none) or at least one hour "
+                                       f"({MIN_DAYS:.4g} days)")
         _number("mfu", self.mfu, 1e-4, 1.0)
         _number("mbu", self.mbu, 1e-4, 1.0)
         _number("requests_per_s", self.requests_per_s, 1e-6, 1e9)  # a bill per token needs tokens

@@ -26,13 +26,21 @@ COLUMNS = [
 ]
 
 
-def sweep(inputs: PlanInputs, catalogs: Catalogs, modes=("train", "infer"), precisions=None) -> pd.DataFrame:
+class SweepCancelled(Exception):
+    """`stop()` said to give up (a newer request superseded this sweep)."""
+
+
+def sweep(inputs: PlanInputs, catalogs: Catalogs, modes=("train", "infer"), precisions=None,
+          stop=None) -> pd.DataFrame:
     """One row per (mode, precision, instance). Rows that cannot be planned say why in
-    `reason` (and fits=False); they are never dropped."""
+    `reason` (and fits=False); they are never dropped. `stop()`, if given, is asked before each
+    (mode, precision) block; when it answers True the sweep raises SweepCancelled."""
     rows = []
     for mode in modes:
         for precision in precisions or (PRECISIONS if mode == "infer" else
                                         TRAIN_PRECISIONS if inputs.train_method == "full" else LORA_PRECISIONS):
+            if stop is not None and stop():
+                raise SweepCancelled
             shared = {}
             for inst in catalogs.instances.values():
                 rows.append(_row(inputs, catalogs, mode, precision, inst, shared))

@@ -2,7 +2,7 @@
 
 A sweep takes tens of milliseconds with the bundled catalogs and seconds with a large user
 catalog, so the window asks for one and gets it back by signal. The newest request wins: an
-older one still running stops at its next (mode, precision) block and its table is dropped.
+older one still running stops at its next (mode, precision) block (core.sweep's `stop`).
 Recent sweeps are kept, so switching back to an earlier plan or tab costs nothing.
 """
 from __future__ import annotations
@@ -14,26 +14,10 @@ import pandas as pd
 from PySide6 import QtCore
 
 from gpuplanner.core.catalogs import Catalogs
-from gpuplanner.core.inputs import PRECISIONS, TRAIN_PRECISIONS, PlanInputs
-from gpuplanner.core.sweep import sweep
+from gpuplanner.core.inputs import PlanInputs
+from gpuplanner.core.sweep import SweepCancelled, sweep
 
 CACHE_SIZE = 8
-
-
-class _Cancelled(Exception):
-    pass
-
-
-def sweep_blocks(inputs: PlanInputs, catalogs: Catalogs, modes: tuple, stop=lambda: False) -> pd.DataFrame:
-    """core.sweep, one (mode, precision) block at a time, checking `stop()` between blocks."""
-    frames = []
-    for mode in modes:
-        full = mode == "train" and inputs.train_method == "full"
-        for precision in TRAIN_PRECISIONS if full else PRECISIONS:
-            if stop():
-                raise _Cancelled
-            frames.append(sweep(inputs, catalogs, modes=(mode,), precisions=(precision,)))
-    return pd.concat(frames, ignore_index=True)
 
 
 class SweepRunner(QtCore.QObject):
@@ -79,9 +63,9 @@ class SweepRunner(QtCore.QObject):
 
         def work():
             try:
-                table = sweep_blocks(inputs, catalogs, tuple(modes), stop=lambda: generation != self._generation)
+                table = sweep(inputs, catalogs, tuple(modes), stop=lambda: generation != self._generation)
                 self._done.emit(generation, key, (catalogs, table), None)
-            except _Cancelled:
+            except SweepCancelled:
                 pass
             except Exception as e:  # reported on the GUI thread; the worker never dies silently
                 self._done.emit(generation, key, None, e)
@@ -95,7 +79,7 @@ class SweepRunner(QtCore.QObject):
         key = self._key(inputs, catalogs, modes)
         table = self._lookup(key, catalogs)
         if table is None:
-            table = sweep_blocks(inputs, catalogs, tuple(modes))
+            table = sweep(inputs, catalogs, tuple(modes))
             self._store(key, (catalogs, table))
         return table
 
