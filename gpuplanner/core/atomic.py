@@ -56,7 +56,10 @@ def atomic_write(writers: Mapping[Path, Writer]) -> list[Path]:
 def atomic_write_text(path, text: str, encoding: str = "utf-8") -> Path:
     """One text file, atomically."""
     path = Path(path)
-    return atomic_write({path: lambda temp: temp.write_text(text, encoding=encoding)})[0]
+
+    def write(temp: Path) -> None:
+        temp.write_text(text, encoding=encoding)
+    return atomic_write({path: write})[0]
 
 
 def _check_target(target: Path) -> None:

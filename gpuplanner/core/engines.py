@@ -87,13 +87,14 @@ def vllm_kv_pool(arch: ModelArch, precision: str, kv_dtype: str, tp: int, pp: in
     non_torch = VLLM_NON_TORCH_BYTES["tensor" if tp * ep > 1 else ("pipeline" if pp > 1 else "single")]
     per_token = _kv_bytes_per_token(arch, kv_dtype, tp, pp)
     requested = gpu_memory_utilization * total_gpu_bytes
-    worst = None
+    worst: tuple[float, float, float] | None = None
     for stage in range(pp):
         weights = _stage_weights(arch, precision, tp, pp, stage, ep)
         activation = forward + (sampler if stage == pp - 1 else 0.0)
         kv = requested - weights - activation - non_torch
         if worst is None or kv < worst[0]:
             worst = (kv, weights, activation)
+    assert worst is not None  # pp >= 1
     kv, weights, activation = worst
     blocks = max(0, int(kv // (per_token * VLLM_BLOCK_TOKENS)))
     pool_tokens = blocks * VLLM_BLOCK_TOKENS

@@ -99,7 +99,7 @@ def activation_bytes_per_layer(arch: ModelArch, seq: int, batch: int, act_bytes:
     if store_scores:  # softmax output, and with dropout its mask and output
         attn += ((2 * act_bytes + 1) if dropout else act_bytes) * arch.n_heads * s * s * b
     if arch.is_moe:
-        width = (arch.experts_per_token + arch.n_shared_experts) * arch.expert_width
+        width: float = (arch.experts_per_token + arch.n_shared_experts) * arch.expert_width
         dense_share = arch.first_dense_layers / arch.n_layers
         width = dense_share * arch.intermediate + (1 - dense_share) * width
     else:

@@ -12,6 +12,7 @@ import struct
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from gpuplanner.core import safe_io
 from gpuplanner.core.errors import CatalogError, InputError
@@ -331,7 +332,8 @@ class _Reader:
     names the key the user's file spells."""
 
     def __init__(self, cfg: dict, path):
-        self.cfg, self.path, self.used = cfg, path, {}
+        self.cfg, self.path = cfg, path
+        self.used: dict[str, str] = {}
 
     def refuse(self, key: str, message: str):
         return CatalogError(self.path, message, column=key)
@@ -390,7 +392,7 @@ def from_hf_config(cfg: dict, name: str = "", path="config.json") -> ModelArch:
     special = _family_options(r, model_type, family, shape)
     n_experts = r.int(("num_local_experts", "n_routed_experts", "num_experts"), 0, "num_local_experts")
     sliding = r.int("sliding_window", 0) if r.flag("use_sliding_window", True) else 0
-    values = dict(
+    values: dict[str, Any] = dict(
         name=name or str(cfg.get("_name_or_path") or model_type), **shape,
         intermediate=r.int(("intermediate_size", "n_inner", "ffn_hidden_size", "ffn_dim", "d_ff"),
                            family.ffn * shape["hidden"] or None, "intermediate_size"),

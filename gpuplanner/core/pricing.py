@@ -151,7 +151,7 @@ def _number(value) -> float:
 def feasible(row: dict) -> bool:
     """A comparison row that can be bought: it fits, keeps its service levels (serving) or
     deadline (training), and has a known price."""
-    cost = _number(row.get(COST_KEY.get(row.get("mode"), ""), math.nan))
+    cost = _number(row.get(COST_KEY.get(str(row.get("mode")), ""), math.nan))
     return _flag(row.get("fits")) and _flag(row.get("meets_slo")) and math.isfinite(cost)
 
 

@@ -69,7 +69,7 @@ def tune_training(inputs, arch, model_flops: float, peak: float, usable: float, 
         return search_training(setup, usable, inputs.overhead_bytes, frag, max_tp, layout, min_gpus,
                                gpus_per_instance, cap)
 
-    options = []
+    options: list = []
     for recompute in recompute_options(inputs.recompute, inputs.flash_attention):
         hw = hardware_flops(model_flops, recompute)
         min_gpus = 1

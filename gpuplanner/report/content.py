@@ -4,6 +4,7 @@ formatted here, with the core's own formatters, so the PDF and the window print 
 from __future__ import annotations
 
 import math
+from typing import Any, Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -33,7 +34,7 @@ BAND_ROWS = {"Memory per GPU": "memory_per_gpu_bytes", "Training time": "trainin
 class Column:
     header: str
     key: str
-    fmt: object = str  # value -> text
+    fmt: Callable[[Any], str] = str  # value -> text
 
 
 def _whole(x) -> str:
@@ -168,8 +169,9 @@ def cost_time_points(table: pd.DataFrame) -> list[tuple[float, float, str]]:
     """(days, cost USD, label) of every feasible training candidate with a known price."""
     best = best_candidates(table, "train", count=len(table))
     best = best[best["training_cost_usd"].notna() & best["training_days"].notna()]
-    return [(row.training_days, row.training_cost_usd, f"{row.instance_type} {row.precision}")
-            for row in best.itertuples()]
+    return [(days, cost, f"{instance} {precision}") for days, cost, instance, precision in
+            zip(best["training_days"].astype(float), best["training_cost_usd"].astype(float),
+                best["instance_type"], best["precision"])]
 
 
 def plan_cost_time(result) -> tuple[float, float] | None:

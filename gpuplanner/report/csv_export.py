@@ -39,7 +39,7 @@ def csv_paths(path) -> tuple[Path, Path, Path]:
 def plan_row(result) -> dict:
     """The plan as one flat row: stamp, inputs, then results, keyed as the CLI's JSON with units added."""
     data = result.to_dict()
-    row = {"gpuplanner_version": gpuplanner.__version__,
+    row: dict = {"gpuplanner_version": gpuplanner.__version__,
            "exported_at_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     row.update({"input_" + csv_name(k): v for k, v in data["inputs"].items()})
     for key, value in data.items():
@@ -75,7 +75,7 @@ def write_csv(result, table: pd.DataFrame, path) -> list[Path]:
 
 def _flat(prefix: str, value: dict) -> dict:
     """Nested dicts (e.g. engine_flags.vllm.command) as engine_flags_vllm_command columns."""
-    out = {}
+    out: dict = {}
     for k, v in value.items():
         name = f"{prefix}_{csv_name(k)}"
         out.update(_flat(name, v) if isinstance(v, dict) else {name: v})

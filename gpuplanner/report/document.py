@@ -11,7 +11,7 @@ from datetime import date
 from html import escape
 
 import pandas as pd
-from PySide6.QtCore import QRectF, QSizeF, Qt, QUrl
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt, QUrl
 from PySide6.QtGui import QColor, QImage, QPagedPaintDevice, QPainter, QPen, QTextDocument
 
 from gpuplanner.report import content
@@ -81,7 +81,7 @@ class PagedDocument:
         painter.save()
         top = self._body.height() + 8
         painter.setPen(QPen(QColor(120, 120, 120), 0.5))
-        painter.drawLine(0, top, self._body.width(), top)
+        painter.drawLine(QPointF(0, top), QPointF(self._body.width(), top))
         painter.setFont(report_font(FOOTER_PT))
         box = QRectF(0, top + 2, self._body.width(), FOOTER_PX - 10)
         painter.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self._footer)
@@ -165,7 +165,8 @@ def _image_rect(doc: QTextDocument, url: str, size: QSizeF) -> QRectF:
             if fragment.charFormat().isImageFormat() and fragment.charFormat().toImageFormat().name() == url:
                 layout = block.layout()
                 line = layout.lineForTextPosition(fragment.position() - block.position())
-                x = layout.position().x() + line.cursorToX(fragment.position() - block.position())[0]
+                # PySide returns (x, cursor position) where the stub says float
+                x = layout.position().x() + line.cursorToX(fragment.position() - block.position())[0]  # type: ignore[index]
                 y = layout.position().y() + line.y()  # the image is the line's only content
                 return QRectF(x, y, size.width(), size.height())
             it += 1

@@ -42,6 +42,7 @@ def report_font_family() -> str:
 
 def report_font(point_size: float) -> QFont:
     """The report's font without ligatures: copied or searched PDF text then says 'fi', not 'ﬁ'."""
-    font = QFont(report_font_family(), point_size)
+    font = QFont(report_font_family())
+    font.setPointSizeF(point_size)
     font.setFeature(QFont.Tag("liga"), 0)
     return font
