@@ -107,14 +107,14 @@ def main() -> int:
         def run(i=0):
             if i == len(steps):
                 window.sweeps.stop()
-                app.quit()
+                app.exit(0)  # not quit(): Qt 6 would first close the window, which asks (modally) to save
                 return
             meter.label, act = steps[i]
             act()
             QtCore.QTimer.singleShot(400, lambda: run(i + 1))  # time for debounce, sweep and repaint
 
         QtCore.QTimer.singleShot(100, run)
-        app.exec()  # (no close(): it would ask, modally, whether to save the edited plan)
+        app.exec()
     print(f"{len(catalogs.instances)} instance types; longest event-loop stall per action (ms):")
     for label, stall in sorted(meter.worst.items(), key=lambda kv: -kv[1]):
         print(f"  {stall:7.1f}  {label}")

@@ -43,7 +43,7 @@ def test_cost_sorts_numerically_not_as_text(qtbot):
     assert column_values(proxy, "training_cost_usd") == ["$9.50", "$10.20", "$100", ""]
     assert column_values(proxy, "training_cost_usd", SORT_ROLE)[:3] == [9.5, 10.2, 100.0]
     proxy.sort(COLUMN_INDEX["training_cost_usd"], QtCore.Qt.SortOrder.DescendingOrder)
-    assert column_values(proxy, "training_cost_usd")[1:] == ["$100", "$10.20", "$9.50"]
+    assert column_values(proxy, "training_cost_usd") == ["$100", "$10.20", "$9.50", ""]  # gaps stay last
 
 
 def test_filters_and_cheapest_highlight(qtbot):
@@ -53,15 +53,15 @@ def test_filters_and_cheapest_highlight(qtbot):
     tab.set_table(data, PlanInputs(), None)
     tab.set_mode("train")
     assert tab.proxy.rowCount() == 3  # fits only by default
-    assert tab.model.cheapest == {2}
+    assert [tab.model.rows[i]["instance_type"] for i in tab.model.cheapest] == ["inst-2"]
     tab.cloud_filter.setCurrentIndex(tab.cloud_filter.findData("aws"))
     assert column_values(tab.proxy, "instance_type") == ["inst-0"]
-    assert tab.model.cheapest == {0}  # the cheapest among the rows shown
+    assert [tab.model.rows[i]["instance_type"] for i in tab.model.cheapest] == ["inst-0"]  # among those shown
     tab.fits_only.setChecked(False)
     assert sorted(column_values(tab.proxy, "instance_type")) == ["inst-0", "inst-3"]
     background = QtCore.Qt.ItemDataRole.BackgroundRole
-    assert tab.model.index(0, 0).data(background) is not None
-    assert tab.model.index(3, 0).data(background) is None
+    shown = {tab.model.rows[r]["instance_type"]: tab.model.index(r, 0).data(background) for r in range(4)}
+    assert shown["inst-0"] is not None and shown["inst-3"] is None
     tab.mode_filter.setCurrentIndex(tab.mode_filter.findData("infer"))
     assert tab.proxy.rowCount() == 0
 

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 from PySide6 import QtCore, QtGui
 
@@ -68,39 +69,71 @@ def _number(value) -> float:
 
 
 class SweepTableModel(QtCore.QAbstractTableModel):
-    """Read-only rows of a sweep table; `cheapest` rows get a highlight."""
+    """Read-only rows of a sweep table; `cheapest` rows get a highlight.
+
+    Cells are formatted when first shown (a view shows a few dozen of ~1,600 rows), and sorting
+    reorders the rows here by one vectorised argsort of the column, so neither a new sweep nor a
+    click on a header runs Python once per row."""
 
     def __init__(self, parent: QtCore.QObject | None = None):
         super().__init__(parent)
-        self.rows: list[dict] = []
-        self._display: list[list[str]] = []
-        self._sort: list[list] = []
+        self.rows: list[dict] = []  # in the order shown
+        self._table = pd.DataFrame()
+        self._all: list[dict] = []  # in the table's order
+        self._cells: dict[tuple[int, int], str] = {}
+        self._sorted_by: tuple | None = None  # (column, order) of the last sort, kept for new tables
         self.cheapest: set[int] = set()
 
     def set_table(self, table: pd.DataFrame) -> None:
         self.beginResetModel()
-        self.rows = table.to_dict("records")
-        self._display, self._sort = [], []
-        for row in self.rows:
-            shown, keys = [], []
-            for c in COLUMNS:
-                value = row.get(c.key)
-                if c.key == "reason":
-                    text = (f"fits — {value}" if value else "fits") if row.get("fits") else (value or "does not fit")
-                    shown.append(text)
-                    keys.append(text.lower())
-                elif c.fmt is None:
-                    text = MODE_NAMES.get(value, value) if c.key == "mode" else str(value)
-                    shown.append(text)
-                    keys.append(text.lower())
-                else:
-                    x = _number(value)
-                    shown.append(c.fmt(x) if math.isfinite(x) else "")
-                    keys.append(x if math.isfinite(x) else math.inf)
-            self._display.append(shown)
-            self._sort.append(keys)
+        self._table = table.reset_index(drop=True)
+        self._all = self._table.to_dict("records")
+        self.rows = list(self._all)
+        self._cells = {}
         self.cheapest = set()
         self.endResetModel()
+        if self._sorted_by is not None:
+            self.sort(*self._sorted_by)
+
+    def sort(self, column: int, order=QtCore.Qt.SortOrder.AscendingOrder) -> None:
+        """Numbers by value, text case-blind, gaps last in either order."""
+        self._sorted_by = (column, order)
+        if not self._all:
+            return
+        keys = self._sort_keys(COLUMNS[column])
+        missing = np.isnan(keys) if keys.dtype != object else np.zeros(len(keys), dtype=bool)
+        ranked = np.argsort(keys, kind="stable")
+        if order == QtCore.Qt.SortOrder.DescendingOrder:
+            ranked = ranked[::-1]
+        ranked = np.concatenate([ranked[~missing[ranked]], ranked[missing[ranked]]])
+        cheapest = {id(self.rows[i]) for i in self.cheapest}
+        self.layoutAboutToBeChanged.emit()
+        self.rows = [self._all[i] for i in ranked]
+        self.cheapest = {i for i, row in enumerate(self.rows) if id(row) in cheapest}
+        self._cells = {}
+        self.layoutChanged.emit()
+
+    def _sort_keys(self, column: Column) -> np.ndarray:
+        values = self._table[column.key] if column.key in self._table else pd.Series([""] * len(self._table))
+        if column.fmt is None or column.key == "reason":
+            return np.array([self._text(column, row).lower() for row in self._all], dtype=object)
+        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
+    @staticmethod
+    def _text(column: Column, row: dict) -> str:
+        value = row.get(column.key)
+        if column.key == "reason":
+            return (f"fits — {value}" if value else "fits") if row.get("fits") else (value or "does not fit")
+        if column.fmt is None:
+            return MODE_NAMES.get(value, value) if column.key == "mode" else str(value)
+        x = _number(value)
+        return column.fmt(x) if math.isfinite(x) else ""
+
+    def _cell(self, r: int, c: int) -> str:
+        text = self._cells.get((r, c))
+        if text is None:
+            text = self._cells[(r, c)] = self._text(COLUMNS[c], self.rows[r])
+        return text
 
     def set_cheapest(self, rows: set[int]) -> None:
         if rows != self.cheapest:
@@ -120,13 +153,15 @@ class SweepTableModel(QtCore.QAbstractTableModel):
             return None
         r, c = index.row(), index.column()
         if role == QtCore.Qt.ItemDataRole.DisplayRole:
-            return self._display[r][c]
+            return self._cell(r, c)
         if role == SORT_ROLE:
-            return self._sort[r][c]
+            x = _number(self.rows[r].get(COLUMNS[c].key))
+            return self._cell(r, c).lower() if COLUMNS[c].fmt is None or COLUMNS[c].key == "reason" else \
+                (x if math.isfinite(x) else math.inf)
         if role == ROW_ROLE:
             return self.rows[r]
         if role == QtCore.Qt.ItemDataRole.ToolTipRole and COLUMNS[c].key == "reason":
-            return self._display[r][c]
+            return self._cell(r, c)
         if role == QtCore.Qt.ItemDataRole.BackgroundRole and r in self.cheapest:
             return QtGui.QBrush(HIGHLIGHT)
         if role == QtCore.Qt.ItemDataRole.TextAlignmentRole and COLUMNS[c].fmt is not None:
@@ -161,6 +196,10 @@ class SweepFilter(QtCore.QSortFilterProxyModel):
         self.beginFilterChange()
         self.cloud, self.mode, self.fits_only = cloud, mode, fits_only
         self.endFilterChange()
+
+    def sort(self, column: int, order=QtCore.Qt.SortOrder.AscendingOrder) -> None:
+        """Sorting happens in the source model (one argsort); this proxy keeps its order."""
+        self.sourceModel().sort(column, order)
 
     def filterAcceptsRow(self, source_row: int, source_parent: QtCore.QModelIndex) -> bool:
         row = self.sourceModel().rows[source_row]
