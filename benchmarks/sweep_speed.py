@@ -4,7 +4,8 @@ import statistics
 import sys
 import time
 
-from gpuplanner.core import PlanInputs, estimate, load_catalogs, sweep
+from gpuplanner.core import PlanInputs, estimate, load_catalogs
+from gpuplanner.core.sweep import sweep
 
 
 def median_s(fn, repeat):

@@ -10,9 +10,8 @@ import math
 import sys
 from pathlib import Path
 
-from gpuplanner.core import CatalogError, InputError, PlanInputs, estimate, load_catalogs, sweep
+from gpuplanner.core import CatalogError, InputError, PlanInputs, estimate, load_catalogs
 from gpuplanner.core.fields import FORM_FIELDS, GROUPS, INPUT_FIELDS, InputField
-from gpuplanner.core.ledger import CLASSES
 from gpuplanner.core import safe_io
 from gpuplanner.core.model import load_config_json, load_model_folder
 from gpuplanner.core.planfile import PlanFileError, load_plan
@@ -149,7 +148,9 @@ def build_parser(keep_defaults: bool = True) -> argparse.ArgumentParser:
     cat.add_argument("--catalog", type=Path, action="append", default=[])
     cat.add_argument("--format", choices=FORMATS, default="table")
     val = sub.add_parser("validate", help="the accuracy ledger: predictions against published measurements")
-    val.add_argument("--class", dest="figure_class", choices=CLASSES, help="one figure class only")
+    val.add_argument("--class", dest="figure_class", metavar="CLASS",
+                     help="one figure class only (training_throughput, training_memory, weights_memory, "
+                          "serving_kv_pool, serving_throughput, ttft, tpot)")
     val.add_argument("--format", choices=FORMATS, default="table")
     return parser
 
@@ -331,6 +332,9 @@ def _catalog_frame(catalogs, kind: str):
 
 def _print_validation(figure_class, fmt: str) -> None:
     from gpuplanner.core import accuracy
+    from gpuplanner.core.ledger import CLASSES  # the ledger needs pandas: imported only here
+    if figure_class is not None and figure_class not in CLASSES:
+        raise InputError("class", f"'{figure_class}' is not a figure class; use one of {', '.join(CLASSES)}")
     outcomes = accuracy.bundled_outcomes()
     if fmt == "table":
         print(accuracy.report_text(outcomes, figure_class))
@@ -365,8 +369,10 @@ def main(argv=None) -> int:
             result = estimate(inputs, catalogs)
             _print_plan(result, args.format, args.method == "quick")
             if args.report:
+                from gpuplanner.core.sweep import sweep  # pandas: only for the comparison
                 _write_report(result, sweep(inputs, catalogs), args.report, args.page_size)
         else:
+            from gpuplanner.core.sweep import sweep
             _print_frame(sweep(inputs, catalogs), args.format)
     except InputError as e:
         if isinstance(e, CatalogError):  # e names the file, row and column

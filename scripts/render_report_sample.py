@@ -10,7 +10,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from gpuplanner.core import PlanInputs, estimate, load_catalogs, sweep
+from gpuplanner.core import PlanInputs, estimate, load_catalogs
+from gpuplanner.core.sweep import sweep
 from gpuplanner.report import render_page_image, write_pdf
 
 DPI = 80

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from gpuplanner.core import InputError, PlanInputs, estimate, load_catalogs, sweep
+from gpuplanner.core import InputError, PlanInputs, estimate, load_catalogs
+from gpuplanner.core.sweep import sweep
 from gpuplanner.core.inputs import KV_DTYPES, MODES, OPTIMIZERS, PRECISIONS, RECOMPUTE, TRAIN_METHODS
 from gpuplanner.core.model import sizes
 from gpuplanner.core.performance import training_flops

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gpuplanner.core import PlanInputs, estimate, load_catalogs, sweep
+from gpuplanner.core import PlanInputs, estimate, load_catalogs
+from gpuplanner.core.sweep import sweep
 from gpuplanner.core.pricing import (
     SECONDS_PER_MONTH, cheapest_first, hourly_usd, instance_hardware, resolve_hardware, serving_fleet,
 )

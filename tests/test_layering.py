@@ -67,3 +67,15 @@ def test_import_contracts_can_break(tmp_path):
                       'source_modules = ["gpuplanner.ui"]\nforbidden_modules = ["PySide6"]\n')
     done = _lint_imports("--config", str(config))
     assert done.returncode != 0 and "BROKEN" in done.stdout
+
+
+def test_a_single_plan_imports_neither_pandas_nor_numpy():
+    """`gpuplanner-cli plan` stays within 1.5× a bare numpy import because a plan needs neither
+    pandas nor numpy (the comparison and the ledger import pandas when they run)."""
+    code = ("import io, sys, contextlib, gpuplanner.cli\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    assert gpuplanner.cli.main(['plan', '--model', 'llama-3.1-70b']) == 0\n"
+            "print(sorted(m for m in ('pandas', 'numpy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

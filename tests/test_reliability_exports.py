@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from test_report_plans import TRAIN, catalogs, plan
 
-from gpuplanner.core import estimate, sweep
+from gpuplanner.core import estimate
+from gpuplanner.core.sweep import sweep
 from gpuplanner.report import ReportError, write_csv
 
 # The child writes a reference PDF, then for each limit puts an old file in place, lowers the

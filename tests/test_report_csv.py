@@ -94,7 +94,8 @@ def test_unknown_suffix_is_a_clear_error(tmp_path):
 
 def test_csv_export_needs_no_qt(tmp_path):
     code = ("import sys; sys.modules['PySide6'] = None\n"
-            "from gpuplanner.core import PlanInputs, estimate, load_catalogs, sweep\n"
+            "from gpuplanner.core import PlanInputs, estimate, load_catalogs\n"
+            "from gpuplanner.core.sweep import sweep\n"
             "from gpuplanner.report import write_report\n"
             "cat = load_catalogs(); i = PlanInputs(model='llama-2-7b')\n"
             f"write_report(estimate(i, cat), sweep(i, cat), {str(tmp_path / 'p.csv')!r})\n")

@@ -2,7 +2,8 @@
 the other report tests rely on."""
 from functools import cache
 
-from gpuplanner.core import PlanInputs, estimate, load_catalogs, sweep
+from gpuplanner.core import PlanInputs, estimate, load_catalogs
+from gpuplanner.core.sweep import sweep
 
 TRAIN = PlanInputs(model="llama-3.1-70b", mode="train", precision="bf16", instance="p5.48xlarge",
                    training_tokens=2e12)

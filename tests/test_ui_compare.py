@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from PySide6 import QtCore
 
-from gpuplanner.core import PlanInputs, estimate, sweep
+from gpuplanner.core import PlanInputs, estimate
+from gpuplanner.core.sweep import sweep
 from gpuplanner.core.sweep import COLUMNS
 from gpuplanner.report import write_csv
 from gpuplanner.report.content import candidate_cells

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from gpuplanner.core import PlanInputs, estimate, sweep
+from gpuplanner.core import PlanInputs, estimate
+from gpuplanner.core.sweep import sweep
 from gpuplanner.ui import about
 from gpuplanner.ui.catalog_dialog import CatalogDialog, price_as_of
 from gpuplanner.ui.main_window import Services

@@ -7,7 +7,8 @@ import time
 import pandas as pd
 import pytest
 
-from gpuplanner.core import PlanInputs, sweep
+from gpuplanner.core import PlanInputs
+from gpuplanner.core.sweep import sweep
 from gpuplanner.core.sweep import SweepCancelled
 from gpuplanner.ui import sweep_runner
 from gpuplanner.ui.sweep_runner import SweepRunner

@@ -6,12 +6,12 @@ catalogs stay loaded, so the app keeps working.
 """
 from __future__ import annotations
 
+import csv
 import io
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import pandas as pd
 
 from gpuplanner.core import safe_io
 from gpuplanner.core.errors import CatalogError, InputError
@@ -133,16 +133,36 @@ class Catalogs:
         return replace(self, models={**self.models, arch.name: arch})
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _Table:
+    """A CSV file as its stripped header and one dict per data row (every cell a string)."""
+
+    columns: tuple
+    records: list
+
+
+def _read_csv(path: Path) -> _Table:
+    """The csv module, not pandas: reading the catalogs is on every start-up path, and pandas
+    alone takes longer to import than the whole plan takes to compute."""
     if not path.exists():
         raise CatalogError(path, "does not exist")
     data = safe_io.read_bytes(path, safe_io.CSV_MAX_BYTES)  # regular files only, size-capped
     try:
-        frame = pd.read_csv(io.StringIO(data.decode("utf-8-sig")), dtype=str, keep_default_na=False)
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    except (UnicodeDecodeError, csv.Error) as e:
         raise CatalogError(path, f"is not a readable UTF-8 CSV file: {e}") from None
-    frame.columns = [c.strip() for c in frame.columns]
-    return frame
+    if not rows:
+        raise CatalogError(path, "is not a readable UTF-8 CSV file: it is empty")
+    header = tuple(c.strip() for c in rows[0])
+    records = []
+    for number, row in enumerate(rows[1:], start=1):
+        if not any(cell.strip() for cell in row):
+            continue  # blank lines are not rows
+        if len(row) > len(header):
+            raise CatalogError(path, f"is not a readable UTF-8 CSV file: row {number} has {len(row)} cells "
+                               f"but the header names {len(header)} columns")
+        records.append(dict(zip(header, row + [""] * (len(header) - len(row)))))
+    return _Table(header, records)
 
 
 class _Row:
@@ -190,7 +210,7 @@ def _rows(frame, path, required):
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise CatalogError(path, f"lacks the column(s) {', '.join(missing)}")
-    for i, record in enumerate(frame.to_dict("records")):
+    for i, record in enumerate(frame.records):
         yield _Row(path, i, record)
 
 

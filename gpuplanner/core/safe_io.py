@@ -17,9 +17,10 @@ import math
 import os
 import stat
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported by the exports that call spreadsheet_safe, not on start-up
+    import pandas as pd
 
 from gpuplanner.core.errors import CatalogError, InputError
 
@@ -170,6 +171,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy whose text cells cannot start a spreadsheet formula (prefixed with ')."""
+    import pandas as pd
+
     text_columns = [c for c in frame.columns
                     if pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c])]
     if not text_columns:

@@ -1,5 +1,6 @@
 """Plan reports: CSV (Qt-free, pandas) and PDF (QtGui only) rendered from a PlanResult and the
-comparison table. Importing this package does not import Qt: the PDF functions load on first use.
+comparison table. Importing this package imports neither Qt nor pandas: the CSV and PDF functions
+load on first use (the command line imports ReportError on every run).
 
     write_csv(result, table, path) -> list[Path]
     write_pdf(result, table, path, page_size="A4") -> Path
@@ -11,17 +12,16 @@ Every failure raises ReportError naming the file and the reason, and leaves no p
 from importlib import import_module
 from pathlib import Path
 
-from gpuplanner.report.csv_export import write_csv
 from gpuplanner.report.errors import ReportError
 
 __all__ = ["ReportError", "ensure_gui_app", "render_page_image", "write_csv", "write_pdf", "write_report"]
-LAZY_QT = {"write_pdf": "gpuplanner.report.pdf", "render_page_image": "gpuplanner.report.pdf",
-           "ensure_gui_app": "gpuplanner.report.qt_app"}
+LAZY = {"write_pdf": "gpuplanner.report.pdf", "render_page_image": "gpuplanner.report.pdf",
+        "ensure_gui_app": "gpuplanner.report.qt_app", "write_csv": "gpuplanner.report.csv_export"}
 
 
 def __getattr__(name: str):
-    if name in LAZY_QT:
-        return getattr(import_module(LAZY_QT[name]), name)
+    if name in LAZY:
+        return getattr(import_module(LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -30,7 +30,7 @@ def write_report(result, table, path, page_size: str = "A4") -> list[Path]:
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix == ".csv":
-        return write_csv(result, table, target)
+        return __getattr__("write_csv")(result, table, target)
     if suffix == ".pdf":
         return [__getattr__("write_pdf")(result, table, target, page_size)]
     raise ReportError(target, f"unknown report type '{target.suffix or '(none)'}'; use .csv or .pdf")
