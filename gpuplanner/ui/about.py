@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import html
+from importlib import metadata
 
-import pandas
 import PySide6
 from PySide6 import QtCore
 
@@ -17,7 +17,7 @@ def about_html(catalogs: Catalogs) -> str:
     return (
         f"<h3>gpuplanner {html.escape(gpuplanner.__version__)}</h3>"
         "<p>GPU capacity and cost planner for training and serving large language models.</p>"
-        f"<p>Qt {QtCore.qVersion()} · PySide6 {PySide6.__version__} · pandas {pandas.__version__}</p>"
+        f"<p>Qt {QtCore.qVersion()} · PySide6 {PySide6.__version__} · pandas {metadata.version('pandas')}</p>"
         f"<p><b>Catalogs</b>: {len(catalogs.gpus)} GPUs, {len(catalogs.instances)} instance types, "
         f"{len(catalogs.models)} models.<br>Prices as of: {html.escape(price_as_of(catalogs))}<br>"
         f"Files: {html.escape(', '.join(catalogs.origins))}</p>"

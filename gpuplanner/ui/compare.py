@@ -6,7 +6,8 @@ serving curve comes from one estimate per candidate, a fraction of a millisecond
 """
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 from PySide6 import QtCore, QtWidgets
 
 import pyqtgraph as pg
@@ -16,6 +17,9 @@ from gpuplanner.core.errors import InputError
 from gpuplanner.core.estimate import estimate
 from gpuplanner.core.inputs import MODES, PlanInputs
 from gpuplanner.core.pricing import COST_KEY, cheapest_first
+if TYPE_CHECKING:  # pandas loads with the first comparison, not at start-up
+    import pandas as pd
+
 from gpuplanner.ui.compare_model import (
     COLUMN_INDEX, ROW_ROLE, SweepFilter, SweepTableModel, cheapest_rows,
 )

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import pandas as pd
 from PySide6 import QtCore, QtGui
 
 from gpuplanner.core.pricing import cheapest_first
 from gpuplanner.core.units import fmt_usd
 from gpuplanner.ui.formatting import fmt_int
+
+if TYPE_CHECKING:  # pandas loads with the first comparison, not at start-up
+    import pandas as pd
 
 SORT_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = QtCore.Qt.ItemDataRole.UserRole + 2  # the source row's dict
@@ -78,7 +80,7 @@ class SweepTableModel(QtCore.QAbstractTableModel):
     def __init__(self, parent: QtCore.QObject | None = None):
         super().__init__(parent)
         self.rows: list[dict] = []  # in the order shown
-        self._table = pd.DataFrame()
+        self._table: pd.DataFrame | None = None
         self._all: list[dict] = []  # in the table's order
         self._cells: dict[tuple[int, int], str] = {}
         self._sorted_by: tuple | None = None  # (column, order) of the last sort, kept for new tables
@@ -114,6 +116,8 @@ class SweepTableModel(QtCore.QAbstractTableModel):
         self.layoutChanged.emit()
 
     def _sort_keys(self, column: Column) -> np.ndarray:
+        import pandas as pd  # loaded already: a table is shown
+
         values = self._table[column.key] if column.key in self._table else pd.Series([""] * len(self._table))
         if column.fmt is None or column.key == "reason":
             return np.array([self._text(column, row).lower() for row in self._all], dtype=object)

@@ -8,16 +8,23 @@ Recent sweeps are kept, so switching back to an earlier plan or tab costs nothin
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pandas loads with the first comparison, not at start-up
+    import pandas as pd
 from collections import OrderedDict
 
-import pandas as pd
 from PySide6 import QtCore
 
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.inputs import PlanInputs
-from gpuplanner.core.sweep import SweepCancelled, sweep
 
 CACHE_SIZE = 8
+
+
+def _cancelled() -> type[Exception]:
+    from gpuplanner.core.sweep import SweepCancelled
+    return SweepCancelled
 
 
 class SweepRunner(QtCore.QObject):
@@ -63,9 +70,10 @@ class SweepRunner(QtCore.QObject):
 
         def work():
             try:
+                from gpuplanner.core.sweep import sweep  # pandas: imported with the first comparison
                 table = sweep(inputs, catalogs, tuple(modes), stop=lambda: generation != self._generation)
                 self._done.emit(generation, key, (catalogs, table), None)
-            except SweepCancelled:
+            except _cancelled():
                 pass
             except Exception as e:  # reported on the GUI thread; the worker never dies silently
                 self._done.emit(generation, key, None, e)
@@ -79,6 +87,7 @@ class SweepRunner(QtCore.QObject):
         key = self._key(inputs, catalogs, modes)
         table = self._lookup(key, catalogs)
         if table is None:
+            from gpuplanner.core.sweep import sweep
             table = sweep(inputs, catalogs, tuple(modes))
             self._store(key, (catalogs, table))
         return table
