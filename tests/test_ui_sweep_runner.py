@@ -8,9 +8,7 @@ import pandas as pd
 import pytest
 
 from gpuplanner.core import PlanInputs
-from gpuplanner.core.sweep import sweep
-from gpuplanner.core.sweep import SweepCancelled
-from gpuplanner.ui import sweep_runner
+from gpuplanner.core.sweep import SweepCancelled, sweep
 from gpuplanner.ui.sweep_runner import SweepRunner
 
 pytest_plugins = ("test_ui_support",)  # the catalogs fixture
@@ -32,7 +30,7 @@ def slow_sweep(monkeypatch):
             rows.append({"mode": modes[0], "block": block, "seq_len": inputs.seq_len})
         return pd.DataFrame(rows)
 
-    monkeypatch.setattr(sweep_runner, "sweep", fake)
+    monkeypatch.setattr("gpuplanner.core.sweep.sweep", fake)  # the runner imports it when it runs
     return calls, delay
 
 
