@@ -140,13 +140,13 @@ def test_nemo_tokens_per_gpu_by_hand(cases, plans):
 
 def test_training_memory_metric_and_unit(cases, plans):
     megatron = cases["megatron_pr482_memory:0:peak_memory_actual"]  # max_memory_allocated, DP8, mb 2
-    assert (megatron.measured, megatron.unit, megatron.metric) == (69.1, "GiB", "allocated")
+    assert (megatron.measured, megatron.unit, megatron.metric) == (69.1, "GB", "allocated")
     assert (megatron.inputs.dp, megatron.inputs.micro_batch, megatron.inputs.zero_stage) == (8, 2, 1)
     # the source's flags: Megatron's own accounting, no sequence parallelism, no recomputation
     assert (megatron.inputs.framework, megatron.inputs.sequence_parallel, megatron.inputs.recompute) == \
         ("megatron", False, "none")
     b = plans.result(megatron.inputs).breakdown_bytes
-    assert predict(megatron, plans).predicted == pytest.approx((b.total - b.overhead) / GIB)
+    assert predict(megatron, plans).predicted == pytest.approx((b.total - b.overhead) / GB)
     tune = cases["finetune_memory_torchtune:7:peak_memory"]  # Llama 3.1 405B QLoRA, 8 x A100, 44.8 GB
     assert (tune.measured, tune.unit, tune.metric, tune.inputs.train_method) == (44.8, "GB", "device", "qlora")
     assert (tune.inputs.dp, tune.inputs.zero_stage, tune.inputs.framework, tune.inputs.recompute) == \
