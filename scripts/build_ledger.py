@@ -7,9 +7,8 @@ Every kept cell is copied verbatim (figures are never edited); each ledger file 
 columns the mapping in gpuplanner/core/ledger.py reads, plus `row_id` (the 0-based data row of the
 source file) and `source` (repo path@commit, docs URL, or paper and table). Rows the planner cannot
 express are left out by the rule table RULES below and listed, with the rule's reason and their row
-ids, in resources/validation/excluded.csv: the one place to see what was left out and why. The
-aiconfigurator sample is then thinned to AIC_PER_GROUP rows per model, system and backend (a size cap,
-not a judgement; those rows are not listed).
+ids, in resources/validation/excluded.csv: the one place to see what was left out and why. Every
+other row is kept.
 """
 import argparse
 import csv
@@ -49,9 +48,6 @@ NO_ARCH = {
     "Kimi K2": "no architecture for Kimi K2 in the data (Kimi-K2.5's config is not stated to be the same)",
     "Llama 3.2 3B": "no architecture for Llama 3.2 3B in the data",
 }
-
-AIC_PER_GROUP = 5  # rows kept per (model, system, backend): the sample stays small so `validate` stays fast
-
 
 def _repo_source(r):
     where = f"@{r['source_commit']}" if r.get("source_commit") else ""
@@ -192,18 +188,6 @@ def _write(path, columns, rows):
         w.writerows(rows)
 
 
-def _sample(rows):
-    """At most AIC_PER_GROUP rows per (model, system, backend), evenly spaced in id order."""
-    groups = {}
-    for r in sorted(rows, key=lambda r: r["id"]):
-        groups.setdefault((r["model_path"], r["system"], r["backend"]), []).append(r)
-    kept = []
-    for group in groups.values():
-        step = max(1, len(group) / AIC_PER_GROUP)
-        kept += [group[int(i * step)] for i in range(min(AIC_PER_GROUP, len(group)))]
-    return sorted(kept, key=lambda r: int(r["row_id"]))
-
-
 def build(data: Path) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     excluded = {}  # (dataset, reason) -> source row ids
@@ -218,8 +202,6 @@ def build(data: Path) -> None:
                 excluded.setdefault((name, reason), []).append(i)
             else:
                 rows.append(r)
-        if name == "aiconfigurator_silicon_sample":
-            rows = _sample(rows)
         _write(OUT / f"{name}.csv", ["row_id", *[c for c in columns if c != "source"], "source"], rows)
         print(f"{name}: {len(rows)} rows")
     _write(OUT / "excluded.csv", ["dataset", "reason", "n_rows", "row_ids"],

@@ -5,7 +5,9 @@ import statistics
 import pytest
 
 from gpuplanner.core import InputError, PlanInputs, estimate, load_catalogs
+from gpuplanner.core.accuracy import Plans, predict
 from gpuplanner.core.layout import training_setup
+from gpuplanner.core.ledger import load_cases
 from gpuplanner.core.memory import activation_bytes_per_layer, replicated_activation_bytes
 from gpuplanner.core.model import ModelArch, sizes, synthesize
 
@@ -110,14 +112,15 @@ def test_megatron_pr482_peak_memory():
     parallelism or recomputation. Measured torch.cuda.max_memory_allocated (no CUDA context):
     compared with the plan's states, activations and buffers, without the runtime overhead and
     fragmentation margin. Assumed: sequence 2048 (not stated); "GB" read as 10^9 bytes (read as
-    GiB the errors are -5 to -9 %). H100 stands in for H800 (same 80 GB)."""
-    errors = []
-    for micro_batch, dp, pp, tp, measured in MEGATRON_PR482:
-        inputs = PlanInputs(model="llama-2-7b", framework="megatron", zero_stage=1, dp=dp, tp=tp, pp=pp,
-                            micro_batch=micro_batch, seq_len=2048, recompute="none", sequence_parallel=False,
-                            gpu="H100", instance="", util_cap=1.0)
-        b = estimate(inputs, CATALOGS).breakdown_bytes
-        errors.append((b.total - b.overhead) / 1e9 / measured - 1)
+    GiB the errors are -5 to -9 %). H100 stands in for H800 (same 80 GB). The rows and the
+    prediction are the accuracy ledger's (`validate`), so this is the same comparison."""
+    plans = Plans(CATALOGS)
+    cases = [c for c in load_cases() if c.dataset == "megatron_pr482_memory"]
+    assert [(c.inputs.micro_batch, c.inputs.dp, c.inputs.pp, c.inputs.tp, c.measured) for c in cases] == MEGATRON_PR482
+    assert all((c.inputs.model, c.inputs.framework, c.inputs.zero_stage, c.inputs.seq_len, c.inputs.recompute,
+                c.inputs.sequence_parallel, c.inputs.gpu, c.unit, c.metric)
+               == ("llama-2-7b", "megatron", 1, 2048, "none", False, "H100", "GB", "allocated") for c in cases)
+    errors = [predict(c, plans).error for c in cases]
     assert statistics.median(abs(e) for e in errors) <= 0.03  # 0.4, -2.1, -1.3, +1.6 %
     assert max(abs(e) for e in errors) <= 0.05
 

@@ -12,9 +12,10 @@ import pytest
 from gpuplanner.cli import main
 from gpuplanner.core import PlanInputs, estimate, load_catalogs
 from gpuplanner.core.accuracy import (
-    Outcome, Plans, bundled_outcomes, error_band, evaluate, kv_pool_tokens, offline_output_tokens_per_s, predict,
-    report, summarize,
+    Outcome, Plans, bundled_outcomes, error_band, evaluate, predict, report, summarize,
 )
+from gpuplanner.core.engines import vllm_kv_pool
+from gpuplanner.core.estimate import resolve_model
 from gpuplanner.core.ledger import CLASSES, DATASETS, load_cases
 from gpuplanner.core.resource_files import resource_path
 from gpuplanner.core.units import GB, GIB
@@ -45,12 +46,14 @@ def test_vllm_row_keeps_the_logged_figures_units_and_settings(cases, plans):
     # log's 58.11 GiB pool over that is its printed token count, so tokens are per engine, GiB per GPU.
     per_token = 2 * 32 * 8 * 128 * 2
     assert 58.11 * GIB / per_token == pytest.approx(tokens.measured, rel=1e-3)
+    # the prediction is the pool the plan's vLLM launch line states, for the row's utilization and length
     r = plans.result(i)
-    free = (r.usable_bytes - i.overhead_bytes) / (1 + i.fragmentation) - r.breakdown_bytes.weights \
-        - r.breakdown_bytes.activations
-    assert kv_pool_tokens(r, i, plans.arch(i)) == pytest.approx(free / per_token)
-    assert predict(tokens, plans).predicted == pytest.approx(free / per_token)
-    assert predict(seqs, plans).predicted == r.max_batch == int(free // (per_token * 8192))
+    pool = vllm_kv_pool(resolve_model(i, plans.catalogs), "bf16", "bf16", 1, 1, 8192, 0.95,
+                        plans.catalogs.gpus["H100"].capacity_bytes)
+    assert r.engine_flags["vllm"].pool == pool
+    free = pool.total_bytes * 0.95 - pool.weights_bytes - pool.activation_bytes - pool.non_torch_bytes
+    assert predict(tokens, plans).predicted == pool.kv_cache_tokens == int(free // (16 * per_token)) * 16
+    assert predict(seqs, plans).predicted == pytest.approx(pool.kv_cache_tokens / 8192)
     assert predict(weights, plans).predicted == pytest.approx(r.breakdown_bytes.weights / GIB)
 
 
@@ -64,19 +67,23 @@ def test_trtllm_per_gpu_row_is_compared_per_gpu(cases, plans):
     case = cases["trtllm_perf_overview:419:throughput_value"]
     assert (case.measured, case.unit, case.per_gpu_of) == (2587.0, "output tokens/s per GPU", 2)
     assert (case.inputs.tp, case.inputs.pp, case.inputs.model, case.inputs.precision) == (2, 1, "llama-3.1-70b", "fp8")
-    total = offline_output_tokens_per_s(plans.result(case.inputs, curve=True), 1000, 1000)
-    assert predict(case, plans).predicted == pytest.approx(total / 2)
+    # the replica's offline maximum, the figure the plan itself shows
+    total = plans.result(case.inputs).max_throughput_tokens_per_s
+    assert total > 0 and predict(case, plans).predicted == pytest.approx(total / 2)
     # the 0.17 edition prints the whole TP group; its FP8 runs also set an FP8 KV cache
     old = cases["trtllm_perf_overview:0:throughput_value"]
     assert (old.measured, old.unit, old.per_gpu_of, old.inputs.kv_dtype) == (29526.04, "output tokens/s", 0, "fp8")
 
 
-def test_offline_throughput_is_batch_prefill_then_decode(plans, cases):
-    r = plans.result(cases["trtllm_perf_overview:419:throughput_value"].inputs, curve=True)
-    top = r.curve[-1]
-    assert top.batch == r.max_batch > 1
-    seconds = top.batch * r.prefill_time_s + 1000 / top.tokens_per_s_per_user
-    assert offline_output_tokens_per_s(r, 1000, 1000) == pytest.approx(top.batch * 1000 / seconds)
+def test_offline_throughput_runs_the_largest_batch_the_pool_holds(plans, cases):
+    case = cases["trtllm_perf_overview:419:throughput_value"]
+    model = plans.serving(case.inputs)
+    assert (model.load.prompt_tokens, model.load.output_tokens) == (1000, 1000)
+    assert model.max_concurrency == plans.result(case.inputs).max_batch > 1
+    point = model.closed_loop(model.max_concurrency)
+    assert predict(case, plans).predicted * 2 == pytest.approx(point.requests_per_s * 1000)
+    # a smaller batch carries less: the offline figure is the top of the curve
+    assert model.closed_loop(model.max_concurrency // 2).requests_per_s < point.requests_per_s
 
 
 def test_aiconfigurator_batch_is_per_attention_dp_rank(cases):
@@ -86,6 +93,31 @@ def test_aiconfigurator_batch_is_per_attention_dp_rank(cases):
     assert (i.tp, i.ep, i.concurrency, i.prompt_tokens, i.output_tokens, i.gpu) == (2, 2, 4, 1024, 1024, "B200")
     assert case.measured == pytest.approx(9.575336, rel=1e-6) and case.unit == "ms"
     assert cases["aiconfigurator_silicon_sample:187:silicon_ttft_ms"].measured == pytest.approx(74.273059, rel=1e-6)
+
+
+def test_fixed_concurrency_rows_are_the_plans_own_ttft_and_tpot(cases, plans):
+    # aiconfigurator runs a closed loop at a fixed concurrency: the plan's TTFT/TPOT at its concurrency
+    tpot = cases["aiconfigurator_silicon_sample:187:silicon_tpot_ms"]
+    ttft = cases["aiconfigurator_silicon_sample:187:silicon_ttft_ms"]
+    assert tpot.requests_per_s == 0
+    r = plans.result(tpot.inputs)
+    assert predict(tpot, plans).predicted == pytest.approx(r.tpot_s * 1e3)
+    assert predict(ttft, plans).predicted == pytest.approx(r.ttft_s * 1e3)
+    assert ttft.engine == "vllm"
+
+
+def test_request_rate_rows_are_the_steady_state_at_that_rate(cases, plans):
+    # SGLang DeepSeek-V3, 8 x H200, DP attention, random 1024/1024 at 4 requests/s
+    case = cases["sglang_vllm_bench:18:median_tpot_ms"]
+    assert (case.requests_per_s, case.measured, case.engine) == (4.0, 366.48, "sglang")
+    assert (case.inputs.ep, case.inputs.tp, case.inputs.kv_dtype) == (8, 1, "fp8")
+    point = plans.serving(case.inputs).at_rate(4.0)
+    assert point.requests_per_s == pytest.approx(4.0, rel=0.02)
+    assert predict(case, plans).predicted == pytest.approx(point.tpot_s * 1e3)
+    ttft = predict(cases["sglang_vllm_bench:18:median_ttft_ms"], plans).predicted
+    assert ttft == pytest.approx(point.ttft_s * 1e3)
+    # a higher rate queues more: the model's TTFT grows with the source's rate, as the measurements do
+    assert predict(cases["sglang_vllm_bench:19:median_ttft_ms"], plans).predicted > ttft
 
 
 def test_megatron_tflops_count_the_recomputed_pass(cases, plans):
@@ -108,13 +140,17 @@ def test_nemo_tokens_per_gpu_by_hand(cases, plans):
 
 def test_training_memory_metric_and_unit(cases, plans):
     megatron = cases["megatron_pr482_memory:0:peak_memory_actual"]  # max_memory_allocated, DP8, mb 2
-    assert (megatron.measured, megatron.unit, megatron.metric) == (69.1, "GiB", "allocated")
+    assert (megatron.measured, megatron.unit, megatron.metric) == (69.1, "GB", "allocated")
     assert (megatron.inputs.dp, megatron.inputs.micro_batch, megatron.inputs.zero_stage) == (8, 2, 1)
+    # the source's flags: Megatron's own accounting, no sequence parallelism, no recomputation
+    assert (megatron.inputs.framework, megatron.inputs.sequence_parallel, megatron.inputs.recompute) == \
+        ("megatron", False, "none")
     b = plans.result(megatron.inputs).breakdown_bytes
-    assert predict(megatron, plans).predicted == pytest.approx((b.total - b.overhead) / GIB)
+    assert predict(megatron, plans).predicted == pytest.approx((b.total - b.overhead) / GB)
     tune = cases["finetune_memory_torchtune:7:peak_memory"]  # Llama 3.1 405B QLoRA, 8 x A100, 44.8 GB
     assert (tune.measured, tune.unit, tune.metric, tune.inputs.train_method) == (44.8, "GB", "device", "qlora")
-    assert (tune.inputs.dp, tune.inputs.zero_stage) == (8, 3)
+    assert (tune.inputs.dp, tune.inputs.zero_stage, tune.inputs.framework, tune.inputs.recompute) == \
+        (8, 3, "torchtune", "full")
     assert predict(tune, plans).predicted == pytest.approx(plans.result(tune.inputs).breakdown_bytes.total / GB)
 
 

@@ -33,8 +33,8 @@ CHECKED_BY = {
     "train": {"memory_per_gpu_bytes": "training_memory", "training_time_s": "training_throughput",
               "cost_usd": "training_throughput"},
     "infer": {"memory_per_gpu_bytes": "serving_kv_pool", "serving_tokens_per_s_total": "serving_throughput",
-              "decode_tokens_per_s_total": "serving_throughput", "prefill_time_s": "ttft",
-              "decode_tokens_per_s_per_user": "tpot"},
+              "decode_tokens_per_s_total": "serving_throughput", "max_throughput_tokens_per_s": "serving_throughput",
+              "ttft_s": "ttft", "decode_tokens_per_s_per_user": "tpot"},
 }
 
 

@@ -3,9 +3,10 @@ error (predicted / measured − 1), the per-class summary, and the error band a 
 figures carry ("±X% on N published runs like this").
 
 One predictor per figure class (PREDICTORS) turns a plan into the figure the source measured, in
-the source's unit. Where the planner has no such figure (the vLLM KV pool, offline throughput
-with fixed request lengths) it is derived from the plan's own figures in one named function, so a
-better model elsewhere in the core can replace a predictor without touching the ledger.
+the source's unit, from the figures the planner itself shows: the memory breakdown, the KV pool
+of the engine's launch line (engines.vllm_kv_pool), and the serving model of the chosen replica
+(serving.ServingModel) at the source's operating point: its offline maximum, a request rate, or
+a fixed concurrency. Nothing is fitted per row.
 """
 from __future__ import annotations
 
@@ -20,13 +21,13 @@ import pandas as pd
 
 from gpuplanner.core.catalogs import Catalogs, load_catalogs
 from gpuplanner.core.errors import InputError
-from gpuplanner.core.estimate import estimate, resolve_model
+from gpuplanner.core.estimate import estimate, serving_model
 from gpuplanner.core.fields import percent_text
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.ledger import CLASSES, Case, load_cases, unmapped_rows
-from gpuplanner.core.memory import kv_bytes_per_sequence
 from gpuplanner.core.resource_files import resource_path
 from gpuplanner.core.result import PlanResult
+from gpuplanner.core.serving import OperatingPoint, ServingModel
 from gpuplanner.core.units import GB, GIB
 
 MEMORY_UNITS = {"GiB": GIB, "GB": GB}
@@ -34,43 +35,27 @@ MIN_BAND_ROWS = 3  # fewest rows a narrower neighbourhood needs before the band 
 
 
 class Plans:
-    """estimate() of each distinct PlanInputs once: the ledger repeats settings across figures."""
+    """estimate() and the serving model of each distinct PlanInputs once: the ledger repeats
+    settings across figures."""
 
     def __init__(self, catalogs: Catalogs):
         self.catalogs = catalogs
         self._results: dict = {}
+        self._models: dict = {}
 
-    def result(self, inputs: PlanInputs, curve: bool = False) -> PlanResult:
-        key = (inputs, curve)
-        if key not in self._results:
-            self._results[key] = estimate(inputs, self.catalogs, explain=curve)
-        return self._results[key]
+    def result(self, inputs: PlanInputs) -> PlanResult:
+        if inputs not in self._results:
+            self._results[inputs] = estimate(inputs, self.catalogs, explain=False)
+        return self._results[inputs]
 
-    def arch(self, inputs: PlanInputs):
-        return resolve_model(inputs, self.catalogs)
+    def serving(self, inputs: PlanInputs) -> ServingModel | None:
+        """The serving model of the replica the plan chooses (None when nothing fits)."""
+        if inputs not in self._models:
+            self._models[inputs] = serving_model(inputs, self.catalogs)
+        return self._models[inputs]
 
 
 # ---- derived figures --------------------------------------------------------------------------
-def kv_pool_tokens(result: PlanResult, inputs: PlanInputs, arch) -> float:
-    """Tokens of KV cache one replica holds: each GPU's usable memory less the runtime overhead,
-    the fragmentation margin, weights and activations (as the serving plan sizes its largest
-    batch), divided by one token's KV bytes on that GPU; expert-parallel groups hold their own."""
-    b, lay = result.breakdown_bytes, result.layout
-    free = (result.usable_bytes - inputs.overhead_bytes) / (1 + inputs.fragmentation) - b.weights - b.activations
-    per_token = kv_bytes_per_sequence(arch, 1, inputs.kv_dtype_effective(), lay.tp, lay.pp)
-    return max(free, 0.0) / per_token * lay.ep
-
-
-def offline_output_tokens_per_s(result: PlanResult, isl: int, osl: int) -> float:
-    """Output tokens/s of an offline run (all requests queued, fixed lengths) on one replica: at
-    the largest batch B that fits, B prompts are prefilled one after another, then osl decode
-    steps run at batch B: B·osl / (B·prefill + osl / per-user decode speed at B)."""
-    if not result.curve:
-        return math.nan
-    top = result.curve[-1]
-    return top.batch * osl / (top.batch * result.prefill_time_s + osl / top.tokens_per_s_per_user)
-
-
 def training_memory_bytes(result: PlanResult, inputs: PlanInputs, metric: str) -> float:
     """Per-GPU training memory as the source measured it: allocated (live tensors: everything but
     the runtime overhead and fragmentation margin), reserved (tensors plus the margin) or the
@@ -82,6 +67,14 @@ def training_memory_bytes(result: PlanResult, inputs: PlanInputs, metric: str) -
     if metric == "reserved":
         return tensors * (1 + inputs.fragmentation)
     return b.total
+
+
+def operating_point(case: Case, model: ServingModel) -> OperatingPoint:
+    """The replica's steady state the source measured: at its request rate (open loop), else
+    at its fixed concurrency (closed loop: each request re-issued when it ends)."""
+    if case.requests_per_s:
+        return model.at_rate(case.requests_per_s)
+    return model.closed_loop(case.inputs.concurrency)
 
 
 # ---- one predictor per class: (case, plans) -> figure in the case's unit ---------------------------
@@ -102,23 +95,32 @@ def _weights_memory(case: Case, plans: Plans) -> float:
 
 
 def _serving_kv_pool(case: Case, plans: Plans) -> float:
+    """The KV pool the plan says vLLM will allocate (engines.vllm_kv_pool, in its launch line)."""
     r = plans.result(case.inputs)
-    if case.unit == "sequences":
-        return float(r.max_batch) if r.fits and r.max_batch else math.nan
-    return kv_pool_tokens(r, case.inputs, plans.arch(case.inputs))
+    launch = r.engine_flags.get(case.engine)
+    if not r.fits or launch is None:
+        return math.nan
+    return float(launch.pool.max_concurrency if case.unit == "sequences" else launch.pool.kv_cache_tokens)
 
 
 def _serving_throughput(case: Case, plans: Plans) -> float:
-    total = offline_output_tokens_per_s(plans.result(case.inputs, curve=True), case.isl, case.osl)
+    """The replica's offline maximum (serving.ServingModel.max_throughput: every request queued,
+    the largest concurrency its KV pool holds) at the row's request lengths."""
+    model = plans.serving(case.inputs)
+    if model is None:
+        return math.nan
+    total = model.max_throughput().output_tokens_per_s(model.load)
     return total / case.per_gpu_of if case.per_gpu_of else total
 
 
 def _ttft(case: Case, plans: Plans) -> float:
-    return plans.result(case.inputs).prefill_time_s * 1e3
+    model = plans.serving(case.inputs)
+    return operating_point(case, model).ttft_s * 1e3 if model else math.nan
 
 
 def _tpot(case: Case, plans: Plans) -> float:
-    return 1e3 / plans.result(case.inputs).decode_tokens_per_s_per_user
+    model = plans.serving(case.inputs)
+    return operating_point(case, model).tpot_s * 1e3 if model else math.nan
 
 
 PREDICTORS = {
@@ -212,10 +214,7 @@ def report_text(outcomes, figure_class: str | None = None) -> str:
                             note=rows["reason"].where(rows["reason"] != "", rows["source"]))
         lines.append(shown[["class", "dataset", "row_id", "model", "gpu", "predicted", "measured", "unit", "error",
                             "note"]].to_string(index=False, max_colwidth=60, float_format=lambda x: f"{x:,.4g}"))
-    for title, summary in (("class", summarize(chosen)), ("source", summarize(chosen, by="dataset"))):
-        lines += ["", f"{title:<30}{'n':>5}{'median |error|':>16}{'p90 |error|':>13}{'bias':>9}"]
-        lines += [f"{name:<30}{x['n']:>5}{x['median_abs_error']:>16.1%}{x['p90_abs_error']:>13.1%}{x['bias']:>+9.1%}"
-                  for name, x in summary.items()]
+    lines += summary_lines(chosen)
     skipped = sum(1 for o in chosen if not o.ok)
     if skipped:
         lines.append(f"{skipped} row(s) without a prediction (reason in the note column) are not in the summaries")
@@ -224,6 +223,16 @@ def report_text(outcomes, figure_class: str | None = None) -> str:
         lines.append(f"{len(unmapped)} row(s) of models the planner's config reader refuses are left out: "
                      + "; ".join(sorted({f"{name}: {reason.split(': ', 1)[-1].split(';')[0]}" for name, _, reason in unmapped})))
     return "\n".join(lines)
+
+
+def summary_lines(outcomes) -> list[str]:
+    """The per-class and per-source tables of `validate --format table` (a blank line before each)."""
+    lines = []
+    for title, summary in (("class", summarize(outcomes)), ("source", summarize(outcomes, by="dataset"))):
+        lines += ["", f"{title:<30}{'n':>5}{'median |error|':>16}{'p90 |error|':>13}{'bias':>9}"]
+        lines += [f"{name:<30}{x['n']:>5}{x['median_abs_error']:>16.1%}{x['p90_abs_error']:>13.1%}{x['bias']:>+9.1%}"
+                  for name, x in summary.items()]
+    return lines
 
 
 # ---- error bands ----------------------------------------------------------------------------------
@@ -276,8 +285,8 @@ HEADLINE_CLASSES = {
     "train": {"memory_per_gpu_bytes": "training_memory", "training_time_s": "training_throughput",
               "cost_usd": "training_throughput"},
     "infer": {"memory_per_gpu_bytes": "serving_kv_pool", "serving_tokens_per_s_total": "serving_throughput",
-              "decode_tokens_per_s_total": "serving_throughput", "prefill_time_s": "ttft",
-              "decode_tokens_per_s_per_user": "tpot"},
+              "decode_tokens_per_s_total": "serving_throughput", "max_throughput_tokens_per_s": "serving_throughput",
+              "ttft_s": "ttft", "decode_tokens_per_s_per_user": "tpot"},
 }
 
 

@@ -27,7 +27,8 @@ TOP_CANDIDATES = 10
 BAND_ROWS = {"Memory per GPU": "memory_per_gpu_bytes", "Training time": "training_time_s",
              "Cost (on-demand)": "cost_usd",
              "Tokens/s per replica": "serving_tokens_per_s_total",
-             "Tokens/s per user": "decode_tokens_per_s_per_user", "Prefill time": "prefill_time_s"}
+             "Tokens/s per user": "decode_tokens_per_s_per_user", "Time to first token": "ttft_s",
+             "Max. throughput per replica": "max_throughput_tokens_per_s"}
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ MODE_LABELS = {"train": "Train", "infer": "Serve"}
 # the GPU count is what the memory figure decides, so its line carries the memory band.
 BAND_LINES = {"gpus": "memory_per_gpu_bytes", "training_time_s": "training_time_s", "cost_usd": "cost_usd",
               "decode_tokens_per_s_total": "decode_tokens_per_s_total",
-              "decode_tokens_per_s_per_user": "decode_tokens_per_s_per_user"}
+              "decode_tokens_per_s_per_user": "decode_tokens_per_s_per_user", "ttft_s": "ttft_s",
+              "max_throughput_tokens_per_s": "max_throughput_tokens_per_s"}
 
 
 def fmt_int(n: float) -> str:
