@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import pandas as pd
 
+from gpuplanner.core.catalogs import read_csv_records
 from gpuplanner.core.catalogs import Catalogs, load_catalogs
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.estimate import estimate, serving_model
@@ -207,6 +207,8 @@ def report(outcomes, figure_class: str | None = None) -> dict:
 def report_text(outcomes, figure_class: str | None = None) -> str:
     """`validate --format table`: one line per row, then the summary per class and per source."""
     chosen = [o for o in outcomes if figure_class in (None, o.case.figure_class)]
+    import pandas as pd  # a table for people: the rest of the ledger needs no pandas
+
     rows = pd.DataFrame([o.as_dict() for o in chosen])
     lines = []
     if not rows.empty:
@@ -239,8 +241,7 @@ def summary_lines(outcomes) -> list[str]:
 @lru_cache(maxsize=1)
 def _generations() -> dict:
     """GPU name -> architecture generation (first word of gpus.csv `architecture`: Hopper, ...)."""
-    frame = pd.read_csv(resource_path("gpus.csv"), dtype=str, keep_default_na=False)
-    return {r["name"]: r["architecture"].split(" ")[0] for r in frame.to_dict("records")}
+    return {r["name"]: r["architecture"].split(" ")[0] for r in read_csv_records(resource_path("gpus.csv"))}
 
 
 def model_family(name: str) -> str:

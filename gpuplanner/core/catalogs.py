@@ -165,6 +165,11 @@ def _read_csv(path: Path) -> _Table:
     return _Table(header, records)
 
 
+def read_csv_records(path) -> list[dict]:
+    """Every data row of a CSV file as a dict of strings (the catalogs' reader, for other tables)."""
+    return _read_csv(Path(path)).records
+
+
 class _Row:
     """Typed access to one CSV row that reports file, row (1 = first data row) and column."""
 

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-import pandas as pd
 
+from gpuplanner.core.catalogs import read_csv_records
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.model import ModelArch, from_hf_config
@@ -101,8 +101,7 @@ class Case:
 
 @lru_cache(maxsize=1)
 def _configs() -> dict:
-    frame = pd.read_csv(resource_path("validation/model_configs.csv"), dtype=str, keep_default_na=False)
-    return {r["name"]: r for r in frame.to_dict("records")}
+    return {r["name"]: r for r in read_csv_records(resource_path("validation/model_configs.csv"))}
 
 
 def _config_arch(name: str) -> ModelArch:
@@ -355,8 +354,7 @@ MAPPERS = {
 
 
 def read_dataset(name: str) -> list[dict]:
-    frame = pd.read_csv(resource_path(f"validation/{name}.csv"), dtype=str, keep_default_na=False)
-    return frame.to_dict("records")
+    return read_csv_records(resource_path(f"validation/{name}.csv"))
 
 
 def load_cases() -> list[Case]:
