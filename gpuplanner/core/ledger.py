@@ -136,7 +136,7 @@ def _gpt_arch(row: dict) -> ModelArch:
     """A Megatron GPT of Narayanan et al. (2021) Table 1 from its hidden size and layers (notes
     column); vocabulary 51,200 and sequence 2048 are the source's own quote. Heads are not in the
     data: h/128 keeps a·d = h, and no compared figure depends on the head count."""
-    hidden, layers = (int(x) for x in re.search(r"hidden=(\d+), layers=(\d+)", row["notes"]).groups())
+    hidden, layers = (int(x) for x in _found(r"hidden=(\d+), layers=(\d+)", row["notes"]).groups())
     return ModelArch(name=row["model"], n_layers=layers, hidden=hidden, intermediate=4 * hidden,
                      n_heads=hidden // 128, n_kv_heads=hidden // 128, vocab=51200, max_positions=2048,
                      tied_embeddings=True, mlp_kind="gelu", norm="layernorm", bias="all",
@@ -159,8 +159,17 @@ def gpu_name(text: str) -> str:
     return GPUS[text]
 
 
+def _found(pattern: str, text: str) -> re.Match:
+    """The first match of `pattern` in a source cell; a cell of another shape is a row the ledger
+    cannot map (InputError, reported with the row), never an AttributeError."""
+    match = re.search(pattern, text)
+    if match is None:
+        raise InputError("ledger", f"'{text}' does not have the expected shape ({pattern})")
+    return match
+
+
 def _int(text) -> int:
-    return int(float(re.match(r"\s*([0-9.]+)", str(text)).group(1)))
+    return int(float(_found(r"\s*([0-9.]+)", str(text)).group(1)))
 
 
 def _notes(*notes) -> str:
@@ -287,13 +296,13 @@ def _published(r: dict) -> list[Case]:
     counting it) and Llama 3 405B pre-training (Table 4: BF16 MFU, no checkpointing)."""
     gpus, seq = _int(r["gpu_count"].replace(",", "")), _int(r["seq_len"].replace(",", ""))
     if r["model"].startswith("GPT"):
-        mp = _int(re.search(r"= (\d+)", r["parallelism"]).group(1))
+        mp = _int(_found(r"= (\d+)", r["parallelism"]).group(1))
         tp = min(mp, 8)
         model, metric, precision, recompute, zero = _gpt_arch(r), "hardware", "fp16", "full", 0
         pp, dp, framework = mp // tp, gpus // mp, "megatron"
         note = "TP = min(model-parallel size, 8) (README note); micro-batch not stated: 1; no ZeRO (2021)"
     else:
-        tp, pp, dp = (_int(x) for x in re.search(r"TP=(\d+) CP=\d+ PP=(\d+) DP\(FSDP\)=(\d+)",
+        tp, pp, dp = (_int(x) for x in _found(r"TP=(\d+) CP=\d+ PP=(\d+) DP\(FSDP\)=(\d+)",
                                                  r["parallelism"]).groups())
         model, metric, precision, recompute, zero = model_for(r["model"]), "model", "bf16", "none", -1
         framework = "zero"  # Meta's own stack: the ZeRO paper's accounting
@@ -311,7 +320,7 @@ def _published(r: dict) -> list[Case]:
 def _torchtune(r: dict) -> list[Case]:
     """torchtune LoRA/QLoRA fine-tuning peak memory (torchtune's accounting); several GPUs =
     FSDP2 (ZeRO-3)."""
-    gpus = _int(re.match(r"\s*(\d+)", r["gpu"]).group(1))
+    gpus = _int(_found(r"\s*(\d+)", r["gpu"]).group(1))
     method = "qlora" if "qlora" in r["method"].lower() else "lora"
     metric = "allocated" if "active" in r["memory_metric"].lower() else "device"
     inputs = _train(model=model_for(r["model"]), train_method=method, precision="bf16", gpu=gpu_name(r["gpu"]),
