@@ -10,14 +10,20 @@ import math
 import sys
 from pathlib import Path
 
-from gpuplanner.core import CatalogError, InputError, PlanInputs, estimate, load_catalogs
+from gpuplanner.core import CatalogError, InputError, PlanInputs, estimate, load_catalogs, safe_io
 from gpuplanner.core.fields import FORM_FIELDS, GROUPS, INPUT_FIELDS, InputField
-from gpuplanner.core import safe_io
 from gpuplanner.core.model import load_config_json, load_model_folder
 from gpuplanner.core.planfile import PlanFileError, load_plan
 from gpuplanner.core.result import BREAKDOWN_KEYS
 from gpuplanner.core.units import (
-    GIB, fmt_count, fmt_duration, fmt_number, fmt_usd, parse_bytes, parse_count, plural,
+    GIB,
+    fmt_count,
+    fmt_duration,
+    fmt_number,
+    fmt_usd,
+    parse_bytes,
+    parse_count,
+    plural,
 )
 from gpuplanner.report.errors import ReportError
 

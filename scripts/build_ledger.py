@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from gpuplanner.core.errors import InputError  # noqa: E402
 from gpuplanner.core.ledger import MODELS, gpu_name  # noqa: E402  (one table of names: the mapping's)
+
 OUT = ROOT / "resources" / "validation"
 
 # Models with no architecture the planner can build, and why.

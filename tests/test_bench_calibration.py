@@ -5,12 +5,17 @@ import json
 import math
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from gpuplanner.bench.calibration import (
-    MACHINE_GPU, bench_model, can_plan_with, machine_gpu, match_gpu, predict_train_step,
+    MACHINE_GPU,
+    bench_model,
+    can_plan_with,
+    machine_gpu,
+    match_gpu,
+    predict_train_step,
 )
 from gpuplanner.bench.run import BenchRun
 from gpuplanner.core import PlanInputs, estimate, load_catalogs
@@ -28,7 +33,7 @@ RESULTS = [
     {"type": "result", "phase": "train", "config": TRAIN_CONFIG, "param_count": 2_661_376,
      "peak_memory_bytes": 80_000_000},
 ]
-RUN = BenchRun.from_messages(HELLO, RESULTS, datetime(2026, 11, 21, 9, 30, tzinfo=timezone.utc))
+RUN = BenchRun.from_messages(HELLO, RESULTS, datetime(2026, 11, 21, 9, 30, tzinfo=UTC))
 
 
 def test_best_measured_figures():

@@ -1,7 +1,7 @@
 """Saving results atomically with a date, reading them back, and the %-of-peak table."""
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,7 +17,7 @@ RESULTS = [
     {"type": "result", "v": 2, "phase": "matmul", "dtype": "fp32", "size": 512, "flops_per_s": 0.15e12},
     {"type": "result", "v": 2, "phase": "bandwidth", "tensor_bytes": 32 * 2**20, "bytes_per_s": 30e9},
 ]
-WHEN = datetime(2026, 5, 17, 14, 3, 9, tzinfo=timezone.utc)
+WHEN = datetime(2026, 5, 17, 14, 3, 9, tzinfo=UTC)
 RUN = BenchRun.from_messages(HELLO, RESULTS, WHEN)
 
 

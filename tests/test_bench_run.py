@@ -1,14 +1,14 @@
 """BenchRun: the child's messages become one typed run in canonical units, checked field by
 field, and survive its saved JSON (today's format 2 and the TFLOP/s / GB/s format 1)."""
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from gpuplanner.bench import protocol
 from gpuplanner.bench.run import BenchRun, CopyResult, Device, MatmulResult, TrainStepResult
 
-WHEN = datetime(2026, 11, 21, 9, 30, 5, tzinfo=timezone.utc)
+WHEN = datetime(2026, 11, 21, 9, 30, 5, tzinfo=UTC)
 CONFIG = {"layers": 2, "hidden": 64, "heads": 4, "vocab": 512, "seq_len": 32, "batch": 2, "dtype": "fp32"}
 HELLO = protocol.message("hello", device_type="cuda", device_name="NVIDIA H100 80GB HBM3", threads=8,
                          total_memory_bytes=85_520_809_984, torch_version="2.13.0", cuda_version="12.8")

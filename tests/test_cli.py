@@ -100,6 +100,7 @@ def test_config_json_as_model(tmp_path, capsys):
 def test_report_option_writes_pdf_and_csv(tmp_path):
     """Headless: no DISPLAY in the child; the report selects offscreen Qt itself."""
     import os
+
     from pypdf import PdfReader
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     pdf = tmp_path / "plan.pdf"

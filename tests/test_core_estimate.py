@@ -7,11 +7,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from gpuplanner.core import InputError, PlanInputs, estimate, load_catalogs
-from gpuplanner.core.sweep import sweep
 from gpuplanner.core.inputs import KV_DTYPES, MODES, OPTIMIZERS, PRECISIONS, RECOMPUTE, TRAIN_METHODS
 from gpuplanner.core.model import sizes
 from gpuplanner.core.performance import training_flops
 from gpuplanner.core.serving import EFFICIENCY
+from gpuplanner.core.sweep import sweep
 from gpuplanner.core.units import GB, GIB
 
 CATALOGS = load_catalogs()
@@ -48,7 +48,7 @@ def test_training_flops_6nd_plus_attention():
     expected = 6 * 6_738_415_616 * tokens + 12 * 32 * 4096 * 4096 * tokens
     assert training_flops(arch, tokens, 4096, "full") == pytest.approx(expected)
     # Chinchilla 70B on 1.4T tokens: 6ND ≈ 5.9e23 FLOP (the paper's 5.76e23 uses N = 70B flat)
-    assert 6 * 70e9 * 1.4e12 == pytest.approx(5.88e23)
+    assert pytest.approx(5.88e23) == 6 * 70e9 * 1.4e12
 
 
 def test_training_time_and_cost_follow_from_flops():

@@ -4,7 +4,10 @@ import pytest
 from gpuplanner.core import load_catalogs
 from gpuplanner.core.layout import training_setup
 from gpuplanner.core.memory import (
-    QLORA_BYTES, activation_bytes_per_layer, kv_bytes_per_sequence, lora_adapter_params,
+    QLORA_BYTES,
+    activation_bytes_per_layer,
+    kv_bytes_per_sequence,
+    lora_adapter_params,
     training_activation_bytes,
 )
 from gpuplanner.core.model import ModelArch, synthesize
@@ -80,7 +83,7 @@ def test_zero_paper_figure_1(zero, expected_gb):
 def test_qlora_storage_and_adapters():
     """QLoRA §3: NF4 (4 bit) + double-quantized constants (0.127 bit) per parameter; adapters
     r·(d_in + d_out) per matrix. Llama-2-7B, r = 16, all linear layers of 32 blocks."""
-    assert QLORA_BYTES == pytest.approx((4 + 0.127) / 8)
+    assert pytest.approx((4 + 0.127) / 8) == QLORA_BYTES
     arch = CATALOGS.models["llama-2-7b"]
     h, i = 4096, 11008
     per_layer = 4 * (h + h) + 3 * (h + i)

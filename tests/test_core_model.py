@@ -54,6 +54,7 @@ def test_the_notes_formula_text_agrees_with_the_exact_table():
 
 def arch_notes(model_id):
     import pandas as pd
+
     from gpuplanner.core.resource_files import resource_path
     frame = pd.read_csv(resource_path("models.csv"), dtype=str)
     return frame.set_index("model_id").loc[model_id, "notes"]

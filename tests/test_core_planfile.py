@@ -12,7 +12,12 @@ from gpuplanner.core import PlanInputs, estimate, load_catalogs
 from gpuplanner.core.catalogs import GpuSpec
 from gpuplanner.core.model import synthesize
 from gpuplanner.core.planfile import (
-    MEASURED_GPU_VERSION, PlanDocument, PlanFileError, load_plan, plan_to_dict, save_plan,
+    MEASURED_GPU_VERSION,
+    PlanDocument,
+    PlanFileError,
+    load_plan,
+    plan_to_dict,
+    save_plan,
 )
 
 CATALOGS = load_catalogs()

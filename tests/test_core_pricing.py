@@ -7,10 +7,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gpuplanner.core import PlanInputs, estimate, load_catalogs
-from gpuplanner.core.sweep import sweep
 from gpuplanner.core.pricing import (
-    SECONDS_PER_MONTH, cheapest_first, hourly_usd, instance_hardware, resolve_hardware, serving_fleet,
+    SECONDS_PER_MONTH,
+    cheapest_first,
+    hourly_usd,
+    instance_hardware,
+    resolve_hardware,
+    serving_fleet,
 )
+from gpuplanner.core.sweep import sweep
 
 CATALOGS = load_catalogs()
 SERVING_MODELS = ["llama-3.1-8b", "llama-2-13b", "mixtral-8x7b-v0.1", "qwen2.5-72b"]

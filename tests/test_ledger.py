@@ -12,7 +12,14 @@ import pytest
 from gpuplanner.cli import main
 from gpuplanner.core import PlanInputs, estimate, load_catalogs
 from gpuplanner.core.accuracy import (
-    Outcome, Plans, bundled_outcomes, error_band, evaluate, predict, report, summarize,
+    Outcome,
+    Plans,
+    bundled_outcomes,
+    error_band,
+    evaluate,
+    predict,
+    report,
+    summarize,
 )
 from gpuplanner.core.engines import vllm_kv_pool
 from gpuplanner.core.estimate import resolve_model

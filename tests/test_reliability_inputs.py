@@ -25,9 +25,9 @@ HUGE_INT = "1" + "0" * 400  # valid JSON; int() accepts it, float() of it overfl
 
 
 def _plan_text(n_layers: str) -> str:
-    arch = ('{"name": "x", "n_layers": %s, "hidden": 512, "intermediate": 1376, "n_heads": 8, '
-            '"n_kv_heads": 8, "vocab": 32000}' % n_layers)
-    return '{"format": "gpuplanner-plan", "version": 1, "inputs": {"model": {"arch": %s}}}' % arch
+    arch = ('{"name": "x", "n_layers": ' + n_layers + ', "hidden": 512, "intermediate": 1376, "n_heads": 8, '
+            '"n_kv_heads": 8, "vocab": 32000}')
+    return '{"format": "gpuplanner-plan", "version": 1, "inputs": {"model": {"arch": ' + arch + '}}}'
 
 
 def _config_text(value: str) -> str:

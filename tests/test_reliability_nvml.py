@@ -11,8 +11,7 @@ import pytest
 from test_monitor_nvml import FakeDriver, FakeGpu
 from test_monitor_sampler import wait_for
 
-from gpuplanner.monitor import Sampler, SamplerRates, SourceState
-from gpuplanner.monitor import nvml_source
+from gpuplanner.monitor import Sampler, SamplerRates, SourceState, nvml_source
 from gpuplanner.monitor.nvml_source import NvmlSource
 from gpuplanner.monitor.synthetic import SyntheticSource
 

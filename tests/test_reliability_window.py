@@ -8,13 +8,13 @@ import sys
 
 import pytest
 from PySide6 import QtCore
+from test_ui_plan import type_into
 
 from gpuplanner.core import PlanInputs
+from gpuplanner.core.planfile import plan_to_dict, save_plan
 from gpuplanner.ui import main_window
 from gpuplanner.ui.dialogs import SAVE
 from gpuplanner.ui.main_window import Services
-from gpuplanner.core.planfile import plan_to_dict, save_plan
-from test_ui_plan import type_into
 
 pytest_plugins = ("test_ui_support",)  # the window fixtures
 

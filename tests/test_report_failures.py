@@ -6,9 +6,8 @@ import pandas as pd
 import pytest
 from test_report_plans import TRAIN, plan
 
-from gpuplanner.report import ReportError, write_report
 from gpuplanner.core import atomic
-from gpuplanner.report import document, pdf
+from gpuplanner.report import ReportError, document, pdf, write_report
 
 SUFFIXES = [".csv", ".pdf"]
 

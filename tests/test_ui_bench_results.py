@@ -1,7 +1,7 @@
 """The benchmark results view: % of datasheet peak, predicted vs measured memory, saved with
 the date and read back, and "Use for planning" giving a This-machine GPU the planner uses."""
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -36,7 +36,7 @@ def cells(view):
 
 
 def test_percent_of_datasheet_peak(view):
-    view.set_run(BenchRun.from_messages(H100_HELLO, RESULTS, datetime(2026, 11, 21, tzinfo=timezone.utc)))
+    view.set_run(BenchRun.from_messages(H100_HELLO, RESULTS, datetime(2026, 11, 21, tzinfo=UTC)))
     rows = cells(view)
     assert rows[0] == ["matmul bf16 8192×8192×8192", "742 TFLOP/s", "990 TFLOP/s", "75 %"]
     assert rows[2][3] == "80 %"  # 2680 / 3350 GB/s

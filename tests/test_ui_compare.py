@@ -8,8 +8,7 @@ import pytest
 from PySide6 import QtCore
 
 from gpuplanner.core import PlanInputs, estimate
-from gpuplanner.core.sweep import sweep
-from gpuplanner.core.sweep import COLUMNS
+from gpuplanner.core.sweep import COLUMNS, sweep
 from gpuplanner.report import write_csv
 from gpuplanner.report.content import candidate_cells
 from gpuplanner.ui.compare import CompareTab

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest
+from test_ui_plan import choose, type_into
 
 from gpuplanner.core import PlanInputs
-from gpuplanner.ui.dialogs import CANCEL, DISCARD, SAVE
 from gpuplanner.core.planfile import VERSION, PlanFileError, load_plan
-from test_ui_plan import choose, type_into
+from gpuplanner.ui.dialogs import CANCEL, DISCARD, SAVE
 
 pytest_plugins = ("test_ui_support",)  # the window fixtures
 
@@ -113,14 +114,14 @@ def test_standard_shortcuts(make_window):
 
 
 def _measured_gpu():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from gpuplanner.bench.calibration import machine_gpu
     from gpuplanner.bench.run import BenchRun
     hello = {"device_name": "AMD EPYC 7B13", "device_type": "cpu", "threads": 2, "total_memory_bytes": 24 * 2**30}
     results = [{"phase": "matmul", "dtype": "fp32", "size": 1024, "flops_per_s": 0.18e12},
                {"phase": "bandwidth", "tensor_bytes": 1 << 25, "bytes_per_s": 30.0e9}]
-    return machine_gpu(BenchRun.from_messages(hello, results, datetime(2026, 11, 21, tzinfo=timezone.utc)))
+    return machine_gpu(BenchRun.from_messages(hello, results, datetime(2026, 11, 21, tzinfo=UTC)))
 
 
 def test_a_plan_on_this_machine_reopens_with_its_measured_gpu(make_window, tmp_path, dialogs, settings):

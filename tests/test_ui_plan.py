@@ -5,11 +5,11 @@ import json
 
 import pytest
 from PySide6 import QtCore
+from test_ui_support import settle
 
 from gpuplanner.core import PlanInputs, estimate
-from gpuplanner.ui.formatting import quick_vs_detailed, serve_texts, train_texts
 from gpuplanner.ui.form import CUSTOM_MODEL
-from test_ui_support import settle
+from gpuplanner.ui.formatting import quick_vs_detailed, serve_texts, train_texts
 
 pytest_plugins = ("test_ui_support",)  # the window fixtures
 

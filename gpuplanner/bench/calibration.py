@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, cast
+from typing import cast
 
 from gpuplanner.bench.run import BenchRun
 from gpuplanner.core.catalogs import PEAK_COLUMNS, GpuSpec

@@ -11,7 +11,8 @@ import os
 import sys
 import threading
 import traceback
-from typing import BinaryIO, Sequence
+from collections.abc import Sequence
+from typing import BinaryIO
 
 from gpuplanner.bench import protocol
 from gpuplanner.bench.config import BenchConfig, default_train_config, parse_args

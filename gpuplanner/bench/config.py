@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Sequence
+from typing import Any
 
 PHASES = ("memory", "matmul", "bandwidth", "train")
 DEVICES = ("auto", "cpu", "cuda")

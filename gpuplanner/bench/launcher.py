@@ -20,7 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 RUN_BENCHMARK_FLAG = "--run-benchmark"
 CHILD_MODULE = "gpuplanner.bench"

@@ -7,9 +7,10 @@ Torch-free and Qt-free.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from gpuplanner.bench import protocol
 
@@ -97,7 +98,7 @@ class BenchRun:
                     peak_memory_bytes=result["peak_memory_bytes"],
                     peak_memory_method=result.get("peak_memory_method") or "",
                     step_duration_s=result.get("step_duration_s"), tokens_per_s=result.get("tokens_per_s"))
-        return cls(device, measured_at or datetime.now(timezone.utc), tuple(matmul), tuple(copy), train)
+        return cls(device, measured_at or datetime.now(UTC), tuple(matmul), tuple(copy), train)
 
     def to_messages(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """(hello, results) as the child would send them: from_messages reads them back unchanged."""

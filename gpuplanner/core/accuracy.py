@@ -18,8 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from gpuplanner.core.catalogs import read_csv_records
-from gpuplanner.core.catalogs import Catalogs, load_catalogs
+from gpuplanner.core.catalogs import Catalogs, load_catalogs, read_csv_records
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.estimate import estimate, serving_model
 from gpuplanner.core.fields import percent_text

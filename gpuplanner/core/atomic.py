@@ -7,6 +7,7 @@ leaves every target as it was and raises WriteError naming the file and the reas
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import tempfile
@@ -93,10 +94,8 @@ def _umask() -> int:
 
 def _remove(paths) -> None:
     for path in paths:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             path.unlink()
-        except FileNotFoundError:
-            pass
 
 
 def _reason(e: Exception, target: Path) -> str:

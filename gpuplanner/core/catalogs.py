@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-
 from gpuplanner.core import safe_io
 from gpuplanner.core.errors import CatalogError, InputError
 from gpuplanner.core.model import ModelArch
@@ -107,7 +106,7 @@ class Catalogs:
     models: dict = field(default_factory=dict)  # model_id -> ModelArch
     origins: tuple = ()  # the files these came from, for the About box and reports
 
-    def with_user_file(self, path) -> "Catalogs":
+    def with_user_file(self, path) -> Catalogs:
         """A copy with the rows of a user CSV added (same type detected from its header);
         rows with an existing key replace the bundled ones, e.g. negotiated prices."""
         path = Path(path)
@@ -126,10 +125,10 @@ class Catalogs:
                            "instance_type+price_usd_per_hour, name+memory_bandwidth_gb_s, "
                            "or model_id+num_hidden_layers")
 
-    def with_gpu(self, gpu: GpuSpec) -> "Catalogs":
+    def with_gpu(self, gpu: GpuSpec) -> Catalogs:
         return replace(self, gpus={**self.gpus, gpu.name: gpu})
 
-    def with_model(self, arch: ModelArch) -> "Catalogs":
+    def with_model(self, arch: ModelArch) -> Catalogs:
         return replace(self, models={**self.models, arch.name: arch})
 
 

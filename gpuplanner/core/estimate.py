@@ -11,18 +11,27 @@ from gpuplanner.core.errors import InputError
 from gpuplanner.core.explain import assumptions_for, explanations_for
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.layout import (
-    InferenceSetup, check_fixed_layout, inference_candidate, pp_choices, search_inference,
+    InferenceSetup,
+    check_fixed_layout,
+    inference_candidate,
+    pp_choices,
+    search_inference,
 )
-from gpuplanner.core.memory import DTYPE_BYTES, weight_bytes_per_param
+from gpuplanner.core.memory import DTYPE_BYTES, QUANTIZED, kv_bytes_per_sequence, weight_bytes_per_param
 from gpuplanner.core.model import ModelArch, sizes, synthesize
-from gpuplanner.core.memory import QUANTIZED, kv_bytes_per_sequence
 from gpuplanner.core.performance import batch_points, compute_dtype, training_flops
 from gpuplanner.core.pricing import (
-    Fleet, Hardware, billed_instances, hourly_usd, resolve_hardware, serving_fleet, usd_per_million_tokens,
+    Fleet,
+    Hardware,
+    billed_instances,
+    hourly_usd,
+    resolve_hardware,
+    serving_fleet,
+    usd_per_million_tokens,
 )
 from gpuplanner.core.result import PlanResult, QuickRule, ThroughputPoint
-from gpuplanner.core.tuning import RECOMPUTE_WORDS, runner_up_note, tune_training
 from gpuplanner.core.serving import Load, OperatingPoint, Replica, ServingModel, efficiency
+from gpuplanner.core.tuning import RECOMPUTE_WORDS, runner_up_note, tune_training
 from gpuplanner.core.units import GIB, SECONDS_PER_DAY
 
 QUICK_TRAIN_BYTES = 18.0  # 2 half weights + 4 fp32 weights + 4 fp32 grads + 8 AdamW states

@@ -7,12 +7,18 @@ figure is called and written the same way on every face. Qt-free on purpose.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 from gpuplanner.core import inputs as core_inputs
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.units import (
-    GIB, fmt_count, fmt_duration, fmt_memory, fmt_usd, parse_count,
+    GIB,
+    fmt_count,
+    fmt_duration,
+    fmt_memory,
+    fmt_usd,
+    parse_count,
 )
 
 DTYPE_TIP = "fp32 4 bytes, bf16/fp16 2, fp8/int8 1, int4 0.5 (+ group scales)."

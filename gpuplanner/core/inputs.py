@@ -82,7 +82,7 @@ class PlanInputs:
     fragmentation: float = 0.05  # allocator margin, fraction of the other components
     price_kind: str = "on_demand"
 
-    def validated(self) -> "PlanInputs":
+    def validated(self) -> PlanInputs:
         """Return self if every field is allowed, else raise InputError naming the field."""
         _one_of("mode", self.mode, MODES)
         _one_of("train_method", self.train_method, TRAIN_METHODS)
@@ -161,7 +161,7 @@ class PlanInputs:
                 raise InputError(name, f"{self.framework} (Trainer with DDP) is data parallel only; use 0 or 1, "
                                  "or the fsdp/deepspeed framework")
 
-    def with_(self, **changes) -> "PlanInputs":
+    def with_(self, **changes) -> PlanInputs:
         return replace(self, **changes)
 
     def kv_dtype_effective(self) -> str:

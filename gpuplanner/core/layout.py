@@ -11,14 +11,22 @@ import math
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
+from gpuplanner.core.errors import InputError
+from gpuplanner.core.frameworks import State, buffer_bytes, framework, full_training_states
 from gpuplanner.core.memory import (
-    DTYPE_BYTES, LORA_PARAM_BYTES, QLORA_BYTES, kv_bytes_per_sequence, lora_adapter_params,
-    edge_params, optimizer_bytes_per_param, prefill_activation_bytes, replicated_activation_bytes, stage_share,
+    DTYPE_BYTES,
+    LORA_PARAM_BYTES,
+    QLORA_BYTES,
+    edge_params,
+    kv_bytes_per_sequence,
+    lora_adapter_params,
+    optimizer_bytes_per_param,
+    prefill_activation_bytes,
+    replicated_activation_bytes,
+    stage_share,
     training_activation_bytes,
     weight_bytes_per_param,
 )
-from gpuplanner.core.errors import InputError
-from gpuplanner.core.frameworks import State, buffer_bytes, framework, full_training_states
 from gpuplanner.core.model import ModelArch, ModelSizes, sizes
 from gpuplanner.core.result import Layout, MemoryBreakdown
 

@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-
 from gpuplanner.core.catalogs import read_csv_records
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.inputs import PlanInputs

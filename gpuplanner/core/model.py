@@ -86,7 +86,7 @@ class ModelArch:
     hf_repo: str = ""  # the Hugging Face repository an engine loads it from ('' = unknown)
 
     # ---- consistency ------------------------------------------------------------------
-    def check(self) -> "ModelArch":
+    def check(self) -> ModelArch:
         """Return self if the architecture is one a model can have, else raise InputError
         naming the config key (Hugging Face spelling) and what is allowed. Every count and
         memory figure is then positive and finite."""

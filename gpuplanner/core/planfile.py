@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Mapping
 
 from gpuplanner.core import safe_io
 from gpuplanner.core.atomic import WriteError, atomic_write_text

@@ -9,8 +9,8 @@ face (window, CLI, CSV, PDF) ranks candidates with `cheapest_first`.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from gpuplanner.core.catalogs import Catalogs, GpuSpec, Instance
 from gpuplanner.core.errors import InputError

@@ -13,7 +13,12 @@ from gpuplanner.core.errors import InputError
 from gpuplanner.core.estimate import estimate
 from gpuplanner.core.inputs import LORA_PRECISIONS, PRECISIONS, TRAIN_PRECISIONS, PlanInputs
 from gpuplanner.core.pricing import (
-    billed_instances, cheapest_first, hourly_usd, instance_hardware, serving_fleet, usd_per_million_tokens,
+    billed_instances,
+    cheapest_first,
+    hourly_usd,
+    instance_hardware,
+    serving_fleet,
+    usd_per_million_tokens,
 )
 from gpuplanner.core.units import GIB, SECONDS_PER_DAY
 

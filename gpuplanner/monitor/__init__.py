@@ -17,7 +17,7 @@ from gpuplanner.monitor.samples import (
     SourceStatus,
     UsageSample,
 )
-from gpuplanner.monitor.session import ReplaySource, RecordingSource, SessionRecorder, read_session
+from gpuplanner.monitor.session import RecordingSource, ReplaySource, SessionRecorder, read_session
 from gpuplanner.monitor.source import FallbackSource, GpuSource
 from gpuplanner.monitor.system_source import SystemSource
 

@@ -88,7 +88,8 @@ def cost_time_chart(result, table) -> Chart:
     def draw(p: QPainter, font: QFont) -> None:
         p.setFont(font)
         if not points:
-            return _no_data(p, "No feasible candidate to compare")
+            _no_data(p, "No feasible candidate to compare")
+            return
         everything = points + ([(*plan, "")] if plan else [])
         x = Scale.fitting([d for d, _, _ in everything], 80, CHART_WIDTH - 10, log=True)
         y = Scale.fitting([c for _, c, _ in everything], PLOT_HEIGHT - 40, 10, log=True)
@@ -113,7 +114,8 @@ def throughput_chart(result) -> Chart:
     def draw(p: QPainter, font: QFont) -> None:
         p.setFont(font)
         if not curve:
-            return _no_data(p, "No throughput curve: the plan does not run")
+            _no_data(p, "No throughput curve: the plan does not run")
+            return
         x = Scale.fitting([pt.tokens_per_s_per_user for pt in curve] + [floor], 80, CHART_WIDTH - 10, from_zero=True)
         y = Scale.fitting([pt.tokens_per_s_total for pt in curve], PLOT_HEIGHT - 40, 10, from_zero=True)
         _axes(p, x, y, lambda v: f"{v:,.0f}", lambda v: f"{v:,.0f}",

@@ -4,9 +4,10 @@ formatted here, with the core's own formatters, so the PDF and the window print 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pandas as pd
 

@@ -11,7 +11,7 @@ mark, which Excel needs to read '×' and '≈' correctly; pandas and LibreOffice
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -40,7 +40,7 @@ def plan_row(result) -> dict:
     """The plan as one flat row: stamp, inputs, then results, keyed as the CLI's JSON with units added."""
     data = result.to_dict()
     row: dict = {"gpuplanner_version": gpuplanner.__version__,
-           "exported_at_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+           "exported_at_utc": datetime.now(UTC).isoformat(timespec="seconds")}
     row.update({"input_" + csv_name(k): v for k, v in data["inputs"].items()})
     for key, value in data.items():
         if key in LEFT_OUT:

@@ -19,7 +19,7 @@ class Scale:
     log: bool = False
 
     @classmethod
-    def fitting(cls, values, start: float, end: float, log: bool = False, from_zero: bool = False) -> "Scale":
+    def fitting(cls, values, start: float, end: float, log: bool = False, from_zero: bool = False) -> Scale:
         """A scale over the values with a little air; log scales widen to whole 1-2-5 steps."""
         lo, hi = min(values), max(values)
         if log:

@@ -7,7 +7,7 @@ torch takes seconds per candidate) and never blocks the window.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6 import QtCore, QtWidgets
 

@@ -5,9 +5,8 @@ and moved on each result; clicking a segment emits `segment_clicked(key)` for th
 """
 from __future__ import annotations
 
-from PySide6 import QtCore, QtWidgets
-
 import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
 
 from gpuplanner.core.result import BREAKDOWN_KEYS, PlanResult
 from gpuplanner.core.units import MEMORY_UNITS

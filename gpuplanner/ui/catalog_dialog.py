@@ -5,7 +5,7 @@ row and column; the catalogs in use stay as they were.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6 import QtCore, QtWidgets
 

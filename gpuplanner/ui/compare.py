@@ -8,20 +8,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6 import QtCore, QtWidgets
-
 import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
 
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.estimate import estimate
 from gpuplanner.core.inputs import MODES, PlanInputs
 from gpuplanner.core.pricing import COST_KEY, cheapest_first
+
 if TYPE_CHECKING:  # pandas loads with the first comparison, not at start-up
     import pandas as pd
 
 from gpuplanner.ui.compare_model import (
-    COLUMN_INDEX, ROW_ROLE, SweepFilter, SweepTableModel, cheapest_rows,
+    COLUMN_INDEX,
+    ROW_ROLE,
+    SweepFilter,
+    SweepTableModel,
+    cheapest_rows,
 )
 from gpuplanner.ui.theme import ThemedPlot
 

@@ -6,8 +6,9 @@ last. Display strings and sort keys are computed once per sweep, not per paint.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6 import QtCore, QtGui

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6 import QtWidgets
@@ -67,7 +67,7 @@ class ErrorReporter:
 
     def _log(self, error: BaseException) -> str:
         text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
         if self.log_path is None:
             print(f"{stamp} {text}", file=sys.stderr)
             return "printed to the terminal (no log folder)"

@@ -1,7 +1,7 @@
 """Startup timing for `--smoke-test`: after the window's first paint, report and quit."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6 import QtCore, QtWidgets
 

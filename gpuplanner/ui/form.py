@@ -12,10 +12,10 @@ from PySide6 import QtCore, QtWidgets
 
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError
+from gpuplanner.core.fields import GROUPS, InputField, count_text, field_for_error
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.model import ModelArch
 from gpuplanner.core.units import parse_count
-from gpuplanner.core.fields import GROUPS, InputField, count_text, field_for_error
 
 CUSTOM_MODEL = "Custom parameter count"
 BY_GPU = "(plan by GPU only)"

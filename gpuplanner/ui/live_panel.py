@@ -18,11 +18,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import PySide6  # noqa: F401  (imported before pyqtgraph so it binds to PySide6)
-from PySide6 import QtCore, QtGui, QtWidgets
-
 import numpy as np
 import pyqtgraph as pg
+import PySide6  # noqa: F401  (imported before pyqtgraph so it binds to PySide6)
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from gpuplanner.monitor import (
     DeviceHistory,

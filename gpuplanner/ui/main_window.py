@@ -8,10 +8,11 @@ runner), so tests build it with fakes.
 """
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -23,8 +24,8 @@ from gpuplanner.core.model import load_config_json, load_model_folder
 from gpuplanner.core.planfile import SUFFIX, PlanFileError, load_plan, plan_to_dict, save_plan
 from gpuplanner.core.result import PlanResult
 from gpuplanner.ui import about
-from gpuplanner.ui.background import Cancelled, run_in_background
 from gpuplanner.ui.accuracy import AccuracyView, shared_ledger
+from gpuplanner.ui.background import Cancelled, run_in_background
 from gpuplanner.ui.bench_link import BenchmarkLink
 from gpuplanner.ui.bench_python import BenchPythonDialog
 from gpuplanner.ui.bench_results import BenchResultsView
@@ -59,10 +60,8 @@ class Services:
 
 def _computable(inputs: PlanInputs, catalogs: Catalogs) -> None:
     """Raise if estimating ``inputs`` fails unexpectedly; an InputError is fine (the form marks it)."""
-    try:
+    with contextlib.suppress(InputError):
         estimate(inputs, catalogs)
-    except InputError:
-        pass
 
 
 class MainWindow(QtWidgets.QMainWindow):

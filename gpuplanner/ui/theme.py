@@ -5,9 +5,8 @@ not, so each chart restyles itself from its palette when that changes.
 """
 from __future__ import annotations
 
-from PySide6 import QtCore, QtGui, QtWidgets
-
 import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
 
 
 def style_plot_item(item: pg.PlotItem, palette: QtGui.QPalette) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 
-from PySide6 import QtCore, QtGui, QtWidgets
-
 import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from gpuplanner.ui.compare import PALETTE
 from gpuplanner.ui.theme import ThemedPlot

@@ -6,8 +6,8 @@ one figure class and the rows whose text matches the filter box.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from PySide6 import QtCore
 

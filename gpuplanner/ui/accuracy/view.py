@@ -18,7 +18,12 @@ from gpuplanner.core.ledger import CLASSES
 from gpuplanner.ui.accuracy.chart import AccuracyChart
 from gpuplanner.ui.accuracy.job import LedgerJob
 from gpuplanner.ui.accuracy.model import (
-    CLASS_LABELS, COLUMN_INDEX, LedgerFilter, LedgerTableModel, error_text, value_text,
+    CLASS_LABELS,
+    COLUMN_INDEX,
+    LedgerFilter,
+    LedgerTableModel,
+    error_text,
+    value_text,
 )
 
 COMPUTING = "Computing… re-planning every published run of the ledger."
