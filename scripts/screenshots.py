@@ -61,6 +61,7 @@ def main() -> int:
         window.plan_tab.explain_primary("activations")
         grab(window, app, out / "main-window.png")
         window.tabs.setCurrentWidget(window.compare_tab)
+        wait_until(lambda: window.sweep_table is not None, app)  # the sweep runs on a worker thread
         grab(window, app, out / "compare.png")
         show_accuracy(window, app)
         grab(window.accuracy_view, app, out / "accuracy.png")
@@ -71,12 +72,17 @@ def main() -> int:
     return 0
 
 
-def wait_for_bands(window: MainWindow, app: QtWidgets.QApplication, timeout_s: float = 60) -> None:
-    """Run the event loop until the cards show their error bands (the ledger runs on a pool thread)."""
+def wait_until(done, app: QtWidgets.QApplication, timeout_s: float = 60) -> None:
+    """Run the event loop until `done()` (work on other threads reports back through it)."""
     deadline = time.monotonic() + timeout_s
-    while window.plan_tab.summary.outcomes is None and time.monotonic() < deadline:
+    while not done() and time.monotonic() < deadline:
         app.processEvents()
         time.sleep(0.05)
+
+
+def wait_for_bands(window: MainWindow, app: QtWidgets.QApplication) -> None:
+    """The cards show their error bands once the ledger (on a pool thread) is evaluated."""
+    wait_until(lambda: window.plan_tab.summary.outcomes is not None, app)
 
 
 def show_accuracy(window: MainWindow, app: QtWidgets.QApplication) -> None:

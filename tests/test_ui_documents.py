@@ -170,3 +170,26 @@ def test_opening_a_plan_does_not_mark_it_modified(make_window, tmp_path, inputs)
     window = make_window()
     assert window.open_plan(str(tmp_path / "p.gpuplan"))
     assert not window.is_dirty() and window.windowTitle().startswith("p.gpuplan — ")  # no '*'
+
+
+def test_file_dialogs_start_in_the_last_folder_and_propose_the_model(make_window, monkeypatch, tmp_path):
+    """Real Dialogs with Qt's file dialog replaced: where it starts and what name it proposes."""
+    from PySide6 import QtWidgets
+
+    from gpuplanner.ui.dialogs import Dialogs
+    asked = []
+
+    def save_dialog(parent, title, start, file_filter):
+        asked.append(start)
+        return (str(tmp_path / "sub" / "mine.gpuplan"), file_filter)
+
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", save_dialog)
+    (tmp_path / "sub").mkdir()
+    window = make_window()
+    window.dialogs = Dialogs(str(tmp_path))
+    assert window.save_as()
+    assert asked[0] == str(tmp_path / "llama-2-7b-training.gpuplan")  # last folder, the model's name
+    window.dialogs.save_path(window, "Export", "*.pdf", "x.pdf")
+    assert asked[1] == str(tmp_path / "sub" / "x.pdf")  # the folder the user went to last
+    window.close()
+    assert window.settings.last_folder() == str(tmp_path / "sub")

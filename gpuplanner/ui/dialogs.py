@@ -5,13 +5,19 @@ pass a fake that answers at once (modal dialogs would block a test forever).
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6 import QtWidgets
 
 SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 
 
 class Dialogs:
-    """Real dialogs. Each returns '' (or CANCEL) when the user backs out."""
+    """Real dialogs. Each returns '' (or CANCEL) when the user backs out. File dialogs start in
+    the folder last used (remembered across sessions by the window's settings)."""
+
+    def __init__(self, folder: str = ""):
+        self.folder = folder if folder and Path(folder).is_dir() else str(Path.home())
 
     def ask_save_changes(self, parent: QtWidgets.QWidget, name: str) -> str:
         buttons = QtWidgets.QMessageBox.StandardButton
@@ -21,10 +27,17 @@ class Dialogs:
         return {buttons.Save: SAVE, buttons.Discard: DISCARD}.get(answer, CANCEL)
 
     def open_path(self, parent: QtWidgets.QWidget, title: str, file_filter: str) -> str:
-        return QtWidgets.QFileDialog.getOpenFileName(parent, title, "", file_filter)[0]
+        return self._remember(QtWidgets.QFileDialog.getOpenFileName(parent, title, self.folder, file_filter)[0])
 
     def save_path(self, parent: QtWidgets.QWidget, title: str, file_filter: str, suggested: str) -> str:
-        return QtWidgets.QFileDialog.getSaveFileName(parent, title, suggested, file_filter)[0]
+        """`suggested` is a file name (proposed in the last folder) or a whole path."""
+        start = suggested if Path(suggested).is_absolute() else str(Path(self.folder) / suggested)
+        return self._remember(QtWidgets.QFileDialog.getSaveFileName(parent, title, start, file_filter)[0])
+
+    def _remember(self, path: str) -> str:
+        if path:
+            self.folder = str(Path(path).parent)
+        return path
 
     def error(self, parent: QtWidgets.QWidget, title: str, text: str) -> None:
         QtWidgets.QMessageBox.warning(parent, title, text)

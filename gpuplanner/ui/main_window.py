@@ -9,6 +9,7 @@ runner), so tests build it with fakes.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,7 +71,7 @@ class MainWindow(QtWidgets.QMainWindow):
         super().__init__(parent)
         self.catalogs = catalogs
         self.settings = settings
-        self.dialogs = dialogs or Dialogs()
+        self.dialogs = dialogs or Dialogs(settings.last_folder())
         self.services = services or Services()
         self.errors = ErrorReporter(self.dialogs, self, self.services.error_log)
         self._last_failure = ""  # the unexpected estimate error already reported
@@ -355,7 +356,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return self.save_as() if self.path is None else self._write(self.path)
 
     def save_as(self) -> bool:
-        suggested = str(self.path or Path.home() / f"plan{SUFFIX}")
+        suggested = str(self.path) if self.path else f"{self._suggested_stem()}{SUFFIX}"
         path = self.dialogs.save_path(self, "Save plan", PLAN_FILTER, suggested)
         if not path:
             return False
@@ -438,6 +439,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.set_catalogs(catalogs)
         return catalogs
 
+    def _suggested_stem(self) -> str:
+        """A file name for an unsaved plan: the model and what is planned ('llama-3.1-70b-serving')."""
+        if self.result is None:
+            return "plan"
+        mode = "training" if self.result.mode == "train" else "serving"
+        return re.sub(r"[^A-Za-z0-9._-]+", "-", f"{self.result.model_name}-{mode}").strip("-.") or "plan"
+
     def export(self, suffix: str) -> bool:
         writer = self.services.write_report
         if writer is None:
@@ -447,8 +455,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.result is None or self.inputs is None:
             self.dialogs.error(self, "Nothing to export", "Fix the fields marked in red first.")
             return False
-        stem = f"{self.path.stem if self.path else 'plan'}{suffix}"
-        path = self.dialogs.save_path(self, "Export", EXPORT_FILTERS[suffix], str(Path.home() / stem))
+        name = f"{self.path.stem if self.path else self._suggested_stem()}{suffix}"
+        path = self.dialogs.save_path(self, "Export", EXPORT_FILTERS[suffix], name)
         if not path:
             return False
         path = path if path.lower().endswith(suffix) else path + suffix
@@ -557,6 +565,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.services.bench_runner is not None:
             self.services.bench_runner.stop(grace_s=0.5)
         self.settings.save_window(self)
+        self.settings.set_last_folder(getattr(self.dialogs, "folder", ""))
         self.settings.set_last_plan(str(self.path) if self.path else "")
         self.settings.sync()
         event.accept()

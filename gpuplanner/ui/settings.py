@@ -32,6 +32,12 @@ class AppSettings:
     def set_last_plan(self, path: str) -> None:
         self.store.setValue("plans/last", path)
 
+    def last_folder(self) -> str:
+        return str(self.store.value("files/last_folder", "") or "")
+
+    def set_last_folder(self, folder: str) -> None:
+        self.store.setValue("files/last_folder", folder)
+
     def memory_unit(self) -> str:
         """'GiB' (default) or 'GB'."""
         unit = str(self.store.value("view/memory_unit", "GiB") or "GiB")
