@@ -281,15 +281,33 @@ def _fleet_for(rate_per_replica: float, cand, ctx: _Context) -> Fleet:
     return serving_fleet(replicas, cand.layout.gpus, ctx.hw)
 
 
+def _cannot_beat(bound: float, cand, ctx: _Context, best: _Serving) -> bool:
+    """Whether a replica whose rate is at most `bound` loses to `best` on the bill and then the
+    capacity: fewer replicas than the bound allows are never enough, so its fleet bills at least
+    what the bound's fleet bills and carries at most what that fleet's slots carry at the bound."""
+    fleet = _fleet_for(bound, cand, ctx)
+    return (fleet.billed_gpus, -fleet.replica_slots * bound) > (best.fleet.billed_gpus, -best.capacity_requests_per_s)
+
+
+def _hopeless(model: ServingModel, cand, ctx: _Context, best: _Serving | None) -> bool:
+    """True when cheap rate bounds show the layout cannot beat `best`, so its capacity need not
+    be solved (the searches are most of a sweep's time). A replica with no rate within the
+    per-user floor (its bound is 0) never keeps the service levels: it loses to a `best` that
+    does, and against one that does not, only its capacity without levels counts."""
+    if best is None:
+        return False
+    within = model.rate_upper_bound(ctx.inputs.min_tokens_per_s_per_user)
+    if best.slo_met:
+        return within <= 0 or _cannot_beat(within, cand, ctx, best)
+    return within <= 0 and _cannot_beat(model.rate_upper_bound(), cand, ctx, best)
+
+
 def _serving(cand, ctx: _Context, setup: InferenceSetup, best: _Serving | None = None) -> _Serving | None:
     """The layout against the load, or None when a cheap bound shows it cannot beat `best`."""
     inputs = ctx.inputs
     model = _replica_model(cand, ctx, setup)
-    if best is not None and best.slo_met:
-        bound = model.rate_upper_bound(inputs.min_tokens_per_s_per_user)
-        fleet = _fleet_for(bound, cand, ctx)
-        if (fleet.billed_gpus, -fleet.replica_slots * bound) > (best.fleet.billed_gpus, -best.capacity_requests_per_s):
-            return None
+    if _hopeless(model, cand, ctx, best):
+        return None
     cap = model.capacity(inputs.max_ttft_s, inputs.min_tokens_per_s_per_user)
     met = cap.within and cap.requests_per_s > 0
     if not met:
