@@ -253,27 +253,31 @@ class _Serving:
                 self.fleet.replicas * lay.gpus, lay.gpus, lay.pp)
 
 
-def _replica_model(cand, ctx: _Context, setup: InferenceSetup) -> ServingModel:
-    """The serving model of one replica layout: its physics and its KV pool."""
-    inputs, lay, hw = ctx.inputs, cand.layout, ctx.hw
-    b = cand.breakdown  # the layout's memory at the requested concurrency
-    w, kv_conc, acts = b.weights, b.kv_cache, b.activations
-    kv_seq = kv_conc / math.ceil(inputs.concurrency / lay.ep)
-    free = (ctx.usable - inputs.overhead_bytes) / (1 + ctx.frag) - w - acts
-    max_batch = max(0, int(free // kv_seq)) * lay.ep if kv_seq > 0 else 0
-    sz = setup.sizes
+def _replica_models(ctx: _Context, setup: InferenceSetup):
+    """A function from a replica layout to its serving model (its physics and its KV pool).
+    What does not depend on the layout (weight bytes, KV bytes per token, the load, the fitted
+    efficiency) is computed once here: a search builds a model for every layout it tries."""
+    inputs, hw, sz = ctx.inputs, ctx.hw, setup.sizes
     avg_ctx = min(inputs.context_len, inputs.prompt_tokens + inputs.output_tokens // 2)
     eff = efficiency(hw.gpu)
-    replica = Replica(
-        ctx.arch, hw.gpu, lay.tp, lay.pp, lay.ep,
+    per_replica = dict(
         dense_weight_bytes=setup.weight_bytes * sz.block_dense + setup.edge_weight_bytes * (sz.embed + sz.head),
         expert_weight_bytes=setup.weight_bytes * sz.block_experts,
         kv_bytes_per_token=kv_bytes_per_sequence(ctx.arch, avg_ctx, setup.kv_dtype, 1, 1) / avg_ctx,
-        peak_flops=ctx.peak, mbu=inputs.mbu, compute_efficiency=1.0 if hw.gpu.measured else eff.compute / (1 + eff.tp_loss * (lay.tp - 1)),
-        step_s=eff.step_s, gpus_per_instance=hw.gpus_per_instance,
+        peak_flops=ctx.peak, mbu=inputs.mbu, step_s=eff.step_s, gpus_per_instance=hw.gpus_per_instance,
         network_bytes_per_s=hw.instance.network_bytes_per_s if hw.instance else math.nan)
     load = Load(inputs.prompt_tokens, inputs.output_tokens, inputs.prefix_cache_hit_rate)
-    return ServingModel(replica, load, max_batch)
+    room = (ctx.usable - inputs.overhead_bytes) / (1 + ctx.frag)
+
+    def model(cand) -> ServingModel:
+        lay, b = cand.layout, cand.breakdown  # the layout's memory at the requested concurrency
+        kv_seq = b.kv_cache / math.ceil(inputs.concurrency / lay.ep)
+        free = room - b.weights - b.activations
+        max_batch = max(0, int(free // kv_seq)) * lay.ep if kv_seq > 0 else 0
+        compute = 1.0 if hw.gpu.measured else eff.compute / (1 + eff.tp_loss * (lay.tp - 1))
+        replica = Replica(ctx.arch, hw.gpu, lay.tp, lay.pp, lay.ep, compute_efficiency=compute, **per_replica)
+        return ServingModel(replica, load, max_batch)
+    return model
 
 
 def _fleet_for(rate_per_replica: float, cand, ctx: _Context) -> Fleet:
@@ -302,10 +306,10 @@ def _hopeless(model: ServingModel, cand, ctx: _Context, best: _Serving | None) -
     return within <= 0 and _cannot_beat(model.rate_upper_bound(), cand, ctx, best)
 
 
-def _serving(cand, ctx: _Context, setup: InferenceSetup, best: _Serving | None = None) -> _Serving | None:
+def _serving(cand, ctx: _Context, replica_model, best: _Serving | None = None) -> _Serving | None:
     """The layout against the load, or None when a cheap bound shows it cannot beat `best`."""
     inputs = ctx.inputs
-    model = _replica_model(cand, ctx, setup)
+    model = replica_model(cand)
     if _hopeless(model, cand, ctx, best):
         return None
     cap = model.capacity(inputs.max_ttft_s, inputs.min_tokens_per_s_per_user)
@@ -345,13 +349,14 @@ def _inference_search(ctx: _Context):
 
 def _best_serving(ctx: _Context, setup: InferenceSetup, fitting) -> _Serving:
     s = None
+    replica_model = _replica_models(ctx, setup)
     for cand in sorted(fitting, key=lambda c: c.layout.gpus):
         if s is not None and s.slo_met and cand.layout.gpus > s.fleet.billed_gpus:
             break
         for deeper in _deepening(cand, ctx, setup):
             if s is not None and s.slo_met and deeper.layout.gpus > s.fleet.billed_gpus:
                 break  # one replica of this size already needs more GPUs than the best whole fleet bills
-            plan = _serving(deeper, ctx, setup, s)
+            plan = _serving(deeper, ctx, replica_model, s)
             if plan is not None and (s is None or plan.key() < s.key()):
                 s = plan
     return s
