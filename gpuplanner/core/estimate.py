@@ -11,7 +11,7 @@ from gpuplanner.core.errors import InputError
 from gpuplanner.core.explain import assumptions_for, explanations_for
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.layout import (
-    InferenceSetup, check_fixed_layout, inference_candidate, pp_choices, search_inference,
+    InferenceSetup, check_fixed_layout, inference_candidate, inference_setup, pp_choices, search_inference,
 )
 from gpuplanner.core.memory import DTYPE_BYTES, weight_bytes_per_param
 from gpuplanner.core.model import ModelArch, sizes, synthesize
@@ -340,8 +340,7 @@ def _inference_search(ctx: _Context):
     quantized = inputs.precision in QUANTIZED
     wb = weight_bytes_per_param(inputs.precision)
     edge_b = 2.0 if quantized else DTYPE_BYTES[inputs.precision]
-    setup = InferenceSetup(arch, sizes(arch), wb, edge_b, inputs.kv_dtype_effective(), inputs.context_len,
-                           inputs.concurrency)
+    setup = inference_setup(arch, wb, edge_b, inputs.kv_dtype_effective(), inputs.context_len, inputs.concurrency)
     fitting, fallback, notes = search_inference(setup, ctx.usable, inputs.overhead_bytes, ctx.frag, ctx.hw.max_tp,
                                                 _fixed_layout(inputs))
     return setup, fitting, fallback, notes
