@@ -228,6 +228,9 @@ def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: 
     memory_min = 0  # fewest GPUs that hold the job, whatever the deadline
     smallest = None  # (memory, Layout): reported when nothing fits
     bound = max_gpus  # GPUs of the best layout so far (rounded up to whole instances)
+    # The same found by this search, billed by the instance (no max_gpus): a layout of more GPUs
+    # (dp is a multiple of e) would be dropped anyway when the layouts fill the fewest instances.
+    billed = math.inf
     for t in tps:
         floor = overhead + scale * setup.activations(t)  # all states sharded away
         if floor > usable:  # activations alone do not fit at this tensor degree
@@ -236,8 +239,8 @@ def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: 
             continue
         for e in eps:
             for p in pps:
-                if t * p > bound and not fixed_dp:
-                    break  # even dp = 1 would need more GPUs than a layout already found
+                if (t * p > bound or t * p * e > billed) and not fixed_dp:
+                    break  # even dp = 1 (dp = e) would need more GPUs than a layout already found
                 terms = setup.zero_terms(t, p, e)
                 acts = setup.activations(t)
                 unbound = False  # memory no longer binds: deeper pipelines only add GPUs
@@ -268,6 +271,8 @@ def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: 
                         fitting.append((dp, t, p, e, z))
                         per = gpus_per_instance or 1
                         bound = min(bound, math.ceil(t * p * dp / per) * per)
+                        if gpus_per_instance:
+                            billed = min(billed, math.ceil(t * p * dp / per) * per)
                         if fixed_dp and (not memory_min or t * p * dp < memory_min):
                             memory_min = t * p * dp
                     if unbound:
