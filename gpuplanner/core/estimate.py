@@ -82,6 +82,12 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
 
     explain=False skips what only a single plan shows (explanations, assumptions, the
     throughput curve and the GPUs that meet the horizon) for bulk use in sweeps."""
+    return estimate_validated(inputs.validated(), catalogs, explain)
+
+
+def estimate_validated(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> PlanResult:
+    """estimate() for inputs that passed PlanInputs.validated(): a sweep validates each block of
+    rows once rather than every row (they differ only in the instance type)."""
     ctx = _context(inputs, catalogs)
     result = _train(ctx, explain) if ctx.inputs.mode == "train" else _infer(ctx, explain)
     if not explain:
@@ -93,7 +99,7 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
 def serving_model(inputs: PlanInputs, catalogs: Catalogs) -> ServingModel | None:
     """The serving model of the replica a serving plan chooses (None when nothing fits), to
     ask it about other operating points (a request rate, a concurrency): validation uses it."""
-    ctx = _context(inputs.with_(mode="infer"), catalogs)
+    ctx = _context(inputs.with_(mode="infer").validated(), catalogs)
     setup, fitting, _, _ = _inference_search(ctx)
     known = math.isfinite(ctx.peak) and math.isfinite(ctx.hw.gpu.bandwidth_bytes_per_s)
     chosen = _best_serving(ctx, setup, fitting) if fitting and known and not ctx.blocked else None
@@ -101,8 +107,7 @@ def serving_model(inputs: PlanInputs, catalogs: Catalogs) -> ServingModel | None
 
 
 def _context(inputs: PlanInputs, catalogs: Catalogs) -> _Context:
-    """Everything both modes resolve first, with the warnings that apply to both."""
-    inputs = inputs.validated()
+    """Everything both modes resolve first (for validated inputs), with the warnings that apply to both."""
     arch = resolve_model(inputs, catalogs)
     hw = resolve_hardware(inputs, catalogs)
     gpu = hw.gpu
