@@ -329,6 +329,11 @@ _MEMO: dict = {}
 MEMO_ENTRIES = 50_000
 
 
+def forget() -> None:
+    """Drop every remembered search result: benchmarks/sweep_speed.py times first sweeps."""
+    _MEMO.clear()
+
+
 def _remember(key: tuple, value) -> None:
     if len(_MEMO) >= MEMO_ENTRIES:
         _MEMO.clear()
