@@ -1,32 +1,39 @@
 """Time one estimate and the full sweep (every instance × precision × both modes) over the
-bundled catalogs. Prints medians; run: .venv/bin/python benchmarks/sweep_speed.py"""
+bundled catalogs, in CPU time (the machine may be shared: wall time is noisier). A first sweep
+starts with no remembered serving searches (as after a form edit that changes the load); a
+repeat reuses them. Prints medians and minima; run: .venv/bin/python benchmarks/sweep_speed.py MODEL"""
 import statistics
 import sys
 import time
 
 from gpuplanner.core import PlanInputs, estimate, load_catalogs
+from gpuplanner.core.serving import forget
 from gpuplanner.core.sweep import sweep
 
 
-def median_s(fn, repeat):
+def cpu_s(fn, repeat, first=False):
+    """(median, min) CPU seconds of `repeat` calls; first=True forgets the serving searches before each."""
     times = []
     for _ in range(repeat):
-        t = time.perf_counter()
+        if first:
+            forget()
+        t = time.process_time()
         fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        times.append(time.process_time() - t)
+    return statistics.median(times), min(times)
 
 
-def main(model="llama-3.1-70b"):
+def main(model="llama-3.1-70b", repeat="7"):
     catalogs = load_catalogs()
     inputs = PlanInputs(model=model, training_tokens=2e12)
     for mode in ("train", "infer"):
-        one = median_s(lambda mode=mode: estimate(inputs.with_(mode=mode), catalogs), 200)
-        print(f"estimate ({model}, {mode}, with explanations): median {one * 1e3:.3f} ms")
+        med, low = cpu_s(lambda mode=mode: estimate(inputs.with_(mode=mode), catalogs), 50, first=True)
+        print(f"estimate ({model}, {mode}, with explanations): median {med * 1e3:.2f} ms, min {low * 1e3:.2f} ms")
     frame = sweep(inputs, catalogs)
-    full = median_s(lambda: sweep(inputs, catalogs), 15)
-    print(f"sweep ({len(frame)} rows: {len(catalogs.instances)} instances × precisions × 2 modes): "
-          f"median {full * 1e3:.1f} ms")
+    print(f"sweep ({len(frame)} rows: {len(catalogs.instances)} instances × precisions × 2 modes):")
+    for label, first in (("first", True), ("repeat", False)):
+        med, low = cpu_s(lambda: sweep(inputs, catalogs), int(repeat), first=first)
+        print(f"  {label}: median {med * 1e3:.0f} ms, min {low * 1e3:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The serving model (core.serving): step physics, steady states, service levels, and how the
 plan uses them."""
+import importlib
 import math
 
 import pytest
@@ -11,6 +12,7 @@ from gpuplanner.core.serving import CHUNK_TOKENS, EFFICIENCY, SEARCH_TOLERANCE, 
 CATALOGS = load_catalogs()
 H100 = CATALOGS.gpus["H100"]
 LLAMA8 = CATALOGS.models["llama-3.1-8b"]
+SEARCH = importlib.import_module("gpuplanner.core.estimate")  # the module (its name is also a function's)
 
 
 def replica(tp=1, gpus_per_instance=8, network=math.nan, **kw):
@@ -112,3 +114,24 @@ def test_the_pruning_bound_never_undercuts_the_capacity(model, precision, instan
     m = serving_model(PlanInputs(model=model, mode="infer", precision=precision, instance=instance), CATALOGS)
     capacity = m.capacity(min_tokens_per_s_per_user=floor)
     assert capacity.requests_per_s <= m.rate_upper_bound(floor) * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("model,precision,instance,changes", [
+    ("llama-3.1-70b", "bf16", "p5.48xlarge", {}), ("deepseek-v3", "fp8", "p5.48xlarge", {}),
+    ("mixtral-8x7b-v0.1", "bf16", "g6e.12xlarge", {"requests_per_s": 20.0, "max_ttft_s": 1.0}),
+    ("mixtral-8x7b-v0.1", "int4", "g6.xlarge", {"min_tokens_per_s_per_user": 60.0}),
+    ("llama-3.1-70b", "fp8", "g6e.12xlarge", {"min_tokens_per_s_per_user": 1e4})])  # nothing keeps the floor
+def test_pruning_never_changes_the_chosen_replica(model, precision, instance, changes):
+    """The search skips layouts whose rate bounds cannot beat the best so far; evaluating every
+    layout it could try, in the same order, must choose the same replica and fleet."""
+    est = SEARCH  # the private search, to compare it with no pruning
+    inputs = PlanInputs(model=model, mode="infer", precision=precision, instance=instance, **changes).validated()
+    ctx = est._context(inputs, CATALOGS)
+    setup, fitting, _, _ = est._inference_search(ctx)
+    replica_model = est._replica_models(ctx, setup)
+    every = [est._serving(deeper, ctx, replica_model) for cand in sorted(fitting, key=lambda c: c.layout.gpus)
+             for deeper in est._deepening(cand, ctx, setup)]
+    exhaustive = min(every, key=est._Serving.key)  # min keeps the first of equal keys, as the search does
+    chosen = est._best_serving(ctx, setup, fitting)
+    assert (chosen.candidate.layout, chosen.fleet, chosen.capacity) == \
+        (exhaustive.candidate.layout, exhaustive.fleet, exhaustive.capacity)

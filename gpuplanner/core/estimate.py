@@ -14,6 +14,7 @@ from gpuplanner.core.layout import (
     InferenceSetup,
     check_fixed_layout,
     inference_candidate,
+    inference_setup,
     pp_choices,
     search_inference,
 )
@@ -91,6 +92,12 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
 
     explain=False skips what only a single plan shows (explanations, assumptions, the
     throughput curve and the GPUs that meet the horizon) for bulk use in sweeps."""
+    return estimate_validated(inputs.validated(), catalogs, explain)
+
+
+def estimate_validated(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> PlanResult:
+    """estimate() for inputs that passed PlanInputs.validated(): a sweep validates each block of
+    rows once rather than every row (they differ only in the instance type)."""
     ctx = _context(inputs, catalogs)
     result = _train(ctx, explain) if ctx.inputs.mode == "train" else _infer(ctx, explain)
     if not explain:
@@ -102,7 +109,7 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
 def serving_model(inputs: PlanInputs, catalogs: Catalogs) -> ServingModel | None:
     """The serving model of the replica a serving plan chooses (None when nothing fits), to
     ask it about other operating points (a request rate, a concurrency): validation uses it."""
-    ctx = _context(inputs.with_(mode="infer"), catalogs)
+    ctx = _context(inputs.with_(mode="infer").validated(), catalogs)
     setup, fitting, _, _ = _inference_search(ctx)
     known = math.isfinite(ctx.peak) and math.isfinite(ctx.hw.gpu.bandwidth_bytes_per_s)
     chosen = _best_serving(ctx, setup, fitting) if fitting and known and not ctx.blocked else None
@@ -110,8 +117,7 @@ def serving_model(inputs: PlanInputs, catalogs: Catalogs) -> ServingModel | None
 
 
 def _context(inputs: PlanInputs, catalogs: Catalogs) -> _Context:
-    """Everything both modes resolve first, with the warnings that apply to both."""
-    inputs = inputs.validated()
+    """Everything both modes resolve first (for validated inputs), with the warnings that apply to both."""
     arch = resolve_model(inputs, catalogs)
     hw = resolve_hardware(inputs, catalogs)
     gpu = hw.gpu
@@ -262,27 +268,31 @@ class _Serving:
                 self.fleet.replicas * lay.gpus, lay.gpus, lay.pp)
 
 
-def _replica_model(cand, ctx: _Context, setup: InferenceSetup) -> ServingModel:
-    """The serving model of one replica layout: its physics and its KV pool."""
-    inputs, lay, hw = ctx.inputs, cand.layout, ctx.hw
-    b = cand.breakdown  # the layout's memory at the requested concurrency
-    w, kv_conc, acts = b.weights, b.kv_cache, b.activations
-    kv_seq = kv_conc / math.ceil(inputs.concurrency / lay.ep)
-    free = (ctx.usable - inputs.overhead_bytes) / (1 + ctx.frag) - w - acts
-    max_batch = max(0, int(free // kv_seq)) * lay.ep if kv_seq > 0 else 0
-    sz = setup.sizes
+def _replica_models(ctx: _Context, setup: InferenceSetup):
+    """A function from a replica layout to its serving model (its physics and its KV pool).
+    What does not depend on the layout (weight bytes, KV bytes per token, the load, the fitted
+    efficiency) is computed once here: a search builds a model for every layout it tries."""
+    inputs, hw, sz = ctx.inputs, ctx.hw, setup.sizes
     avg_ctx = min(inputs.context_len, inputs.prompt_tokens + inputs.output_tokens // 2)
     eff = efficiency(hw.gpu)
-    replica = Replica(
-        ctx.arch, hw.gpu, lay.tp, lay.pp, lay.ep,
+    per_replica = dict(
         dense_weight_bytes=setup.weight_bytes * sz.block_dense + setup.edge_weight_bytes * (sz.embed + sz.head),
         expert_weight_bytes=setup.weight_bytes * sz.block_experts,
         kv_bytes_per_token=kv_bytes_per_sequence(ctx.arch, avg_ctx, setup.kv_dtype, 1, 1) / avg_ctx,
-        peak_flops=ctx.peak, mbu=inputs.mbu, compute_efficiency=1.0 if hw.gpu.measured else eff.compute / (1 + eff.tp_loss * (lay.tp - 1)),
-        step_s=eff.step_s, gpus_per_instance=hw.gpus_per_instance,
+        peak_flops=ctx.peak, mbu=inputs.mbu, step_s=eff.step_s, gpus_per_instance=hw.gpus_per_instance,
         network_bytes_per_s=hw.instance.network_bytes_per_s if hw.instance else math.nan)
     load = Load(inputs.prompt_tokens, inputs.output_tokens, inputs.prefix_cache_hit_rate)
-    return ServingModel(replica, load, max_batch)
+    room = (ctx.usable - inputs.overhead_bytes) / (1 + ctx.frag)
+
+    def model(cand) -> ServingModel:
+        lay, b = cand.layout, cand.breakdown  # the layout's memory at the requested concurrency
+        kv_seq = b.kv_cache / math.ceil(inputs.concurrency / lay.ep)
+        free = room - b.weights - b.activations
+        max_batch = max(0, int(free // kv_seq)) * lay.ep if kv_seq > 0 else 0
+        compute = 1.0 if hw.gpu.measured else eff.compute / (1 + eff.tp_loss * (lay.tp - 1))
+        replica = Replica(ctx.arch, hw.gpu, lay.tp, lay.pp, lay.ep, compute_efficiency=compute, **per_replica)
+        return ServingModel(replica, load, max_batch)
+    return model
 
 
 def _fleet_for(rate_per_replica: float, cand, ctx: _Context) -> Fleet:
@@ -290,15 +300,33 @@ def _fleet_for(rate_per_replica: float, cand, ctx: _Context) -> Fleet:
     return serving_fleet(replicas, cand.layout.gpus, ctx.hw)
 
 
-def _serving(cand, ctx: _Context, setup: InferenceSetup, best: _Serving | None = None) -> _Serving | None:
+def _cannot_beat(bound: float, cand, ctx: _Context, best: _Serving) -> bool:
+    """Whether a replica whose rate is at most `bound` loses to `best` on the bill and then the
+    capacity: fewer replicas than the bound allows are never enough, so its fleet bills at least
+    what the bound's fleet bills and carries at most what that fleet's slots carry at the bound."""
+    fleet = _fleet_for(bound, cand, ctx)
+    return (fleet.billed_gpus, -fleet.replica_slots * bound) > (best.fleet.billed_gpus, -best.capacity_requests_per_s)
+
+
+def _hopeless(model: ServingModel, cand, ctx: _Context, best: _Serving | None) -> bool:
+    """True when cheap rate bounds show the layout cannot beat `best`, so its capacity need not
+    be solved (the searches are most of a sweep's time). A replica with no rate within the
+    per-user floor (its bound is 0) never keeps the service levels: it loses to a `best` that
+    does, and against one that does not, only its capacity without levels counts."""
+    if best is None:
+        return False
+    within = model.rate_upper_bound(ctx.inputs.min_tokens_per_s_per_user)
+    if best.slo_met:
+        return within <= 0 or _cannot_beat(within, cand, ctx, best)
+    return within <= 0 and _cannot_beat(model.rate_upper_bound(), cand, ctx, best)
+
+
+def _serving(cand, ctx: _Context, replica_model, best: _Serving | None = None) -> _Serving | None:
     """The layout against the load, or None when a cheap bound shows it cannot beat `best`."""
     inputs = ctx.inputs
-    model = _replica_model(cand, ctx, setup)
-    if best is not None and best.slo_met:
-        bound = model.rate_upper_bound(inputs.min_tokens_per_s_per_user)
-        fleet = _fleet_for(bound, cand, ctx)
-        if (fleet.billed_gpus, -fleet.replica_slots * bound) > (best.fleet.billed_gpus, -best.capacity_requests_per_s):
-            return None
+    model = replica_model(cand)
+    if _hopeless(model, cand, ctx, best):
+        return None
     cap = model.capacity(inputs.max_ttft_s, inputs.min_tokens_per_s_per_user)
     met = cap.within and cap.requests_per_s > 0
     if not met:
@@ -327,8 +355,7 @@ def _inference_search(ctx: _Context):
     quantized = inputs.precision in QUANTIZED
     wb = weight_bytes_per_param(inputs.precision)
     edge_b = 2.0 if quantized else DTYPE_BYTES[inputs.precision]
-    setup = InferenceSetup(arch, sizes(arch), wb, edge_b, inputs.kv_dtype_effective(), inputs.context_len,
-                           inputs.concurrency)
+    setup = inference_setup(arch, wb, edge_b, inputs.kv_dtype_effective(), inputs.context_len, inputs.concurrency)
     fitting, fallback, notes = search_inference(setup, ctx.usable, inputs.overhead_bytes, ctx.frag, ctx.hw.max_tp,
                                                 _fixed_layout(inputs))
     return setup, fitting, fallback, notes
@@ -336,13 +363,14 @@ def _inference_search(ctx: _Context):
 
 def _best_serving(ctx: _Context, setup: InferenceSetup, fitting) -> _Serving:
     s = None
+    replica_model = _replica_models(ctx, setup)
     for cand in sorted(fitting, key=lambda c: c.layout.gpus):
         if s is not None and s.slo_met and cand.layout.gpus > s.fleet.billed_gpus:
             break
         for deeper in _deepening(cand, ctx, setup):
             if s is not None and s.slo_met and deeper.layout.gpus > s.fleet.billed_gpus:
                 break  # one replica of this size already needs more GPUs than the best whole fleet bills
-            plan = _serving(deeper, ctx, setup, s)
+            plan = _serving(deeper, ctx, replica_model, s)
             if plan is not None and (s is None or plan.key() < s.key()):
                 s = plan
     return s

@@ -236,6 +236,9 @@ def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: 
     memory_min = 0  # fewest GPUs that hold the job, whatever the deadline
     smallest = None  # (memory, Layout): reported when nothing fits
     bound = max_gpus  # GPUs of the best layout so far (rounded up to whole instances)
+    # The same found by this search, billed by the instance (no max_gpus): a layout of more GPUs
+    # (dp is a multiple of e) would be dropped anyway when the layouts fill the fewest instances.
+    billed = math.inf
     for t in tps:
         floor = overhead + scale * setup.activations(t)  # all states sharded away
         if floor > usable:  # activations alone do not fit at this tensor degree
@@ -244,8 +247,8 @@ def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: 
             continue
         for e in eps:
             for p in pps:
-                if t * p > bound and not fixed_dp:
-                    break  # even dp = 1 would need more GPUs than a layout already found
+                if (t * p > bound or t * p * e > billed) and not fixed_dp:
+                    break  # even dp = 1 (dp = e) would need more GPUs than a layout already found
                 terms = setup.zero_terms(t, p, e)
                 acts = setup.activations(t)
                 unbound = False  # memory no longer binds: deeper pipelines only add GPUs
@@ -276,6 +279,8 @@ def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: 
                         fitting.append((dp, t, p, e, z))
                         per = gpus_per_instance or 1
                         bound = min(bound, math.ceil(t * p * dp / per) * per)
+                        if gpus_per_instance:
+                            billed = min(billed, math.ceil(t * p * dp / per) * per)
                         if fixed_dp and (not memory_min or t * p * dp < memory_min):
                             memory_min = t * p * dp
                     if unbound:
@@ -318,24 +323,38 @@ class InferenceSetup:
     kv_dtype: str
     context: int
     concurrency: int
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)  # layouts already sized
+
+    def parts(self, tp: int, pp: int, ep: int) -> tuple:
+        """(weights, kv_cache, activations) bytes on one GPU of a replica of t·p·e GPUs; expert
+        parallelism also splits the batch (attention data parallel across the e groups).
+        Memoized: they do not depend on the GPU, and a sweep sizes every layout on every GPU."""
+        key = (tp, pp, ep)
+        if key not in self._memo:
+            self._memo[key] = self._parts(tp, pp, ep)
+        return self._memo[key]
+
+    def _parts(self, tp: int, pp: int, ep: int) -> tuple:
+        sz, share = self.sizes, stage_share(self.arch.n_layers, pp)
+        weights = (self.weight_bytes * sz.block_dense * share + self.edge_weight_bytes * edge_params(sz, pp)) / tp \
+            + self.weight_bytes * sz.block_experts * share / (tp * ep)
+        seqs = math.ceil(self.concurrency / ep)
+        kv = seqs * kv_bytes_per_sequence(self.arch, self.context, self.kv_dtype, tp, pp)
+        acts = prefill_activation_bytes(self.arch, seqs, tp)
+        return weights, kv, acts
 
 
-def inference_parts(setup: InferenceSetup, tp: int, pp: int, ep: int, concurrency: int):
-    """(weights, kv_cache, activations) bytes on one GPU of a replica of t·p·e GPUs; expert
-    parallelism also splits the batch (attention data parallel across the e groups)."""
-    sz, share = setup.sizes, stage_share(setup.arch.n_layers, pp)
-    weights = (setup.weight_bytes * sz.block_dense * share + setup.edge_weight_bytes * edge_params(sz, pp)) / tp \
-        + setup.weight_bytes * sz.block_experts * share / (tp * ep)
-    seqs = math.ceil(concurrency / ep)
-    kv = seqs * kv_bytes_per_sequence(setup.arch, setup.context, setup.kv_dtype, tp, pp)
-    acts = prefill_activation_bytes(setup.arch, seqs, tp)
-    return weights, kv, acts
+@lru_cache(maxsize=128)
+def inference_setup(arch: ModelArch, weight_bytes: float, edge_weight_bytes: float, kv_dtype: str, context: int,
+                    concurrency: int) -> InferenceSetup:
+    """One serving configuration; cached, so a sweep sizes each layout once for every GPU."""
+    return InferenceSetup(arch, sizes(arch), weight_bytes, edge_weight_bytes, kv_dtype, context, concurrency)
 
 
 def inference_candidate(setup: InferenceSetup, overhead: float, frag: float, t: int, p: int, e: int,
                         fits: bool) -> Candidate:
     """The replica layout t·p·e with its memory on the busiest GPU."""
-    w, kv, a = inference_parts(setup, t, p, e, setup.concurrency)
+    w, kv, a = setup.parts(t, p, e)
     breakdown = MemoryBreakdown(weights=w, kv_cache=kv, activations=a, overhead=overhead + frag * (w + kv + a))
     layout = Layout(e, t, p, e, 0)  # the e groups are attention data parallel
     return Candidate(layout, breakdown, fits, layout.gpus if fits else 0)
@@ -355,7 +374,7 @@ def search_inference(setup: InferenceSetup, usable: float, overhead: float, frag
     for t in tps:
         for e in eps:
             for i, p in enumerate(pps):
-                w, kv, a = inference_parts(setup, t, p, e, setup.concurrency)
+                w, kv, a = setup.parts(t, p, e)
                 mem = overhead + scale * (w + kv + a)
                 if smallest is None or mem < smallest[0]:
                     smallest = (mem, t, p, e)
@@ -363,7 +382,7 @@ def search_inference(setup: InferenceSetup, usable: float, overhead: float, frag
                     fitting.append(inference_candidate(setup, overhead, frag, t, p, e, True))
                     break
                 if i == 0 and len(pps) > 1:  # the deepest split needs the least memory:
-                    deepest = inference_parts(setup, t, pps[-1], e, setup.concurrency)  # if it fails, all do
+                    deepest = setup.parts(t, pps[-1], e)  # if it fails, all do
                     if overhead + scale * sum(deepest) > usable * (1 + 1e-9):
                         break
     notes = {t: min((c.layout for c in fitting if c.layout.tp == t), key=lambda x: (x.gpus, x.pp), default=None)

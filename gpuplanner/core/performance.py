@@ -57,12 +57,10 @@ def hardware_flops(model_flops: float, recompute: str) -> float:
     return model_flops * (8.0 / 6.0) if recompute == "full" else model_flops
 
 
-def expert_fraction_read(arch: ModelArch, batch: int) -> float:
-    """Expected share of routed experts a decode step touches with `batch` tokens:
-    1 − (1 − k/E)^B, uniform routing assumed."""
-    if not arch.is_moe:
-        return 1.0
-    return 1.0 - (1.0 - arch.experts_per_token / arch.n_experts) ** batch
+def expert_untouched_share(arch: ModelArch) -> float:
+    """Chance that one token's routing leaves a given routed expert untouched, 1 − k/E
+    (uniform routing assumed): a step with B tokens reads 1 − (1 − k/E)^B of the experts."""
+    return 1.0 - arch.experts_per_token / arch.n_experts
 
 
 def batch_points(max_batch: int) -> list[int]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from gpuplanner.core.catalogs import GpuSpec
 from gpuplanner.core.model import ModelArch, sizes
-from gpuplanner.core.performance import expert_fraction_read
+from gpuplanner.core.performance import expert_untouched_share
 
 ACTIVATION_BYTES = 2.0  # 16-bit activations cross the links
 CHUNK_TOKENS = 8192  # prompt tokens per step: vLLM's and SGLang's default chunked-prefill budget
@@ -84,6 +84,9 @@ class Replica:
         const(self, "_attn_flops", 4.0 * arch.n_layers * arch.attn_width)
         const(self, "_bandwidth", t * e * self.gpu.bandwidth_bytes_per_s * self.mbu)
         const(self, "_compute", t * e * self.peak_flops * self.compute_efficiency)
+        const(self, "_dense_read", self.dense_weight_bytes * e)
+        # a step with B tokens reads 1 − untouched^B of the routed experts (all of them without routing)
+        const(self, "_untouched", expert_untouched_share(arch) if self.expert_weight_bytes and arch.is_moe else None)
         # communication = latency + bytes_per_token × tokens, per step
         latency, per_token = 0.0, 0.0
         if t > 1:
@@ -140,16 +143,20 @@ class Replica:
         """One engine step: `batch` sequences decoding at average `context` tokens plus
         `prompt_tokens` of prefill. Pipeline stages work on `pp` micro-batches at once, so a
         sequence's step covers all stages with 1/pp of the batch in each."""
+        # the hottest function of a sweep: constants come from __post_init__, no helper calls
         b = batch / self.pp
         p = prompt_tokens / self.pp
         # each of the ep attention groups reads the dense weights itself (attention data parallel)
-        bytes_moved = self.dense_weight_bytes * self.ep + b * context * self.kv_bytes_per_token
+        bytes_moved = self._dense_read + b * context * self.kv_bytes_per_token
         if self.expert_weight_bytes:
-            bytes_moved += self.expert_weight_bytes * expert_fraction_read(self.arch, max(1, math.ceil(b + p)))
-        flops = b * (self._active_flops + self._attn_flops * context) \
-            + p * (self._active_flops + self._attn_flops * min(context, p) / 2)
+            tokens = math.ceil(b + p)
+            read = 1.0 - self._untouched ** (tokens if tokens > 1 else 1) if self._untouched is not None else 1.0
+            bytes_moved += self.expert_weight_bytes * read
+        active, attn = self._active_flops, self._attn_flops
+        flops = b * (active + attn * context) + p * (active + attn * (context if context < p else p) / 2)
         memory_s, compute_s = bytes_moved / self._bandwidth, flops / self._compute
-        return (memory_s if memory_s > compute_s else compute_s) + self.comm_s(b + p) + self.step_s
+        latency, per_token = self._comm
+        return (memory_s if memory_s > compute_s else compute_s) + (latency + per_token * (b + p)) + self.step_s
 
     def chunk_step(self, batch: float, chunk_tokens: float, context: float) -> float:
         """The step that carries one prompt chunk, seen by that prompt: a chunk is one
@@ -320,6 +327,11 @@ class ServingModel:
 # Results of the pure searches above, by everything they depend on (bounded: cleared when full).
 _MEMO: dict = {}
 MEMO_ENTRIES = 50_000
+
+
+def forget() -> None:
+    """Drop every remembered search result: benchmarks/sweep_speed.py times first sweeps."""
+    _MEMO.clear()
 
 
 def _remember(key: tuple, value) -> None:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError
-from gpuplanner.core.estimate import estimate
+from gpuplanner.core.estimate import estimate_validated
 from gpuplanner.core.inputs import LORA_PRECISIONS, PRECISIONS, TRAIN_PRECISIONS, PlanInputs
 from gpuplanner.core.pricing import (
     billed_instances,
@@ -46,13 +46,32 @@ def sweep(inputs: PlanInputs, catalogs: Catalogs, modes=("train", "infer"), prec
                                         TRAIN_PRECISIONS if inputs.train_method == "full" else LORA_PRECISIONS):
             if stop is not None and stop():
                 raise SweepCancelled
+            block = _block(inputs, catalogs, mode, precision)
             shared = {}
             for inst in catalogs.instances.values():
-                rows.append(_row(inputs, catalogs, mode, precision, inst, shared))
+                rows.append(_row(block, catalogs, mode, precision, inst, shared))
         ranked = cheapest_first(rows, mode)
         if ranked:
             rows[ranked[0]]["cheapest"] = True
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _block(inputs: PlanInputs, catalogs: Catalogs, mode: str, precision: str) -> PlanInputs | InputError:
+    """The inputs of one (mode, precision) block, validated once (its rows differ only in the
+    instance type, which validation checks only for being named), or why they are invalid."""
+    block = inputs.with_(mode=mode, precision=precision, instance=next(iter(catalogs.instances), ""), gpu="")
+    try:
+        return block.validated()
+    except InputError as e:
+        return e
+
+
+def _planned(inputs: PlanInputs, catalogs: Catalogs):
+    """The bulk estimate (no explanations), or the InputError that says why there is none."""
+    try:
+        return estimate_validated(inputs, catalogs, explain=False)
+    except InputError as e:
+        return e
 
 
 def _reason(r, hw) -> str:
@@ -71,7 +90,7 @@ def _reason(r, hw) -> str:
     return ""
 
 
-def _row(inputs, catalogs, mode, precision, inst, shared) -> dict:
+def _row(block, catalogs, mode, precision, inst, shared) -> dict:
     row = {"mode": mode, "precision": precision, "cloud": inst.cloud, "instance_type": inst.instance_type,
            "gpu": inst.gpu, "gpus_per_instance": inst.gpu_count, "fits": False, "meets_slo": False,
            "cheapest": False, "reason": ""}
@@ -80,11 +99,8 @@ def _row(inputs, catalogs, mode, precision, inst, shared) -> dict:
         return row
     key = (inst.gpu, inst.gpu_count)  # instance size sets the tensor limit and the billing unit
     if key not in shared:
-        try:
-            shared[key] = estimate(inputs.with_(mode=mode, precision=precision, instance=inst.instance_type,
-                                                gpu=""), catalogs, explain=False)
-        except InputError as e:
-            shared[key] = e
+        shared[key] = block if isinstance(block, InputError) else \
+            _planned(block.with_(instance=inst.instance_type), catalogs)
     r = shared[key]
     if isinstance(r, InputError):
         row["reason"] = r.message
@@ -104,9 +120,9 @@ def _row(inputs, catalogs, mode, precision, inst, shared) -> dict:
                    training_spot_cost_usd=hourly_usd(r.gpus, hw, spot=True) * hours)
     elif mode == "infer" and r.fits and r.replicas:
         fleet = serving_fleet(r.replicas, r.gpus, hw)
-        tokens = inputs.output_tokens
+        tokens = block.output_tokens
         row.update(
-            usd_per_million_tokens=usd_per_million_tokens(fleet.monthly_cost_usd, inputs.requests_per_s * tokens),
+            usd_per_million_tokens=usd_per_million_tokens(fleet.monthly_cost_usd, block.requests_per_s * tokens),
             usd_per_million_tokens_at_capacity=usd_per_million_tokens(
                 fleet.monthly_cost_usd, r.fleet_capacity_requests_per_s * tokens),
             tokens_per_s_per_user=r.decode_tokens_per_s_per_user, tokens_per_s_total=r.decode_tokens_per_s_total,
