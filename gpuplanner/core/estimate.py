@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Any
 
 from gpuplanner.core.catalogs import Catalogs, GpuSpec
 from gpuplanner.core.engines import launches, pool_warning
@@ -11,6 +12,7 @@ from gpuplanner.core.errors import InputError
 from gpuplanner.core.explain import assumptions_for, explanations_for
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.layout import (
+    Candidate,
     InferenceSetup,
     check_fixed_layout,
     inference_candidate,
@@ -234,12 +236,13 @@ def _beyond_horizon(ctx: _Context, model_flops: float, time_s: float) -> str:
     horizon as the deadline (less recomputation may win there: it needs less compute)."""
     inputs, hw = ctx.inputs, ctx.hw
     days = inputs.horizon_days
-    met = tune_training(inputs.with_(max_training_days=days), ctx.arch, model_flops, ctx.peak, ctx.usable, ctx.frag,
-                        hw.max_tp, _fixed_layout(inputs), hw.gpus_per_instance if hw.instance else 0).best
-    lay = met.candidate.layout
+    tuned = tune_training(inputs.with_(max_training_days=days), ctx.arch, model_flops, ctx.peak, ctx.usable, ctx.frag,
+                          hw.max_tp, _fixed_layout(inputs), hw.gpus_per_instance if hw.instance else 0)
     text = f"training takes {time_s / SECONDS_PER_DAY:,.0f} days, longer than the {days:g}-day horizon: "
-    met_s = met.hardware_flops / (lay.gpus * ctx.peak * inputs.mfu) if met.candidate.fits else math.inf
-    if met_s > days * SECONDS_PER_DAY * (1 + 1e-9):
+    met = tuned.best if tuned is not None else None
+    lay = met.candidate.layout if met is not None else None
+    met_s = met.hardware_flops / (lay.gpus * ctx.peak * inputs.mfu) if met and lay and met.candidate.fits else math.inf
+    if met is None or lay is None or met_s > days * SECONDS_PER_DAY * (1 + 1e-9):
         return text + "no layout meets it with the parallel degrees fixed as they are"
     return text + (f"{lay.gpus:,} GPUs ({lay.describe()}, {RECOMPUTE_WORDS[met.recompute]}) finish in "
                    f"{met_s / SECONDS_PER_DAY:,.0f} days; set the deadline (max_training_days) to plan for it")
@@ -249,7 +252,7 @@ def _beyond_horizon(ctx: _Context, model_flops: float, time_s: float) -> str:
 class _Serving:
     """One replica layout evaluated against the serving load, packed into billed instances."""
 
-    candidate: object
+    candidate: Candidate
     model: ServingModel
     capacity: OperatingPoint  # the most one replica carries within the service levels
     slo_met: bool  # False: even an idle replica misses a service level (capacity then ignores them)
@@ -275,7 +278,7 @@ def _replica_models(ctx: _Context, setup: InferenceSetup):
     inputs, hw, sz = ctx.inputs, ctx.hw, setup.sizes
     avg_ctx = min(inputs.context_len, inputs.prompt_tokens + inputs.output_tokens // 2)
     eff = efficiency(hw.gpu)
-    per_replica = dict(
+    per_replica: dict[str, Any] = dict(
         dense_weight_bytes=setup.weight_bytes * sz.block_dense + setup.edge_weight_bytes * (sz.embed + sz.head),
         expert_weight_bytes=setup.weight_bytes * sz.block_experts,
         kv_bytes_per_token=kv_bytes_per_sequence(ctx.arch, avg_ctx, setup.kv_dtype, 1, 1) / avg_ctx,
@@ -361,7 +364,7 @@ def _inference_search(ctx: _Context):
     return setup, fitting, fallback, notes
 
 
-def _best_serving(ctx: _Context, setup: InferenceSetup, fitting) -> _Serving:
+def _best_serving(ctx: _Context, setup: InferenceSetup, fitting) -> _Serving | None:
     s = None
     replica_model = _replica_models(ctx, setup)
     for cand in sorted(fitting, key=lambda c: c.layout.gpus):
@@ -406,6 +409,7 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
                           spot_price_usd_per_hour=math.nan, layout_notes=_layout_notes(notes, bool(fitting)),
                           warnings=tuple(warnings))
     s = _best_serving(ctx, setup, fitting)
+    assert s is not None  # `fitting` is not empty here, and every fitting layout is evaluated
     model, lay, fleet = s.model, s.candidate.layout, s.fleet
     engines = launches(arch, inputs.precision, inputs.kv_dtype_effective(), lay.tp, lay.pp, lay.ep,
                        inputs.context_len, inputs.concurrency, inputs.util_cap, hw.gpu.capacity_bytes)

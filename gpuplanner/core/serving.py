@@ -17,7 +17,7 @@ holds follows from Little's law, λ × (TTFT + m·s).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gpuplanner.core.catalogs import GpuSpec
 from gpuplanner.core.model import ModelArch, sizes
@@ -75,6 +75,15 @@ class Replica:
     step_s: float
     gpus_per_instance: int
     network_bytes_per_s: float  # per instance; NaN = unknown
+    # per-step constants, set once by __post_init__ (not inputs: left out of init, repr and ==)
+    _active_flops: float = field(init=False, repr=False, compare=False)
+    _attn_flops: float = field(init=False, repr=False, compare=False)
+    _bandwidth: float = field(init=False, repr=False, compare=False)
+    _compute: float = field(init=False, repr=False, compare=False)
+    _dense_read: float = field(init=False, repr=False, compare=False)
+    _untouched: float | None = field(init=False, repr=False, compare=False)
+    _comm: tuple = field(init=False, repr=False, compare=False)
+    _key: tuple = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         """Per-step constants, computed once: the search probes thousands of steps."""

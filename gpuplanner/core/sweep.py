@@ -47,7 +47,7 @@ def sweep(inputs: PlanInputs, catalogs: Catalogs, modes=("train", "infer"), prec
             if stop is not None and stop():
                 raise SweepCancelled
             block = _block(inputs, catalogs, mode, precision)
-            shared = {}
+            shared: dict = {}
             for inst in catalogs.instances.values():
                 rows.append(_row(block, catalogs, mode, precision, inst, shared))
         ranked = cheapest_first(rows, mode)
