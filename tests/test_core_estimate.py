@@ -26,7 +26,14 @@ def test_quick_rule_article_example_7b_on_a_16gb_t4():
     r = plan(model="", params=7e9, mode="infer", precision="bf16", instance="", gpu="T4")
     assert r.quick_rule.ratio == pytest.approx(7 * 2 * 1.25 / 16)
     assert r.quick_rule.gpus == 2
-    assert any("1.09 rounds up to 2 GPUs" in w for w in r.warnings)
+    assert "= 1.09 → 2 GPUs" in r.quick_rule.formula  # said in the rule itself, not as a warning
+    assert not any("rounds up" in w for w in r.warnings)
+
+
+@pytest.mark.parametrize("method, bytes_per_param", [("full", 18.0), ("lora", 2.0), ("qlora", 0.5)])
+def test_quick_rule_for_fine_tuning_counts_the_frozen_base(method, bytes_per_param):
+    r = plan(model="llama-2-7b", mode="train", train_method=method, precision="bf16", instance="", gpu="A100-80GB")
+    assert r.quick_rule.bytes_per_param == bytes_per_param
 
 
 def test_quick_rule_training_uses_18_bytes():

@@ -61,8 +61,15 @@ def resolve_model(inputs: PlanInputs, catalogs: Catalogs) -> ModelArch:
     return synthesize(inputs.params, name=f"{inputs.params / 1e9:.3g}B parameters")
 
 
-def quick_rule(params: float, mode: str, precision: str, gpu: GpuSpec) -> QuickRule:
-    bpp = QUICK_TRAIN_BYTES if mode == "train" else DTYPE_BYTES[precision]
+def quick_rule(params: float, mode: str, precision: str, gpu: GpuSpec, train_method: str = "full") -> QuickRule:
+    """The rule of thumb: full training 18 bytes/param; serving and LoRA the weights' bytes (the
+    frozen base dominates); QLoRA its 4-bit base (0.5 byte/param)."""
+    if mode == "train" and train_method == "full":
+        bpp = QUICK_TRAIN_BYTES
+    elif mode == "train" and train_method == "qlora":
+        bpp = DTYPE_BYTES["int4"]
+    else:
+        bpp = DTYPE_BYTES[precision]
     gb = gpu.memory_gb_marketing
     ratio = params / 1e9 * bpp * QUICK_FACTOR / gb
     gpus = max(1, math.ceil(ratio - 1e-12))
@@ -136,9 +143,7 @@ def _context(inputs: PlanInputs, catalogs: Catalogs) -> _Context:
                         f"({arch.n_layers} layers, hidden {arch.hidden}): activations and KV cache are approximate")
     if gpu.capacity_is_marketing:
         warnings.append(f"{gpu.name}: reported memory not verified; fitting uses the marketing {gpu.memory_gb_marketing:g} GB")
-    qr = quick_rule(params, inputs.mode, inputs.precision, gpu)
-    if qr.ratio > 1 and qr.ratio % 1 > 0:
-        warnings.append(f"quick rule ratio {qr.ratio:.2f} rounds up to {qr.gpus} GPUs (it does not fit on {qr.gpus - 1})")
+    qr = quick_rule(params, inputs.mode, inputs.precision, gpu, inputs.train_method)
     dtype, dtype_note, blocked = compute_dtype(gpu, inputs.precision, inputs.mode)
     if dtype_note:
         warnings.append(dtype_note)
