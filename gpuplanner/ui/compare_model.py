@@ -16,6 +16,7 @@ from PySide6 import QtCore, QtGui
 from gpuplanner.core.pricing import cheapest_first
 from gpuplanner.core.units import fmt_usd
 from gpuplanner.ui.formatting import fmt_int
+from gpuplanner.ui.tables import column_header
 
 if TYPE_CHECKING:  # pandas loads with the first comparison, not at start-up
     import pandas as pd
@@ -174,13 +175,7 @@ class SweepTableModel(QtCore.QAbstractTableModel):
         return None
 
     def headerData(self, section: int, orientation, role=QtCore.Qt.ItemDataRole.DisplayRole):
-        if orientation != QtCore.Qt.Orientation.Horizontal:
-            return None
-        if role == QtCore.Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section].header
-        if role == QtCore.Qt.ItemDataRole.ToolTipRole:
-            return COLUMNS[section].tip or None
-        return None
+        return column_header(COLUMNS, section, orientation, role)
 
 
 class SweepFilter(QtCore.QSortFilterProxyModel):

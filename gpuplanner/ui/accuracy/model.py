@@ -15,6 +15,7 @@ from gpuplanner.core.accuracy import Outcome
 from gpuplanner.core.fields import percent_text
 from gpuplanner.core.units import fmt_sig
 from gpuplanner.ui.compare_model import SORT_ROLE
+from gpuplanner.ui.tables import column_header
 
 CLASS_LABELS = {
     "training_throughput": "Training throughput / MFU", "training_memory": "Training peak memory",
@@ -102,13 +103,7 @@ class LedgerTableModel(QtCore.QAbstractTableModel):
         return None
 
     def headerData(self, section: int, orientation, role=QtCore.Qt.ItemDataRole.DisplayRole):
-        if orientation != QtCore.Qt.Orientation.Horizontal:
-            return None
-        if role == QtCore.Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section].header
-        if role == QtCore.Qt.ItemDataRole.ToolTipRole:
-            return COLUMNS[section].tip or None
-        return None
+        return column_header(COLUMNS, section, orientation, role)
 
 
 class LedgerFilter(QtCore.QSortFilterProxyModel):
