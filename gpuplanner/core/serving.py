@@ -45,10 +45,10 @@ class Efficiency:
 # Fitted by scripts/validate_serving.py (TensorRT-LLM offline throughput, SGLang/vLLM and
 # aiconfigurator TTFT/TPOT); GPU generations without measurements take the Ampere values.
 EFFICIENCY = {
-    "hopper": Efficiency(0.7, 0.001, 0.2, "fitted: TensorRT-LLM perf-overview (H100/H200), aiconfigurator measurements"),
+    "hopper": Efficiency(0.7, 0.003, 0.2, "fitted: TensorRT-LLM perf-overview (H100/H200), aiconfigurator measurements"),
     "blackwell": Efficiency(0.8, 0.003, 0.2, "fitted: aiconfigurator measurements (B200/GB200)"),
-    "ampere": Efficiency(0.7, 0.001, 0.1, "fitted: TensorRT-LLM perf-overview (A100)"),
-    "ada": Efficiency(0.4, 0.0005, 0.1, "fitted: TensorRT-LLM perf-overview (L40S)"),
+    "ampere": Efficiency(0.8, 0.001, 0.1, "fitted: TensorRT-LLM perf-overview (A100)"),
+    "ada": Efficiency(0.4, 0.002, 0.2, "fitted: TensorRT-LLM perf-overview (L40S)"),
 }
 DEFAULT_GENERATION = "ampere"
 
