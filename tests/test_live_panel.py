@@ -21,7 +21,7 @@ from gpuplanner.monitor import (
     read_session,
 )
 from gpuplanner.monitor.synthetic import SyntheticSource, write_synthetic_session
-from gpuplanner.ui.live_panel import LivePanel
+from gpuplanner.ui.live.panel import LivePanel
 
 GIB = 2**30
 FAST = SamplerRates(usage_interval_s=0.005, sensors_interval_s=0.01, processes_interval_s=0.01)

@@ -24,7 +24,7 @@ from gpuplanner.report import write_csv, write_pdf
 from gpuplanner.ui.accuracy import AccuracyView, LedgerJob, shared_ledger
 from gpuplanner.ui.accuracy.model import COLUMN_INDEX, error_text, value_text
 from gpuplanner.ui.accuracy.view import COMPUTING
-from gpuplanner.ui.formatting import BAND_LINES
+from gpuplanner.ui.plan.formatting import BAND_LINES
 
 pytest_plugins = ("test_ui_support",)  # the window fixtures
 LEDGER_TIMEOUT_MS = 60_000  # the evaluation takes ~0.6 s alone; the test machine is shared

@@ -8,8 +8,8 @@ from PySide6 import QtCore
 from test_ui_support import settle
 
 from gpuplanner.core import PlanInputs, estimate
-from gpuplanner.ui.form import CUSTOM_MODEL
-from gpuplanner.ui.formatting import quick_vs_detailed, serve_texts, train_texts
+from gpuplanner.ui.plan.form import CUSTOM_MODEL
+from gpuplanner.ui.plan.formatting import quick_vs_detailed, serve_texts, train_texts
 
 pytest_plugins = ("test_ui_support",)  # the window fixtures
 
@@ -210,7 +210,7 @@ def test_plan_by_gpu_and_a_plan_that_does_not_fit(make_window, qtbot, catalogs):
 
 
 def test_card_messages_show_quotes_not_html_entities(qtbot):
-    from gpuplanner.ui.summary import SummaryPanel
+    from gpuplanner.ui.plan.summary import SummaryPanel
     panel = SummaryPanel()
     qtbot.addWidget(panel)
     panel.train_card.show_message("'int4' cannot be used for full training")

@@ -193,7 +193,7 @@ def test_benchmark_python_is_remembered_and_used(make_window, dialogs, settings)
 def test_python_detection_runs_off_the_gui_thread(qtbot):
     import threading
 
-    from gpuplanner.ui.bench_python import BenchPythonDialog
+    from gpuplanner.ui.bench.python_dialog import BenchPythonDialog
     gui = threading.get_ident()
     seen = []
 

@@ -27,18 +27,18 @@ from gpuplanner.core.result import PlanResult
 from gpuplanner.ui import about
 from gpuplanner.ui.accuracy import AccuracyView, shared_ledger
 from gpuplanner.ui.background import Cancelled, run_in_background
-from gpuplanner.ui.bench_link import BenchmarkLink
-from gpuplanner.ui.bench_python import BenchPythonDialog
-from gpuplanner.ui.bench_results import BenchResultsView
+from gpuplanner.ui.bench.link import BenchmarkLink
+from gpuplanner.ui.bench.python_dialog import BenchPythonDialog
+from gpuplanner.ui.bench.results import BenchResultsView
 from gpuplanner.ui.catalog_dialog import CatalogDialog, price_as_of
-from gpuplanner.ui.compare import CompareTab
+from gpuplanner.ui.compare.sweep_runner import SweepRunner
+from gpuplanner.ui.compare.tab import CompareTab
 from gpuplanner.ui.dialogs import CANCEL, SAVE, Dialogs
 from gpuplanner.ui.errors import ErrorReporter
-from gpuplanner.ui.form import FormPanel
-from gpuplanner.ui.formatting import window_title
-from gpuplanner.ui.plan_tab import PlanTab
+from gpuplanner.ui.plan.form import FormPanel
+from gpuplanner.ui.plan.formatting import window_title
+from gpuplanner.ui.plan.tab import PlanTab
 from gpuplanner.ui.settings import AppSettings
-from gpuplanner.ui.sweep_runner import SweepRunner
 
 DEBOUNCE_MS = 150
 BANDS_AFTER_MS = 1000  # the ledger evaluation behind the error bands starts once the window is up
@@ -52,7 +52,7 @@ class Services:
 
     write_report: Callable | None = None  # write_report(result, table, path)
     make_live_panel: Callable[[], QtWidgets.QWidget] | None = None  # a widget with stop()
-    bench_runner: QtCore.QObject | None = None  # gpuplanner.ui.bench_runner.BenchRunner
+    bench_runner: QtCore.QObject | None = None  # gpuplanner.ui.bench.runner.BenchRunner
     start_benchmark: Callable[[QtCore.QObject], None] | None = None  # starts a run on the runner
     set_bench_python: Callable[[str], None] | None = None  # the Python the next run uses ('' = own)
     bench_results_folder: Path | None = None  # where "Save results" writes dated files
