@@ -140,7 +140,7 @@ def _run(args: argparse.Namespace, argv: list[str], smoke: bool) -> int:
     with window.errors.installed():  # an unexpected error: a dialog and a log entry, not a silent stderr
         window.restore_session()
         if args.plan:
-            window.open_plan(args.plan)
+            window.document.open_plan(args.plan)
         window.show()
         if smoke:
             FirstPaintReporter(window, lambda: print(f"first paint: {startup_ms():.0f} ms", flush=True))

@@ -15,6 +15,7 @@ from gpuplanner.core.planfile import plan_to_dict, save_plan
 from gpuplanner.ui import main_window
 from gpuplanner.ui.dialogs import SAVE
 from gpuplanner.ui.main_window import Services
+from gpuplanner.ui.plan import document
 
 pytest_plugins = ("test_ui_support",)  # the window fixtures
 
@@ -31,6 +32,7 @@ def broken_estimate(monkeypatch):
             raise OverflowError("int too large to convert to float")
         return real(inputs, catalogs)
     monkeypatch.setattr(main_window, "estimate", estimate)
+    monkeypatch.setattr(document, "estimate", estimate)  # the check before a remembered plan is restored
 
 
 def test_an_exception_in_a_slot_is_shown_and_logged_and_the_app_goes_on(make_window, qtbot, tmp_path, dialogs):
@@ -79,15 +81,15 @@ def test_a_failed_save_is_shown_and_quitting_with_save_does_not_close(make_windo
 
     def broken_save(path, inputs, gpus=None):
         raise ValueError("Out of range float values are not JSON compliant")
-    monkeypatch.setattr(main_window, "save_plan", broken_save)
+    monkeypatch.setattr(document, "save_plan", broken_save)
     dialogs.paths.append(str(tmp_path / "lost.gpuplan"))
-    assert not window.save()
+    assert not window.document.save()
     assert "Saving lost.gpuplan failed" in dialogs.errors[-1][1]
 
     dialogs.save_answers.append(SAVE)
     dialogs.paths.append(str(tmp_path / "lost.gpuplan"))
     assert not window.close()  # the edits are still only in the window: it stays open
-    assert window.isVisible() and window.is_dirty() and len(dialogs.errors) == 2
+    assert window.isVisible() and window.document.is_dirty() and len(dialogs.errors) == 2
     assert not (tmp_path / "lost.gpuplan").exists()
 
 
@@ -98,7 +100,7 @@ def test_a_remembered_plan_that_cannot_be_read_is_skipped_and_forgotten(make_win
     window = make_window()
     window.restore_session()
     assert "deep.gpuplan not restored and forgotten" in window.statusBar().currentMessage()
-    assert settings.last_plan() == "" and window.path is None
+    assert settings.last_plan() == "" and window.document.path is None
     assert window.result is not None  # a working window with a new plan
 
 
@@ -110,8 +112,8 @@ def test_a_remembered_plan_that_cannot_be_computed_is_skipped_and_forgotten(make
     window = make_window()
     window.restore_session()
     assert "crash.gpuplan not restored and forgotten" in window.statusBar().currentMessage()
-    assert settings.last_plan() == "" and window.path is None
-    assert window.form.inputs() == PlanInputs() and window.saved_doc == plan_to_dict(PlanInputs())
+    assert settings.last_plan() == "" and window.document.path is None
+    assert window.form.inputs() == PlanInputs() and window.document.saved_doc == plan_to_dict(PlanInputs())
 
 
 def _cancel_progress_after(ms: int, parent) -> None:
@@ -180,7 +182,7 @@ def test_a_plan_with_zero_heads_never_bricks_the_start(make_window, tmp_path, se
                                 "inputs": {"model": {"arch": {k: v for k, v in arch.items()
                                                               if not (isinstance(v, float) and v != v)}}}}))
     window = make_window()
-    window.open_plan(str(plan))  # refused, or opened with the failure shown: either way a dialog
+    window.document.open_plan(str(plan))  # refused, or opened with the failure shown: either way a dialog
     assert dialogs.errors and dialogs.errors[-1][0] in ("Cannot open plan", "Unexpected error")
     settings.set_last_plan(str(plan))
     again = make_window()

@@ -189,7 +189,7 @@ def test_dropping_a_plan_or_a_model_folder_opens_it(make_window, tmp_path):
     drop = QtGui.QDropEvent(QtCore.QPointF(10, 10), QtCore.Qt.DropAction.CopyAction, mime,
                             QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier)
     window.dropEvent(drop)
-    assert window.form.inputs().seq_len == 1234 and window.path == tmp_path / "dropped.gpuplan"
+    assert window.form.inputs().seq_len == 1234 and window.document.path == tmp_path / "dropped.gpuplan"
 
 
 def test_plan_by_gpu_and_a_plan_that_does_not_fit(make_window, qtbot, catalogs):

@@ -8,7 +8,6 @@ runner), so tests build it with fakes.
 """
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from gpuplanner.core.errors import CatalogError, InputError
 from gpuplanner.core.estimate import estimate
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.model import load_config_json, load_model_folder
-from gpuplanner.core.planfile import SUFFIX, PlanFileError, load_plan, plan_to_dict, save_plan
+from gpuplanner.core.planfile import SUFFIX
 from gpuplanner.core.result import PlanResult
 from gpuplanner.ui import about
 from gpuplanner.ui.accuracy import AccuracyView, shared_ledger
@@ -33,8 +32,9 @@ from gpuplanner.ui.bench.results import BenchResultsView
 from gpuplanner.ui.catalog_dialog import CatalogDialog, price_as_of
 from gpuplanner.ui.compare.sweep_runner import SweepRunner
 from gpuplanner.ui.compare.tab import CompareTab
-from gpuplanner.ui.dialogs import CANCEL, SAVE, Dialogs
+from gpuplanner.ui.dialogs import Dialogs
 from gpuplanner.ui.errors import ErrorReporter
+from gpuplanner.ui.plan.document import Document
 from gpuplanner.ui.plan.form import FormPanel
 from gpuplanner.ui.plan.formatting import window_title
 from gpuplanner.ui.plan.tab import PlanTab
@@ -42,7 +42,6 @@ from gpuplanner.ui.settings import AppSettings
 
 DEBOUNCE_MS = 150
 BANDS_AFTER_MS = 1000  # the ledger evaluation behind the error bands starts once the window is up
-PLAN_FILTER = f"gpuplanner plans (*{SUFFIX})"
 EXPORT_FILTERS = {".csv": "CSV table (*.csv)", ".pdf": "PDF report (*.pdf)"}
 
 
@@ -59,12 +58,6 @@ class Services:
     error_log: Path | None = None  # where unexpected errors are logged (None: stderr)
 
 
-def _computable(inputs: PlanInputs, catalogs: Catalogs) -> None:
-    """Raise if estimating ``inputs`` fails unexpectedly; an InputError is fine (the form marks it)."""
-    with contextlib.suppress(InputError):
-        estimate(inputs, catalogs)
-
-
 class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, catalogs: Catalogs, settings: AppSettings, dialogs: Dialogs | None = None,
                  services: Services | None = None, parent: QtWidgets.QWidget | None = None):
@@ -75,8 +68,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.services = services or Services()
         self.errors = ErrorReporter(self.dialogs, self, self.services.error_log)
         self._last_failure = ""  # the unexpected estimate error already reported
-        self.path: Path | None = None
-        self.saved_doc = plan_to_dict(PlanInputs())
         self.inputs: PlanInputs | None = None  # the last valid inputs
         self.result: PlanResult | None = None  # the last good result of the chosen mode
         self.sweep_table = None  # the comparison shown in the Compare tab
@@ -85,6 +76,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.recompute_ms = 0.0
         self.catalog_dialog: CatalogDialog | None = None
         self.accuracy_view: AccuracyView | None = None
+        self.document = Document(self, self, settings, self.errors)
+        self.document.changed.connect(self._update_title)
+        self.document.message.connect(self.statusBar().showMessage)
 
         self.form = FormPanel(catalogs)
         self.form.setMinimumWidth(340)
@@ -149,10 +143,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build_actions(self) -> None:
         keys = QtGui.QKeySequence.StandardKey
-        self.new_action = self._action("New", self.new_plan, keys.New, "Start a new plan")
-        self.open_action = self._action("Open…", self.open_plan, keys.Open, "Open a .gpuplan file")
-        self.save_action = self._action("Save", self.save, keys.Save, "Save the plan")
-        self.save_as_action = self._action("Save As…", self.save_as, keys.SaveAs, "Save the plan under a new name")
+        self.new_action = self._action("New", self.document.new_plan, keys.New, "Start a new plan")
+        self.open_action = self._action("Open…", self.document.open_plan, keys.Open, "Open a .gpuplan file")
+        self.save_action = self._action("Save", self.document.save, keys.Save, "Save the plan")
+        self.save_as_action = self._action("Save As…", self.document.save_as, keys.SaveAs, "Save the plan under a new name")
         self.export_csv_action = self._action("Export CSV…", lambda: self.export(".csv"), "Ctrl+E",
                                               "Export the plan and the comparison table as CSV")
         self.export_pdf_action = self._action("Export PDF…", lambda: self.export(".pdf"), "Ctrl+Shift+E",
@@ -209,7 +203,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         for path in self.settings.recent_files():
-            self.recent_menu.addAction(Path(path).name, lambda p=path: self.open_recent(p)).setToolTip(path)
+            self.recent_menu.addAction(Path(path).name, lambda p=path: self.document.open_recent(p)).setToolTip(path)
         self.recent_menu.setEnabled(bool(self.settings.recent_files()))
 
     # ----- computing ----------------------------------------------------------------------
@@ -292,113 +286,26 @@ class MainWindow(QtWidgets.QMainWindow):
     def _show_as_of(self) -> None:
         self.as_of_label.setText(f"Catalog prices as of {price_as_of(self.catalogs)}")
 
-    # ----- documents ----------------------------------------------------------------------
-    def is_dirty(self) -> bool:
-        return self.inputs is None or plan_to_dict(self.inputs, self.catalogs.gpus) != self.saved_doc
-
+    # ----- the document --------------------------------------------------------------------
     def _update_title(self) -> None:
         model = self.result.model_name if self.result else "no plan"
         mode = self.inputs.mode if self.inputs else (self.result.mode if self.result else "")
         precision = self.inputs.precision if self.inputs else ""
-        self.setWindowTitle(window_title(model, mode, precision, self.path.name if self.path else "",
-                                         self.is_dirty()))
+        self.setWindowTitle(window_title(model, mode, precision, self.document.name(), self.document.is_dirty()))
 
-    def maybe_save(self) -> bool:
-        """True when it is fine to drop the current plan (saved, discarded, or unchanged)."""
-        if not self.is_dirty():
-            return True
-        answer = self.dialogs.ask_save_changes(self, self.path.name if self.path else "the new plan")
-        if answer == SAVE:
-            return self.save()  # False when the save failed: the plan is kept, the window stays
-        return answer != CANCEL
-
-    def _set_document(self, inputs: PlanInputs, path: Path | None, catalogs: Catalogs | None = None) -> None:
-        """Show a document; ``catalogs`` (from PlanDocument.catalogs) adds the GPU it measured."""
+    def show_plan(self, inputs: PlanInputs, catalogs: Catalogs | None) -> None:
+        """Put a document's inputs in the form (``catalogs`` adds the GPU it measured) and answer at once."""
         if catalogs is not None and catalogs is not self.catalogs:
             self.set_catalogs(catalogs)
-        self.path = path
-        self.saved_doc = plan_to_dict(inputs, self.catalogs.gpus)
         self.form.set_inputs(inputs)
         self.recompute_timer.stop()
         self.recompute()
-        if path is not None:
-            self.settings.add_recent(str(path))
-
-    def new_plan(self) -> None:
-        if self.maybe_save():
-            self._set_document(PlanInputs(), None)
-
-    def open_plan(self, path: str | None = None) -> bool:
-        if not self.maybe_save():
-            return False
-        path = path or self.dialogs.open_path(self, "Open plan", PLAN_FILTER)
-        if not path:
-            return False
-        try:
-            doc = run_in_background(self, f"Opening {Path(path).name}…", lambda: load_plan(path))
-            catalogs = doc.catalogs(self.catalogs, Path(path).name)
-        except PlanFileError as e:
-            self.dialogs.error(self, "Cannot open plan", str(e))
-            return False
-        except Cancelled:
-            return False
-        self._set_document(doc.inputs, Path(path), catalogs)
-        return True
-
-    def open_recent(self, path: str) -> bool:
-        """Open a recent plan; one that can no longer be opened leaves the list."""
-        opened = self.open_plan(path)
-        if not opened and not Path(path).is_file():
-            self.settings.remove_recent(path)
-        return opened
-
-    def save(self) -> bool:
-        return self.save_as() if self.path is None else self._write(self.path)
-
-    def save_as(self) -> bool:
-        suggested = str(self.path) if self.path else f"{self._suggested_stem()}{SUFFIX}"
-        path = self.dialogs.save_path(self, "Save plan", PLAN_FILTER, suggested)
-        if not path:
-            return False
-        path = Path(path)
-        return self._write(path if path.suffix == SUFFIX else path.with_name(path.name + SUFFIX))
-
-    def _write(self, path: Path) -> bool:
-        self.recompute()
-        if self.inputs is None:
-            self.dialogs.error(self, "Cannot save plan", "Fix the fields marked in red before saving.")
-            return False
-        try:
-            save_plan(path, self.inputs, self.catalogs.gpus)
-        except PlanFileError as e:
-            self.dialogs.error(self, "Cannot save plan", str(e))
-            return False
-        except Exception as e:  # unexpected: logged too; the caller (e.g. quitting) must not go on
-            self.errors.report(f"Saving {path.name}", e)
-            return False
-        self.path = path
-        self.saved_doc = plan_to_dict(self.inputs, self.catalogs.gpus)
-        self.settings.add_recent(str(path))
-        self._update_title()
-        self.statusBar().showMessage(f"saved {path}", 5000)
-        return True
 
     def restore_session(self) -> None:
         """Window geometry and the last plan from the settings (a missing plan is no error)."""
         if not self.settings.restore_window(self):
             self.resize(1280, 800)
-        last = self.settings.last_plan()
-        if not last or not Path(last).is_file():
-            return
-        try:
-            doc = load_plan(last)
-            catalogs = doc.catalogs(self.catalogs, Path(last).name)
-            _computable(doc.inputs, catalogs)
-        except Exception as e:  # never a failed start: skip the plan, say why, forget it
-            self.settings.set_last_plan("")
-            self.statusBar().showMessage(f"last plan {Path(last).name} not restored and forgotten: {e}", 15000)
-            return
-        self._set_document(doc.inputs, Path(last), catalogs)
+        self.document.restore_last()
 
     # ----- models, catalogs, export, about -------------------------------------------------
     def _choose_model(self) -> None:
@@ -439,7 +346,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.set_catalogs(catalogs)
         return catalogs
 
-    def _suggested_stem(self) -> str:
+    def suggested_stem(self) -> str:
         """A file name for an unsaved plan: the model and what is planned ('llama-3.1-70b-serving')."""
         if self.result is None:
             return "plan"
@@ -455,7 +362,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.result is None or self.inputs is None:
             self.dialogs.error(self, "Nothing to export", "Fix the fields marked in red first.")
             return False
-        name = f"{self.path.stem if self.path else self._suggested_stem()}{suffix}"
+        name = f"{self.document.path.stem if self.document.path else self.suggested_stem()}{suffix}"
         path = self.dialogs.save_path(self, "Export", EXPORT_FILTERS[suffix], name)
         if not path:
             return False
@@ -471,8 +378,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def show_accuracy(self) -> None:
         """Help → Accuracy: the ledger view; its "Open as plan" replaces the plan like New does."""
         def open_row(inputs: PlanInputs) -> None:
-            if self.maybe_save():
-                self._set_document(inputs, None)
+            if self.document.maybe_save():
+                self.document.replace(inputs)
                 self.activateWindow()
 
         if self.accuracy_view is None:
@@ -550,12 +457,12 @@ class MainWindow(QtWidgets.QMainWindow):
         if paths:
             event.acceptProposedAction()
             if paths[0].endswith(SUFFIX):
-                self.open_plan(paths[0])
+                self.document.open_plan(paths[0])
             else:
                 self.load_model(paths[0])
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
-        if not self.maybe_save():
+        if not self.document.maybe_save():
             event.ignore()
             return
         self.recompute_timer.stop()
@@ -566,6 +473,6 @@ class MainWindow(QtWidgets.QMainWindow):
             self.services.bench_runner.stop(grace_s=0.5)
         self.settings.save_window(self)
         self.settings.set_last_folder(getattr(self.dialogs, "folder", ""))
-        self.settings.set_last_plan(str(self.path) if self.path else "")
+        self.document.remember()
         self.settings.sync()
         event.accept()
