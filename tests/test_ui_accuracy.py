@@ -152,7 +152,7 @@ def test_open_as_plan_puts_the_rows_inputs_in_the_form(qtbot, make_window, pick)
     settle(qtbot, window)
     inputs = view.outcomes[index].case.inputs
     assert window.form.inputs() == inputs
-    assert window.inputs == inputs and window.document.path is None
+    assert window.state.inputs == inputs and window.document.path is None
 
 
 def test_the_evaluation_runs_once_and_never_on_the_gui_thread(qtbot):

@@ -129,24 +129,24 @@ def test_a_plan_on_this_machine_reopens_with_its_measured_gpu(make_window, tmp_p
     (here: a new window) that never ran the benchmark."""
     window = make_window()
     window.use_machine_gpu(_measured_gpu())
-    assert window.result.gpu_name == "This machine"
+    assert window.state.result.gpu_name == "This machine"
     dialogs.paths.append(str(tmp_path / "mine"))
     assert window.document.save_as()
     window.close()
     path = tmp_path / "mine.gpuplan"
 
     fresh = make_window()
-    assert "This machine" not in fresh.catalogs.gpus
+    assert "This machine" not in fresh.state.catalogs.gpus
     assert fresh.document.open_plan(str(path))
-    assert fresh.result is not None and fresh.result.gpu_name == "This machine"
-    assert fresh.catalogs.gpus["This machine"].as_of == "2026-11-21"
+    assert fresh.state.result is not None and fresh.state.result.gpu_name == "This machine"
+    assert fresh.state.catalogs.gpus["This machine"].as_of == "2026-11-21"
     assert fresh.form.gpu_combo.currentData() == "This machine"
     assert not fresh.document.is_dirty() and fresh.windowTitle().startswith("mine.gpuplan — ")  # no '*'
     assert dialogs.errors == []
 
     restored = make_window()  # the last plan comes back at start with its GPU too
     restored.restore_session()
-    assert restored.document.path == path and restored.result.gpu_name == "This machine" and not restored.document.is_dirty()
+    assert restored.document.path == path and restored.state.result.gpu_name == "This machine" and not restored.document.is_dirty()
 
 
 def test_a_new_measurement_marks_a_plan_on_this_machine_modified(make_window, tmp_path, dialogs):

@@ -79,6 +79,6 @@ def make_window(qtbot, catalogs, settings, dialogs):
 
 def settle(qtbot, window: MainWindow) -> None:
     """Wait for the debounced recompute that the last edit started."""
-    if window.recompute_timer.isActive():
-        with qtbot.waitSignal(window.recompute_timer.timeout, timeout=2000):
+    if window.state.recompute_timer.isActive():
+        with qtbot.waitSignal(window.state.recompute_timer.timeout, timeout=2000):
             pass

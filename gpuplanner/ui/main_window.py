@@ -1,15 +1,15 @@
 """The planner window: form on the left, Plan / Compare / Live tabs on the right.
 
-Answers follow the form as the user types: every edit restarts a 150 ms single-shot timer
-and the estimate runs on the GUI thread (it takes well under a millisecond). The compare
-sweep runs on a worker thread, only while its tab is showing and only for the mode it shows. Everything the window needs comes in
-through the constructor (catalogs, settings, dialogs, report writer, live panel, benchmark
+Answers follow the form as the user types: the PlannerState (ui/plan/state.py) recomputes
+after a pause and the window shows what it says; the plan's file life cycle is the Document
+(ui/plan/document.py). The compare sweep runs on a worker thread, only while its tab is
+showing and only for the mode it shows. Everything the window needs comes in through the
+constructor (catalogs, settings, dialogs, report writer, live panel, benchmark
 runner), so tests build it with fakes.
 """
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +18,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import CatalogError, InputError
-from gpuplanner.core.estimate import estimate
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.model import load_config_json, load_model_folder
 from gpuplanner.core.planfile import SUFFIX
-from gpuplanner.core.result import PlanResult
 from gpuplanner.ui import about
 from gpuplanner.ui.accuracy import AccuracyView, shared_ledger
 from gpuplanner.ui.background import Cancelled, run_in_background
@@ -37,10 +35,10 @@ from gpuplanner.ui.errors import ErrorReporter
 from gpuplanner.ui.plan.document import Document
 from gpuplanner.ui.plan.form import FormPanel
 from gpuplanner.ui.plan.formatting import window_title
+from gpuplanner.ui.plan.state import PlannerState
 from gpuplanner.ui.plan.tab import PlanTab
 from gpuplanner.ui.settings import AppSettings
 
-DEBOUNCE_MS = 150
 BANDS_AFTER_MS = 1000  # the ledger evaluation behind the error bands starts once the window is up
 EXPORT_FILTERS = {".csv": "CSV table (*.csv)", ".pdf": "PDF report (*.pdf)"}
 
@@ -62,23 +60,16 @@ class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, catalogs: Catalogs, settings: AppSettings, dialogs: Dialogs | None = None,
                  services: Services | None = None, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
-        self.catalogs = catalogs
         self.settings = settings
         self.dialogs = dialogs or Dialogs(settings.last_folder())
         self.services = services or Services()
         self.errors = ErrorReporter(self.dialogs, self, self.services.error_log)
         self._last_failure = ""  # the unexpected estimate error already reported
-        self.inputs: PlanInputs | None = None  # the last valid inputs
-        self.result: PlanResult | None = None  # the last good result of the chosen mode
         self.sweep_table = None  # the comparison shown in the Compare tab
         self._compare_mode = ""
         self.sweeps = SweepRunner(self)
-        self.recompute_ms = 0.0
         self.catalog_dialog: CatalogDialog | None = None
         self.accuracy_view: AccuracyView | None = None
-        self.document = Document(self, self, settings, self.errors)
-        self.document.changed.connect(self._update_title)
-        self.document.message.connect(self.statusBar().showMessage)
 
         self.form = FormPanel(catalogs)
         self.form.setMinimumWidth(340)
@@ -116,16 +107,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.statusBar().addPermanentWidget(self.as_of_label)
         self.setAcceptDrops(True)
 
-        self.recompute_timer = QtCore.QTimer(self)
-        self.recompute_timer.setSingleShot(True)
-        self.recompute_timer.setInterval(DEBOUNCE_MS)
-        self.recompute_timer.timeout.connect(self.recompute)
-        self.form.changed.connect(self.recompute_timer.start)
+        self.state = PlannerState(catalogs, self.form.inputs, self)
+        self.state.result_changed.connect(self._show_state)
+        self.form.changed.connect(self.state.request)
+        self.document = Document(self.state, self, settings, self.errors)
+        self.document.changed.connect(self._update_title)
+        self.document.message.connect(self.statusBar().showMessage)
         self.form.load_model_button.clicked.connect(self._choose_model)
         self._build_actions()
         self._connect_benchmark()
         self._show_as_of()
-        self.recompute()
+        self.state.recompute()
         QtCore.QTimer.singleShot(BANDS_AFTER_MS, self, lambda: shared_ledger().when_ready(
             self.plan_tab.summary.set_outcomes))  # on a pool thread; the cards get their bands when done
         if settings.memory_unit() != "GiB":
@@ -207,48 +199,30 @@ class MainWindow(QtWidgets.QMainWindow):
         self.recent_menu.setEnabled(bool(self.settings.recent_files()))
 
     # ----- computing ----------------------------------------------------------------------
-    def recompute(self) -> None:
-        """Read the form and show the new answer, or mark what is wrong and keep the last one."""
-        started = time.perf_counter()
-        try:
-            inputs = self.form.inputs()
-            primary = estimate(inputs, self.catalogs)
-        except InputError as e:
-            marked = self.form.show_error(e)
-            self.plan_tab.set_error(f"Fix the marked field: {e.message}" if marked else str(e))
-            self.inputs = None
-            self._update_title()
-            return
-        except Exception as e:  # a bug or an input no check caught: say so, keep the inputs saveable
-            self._estimate_failed(inputs, e)
-            return
-        other = {}
-        for mode in ("train", "infer"):
-            try:
-                other[mode] = primary if mode == inputs.mode else estimate(inputs.with_(mode=mode), self.catalogs)
-            except InputError as e:
-                other[mode] = e
-            except Exception as e:
-                self._estimate_failed(inputs, e)
-                return
-        self._last_failure = ""
-        self.inputs, self.result = inputs, primary
-        self.plan_tab.show_results(primary, other["train"], other["infer"])
-        self.recompute_ms = (time.perf_counter() - started) * 1e3
-        self.statusBar().showMessage(f"recomputed in {self.recompute_ms:.1f} ms")
+    def _show_state(self) -> None:
+        """Show the state's new answer, or mark what is wrong and keep the last one on show."""
+        state, error = self.state, self.state.error
+        if isinstance(error, InputError):
+            marked = self.form.show_error(error)
+            self.plan_tab.set_error(f"Fix the marked field: {error.message}" if marked else str(error))
+        elif error is not None:
+            self._estimate_failed(error)
+        else:
+            self._last_failure = ""
+            self.plan_tab.show_results(state.result, state.results["train"], state.results["infer"])
+            self.statusBar().showMessage(f"recomputed in {state.recompute_ms:.1f} ms")
         self._update_title()
-        self._refresh_compare()
+        if error is None:
+            self._refresh_compare()
 
-    def _estimate_failed(self, inputs: PlanInputs, error: Exception) -> None:
+    def _estimate_failed(self, error: Exception) -> None:
         """Show that no answer matches the form (the stale one is dropped); the edits stay saveable."""
-        self.inputs, self.result = inputs, None
         self.plan_tab.set_error(f"This plan cannot be computed ({type(error).__name__}: {error}). "
                                 "Change the inputs; the plan can still be saved.")
         failure = f"{type(error).__name__}: {error}"
         if failure != self._last_failure:  # once per distinct error, not once per keystroke
             self._last_failure = failure
             self.errors.report("Computing the plan", error)
-        self._update_title()
 
     def _tab_changed(self) -> None:
         if self.tabs.currentWidget() is self.live_tab and self.live_panel is None and self.services.make_live_panel:
@@ -263,43 +237,43 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _refresh_compare(self) -> None:
         """Ask for the sweep the Compare tab shows (off the GUI thread; the newest request wins)."""
-        if self.tabs.currentWidget() is not self.compare_tab or self.inputs is None or self.result is None:
+        if self.tabs.currentWidget() is not self.compare_tab or self.state.inputs is None or self.state.result is None:
             return
-        if self._compare_mode != self.inputs.mode:  # a new plan mode: show that mode, cheapest first
-            self._compare_mode = self.inputs.mode
+        if self._compare_mode != self.state.inputs.mode:  # a new plan mode: show that mode, cheapest first
+            self._compare_mode = self.state.inputs.mode
             with QtCore.QSignalBlocker(self.compare_tab):
-                self.compare_tab.set_mode(self.inputs.mode)
-        self.sweeps.request(self.inputs, self.catalogs, self.compare_tab.wanted_modes())
+                self.compare_tab.set_mode(self.state.inputs.mode)
+        self.sweeps.request(self.state.inputs, self.state.catalogs, self.compare_tab.wanted_modes())
 
     def _sweep_ready(self, inputs: PlanInputs, modes: tuple, table) -> None:
-        if inputs != self.inputs or modes != self.compare_tab.wanted_modes():
+        if inputs != self.state.inputs or modes != self.compare_tab.wanted_modes():
             return  # the form or the filter moved on; a newer request is on its way
         self.sweep_table = table
-        self.compare_tab.set_table(table, inputs, self.catalogs)
+        self.compare_tab.set_table(table, inputs, self.state.catalogs)
 
     def set_catalogs(self, catalogs: Catalogs) -> None:
-        self.catalogs = catalogs
+        self.state.set_catalogs(catalogs)
         self.form.set_catalogs(catalogs)
         self._show_as_of()
-        self.recompute()
+        self.state.recompute()
 
     def _show_as_of(self) -> None:
-        self.as_of_label.setText(f"Catalog prices as of {price_as_of(self.catalogs)}")
+        self.as_of_label.setText(f"Catalog prices as of {price_as_of(self.state.catalogs)}")
 
     # ----- the document --------------------------------------------------------------------
     def _update_title(self) -> None:
-        model = self.result.model_name if self.result else "no plan"
-        mode = self.inputs.mode if self.inputs else (self.result.mode if self.result else "")
-        precision = self.inputs.precision if self.inputs else ""
+        model = self.state.result.model_name if self.state.result else "no plan"
+        mode = self.state.inputs.mode if self.state.inputs else (self.state.result.mode if self.state.result else "")
+        precision = self.state.inputs.precision if self.state.inputs else ""
         self.setWindowTitle(window_title(model, mode, precision, self.document.name(), self.document.is_dirty()))
 
     def show_plan(self, inputs: PlanInputs, catalogs: Catalogs | None) -> None:
         """Put a document's inputs in the form (``catalogs`` adds the GPU it measured) and answer at once."""
-        if catalogs is not None and catalogs is not self.catalogs:
+        if catalogs is not None and catalogs is not self.state.catalogs:
             self.set_catalogs(catalogs)
         self.form.set_inputs(inputs)
-        self.recompute_timer.stop()
-        self.recompute()
+        self.state.recompute_timer.stop()
+        self.state.recompute()
 
     def restore_session(self) -> None:
         """Window geometry and the last plan from the settings (a missing plan is no error)."""
@@ -333,14 +307,14 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def show_catalogs(self) -> None:
         self.catalog_dialog = CatalogDialog(
-            self.catalogs, self.load_user_catalog,
+            self.state.catalogs, self.load_user_catalog,
             lambda: self.dialogs.open_path(self, "Load catalog CSV", "CSV files (*.csv)"), self)
         self.catalog_dialog.open()
 
     def load_user_catalog(self, path: str) -> Catalogs:
         """Add a user CSV to the catalogs in use; raises CatalogError and changes nothing if bad."""
         try:
-            catalogs = run_in_background(self, f"Loading {Path(path).name}…", lambda: self.catalogs.with_user_file(path))
+            catalogs = run_in_background(self, f"Loading {Path(path).name}…", lambda: self.state.catalogs.with_user_file(path))
         except Cancelled:
             raise CatalogError(path, "loading was cancelled; the catalogs in use are unchanged") from None
         self.set_catalogs(catalogs)
@@ -348,10 +322,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def suggested_stem(self) -> str:
         """A file name for an unsaved plan: the model and what is planned ('llama-3.1-70b-serving')."""
-        if self.result is None:
+        if self.state.result is None:
             return "plan"
-        mode = "training" if self.result.mode == "train" else "serving"
-        return re.sub(r"[^A-Za-z0-9._-]+", "-", f"{self.result.model_name}-{mode}").strip("-.") or "plan"
+        mode = "training" if self.state.result.mode == "train" else "serving"
+        return re.sub(r"[^A-Za-z0-9._-]+", "-", f"{self.state.result.model_name}-{mode}").strip("-.") or "plan"
 
     def export(self, suffix: str) -> bool:
         writer = self.services.write_report
@@ -359,7 +333,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.dialogs.error(self, "Export unavailable",
                                "This build has no report writer (gpuplanner.report.write_report).")
             return False
-        if self.result is None or self.inputs is None:
+        if self.state.result is None or self.state.inputs is None:
             self.dialogs.error(self, "Nothing to export", "Fix the fields marked in red first.")
             return False
         name = f"{self.document.path.stem if self.document.path else self.suggested_stem()}{suffix}"
@@ -368,7 +342,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         path = path if path.lower().endswith(suffix) else path + suffix
         try:
-            writer(self.result, self.sweeps.table_now(self.inputs, self.catalogs, ("train", "infer")), path)
+            writer(self.state.result, self.sweeps.table_now(self.state.inputs, self.state.catalogs, ("train", "infer")), path)
         except Exception as e:  # the report layer's ReportError, OSError, …: tell the user, keep running
             self.dialogs.error(self, "Export failed", f"{Path(path).name} was not written: {e}")
             return False
@@ -390,7 +364,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.accuracy_view.activateWindow()
 
     def show_about(self) -> None:
-        QtWidgets.QMessageBox.about(self, "About gpuplanner", about.about_html(self.catalogs))
+        QtWidgets.QMessageBox.about(self, "About gpuplanner", about.about_html(self.state.catalogs))
 
     # ----- benchmark ----------------------------------------------------------------------
     def _connect_benchmark(self) -> None:
@@ -441,10 +415,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def use_machine_gpu(self, gpu) -> None:
         """Plan on this machine: add the measured "This machine" GPU and select it."""
-        self.set_catalogs(self.catalogs.with_gpu(gpu))
-        if self.inputs is not None:
-            self.form.set_inputs(self.inputs.with_(gpu=gpu.name, instance=""))
-            self.recompute()
+        self.set_catalogs(self.state.catalogs.with_gpu(gpu))
+        if self.state.inputs is not None:
+            self.form.set_inputs(self.state.inputs.with_(gpu=gpu.name, instance=""))
+            self.state.recompute()
         self.tabs.setCurrentWidget(self.plan_tab)
 
     # ----- window events ------------------------------------------------------------------
@@ -465,7 +439,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self.document.maybe_save():
             event.ignore()
             return
-        self.recompute_timer.stop()
+        self.state.recompute_timer.stop()
         self.sweeps.stop()
         if self.live_panel is not None:
             self.live_panel.stop()

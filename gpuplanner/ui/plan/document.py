@@ -2,8 +2,8 @@
 the recent-files list and the plan restored at start-up.
 
 The window keeps the chrome (menus, title, status bar); this class keeps the life cycle, so a
-reader finds "what happens on Save" in one place. It reaches the planner only through the small
-``DocumentHost`` protocol below.
+reader finds "what happens on Save" in one place. It reads the inputs from the PlannerState and
+reaches the window only through the small ``DocumentHost`` protocol below.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import contextlib
 from pathlib import Path
 from typing import Protocol
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore
 
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError
@@ -21,19 +21,16 @@ from gpuplanner.core.planfile import SUFFIX, PlanFileError, load_plan, plan_to_d
 from gpuplanner.ui.background import Cancelled, run_in_background
 from gpuplanner.ui.dialogs import CANCEL, SAVE, Dialogs
 from gpuplanner.ui.errors import ErrorReporter
+from gpuplanner.ui.plan.state import PlannerState
 from gpuplanner.ui.settings import AppSettings
 
 PLAN_FILTER = f"gpuplanner plans (*{SUFFIX})"
 
 
 class DocumentHost(Protocol):
-    """What the document needs from the planner it saves."""
+    """What the document needs from the window that shows it (a QWidget: its dialogs' parent)."""
 
-    catalogs: Catalogs
     dialogs: Dialogs  # read at each use: tests swap in real dialogs after construction
-    inputs: PlanInputs | None  # the last valid inputs; None while a field is wrong
-
-    def recompute(self) -> None: ...
 
     def show_plan(self, inputs: PlanInputs, catalogs: Catalogs | None) -> None: ...
 
@@ -52,11 +49,10 @@ class Document(QtCore.QObject):
     changed = QtCore.Signal()
     message = QtCore.Signal(str, int)  # a status-bar note and how long it shows (ms)
 
-    def __init__(self, host: DocumentHost, window: QtWidgets.QWidget, settings: AppSettings,
-                 errors: ErrorReporter):
-        super().__init__(window)
-        self.host = host
-        self.window = window  # the parent of every dialog
+    def __init__(self, state: PlannerState, host: DocumentHost, settings: AppSettings, errors: ErrorReporter):
+        super().__init__(host)
+        self.state = state  # the inputs saved and the catalogs they refer to
+        self.host = host  # also the parent of every dialog
         self.settings = settings
         self.errors = errors
         self.path: Path | None = None
@@ -70,14 +66,14 @@ class Document(QtCore.QObject):
         return self.path.name if self.path else ""
 
     def is_dirty(self) -> bool:
-        inputs = self.host.inputs
-        return inputs is None or plan_to_dict(inputs, self.host.catalogs.gpus) != self.saved_doc
+        inputs = self.state.inputs
+        return inputs is None or plan_to_dict(inputs, self.state.catalogs.gpus) != self.saved_doc
 
     def maybe_save(self) -> bool:
         """True when it is fine to drop the current plan (saved, discarded, or unchanged)."""
         if not self.is_dirty():
             return True
-        answer = self.dialogs.ask_save_changes(self.window, self.path.name if self.path else "the new plan")
+        answer = self.dialogs.ask_save_changes(self.host, self.path.name if self.path else "the new plan")
         if answer == SAVE:
             return self.save()  # False when the save failed: the plan is kept, the window stays
         return answer != CANCEL
@@ -85,7 +81,7 @@ class Document(QtCore.QObject):
     def replace(self, inputs: PlanInputs, path: Path | None = None, catalogs: Catalogs | None = None) -> None:
         """Show a document; ``catalogs`` (from PlanDocument.catalogs) adds the GPU it measured."""
         self.path = path
-        self.saved_doc = plan_to_dict(inputs, (catalogs or self.host.catalogs).gpus)
+        self.saved_doc = plan_to_dict(inputs, (catalogs or self.state.catalogs).gpus)
         self.host.show_plan(inputs, catalogs)
         if path is not None:
             self.settings.add_recent(str(path))
@@ -97,14 +93,14 @@ class Document(QtCore.QObject):
     def open_plan(self, path: str | None = None) -> bool:
         if not self.maybe_save():
             return False
-        path = path or self.dialogs.open_path(self.window, "Open plan", PLAN_FILTER)
+        path = path or self.dialogs.open_path(self.host, "Open plan", PLAN_FILTER)
         if not path:
             return False
         try:
-            doc = run_in_background(self.window, f"Opening {Path(path).name}…", lambda: load_plan(path))
-            catalogs = doc.catalogs(self.host.catalogs, Path(path).name)
+            doc = run_in_background(self.host, f"Opening {Path(path).name}…", lambda: load_plan(path))
+            catalogs = doc.catalogs(self.state.catalogs, Path(path).name)
         except PlanFileError as e:
-            self.dialogs.error(self.window, "Cannot open plan", str(e))
+            self.dialogs.error(self.host, "Cannot open plan", str(e))
             return False
         except Cancelled:
             return False
@@ -123,28 +119,28 @@ class Document(QtCore.QObject):
 
     def save_as(self) -> bool:
         suggested = str(self.path) if self.path else f"{self.host.suggested_stem()}{SUFFIX}"
-        path = self.dialogs.save_path(self.window, "Save plan", PLAN_FILTER, suggested)
+        path = self.dialogs.save_path(self.host, "Save plan", PLAN_FILTER, suggested)
         if not path:
             return False
         path = Path(path)
         return self._write(path if path.suffix == SUFFIX else path.with_name(path.name + SUFFIX))
 
     def _write(self, path: Path) -> bool:
-        self.host.recompute()
-        inputs = self.host.inputs
+        self.state.recompute()
+        inputs = self.state.inputs
         if inputs is None:
-            self.dialogs.error(self.window, "Cannot save plan", "Fix the fields marked in red before saving.")
+            self.dialogs.error(self.host, "Cannot save plan", "Fix the fields marked in red before saving.")
             return False
         try:
-            save_plan(path, inputs, self.host.catalogs.gpus)
+            save_plan(path, inputs, self.state.catalogs.gpus)
         except PlanFileError as e:
-            self.dialogs.error(self.window, "Cannot save plan", str(e))
+            self.dialogs.error(self.host, "Cannot save plan", str(e))
             return False
         except Exception as e:  # unexpected: logged too; the caller (e.g. quitting) must not go on
             self.errors.report(f"Saving {path.name}", e)
             return False
         self.path = path
-        self.saved_doc = plan_to_dict(inputs, self.host.catalogs.gpus)
+        self.saved_doc = plan_to_dict(inputs, self.state.catalogs.gpus)
         self.settings.add_recent(str(path))
         self.changed.emit()
         self.message.emit(f"saved {path}", 5000)
@@ -157,7 +153,7 @@ class Document(QtCore.QObject):
             return
         try:
             doc = load_plan(last)
-            catalogs = doc.catalogs(self.host.catalogs, Path(last).name)
+            catalogs = doc.catalogs(self.state.catalogs, Path(last).name)
             _computable(doc.inputs, catalogs)
         except Exception as e:  # never a failed start: skip the plan, say why, forget it
             self.settings.set_last_plan("")
