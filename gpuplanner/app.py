@@ -48,13 +48,13 @@ def _write_report():
     return getattr(report, "write_report", None)
 
 
-def _make_live_panel():
+def _make_live_panel(dialogs):
     """The Live tab's panel over NVML, falling back to CPU/RAM (imported when first shown:
     telemetry costs startup time the planner does not need)."""
     from gpuplanner.monitor import Sampler, default_source
     from gpuplanner.ui.live.panel import LivePanel
 
-    return LivePanel(Sampler(default_source()))
+    return LivePanel(Sampler(default_source()), dialogs=dialogs)
 
 
 def _services(parent, settings):

@@ -135,7 +135,7 @@ def test_live_tab_and_benchmark_action(make_window):
     live = FakeLive("live")
     runner = FakeRunner()
     started = []
-    window = make_window(Services(make_live_panel=lambda: live, bench_runner=runner,
+    window = make_window(Services(make_live_panel=lambda dialogs: live, bench_runner=runner,
                                   start_benchmark=lambda r: (started.append(r), setattr(r, "running", True))))
     assert live.parent() is None  # built only when the Live tab is first shown
     window.tabs.setCurrentIndex(2)
@@ -207,6 +207,17 @@ def test_python_detection_runs_off_the_gui_thread(qtbot):
         dialog.start_detection().join(5)
     assert seen and seen[0] != gui and dialog.chosen() == "/usr/bin/python3"
     assert dialog.detect_button.isEnabled()
+
+
+def test_browsing_for_the_benchmark_python_goes_through_the_dialogs_seam(qtbot, dialogs):
+    from gpuplanner.ui.bench.python_dialog import BenchPythonDialog
+
+    dialog = BenchPythonDialog("/usr/bin/python3", lambda: None, dialogs=dialogs)
+    qtbot.addWidget(dialog)
+    dialogs.paths.append("/opt/venv/bin/python")
+    browse = next(b for b in dialog.findChildren(QtWidgets.QPushButton) if b.text() == "Browse…")
+    browse.click()
+    assert dialog.chosen() == "/opt/venv/bin/python" and not dialogs.paths
 
 
 def test_without_live_or_benchmark_the_window_still_works(make_window):

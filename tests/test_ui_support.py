@@ -29,7 +29,7 @@ class FakeDialogs(Dialogs):
         self.asked.append(name)
         return self.save_answers.pop(0) if self.save_answers else DISCARD
 
-    def open_path(self, parent, title, file_filter):
+    def open_path(self, parent, title, file_filter, start=""):
         return self.paths.pop(0) if self.paths else ""
 
     def save_path(self, parent, title, file_filter, suggested):

@@ -48,7 +48,7 @@ class Services:
     """What the composition root hands the window. None = not available in this build."""
 
     write_report: Callable | None = None  # write_report(result, table, path)
-    make_live_panel: Callable[[], QtWidgets.QWidget] | None = None  # a widget with stop()
+    make_live_panel: Callable[[Dialogs], QtWidgets.QWidget] | None = None  # a widget with stop()
     bench_runner: QtCore.QObject | None = None  # gpuplanner.ui.bench.runner.BenchRunner
     start_benchmark: Callable[[QtCore.QObject], None] | None = None  # starts a run on the runner
     set_bench_python: Callable[[str], None] | None = None  # the Python the next run uses ('' = own)
@@ -226,7 +226,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _tab_changed(self) -> None:
         if self.tabs.currentWidget() is self.live_tab and self.live_panel is None and self.services.make_live_panel:
-            self.live_panel = self.services.make_live_panel()
+            self.live_panel = self.services.make_live_panel(self.dialogs)
             self.live_tab.insertWidget(0, self.live_panel)
             self.live_tab.setStretchFactor(0, 3)  # the curves get most of the height
             self.live_tab.setStretchFactor(1, 2)
@@ -406,7 +406,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.statusBar().showMessage(f"benchmark finished: {phases or 'no results'}" + (f"; {note}" if note else ""))
 
     def choose_bench_python(self) -> bool:
-        dialog = BenchPythonDialog(self.settings.bench_python(), parent=self)
+        dialog = BenchPythonDialog(self.settings.bench_python(), parent=self, dialogs=self.dialogs)
         if not self.dialogs.run(dialog):
             return False
         self.settings.set_bench_python(dialog.chosen())
