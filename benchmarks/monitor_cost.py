@@ -27,7 +27,7 @@ from gpuplanner.monitor import (  # noqa: E402
     SystemSource,
 )
 from gpuplanner.monitor.synthetic import SyntheticSource  # noqa: E402
-from gpuplanner.ui.live_panel import LivePanel  # noqa: E402
+from gpuplanner.ui.live.panel import LivePanel  # noqa: E402
 
 
 class PrefilledSampler(Sampler):

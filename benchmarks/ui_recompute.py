@@ -1,6 +1,6 @@
 """How long from a field edit to updated labels, measured on the real window (offscreen).
 
-Times `window.recompute()` after a field change (the debounce delay itself, 150 ms, is a
+Times `window.state.recompute()` after a field change (the debounce delay itself, 150 ms, is a
 deliberate wait and not counted), for training and serving plans, and prints the median.
 
     .venv/bin/python benchmarks/ui_recompute.py [repeats]
@@ -28,9 +28,9 @@ def measure(window: MainWindow, app: QtWidgets.QApplication, field: str, values:
     times_ms = []
     for i in range(repeats):
         editor.setText(values[i % len(values)])  # starts the debounce timer, as typing does
-        window.recompute_timer.stop()
+        window.state.recompute_timer.stop()
         started = time.perf_counter()
-        window.recompute()
+        window.state.recompute()
         app.processEvents()  # let the labels and chart repaint
         times_ms.append((time.perf_counter() - started) * 1e3)
     return times_ms

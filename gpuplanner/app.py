@@ -48,13 +48,13 @@ def _write_report():
     return getattr(report, "write_report", None)
 
 
-def _make_live_panel():
+def _make_live_panel(dialogs):
     """The Live tab's panel over NVML, falling back to CPU/RAM (imported when first shown:
     telemetry costs startup time the planner does not need)."""
     from gpuplanner.monitor import Sampler, default_source
-    from gpuplanner.ui.live_panel import LivePanel
+    from gpuplanner.ui.live.panel import LivePanel
 
-    return LivePanel(Sampler(default_source()))
+    return LivePanel(Sampler(default_source()), dialogs=dialogs)
 
 
 def _services(parent, settings):
@@ -69,12 +69,12 @@ def _services(parent, settings):
 
     data = QtCore.QStandardPaths.writableLocation(QtCore.QStandardPaths.StandardLocation.AppDataLocation)
     services = Services(write_report=_write_report(), error_log=Path(data) / LOG_NAME)
-    if importlib.util.find_spec("gpuplanner.ui.live_panel") is not None:
+    if importlib.util.find_spec("gpuplanner.ui.live.panel") is not None:
         services.make_live_panel = _make_live_panel
     try:
         from gpuplanner.bench.config import BenchConfig
         from gpuplanner.bench.launcher import child_command
-        from gpuplanner.ui.bench_runner import BenchRunner
+        from gpuplanner.ui.bench.runner import BenchRunner
     except ImportError:
         return services
 
@@ -140,7 +140,7 @@ def _run(args: argparse.Namespace, argv: list[str], smoke: bool) -> int:
     with window.errors.installed():  # an unexpected error: a dialog and a log entry, not a silent stderr
         window.restore_session()
         if args.plan:
-            window.open_plan(args.plan)
+            window.document.open_plan(args.plan)
         window.show()
         if smoke:
             FirstPaintReporter(window, lambda: print(f"first paint: {startup_ms():.0f} ms", flush=True))

@@ -54,7 +54,7 @@ def main() -> int:
         settings = AppSettings(store)
         window = MainWindow(load_catalogs(), settings, Discarding(), composition._services(app, settings))
         window.form.set_inputs(SAMPLE)
-        window.recompute()
+        window.state.recompute()
         window.resize(*SIZE)
         window.show()
         wait_for_bands(window, app)

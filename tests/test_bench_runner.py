@@ -7,7 +7,7 @@ import pytest
 
 from gpuplanner.bench import protocol
 from gpuplanner.bench.config import BenchConfig
-from gpuplanner.ui.bench_runner import BenchRunner
+from gpuplanner.ui.bench.runner import BenchRunner
 
 FAKE_CHILD = str(Path(__file__).with_name("fake_bench_child.py"))
 CONFIG = BenchConfig(device="cpu", quick=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_ui_support import FakeDialogs
 
 from gpuplanner.monitor import (
     CSV_COLUMNS,
@@ -21,7 +22,7 @@ from gpuplanner.monitor import (
     read_session,
 )
 from gpuplanner.monitor.synthetic import SyntheticSource, write_synthetic_session
-from gpuplanner.ui.live_panel import LivePanel
+from gpuplanner.ui.live.panel import LivePanel
 
 GIB = 2**30
 FAST = SamplerRates(usage_interval_s=0.005, sensors_interval_s=0.01, processes_interval_s=0.01)
@@ -219,3 +220,15 @@ def test_a_lost_gpu_shows_as_a_device_error(qtbot, make_panel) -> None:
     assert panel.retry_button.isVisible()
     assert curve_length(panel, "used") > 0  # the first GPU stays selected and live
 
+
+
+def test_export_asks_through_the_dialogs_seam_and_reports_a_failure_there(qtbot, tmp_path: Path) -> None:
+    """The Export button asks Dialogs for the path and shows a failure through it (no modal box)."""
+    dialogs = FakeDialogs()
+    dialogs.paths.append(str(tmp_path / "early.csv"))
+    panel = LivePanel(Sampler(SyntheticSource(), FAST), dialogs=dialogs)
+    qtbot.addWidget(panel)
+    panel.export_button.click()
+    assert not dialogs.paths  # the path came from the seam
+    assert dialogs.errors and dialogs.errors[0][0] == "Export failed" and "No samples" in dialogs.errors[0][1]
+    assert not (tmp_path / "early.csv").exists()

@@ -14,8 +14,8 @@ from gpuplanner.bench import protocol
 from gpuplanner.bench.results import load_results
 from gpuplanner.bench.run import BenchRun
 from gpuplanner.core import load_catalogs
-from gpuplanner.ui.bench_results import BenchResultsView
-from gpuplanner.ui.bench_runner import BenchRunner
+from gpuplanner.ui.bench.results import BenchResultsView
+from gpuplanner.ui.bench.runner import BenchRunner
 
 V = protocol.PROTOCOL_VERSION
 OLD_RESULT = {"type": "result", "v": V, "phase": "matmul", "dtype": "fp32", "n": 64, "flops_per_s": 1e11}

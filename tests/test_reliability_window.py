@@ -12,9 +12,9 @@ from test_ui_plan import type_into
 
 from gpuplanner.core import PlanInputs
 from gpuplanner.core.planfile import plan_to_dict, save_plan
-from gpuplanner.ui import main_window
 from gpuplanner.ui.dialogs import SAVE
 from gpuplanner.ui.main_window import Services
+from gpuplanner.ui.plan import document, state
 
 pytest_plugins = ("test_ui_support",)  # the window fixtures
 
@@ -24,13 +24,14 @@ BROKEN_SEQ_LEN = 1234  # the fake estimate fails for this input, as a bug would
 @pytest.fixture
 def broken_estimate(monkeypatch):
     """The window's estimate raises OverflowError for seq_len 1234 (a stand-in for any core bug)."""
-    real = main_window.estimate
+    real = state.estimate
 
     def estimate(inputs, catalogs):
         if inputs.seq_len == BROKEN_SEQ_LEN:
             raise OverflowError("int too large to convert to float")
         return real(inputs, catalogs)
-    monkeypatch.setattr(main_window, "estimate", estimate)
+    monkeypatch.setattr(state, "estimate", estimate)
+    monkeypatch.setattr(document, "estimate", estimate)  # the check before a remembered plan is restored
 
 
 def test_an_exception_in_a_slot_is_shown_and_logged_and_the_app_goes_on(make_window, qtbot, tmp_path, dialogs):
@@ -47,17 +48,17 @@ def test_an_exception_in_a_slot_is_shown_and_logged_and_the_app_goes_on(make_win
     assert title == "Unexpected error" and "missing_field" in text and str(log) in text
     assert "Traceback" in log.read_text() and "faulty_slot" in log.read_text()
     type_into(qtbot, window, "seq_len", "2048")  # still answering
-    assert window.result is not None and window.result.inputs["seq_len"] == 2048
+    assert window.state.result is not None and window.state.result.inputs["seq_len"] == 2048
 
 
 def test_a_failing_estimate_is_shown_once_and_the_stale_answer_dropped(make_window, qtbot, dialogs, broken_estimate):
     window = make_window()
     type_into(qtbot, window, "seq_len", str(BROKEN_SEQ_LEN))
-    assert window.result is None  # no answer that belongs to other inputs
+    assert window.state.result is None  # no answer that belongs to other inputs
     assert "cannot be computed" in window.plan_tab.error.text()
     assert [t for t, _ in dialogs.errors] == ["Unexpected error"]
     assert "Computing the plan failed: OverflowError" in dialogs.errors[0][1]
-    window.recompute()  # the same failure again: no second dialog
+    window.state.recompute()  # the same failure again: no second dialog
     assert len(dialogs.errors) == 1
 
 
@@ -79,15 +80,15 @@ def test_a_failed_save_is_shown_and_quitting_with_save_does_not_close(make_windo
 
     def broken_save(path, inputs, gpus=None):
         raise ValueError("Out of range float values are not JSON compliant")
-    monkeypatch.setattr(main_window, "save_plan", broken_save)
+    monkeypatch.setattr(document, "save_plan", broken_save)
     dialogs.paths.append(str(tmp_path / "lost.gpuplan"))
-    assert not window.save()
+    assert not window.document.save()
     assert "Saving lost.gpuplan failed" in dialogs.errors[-1][1]
 
     dialogs.save_answers.append(SAVE)
     dialogs.paths.append(str(tmp_path / "lost.gpuplan"))
     assert not window.close()  # the edits are still only in the window: it stays open
-    assert window.isVisible() and window.is_dirty() and len(dialogs.errors) == 2
+    assert window.isVisible() and window.document.is_dirty() and len(dialogs.errors) == 2
     assert not (tmp_path / "lost.gpuplan").exists()
 
 
@@ -98,8 +99,8 @@ def test_a_remembered_plan_that_cannot_be_read_is_skipped_and_forgotten(make_win
     window = make_window()
     window.restore_session()
     assert "deep.gpuplan not restored and forgotten" in window.statusBar().currentMessage()
-    assert settings.last_plan() == "" and window.path is None
-    assert window.result is not None  # a working window with a new plan
+    assert settings.last_plan() == "" and window.document.path is None
+    assert window.state.result is not None  # a working window with a new plan
 
 
 def test_a_remembered_plan_that_cannot_be_computed_is_skipped_and_forgotten(make_window, tmp_path, settings,
@@ -110,8 +111,8 @@ def test_a_remembered_plan_that_cannot_be_computed_is_skipped_and_forgotten(make
     window = make_window()
     window.restore_session()
     assert "crash.gpuplan not restored and forgotten" in window.statusBar().currentMessage()
-    assert settings.last_plan() == "" and window.path is None
-    assert window.form.inputs() == PlanInputs() and window.saved_doc == plan_to_dict(PlanInputs())
+    assert settings.last_plan() == "" and window.document.path is None
+    assert window.form.inputs() == PlanInputs() and window.document.saved_doc == plan_to_dict(PlanInputs())
 
 
 def _cancel_progress_after(ms: int, parent) -> None:
@@ -161,12 +162,12 @@ def test_a_cancelled_catalog_load_changes_nothing(make_window, qtbot, monkeypatc
     from gpuplanner.core.errors import CatalogError
     window = make_window()
     window.show()
-    before = window.catalogs
+    before = window.state.catalogs
     monkeypatch.setattr(Catalogs, "with_user_file", lambda self, path: time.sleep(2) or self)
     _cancel_progress_after(700, window)
     with pytest.raises(CatalogError, match="cancelled"):
         window.load_user_catalog(str(tmp_path / "big.csv"))
-    assert window.catalogs is before
+    assert window.state.catalogs is before
 
 
 def test_a_plan_with_zero_heads_never_bricks_the_start(make_window, tmp_path, settings, dialogs):
@@ -180,9 +181,9 @@ def test_a_plan_with_zero_heads_never_bricks_the_start(make_window, tmp_path, se
                                 "inputs": {"model": {"arch": {k: v for k, v in arch.items()
                                                               if not (isinstance(v, float) and v != v)}}}}))
     window = make_window()
-    window.open_plan(str(plan))  # refused, or opened with the failure shown: either way a dialog
+    window.document.open_plan(str(plan))  # refused, or opened with the failure shown: either way a dialog
     assert dialogs.errors and dialogs.errors[-1][0] in ("Cannot open plan", "Unexpected error")
     settings.set_last_plan(str(plan))
     again = make_window()
     again.restore_session()  # must not raise
-    assert settings.last_plan() == "" and again.result is not None
+    assert settings.last_plan() == "" and again.state.result is not None

@@ -24,7 +24,7 @@ from gpuplanner.report import write_csv, write_pdf
 from gpuplanner.ui.accuracy import AccuracyView, LedgerJob, shared_ledger
 from gpuplanner.ui.accuracy.model import COLUMN_INDEX, error_text, value_text
 from gpuplanner.ui.accuracy.view import COMPUTING
-from gpuplanner.ui.formatting import BAND_LINES
+from gpuplanner.ui.plan.formatting import BAND_LINES
 
 pytest_plugins = ("test_ui_support",)  # the window fixtures
 LEDGER_TIMEOUT_MS = 60_000  # the evaluation takes ~0.6 s alone; the test machine is shared
@@ -152,7 +152,7 @@ def test_open_as_plan_puts_the_rows_inputs_in_the_form(qtbot, make_window, pick)
     settle(qtbot, window)
     inputs = view.outcomes[index].case.inputs
     assert window.form.inputs() == inputs
-    assert window.inputs == inputs and window.path is None
+    assert window.state.inputs == inputs and window.document.path is None
 
 
 def test_the_evaluation_runs_once_and_never_on_the_gui_thread(qtbot):

@@ -8,7 +8,7 @@ import pytest
 from gpuplanner.bench.calibration import MACHINE_GPU, predict_train_step
 from gpuplanner.bench.run import BenchRun
 from gpuplanner.core import PlanInputs, estimate, load_catalogs
-from gpuplanner.ui.bench_results import BenchResultsView
+from gpuplanner.ui.bench.results import BenchResultsView
 
 CATALOGS = load_catalogs()
 H100_HELLO = {"type": "hello", "device_name": "NVIDIA H100 80GB HBM3", "total_memory_bytes": 85_520_809_984,

@@ -11,8 +11,8 @@ from gpuplanner.core import PlanInputs, estimate
 from gpuplanner.core.sweep import COLUMNS, sweep
 from gpuplanner.report import write_csv
 from gpuplanner.report.content import candidate_cells
-from gpuplanner.ui.compare import CompareTab
-from gpuplanner.ui.compare_model import COLUMN_INDEX, SORT_ROLE, SweepFilter, SweepTableModel
+from gpuplanner.ui.compare.model import COLUMN_INDEX, SORT_ROLE, SweepFilter, SweepTableModel
+from gpuplanner.ui.compare.tab import CompareTab
 
 ASC = QtCore.Qt.SortOrder.AscendingOrder
 

@@ -22,7 +22,7 @@ def test_save_then_open_gives_the_same_inputs(make_window, qtbot, tmp_path, dial
     type_into(qtbot, window, "util_cap", "85")
     saved = window.form.inputs()
     dialogs.paths.append(str(tmp_path / "serving"))  # the suffix is added
-    assert window.save_as()
+    assert window.document.save_as()
     path = tmp_path / "serving.gpuplan"
     doc = json.loads(path.read_text())
     assert doc["format"] == "gpuplanner-plan" and doc["version"] == 1
@@ -30,25 +30,25 @@ def test_save_then_open_gives_the_same_inputs(make_window, qtbot, tmp_path, dial
     assert [p.name for p in tmp_path.iterdir() if p.name != "settings.ini"] == ["serving.gpuplan"]
     assert not window.windowTitle().startswith("*") and "serving.gpuplan" in window.windowTitle()
 
-    window.new_plan()
+    window.document.new_plan()
     assert window.form.inputs() == PlanInputs()
-    assert window.open_plan(str(path))
+    assert window.document.open_plan(str(path))
     assert window.form.inputs() == saved
-    assert not window.is_dirty()
+    assert not window.document.is_dirty()
 
 
 def test_corrupt_and_newer_plans_are_refused_clearly(make_window, tmp_path, dialogs):
     window = make_window()
     corrupt = tmp_path / "corrupt.gpuplan"
     corrupt.write_text('{"format": "gpuplanner-plan", "version": 1, "inputs": {')
-    assert not window.open_plan(str(corrupt))
+    assert not window.document.open_plan(str(corrupt))
     title, text = dialogs.errors[-1]
     assert title == "Cannot open plan" and "corrupt JSON" in text
     assert window.form.inputs() == PlanInputs()  # nothing changed
 
     newer = tmp_path / "newer.gpuplan"
     newer.write_text(json.dumps({"format": "gpuplanner-plan", "version": VERSION + 1, "inputs": {}}))
-    assert not window.open_plan(str(newer))
+    assert not window.document.open_plan(str(newer))
     assert "newer gpuplanner" in dialogs.errors[-1][1]
     with pytest.raises(PlanFileError, match="newer gpuplanner"):
         load_plan(newer)
@@ -56,24 +56,24 @@ def test_corrupt_and_newer_plans_are_refused_clearly(make_window, tmp_path, dial
 
 def test_unsaved_changes_prompt(make_window, qtbot, tmp_path, dialogs):
     window = make_window()
-    assert not window.is_dirty()
-    window.new_plan()
+    assert not window.document.is_dirty()
+    window.document.new_plan()
     assert dialogs.asked == []  # nothing to lose, no question
     type_into(qtbot, window, "seq_len", "8192")
     dialogs.save_answers.append(CANCEL)
-    window.new_plan()
+    window.document.new_plan()
     assert dialogs.asked == ["the new plan"]
     assert window.form.inputs().seq_len == 8192  # cancel keeps the edit
 
     dialogs.save_answers.append(SAVE)
     dialogs.paths.append(str(tmp_path / "kept.gpuplan"))
-    window.new_plan()
+    window.document.new_plan()
     assert load_plan(tmp_path / "kept.gpuplan").inputs.seq_len == 8192
     assert window.form.inputs() == PlanInputs()
 
     type_into(qtbot, window, "seq_len", "1024")
     dialogs.save_answers.append(DISCARD)
-    window.new_plan()
+    window.document.new_plan()
     assert window.form.inputs() == PlanInputs()
 
 
@@ -81,14 +81,14 @@ def test_recent_files_last_plan_and_geometry_restored(make_window, qtbot, tmp_pa
     window = make_window()
     choose(qtbot, window, window.form.model_combo, "llama-2-13b")
     dialogs.paths.append(str(tmp_path / "a.gpuplan"))
-    window.save_as()
+    window.document.save_as()
     window.resize(700, 650)  # within the offscreen screen, which restoreGeometry clamps to
     window.close()
     assert settings.recent_files() == [str(tmp_path / "a.gpuplan")]
 
     again = make_window()
     again.restore_session()
-    assert again.path == tmp_path / "a.gpuplan"
+    assert again.document.path == tmp_path / "a.gpuplan"
     assert again.form.inputs().model == "llama-2-13b"
     assert again.size().width() == 700
 
@@ -97,7 +97,7 @@ def test_a_vanished_recent_plan_leaves_the_list(make_window, tmp_path, settings,
     window = make_window()
     gone = str(tmp_path / "gone.gpuplan")
     settings.add_recent(gone)
-    assert not window.open_recent(gone)
+    assert not window.document.open_recent(gone)
     assert "cannot be read" in dialogs.errors[-1][1]
     assert settings.recent_files() == []
 
@@ -129,24 +129,24 @@ def test_a_plan_on_this_machine_reopens_with_its_measured_gpu(make_window, tmp_p
     (here: a new window) that never ran the benchmark."""
     window = make_window()
     window.use_machine_gpu(_measured_gpu())
-    assert window.result.gpu_name == "This machine"
+    assert window.state.result.gpu_name == "This machine"
     dialogs.paths.append(str(tmp_path / "mine"))
-    assert window.save_as()
+    assert window.document.save_as()
     window.close()
     path = tmp_path / "mine.gpuplan"
 
     fresh = make_window()
-    assert "This machine" not in fresh.catalogs.gpus
-    assert fresh.open_plan(str(path))
-    assert fresh.result is not None and fresh.result.gpu_name == "This machine"
-    assert fresh.catalogs.gpus["This machine"].as_of == "2026-11-21"
+    assert "This machine" not in fresh.state.catalogs.gpus
+    assert fresh.document.open_plan(str(path))
+    assert fresh.state.result is not None and fresh.state.result.gpu_name == "This machine"
+    assert fresh.state.catalogs.gpus["This machine"].as_of == "2026-11-21"
     assert fresh.form.gpu_combo.currentData() == "This machine"
-    assert not fresh.is_dirty() and fresh.windowTitle().startswith("mine.gpuplan — ")  # no '*'
+    assert not fresh.document.is_dirty() and fresh.windowTitle().startswith("mine.gpuplan — ")  # no '*'
     assert dialogs.errors == []
 
     restored = make_window()  # the last plan comes back at start with its GPU too
     restored.restore_session()
-    assert restored.path == path and restored.result.gpu_name == "This machine" and not restored.is_dirty()
+    assert restored.document.path == path and restored.state.result.gpu_name == "This machine" and not restored.document.is_dirty()
 
 
 def test_a_new_measurement_marks_a_plan_on_this_machine_modified(make_window, tmp_path, dialogs):
@@ -156,9 +156,9 @@ def test_a_new_measurement_marks_a_plan_on_this_machine_modified(make_window, tm
     gpu = _measured_gpu()
     window.use_machine_gpu(gpu)
     dialogs.paths.append(str(tmp_path / "mine.gpuplan"))
-    assert window.save_as() and not window.is_dirty()
+    assert window.document.save_as() and not window.document.is_dirty()
     window.use_machine_gpu(replace(gpu, peak_flops={**gpu.peak_flops, "fp32": 0.2e12}, as_of="2026-11-22"))
-    assert window.is_dirty()  # saving would store other figures
+    assert window.document.is_dirty()  # saving would store other figures
 
 
 @pytest.mark.parametrize("inputs", [PlanInputs(), PlanInputs(gpu="H100", instance=""),
@@ -168,8 +168,8 @@ def test_opening_a_plan_does_not_mark_it_modified(make_window, tmp_path, inputs)
 
     save_plan(tmp_path / "p.gpuplan", inputs)
     window = make_window()
-    assert window.open_plan(str(tmp_path / "p.gpuplan"))
-    assert not window.is_dirty() and window.windowTitle().startswith("p.gpuplan — ")  # no '*'
+    assert window.document.open_plan(str(tmp_path / "p.gpuplan"))
+    assert not window.document.is_dirty() and window.windowTitle().startswith("p.gpuplan — ")  # no '*'
 
 
 def test_file_dialogs_start_in_the_last_folder_and_propose_the_model(make_window, monkeypatch, tmp_path):
@@ -187,7 +187,7 @@ def test_file_dialogs_start_in_the_last_folder_and_propose_the_model(make_window
     (tmp_path / "sub").mkdir()
     window = make_window()
     window.dialogs = Dialogs(str(tmp_path))
-    assert window.save_as()
+    assert window.document.save_as()
     assert asked[0] == str(tmp_path / "llama-2-7b-training.gpuplan")  # last folder, the model's name
     window.dialogs.save_path(window, "Export", "*.pdf", "x.pdf")
     assert asked[1] == str(tmp_path / "sub" / "x.pdf")  # the folder the user went to last

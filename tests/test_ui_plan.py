@@ -8,8 +8,8 @@ from PySide6 import QtCore
 from test_ui_support import settle
 
 from gpuplanner.core import PlanInputs, estimate
-from gpuplanner.ui.form import CUSTOM_MODEL
-from gpuplanner.ui.formatting import quick_vs_detailed, serve_texts, train_texts
+from gpuplanner.ui.plan.form import CUSTOM_MODEL
+from gpuplanner.ui.plan.formatting import quick_vs_detailed, serve_texts, train_texts
 
 pytest_plugins = ("test_ui_support",)  # the window fixtures
 
@@ -33,7 +33,7 @@ def assert_shows(window, catalogs, inputs: PlanInputs) -> None:
     train = estimate(inputs.with_(mode="train"), catalogs)
     serve = estimate(inputs.with_(mode="infer"), catalogs)
     primary = train if inputs.mode == "train" else serve
-    assert window.result.to_dict() == primary.to_dict()
+    assert window.state.result.to_dict() == primary.to_dict()
     summary = window.plan_tab.summary
     assert summary.train_card.values == train_texts(train)
     assert summary.serve_card.values == serve_texts(serve)
@@ -46,7 +46,7 @@ def test_preset_precision_and_instance_update_the_cards(make_window, qtbot, cata
     window = make_window()
     choose(qtbot, window, window.form.model_combo, "llama-3.1-70b")
     assert_shows(window, catalogs, PlanInputs(model="llama-3.1-70b"))
-    assert window.result.gpus == estimate(PlanInputs(model="llama-3.1-70b"), catalogs).gpus
+    assert window.state.result.gpus == estimate(PlanInputs(model="llama-3.1-70b"), catalogs).gpus
 
     choose(qtbot, window, window.form.editor("precision"), "fp8")
     choose(qtbot, window, window.form.instance_combo, "a3-highgpu-8g")
@@ -84,7 +84,7 @@ def test_bad_value_is_marked_inline_and_last_answer_stays_greyed(make_window, qt
     type_into(qtbot, window, "seq_len", "2048")
     assert window.form.error_text("seq_len") == ""
     assert window.plan_tab.summary.isEnabled()
-    assert window.result.inputs["seq_len"] == 2048
+    assert window.state.result.inputs["seq_len"] == 2048
 
 
 def test_core_errors_are_shown_on_their_field(make_window, qtbot):
@@ -101,7 +101,7 @@ def test_int4_full_training_names_the_precision_field(make_window, qtbot):
     assert "cannot be used for full training" in window.form.error_text("precision")
     choose(qtbot, window, window.form.editor("mode"), "Serving")
     assert window.form.error_text("precision") == ""
-    assert window.result.mode == "infer" and window.result.precision == "int4"
+    assert window.state.result.mode == "infer" and window.state.result.precision == "int4"
 
 
 def test_unknown_preset_text_is_an_inline_error(make_window, qtbot):
@@ -148,7 +148,7 @@ def test_load_model_config_and_bad_config(make_window, qtbot, tmp_path, dialogs,
     (folder / "config.json").write_text(json.dumps(config))
     assert window.load_model(str(folder / "config.json"))
     settle(qtbot, window)
-    assert window.result.model_name == "tiny"
+    assert window.state.result.model_name == "tiny"
     (tmp_path / "broken.json").write_text("{not json")
     assert not window.load_model(str(tmp_path / "broken.json"))
     assert "is not valid JSON" in dialogs.errors[-1][1]
@@ -189,7 +189,7 @@ def test_dropping_a_plan_or_a_model_folder_opens_it(make_window, tmp_path):
     drop = QtGui.QDropEvent(QtCore.QPointF(10, 10), QtCore.Qt.DropAction.CopyAction, mime,
                             QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier)
     window.dropEvent(drop)
-    assert window.form.inputs().seq_len == 1234 and window.path == tmp_path / "dropped.gpuplan"
+    assert window.form.inputs().seq_len == 1234 and window.document.path == tmp_path / "dropped.gpuplan"
 
 
 def test_plan_by_gpu_and_a_plan_that_does_not_fit(make_window, qtbot, catalogs):
@@ -210,7 +210,7 @@ def test_plan_by_gpu_and_a_plan_that_does_not_fit(make_window, qtbot, catalogs):
 
 
 def test_card_messages_show_quotes_not_html_entities(qtbot):
-    from gpuplanner.ui.summary import SummaryPanel
+    from gpuplanner.ui.plan.summary import SummaryPanel
     panel = SummaryPanel()
     qtbot.addWidget(panel)
     panel.train_card.show_message("'int4' cannot be used for full training")

@@ -34,8 +34,8 @@ def test_export_passes_the_shown_result_and_table(make_window, tmp_path, dialogs
     dialogs.paths.append(str(tmp_path / "x.csv"))
     assert window.export(".csv")
     result, table, path = calls[0]
-    assert result is window.result and path == str(tmp_path / "x.csv")
-    pd.testing.assert_frame_equal(table, sweep(window.inputs, window.catalogs))  # both modes, in full
+    assert result is window.state.result and path == str(tmp_path / "x.csv")
+    pd.testing.assert_frame_equal(table, sweep(window.state.inputs, window.state.catalogs))  # both modes, in full
 
 
 def test_export_errors_are_reported_not_raised(make_window, tmp_path, dialogs):
@@ -60,18 +60,18 @@ def test_catalog_dialog_and_user_catalog(make_window, qtbot, tmp_path, catalogs)
     bad.write_text("cloud,instance_type,gpu,gpu_count,price_usd_per_hour\nacme,big-box,H100,eight,10\n")
     assert not dialog.load(str(bad))
     assert "row 1" in dialog.error.text() and "gpu_count" in dialog.error.text()
-    assert window.catalogs is catalogs  # unchanged
+    assert window.state.catalogs is catalogs  # unchanged
 
     good = tmp_path / "mine.csv"
     good.write_text("cloud,instance_type,gpu,gpu_count,price_usd_per_hour,as_of\n"
                     "acme,big-box,H100,8,10.0,2026-01 negotiated\n")
     assert dialog.load(str(good))
-    assert "big-box" in window.catalogs.instances
+    assert "big-box" in window.state.catalogs.instances
     assert window.form.instance_combo.findData("big-box") >= 0
     assert "2026-01 negotiated" in window.as_of_label.text()
     window.form.instance_combo.setCurrentText("big-box")
-    window.recompute()
-    assert window.result.instance_type == "big-box"
+    window.state.recompute()
+    assert window.state.result.instance_type == "big-box"
     dialog.close()
 
 
@@ -135,7 +135,7 @@ def test_live_tab_and_benchmark_action(make_window):
     live = FakeLive("live")
     runner = FakeRunner()
     started = []
-    window = make_window(Services(make_live_panel=lambda: live, bench_runner=runner,
+    window = make_window(Services(make_live_panel=lambda dialogs: live, bench_runner=runner,
                                   start_benchmark=lambda r: (started.append(r), setattr(r, "running", True))))
     assert live.parent() is None  # built only when the Live tab is first shown
     window.tabs.setCurrentIndex(2)
@@ -167,9 +167,9 @@ def test_use_for_planning_plans_on_this_machine(make_window):
     window = make_window(Services(bench_runner=runner, start_benchmark=lambda r: None))
     runner.finished.emit(True)
     window.bench_results.plan_button.click()
-    assert window.result.gpu_name == "This machine" and window.result.instance_type == ""
-    assert "This machine" in window.catalogs.gpus
-    assert any("measured throughput" in w for w in window.result.warnings)
+    assert window.state.result.gpu_name == "This machine" and window.state.result.instance_type == ""
+    assert "This machine" in window.state.catalogs.gpus
+    assert any("measured throughput" in w for w in window.state.result.warnings)
 
 
 def test_results_without_a_hello_are_not_shown_and_say_why(make_window):
@@ -193,7 +193,7 @@ def test_benchmark_python_is_remembered_and_used(make_window, dialogs, settings)
 def test_python_detection_runs_off_the_gui_thread(qtbot):
     import threading
 
-    from gpuplanner.ui.bench_python import BenchPythonDialog
+    from gpuplanner.ui.bench.python_dialog import BenchPythonDialog
     gui = threading.get_ident()
     seen = []
 
@@ -209,6 +209,17 @@ def test_python_detection_runs_off_the_gui_thread(qtbot):
     assert dialog.detect_button.isEnabled()
 
 
+def test_browsing_for_the_benchmark_python_goes_through_the_dialogs_seam(qtbot, dialogs):
+    from gpuplanner.ui.bench.python_dialog import BenchPythonDialog
+
+    dialog = BenchPythonDialog("/usr/bin/python3", lambda: None, dialogs=dialogs)
+    qtbot.addWidget(dialog)
+    dialogs.paths.append("/opt/venv/bin/python")
+    browse = next(b for b in dialog.findChildren(QtWidgets.QPushButton) if b.text() == "Browse…")
+    browse.click()
+    assert dialog.chosen() == "/opt/venv/bin/python" and not dialogs.paths
+
+
 def test_without_live_or_benchmark_the_window_still_works(make_window):
     window = make_window()
     assert not window.bench_action.isEnabled()
@@ -218,7 +229,7 @@ def test_without_live_or_benchmark_the_window_still_works(make_window):
 
 def test_memory_in_gb_or_gib_is_remembered(make_window, settings):
     window = make_window()
-    r = window.result
+    r = window.state.result
     assert f"{r.usable_bytes / 2**30:,.1f} GiB" in window.plan_tab.summary.quick_text
     window.gb_action.trigger()
     assert f"{r.usable_bytes / 1e9:,.1f} GB" in window.plan_tab.summary.quick_text

@@ -29,7 +29,7 @@ class FakeDialogs(Dialogs):
         self.asked.append(name)
         return self.save_answers.pop(0) if self.save_answers else DISCARD
 
-    def open_path(self, parent, title, file_filter):
+    def open_path(self, parent, title, file_filter, start=""):
         return self.paths.pop(0) if self.paths else ""
 
     def save_path(self, parent, title, file_filter, suggested):
@@ -79,6 +79,6 @@ def make_window(qtbot, catalogs, settings, dialogs):
 
 def settle(qtbot, window: MainWindow) -> None:
     """Wait for the debounced recompute that the last edit started."""
-    if window.recompute_timer.isActive():
-        with qtbot.waitSignal(window.recompute_timer.timeout, timeout=2000):
+    if window.state.recompute_timer.isActive():
+        with qtbot.waitSignal(window.state.recompute_timer.timeout, timeout=2000):
             pass

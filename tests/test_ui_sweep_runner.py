@@ -9,7 +9,7 @@ import pytest
 
 from gpuplanner.core import PlanInputs
 from gpuplanner.core.sweep import SweepCancelled, sweep
-from gpuplanner.ui.sweep_runner import SweepRunner
+from gpuplanner.ui.compare.sweep_runner import SweepRunner
 
 pytest_plugins = ("test_ui_support",)  # the catalogs fixture
 

@@ -12,7 +12,7 @@ from PySide6 import QtCore, QtWidgets
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import CatalogError
 from gpuplanner.core.units import GIB, fmt_count
-from gpuplanner.ui.form import ERROR_STYLE
+from gpuplanner.ui.plan.form import ERROR_STYLE
 
 
 def _num(x: float, fmt: str = "{:,.4g}"):

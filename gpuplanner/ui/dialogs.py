@@ -1,6 +1,6 @@
 """The modal questions the window asks, behind one small interface.
 
-The window never calls QFileDialog/QMessageBox directly: it calls these methods, so tests
+No window or panel calls QFileDialog/QMessageBox directly: it calls these methods, so tests
 pass a fake that answers at once (modal dialogs would block a test forever).
 """
 from __future__ import annotations
@@ -26,8 +26,10 @@ class Dialogs:
             buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
         return {buttons.Save: SAVE, buttons.Discard: DISCARD}.get(answer, CANCEL)
 
-    def open_path(self, parent: QtWidgets.QWidget, title: str, file_filter: str) -> str:
-        return self._remember(QtWidgets.QFileDialog.getOpenFileName(parent, title, self.folder, file_filter)[0])
+    def open_path(self, parent: QtWidgets.QWidget, title: str, file_filter: str, start: str = "") -> str:
+        """``start``: where the dialog opens (e.g. the file chosen before); the last folder if empty."""
+        return self._remember(QtWidgets.QFileDialog.getOpenFileName(parent, title, start or self.folder,
+                                                                    file_filter)[0])
 
     def save_path(self, parent: QtWidgets.QWidget, title: str, file_filter: str, suggested: str) -> str:
         """`suggested` is a file name (proposed in the last folder) or a whole path."""

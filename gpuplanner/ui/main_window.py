@@ -1,16 +1,15 @@
 """The planner window: form on the left, Plan / Compare / Live tabs on the right.
 
-Answers follow the form as the user types: every edit restarts a 150 ms single-shot timer
-and the estimate runs on the GUI thread (it takes well under a millisecond). The compare
-sweep runs on a worker thread, only while its tab is showing and only for the mode it shows. Everything the window needs comes in
-through the constructor (catalogs, settings, dialogs, report writer, live panel, benchmark
+Answers follow the form as the user types: the PlannerState (ui/plan/state.py) recomputes
+after a pause and the window shows what it says; the plan's file life cycle is the Document
+(ui/plan/document.py). The compare sweep runs on a worker thread, only while its tab is
+showing and only for the mode it shows. Everything the window needs comes in through the
+constructor (catalogs, settings, dialogs, report writer, live panel, benchmark
 runner), so tests build it with fakes.
 """
 from __future__ import annotations
 
-import contextlib
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,30 +18,28 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import CatalogError, InputError
-from gpuplanner.core.estimate import estimate
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.model import load_config_json, load_model_folder
-from gpuplanner.core.planfile import SUFFIX, PlanFileError, load_plan, plan_to_dict, save_plan
-from gpuplanner.core.result import PlanResult
+from gpuplanner.core.planfile import SUFFIX
 from gpuplanner.ui import about
 from gpuplanner.ui.accuracy import AccuracyView, shared_ledger
 from gpuplanner.ui.background import Cancelled, run_in_background
-from gpuplanner.ui.bench_link import BenchmarkLink
-from gpuplanner.ui.bench_python import BenchPythonDialog
-from gpuplanner.ui.bench_results import BenchResultsView
+from gpuplanner.ui.bench.link import BenchmarkLink
+from gpuplanner.ui.bench.python_dialog import BenchPythonDialog
+from gpuplanner.ui.bench.results import BenchResultsView
 from gpuplanner.ui.catalog_dialog import CatalogDialog, price_as_of
-from gpuplanner.ui.compare import CompareTab
-from gpuplanner.ui.dialogs import CANCEL, SAVE, Dialogs
+from gpuplanner.ui.compare.sweep_runner import SweepRunner
+from gpuplanner.ui.compare.tab import CompareTab
+from gpuplanner.ui.dialogs import Dialogs
 from gpuplanner.ui.errors import ErrorReporter
-from gpuplanner.ui.form import FormPanel
-from gpuplanner.ui.formatting import window_title
-from gpuplanner.ui.plan_tab import PlanTab
+from gpuplanner.ui.plan.document import Document
+from gpuplanner.ui.plan.form import FormPanel
+from gpuplanner.ui.plan.formatting import window_title
+from gpuplanner.ui.plan.state import PlannerState
+from gpuplanner.ui.plan.tab import PlanTab
 from gpuplanner.ui.settings import AppSettings
-from gpuplanner.ui.sweep_runner import SweepRunner
 
-DEBOUNCE_MS = 150
 BANDS_AFTER_MS = 1000  # the ledger evaluation behind the error bands starts once the window is up
-PLAN_FILTER = f"gpuplanner plans (*{SUFFIX})"
 EXPORT_FILTERS = {".csv": "CSV table (*.csv)", ".pdf": "PDF report (*.pdf)"}
 
 
@@ -51,38 +48,26 @@ class Services:
     """What the composition root hands the window. None = not available in this build."""
 
     write_report: Callable | None = None  # write_report(result, table, path)
-    make_live_panel: Callable[[], QtWidgets.QWidget] | None = None  # a widget with stop()
-    bench_runner: QtCore.QObject | None = None  # gpuplanner.ui.bench_runner.BenchRunner
+    make_live_panel: Callable[[Dialogs], QtWidgets.QWidget] | None = None  # a widget with stop()
+    bench_runner: QtCore.QObject | None = None  # gpuplanner.ui.bench.runner.BenchRunner
     start_benchmark: Callable[[QtCore.QObject], None] | None = None  # starts a run on the runner
     set_bench_python: Callable[[str], None] | None = None  # the Python the next run uses ('' = own)
     bench_results_folder: Path | None = None  # where "Save results" writes dated files
     error_log: Path | None = None  # where unexpected errors are logged (None: stderr)
 
 
-def _computable(inputs: PlanInputs, catalogs: Catalogs) -> None:
-    """Raise if estimating ``inputs`` fails unexpectedly; an InputError is fine (the form marks it)."""
-    with contextlib.suppress(InputError):
-        estimate(inputs, catalogs)
-
-
 class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, catalogs: Catalogs, settings: AppSettings, dialogs: Dialogs | None = None,
                  services: Services | None = None, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
-        self.catalogs = catalogs
         self.settings = settings
         self.dialogs = dialogs or Dialogs(settings.last_folder())
         self.services = services or Services()
         self.errors = ErrorReporter(self.dialogs, self, self.services.error_log)
         self._last_failure = ""  # the unexpected estimate error already reported
-        self.path: Path | None = None
-        self.saved_doc = plan_to_dict(PlanInputs())
-        self.inputs: PlanInputs | None = None  # the last valid inputs
-        self.result: PlanResult | None = None  # the last good result of the chosen mode
         self.sweep_table = None  # the comparison shown in the Compare tab
         self._compare_mode = ""
         self.sweeps = SweepRunner(self)
-        self.recompute_ms = 0.0
         self.catalog_dialog: CatalogDialog | None = None
         self.accuracy_view: AccuracyView | None = None
 
@@ -122,16 +107,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.statusBar().addPermanentWidget(self.as_of_label)
         self.setAcceptDrops(True)
 
-        self.recompute_timer = QtCore.QTimer(self)
-        self.recompute_timer.setSingleShot(True)
-        self.recompute_timer.setInterval(DEBOUNCE_MS)
-        self.recompute_timer.timeout.connect(self.recompute)
-        self.form.changed.connect(self.recompute_timer.start)
+        self.state = PlannerState(catalogs, self.form.inputs, self)
+        self.state.result_changed.connect(self._show_state)
+        self.form.changed.connect(self.state.request)
+        self.document = Document(self.state, self, settings, self.errors)
+        self.document.changed.connect(self._update_title)
+        self.document.message.connect(self.statusBar().showMessage)
         self.form.load_model_button.clicked.connect(self._choose_model)
         self._build_actions()
         self._connect_benchmark()
         self._show_as_of()
-        self.recompute()
+        self.state.recompute()
         QtCore.QTimer.singleShot(BANDS_AFTER_MS, self, lambda: shared_ledger().when_ready(
             self.plan_tab.summary.set_outcomes))  # on a pool thread; the cards get their bands when done
         if settings.memory_unit() != "GiB":
@@ -149,10 +135,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build_actions(self) -> None:
         keys = QtGui.QKeySequence.StandardKey
-        self.new_action = self._action("New", self.new_plan, keys.New, "Start a new plan")
-        self.open_action = self._action("Open…", self.open_plan, keys.Open, "Open a .gpuplan file")
-        self.save_action = self._action("Save", self.save, keys.Save, "Save the plan")
-        self.save_as_action = self._action("Save As…", self.save_as, keys.SaveAs, "Save the plan under a new name")
+        self.new_action = self._action("New", self.document.new_plan, keys.New, "Start a new plan")
+        self.open_action = self._action("Open…", self.document.open_plan, keys.Open, "Open a .gpuplan file")
+        self.save_action = self._action("Save", self.document.save, keys.Save, "Save the plan")
+        self.save_as_action = self._action("Save As…", self.document.save_as, keys.SaveAs, "Save the plan under a new name")
         self.export_csv_action = self._action("Export CSV…", lambda: self.export(".csv"), "Ctrl+E",
                                               "Export the plan and the comparison table as CSV")
         self.export_pdf_action = self._action("Export PDF…", lambda: self.export(".pdf"), "Ctrl+Shift+E",
@@ -209,56 +195,38 @@ class MainWindow(QtWidgets.QMainWindow):
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         for path in self.settings.recent_files():
-            self.recent_menu.addAction(Path(path).name, lambda p=path: self.open_recent(p)).setToolTip(path)
+            self.recent_menu.addAction(Path(path).name, lambda p=path: self.document.open_recent(p)).setToolTip(path)
         self.recent_menu.setEnabled(bool(self.settings.recent_files()))
 
     # ----- computing ----------------------------------------------------------------------
-    def recompute(self) -> None:
-        """Read the form and show the new answer, or mark what is wrong and keep the last one."""
-        started = time.perf_counter()
-        try:
-            inputs = self.form.inputs()
-            primary = estimate(inputs, self.catalogs)
-        except InputError as e:
-            marked = self.form.show_error(e)
-            self.plan_tab.set_error(f"Fix the marked field: {e.message}" if marked else str(e))
-            self.inputs = None
-            self._update_title()
-            return
-        except Exception as e:  # a bug or an input no check caught: say so, keep the inputs saveable
-            self._estimate_failed(inputs, e)
-            return
-        other = {}
-        for mode in ("train", "infer"):
-            try:
-                other[mode] = primary if mode == inputs.mode else estimate(inputs.with_(mode=mode), self.catalogs)
-            except InputError as e:
-                other[mode] = e
-            except Exception as e:
-                self._estimate_failed(inputs, e)
-                return
-        self._last_failure = ""
-        self.inputs, self.result = inputs, primary
-        self.plan_tab.show_results(primary, other["train"], other["infer"])
-        self.recompute_ms = (time.perf_counter() - started) * 1e3
-        self.statusBar().showMessage(f"recomputed in {self.recompute_ms:.1f} ms")
+    def _show_state(self) -> None:
+        """Show the state's new answer, or mark what is wrong and keep the last one on show."""
+        state, error = self.state, self.state.error
+        if isinstance(error, InputError):
+            marked = self.form.show_error(error)
+            self.plan_tab.set_error(f"Fix the marked field: {error.message}" if marked else str(error))
+        elif error is not None:
+            self._estimate_failed(error)
+        else:
+            self._last_failure = ""
+            self.plan_tab.show_results(state.result, state.results["train"], state.results["infer"])
+            self.statusBar().showMessage(f"recomputed in {state.recompute_ms:.1f} ms")
         self._update_title()
-        self._refresh_compare()
+        if error is None:
+            self._refresh_compare()
 
-    def _estimate_failed(self, inputs: PlanInputs, error: Exception) -> None:
+    def _estimate_failed(self, error: Exception) -> None:
         """Show that no answer matches the form (the stale one is dropped); the edits stay saveable."""
-        self.inputs, self.result = inputs, None
         self.plan_tab.set_error(f"This plan cannot be computed ({type(error).__name__}: {error}). "
                                 "Change the inputs; the plan can still be saved.")
         failure = f"{type(error).__name__}: {error}"
         if failure != self._last_failure:  # once per distinct error, not once per keystroke
             self._last_failure = failure
             self.errors.report("Computing the plan", error)
-        self._update_title()
 
     def _tab_changed(self) -> None:
         if self.tabs.currentWidget() is self.live_tab and self.live_panel is None and self.services.make_live_panel:
-            self.live_panel = self.services.make_live_panel()
+            self.live_panel = self.services.make_live_panel(self.dialogs)
             self.live_tab.insertWidget(0, self.live_panel)
             self.live_tab.setStretchFactor(0, 3)  # the curves get most of the height
             self.live_tab.setStretchFactor(1, 2)
@@ -269,136 +237,49 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _refresh_compare(self) -> None:
         """Ask for the sweep the Compare tab shows (off the GUI thread; the newest request wins)."""
-        if self.tabs.currentWidget() is not self.compare_tab or self.inputs is None or self.result is None:
+        if self.tabs.currentWidget() is not self.compare_tab or self.state.inputs is None or self.state.result is None:
             return
-        if self._compare_mode != self.inputs.mode:  # a new plan mode: show that mode, cheapest first
-            self._compare_mode = self.inputs.mode
+        if self._compare_mode != self.state.inputs.mode:  # a new plan mode: show that mode, cheapest first
+            self._compare_mode = self.state.inputs.mode
             with QtCore.QSignalBlocker(self.compare_tab):
-                self.compare_tab.set_mode(self.inputs.mode)
-        self.sweeps.request(self.inputs, self.catalogs, self.compare_tab.wanted_modes())
+                self.compare_tab.set_mode(self.state.inputs.mode)
+        self.sweeps.request(self.state.inputs, self.state.catalogs, self.compare_tab.wanted_modes())
 
     def _sweep_ready(self, inputs: PlanInputs, modes: tuple, table) -> None:
-        if inputs != self.inputs or modes != self.compare_tab.wanted_modes():
+        if inputs != self.state.inputs or modes != self.compare_tab.wanted_modes():
             return  # the form or the filter moved on; a newer request is on its way
         self.sweep_table = table
-        self.compare_tab.set_table(table, inputs, self.catalogs)
+        self.compare_tab.set_table(table, inputs, self.state.catalogs)
 
     def set_catalogs(self, catalogs: Catalogs) -> None:
-        self.catalogs = catalogs
+        self.state.set_catalogs(catalogs)
         self.form.set_catalogs(catalogs)
         self._show_as_of()
-        self.recompute()
+        self.state.recompute()
 
     def _show_as_of(self) -> None:
-        self.as_of_label.setText(f"Catalog prices as of {price_as_of(self.catalogs)}")
+        self.as_of_label.setText(f"Catalog prices as of {price_as_of(self.state.catalogs)}")
 
-    # ----- documents ----------------------------------------------------------------------
-    def is_dirty(self) -> bool:
-        return self.inputs is None or plan_to_dict(self.inputs, self.catalogs.gpus) != self.saved_doc
-
+    # ----- the document --------------------------------------------------------------------
     def _update_title(self) -> None:
-        model = self.result.model_name if self.result else "no plan"
-        mode = self.inputs.mode if self.inputs else (self.result.mode if self.result else "")
-        precision = self.inputs.precision if self.inputs else ""
-        self.setWindowTitle(window_title(model, mode, precision, self.path.name if self.path else "",
-                                         self.is_dirty()))
+        model = self.state.result.model_name if self.state.result else "no plan"
+        mode = self.state.inputs.mode if self.state.inputs else (self.state.result.mode if self.state.result else "")
+        precision = self.state.inputs.precision if self.state.inputs else ""
+        self.setWindowTitle(window_title(model, mode, precision, self.document.name(), self.document.is_dirty()))
 
-    def maybe_save(self) -> bool:
-        """True when it is fine to drop the current plan (saved, discarded, or unchanged)."""
-        if not self.is_dirty():
-            return True
-        answer = self.dialogs.ask_save_changes(self, self.path.name if self.path else "the new plan")
-        if answer == SAVE:
-            return self.save()  # False when the save failed: the plan is kept, the window stays
-        return answer != CANCEL
-
-    def _set_document(self, inputs: PlanInputs, path: Path | None, catalogs: Catalogs | None = None) -> None:
-        """Show a document; ``catalogs`` (from PlanDocument.catalogs) adds the GPU it measured."""
-        if catalogs is not None and catalogs is not self.catalogs:
+    def show_plan(self, inputs: PlanInputs, catalogs: Catalogs | None) -> None:
+        """Put a document's inputs in the form (``catalogs`` adds the GPU it measured) and answer at once."""
+        if catalogs is not None and catalogs is not self.state.catalogs:
             self.set_catalogs(catalogs)
-        self.path = path
-        self.saved_doc = plan_to_dict(inputs, self.catalogs.gpus)
         self.form.set_inputs(inputs)
-        self.recompute_timer.stop()
-        self.recompute()
-        if path is not None:
-            self.settings.add_recent(str(path))
-
-    def new_plan(self) -> None:
-        if self.maybe_save():
-            self._set_document(PlanInputs(), None)
-
-    def open_plan(self, path: str | None = None) -> bool:
-        if not self.maybe_save():
-            return False
-        path = path or self.dialogs.open_path(self, "Open plan", PLAN_FILTER)
-        if not path:
-            return False
-        try:
-            doc = run_in_background(self, f"Opening {Path(path).name}…", lambda: load_plan(path))
-            catalogs = doc.catalogs(self.catalogs, Path(path).name)
-        except PlanFileError as e:
-            self.dialogs.error(self, "Cannot open plan", str(e))
-            return False
-        except Cancelled:
-            return False
-        self._set_document(doc.inputs, Path(path), catalogs)
-        return True
-
-    def open_recent(self, path: str) -> bool:
-        """Open a recent plan; one that can no longer be opened leaves the list."""
-        opened = self.open_plan(path)
-        if not opened and not Path(path).is_file():
-            self.settings.remove_recent(path)
-        return opened
-
-    def save(self) -> bool:
-        return self.save_as() if self.path is None else self._write(self.path)
-
-    def save_as(self) -> bool:
-        suggested = str(self.path) if self.path else f"{self._suggested_stem()}{SUFFIX}"
-        path = self.dialogs.save_path(self, "Save plan", PLAN_FILTER, suggested)
-        if not path:
-            return False
-        path = Path(path)
-        return self._write(path if path.suffix == SUFFIX else path.with_name(path.name + SUFFIX))
-
-    def _write(self, path: Path) -> bool:
-        self.recompute()
-        if self.inputs is None:
-            self.dialogs.error(self, "Cannot save plan", "Fix the fields marked in red before saving.")
-            return False
-        try:
-            save_plan(path, self.inputs, self.catalogs.gpus)
-        except PlanFileError as e:
-            self.dialogs.error(self, "Cannot save plan", str(e))
-            return False
-        except Exception as e:  # unexpected: logged too; the caller (e.g. quitting) must not go on
-            self.errors.report(f"Saving {path.name}", e)
-            return False
-        self.path = path
-        self.saved_doc = plan_to_dict(self.inputs, self.catalogs.gpus)
-        self.settings.add_recent(str(path))
-        self._update_title()
-        self.statusBar().showMessage(f"saved {path}", 5000)
-        return True
+        self.state.recompute_timer.stop()
+        self.state.recompute()
 
     def restore_session(self) -> None:
         """Window geometry and the last plan from the settings (a missing plan is no error)."""
         if not self.settings.restore_window(self):
             self.resize(1280, 800)
-        last = self.settings.last_plan()
-        if not last or not Path(last).is_file():
-            return
-        try:
-            doc = load_plan(last)
-            catalogs = doc.catalogs(self.catalogs, Path(last).name)
-            _computable(doc.inputs, catalogs)
-        except Exception as e:  # never a failed start: skip the plan, say why, forget it
-            self.settings.set_last_plan("")
-            self.statusBar().showMessage(f"last plan {Path(last).name} not restored and forgotten: {e}", 15000)
-            return
-        self._set_document(doc.inputs, Path(last), catalogs)
+        self.document.restore_last()
 
     # ----- models, catalogs, export, about -------------------------------------------------
     def _choose_model(self) -> None:
@@ -426,25 +307,25 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def show_catalogs(self) -> None:
         self.catalog_dialog = CatalogDialog(
-            self.catalogs, self.load_user_catalog,
+            self.state.catalogs, self.load_user_catalog,
             lambda: self.dialogs.open_path(self, "Load catalog CSV", "CSV files (*.csv)"), self)
         self.catalog_dialog.open()
 
     def load_user_catalog(self, path: str) -> Catalogs:
         """Add a user CSV to the catalogs in use; raises CatalogError and changes nothing if bad."""
         try:
-            catalogs = run_in_background(self, f"Loading {Path(path).name}…", lambda: self.catalogs.with_user_file(path))
+            catalogs = run_in_background(self, f"Loading {Path(path).name}…", lambda: self.state.catalogs.with_user_file(path))
         except Cancelled:
             raise CatalogError(path, "loading was cancelled; the catalogs in use are unchanged") from None
         self.set_catalogs(catalogs)
         return catalogs
 
-    def _suggested_stem(self) -> str:
+    def suggested_stem(self) -> str:
         """A file name for an unsaved plan: the model and what is planned ('llama-3.1-70b-serving')."""
-        if self.result is None:
+        if self.state.result is None:
             return "plan"
-        mode = "training" if self.result.mode == "train" else "serving"
-        return re.sub(r"[^A-Za-z0-9._-]+", "-", f"{self.result.model_name}-{mode}").strip("-.") or "plan"
+        mode = "training" if self.state.result.mode == "train" else "serving"
+        return re.sub(r"[^A-Za-z0-9._-]+", "-", f"{self.state.result.model_name}-{mode}").strip("-.") or "plan"
 
     def export(self, suffix: str) -> bool:
         writer = self.services.write_report
@@ -452,16 +333,16 @@ class MainWindow(QtWidgets.QMainWindow):
             self.dialogs.error(self, "Export unavailable",
                                "This build has no report writer (gpuplanner.report.write_report).")
             return False
-        if self.result is None or self.inputs is None:
+        if self.state.result is None or self.state.inputs is None:
             self.dialogs.error(self, "Nothing to export", "Fix the fields marked in red first.")
             return False
-        name = f"{self.path.stem if self.path else self._suggested_stem()}{suffix}"
+        name = f"{self.document.path.stem if self.document.path else self.suggested_stem()}{suffix}"
         path = self.dialogs.save_path(self, "Export", EXPORT_FILTERS[suffix], name)
         if not path:
             return False
         path = path if path.lower().endswith(suffix) else path + suffix
         try:
-            writer(self.result, self.sweeps.table_now(self.inputs, self.catalogs, ("train", "infer")), path)
+            writer(self.state.result, self.sweeps.table_now(self.state.inputs, self.state.catalogs, ("train", "infer")), path)
         except Exception as e:  # the report layer's ReportError, OSError, …: tell the user, keep running
             self.dialogs.error(self, "Export failed", f"{Path(path).name} was not written: {e}")
             return False
@@ -471,8 +352,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def show_accuracy(self) -> None:
         """Help → Accuracy: the ledger view; its "Open as plan" replaces the plan like New does."""
         def open_row(inputs: PlanInputs) -> None:
-            if self.maybe_save():
-                self._set_document(inputs, None)
+            if self.document.maybe_save():
+                self.document.replace(inputs)
                 self.activateWindow()
 
         if self.accuracy_view is None:
@@ -483,7 +364,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.accuracy_view.activateWindow()
 
     def show_about(self) -> None:
-        QtWidgets.QMessageBox.about(self, "About gpuplanner", about.about_html(self.catalogs))
+        QtWidgets.QMessageBox.about(self, "About gpuplanner", about.about_html(self.state.catalogs))
 
     # ----- benchmark ----------------------------------------------------------------------
     def _connect_benchmark(self) -> None:
@@ -525,7 +406,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.statusBar().showMessage(f"benchmark finished: {phases or 'no results'}" + (f"; {note}" if note else ""))
 
     def choose_bench_python(self) -> bool:
-        dialog = BenchPythonDialog(self.settings.bench_python(), parent=self)
+        dialog = BenchPythonDialog(self.settings.bench_python(), parent=self, dialogs=self.dialogs)
         if not self.dialogs.run(dialog):
             return False
         self.settings.set_bench_python(dialog.chosen())
@@ -534,10 +415,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def use_machine_gpu(self, gpu) -> None:
         """Plan on this machine: add the measured "This machine" GPU and select it."""
-        self.set_catalogs(self.catalogs.with_gpu(gpu))
-        if self.inputs is not None:
-            self.form.set_inputs(self.inputs.with_(gpu=gpu.name, instance=""))
-            self.recompute()
+        self.set_catalogs(self.state.catalogs.with_gpu(gpu))
+        if self.state.inputs is not None:
+            self.form.set_inputs(self.state.inputs.with_(gpu=gpu.name, instance=""))
+            self.state.recompute()
         self.tabs.setCurrentWidget(self.plan_tab)
 
     # ----- window events ------------------------------------------------------------------
@@ -550,15 +431,15 @@ class MainWindow(QtWidgets.QMainWindow):
         if paths:
             event.acceptProposedAction()
             if paths[0].endswith(SUFFIX):
-                self.open_plan(paths[0])
+                self.document.open_plan(paths[0])
             else:
                 self.load_model(paths[0])
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
-        if not self.maybe_save():
+        if not self.document.maybe_save():
             event.ignore()
             return
-        self.recompute_timer.stop()
+        self.state.recompute_timer.stop()
         self.sweeps.stop()
         if self.live_panel is not None:
             self.live_panel.stop()
@@ -566,6 +447,6 @@ class MainWindow(QtWidgets.QMainWindow):
             self.services.bench_runner.stop(grace_s=0.5)
         self.settings.save_window(self)
         self.settings.set_last_folder(getattr(self.dialogs, "folder", ""))
-        self.settings.set_last_plan(str(self.path) if self.path else "")
+        self.document.remember()
         self.settings.sync()
         event.accept()

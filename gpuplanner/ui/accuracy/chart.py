@@ -7,7 +7,7 @@ import math
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from gpuplanner.ui.compare import PALETTE
+from gpuplanner.ui.compare.tab import PALETTE
 from gpuplanner.ui.theme import ThemedPlot
 
 BANDS = ((0.25, 40), (0.10, 70))  # (relative error, fill alpha): the wider band drawn first

@@ -14,7 +14,7 @@ from PySide6 import QtCore
 from gpuplanner.core.accuracy import Outcome
 from gpuplanner.core.fields import percent_text
 from gpuplanner.core.units import fmt_sig
-from gpuplanner.ui.compare_model import SORT_ROLE
+from gpuplanner.ui.compare.model import SORT_ROLE
 from gpuplanner.ui.tables import column_header
 
 CLASS_LABELS = {

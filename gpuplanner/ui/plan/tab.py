@@ -10,10 +10,10 @@ from PySide6 import QtWidgets
 
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.result import PlanResult
-from gpuplanner.ui.breakdown_chart import BreakdownChart
-from gpuplanner.ui.explain import ExplainPanel
-from gpuplanner.ui.form import ERROR_STYLE
-from gpuplanner.ui.summary import SummaryPanel
+from gpuplanner.ui.plan.breakdown_chart import BreakdownChart
+from gpuplanner.ui.plan.explain import ExplainPanel
+from gpuplanner.ui.plan.form import ERROR_STYLE
+from gpuplanner.ui.plan.summary import SummaryPanel
 
 WARNING_STYLE = "color: #b26a00;"
 

@@ -35,6 +35,7 @@ from gpuplanner.monitor import (
     SourceStatus,
     export_history_csv,
 )
+from gpuplanner.ui.dialogs import Dialogs
 from gpuplanner.ui.theme import style_plot_item
 
 HISTORY_WINDOWS_S = (60.0, 300.0, 900.0)
@@ -231,9 +232,11 @@ class LivePanel(QtWidgets.QWidget):
         sampler: Sampler,
         parent: QtWidgets.QWidget | None = None,
         drain_interval_ms: int = 1000,
+        dialogs: Dialogs | None = None,
     ) -> None:
         super().__init__(parent)
         self._sampler = sampler
+        self._dialogs = dialogs or Dialogs()
         self._stopped = False
         self._paused = False
         self._dirty = False
@@ -451,13 +454,13 @@ class LivePanel(QtWidgets.QWidget):
 
     def _on_export(self) -> None:
         suggested = time.strftime("gpu-telemetry-%Y%m%d-%H%M%S.csv")
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export samples", suggested, "CSV files (*.csv)")
+        path = self._dialogs.save_path(self, "Export samples", "CSV files (*.csv)", suggested)
         if not path:
             return
         try:
             self.export_csv(Path(path))
         except (OSError, ValueError) as err:
-            QtWidgets.QMessageBox.warning(self, "Export failed", str(err))
+            self._dialogs.error(self, "Export failed", str(err))
 
     def _drop_old_phases(self) -> None:
         while len(self._phases) > _MAX_PHASES:

@@ -15,7 +15,7 @@ from PySide6 import QtCore, QtGui
 
 from gpuplanner.core.pricing import cheapest_first
 from gpuplanner.core.units import fmt_usd
-from gpuplanner.ui.formatting import fmt_int
+from gpuplanner.ui.plan.formatting import fmt_int
 from gpuplanner.ui.tables import column_header
 
 if TYPE_CHECKING:  # pandas loads with the first comparison, not at start-up

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from PySide6 import QtCore, QtWidgets
 
 from gpuplanner.bench.launcher import find_python_with_torch
+from gpuplanner.ui.dialogs import Dialogs
 
 
 class BenchPythonDialog(QtWidgets.QDialog):
@@ -20,9 +21,10 @@ class BenchPythonDialog(QtWidgets.QDialog):
     detected = QtCore.Signal(str)  # '' when no candidate works; emitted from the worker thread
 
     def __init__(self, current: str, detect: Callable[[], str | None] = find_python_with_torch,
-                 parent: QtWidgets.QWidget | None = None):
+                 parent: QtWidgets.QWidget | None = None, dialogs: Dialogs | None = None):
         super().__init__(parent)
         self.setWindowTitle("Benchmark Python")
+        self._dialogs = dialogs or Dialogs()
         self._detect = detect
         self.path_edit = QtWidgets.QLineEdit(current)
         self.path_edit.setPlaceholderText("this app's own Python")
@@ -69,6 +71,6 @@ class BenchPythonDialog(QtWidgets.QDialog):
                                 "gpuplanner[bench] into one and choose it with Browse.")
 
     def _browse(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Choose a Python interpreter", self.chosen())
+        path = self._dialogs.open_path(self, "Choose a Python interpreter", "", start=self.chosen())
         if path:
             self.path_edit.setText(path)

@@ -12,7 +12,7 @@ from PySide6 import QtWidgets
 
 from gpuplanner.core.result import BREAKDOWN_KEYS, PlanResult
 from gpuplanner.core.units import fmt_memory
-from gpuplanner.ui.formatting import COMPONENT_LABELS
+from gpuplanner.ui.plan.formatting import COMPONENT_LABELS
 
 PROMPT = "Click a number or a bar segment to see its formula, your values and the source."
 

@@ -12,7 +12,7 @@ from PySide6 import QtCore, QtWidgets
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.fields import result_label
 from gpuplanner.core.result import PlanResult
-from gpuplanner.ui.formatting import band_texts, quick_vs_detailed, serve_texts, train_texts
+from gpuplanner.ui.plan.formatting import band_texts, quick_vs_detailed, serve_texts, train_texts
 
 # Captions are the field table's labels; the layout line, the "does not fit" line and the
 # engines' launch commands have their own.

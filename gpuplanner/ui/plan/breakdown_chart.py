@@ -10,7 +10,7 @@ from PySide6 import QtCore, QtWidgets
 
 from gpuplanner.core.result import BREAKDOWN_KEYS, PlanResult
 from gpuplanner.core.units import MEMORY_UNITS
-from gpuplanner.ui.formatting import breakdown_rows
+from gpuplanner.ui.plan.formatting import breakdown_rows
 from gpuplanner.ui.theme import ThemedPlot
 
 COLORS = {

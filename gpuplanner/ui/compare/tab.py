@@ -20,7 +20,7 @@ from gpuplanner.core.pricing import COST_KEY, cheapest_first
 if TYPE_CHECKING:  # pandas loads with the first comparison, not at start-up
     import pandas as pd
 
-from gpuplanner.ui.compare_model import (
+from gpuplanner.ui.compare.model import (
     COLUMN_INDEX,
     ROW_ROLE,
     SweepFilter,
