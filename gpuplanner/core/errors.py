@@ -27,3 +27,8 @@ class CatalogError(InputError):
         if column is not None:
             where += f", column '{column}'"
         super().__init__(where, message)
+
+
+class SweepCancelled(Exception):
+    """A comparison sweep gave up because its `stop()` said so (a newer request superseded it).
+    Here, not in core.sweep, so the window can catch it without importing pandas."""

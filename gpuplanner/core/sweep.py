@@ -9,7 +9,7 @@ import math
 import pandas as pd
 
 from gpuplanner.core.catalogs import Catalogs
-from gpuplanner.core.errors import InputError
+from gpuplanner.core.errors import InputError, SweepCancelled
 from gpuplanner.core.estimate import estimate_validated
 from gpuplanner.core.inputs import LORA_PRECISIONS, PRECISIONS, TRAIN_PRECISIONS, PlanInputs
 from gpuplanner.core.pricing import (
@@ -29,10 +29,6 @@ COLUMNS = [
     "usd_per_million_tokens_at_capacity", "tokens_per_s_per_user", "tokens_per_s_total", "replicas",
     "serving_gpus", "replica_price_usd_per_hour", "fleet_utilization", "monthly_cost_usd", "reason",
 ]
-
-
-class SweepCancelled(Exception):
-    """`stop()` said to give up (a newer request superseded this sweep)."""
 
 
 def sweep(inputs: PlanInputs, catalogs: Catalogs, modes=("train", "infer"), precisions=None,

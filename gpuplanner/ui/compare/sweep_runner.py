@@ -8,23 +8,19 @@ Recent sweeps are kept, so switching back to an earlier plan or tab costs nothin
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # pandas loads with the first comparison, not at start-up
-    import pandas as pd
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 from PySide6 import QtCore
 
 from gpuplanner.core.catalogs import Catalogs
+from gpuplanner.core.errors import SweepCancelled
 from gpuplanner.core.inputs import PlanInputs
 
+if TYPE_CHECKING:  # pandas loads with the first comparison, not at start-up
+    import pandas as pd
+
 CACHE_SIZE = 8
-
-
-def _cancelled() -> type[Exception]:
-    from gpuplanner.core.sweep import SweepCancelled
-    return SweepCancelled
 
 
 class SweepRunner(QtCore.QObject):
@@ -73,7 +69,7 @@ class SweepRunner(QtCore.QObject):
                 from gpuplanner.core.sweep import sweep  # pandas: imported with the first comparison
                 table = sweep(inputs, catalogs, tuple(modes), stop=lambda: generation != self._generation)
                 self._done.emit(generation, key, (catalogs, table), None)
-            except _cancelled():
+            except SweepCancelled:
                 pass
             except Exception as e:  # reported on the GUI thread; the worker never dies silently
                 self._done.emit(generation, key, None, e)
