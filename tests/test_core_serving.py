@@ -2,11 +2,13 @@
 plan uses them."""
 import importlib
 import math
+from dataclasses import replace
 
 import pytest
 
 from gpuplanner.core import PlanInputs, estimate, load_catalogs
 from gpuplanner.core.estimate import serving_model
+from gpuplanner.core.links import links_for
 from gpuplanner.core.serving import CHUNK_TOKENS, EFFICIENCY, SEARCH_TOLERANCE, Load, Replica, ServingModel
 
 CATALOGS = load_catalogs()
@@ -19,7 +21,8 @@ def replica(tp=1, gpus_per_instance=8, network=math.nan, **kw):
     base = dict(dense_weight_bytes=16e9, expert_weight_bytes=0.0, kv_bytes_per_token=131072.0,
                 peak_flops=H100.peak("bf16"), mbu=0.7, compute_efficiency=0.7, step_s=0.001)
     base.update(kw)
-    return Replica(LLAMA8, H100, tp, 1, 1, gpus_per_instance=gpus_per_instance, network_bytes_per_s=network, **base)
+    links = replace(links_for(H100, None, gpus_per_instance), network_bytes_per_s=network)
+    return Replica(LLAMA8, H100, tp, 1, 1, links=links, **base)
 
 
 def test_a_small_decode_step_is_bytes_over_bandwidth_plus_the_fixed_cost():
@@ -135,3 +138,15 @@ def test_pruning_never_changes_the_chosen_replica(model, precision, instance, ch
     chosen = est._best_serving(ctx, setup, fitting)
     assert (chosen.candidate.layout, chosen.fleet, chosen.capacity) == \
         (exhaustive.candidate.layout, exhaustive.fleet, exhaustive.capacity)
+
+
+def test_a_rack_scale_nvlink_domain_keeps_wide_groups_on_nvlink_across_instances():
+    """GB200 NVL72: 4-GPU trays, one 72-GPU NVLink domain; an 8-GPU HGX board stops at 8."""
+    from gpuplanner.core.catalogs import Instance
+    tray = Instance("aws", "rack", "GB200", 4, 1.0, 1.0, "", "", "", network_bytes_per_s=400e9 / 8,
+                    nvlink_domain_gpus=72)
+    rack = links_for(H100, tray, 4)
+    hgx = links_for(H100, None, 8)
+    assert rack.bytes_per_s(64) == hgx.bytes_per_s(8) == H100.nvlink_bytes_per_s / 2
+    assert not rack.crosses_network(72) and rack.crosses_network(73)
+    assert hgx.bytes_per_s(16) < hgx.bytes_per_s(8) and hgx.crosses_network(16)

@@ -97,6 +97,7 @@ class Instance:
     as_of: str
     notes: str = ""
     network_bytes_per_s: float = math.nan  # the instance's network (EFA, InfiniBand, …); NaN = unknown
+    nvlink_domain_gpus: int = 0  # GPUs in one NVLink domain when the catalog says (GB200 NVL72: 72); 0 = from the GPU
 
 
 @dataclass(frozen=True)
@@ -257,6 +258,7 @@ def _instances(frame, path) -> dict:
             as_of=r.text("as_of"),
             notes=r.text("notes"),
             network_bytes_per_s=r.number("network_gbit_s") * 1e9 / 8,
+            nvlink_domain_gpus=r.integer("nvlink_domain_gpus"),
         )
     return out
 

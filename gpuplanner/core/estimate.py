@@ -287,8 +287,7 @@ def _replica_models(ctx: _Context, setup: InferenceSetup):
         dense_weight_bytes=setup.weight_bytes * sz.block_dense + setup.edge_weight_bytes * (sz.embed + sz.head),
         expert_weight_bytes=setup.weight_bytes * sz.block_experts,
         kv_bytes_per_token=kv_bytes_per_sequence(ctx.arch, avg_ctx, setup.kv_dtype, 1, 1) / avg_ctx,
-        peak_flops=ctx.peak, mbu=inputs.mbu, step_s=eff.step_s, gpus_per_instance=hw.gpus_per_instance,
-        network_bytes_per_s=hw.instance.network_bytes_per_s if hw.instance else math.nan)
+        peak_flops=ctx.peak, mbu=inputs.mbu, step_s=eff.step_s, links=hw.links)
     load = Load(inputs.prompt_tokens, inputs.output_tokens, inputs.prefix_cache_hit_rate)
     room = (ctx.usable - inputs.overhead_bytes) / (1 + ctx.frag)
 
@@ -419,7 +418,7 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
     engines = launches(arch, inputs.precision, inputs.kv_dtype_effective(), lay.tp, lay.pp, lay.ep,
                        inputs.context_len, inputs.concurrency, inputs.util_cap, hw.gpu.capacity_bytes)
     warnings.extend(w for w in (pool_warning(e, inputs.concurrency, inputs.context_len) for e in engines.values()) if w)
-    if model.replica.spans_instances:
+    if model.replica.crosses_network:
         net = hw.instance.network_bytes_per_s if hw.instance else math.nan
         warnings.append(f"a replica spans {math.ceil(lay.gpus / hw.gpus_per_instance)} instances: its traffic crosses "
                         "the instance network (" + (f"{net * 8 / 1e9:,.0f} Gb/s" if math.isfinite(net) else

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from gpuplanner.core.catalogs import Catalogs, GpuSpec, Instance
 from gpuplanner.core.errors import InputError
+from gpuplanner.core.links import Links, links_for
 from gpuplanner.core.units import HOURS_PER_MONTH
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
@@ -40,6 +41,11 @@ class Hardware:
     @property
     def price_per_gpu_hour(self) -> float:
         return self.unit_price_usd_per_hour / self.unit_gpus
+
+    @property
+    def links(self) -> Links:
+        """What its GPUs talk over: the one place serving and training read link bandwidths."""
+        return links_for(self.gpu, self.instance, self.gpus_per_instance)
 
 
 def instance_hardware(inst: Instance, gpu: GpuSpec) -> Hardware:

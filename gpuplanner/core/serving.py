@@ -20,16 +20,15 @@ import math
 from dataclasses import dataclass, field
 
 from gpuplanner.core.catalogs import GpuSpec
+from gpuplanner.core.links import Links
 from gpuplanner.core.model import ModelArch, sizes
 from gpuplanner.core.performance import expert_untouched_share
 
 ACTIVATION_BYTES = 2.0  # 16-bit activations cross the links
 CHUNK_TOKENS = 8192  # prompt tokens per step: vLLM's and SGLang's default chunked-prefill budget
 LINK_LATENCY_S = 8e-6  # one small collective (NCCL all-reduce / all-to-all launch and sync)
-NETWORK_ASSUMED_BYTES_PER_S = 12.5e9  # 100 Gb/s, used only when an instance's network is unknown
 BOUND_CELLS = 8  # grid cells of the rate bound below the per-user floor
 SEARCH_TOLERANCE = 1e-2  # relative precision (of x) of the steady-state searches
-PCIE_ASSUMED_BYTES_PER_S = 16e9  # PCIe Gen4 x16, one direction, when the datasheet gives none
 
 
 @dataclass(frozen=True)
@@ -73,8 +72,7 @@ class Replica:
     mbu: float
     compute_efficiency: float  # at this tensor degree
     step_s: float
-    gpus_per_instance: int
-    network_bytes_per_s: float  # per instance; NaN = unknown
+    links: Links
     # per-step constants, set once by __post_init__ (not inputs: left out of init, repr and ==)
     _active_flops: float = field(init=False, repr=False, compare=False)
     _attn_flops: float = field(init=False, repr=False, compare=False)
@@ -113,34 +111,26 @@ class Replica:
         const(self, "_key", self._physics_key())
 
     @property
-    def spans_instances(self) -> bool:
-        return self.tp * self.pp * self.ep > self.gpus_per_instance
+    def crosses_network(self) -> bool:
+        """Its GPUs span more than one instance and NVLink domain: traffic crosses the network."""
+        return self.links.crosses_network(self.tp * self.pp * self.ep)
 
     def physics_key(self) -> tuple:
-        """Everything its steps depend on. The instance size and network enter only when the
-        replica spans instances, so the same replica on a 4- or an 8-GPU instance is one key."""
+        """Everything its steps depend on. Links enter as the bandwidths its groups use, so the
+        same replica on a 4- or an 8-GPU NVLink instance is one key."""
         return self._key
 
     def _physics_key(self) -> tuple:
-        gpu = self.gpu
-        own = (self.arch, gpu.name, gpu.bandwidth_bytes_per_s, gpu.nvlink_bytes_per_s, gpu.pcie_bytes_per_s,
-               gpu.interconnect, self.tp, self.pp, self.ep, self.dense_weight_bytes, self.expert_weight_bytes,
-               self.kv_bytes_per_token, self.peak_flops, self.mbu, self.compute_efficiency, self.step_s)
-        spans = (self.gpus_per_instance, self.network_bytes_per_s) if self.spans_instances else ()
-        return tuple(None if isinstance(v, float) and math.isnan(v) else v for v in own + spans)
+        gpu, t, e = self.gpu, self.tp, self.ep
+        links = tuple(self.link_bytes_per_s(g) for g in (t, t * e, t * self.pp * e))
+        own = (self.arch, gpu.name, gpu.bandwidth_bytes_per_s, t, self.pp, e, self.dense_weight_bytes,
+               self.expert_weight_bytes, self.kv_bytes_per_token, self.peak_flops, self.mbu,
+               self.compute_efficiency, self.step_s)
+        return tuple(None if isinstance(v, float) and math.isnan(v) else v for v in own + links)
 
     def link_bytes_per_s(self, group: int) -> float:
-        """One direction of the link a group of `group` GPUs talks over: NVLink (a bridge joins
-        only pairs), else PCIe inside an instance; the instance network across instances."""
-        gpu = self.gpu
-        if group > self.gpus_per_instance:
-            net = self.network_bytes_per_s if math.isfinite(self.network_bytes_per_s) \
-                else NETWORK_ASSUMED_BYTES_PER_S
-            return net / self.gpus_per_instance
-        bridged = "bridge" in gpu.interconnect.lower()
-        if math.isfinite(gpu.nvlink_bytes_per_s) and (not bridged or group <= 2):
-            return gpu.nvlink_bytes_per_s / 2
-        return gpu.pcie_bytes_per_s / 2 if math.isfinite(gpu.pcie_bytes_per_s) else PCIE_ASSUMED_BYTES_PER_S
+        """One direction of the link a group of `group` GPUs talks over (core.links)."""
+        return self.links.bytes_per_s(group)
 
     def comm_s(self, tokens: float) -> float:
         """Tensor-parallel all-reduces (two per layer), expert-parallel all-to-alls (dispatch and
