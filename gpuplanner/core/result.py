@@ -116,6 +116,7 @@ class PlanResult:
     gpu_source: str  # datasheet the GPU's figures come from
     gpu_as_of: str
     meets_slo: bool = False  # fits and keeps its service levels (serving) or deadline (training)
+    reason: str = ""  # why the plan cannot be bought as it is: does not fit, a figure unknown, a level missed
     # training
     training_flops: float = math.nan
     hardware_flops: float = math.nan
@@ -191,7 +192,7 @@ class PlanResult:
             "max_batch": self.max_batch,
             "max_throughput_tokens_per_s": self.max_throughput_tokens_per_s,
             "max_throughput_concurrency": self.max_throughput_concurrency,
-            "meets_slo": self.meets_slo,
+            "meets_slo": self.meets_slo, "reason": self.reason or None,
             "usd_per_million_tokens": self.usd_per_million_tokens,
             "usd_per_million_tokens_at_capacity": self.usd_per_million_tokens_at_capacity,
             "fleet_capacity_requests_per_s": self.fleet_capacity_requests_per_s,

@@ -126,8 +126,8 @@ def _answer(result) -> str:
 
 
 def _reason(result) -> str:
-    """The core appends why a plan fails last (the comparison table's `reason` is the same text)."""
-    return result.warnings[-1] if result.warnings else "no layout fits"
+    """Why the plan fails, as the core decided it (the comparison table's `reason` is the same text)."""
+    return result.reason or "no layout fits"
 
 
 def _candidates(result, table: pd.DataFrame) -> str:

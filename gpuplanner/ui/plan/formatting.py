@@ -45,8 +45,8 @@ def fmt_hourly(usd_per_hour: float) -> str:
 
 
 def not_fitting_reason(r: PlanResult) -> str:
-    """The sentence that says why nothing fits (the core's last warning)."""
-    return next((w for w in reversed(r.warnings) if "not" in w), "does not fit")
+    """The sentence that says why nothing fits, as the core decided it."""
+    return r.reason or "does not fit"
 
 
 def _spot_first(r: PlanResult, texts: dict[str, str], on_demand: str, spot: str) -> dict[str, str]:
