@@ -84,7 +84,7 @@ def test_bad_value_is_marked_inline_and_last_answer_stays_greyed(make_window, qt
     type_into(qtbot, window, "seq_len", "2048")
     assert window.form.error_text("seq_len") == ""
     assert window.plan_tab.summary.isEnabled()
-    assert window.state.result.inputs["seq_len"] == 2048
+    assert window.state.result.inputs.seq_len == 2048
 
 
 def test_core_errors_are_shown_on_their_field(make_window, qtbot):

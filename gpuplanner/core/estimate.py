@@ -166,7 +166,7 @@ def _context(inputs: PlanInputs, catalogs: Catalogs) -> _Context:
         capacity_bytes=gpu.capacity_bytes, usable_bytes=usable,
         gpus_per_instance=hw.gpus_per_instance, price_as_of=hw.price_as_of, peak_flops=peak,
         gpu_source=gpu.source, gpu_as_of=gpu.as_of,
-        inputs={**inputs.as_dict(), "model": arch.name},
+        inputs=inputs,
     )
     check_fixed_layout(arch, hw.max_tp, _fixed_layout(inputs),
                        f"{hw.instance.instance_type} instance" if hw.instance else "node")

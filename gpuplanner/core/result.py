@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
+from gpuplanner.core.inputs import PlanInputs
+
 BREAKDOWN_KEYS = ("weights", "master_weights", "gradients", "optimizer", "activations", "kv_cache", "buffers",
                   "overhead")
 
@@ -154,7 +156,7 @@ class PlanResult:
     layout_notes: tuple = ()
     assumptions: tuple = ()
     explanations: tuple = ()
-    inputs: dict = field(default_factory=dict)
+    inputs: PlanInputs = field(default_factory=PlanInputs)  # what the plan was made for (validated)
 
     @property
     def memory_per_gpu_bytes(self) -> float:
@@ -209,7 +211,7 @@ class PlanResult:
             "warnings": list(self.warnings),
             "layout_notes": list(self.layout_notes),
             "assumptions": [asdict(a) for a in self.assumptions],
-            "inputs": self.inputs,
+            "inputs": {**self.inputs.as_dict(), "model": self.model_name},
         }
         return _nan_to_none(out)
 

@@ -109,7 +109,7 @@ def cost_time_chart(result, table) -> Chart:
 def throughput_chart(result) -> Chart:
     """Serving: total tokens/s against tokens/s per user along the batch sweep of one replica."""
     curve = result.curve
-    floor = float(result.inputs.get("min_tokens_per_s_per_user", 0.0))
+    floor = float(result.inputs.min_tokens_per_s_per_user)
 
     def draw(p: QPainter, font: QFont) -> None:
         p.setFont(font)
