@@ -34,8 +34,9 @@ from gpuplanner.core.pricing import (
 )
 from gpuplanner.core.result import PlanResult, QuickRule, ThroughputPoint
 from gpuplanner.core.serving import Load, OperatingPoint, Replica, ServingModel, efficiency
+from gpuplanner.core.text import Text
 from gpuplanner.core.tuning import RECOMPUTE_WORDS, runner_up_note, tune_training
-from gpuplanner.core.units import GIB, SECONDS_PER_DAY
+from gpuplanner.core.units import SECONDS_PER_DAY
 
 QUICK_TRAIN_BYTES = 18.0  # 2 half weights + 4 fp32 weights + 4 fp32 grads + 8 AdamW states
 QUICK_FACTOR = 1.25  # 25 % extra for activations
@@ -209,12 +210,12 @@ def _train(ctx: _Context, with_horizon: bool = True) -> PlanResult:
     if blocked:
         warnings.append(blocked)
     elif not cand.fits:
-        warnings.append(f"does not fit on {hw.gpu.name}: the smallest layout needs "
-                        f"{cand.breakdown.total / GIB:,.1f} GiB per GPU, usable {usable / GIB:,.1f} GiB")
+        warnings.append(Text(f"does not fit on {hw.gpu.name}: the smallest layout needs {{need}} per GPU, "
+                             "usable {usable}", need=cand.breakdown.total, usable=usable))
         if cand.breakdown.activations > usable - inputs.overhead_bytes:
             tried = "even with full recomputation" if tuned.best.recompute == "full" else "try full recomputation"
-            warnings.append(f"activations alone need {cand.breakdown.activations / GIB:,.1f} GiB per GPU: {tried}; "
-                            "try a shorter sequence, a smaller micro-batch, or more tensor parallelism")
+            warnings.append(Text(f"activations alone need {{act}} per GPU: {tried}; try a shorter sequence, "
+                                 "a smaller micro-batch, or more tensor parallelism", act=cand.breakdown.activations))
     gpus = cand.layout.gpus if fits else 0
     time_s = hw_flops / (gpus * peak * inputs.mfu) if fits and math.isfinite(peak) else math.nan
     hours = time_s / 3600
@@ -405,9 +406,9 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
     if ctx.blocked:
         warnings.append(ctx.blocked)
     if not fitting:
-        warnings.append(f"does not fit on {hw.gpu.name}: weights plus the KV cache of {inputs.concurrency} × "
-                        f"{inputs.context_len} tokens need {fallback.breakdown.total / GIB:,.1f} GiB per GPU, "
-                        f"usable {ctx.usable / GIB:,.1f} GiB")
+        warnings.append(Text(f"does not fit on {hw.gpu.name}: weights plus the KV cache of {inputs.concurrency} × "
+                             f"{inputs.context_len} tokens need {{need}} per GPU, usable {{usable}}",
+                             need=fallback.breakdown.total, usable=ctx.usable))
     min_gpus = min((c.layout.gpus for c in fitting), default=0) if fits else 0
     unknown = ctx.unknown or (f"{hw.gpu.name} has no published memory bandwidth: speed, replicas and costs "
                               "are unknown" if not math.isfinite(hw.gpu.bandwidth_bytes_per_s) else "")

@@ -10,6 +10,7 @@ import math
 
 from gpuplanner.core.accuracy import band_text, headline_bands
 from gpuplanner.core.result import BREAKDOWN_KEYS, PlanResult
+from gpuplanner.core.text import in_unit
 from gpuplanner.core.units import MEMORY_UNITS, fmt_count, fmt_duration, fmt_memory, fmt_sig, fmt_usd
 
 COMPONENT_LABELS = {
@@ -44,9 +45,9 @@ def fmt_hourly(usd_per_hour: float) -> str:
     return "n/a" if not math.isfinite(usd_per_hour) else f"{fmt_usd(usd_per_hour)}/h"
 
 
-def not_fitting_reason(r: PlanResult) -> str:
-    """The sentence that says why nothing fits, as the core decided it."""
-    return r.reason or "does not fit"
+def not_fitting_reason(r: PlanResult, unit: str = "GiB") -> str:
+    """The sentence that says why nothing fits, as the core decided it, memory in `unit`."""
+    return in_unit(r.reason, unit) or "does not fit"
 
 
 def _spot_first(r: PlanResult, texts: dict[str, str], on_demand: str, spot: str) -> dict[str, str]:
@@ -59,10 +60,10 @@ def _spot_first(r: PlanResult, texts: dict[str, str], on_demand: str, spot: str)
     return {k: texts[k] for k in keys}
 
 
-def train_texts(r: PlanResult) -> dict[str, str]:
+def train_texts(r: PlanResult, unit: str = "GiB") -> dict[str, str]:
     """Texts of the training card, keyed by the result field (or explanation key) they show."""
     if not r.fits:
-        return {"fits": f"Does not fit: {not_fitting_reason(r)}"}
+        return {"fits": f"Does not fit: {not_fitting_reason(r, unit)}"}
     return _spot_first(r, {
         "gpus": f"{fmt_int(r.gpus)} × {r.gpu_name}"
                 + (f" (needs {fmt_int(r.min_gpus)})" if r.min_gpus < r.gpus else ""),
@@ -76,14 +77,14 @@ def train_texts(r: PlanResult) -> dict[str, str]:
     }, "cost_usd", "spot_cost_usd")
 
 
-def serve_texts(r: PlanResult) -> dict[str, str]:
+def serve_texts(r: PlanResult, unit: str = "GiB") -> dict[str, str]:
     """Texts of the serving card, keyed like train_texts; every speed names its concurrency."""
     if not r.fits:
-        return {"fits": f"Does not fit: {not_fitting_reason(r)}"}
+        return {"fits": f"Does not fit: {not_fitting_reason(r, unit)}"}
     concurrency = r.inputs.concurrency
     if not r.replicas:  # the GPU's peak or bandwidth is unknown: no speed, so no fleet
         return {"gpus": f"{fmt_int(r.gpus)} × {r.gpu_name} per replica",
-                "fits": f"Speed and cost unknown: {r.warnings[-1] if r.warnings else 'no datasheet figures'}"}
+                "fits": f"Speed and cost unknown: {r.reason or 'no datasheet figures'}"}
     return _spot_first(r, {
         "gpus": f"{fmt_int(r.gpus)} × {r.gpu_name} per replica",
         "replicas": f"{fmt_int(r.replicas)} replica{'s' * (r.replicas != 1)}",
@@ -124,7 +125,7 @@ def quick_vs_detailed(r: PlanResult, unit: str = "GiB") -> str:
     """The quick rule's answer beside the detailed one, and the main reasons they differ."""
     quick = f"Quick rule: {r.quick_rule.formula}."
     if not r.fits:
-        return f"{quick} Detailed: does not fit ({not_fitting_reason(r)})."
+        return f"{quick} Detailed: does not fit ({not_fitting_reason(r, unit)})."
     b = r.breakdown_bytes
     states = b.weights + b.master_weights + b.gradients + b.optimizer
     reasons = [f"usable memory is {fmt_memory(r.usable_bytes, unit)} per GPU, not {r.quick_rule.gpu_gb:g} GB"]
