@@ -1,0 +1,153 @@
+"""`catalog update`: SkyPilot-format price files served on the loopback address, the good case
+and every way a download goes wrong (which must leave the prices in use untouched)."""
+import datetime as dt
+import http.server
+import math
+import threading
+
+import pytest
+
+from gpuplanner.cli import main
+from gpuplanner.core import load_catalogs
+from gpuplanner.core.price_update import PriceUpdateError, stale_prices, staleness_warning, update_prices
+from gpuplanner.core.resource_files import updated_prices_path
+
+TODAY = dt.date(2026, 11, 29)
+AWS = ("InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,GpuInfo,Price,SpotPrice,Region,"
+       "AvailabilityZone,Arch\n"
+       "p5.48xlarge,H100,8.0,192.0,2048.0,\"{'Gpus': [{'Name': 'H100', 'Count': 8}]}\",50.0,20.0,us-east-1,use1-az1,x86_64\n"
+       "p5.48xlarge,H100,8.0,192.0,2048.0,,50.0,18.5,us-east-1,use1-az2,x86_64\n"
+       "p5.48xlarge,H100,8.0,192.0,2048.0,,50.0,9.0,us-east-1,use1-atl2-az1,x86_64\n"
+       "p5.48xlarge,H100,8.0,192.0,2048.0,,60.0,10.0,us-west-2,usw2-az1,x86_64\n"
+       "g6e.2xlarge,L40S,1.0,8.0,64.0,,2.24208,1.0,us-east-1,use1-az1,x86_64\n"
+       "m5.large,,,2.0,8.0,,0.096,0.04,us-east-1,use1-az1,x86_64\n")
+GCP = ("InstanceType,vCPUs,MemoryGiB,AcceleratorName,AcceleratorCount,GpuInfo,Region,AvailabilityZone,Price,SpotPrice\n"
+       "a3-highgpu-8g,208.0,1872.0,,,,us-east4,us-east4-a,9.0,3.0\n"
+       ",,,H100,8.0,,us-east4,us-east4-a,80.0,30.0\n"
+       ",,,H100,8.0,,us-central1,us-central1-a,33.6,20.0\n"
+       "a2-ultragpu-8g,96.0,1360.0,,,,us-central1,us-central1-a,8.0,4.0\n"
+       ",,,A100-80GB,8.0,,us-central1,us-central1-a,10.0,15.0\n")
+AZURE = ("InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,GpuInfo,Price,SpotPrice,Region,Generation\n"
+         "Standard_ND96isr_H100_v5,H100,8,96,1900,,98.32,,eastus,V2\n")
+LAMBDA = ("InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,GpuInfo,Price,SpotPrice,Region\n"
+          "gpu_8x_h100_sxm5,H100,8.0,208,1800,,30.0,,us-east-1\n")
+GOOD = {"aws": AWS, "gcp": GCP, "azure": AZURE, "lambda": LAMBDA}
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """/<case>/<cloud>/vms.csv; the case says how the answer goes wrong."""
+
+    def do_GET(self):  # noqa: N802 (the http.server name)
+        _, case, cloud, _ = self.path.split("/", 3)
+        body = GOOD.get(cloud, "").encode()
+        if case == "missing" and cloud == "gcp" or cloud not in GOOD:
+            self.send_error(404, "Not Found")
+            return
+        if case == "malformed" and cloud == "gcp":
+            body = b"name,price\nx,1\n"
+        if case == "cut" and cloud == "aws":
+            body = body[:body.rindex(b",x86_64")]  # the last line ends mid-row
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body) + (100 if case == "short" and cloud == "aws" else 0)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("GPUPLANNER_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def test_update_lays_fresh_prices_over_the_bundled_ones(server, data_dir):
+    bundled = load_catalogs()
+    summary = update_prices(f"{server}/good", today=TODAY)
+    assert summary.path == updated_prices_path() and summary.path.parent == data_dir
+    fresh = load_catalogs()
+    p5 = fresh.instances["p5.48xlarge"]
+    assert p5.price_usd_per_hour == 50.0 and p5.price_usd_per_hour != bundled.instances["p5.48xlarge"].price_usd_per_hour
+    assert p5.spot_price_usd_per_hour == 18.5  # cheapest us-east-1 zone; not the Local Zone, not us-west-2
+    assert p5.as_of.startswith("2026-11-29") and "skypilot" in p5.source.lower()
+    assert p5.network_bytes_per_s == bundled.instances["p5.48xlarge"].network_bytes_per_s  # kept from the snapshot
+    a3 = fresh.instances["a3-highgpu-8g"]
+    assert (a3.price_usd_per_hour, a3.spot_price_usd_per_hour, a3.region) == (89.0, 33.0, "us-east4")  # host + GPU
+    ultra = fresh.instances["a2-ultragpu-8g"]
+    assert math.isnan(ultra.price_usd_per_hour) and "below its spot" in ultra.notes  # not a list price
+    assert fresh.instances["gpu_8x_h100_sxm5"].price_usd_per_hour == 30.0
+    assert fresh.instances["Standard_ND96isr_H100_v5"].price_usd_per_hour == 98.32
+    added = fresh.instances["g6e.2xlarge"]
+    assert (added.gpu, added.gpu_count, added.price_usd_per_hour) == ("L40S", 1, 2.24208)
+    assert "m5.large" not in fresh.instances  # no GPU
+    assert "g4dn.xlarge" in summary.kept and fresh.instances["g4dn.xlarge"] == bundled.instances["g4dn.xlarge"]
+    assert summary.added + summary.refreshed == 6 and "2026-11-29" in summary.text()  # 6 GPU types served
+
+
+@pytest.mark.parametrize("case,reason", [
+    ("missing", "HTTP 404"),
+    ("short", "incomplete"),
+    ("malformed", "lacks the column"),
+    ("cut", "truncated or malformed"),
+])
+def test_a_bad_download_leaves_the_prices_in_use_untouched(server, data_dir, case, reason):
+    update_prices(f"{server}/good", today=TODAY - dt.timedelta(days=1))
+    before = updated_prices_path().read_bytes()
+    with pytest.raises(PriceUpdateError, match=reason) as info:
+        update_prices(f"{server}/{case}", today=TODAY)
+    assert "nothing was changed" in str(info.value)
+    assert updated_prices_path().read_bytes() == before
+    assert sorted(p.name for p in data_dir.iterdir()) == ["instance_prices.csv"]  # no temporary left behind
+
+
+def test_no_server_and_no_download_at_all(data_dir):
+    with pytest.raises(PriceUpdateError, match="cannot reach"):
+        update_prices("http://127.0.0.1:9", today=TODAY)  # the discard port: nothing listens
+    with pytest.raises(PriceUpdateError, match="not an http"):
+        update_prices("file:///etc", today=TODAY)
+    assert not updated_prices_path().exists()
+
+
+def test_a_cancelled_update_writes_nothing(server, data_dir):
+    with pytest.raises(PriceUpdateError, match="cancelled"):
+        update_prices(f"{server}/good", today=TODAY, cancelled=lambda: True)
+    assert not updated_prices_path().exists()
+
+
+def test_an_unreadable_update_file_falls_back_to_the_snapshot_and_says_why(data_dir):
+    data_dir.mkdir()
+    updated_prices_path().write_text("instance_type,gpu,gpu_count,price_usd_per_hour\np5.48xlarge,H100,8,-1\n")
+    catalogs = load_catalogs()
+    assert catalogs.instances["p5.48xlarge"].price_usd_per_hour == 55.04
+    assert "downloaded prices not used" in catalogs.price_update_error and "price_usd_per_hour" in catalogs.price_update_error
+
+
+def test_prices_older_than_90_days_or_undated_are_flagged(server, data_dir):
+    bundled = load_catalogs()
+    stale, priced = stale_prices(bundled, TODAY)
+    assert stale == priced > 0  # the snapshot's rows carry no date
+    update_prices(f"{server}/good", today=TODAY)
+    fresh = load_catalogs()
+    assert stale_prices(fresh, TODAY)[0] < stale  # the refreshed rows are dated today
+    assert stale_prices(fresh, TODAY + dt.timedelta(days=91))[0] == stale_prices(fresh, TODAY)[1]
+    assert "older than 90 days" in staleness_warning(fresh, TODAY)
+
+
+def test_cli_catalog_update(server, data_dir, capsys):
+    assert main(["catalog", "update", "--from", f"{server}/good"]) == 0
+    assert "instance types refreshed" in capsys.readouterr().out and updated_prices_path().is_file()
+    assert main(["catalog", "update", "--from", f"{server}/missing"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("gpuplanner-cli: error: catalog update:") and "HTTP 404" in err
