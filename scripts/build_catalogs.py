@@ -1,7 +1,9 @@
-"""Build the bundled catalogs in resources/ from the team's reference data in ../shared/data.
+"""Build the bundled catalogs in resources/ from the team's reference data in ../shared/data and
+the sourced additions beside this script (newer GPUs, Azure and rack-scale instances).
 
 Run from the repository root: python scripts/build_catalogs.py [--data DIR]
 Keeps every source column, turns blanks into gaps (never zeros), and adds an as_of column.
+Rerunning it reproduces the committed CSVs byte for byte.
 """
 import argparse
 import csv
@@ -20,12 +22,16 @@ GPU_COLUMNS = [
 FP4 = Path(__file__).resolve().parent / "gpu_fp4.csv"
 INSTANCE_COLUMNS = [
     "cloud", "instance_type", "gpu", "gpu_count", "price_usd_per_hour", "spot_price_usd_per_hour",
-    "region", "vcpus", "host_memory_gib", "cloud_gpu_name", "network_gbit_s", "network_source", "source",
-    "as_of", "notes",
+    "region", "vcpus", "host_memory_gib", "cloud_gpu_name", "network_gbit_s", "network_source",
+    "nvlink_domain_gpus", "reserved_1y_price_usd_per_hour", "source", "as_of", "notes",
 ]
 # Instance network bandwidth is not in the price snapshot: it comes from the vendors' instance
 # pages, listed with their source in scripts/instance_network.csv (blank = not published).
 NETWORK = Path(__file__).resolve().parent / "instance_network.csv"
+# Rows the team's tables lack, each with its own source and as-of: newer GPUs (B300, GB300, H20, L20,
+# RTX PRO 6000, MI325X, MI355X) and instances (Azure, AWS P6, GCP A4X; rack-scale NVLink domains).
+EXTRA_GPUS = Path(__file__).resolve().parent / "extra_gpus.csv"
+EXTRA_INSTANCES = Path(__file__).resolve().parent / "extra_instances.csv"
 GPU_AS_OF = "vendor datasheets as published (undated); gathered 2025-2026"
 PRICE_AS_OF = "SkyPilot catalog v8 snapshot, late 2025 to 2026 (list prices)"
 
@@ -49,7 +55,7 @@ def build(data: Path) -> None:
                                                        for c in ("fp4_tflops_dense", "fp4_source")},
          "name": r["gpu_name"], "as_of": GPU_AS_OF}
         for r in _rows(data / "gpu_specs.csv")
-    ]
+    ] + _rows(EXTRA_GPUS)
     _write(ROOT / "resources" / "gpus.csv", GPU_COLUMNS, gpus)
     network = {r["instance_type"]: r for r in _rows(NETWORK)}
     instances = [
@@ -64,7 +70,7 @@ def build(data: Path) -> None:
             "as_of": PRICE_AS_OF,
         }
         for r in _rows(data / "cloud_gpu_instances.csv")
-    ]
+    ] + _rows(EXTRA_INSTANCES)
     _write(ROOT / "resources" / "instances.csv", INSTANCE_COLUMNS, instances)
     models = _rows(data / "model_configs.csv")
     _write(ROOT / "resources" / "models.csv", list(models[0].keys()), models)

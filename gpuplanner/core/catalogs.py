@@ -25,13 +25,15 @@ PEAK_COLUMNS = {
 
 
 # Tensor-core data types each GPU generation has (vendor architecture whitepapers: Volta,
-# Turing, Ampere, Ada, Hopper, Blackwell; AMD CDNA2/CDNA3). A blank datasheet cell for a type
-# the generation has is a gap ("unknown"), not "unsupported".
+# Turing, Ampere, Ada, Hopper, Blackwell incl. Blackwell Ultra; AMD CDNA2/CDNA3/CDNA4). A blank
+# datasheet cell for a type the generation has is a gap ("unknown"), not "unsupported". CDNA4
+# (MI350 series) adds FP4/FP6; its TF32 is not listed here until a datasheet confirms it.
 TENSOR_DTYPES = {
     "volta": {"fp16"}, "turing": {"fp16", "int8"},
     "ampere": {"fp16", "bf16", "tf32", "int8"}, "cdna2": {"fp16", "bf16", "int8"},
     "ada": {"fp16", "bf16", "tf32", "int8", "fp8"}, "hopper": {"fp16", "bf16", "tf32", "int8", "fp8"},
     "blackwell": {"fp16", "bf16", "tf32", "int8", "fp8", "fp4"}, "cdna3": {"fp16", "bf16", "tf32", "int8", "fp8"},
+    "cdna4": {"fp16", "bf16", "int8", "fp8", "fp4"},
 }
 
 
