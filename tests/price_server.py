@@ -20,7 +20,7 @@ GCP = ("InstanceType,vCPUs,MemoryGiB,AcceleratorName,AcceleratorCount,GpuInfo,Re
        "a2-ultragpu-8g,96.0,1360.0,,,,us-central1,us-central1-a,8.0,4.0\n"
        ",,,A100-80GB,8.0,,us-central1,us-central1-a,10.0,15.0\n")
 AZURE = ("InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,GpuInfo,Price,SpotPrice,Region,Generation\n"
-         "Standard_ND96isr_H100_v5,H100,8,96,1900,,98.32,,eastus,V2\n")
+         "Standard_ND96isr_H100_v5,H100,12,96,1900,,98.32,98.32,eastus,V2\n")
 LAMBDA = ("InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,GpuInfo,Price,SpotPrice,Region\n"
           "gpu_8x_h100_sxm5,H100,8.0,208,1800,,30.0,,us-east-1\n")
 GOOD = {"aws": AWS, "gcp": GCP, "azure": AZURE, "lambda": LAMBDA}

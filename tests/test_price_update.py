@@ -29,7 +29,9 @@ def test_update_lays_fresh_prices_over_the_bundled_ones(server, data_dir):
     ultra = fresh.instances["a2-ultragpu-8g"]
     assert math.isnan(ultra.price_usd_per_hour) and "below its spot" in ultra.notes  # not a list price
     assert fresh.instances["gpu_8x_h100_sxm5"].price_usd_per_hour == 30.0
-    assert fresh.instances["Standard_ND96isr_H100_v5"].price_usd_per_hour == 98.32
+    nd = fresh.instances["Standard_ND96isr_H100_v5"]
+    assert nd.price_usd_per_hour == 98.32 and nd.gpu_count == 8  # the bundled row's GPU count, not the catalog's 12
+    assert math.isnan(nd.spot_price_usd_per_hour) and "spot equals" in nd.notes  # no spot market, not a spot price
     added = fresh.instances["g6e.2xlarge"]
     assert (added.gpu, added.gpu_count, added.price_usd_per_hour) == ("L40S", 1, 2.24208)
     assert "m5.large" not in fresh.instances  # no GPU
@@ -86,8 +88,11 @@ def test_prices_older_than_90_days_or_undated_are_flagged(server, data_dir):
     assert "older than 90 days" in staleness_warning(fresh, TODAY)
 
 
-def test_cli_catalog_update(server, data_dir, capsys):
-    assert main(["catalog", "update", "--from", f"{server}/good"]) == 0
+def test_cli_catalog_update(server, data_dir, capsys, monkeypatch):
+    assert main(["catalog", "instances", "--format", "csv"]) == 0
+    assert "undated or older than 90 days" in capsys.readouterr().err  # the bundled snapshot carries no date
+    monkeypatch.setenv("GPUPLANNER_PRICES_URL", f"{server}/good")  # the default source, as the window uses it
+    assert main(["catalog", "update"]) == 0
     assert "instance types refreshed" in capsys.readouterr().out and updated_prices_path().is_file()
     assert main(["catalog", "update", "--from", f"{server}/missing"]) == 1
     err = capsys.readouterr().err

@@ -15,6 +15,7 @@ import datetime as dt
 import http.client
 import io
 import math
+import os
 import re
 import urllib.error
 import urllib.request
@@ -28,6 +29,7 @@ from gpuplanner.core.errors import CatalogError
 from gpuplanner.core.resource_files import resource_path, updated_prices_path
 
 DEFAULT_BASE_URL = "https://raw.githubusercontent.com/skypilot-org/skypilot-catalog/master/catalogs/v8"
+SOURCE_ENV = "GPUPLANNER_PRICES_URL"  # another folder in the same format (a mirror, a proxy, a local server)
 CLOUDS = ("aws", "gcp", "azure", "lambda")
 STALE_AFTER_DAYS = 90  # list prices move within a quarter (AWS cut P4/P5 prices ~45 % in June 2025)
 MAX_DOWNLOAD_BYTES = 64 * 2**20  # the largest vms.csv (AWS) is about 4 MiB
@@ -57,6 +59,11 @@ class UpdateSummary:
         kept = f"; {len(self.kept)} not in the download kept their previous prices" if self.kept else ""
         return (f"Prices as of {self.as_of}: {self.refreshed} instance types refreshed, "
                 f"{self.added} added{kept}. Saved to {self.path}")
+
+
+def default_base_url() -> str:
+    """Where updates download from: $GPUPLANNER_PRICES_URL, else SkyPilot's catalog on GitHub."""
+    return os.environ.get(SOURCE_ENV) or DEFAULT_BASE_URL
 
 
 def update_prices(base_url: str = DEFAULT_BASE_URL, clouds: Iterable[str] = CLOUDS, today: dt.date | None = None,
@@ -206,6 +213,9 @@ def _row(cloud, itype, gpu, count, price, spot, region, host, cloud_gpu_name, ur
     if math.isfinite(price) and math.isfinite(spot) and price < spot:  # a non-on-demand SKU, not a list price
         notes.append(f"the catalog's on-demand {price:g} is below its spot {spot:g}: on-demand left blank")
         price = math.nan
+    elif math.isfinite(price) and spot == price:  # Azure lists some VMs with no spot market this way
+        notes.append(f"the catalog's spot equals its on-demand {price:g}: spot left blank")
+        spot = math.nan
     return {
         "cloud": cloud, "instance_type": itype, "gpu": gpu, "gpu_count": count,
         "price_usd_per_hour": _cell(price), "spot_price_usd_per_hour": _cell(spot), "region": region,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -56,7 +56,7 @@ class Services:
     set_bench_python: Callable[[str], None] | None = None  # the Python the next run uses ('' = own)
     bench_results_folder: Path | None = None  # where "Save results" writes dated files
     error_log: Path | None = None  # where unexpected errors are logged (None: stderr)
-    price_source: str = price_update.DEFAULT_BASE_URL  # where Tools → Update prices downloads from
+    price_source: str = field(default_factory=price_update.default_base_url)  # where Tools → Update prices downloads from
 
 
 class MainWindow(QtWidgets.QMainWindow):
