@@ -48,7 +48,7 @@ def _write(path, columns, rows):
         w.writerows(rows)
 
 
-def build(data: Path) -> None:
+def build(data: Path, out: Path = ROOT / "resources") -> None:
     fp4 = {r["gpu_name"]: r for r in _rows(FP4)}
     gpus = [
         {**{c: r.get(c, "") for c in GPU_COLUMNS}, **{c: fp4.get(r["gpu_name"], {}).get(c, "")
@@ -56,7 +56,7 @@ def build(data: Path) -> None:
          "name": r["gpu_name"], "as_of": GPU_AS_OF}
         for r in _rows(data / "gpu_specs.csv")
     ] + _rows(EXTRA_GPUS)
-    _write(ROOT / "resources" / "gpus.csv", GPU_COLUMNS, gpus)
+    _write(out / "gpus.csv", GPU_COLUMNS, gpus)
     network = {r["instance_type"]: r for r in _rows(NETWORK)}
     instances = [
         {
@@ -71,12 +71,25 @@ def build(data: Path) -> None:
         }
         for r in _rows(data / "cloud_gpu_instances.csv")
     ] + _rows(EXTRA_INSTANCES)
-    _write(ROOT / "resources" / "instances.csv", INSTANCE_COLUMNS, instances)
+    _write(out / "instances.csv", INSTANCE_COLUMNS, instances)
     models = _rows(data / "model_configs.csv")
-    _write(ROOT / "resources" / "models.csv", list(models[0].keys()), models)
+    _write(out / "models.csv", list(models[0].keys()), models)
+
+
+def check(data: Path) -> int:
+    """Build into a temporary folder and say which committed catalog differs (exit status 1)."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as folder:
+        build(data, Path(folder))
+        stale = [name for name in ("gpus.csv", "instances.csv", "models.csv")
+                 if (Path(folder) / name).read_bytes() != (ROOT / "resources" / name).read_bytes()]
+    print("differs from the build: " + ", ".join(stale) if stale else "resources/ equals the build")
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    build(p.parse_args().data)
+    p.add_argument("--check", action="store_true", help="compare with resources/ instead of writing it")
+    args = p.parse_args()
+    raise SystemExit(check(args.data) if args.check else build(args.data))
