@@ -41,3 +41,12 @@ def test_a_failed_update_is_reported_and_changes_nothing(make_window, server, da
     assert not window.update_prices()
     assert window.state.catalogs is before
     assert dialogs.errors and dialogs.errors[-1][0] == "Prices not updated" and "HTTP 404" in dialogs.errors[-1][1]
+
+
+def test_the_catalog_dialog_shows_network_and_rack_scale_nvlink_domains(catalogs):
+    from gpuplanner.ui.catalog_dialog import TABLES, instance_rows
+    headers = TABLES[1][1]
+    rows = {row[1]: dict(zip(headers, row)) for row in instance_rows(catalogs)}
+    assert rows["a4x-highgpu-4g"]["NVLink domain"][0] == "72" and rows["p5.48xlarge"]["NVLink domain"][0] == ""
+    assert rows["p5.48xlarge"]["Network (Gb/s)"][0] == "3,200"
+    assert rows["gpu_8x_h100_sxm5"]["Network (Gb/s)"][0] == ""  # not published: blank, not zero
