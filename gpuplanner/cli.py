@@ -149,8 +149,11 @@ def build_parser(keep_defaults: bool = True) -> argparse.ArgumentParser:
     plan.add_argument("--report", type=Path, help="also write the plan report: a .pdf or .csv file")
     plan.add_argument("--page-size", choices=("A4", "Letter"), default="A4", help="PDF page size")
     _plan_options(sub.add_parser("sweep", help="every instance type × precision, both modes"), keep_defaults)
-    cat = sub.add_parser("catalog", help="list the bundled GPUs, instances or models")
-    cat.add_argument("kind", choices=("gpus", "instances", "models"))
+    cat = sub.add_parser("catalog", help="list the bundled GPUs, instances or models; update: download fresh prices")
+    cat.add_argument("kind", choices=("gpus", "instances", "models", "update"))
+    cat.add_argument("--from", dest="from_url", metavar="URL", default=None,
+                     help="update: the folder holding <cloud>/vms.csv in SkyPilot's catalog format "
+                          "(default: $GPUPLANNER_PRICES_URL, else skypilot-org/skypilot-catalog catalogs/v8 on GitHub)")
     cat.add_argument("--catalog", type=Path, action="append", default=[])
     cat.add_argument("--format", choices=FORMATS, default="table")
     val = sub.add_parser("validate", help="the accuracy ledger: predictions against published measurements")
@@ -353,6 +356,25 @@ def _print_validation(figure_class, fmt: str) -> None:
         print(pd.DataFrame(data["rows"]).to_csv(index=False), end="")
 
 
+def _warn_stale(catalogs) -> None:
+    """Old or undated prices, and a downloaded catalog that could not be used, said on stderr."""
+    from gpuplanner.core.price_update import staleness_warning
+    for note in filter(None, (catalogs.price_update_error, staleness_warning(catalogs))):
+        print(f"gpuplanner-cli: warning: {note}", file=sys.stderr)
+
+
+def _update_prices(base_url: str | None) -> int:
+    """`catalog update`: fresh prices into the user's data folder, or one line saying why not."""
+    from gpuplanner.core import price_update
+    try:
+        summary = price_update.update_prices(base_url or price_update.default_base_url())
+    except price_update.PriceUpdateError as e:
+        print(f"gpuplanner-cli: error: catalog update: {e}", file=sys.stderr)
+        return 1
+    print(summary.text())
+    return 0
+
+
 def _write_report(result, table, path: Path, page_size: str) -> None:
     from gpuplanner.report import write_report
     for written in write_report(result, table, path, page_size):
@@ -367,8 +389,12 @@ def main(argv=None) -> int:
             _print_validation(args.figure_class, args.format)
             return 0
         catalogs = _catalogs(args)
+        if args.command == "catalog" and args.kind == "update":
+            return _update_prices(args.from_url)
         if args.command == "catalog":
             _print_frame(_catalog_frame(catalogs, args.kind), args.format)
+            if args.kind == "instances":
+                _warn_stale(catalogs)
             return 0
         inputs, catalogs = _inputs(args, catalogs, argv)
         if args.command == "plan":

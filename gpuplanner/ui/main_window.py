@@ -10,12 +10,14 @@ runner), so tests build it with fakes.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from gpuplanner.core import price_update
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import CatalogError, InputError
 from gpuplanner.core.inputs import PlanInputs
@@ -33,7 +35,7 @@ from gpuplanner.ui.compare.tab import CompareTab
 from gpuplanner.ui.dialogs import Dialogs
 from gpuplanner.ui.errors import ErrorReporter
 from gpuplanner.ui.plan.document import Document
-from gpuplanner.ui.plan.form import FormPanel
+from gpuplanner.ui.plan.form import ERROR_STYLE, FormPanel
 from gpuplanner.ui.plan.formatting import window_title
 from gpuplanner.ui.plan.state import PlannerState
 from gpuplanner.ui.plan.tab import PlanTab
@@ -54,6 +56,7 @@ class Services:
     set_bench_python: Callable[[str], None] | None = None  # the Python the next run uses ('' = own)
     bench_results_folder: Path | None = None  # where "Save results" writes dated files
     error_log: Path | None = None  # where unexpected errors are logged (None: stderr)
+    price_source: str = field(default_factory=price_update.default_base_url)  # where Tools → Update prices downloads from
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -147,6 +150,8 @@ class MainWindow(QtWidgets.QMainWindow):
                                          "Read a config.json (its folder's safetensors headers too)")
         self.catalog_action = self._action("Catalogs…", self.show_catalogs, None,
                                            "View the GPU, instance and model catalogs; load your own CSV")
+        self.update_prices_action = self._action("Update prices…", self.update_prices, None,
+                                                 "Download current instance prices (SkyPilot's public catalog)")
         self.bench_action = self._action("Run benchmark ▶", self.toggle_benchmark, None,
                                          "Measure this machine's matmul FLOP/s and memory bandwidth")
         self.bench_action.setEnabled(self.services.bench_runner is not None)
@@ -168,7 +173,8 @@ class MainWindow(QtWidgets.QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         tools = self.menuBar().addMenu("&Tools")
-        tools.addActions([self.catalog_action, self.bench_action, self.bench_python_action])
+        tools.addActions([self.catalog_action, self.update_prices_action, self.bench_action,
+                          self.bench_python_action])
         self.gb_action = self._action("Memory in GB (10⁹ bytes)", self._memory_unit_toggled, None,
                                       "Show memory in GB as vendors count it, instead of GiB (2³⁰ bytes)")
         self.gb_action.setCheckable(True)
@@ -258,7 +264,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state.recompute()
 
     def _show_as_of(self) -> None:
-        self.as_of_label.setText(f"Catalog prices as of {price_as_of(self.state.catalogs)}")
+        catalogs = self.state.catalogs
+        warning = "; ".join(filter(None, (catalogs.price_update_error, price_update.staleness_warning(catalogs))))
+        self.as_of_label.setText(f"Catalog prices as of {price_as_of(catalogs)}" + (f" — ⚠ {warning}" if warning else ""))
+        self.as_of_label.setToolTip(warning)
+        self.as_of_label.setStyleSheet(ERROR_STYLE if warning else "")
 
     # ----- the document --------------------------------------------------------------------
     def _update_title(self) -> None:
@@ -319,6 +329,33 @@ class MainWindow(QtWidgets.QMainWindow):
             raise CatalogError(path, "loading was cancelled; the catalogs in use are unchanged") from None
         self.set_catalogs(catalogs)
         return catalogs
+
+    def update_prices(self) -> bool:
+        """Tools → Update prices: download on a worker thread, then lay the new prices over the
+        catalogs in use (the user's own catalog files, re-read, still win). A failure or Cancel
+        leaves everything as it was and says so."""
+        cancel = threading.Event()
+        source = self.services.price_source
+        try:
+            summary = run_in_background(self, "Downloading current prices…", lambda: price_update.update_prices(
+                base_url=source, cancelled=cancel.is_set))
+        except Cancelled:
+            cancel.set()  # the worker checks this just before it writes
+            self.statusBar().showMessage("price update cancelled; the prices in use are unchanged", 8000)
+            return False
+        except price_update.PriceUpdateError as e:
+            self.dialogs.error(self, "Prices not updated", str(e))
+            return False
+        catalogs = self.state.catalogs.with_price_update(summary.path)
+        for origin in self.state.catalogs.origins[3:]:  # files the user loaded after the bundled three
+            if origin != str(summary.path):
+                try:
+                    catalogs = catalogs.with_user_file(origin)
+                except CatalogError as e:
+                    self.dialogs.error(self, "Catalog not re-read", f"{e}\nIts rows are no longer in use.")
+        self.set_catalogs(catalogs)
+        self.statusBar().showMessage(summary.text(), 15000)
+        return True
 
     def suggested_stem(self) -> str:
         """A file name for an unsaved plan: the model and what is planned ('llama-3.1-70b-serving')."""
