@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gpuplanner.core import safe_io
-from gpuplanner.core.atomic import WriteError, atomic_write_text
+from gpuplanner.core.atomic import atomic_write_text
 from gpuplanner.core.errors import CatalogError, InputError
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.model import CheckpointSummary, ModelArch, from_hf_config, summarize_headers
@@ -232,10 +232,12 @@ def _fetch(hf, hub_id: HubId, s: _Settings) -> HubModel:
     elif SINGLE_FILE in files:
         shards = [SINGLE_FILE]
     headers = {shard: _header(api, hub_id.repo, shard, commit) for shard in shards}
+    path = _headers_path(s.cache, hub_id.repo, commit)
     try:
-        atomic_write_text(_headers_path(s.cache, hub_id.repo, commit), json.dumps(
-            {"format": HEADERS_FORMAT, "repo": hub_id.repo, "commit": commit, "files": headers}))
-    except WriteError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps({"format": HEADERS_FORMAT, "repo": hub_id.repo, "commit": commit,
+                                            "files": headers}))
+    except OSError:  # WriteError is one
         pass  # a read-only cache only costs the offline copy of the counts, not this plan
     return _model(config, headers, hub_id, commit, from_cache=False)
 
