@@ -1,4 +1,4 @@
-"""Models from the Hugging Face Hub, fetched from a loopback Hub (tests/hub_server.py) that serves
+"""Models from the Hugging Face Hub, fetched from a loopback Hub (tests/test_hub_support.py) that serves
 recorded answers: exact counts from safetensors headers read by range, quantized checkpoints,
 revisions, gated and missing repos, tokens, the offline cache, and the CLI and plan files on top."""
 import json
@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from hub_server import GPTQ, GRANTED_TOKEN, LLAMA_GATED, OTHER_TOKEN, QWEN, TINYLLAMA, FakeHub, Repo
+from test_hub_support import GPTQ, GRANTED_TOKEN, LLAMA_GATED, OTHER_TOKEN, QWEN, TINYLLAMA, FakeHub, Repo
 
 from gpuplanner.cli import main
 from gpuplanner.core import PlanInputs
@@ -14,20 +14,12 @@ from gpuplanner.core.errors import InputError
 from gpuplanner.core.hub import checkpoint_quantization, fetch_hub_model, parse_hub_id
 from gpuplanner.core.planfile import load_plan, save_plan
 
+pytest_plugins = ("test_hub_support",)  # the hub_env fixture
+
 # Published parameter counts (model cards / the Hub's safetensors totals)
 TINYLLAMA_PARAMS = 1_100_048_384
 QWEN_PARAMS = 494_032_768
 LLAMA_32_1B_PARAMS = 1_235_814_400
-
-
-@pytest.fixture
-def hub_env(tmp_path, monkeypatch):
-    """A private cache folder and no token or offline flag from the machine running the tests."""
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
 
 
 @pytest.fixture

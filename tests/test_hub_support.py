@@ -1,5 +1,6 @@
 """A Hugging Face Hub on 127.0.0.1 serving recorded answers, for the Hub tests (no test touches
-the internet). Started per test; HF_ENDPOINT points at it.
+the internet). Started per test; HF_ENDPOINT points at it (the `hub_env` fixture keeps the machine's cache and
+token out).
 
 The answers follow what the Hub sends (huggingface_hub's hf_raise_for_status reads the same
 headers): model info at /api/models/{repo}[/revision/{rev}]; files at
@@ -17,9 +18,12 @@ import json
 import re
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hub"
 GRANTED_TOKEN = "hf_granted"  # a token that may read every repo here
@@ -128,8 +132,9 @@ def recorded_repos() -> dict[str, Repo]:
 class FakeHub:
     """The server: `url` for HF_ENDPOINT, `requests` as (method, path, range) seen so far."""
 
-    def __init__(self, repos: dict[str, Repo] | None = None):
+    def __init__(self, repos: dict[str, Repo] | None = None, delay_s: float = 0.0):
         self.repos = recorded_repos() if repos is None else repos
+        self.delay_s = delay_s  # before each answer: a slow network
         self.requests: list[tuple[str, str, str]] = []
         hub = self
 
@@ -159,6 +164,7 @@ class FakeHub:
     def _answer(self, handler: BaseHTTPRequestHandler, body: bool) -> None:
         path = handler.path.split("?", 1)[0]
         self.requests.append((handler.command, path, handler.headers.get("Range", "")))
+        time.sleep(self.delay_s)
         token = (handler.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
         api = re.match(r"^/api/models/([^/]+/[^/]+)(?:/revision/([^/]+))?$", path)
         resolve = re.match(r"^/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$", path)
@@ -201,6 +207,16 @@ class FakeHub:
             headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
             return _send(handler, 206, data[start:end + 1], headers, body)
         return _send(handler, 200, data, headers, body)
+
+
+@pytest.fixture
+def hub_env(tmp_path, monkeypatch):
+    """A private cache folder and no token or offline flag from the machine running the tests."""
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
 
 
 def _model_info(repo_id: str, repo: Repo) -> dict:
