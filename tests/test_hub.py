@@ -12,7 +12,8 @@ from gpuplanner.cli import main
 from gpuplanner.core import PlanInputs
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.hub import checkpoint_quantization, fetch_hub_model, parse_hub_id
-from gpuplanner.core.planfile import load_plan, save_plan
+from gpuplanner.core.model import ModelArch
+from gpuplanner.core.planfile import HUB_MODEL_VERSION, load_plan, plan_to_dict, save_plan
 
 pytest_plugins = ("test_hub_support",)  # the hub_env fixture
 
@@ -192,8 +193,10 @@ def test_a_saved_plan_keeps_the_hub_id_and_commit_and_reopens_offline(hub_env, t
         commit = server.repos[TINYLLAMA].commit
     path = tmp_path / "tiny.gpuplan"
     save_plan(path, PlanInputs(model=model.arch, mode="infer"))
-    saved = json.loads(path.read_text())["inputs"]["model"]["arch"]
-    assert (saved["hf_repo"], saved["hf_revision"]) == (TINYLLAMA, commit)
+    saved = json.loads(path.read_text())
+    assert saved["version"] == HUB_MODEL_VERSION  # gpuplanners before the Hub field say "newer", not "broken"
+    assert (saved["inputs"]["model"]["arch"]["hf_repo"], saved["inputs"]["model"]["arch"]["hf_revision"]) == (
+        TINYLLAMA, commit)
     reopened = load_plan(path).inputs.model
     assert reopened == model.arch
     assert main(["plan", "--plan", str(path), "--format", "json"]) == 0  # the server is gone
@@ -208,3 +211,9 @@ def test_a_preset_plan_does_not_import_huggingface_hub():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_a_config_model_plan_keeps_its_old_version():
+    arch = ModelArch(name="tiny", n_layers=2, hidden=64, intermediate=128, n_heads=4, n_kv_heads=4, vocab=100)
+    doc = plan_to_dict(PlanInputs(model=arch))
+    assert doc["version"] == 1 and "hf_revision" not in doc["inputs"]["model"]["arch"]
