@@ -144,13 +144,10 @@ class FormPanel(QtWidgets.QScrollArea):
         self.fetch_hub_button = QtWidgets.QPushButton("Fetch from Hugging Face Hub")
         self.fetch_hub_button.setToolTip("Read the typed Hub id's config.json and safetensors headers (no "
                                          "weights). HF_TOKEN opens gated models; fetched models open offline.")
-        buttons = QtWidgets.QHBoxLayout()
-        buttons.addWidget(self.load_model_button)
-        buttons.addWidget(self.fetch_hub_button)
-        grid.addLayout(buttons, grid.rowCount(), 0, 1, 3)
+        grid.addWidget(self.load_model_button, grid.rowCount(), 0, 1, 3)
+        grid.addWidget(self.fetch_hub_button, grid.rowCount(), 0, 1, 3)
         self.model_note = QtWidgets.QLabel()  # what the Hub said about the chosen model
         self.model_note.setWordWrap(True)
-        self.model_note.setEnabled(False)  # the palette's muted text
         self._notes: dict[str, str] = {}
         grid.addWidget(self.model_note, grid.rowCount(), 0, 1, 3)
         return box
@@ -232,6 +229,7 @@ class FormPanel(QtWidgets.QScrollArea):
         else:
             self.model_combo.setItemData(index, arch)
         self.model_combo.setCurrentText(text)
+        self.model_combo.lineEdit().setCursorPosition(0)  # a long Hub id shows its organisation
         self._update_enabled()  # the note, also when the text shown is unchanged
 
     # ----- reading and writing --------------------------------------------------------
