@@ -7,6 +7,8 @@ from test_hub import TINYLLAMA_PARAMS
 from test_hub_support import GPTQ, TINYLLAMA, FakeHub
 from test_ui_support import settle
 
+from gpuplanner.core import PlanInputs
+
 pytest_plugins = ("test_ui_support", "test_hub_support")  # the window and hub_env fixtures
 
 
@@ -37,8 +39,13 @@ def test_a_typed_hub_id_is_fetched_and_planned(make_window, qtbot, hub_env):
     assert window.state.result.model_name == TINYLLAMA
     assert window.state.result.params_total == TINYLLAMA_PARAMS
     assert f"{TINYLLAMA_PARAMS:,} parameters" in form.model_note.text() and form.model_note.isVisibleTo(window)
+    arch = window.form.inputs().model
     type_model(qtbot, window, "llama-3.1-70b")
     assert not form.model_note.isVisibleTo(window)
+    window.show_plan(PlanInputs(model=arch), None)  # as a saved plan reopens it, offline
+    assert form.model_combo.currentText() == f"{TINYLLAMA} (Hub)"
+    assert form.model_note.text() == f"{TINYLLAMA} @ {arch.hf_revision[:12]} (read from the Hugging Face Hub)"
+    assert window.state.result.params_total == TINYLLAMA_PARAMS
 
 
 def test_a_quantized_checkpoint_sets_the_serving_precision(make_window, qtbot, hub_env):

@@ -277,10 +277,10 @@ def _from_cache(hf, hub_id: HubId, s: _Settings) -> HubModel | None:
 
 def _model(config: Path, headers: dict, hub_id: HubId, commit: str, from_cache: bool) -> HubModel:
     where = f"{hub_id.repo}@{commit[:12]}"
-    cfg = safe_io.load_json(config)
-    if not isinstance(cfg, dict):
-        raise CatalogError(f"{where}/config.json", "must hold a JSON object")
     try:
+        cfg = safe_io.load_json(config)
+        if not isinstance(cfg, dict):
+            raise CatalogError(f"{where}/config.json", "must hold a JSON object")
         arch = from_hf_config(cfg, name=hub_id.repo, path=f"{where}/config.json")
         summary = summarize_headers((f"{where}/{f}", h) for f, h in sorted(headers.items())) if headers else None
     except CatalogError as e:

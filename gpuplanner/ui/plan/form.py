@@ -222,6 +222,8 @@ class FormPanel(QtWidgets.QScrollArea):
         """Offer a model read from a config file or the Hub and select it; `note` is shown under
         the picker while it is chosen."""
         text = f"{arch.name} ({'Hub' if arch.hf_revision else 'config'})"
+        if arch.hf_revision and not note:  # e.g. from a saved plan
+            note = f"{arch.hf_repo} @ {arch.hf_revision[:12]} (read from the Hugging Face Hub)"
         self._notes[text] = note
         index = self.model_combo.findText(text)
         if index < 0:
