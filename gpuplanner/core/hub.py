@@ -180,8 +180,11 @@ def fetch_hub_model(text: str) -> HubModel:
 
 def _import_hub():
     try:
+        # The parts used, named: the package imports them lazily, which a bundler would not see.
         import huggingface_hub
-        import huggingface_hub.utils  # the error classes; the package imports its parts lazily
+        import huggingface_hub.file_download
+        import huggingface_hub.hf_api
+        import huggingface_hub.utils
     except ImportError:
         raise InputError("model", "reading a model from the Hugging Face Hub needs the optional "
                          f"huggingface_hub package: {INSTALL_HINT}") from None
