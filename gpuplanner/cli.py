@@ -12,6 +12,7 @@ from pathlib import Path
 
 from gpuplanner.core import CatalogError, InputError, PlanInputs, estimate, load_catalogs, safe_io
 from gpuplanner.core.fields import FORM_FIELDS, GROUPS, INPUT_FIELDS, InputField
+from gpuplanner.core.hub import INSTALL_HINT, HubModel, fetch_hub_model, parse_hub_id
 from gpuplanner.core.model import load_config_json, load_model_folder
 from gpuplanner.core.planfile import PlanFileError, load_plan
 from gpuplanner.core.result import BREAKDOWN_KEYS
@@ -122,7 +123,10 @@ def _plan_options(p: argparse.ArgumentParser, keep_defaults: bool = True) -> Non
                    help="start from a saved .gpuplan file; every option given here overrides the file's value "
                         "(--model/--params/--config replace its model, --gpu/--instance its hardware)")
     g = p.add_argument_group("model")
-    g.add_argument("--model", default=_default("", k), help="preset id (see `catalog models`)")
+    g.add_argument("--model", default=_default("", k),
+                   help="preset id (see `catalog models`), or a Hugging Face Hub id org/name[@revision] "
+                        f"(config.json and safetensors headers, no weights; needs {INSTALL_HINT}; "
+                        "HF_TOKEN for gated models, HF_HUB_OFFLINE=1 to read the cache only)")
     _add_input(g, INPUT_FIELDS["params"], 0.0, k)
     g.add_argument("--config", type=Path, default=_default(None, k),
                    help="a Hugging Face config.json or a local model folder")
@@ -193,21 +197,36 @@ def _inputs(args, catalogs, argv):
     _refuse_conflicts(args, catalogs)
     if args.plan is not None:
         return _plan_file_inputs(args, catalogs, _typed_options(argv))
-    model, catalogs = _model(args, catalogs)
+    model, catalogs, hub = _model(args, catalogs)
     values = {name: getattr(args, name) for name in FORM_FIELDS}
     inputs = PlanInputs(model=model, params=args.params or 0.0, **_hardware(args), **values)
-    return inputs, catalogs
+    return _checkpoint_precision(inputs, hub, _typed_options(argv) if hub else set()), catalogs
 
 
-def _model(args, catalogs):
-    """The model the options choose (a config's architecture, a preset id, or none beside --params)."""
+def _model(args, catalogs) -> tuple[object, object, HubModel | None]:
+    """The model the options choose (a config's architecture, a Hub model, a preset id, or none
+    beside --params), the catalogs with it, and the Hub model it came from."""
+    if args.model and args.model not in catalogs.models and parse_hub_id(args.model):
+        hub = fetch_hub_model(args.model)
+        print(f"Hugging Face Hub: {hub.describe()}", file=sys.stderr)
+        return hub.arch, catalogs.with_model(hub.arch), hub
     if args.config:
         safe_io.check_path(args.config)  # a name over 255 bytes is a message, not an OSError from is_dir()
         arch = load_model_folder(args.config)[0] if args.config.is_dir() else load_config_json(args.config)
-        return arch, catalogs.with_model(arch)
+        return arch, catalogs.with_model(arch), None
     if not args.model and not args.params:
-        return PlanInputs().model, catalogs
-    return args.model or "", catalogs
+        return PlanInputs().model, catalogs, None
+    return args.model or "", catalogs, None
+
+
+def _checkpoint_precision(inputs: PlanInputs, hub: HubModel | None, typed: set[str]) -> PlanInputs:
+    """A quantized Hub checkpoint is planned at its own precision unless --precision was typed."""
+    if hub is None or "precision" in typed:
+        return inputs
+    inputs, note = hub.with_precision(inputs)
+    if note:
+        print(f"Hugging Face Hub: {note}", file=sys.stderr)
+    return inputs
 
 
 def _hardware(args) -> dict:
@@ -229,12 +248,13 @@ def _plan_file_inputs(args, catalogs, typed: set[str]):
     except PlanFileError as e:
         raise InputError("plan", str(e)) from None
     changes = {name: getattr(args, name) for name in FORM_FIELDS if name in typed}
+    hub = None
     if typed & MODEL_OPTIONS:
-        changes["model"], catalogs = _model(args, catalogs)
+        changes["model"], catalogs, hub = _model(args, catalogs)
         changes["params"] = args.params or 0.0
     if typed & HARDWARE_OPTIONS:
         changes.update(_hardware(args))
-    return doc.inputs.with_(**changes).validated(), catalogs
+    return _checkpoint_precision(doc.inputs.with_(**changes), hub, typed).validated(), catalogs
 
 
 def _flatten(d: dict, prefix="") -> dict:

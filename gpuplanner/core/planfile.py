@@ -5,7 +5,9 @@
 
 What a plan names but another machine may lack is stored whole: a model read from a config file
 ({"model": {"arch": {...ModelArch fields...}}}) and, from version 2, a GPU measured by the
-benchmark ({"gpu": {"spec": {...GpuSpec fields...}}}). A file is written with the lowest version
+benchmark ({"gpu": {"spec": {...GpuSpec fields...}}}); from version 3, a model read from the
+Hugging Face Hub keeps its id and commit (hf_repo, hf_revision), so it reopens offline and says
+what it was read from. A file is written with the lowest version
 that holds it, so plans without a measured GPU still open in gpuplanner versions reading only 1.
 Loading validates everything and raises PlanFileError with one sentence for the user; saving is
 atomic (core.atomic), so a crash never leaves half a plan.
@@ -26,8 +28,9 @@ from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.model import ModelArch
 
 FORMAT = "gpuplanner-plan"
-VERSION = 2  # the newest version this gpuplanner reads and writes
+VERSION = 3  # the newest version this gpuplanner reads and writes
 MEASURED_GPU_VERSION = 2  # the first version that embeds a measured GPU
+HUB_MODEL_VERSION = 3  # the first version whose model may name the Hugging Face Hub commit it was read at
 SUFFIX = ".gpuplan"
 PLAN_MAX_BYTES = 2**20  # a plan with an embedded architecture is a few KiB
 
@@ -62,11 +65,16 @@ def plan_to_dict(inputs: PlanInputs, gpus: Mapping[str, GpuSpec] | None = None) 
     values = inputs.as_dict()
     version = 1
     if isinstance(inputs.model, ModelArch):
-        values["model"] = {"arch": _plain(asdict(inputs.model))}
+        arch = _plain(asdict(inputs.model))
+        if inputs.model.hf_revision:
+            version = HUB_MODEL_VERSION
+        else:
+            del arch["hf_revision"]  # a config's model stays readable by gpuplanners before the Hub
+        values["model"] = {"arch": arch}
     gpu = (gpus or {}).get(inputs.gpu)
     if inputs.gpu and gpu is not None and gpu.measured:
         values["gpu"] = {"spec": _plain(asdict(gpu))}
-        version = MEASURED_GPU_VERSION
+        version = max(version, MEASURED_GPU_VERSION)
     return {"format": FORMAT, "version": version, "inputs": values}
 
 

@@ -20,6 +20,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from gpuplanner.core import price_update
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import CatalogError, InputError
+from gpuplanner.core.hub import fetch_hub_model
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.model import load_config_json, load_model_folder
 from gpuplanner.core.planfile import SUFFIX
@@ -117,6 +118,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.document.changed.connect(self._update_title)
         self.document.message.connect(self.statusBar().showMessage)
         self.form.load_model_button.clicked.connect(self._choose_model)
+        self.form.hub_requested.connect(self.load_hub_model)
         self._build_actions()
         self._connect_benchmark()
         self._show_as_of()
@@ -313,6 +315,34 @@ class MainWindow(QtWidgets.QMainWindow):
         except Cancelled:
             return False
         self.form.add_model(arch)
+        return True
+
+    def load_hub_model(self, model_id: str) -> bool:
+        """Fetch a Hugging Face Hub model off the GUI thread (progress dialog with Cancel after a
+        moment); a quantized checkpoint sets the precision when the mode allows it."""
+        label = f"Fetching {model_id} from the Hugging Face Hub…"
+        self.form.set_hub_busy(True)
+        self.statusBar().showMessage(label)
+        try:
+            hub = run_in_background(self, label, lambda: fetch_hub_model(model_id))
+        except InputError as e:
+            self.statusBar().clearMessage()
+            self.dialogs.error(self, "Cannot read model from the Hub", e.message)
+            return False
+        except Cancelled:
+            self.statusBar().showMessage(f"Fetching {model_id} cancelled", 5000)
+            return False
+        finally:
+            self.form.set_hub_busy(False)
+        self.statusBar().clearMessage()
+        self.form.add_model(hub.arch, hub.describe())
+        try:
+            planned, note = hub.with_precision(self.form.inputs())
+        except InputError:
+            return True  # another field is being edited; the precision stays as chosen
+        self.form.set_precision(planned.precision)
+        if note:
+            self.form.add_model(hub.arch, f"{hub.describe()}. {note}.")
         return True
 
     def show_catalogs(self) -> None:
