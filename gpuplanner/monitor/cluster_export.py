@@ -23,14 +23,10 @@ def cluster_history_frame(histories: Sequence[GpuHistory]) -> pd.DataFrame:
     for history in histories:
         data = {"timestamp_s": history.times_s, "hostname": history.gpu.hostname, "gpu_index": history.gpu.index,
                 "gpu_uuid": history.gpu.uuid, "model_name": history.gpu.model_name, "job": history.gpu.job}
-        data.update({name: values for name, values in history.columns.items()})
-        frame = pd.DataFrame(data)
-        for column in _VALUES:
-            if column not in frame:
-                frame[column] = float("nan")
-        reserved = frame["fb_reserved_mib"].fillna(0.0)
-        frame["fb_total_mib"] = frame["fb_used_mib"] + frame["fb_free_mib"] + reserved
-        frames.append(frame)
+        data.update({column: history.column(column) for column in _VALUES[:-1]})
+        data.update(history.columns)  # PROF fields outside the table too
+        data["fb_total_mib"] = history.fb_total_mib
+        frames.append(pd.DataFrame(data))
     if not frames:
         return pd.DataFrame(columns=list(_IDENTITY + _VALUES))
     table = pd.concat(frames, ignore_index=True)

@@ -67,6 +67,12 @@ def _scale_of(metric: str) -> float:
     return known.scale if known else 1.0
 
 
+def fb_total_mib(used, free, reserved):
+    """The device's memory as DCGM splits it: used + free (+ reserved, where exported).
+    Works on numbers and arrays alike; unknown used or free gives NaN."""
+    return used + free + np.nan_to_num(reserved, nan=0.0)
+
+
 @dataclass(frozen=True)
 class LabelFilter:
     """Which GPUs to show: each non-empty entry is a regular expression on one exporter label."""
@@ -137,9 +143,7 @@ class GpuReading:
 
     @property
     def fb_total_mib(self) -> float:
-        """Used + free (+ reserved, where exported): the memory the device reports."""
-        reserved = self.value("fb_reserved_mib")
-        return self.value("fb_used_mib") + self.value("fb_free_mib") + (0.0 if math.isnan(reserved) else reserved)
+        return float(fb_total_mib(self.value("fb_used_mib"), self.value("fb_free_mib"), self.value("fb_reserved_mib")))
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,10 @@ class GpuHistory:
     def column(self, name: str) -> np.ndarray:
         found = self.columns.get(name)
         return found if found is not None else np.full(len(self.times_s), np.nan)
+
+    @property
+    def fb_total_mib(self) -> np.ndarray:
+        return fb_total_mib(self.column("fb_used_mib"), self.column("fb_free_mib"), self.column("fb_reserved_mib"))
 
 
 def histories_of(series: Iterable[RangeSeries], start_s: float, end_s: float, step_s: float) -> tuple[GpuHistory, ...]:
