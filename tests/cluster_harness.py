@@ -79,6 +79,7 @@ class Cluster:
             proc.stdin.close()
             proc.terminate()
             proc.wait(timeout=5)
+            proc.stdout.close()
 
     def _get(self, path: str) -> dict:
         request = urllib.request.Request(self.url + path)

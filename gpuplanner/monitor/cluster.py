@@ -32,6 +32,7 @@ from gpuplanner.monitor.prometheus import Failure, PrometheusClient, PrometheusC
 class ClusterState(enum.Enum):
     IDLE = "not connected"
     CONNECTING = "connecting"
+    BAD_INPUT = "bad input"
     OK = "ok"
     NO_SERIES = "no series"
     UNREACHABLE = Failure.UNREACHABLE.value
@@ -39,6 +40,7 @@ class ClusterState(enum.Enum):
     TIMEOUT = Failure.TIMEOUT.value
     BAD_QUERY = Failure.BAD_QUERY.value
     BAD_RESPONSE = Failure.BAD_RESPONSE.value
+    ERROR = "error"
 
 
 _HINTS = {
@@ -179,6 +181,8 @@ class ClusterPoller:
             return work()
         except PrometheusError as e:
             return ClusterStatus(ClusterState(e.failure.value), e.message)
+        except Exception as e:  # a bug must not end the thread silently: it becomes a state on screen
+            return ClusterStatus(ClusterState.ERROR, f"unexpected error reading the cluster ({type(e).__name__}: {e})")
         finally:
             self._busy_since = None
 
