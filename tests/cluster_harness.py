@@ -102,10 +102,20 @@ class Cluster:
         raise AssertionError(f"Prometheus at {self.url} did not scrape {count} GPUs within {deadline_s} s")
 
 
-@pytest.fixture(scope="module")
+_shared: list[Cluster] = []  # one server for the whole session, whichever test module asks first
+
+
+@pytest.fixture(scope="session")
 def cluster(tmp_path_factory):
+    """Session-wide: each importing module gets its own fixture definition, all share one server
+    (its start-up takes about 8 s, mostly Prometheus's 5 s target-discovery throttle)."""
     if shutil.which("prometheus") is None:
         pytest.fail("Debian's prometheus package is missing: run scripts/setup.sh (it installs it)")
-    running = Cluster(tmp_path_factory.mktemp("prometheus"))
+    if not _shared:
+        _shared.append(Cluster(tmp_path_factory.mktemp("prometheus")))
+    running = _shared[0]
+    if running.server is None:  # a test stopped it and failed before starting it again
+        running.start()
     yield running
-    running.close()
+    if _shared:
+        _shared.pop().close()

@@ -125,8 +125,6 @@ class ClusterPoller:
             self._filter = label_filter
             self._poll_due = True
             self._history_request = None
-            self._events.append((self._generation, ClusterStatus(ClusterState.CONNECTING,
-                                                                 f"Connecting to {config.url}…")))
             self._wake.notify_all()
         self.start()
 

@@ -190,6 +190,7 @@ class ClusterPanel(QtWidgets.QWidget):
         self._snapshot = None
         self._histories.clear()
         self.table.setRowCount(0)
+        self._set_status(ClusterStatus(ClusterState.CONNECTING, f"Connecting to {config.url}…"))
         self.poller.connect(config, label_filter)
         if not self._timer.isActive() and self.isVisible():
             self._timer.start()
