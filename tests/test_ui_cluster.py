@@ -22,6 +22,9 @@ from gpuplanner.monitor.cluster import ClusterPoller, ClusterState
 from gpuplanner.monitor.synthetic import SyntheticSource
 from gpuplanner.ui.live.cluster import COLUMNS, ClusterPanel
 from gpuplanner.ui.live.panel import LivePanel
+from gpuplanner.ui.main_window import Services
+
+pytest_plugins = ("test_ui_support",)  # the window fixtures
 
 TRAIN = estimate(PlanInputs(mode="train"), load_catalogs())
 _COLUMN = {header: i for i, (header, _, _) in enumerate(COLUMNS)}
@@ -194,3 +197,19 @@ def test_live_panel_offers_the_cluster_source_and_stops_it(qtbot) -> None:
     assert live.source_stack.currentWidget() is cluster_panel and cluster_panel.isVisible()
     live.stop()
     assert not cluster_panel.connect_to_server()  # stopped for good
+
+
+def test_the_window_hands_its_current_plan_to_the_cluster_view(make_window) -> None:
+    cluster_panel = ClusterPanel(ClusterPoller())
+    live = LivePanel(Sampler(SyntheticSource()), cluster_panel=cluster_panel)
+    window = make_window(Services(make_live_panel=lambda dialogs: live))
+    window.tabs.setCurrentWidget(window.live_tab)
+    assert cluster_panel.curves.plan_line.value() == pytest.approx(window.state.result.memory_per_gpu_bytes / 2**30)
+    before = window.state.result.memory_per_gpu_bytes
+    window.form.set_inputs(PlanInputs(model="llama-3.1-70b"))
+    window.state.recompute()
+    after = window.state.result.memory_per_gpu_bytes
+    assert after != before
+    assert cluster_panel.curves.plan_line.value() == pytest.approx(after / 2**30)
+    window.close()
+    assert not cluster_panel.connect_to_server()  # closing the window stopped the cluster view too

@@ -56,7 +56,7 @@ class GpuCurves(QtWidgets.QWidget):
         for plot in self.plots[:-1]:
             plot.hideAxis("bottom")
         self.plan_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#b07aa1", width=1, style=QtCore.Qt.PenStyle.DotLine),
-                                         label="plan", labelOpts={"position": 0.05})
+                                         label="plan", labelOpts={"position": 0.97})
         self.plan_line.setVisible(False)
         self.plots[1].addItem(self.plan_line)
         self._style()

@@ -7,7 +7,7 @@ from PySide6 import QtCore, QtWidgets
 
 from gpuplanner.monitor.job_check import CheckRow, JobCheck
 
-HEADERS = ("Figure", "Measured", "Plan", "Measured / plan", "Compares")
+HEADERS = ("Figure", "Measured", "Plan", "Measured / plan")
 _GIB = 2**30
 
 
@@ -33,7 +33,6 @@ class JobCheckView(QtWidgets.QWidget):
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)
@@ -55,11 +54,11 @@ class JobCheckView(QtWidgets.QWidget):
 
     def _set_row(self, i: int, row: CheckRow) -> None:
         ratio = f"{row.ratio:.2f}" if math.isfinite(row.ratio) else "n/a"
-        cells = (row.label, format_value(row.measured, row.unit), format_value(row.predicted, row.unit), ratio,
-                 row.source)
+        cells = (row.label, format_value(row.measured, row.unit), format_value(row.predicted, row.unit), ratio)
         for j, text in enumerate(cells):
             item = QtWidgets.QTableWidgetItem(text)
-            if 0 < j < 4:
+            item.setToolTip(row.source)  # what is measured and which plan figure it is held against
+            if j:
                 item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(i, j, item)
 
