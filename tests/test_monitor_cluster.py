@@ -19,11 +19,12 @@ from cluster_harness import PASSWORD, USER, cluster, free_port  # noqa: F401  (c
 from gpuplanner.core import PlanInputs, estimate, load_catalogs
 from gpuplanner.core.errors import InputError
 from gpuplanner.monitor import CSV_COLUMNS
-from gpuplanner.monitor.cluster import ClusterPoller, ClusterState, ClusterStatus, HistoryResult
+from gpuplanner.monitor.cluster import ClusterPoller, ClusterState, ClusterStatus, HistoryResult, history_matchers
 from gpuplanner.monitor.cluster_export import cluster_history_frame, export_cluster_csv
 from gpuplanner.monitor.dcgm import (
     BYTES_PER_MIB,
     SELECTOR_NAME,
+    ClusterGpu,
     ClusterSnapshot,
     LabelFilter,
     histories_of,
@@ -221,3 +222,32 @@ def test_poller_answers_off_the_calling_thread_and_drops_stale_connections(clust
     finally:
         poller.stop()
     assert not poller._thread.is_alive()
+
+
+def test_an_inactive_poller_sends_no_queries_and_resumes_at_once(cluster) -> None:  # noqa: F811
+    poller = ClusterPoller(interval_s=0.2)
+    try:
+        poller.set_active(False)
+        poller.connect(PrometheusConfig(cluster.url, username=USER, password=PASSWORD), LabelFilter(hostname="node-b"))
+        time.sleep(1.0)
+        assert poller.drain() == []
+        poller.set_active(True)
+        events = _drain_until(poller, lambda e: isinstance(e, ClusterSnapshot), timeout_s=5)
+        assert len(next(e for e in events if isinstance(e, ClusterSnapshot)).readings) == 8
+    finally:
+        started = time.monotonic()
+        poller.stop()
+    assert time.monotonic() - started < 1.5
+
+
+def test_history_selectors_pick_gpus_by_uuid_or_by_node_and_index(cluster) -> None:  # noqa: F811
+    client = client_for(cluster)
+    by_uuid = [ClusterGpu("node-a", 1, "GPU-node-a-0001"), ClusterGpu("node-b", 0, "GPU-node-b-0000")]
+    no_uuid = [ClusterGpu("node-a", 1), ClusterGpu("node-b", 0)]
+
+    def found(gpus) -> set[tuple[str, str]]:
+        series = client.query(f'{{__name__="DCGM_FI_DEV_GPU_UTIL", {history_matchers(gpus)}}}')
+        return {(s.labels["Hostname"], s.labels["gpu"]) for s in series}
+
+    assert found(by_uuid) == {("node-a", "1"), ("node-b", "0")}
+    assert found(no_uuid) == {(h, g) for h in ("node-a", "node-b") for g in ("0", "1")}  # a superset, cut later

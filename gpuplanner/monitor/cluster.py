@@ -26,7 +26,12 @@ from gpuplanner.monitor.dcgm import (
     history_step_s,
     snapshot_of,
 )
+from gpuplanner.monitor.dcgm import (
+    escape_label_value as _escape,
+)
 from gpuplanner.monitor.prometheus import Failure, PrometheusClient, PrometheusConfig, PrometheusError
+
+STOP_WAIT_S = 1.0  # quitting never waits longer for a query under way
 
 
 class ClusterState(enum.Enum):
@@ -77,11 +82,16 @@ class HistoryResult:
 Event = ClusterStatus | ClusterSnapshot | HistoryResult
 
 
-def _history_matchers(gpus: Sequence[ClusterGpu]) -> str:
-    """A superset selector (their nodes × their indices); the exact GPUs are picked afterwards."""
-    hosts = "|".join(sorted({re.escape(g.hostname) for g in gpus}))
-    indices = "|".join(sorted({str(g.index) for g in gpus}))
-    return f'Hostname=~"{hosts.replace(chr(92), chr(92) * 2)}", gpu=~"{indices}"'
+def history_matchers(gpus: Sequence[ClusterGpu]) -> str:
+    """The GPUs by UUID (dcgm-exporter always labels it); without, a superset by node × index
+    (``Hostname`` may be absent with --no-hostname: then the node is Prometheus's ``instance``)."""
+    def alternatives(values) -> str:
+        return _escape("|".join(sorted({re.escape(v) for v in values})))
+
+    if all(g.uuid for g in gpus):
+        return f'UUID=~"{alternatives(g.uuid for g in gpus)}"'
+    return (f'{gpus[0].host_label}=~"{alternatives(g.hostname for g in gpus)}", '
+            f'gpu=~"{alternatives(str(g.index) for g in gpus)}"')
 
 
 class ClusterPoller:
@@ -101,6 +111,7 @@ class ClusterPoller:
         self._history_request: tuple[tuple[ClusterGpu, ...], float] | None = None
         self._busy_since: float | None = None
         self._stopping = False
+        self._active = True
         self._thread: threading.Thread | None = None
 
     # ----- called from the GUI thread -----------------------------------------------------------
@@ -113,9 +124,8 @@ class ClusterPoller:
         with self._wake:
             self._stopping = True
             self._wake.notify_all()
-        if self._thread is not None:
-            timeout_s = self._client.config.timeout_s if self._client else 1.0
-            self._thread.join(timeout=timeout_s + 1.0)  # a daemon: an unanswered socket cannot hold up quit
+        if self._thread is not None:  # a daemon: a query still waiting ends by its own timeout, unread
+            self._thread.join(timeout=STOP_WAIT_S)
 
     def connect(self, config: PrometheusConfig, label_filter: LabelFilter) -> None:
         """Use this server and filter from now on; earlier results still in flight are dropped."""
@@ -134,9 +144,11 @@ class ClusterPoller:
             self._history_request = (tuple(gpus), float(window_s))
             self._wake.notify_all()
 
-    def poll_now(self) -> None:
+    def set_active(self, active: bool) -> None:
+        """Pause polling while nobody looks (the view is hidden); resuming polls at once."""
         with self._wake:
-            self._poll_due = True
+            self._active = active
+            self._poll_due = self._poll_due or active
             self._wake.notify_all()
 
     def drain(self) -> list[Event]:
@@ -156,17 +168,16 @@ class ClusterPoller:
         next_poll = 0.0
         while True:
             with self._wake:
-                while not self._stopping and not self._poll_due and self._history_request is None and (
-                        self._client is None or time.monotonic() < next_poll):
-                    self._wake.wait(timeout=None if self._client is None else max(0.0, next_poll - time.monotonic()))
+                while not self._stopping and (not self._active or self._client is None or (
+                        not self._poll_due and self._history_request is None and time.monotonic() < next_poll)):
+                    idle = not self._active or self._client is None
+                    self._wake.wait(timeout=None if idle else max(0.0, next_poll - time.monotonic()))
                 if self._stopping:
                     return
                 generation, client, label_filter = self._generation, self._client, self._filter
                 history, self._history_request = self._history_request, None
                 poll = self._poll_due or time.monotonic() >= next_poll
                 self._poll_due = False
-            if client is None:
-                continue
             if poll:
                 next_poll = time.monotonic() + self.interval_s
                 self._post(generation, self._query(partial(self._overview, client, label_filter)))
@@ -203,7 +214,7 @@ class ClusterPoller:
         end_s = float(int(self._clock()))
         step_s = history_step_s(window_s)
         start_s = end_s - window_s
-        expr = f"{{{SELECTOR_NAME}, {_history_matchers(gpus)}{label_filter.matchers()}}}"
+        expr = f"{{{SELECTOR_NAME}, {history_matchers(gpus)}{label_filter.matchers()}}}"
         wanted = {g.key for g in gpus}
         found = histories_of(client.query_range(expr, start_s, end_s, step_s), start_s, end_s, step_s)
         keys = tuple(g.key for g in gpus)

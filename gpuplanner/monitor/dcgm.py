@@ -93,11 +93,13 @@ class LabelFilter:
 
     def matchers(self) -> str:
         """PromQL label matchers, e.g. ``, Hostname=~"node-a"`` (empty when nothing is filtered)."""
-        parts = [f'{label}=~"{_escape(getattr(self, name))}"' for name, label in self.LABELS if getattr(self, name)]
+        parts = [f'{label}=~"{escape_label_value(getattr(self, name))}"' for name, label in self.LABELS
+                 if getattr(self, name)]
         return "".join(", " + p for p in parts)
 
 
-def _escape(value: str) -> str:
+def escape_label_value(value: str) -> str:
+    """A PromQL double-quoted string's content."""
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
@@ -110,6 +112,7 @@ class ClusterGpu:
     uuid: str = ""
     model_name: str = ""
     job: str = ""  # pod (namespace/pod) or Slurm job the GPU is assigned to, if the exporter says
+    host_label: str = "Hostname"  # the label ``hostname`` came from ("instance" without Hostname)
 
     @property
     def key(self) -> str:
@@ -126,9 +129,10 @@ def gpu_of(labels: Mapping[str, str]) -> ClusterGpu:
         index = int(labels.get("gpu", "-1"))
     except ValueError:
         index = -1
-    return ClusterGpu(hostname=labels.get("Hostname") or labels.get("instance", "?"), index=index,
-                      uuid=labels.get("UUID", ""), model_name=labels.get("modelName", ""),
-                      job=labels.get("hpc_job", "") or pod)
+    host_label = "Hostname" if labels.get("Hostname") else "instance"
+    return ClusterGpu(hostname=labels.get(host_label, "?"), index=index, uuid=labels.get("UUID", ""),
+                      model_name=labels.get("modelName", ""), job=labels.get("hpc_job", "") or pod,
+                      host_label=host_label)
 
 
 @dataclass(frozen=True)

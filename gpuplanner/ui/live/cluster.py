@@ -165,10 +165,13 @@ class ClusterPanel(QtWidgets.QWidget):
         super().showEvent(event)
         if not self._stopped:
             self._timer.start()
+            self.poller.set_active(True)
 
     def hideEvent(self, event: QtGui.QHideEvent) -> None:
+        """Hidden (another tab or source): no drawing and no queries."""
         super().hideEvent(event)
         self._timer.stop()
+        self.poller.set_active(False)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.stop()
