@@ -73,9 +73,9 @@ def test_overview_shows_every_gpu_with_the_servers_values(qtbot, panel, cluster)
     xid_row = next(r for r, reading in enumerate(snapshot.readings) if reading.value("xid_last_error") > 0)
     assert cell(panel, xid_row, "Last XID") == "79"
     assert panel.table.item(xid_row, _COLUMN["Last XID"]).background().color().red() == 255
-    first = snapshot
-    qtbot.waitUntil(lambda: panel.snapshot is not first, timeout=5000)  # polling goes on, values move
-    assert [r.values for r in panel.snapshot.readings] != [r.values for r in first.readings]
+    first = [r.values for r in snapshot.readings]  # polling goes on and shows the next scrape's values
+    qtbot.waitUntil(lambda: [r.values for r in panel.snapshot.readings] != first, timeout=5000)
+    assert cell(panel, 0, "Memory used (GiB)") == f"{panel.snapshot.readings[0].value('fb_used_mib') / 1024:.1f}"
 
 
 def test_drill_down_draws_one_gpus_range_query_history_with_the_plan_line(qtbot, panel, cluster) -> None:  # noqa: F811

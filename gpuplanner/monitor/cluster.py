@@ -72,10 +72,8 @@ class ClusterStatus:
 
 @dataclass(frozen=True)
 class HistoryResult:
-    """The range-query history of the GPUs asked for, over the last ``window_s``."""
+    """The range-query history of the GPUs asked for."""
 
-    keys: tuple[str, ...]
-    window_s: float
     histories: tuple[GpuHistory, ...]
 
 
@@ -210,12 +208,11 @@ class ClusterPoller:
     def _history(self, client: PrometheusClient, label_filter: LabelFilter, gpus: tuple[ClusterGpu, ...],
                  window_s: float) -> Event:
         if not gpus:
-            return HistoryResult((), window_s, ())
+            return HistoryResult(())
         end_s = float(int(self._clock()))
         step_s = history_step_s(window_s)
         start_s = end_s - window_s
         expr = f"{{{SELECTOR_NAME}, {history_matchers(gpus)}{label_filter.matchers()}}}"
         wanted = {g.key for g in gpus}
         found = histories_of(client.query_range(expr, start_s, end_s, step_s), start_s, end_s, step_s)
-        keys = tuple(g.key for g in gpus)
-        return HistoryResult(keys, window_s, tuple(h for h in found if h.gpu.key in wanted))
+        return HistoryResult(tuple(h for h in found if h.gpu.key in wanted))

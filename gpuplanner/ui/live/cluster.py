@@ -46,8 +46,6 @@ _XID_COLUMN = len(COLUMNS) - 1
 class ClusterPanel(QtWidgets.QWidget):
     """Owns its poller; the owner calls ``stop()`` on quit (closing the widget does too)."""
 
-    status_changed = QtCore.Signal(str)  # the state's short name, e.g. "ok", "auth failed"
-
     def __init__(self, poller: ClusterPoller, parent: QtWidgets.QWidget | None = None,
                  dialogs: Dialogs | None = None, drain_interval_ms: int = 250) -> None:
         super().__init__(parent)
@@ -262,11 +260,8 @@ class ClusterPanel(QtWidgets.QWidget):
         return config, label_filter
 
     def _set_status(self, status: ClusterStatus) -> None:
-        changed = status.state is not self._status.state
         self._status = status
         self._show_status()
-        if changed:
-            self.status_changed.emit(status.state.value)
 
     def _show_status(self) -> None:
         status = self._status
