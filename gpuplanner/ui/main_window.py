@@ -241,6 +241,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self.live_panel.show()  # a child added to a shown parent is otherwise shown only later
             if self.bench_link is not None:
                 self.bench_link.attach_panel(self.live_panel)
+            cluster = getattr(self.live_panel, "cluster_panel", None)
+            if cluster is not None:  # a running job is checked against the plan on show
+                cluster.set_plan(self.state.result)
+                self.state.result_changed.connect(lambda: cluster.set_plan(self.state.result))
         self._refresh_compare()
 
     def _refresh_compare(self) -> None:
