@@ -24,6 +24,7 @@ from gpuplanner.core.planfile import SUFFIX
 from gpuplanner.ui import about
 from gpuplanner.ui.accuracy import AccuracyView, shared_ledger
 from gpuplanner.ui.background import Cancelled, run_in_background
+from gpuplanner.ui.bench.collectives import CollectivesView
 from gpuplanner.ui.bench.link import BenchmarkLink
 from gpuplanner.ui.bench.python_dialog import BenchPythonDialog
 from gpuplanner.ui.bench.results import BenchResultsView
@@ -91,6 +92,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self.bench_results.use_for_planning.connect(self.use_machine_gpu)
             self.live_tab.addWidget(self.bench_results)
             self.bench_link = BenchmarkLink(self.services.bench_runner, self.bench_results, parent=self)
+        self.collectives = CollectivesView(dialogs=self.dialogs)  # reads files: needs no runner
+        self.collectives.use_for_planning.connect(self.use_measured_links)
+        self.live_tab.addWidget(self.collectives)
         self.tabs.addTab(self.live_tab, "Live")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.compare_tab.modes_changed.connect(self._refresh_compare)
@@ -418,6 +422,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.set_catalogs(self.state.catalogs.with_gpu(gpu))
         if self.state.inputs is not None:
             self.form.set_inputs(self.state.inputs.with_(gpu=gpu.name, instance=""))
+            self.state.recompute()
+        self.tabs.setCurrentWidget(self.plan_tab)
+
+    def use_measured_links(self, links) -> None:
+        """Plan with the collective benchmark's link bandwidths (kept in the catalogs, saved with the plan)."""
+        self.set_catalogs(self.state.catalogs.with_measured_links(links))
+        if self.state.inputs is not None:
+            self.form.set_inputs(self.state.inputs.with_(interconnect="measured"))
             self.state.recompute()
         self.tabs.setCurrentWidget(self.plan_tab)
 
