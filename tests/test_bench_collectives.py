@@ -147,3 +147,19 @@ def test_two_nodes_measure_across_nodes(needs_torch, tmp_path):
     _check_document(doc, "inter_node", 2)
     links = load_collectives(out).measured_links()
     assert links.nodes == 2 and links.inter_node_bytes_per_s > 0 and math.isnan(links.intra_node_bytes_per_s)
+
+
+def test_the_cli_plans_with_a_results_file_only_when_told_to(tmp_path, capsys):
+    from gpuplanner.cli import main
+
+    run = CollectivesRun("nccl", "NVIDIA H100", "2.13.0", 8, 8, datetime(2026, 5, 1, tzinfo=UTC),
+                         (CollectiveResult("all_reduce", "intra_node", 8, 2**30, 2**30 * 1.75 / 20e9),))
+    path = save_collectives(tmp_path / "c.json", run)
+    plan = ["plan", "--mode", "infer", "--model", "llama-3.1-8b", "--tp", "4", "--pp", "1", "--format", "json"]
+    outputs = []
+    for extra in ([], ["--collectives", str(path)], ["--collectives", str(path), "--interconnect", "measured"]):
+        assert main([*plan, *extra]) == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert outputs[0]["tpot_s"] == outputs[1]["tpot_s"] < outputs[2]["tpot_s"]  # 20 GB/s, not NVLink's 450
+    assert main([*plan, "--interconnect", "measured"]) == 2
+    assert "--interconnect: no measured link bandwidths" in capsys.readouterr().err

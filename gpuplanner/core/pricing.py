@@ -64,8 +64,9 @@ def resolve_hardware(inputs, catalogs: Catalogs) -> Hardware:
     if inputs.interconnect != "measured":
         return hw
     if catalogs.measured_links is None:
-        raise InputError("interconnect", "no measured link bandwidths: run the collective benchmark and press "
-                         "“Use for planning” (README, 'Measuring the interconnect'), or choose catalog")
+        raise InputError("interconnect", "no measured link bandwidths: give the collective benchmark's results "
+                         "(“Use for planning” in the Live tab, or --collectives FILE; README, 'Measuring the "
+                         "interconnect'), or choose catalog")
     return replace(hw, measured_links=catalogs.measured_links)
 
 
