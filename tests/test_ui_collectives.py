@@ -77,6 +77,8 @@ def test_use_for_planning_feeds_a_tensor_parallel_plan_that_survives_save_and_op
     choose(qtbot, window, window.form.model_combo, "llama-3.1-70b")
     type_into(qtbot, window, "tp", "8")
     before = window.state.result
+    window.tabs.setCurrentWidget(window.live_tab)
+    assert window.collectives is window.collectives_view()  # built when the Live tab was shown
     window.collectives.set_run(_run())
     window.collectives.plan_button.click()
     assert window.tabs.currentWidget() is window.plan_tab
