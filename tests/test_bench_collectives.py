@@ -66,6 +66,20 @@ def test_a_results_file_round_trips_and_bad_fields_are_named(tmp_path):
         load_collectives(tmp_path / "bad.json")
 
 
+def test_without_torch_or_torchrun_the_benchmark_says_what_is_missing():
+    no_torch = subprocess.run([sys.executable, "-c", "import sys; sys.modules['torch'] = None; "
+                               "from gpuplanner.bench.collectives import main; raise SystemExit(main(sys.argv[1:]))",
+                               "--collectives"], capture_output=True, text=True, timeout=60)
+    assert no_torch.returncode == 1 and "torch is needed" in no_torch.stderr and no_torch.stdout == ""
+
+
+@pytest.mark.slow
+def test_outside_torchrun_the_benchmark_names_the_launcher(needs_torch):
+    env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "LOCAL_WORLD_SIZE", "RANK", "LOCAL_RANK")}
+    alone = subprocess.run([sys.executable, *BENCH], capture_output=True, text=True, timeout=120, env=env)
+    assert alone.returncode == 2 and "run under torchrun" in alone.stderr
+
+
 def _check_document(doc, scope, ranks):
     """Every operation measured (or named unsupported by gloo); bandwidths as nccl-tests defines them."""
     assert doc["format"] == "gpuplanner-collectives" and doc["backend"] == "gloo"

@@ -121,8 +121,7 @@ class CollectivesRun:
     def measured_links(self) -> MeasuredLinks:
         """The link bandwidths a plan uses: all-reduce bus bandwidth inside a node and, with several
         nodes, across them. InputError("interconnect") when the run measured neither."""
-        sizes = len({r.size_bytes for r in self.series(PLANNING_OP, SCOPES[0])} |
-                    {r.size_bytes for r in self.series(PLANNING_OP, SCOPES[1])})
+        sizes = len({r.size_bytes for r in self.results if r.op == PLANNING_OP})
         return MeasuredLinks(
             intra_node_bytes_per_s=self.best_busbw_bytes_per_s("intra_node"), gpus_per_node=self.local_world_size,
             inter_node_bytes_per_s=self.best_busbw_bytes_per_s("inter_node"), nodes=self.nodes,

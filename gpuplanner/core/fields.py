@@ -239,7 +239,7 @@ GROUPS = (
                    tip="Where tensor/expert/pipeline-parallel traffic gets its bandwidth: the GPU and instance "
                        "catalogs, or the bus bandwidth measured by the collective benchmark (README, "
                        "'Measuring the interconnect').",
-                   choices=_choices(core_inputs.INTERCONNECTS, {"catalog": "catalog", "measured": "measured"})),
+                   choices=_choices(core_inputs.INTERCONNECTS)),
     )),
 )
 
