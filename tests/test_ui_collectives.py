@@ -3,6 +3,7 @@ opened through the dialogs, and "Use for planning" feeding a saved and reopened 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -90,7 +91,10 @@ def test_use_for_planning_feeds_a_tensor_parallel_plan_that_survives_save_and_op
     assert links.source == "measured: collectives 2026-11-21" and "360 GB/s" in links.value
 
     dialogs.paths.append(str(tmp_path / "measured"))
-    assert window.document.save_as()
+    assert window.document.save_as() and not window.document.is_dirty()
+    window.use_measured_links(replace(window.state.catalogs.measured_links, measured_at="2026-11-22"))
+    assert window.document.is_dirty()  # saving would store other figures
+    window.close()
     fresh = make_window()
     assert fresh.state.catalogs.measured_links is None
     assert fresh.document.open_plan(str(tmp_path / "measured.gpuplan"))
