@@ -17,7 +17,7 @@ from PySide6 import QtCore, QtWidgets
 from gpuplanner.bench.collectives import OPS, CollectivesRun, load_collectives
 from gpuplanner.core.errors import InputError
 from gpuplanner.ui.dialogs import Dialogs
-from gpuplanner.ui.theme import style_plot_item
+from gpuplanner.ui.theme import ThemedPlot
 
 SCOPE_LABELS = {"intra_node": "inside a node", "inter_node": "across nodes"}
 OP_COLORS = {"all_reduce": "#1f77b4", "all_gather": "#ff7f0e", "reduce_scatter": "#2ca02c", "all_to_all": "#d62728"}
@@ -51,13 +51,12 @@ class CollectivesView(QtWidgets.QWidget):
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().hide()
-        self.chart = pg.PlotWidget()
+        self.chart = ThemedPlot()
+        self.chart.addLegend()
         item = self.chart.getPlotItem()
         item.setLogMode(x=True, y=True)
         item.setLabel("bottom", "message size", units="B")
         item.setLabel("left", "bus bandwidth", units="B/s")
-        item.addLegend()
-        style_plot_item(item, self.palette())
         self.curves = {op: item.plot([], [], name=op.replace("_", "-"), pen=pg.mkPen(OP_COLORS[op], width=2),
                                      symbol="o", symbolSize=5, symbolBrush=OP_COLORS[op]) for op in OPS}
         self.open_button = QtWidgets.QPushButton("Open collective results…")
@@ -73,8 +72,8 @@ class CollectivesView(QtWidgets.QWidget):
         row.addWidget(self.open_button)
         row.addWidget(self.plan_button)
         body = QtWidgets.QHBoxLayout()
-        body.addWidget(self.table, 1)
-        body.addWidget(self.chart, 1)
+        body.addWidget(self.table, 3)
+        body.addWidget(self.chart, 2)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addLayout(row)
