@@ -10,6 +10,7 @@ import math
 import sys
 from pathlib import Path
 
+from gpuplanner.bench.collectives import load_collectives
 from gpuplanner.core import CatalogError, InputError, PlanInputs, estimate, load_catalogs, safe_io
 from gpuplanner.core.fields import FORM_FIELDS, GROUPS, INPUT_FIELDS, InputField
 from gpuplanner.core.hub import INSTALL_HINT, HubModel, fetch_hub_model, parse_hub_id
@@ -141,6 +142,9 @@ def _plan_options(p: argparse.ArgumentParser, keep_defaults: bool = True) -> Non
                    help=f"cloud instance type (default: {d.instance}, or none with --gpu)")
     g.add_argument("--catalog", type=Path, action="append", default=_default([], k),
                    help="extra GPU/instance/model catalog CSV (repeatable; rows replace bundled ones)")
+    g.add_argument("--collectives", type=Path, default=_default(None, k), metavar="FILE",
+                   help="results of `python -m gpuplanner.bench --collectives`: the link bandwidths "
+                        "--interconnect measured plans with (replacing a plan file's)")
     p.add_argument("--format", choices=FORMATS, default=_default("table", k))
 
 
@@ -196,11 +200,20 @@ def _inputs(args, catalogs, argv):
     """The plan's inputs: the options, or with --plan the file's inputs overridden by the typed options."""
     _refuse_conflicts(args, catalogs)
     if args.plan is not None:
-        return _plan_file_inputs(args, catalogs, _typed_options(argv))
-    model, catalogs, hub = _model(args, catalogs)
-    values = {name: getattr(args, name) for name in FORM_FIELDS}
-    inputs = PlanInputs(model=model, params=args.params or 0.0, **_hardware(args), **values)
-    return _checkpoint_precision(inputs, hub, _typed_options(argv) if hub else set()), catalogs
+        inputs, catalogs = _plan_file_inputs(args, catalogs, _typed_options(argv))
+    else:
+        model, catalogs, hub = _model(args, catalogs)
+        values = {name: getattr(args, name) for name in FORM_FIELDS}
+        inputs = PlanInputs(model=model, params=args.params or 0.0, **_hardware(args), **values)
+        inputs = _checkpoint_precision(inputs, hub, _typed_options(argv) if hub else set())
+    if args.collectives is not None:
+        try:
+            catalogs = catalogs.with_measured_links(load_collectives(args.collectives).measured_links())
+        except InputError as e:
+            raise InputError("collectives", f"{args.collectives}: {e.message}") from None
+        except ValueError as e:
+            raise InputError("collectives", str(e)) from None
+    return inputs, catalogs
 
 
 def _model(args, catalogs) -> tuple[object, object, HubModel | None]:

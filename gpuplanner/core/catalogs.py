@@ -11,12 +11,16 @@ import io
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gpuplanner.core import safe_io
 from gpuplanner.core.errors import CatalogError, InputError
 from gpuplanner.core.model import ModelArch
 from gpuplanner.core.resource_files import resource_path, updated_prices_path
 from gpuplanner.core.units import GB, MIB
+
+if TYPE_CHECKING:  # core.links reads the catalog's GPUs and instances
+    from gpuplanner.core.links import MeasuredLinks
 
 PEAK_COLUMNS = {
     "fp32": "fp32_tflops", "tf32": "tf32_tflops_dense", "bf16": "bf16_tflops_dense",
@@ -110,6 +114,7 @@ class Catalogs:
     models: dict = field(default_factory=dict)  # model_id -> ModelArch
     origins: tuple = ()  # the files these came from, for the About box and reports
     price_update_error: str = ""  # why the downloaded prices could not be used ('' = fine or none)
+    measured_links: MeasuredLinks | None = None  # the collective benchmark's, used by plans that choose it
 
     def with_user_file(self, path) -> Catalogs:
         """A copy with the rows of a user CSV added (same type detected from its header);
@@ -146,6 +151,9 @@ class Catalogs:
 
     def with_gpu(self, gpu: GpuSpec) -> Catalogs:
         return replace(self, gpus={**self.gpus, gpu.name: gpu})
+
+    def with_measured_links(self, links: MeasuredLinks) -> Catalogs:
+        return replace(self, measured_links=links)
 
     def with_model(self, arch: ModelArch) -> Catalogs:
         return replace(self, models={**self.models, arch.name: arch})

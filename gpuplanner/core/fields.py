@@ -235,6 +235,11 @@ GROUPS = (
                    "Memory-bandwidth utilization of decode kernels; typical 60–80 %.", mode="infer"),
         InputField("price_kind", "Price", "choice", tip="Which price the headline cost uses; both are shown.",
                    choices=_choices(core_inputs.PRICE_KINDS, {"on_demand": "on-demand", "spot": "spot"})),
+        InputField("interconnect", "Link bandwidths", "choice",
+                   tip="Where tensor/expert/pipeline-parallel traffic gets its bandwidth: the GPU and instance "
+                       "catalogs, or the bus bandwidth measured by the collective benchmark (README, "
+                       "'Measuring the interconnect').",
+                   choices=_choices(core_inputs.INTERCONNECTS)),
     )),
 )
 

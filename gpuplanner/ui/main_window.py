@@ -27,6 +27,7 @@ from gpuplanner.core.planfile import SUFFIX
 from gpuplanner.ui import about
 from gpuplanner.ui.accuracy import AccuracyView, shared_ledger
 from gpuplanner.ui.background import Cancelled, run_in_background
+from gpuplanner.ui.bench.collectives import CollectivesView
 from gpuplanner.ui.bench.link import BenchmarkLink
 from gpuplanner.ui.bench.python_dialog import BenchPythonDialog
 from gpuplanner.ui.bench.results import BenchResultsView
@@ -95,6 +96,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.bench_results.use_for_planning.connect(self.use_machine_gpu)
             self.live_tab.addWidget(self.bench_results)
             self.bench_link = BenchmarkLink(self.services.bench_runner, self.bench_results, parent=self)
+        self.collectives: CollectivesView | None = None  # built when the Live tab is first shown
         self.tabs.addTab(self.live_tab, "Live")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.compare_tab.modes_changed.connect(self._refresh_compare)
@@ -233,6 +235,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.errors.report("Computing the plan", error)
 
     def _tab_changed(self) -> None:
+        if self.tabs.currentWidget() is self.live_tab:
+            self.collectives_view()
         if self.tabs.currentWidget() is self.live_tab and self.live_panel is None and self.services.make_live_panel:
             self.live_panel = self.services.make_live_panel(self.dialogs)
             self.live_tab.insertWidget(0, self.live_panel)
@@ -490,6 +494,24 @@ class MainWindow(QtWidgets.QMainWindow):
         self.set_catalogs(self.state.catalogs.with_gpu(gpu))
         if self.state.inputs is not None:
             self.form.set_inputs(self.state.inputs.with_(gpu=gpu.name, instance=""))
+            self.state.recompute()
+        self.tabs.setCurrentWidget(self.plan_tab)
+
+    def collectives_view(self) -> CollectivesView:
+        """The collective benchmark's results (it reads files: no runner needed), built on first use
+        so its chart stays out of the first paint."""
+        if self.collectives is None:
+            self.collectives = CollectivesView(dialogs=self.dialogs)
+            self.collectives.use_for_planning.connect(self.use_measured_links)
+            self.live_tab.addWidget(self.collectives)
+            self.collectives.show()  # a child added to a shown parent is otherwise shown only later
+        return self.collectives
+
+    def use_measured_links(self, links) -> None:
+        """Plan with the collective benchmark's link bandwidths (kept in the catalogs, saved with the plan)."""
+        self.set_catalogs(self.state.catalogs.with_measured_links(links))
+        if self.state.inputs is not None:
+            self.form.set_inputs(self.state.inputs.with_(interconnect="measured"))
             self.state.recompute()
         self.tabs.setCurrentWidget(self.plan_tab)
 
