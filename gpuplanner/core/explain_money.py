@@ -29,9 +29,9 @@ def money_energy_explanations(r, inputs) -> tuple:
     if r.mode == "train":
         every = f"every {inputs.checkpoint_interval_h:g} h" if inputs.checkpoint_interval_h else "never"
         spot = Explanation(
-            "spot_expected_cost_usd", "E = M·e^(R/M)·Σ_segments (e^(τ/M) − 1), M = 1 / (rate × instances); "
-            "cost = spot price per hour × E",
-            f"{inputs.spot_interruptions_per_hour:g} interruptions per instance-hour, checkpoint {every}, restart "
+            "spot_expected_cost_usd", "E = M × e^(R/M) × the sum over checkpoint segments of (e^(T/M) − 1), "
+            "M = 1 / (rate × instances), T = a segment's hours; cost = spot price per hour × E",
+            f"{inputs.spot_interruptions_per_hour:g} interruptions per instance per hour, checkpoint {every}, restart "
             f"{inputs.restart_h:g} h, {r.training_time_s / 3600:,.1f} h of work → "
             f"{fmt_duration(r.spot_expected_training_time_s)}, {fmt_usd(r.spot_expected_cost_usd)}", DALY)
         return (energy, co2, spot)

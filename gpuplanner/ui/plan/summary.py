@@ -23,6 +23,8 @@ EXPLAIN_KEYS = {
     "price_usd_per_hour": "cost_usd", "gpu_hours": "training_time_s", "serving_instances": "replicas",
     "decode_tokens_per_s_total": "decode_tokens_per_s_per_user", "monthly_cost_usd": "replicas",
     "spot_monthly_cost_usd": "replicas", "replica_price_usd_per_hour": "monthly_cost_usd",
+    "reserved_cost_usd": "cost_usd", "reserved_monthly_cost_usd": "monthly_cost_usd",
+    "replicas_by_hour": "monthly_cost_usd", "api_monthly_cost_usd": "breakeven_requests_per_s",
 }
 
 
