@@ -15,6 +15,7 @@ from gpuplanner.core.sweep import sweep
 
 CATALOGS = load_catalogs()
 SERVE = PlanInputs(mode="infer", model="llama-3.1-8b", instance="g6e.xlarge")
+PACKED = SERVE.with_(instance="p5.48xlarge", requests_per_s=20.0)  # several replicas share an instance
 TRAIN = PlanInputs(mode="train", model="llama-2-7b", instance="p5.48xlarge")
 SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -219,6 +220,12 @@ def test_more_load_in_any_hour_never_lowers_the_bill_and_scaling_to_zero_never_r
     assert plan(SERVE.with_(load_profile=profile_text(busier))).monthly_cost_usd >= base.monthly_cost_usd
     assert plan(SERVE.with_(load_profile=profile_text(rates), scale_to_zero=True)).monthly_cost_usd \
         <= base.monthly_cost_usd
+
+
+def test_the_plan_names_the_busiest_hour_even_when_its_replicas_share_an_instance():
+    r = plan(PACKED.with_(load_profile="8-20=120 0-6=0", scale_to_zero=True))
+    assert r.replicas == max(r.replicas_by_hour) > min(n for n in r.replicas_by_hour if n)
+    assert r.serving_gpus == r.replicas * r.gpus
 
 
 def test_a_flat_profile_is_the_plain_plan():

@@ -33,6 +33,7 @@ from gpuplanner.core.money import (
 from gpuplanner.core.performance import batch_points, compute_dtype, training_flops
 from gpuplanner.core.pricing import (
     SECONDS_PER_MONTH,
+    DailyBill,
     Fleet,
     Hardware,
     billed_instances,
@@ -476,9 +477,9 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
     at_users = model.closed_loop(inputs.concurrency)
     offline = model.max_throughput()
     day = _serving_day(ctx, s, warnings)
-    bill, fleet = day["bill"], day["bill"].peak
-    load_tps = day["mean_rps"] * inputs.output_tokens
-    capacity_tps = day["mean_capacity_rps"] * inputs.output_tokens
+    bill, fleet = day.bill, day.bill.peak
+    load_tps = day.mean_rps * inputs.output_tokens
+    capacity_tps = day.mean_capacity_rps * inputs.output_tokens
     replica_price = fleet.replica_price_usd_per_hour
     curve = tuple(_curve_point(model.closed_loop(b), b, inputs.output_tokens, replica_price)
                   for b in batch_points(model.max_concurrency)) if with_curve else ()
@@ -496,7 +497,7 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
         usd_per_million_tokens=usd_per_million_tokens(bill.monthly_cost_usd, load_tps),
         usd_per_million_tokens_at_capacity=usd_per_million_tokens(bill.monthly_cost_usd, capacity_tps),
         fleet_capacity_requests_per_s=fleet.replica_slots * s.capacity.requests_per_s,
-        fleet_utilization=day["mean_rps"] / day["mean_capacity_rps"],
+        fleet_utilization=day.mean_rps / day.mean_capacity_rps,
         replica_price_usd_per_hour=replica_price, replicas_per_instance=fleet.replica_slots / fleet.instances
         if hw.instance else math.nan,
         serving_batch=math.ceil(s.capacity.concurrency),
@@ -505,12 +506,22 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
         monthly_cost_usd=bill.monthly_cost_usd, spot_monthly_cost_usd=bill.spot_monthly_cost_usd,
         reserved_price_usd_per_hour=hourly_usd(lay.gpus, hw, kind="reserved_1y"),
         reserved_monthly_cost_usd=bill.reserved_monthly_cost_usd,
-        replicas_by_hour=tuple(f.replicas for f in bill.fleets), **day["extra"],
+        replicas_by_hour=tuple(f.replicas for f in bill.fleets), **day.figures,
         engine_flags=engines, layout_notes=_layout_notes(notes, True), warnings=tuple(warnings),
     )
 
 
-def _serving_day(ctx: _Context, s: _Serving, warnings: list) -> dict:
+@dataclass(frozen=True)
+class _Day:
+    """The chosen replica's fleet over a day of the load profile, and the figures it gives."""
+
+    bill: DailyBill
+    mean_rps: float  # the day's mean request rate
+    mean_capacity_rps: float  # the day's mean capacity of the fleet in service
+    figures: dict  # PlanResult fields: the API beside the bill, and the energy
+
+
+def _serving_day(ctx: _Context, s: _Serving, warnings: list) -> _Day:
     """The chosen replica over the day: replicas scaled per hour of the load profile (at the
     replica's capacity within the service levels), the bill, the API beside it, and the energy."""
     inputs, hw, lay = ctx.inputs, ctx.hw, s.candidate.layout
@@ -529,14 +540,14 @@ def _serving_day(ctx: _Context, s: _Serving, warnings: list) -> dict:
     kwh = math.fsum(f.billed_gpus * power.facility_w(rate / c if c else 0.0)
                     for f, rate, c in zip(bill.fleets, rates, capacities)) * (HOURS_PER_MONTH / len(rates)) / 1000
     million_tokens = mean_rps * inputs.output_tokens * SECONDS_PER_MONTH / 1e6  # output tokens a month
-    extra = dict(
+    figures = dict(
         api_monthly_cost_usd=mean_rps * SECONDS_PER_MONTH * per_request if per_request > 0 else math.nan,
         breakeven_requests_per_s=breakeven_requests_per_s(block.monthly_cost_usd, block.replica_slots * cap,
                                                           per_request, SECONDS_PER_MONTH),
         gpu_power_w=power.gpu_busy_w, pue=power.pue, grid_intensity_g_per_kwh=power.grid.g_per_kwh,
         energy_kwh=kwh, co2e_kg=power.co2e_kg(kwh), energy_kwh_per_million_tokens=kwh / million_tokens,
         co2e_kg_per_million_tokens=power.co2e_kg(kwh) / million_tokens)
-    return {"bill": bill, "mean_rps": mean_rps, "mean_capacity_rps": mean_capacity, "extra": extra}
+    return _Day(bill, mean_rps, mean_capacity, figures)
 
 
 def _curve_point(point: OperatingPoint, users: int, output_tokens: int, replica_usd_per_hour: float):

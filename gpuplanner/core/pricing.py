@@ -168,11 +168,16 @@ class DailyBill:
     fleets: tuple  # one Fleet per hour of the day
     monthly_cost_usd: float
     spot_monthly_cost_usd: float
-    reserved_monthly_cost_usd: float  # a commitment cannot scale down: the busiest hour's fleet all month
 
     @property
     def peak(self) -> Fleet:
-        return max(self.fleets, key=lambda f: f.billed_gpus)
+        """The busiest hour's fleet."""
+        return max(self.fleets, key=lambda f: (f.billed_gpus, f.replicas))
+
+    @property
+    def reserved_monthly_cost_usd(self) -> float:
+        """A commitment cannot scale down: the busiest hour's fleet all month."""
+        return self.peak.reserved_hourly_usd * HOURS_PER_MONTH
 
 
 def daily_bill(replicas_by_hour, replica_gpus: int, hw: Hardware) -> DailyBill:
@@ -183,9 +188,7 @@ def daily_bill(replicas_by_hour, replica_gpus: int, hw: Hardware) -> DailyBill:
         for fleet in fleets:
             counts[hourly(fleet)] = counts.get(hourly(fleet), 0) + 1
         return sum(usd * (n / len(fleets)) for usd, n in counts.items()) * HOURS_PER_MONTH
-    peak = max(fleets, key=lambda f: f.billed_gpus)
-    return DailyBill(fleets, monthly(lambda f: f.hourly_usd), monthly(lambda f: f.spot_hourly_usd),
-                     peak.reserved_hourly_usd * HOURS_PER_MONTH)
+    return DailyBill(fleets, monthly(lambda f: f.hourly_usd), monthly(lambda f: f.spot_hourly_usd))
 
 
 def usd_per_million_tokens(monthly_usd: float, tokens_per_s: float) -> float:
