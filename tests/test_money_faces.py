@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from pypdf import PdfReader
+from test_live_panel import replayed
 from test_ui_plan import assert_shows, type_into
 from test_ui_support import settle
 
@@ -17,9 +19,11 @@ from gpuplanner.core.fields import csv_name
 from gpuplanner.core.option_texts import option_rows
 from gpuplanner.core.planfile import load_plan, save_plan
 from gpuplanner.core.sweep import sweep
+from gpuplanner.monitor import read_session
+from gpuplanner.monitor.synthetic import write_synthetic_session
 from gpuplanner.report import write_csv, write_pdf
 
-pytest_plugins = ("test_ui_support",)  # the window fixtures
+pytest_plugins = ("test_ui_support", "test_live_panel")  # the window and live-panel fixtures
 CATALOGS = load_catalogs()
 SERVE = PlanInputs(mode="infer", model="llama-3.1-8b", instance="g6e.xlarge", api_usd_per_million_input=3.0,
                    api_usd_per_million_output=15.0, load_profile="9-18=4", scale_to_zero=True,
@@ -95,3 +99,21 @@ def test_plan_files_keep_the_new_inputs(tmp_path):
     path = tmp_path / "money.gpuplan"
     save_plan(path, SERVE)
     assert load_plan(path).inputs == SERVE
+
+
+def test_the_live_panel_hands_its_measured_power_to_the_plan(qtbot, make_panel, tmp_path, make_window,
+                                                             catalogs):
+    path = write_synthetic_session(tmp_path / "s.jsonl", usage_count=30)
+    watts = [s.power_w for s in read_session(path).sensors]
+    panel = replayed(qtbot, make_panel, path)
+    assert panel.measured_power_w() == pytest.approx(np.percentile(watts, 90))  # the window holds them all
+    with qtbot.waitSignal(panel.power_measured) as signal:
+        panel.use_power_button.click()
+    assert signal.args == [pytest.approx(np.percentile(watts, 90))]
+    window = make_window()
+    window.use_measured_power(signal.args[0])
+    settle(qtbot, window)
+    shown = window.form.inputs()
+    assert shown.gpu_power_w == round(signal.args[0])
+    assert window.state.result.gpu_power_w == shown.gpu_power_w
+    assert_shows(window, catalogs, shown)
