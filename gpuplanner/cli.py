@@ -289,8 +289,8 @@ def plan_text(r, quick_only: bool = False) -> str:
         lines.append(f"Serving: prefill {fmt_duration(r.prefill_time_s)}, "
                      f"{fmt_number(r.decode_tokens_per_s_per_user, ',.1f')} tok/s per user, "
                      f"{fmt_number(r.decode_tokens_per_s_total)} tok/s "
-                     f"total at batch {r.inputs.get('concurrency')}, largest batch {r.max_batch}")
-        lines.append(f"Latency at {r.inputs.get('concurrency')} concurrent: first token {fmt_duration(r.ttft_s)}, "
+                     f"total at batch {r.inputs.concurrency}, largest batch {r.max_batch}")
+        lines.append(f"Latency at {r.inputs.concurrency} concurrent: first token {fmt_duration(r.ttft_s)}, "
                      f"{fmt_duration(r.tpot_s)} per token; offline maximum {fmt_number(r.max_throughput_tokens_per_s)} "
                      f"tok/s per replica at {fmt_number(r.max_throughput_concurrency)} concurrent")
         lines.append(f"Load: {plural(r.replicas, 'replica')} × {plural(r.gpus, 'GPU')} at batch {r.serving_batch}, "

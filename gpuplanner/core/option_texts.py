@@ -35,7 +35,7 @@ def spot_run_text(r: PlanResult) -> str:
     """The spot run with interruptions, or why it never finishes."""
     if math.isfinite(r.spot_expected_cost_usd):
         return f"{fmt_usd(r.spot_expected_cost_usd)} over {fmt_duration(r.spot_expected_training_time_s)}"
-    if math.isfinite(r.spot_cost_usd) and r.inputs.get("spot_interruptions_per_hour"):
+    if math.isfinite(r.spot_cost_usd) and r.inputs.spot_interruptions_per_hour:
         return "never finishes: checkpoint more often (see the warning)"
     return "n/a: no spot price"
 
@@ -57,12 +57,12 @@ def option_texts(r: PlanResult) -> dict[str, str]:
     if r.mode == "train":
         texts["reserved_cost_usd"] = reserved_text(r.reserved_cost_usd,
                                                    f"{fmt_usd(r.reserved_cost_usd)} (a year's commitment)")
-        if r.inputs.get("spot_interruptions_per_hour"):
+        if r.inputs.spot_interruptions_per_hour:
             texts["spot_expected_cost_usd"] = spot_run_text(r)
     else:
         texts["reserved_monthly_cost_usd"] = reserved_text(r.reserved_monthly_cost_usd,
                                                            f"{fmt_usd(r.reserved_monthly_cost_usd)} / month")
-        if r.inputs.get("load_profile"):
+        if r.inputs.load_profile:
             texts["replicas_by_hour"] = " ".join(map(str, r.replicas_by_hour)) + " (hours 0–23)"
         texts.update(api_texts(r))
     return texts | energy_texts(r)

@@ -349,7 +349,8 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         path = path if path.lower().endswith(suffix) else path + suffix
         try:
-            writer(self.state.result, self.sweeps.table_now(self.state.inputs, self.state.catalogs, ("train", "infer")), path)
+            writer(self.state.result, self.sweeps.table_now(self.state.inputs, self.state.catalogs, ("train", "infer")),
+                   path, memory_unit=self.settings.memory_unit())
         except Exception as e:  # the report layer's ReportError, OSError, …: tell the user, keep running
             self.dialogs.error(self, "Export failed", f"{Path(path).name} was not written: {e}")
             return False
