@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gpuplanner.core.catalogs import Catalogs, GpuSpec, Instance
 from gpuplanner.core.errors import InputError
@@ -130,7 +130,8 @@ class Fleet:
     replica_slots: int  # replicas the billed fleet holds
     hourly_usd: float
     spot_hourly_usd: float
-    reserved_hourly_usd: float = math.nan
+    # NaN when the catalog has no reserved price: left out of ==, which NaN would always fail
+    reserved_hourly_usd: float = field(default=math.nan, compare=False)
 
     @property
     def monthly_cost_usd(self) -> float:
