@@ -94,7 +94,8 @@ def test_idle_gpus_cost_energy_and_scaling_to_zero_saves_it():
 def test_an_unknown_region_or_planning_by_gpu_says_why_co2_is_unknown():
     r = plan(SERVE.with_(instance="", gpu="H100"))
     assert math.isfinite(r.energy_kwh) and math.isnan(r.co2e_kg) and r.to_dict()["co2e_kg"] is None
-    assert any("CO2e unknown: planning by GPU only" in w for w in r.warnings)
+    assert r.energy_note.startswith("CO2e unknown: planning by GPU only") and r.energy_note in r.warnings
+    assert plan(TRAIN).energy_note == ""
     assert option_texts(r)["co2e_kg"].startswith("n/a: CO2e unknown")
     lam = plan(TRAIN.with_(instance="gpu_8x_h100_sxm5"))  # Lambda publishes no region grid here
     assert math.isnan(lam.co2e_kg) and lam.pue == 1.56  # the industry-average PUE row

@@ -265,7 +265,7 @@ def _training_options(ctx: _Context, gpus: int, hours: float, warnings: list) ->
     if spot.never_finishes:
         warnings.append(spot.note)
     _reserved_warning(ctx, warnings)
-    power = _power(ctx, warnings)
+    power, note = _power(ctx, warnings)
     billed = units * hw.unit_gpus  # whole instances draw power; GPUs the layout leaves free idle
     kwh = (gpus * power.facility_w(1.0) + (billed - gpus) * power.facility_w(0.0)) * hours / 1000
     return dict(reserved_price_usd_per_hour=hourly_usd(gpus, hw, kind="reserved_1y"),
@@ -273,7 +273,7 @@ def _training_options(ctx: _Context, gpus: int, hours: float, warnings: list) ->
                 spot_expected_training_time_s=spot.expected_hours * 3600,
                 spot_expected_cost_usd=hourly_usd(gpus, hw, spot=True) * spot.expected_hours,
                 gpu_power_w=power.gpu_busy_w, pue=power.pue, grid_intensity_g_per_kwh=power.grid.g_per_kwh,
-                energy_kwh=kwh, co2e_kg=power.co2e_kg(kwh))
+                energy_kwh=kwh, co2e_kg=power.co2e_kg(kwh), energy_note=note)
 
 
 def _reserved_warning(ctx: _Context, warnings: list) -> None:
@@ -283,13 +283,17 @@ def _reserved_warning(ctx: _Context, warnings: list) -> None:
 
 
 def _power(ctx: _Context, warnings: list):
-    """The power model of the plan's hardware, warning about the figures it lacks."""
+    """The power model of the plan's hardware and why a figure is unknown ('' when none is),
+    which is also a warning."""
     power = power_model(ctx.inputs, ctx.hw)
+    note = ""
     if not math.isfinite(power.gpu_busy_w):
-        warnings.append(f"{ctx.hw.gpu.name} has no datasheet TDP: energy and CO2e are unknown (give the GPU power)")
+        note = f"{ctx.hw.gpu.name} has no datasheet TDP: energy and CO2e are unknown (give the GPU power)"
     elif not math.isfinite(power.grid.g_per_kwh):
-        warnings.append(f"CO2e unknown: {power.grid.source}")
-    return power
+        note = f"CO2e unknown: {power.grid.source}"
+    if note:
+        warnings.append(note)
+    return power, note
 
 
 def _beyond_horizon(ctx: _Context, model_flops: float, time_s: float) -> str:
@@ -548,7 +552,7 @@ def _serving_day(ctx: _Context, s: _Serving, warnings: list) -> _Day:
     per_request = api_usd_per_request(inputs.prompt_tokens, inputs.output_tokens, inputs.api_usd_per_million_input,
                                       inputs.api_usd_per_million_output)
     block = serving_fleet(1, lay.gpus, hw)  # the smallest billed unit holding whole replicas
-    power = _power(ctx, warnings)
+    power, note = _power(ctx, warnings)
     kwh = math.fsum(f.billed_gpus * power.facility_w(rate / c if c else 0.0)
                     for f, rate, c in zip(bill.fleets, rates, capacities)) * (HOURS_PER_MONTH / len(rates)) / 1000
     million_tokens = mean_rps * inputs.output_tokens * SECONDS_PER_MONTH / 1e6  # output tokens a month
@@ -558,7 +562,7 @@ def _serving_day(ctx: _Context, s: _Serving, warnings: list) -> _Day:
                                                           per_request, SECONDS_PER_MONTH),
         gpu_power_w=power.gpu_busy_w, pue=power.pue, grid_intensity_g_per_kwh=power.grid.g_per_kwh,
         energy_kwh=kwh, co2e_kg=power.co2e_kg(kwh), energy_kwh_per_million_tokens=kwh / million_tokens,
-        co2e_kg_per_million_tokens=power.co2e_kg(kwh) / million_tokens)
+        co2e_kg_per_million_tokens=power.co2e_kg(kwh) / million_tokens, energy_note=note)
     return _Day(bill, mean_rps, mean_capacity, figures)
 
 

@@ -440,6 +440,7 @@ _RESULTS = (
     ResultField("co2e_kg", "CO2e", "kg", "Energy × the grid's carbon intensity."),
     ResultField("energy_kwh_per_million_tokens", "Energy per 1M output tokens", "kwh"),
     ResultField("co2e_kg_per_million_tokens", "CO2e per 1M output tokens", "kg"),
+    ResultField("energy_note", "Energy and CO2e unknown because", "text", "Empty when both are known."),
 )
 RESULT_FIELDS = {f.key: f for f in _RESULTS}
 

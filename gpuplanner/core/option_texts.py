@@ -15,7 +15,7 @@ def reserved_text(value: float, text: str) -> str:
 
 def energy_texts(r: PlanResult) -> dict[str, str]:
     """The energy and carbon lines of a card (training: the run; serving: a month and per 1M tokens)."""
-    unknown = "n/a: " + next((w for w in r.warnings if "CO2e unknown" in w or "no datasheet TDP" in w), "unknown")
+    unknown = f"n/a: {r.energy_note or 'unknown'}"
     co2 = result_text("co2e_kg", r.co2e_kg) if math.isfinite(r.co2e_kg) else unknown
     if not math.isfinite(r.energy_kwh):
         return {"energy_kwh": unknown}

@@ -96,7 +96,7 @@ MONEY_ENERGY_KEYS = ("discount_fraction", "reserved_price_usd_per_hour", "reserv
                      "spot_expected_training_time_s", "spot_expected_cost_usd", "reserved_monthly_cost_usd",
                      "api_monthly_cost_usd", "breakeven_requests_per_s", "gpu_power_w", "pue",
                      "grid_intensity_g_per_kwh", "energy_kwh", "co2e_kg", "energy_kwh_per_million_tokens",
-                     "co2e_kg_per_million_tokens")
+                     "co2e_kg_per_million_tokens", "energy_note")
 
 
 @dataclass(frozen=True)
@@ -176,6 +176,7 @@ class PlanResult:
     co2e_kg: float = math.nan
     energy_kwh_per_million_tokens: float = math.nan
     co2e_kg_per_million_tokens: float = math.nan
+    energy_note: str = ""  # why energy or CO2e is unknown ('' when both are known)
     engine_flags: dict = field(default_factory=dict)  # engine -> EngineLaunch for one replica of the layout
     warnings: tuple = ()
     layout_notes: tuple = ()
