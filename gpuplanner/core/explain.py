@@ -55,6 +55,7 @@ def assumptions_for(inputs, arch, hw) -> tuple:
                    "CUDA context and library workspaces; allocator fragmentation"),
         Assumption("peak FLOP/s", f"{hw.gpu.name} dense (no sparsity) datasheet figure", hw.gpu.source),
         Assumption("price", price, hw.instance.source if hw.instance else "instance catalog"),
+        Assumption("link bandwidths", _links_text(hw), hw.links.source),
     ]
     if inputs.mode == "train":
         items += [
@@ -81,6 +82,15 @@ def assumptions_for(inputs, arch, hw) -> tuple:
                        "embeddings and output head stay 16-bit", "AWQ/GPTQ group-wise formats; NVIDIA NVFP4"),
         ]
     return tuple(items)
+
+
+def _links_text(hw) -> str:
+    """The bandwidths parallel traffic crosses, one direction per GPU: measured, or the catalog's."""
+    if hw.measured_links is not None:
+        return "collective bus bandwidth measured " + hw.measured_links.describe()
+    links, gpus = hw.links, hw.links.gpus_per_instance
+    return (f"{links.bytes_per_s(gpus) / 1e9:,.3g} GB/s among an instance's {gpus} GPUs, "
+            f"{links.bytes_per_s(gpus + 1) / 1e9:,.3g} GB/s for a group spanning instances; per GPU, one direction")
 
 
 def explanations_for(r, inputs, arch, hw) -> tuple:

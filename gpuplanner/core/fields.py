@@ -241,6 +241,11 @@ GROUPS = (
                        "catalog's reserved price and bills a whole year's commitment.",
                    choices=_choices(core_inputs.PRICE_KINDS, {"on_demand": "on-demand", "spot": "spot",
                                                               "reserved_1y": "1-year reserved"})),
+        InputField("interconnect", "Link bandwidths", "choice",
+                   tip="Where tensor/expert/pipeline-parallel traffic gets its bandwidth: the GPU and instance "
+                       "catalogs, or the bus bandwidth measured by the collective benchmark (README, "
+                       "'Measuring the interconnect').",
+                   choices=_choices(core_inputs.INTERCONNECTS)),
     )),
     Group("Money options", (
         InputField("discounts", "Negotiated discounts", "text", "% per cloud",

@@ -27,6 +27,7 @@ GRAD_DTYPES = ("auto", "fp32")
 FLOP_CONVENTIONS = tuple(FLOP_SHARES)
 RECOMPUTE = ("auto", "none", "selective", "full")
 PRICE_KINDS = ("on_demand", "spot", "reserved_1y")
+INTERCONNECTS = ("catalog", "measured")  # link bandwidths from the catalogs, or the collective benchmark
 
 
 MIN_DAYS = 1 / 24  # the shortest deadline or horizon: one hour
@@ -82,6 +83,7 @@ class PlanInputs:
     overhead_bytes: float = 0.75 * GIB
     fragmentation: float = 0.05  # allocator margin, fraction of the other components
     price_kind: str = "on_demand"
+    interconnect: str = "catalog"
     # money options (core.money)
     discounts: str = ""  # negotiated percent off per cloud, e.g. "aws=20 gcp=15"
     spot_interruptions_per_hour: float = 0.0  # per instance; 0 = ignore interruptions
@@ -109,6 +111,7 @@ class PlanInputs:
         _one_of("flop_convention", self.flop_convention, FLOP_CONVENTIONS)
         _one_of("recompute", self.recompute, RECOMPUTE)
         _one_of("price_kind", self.price_kind, PRICE_KINDS)
+        _one_of("interconnect", self.interconnect, INTERCONNECTS)
         if self.mode == "train" and self.train_method == "full" and self.precision not in TRAIN_PRECISIONS:
             raise InputError("precision", f"'{self.precision}' cannot be used for full training; "
                              f"use one of {', '.join(TRAIN_PRECISIONS)} (or LoRA/QLoRA, or mode infer)")

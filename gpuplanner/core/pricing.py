@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gpuplanner.core.catalogs import Catalogs, GpuSpec, Instance
 from gpuplanner.core.errors import InputError
-from gpuplanner.core.links import Links, links_for
+from gpuplanner.core.links import Links, MeasuredLinks, links_for
 from gpuplanner.core.money import discount_for, parse_discounts
 from gpuplanner.core.units import HOURS_PER_MONTH
 
@@ -37,6 +37,7 @@ class Hardware:
     price_note: str
     unit_reserved_price_usd_per_hour: float = math.nan  # 1-year reserved/committed (NaN: not in the catalog)
     discount: float = 0.0  # the negotiated discount already applied to every price above
+    measured_links: MeasuredLinks | None = None  # the plan chose the collective benchmark's figures
 
     def unit_price(self, kind: str) -> float:
         """One billing unit's price of a price kind (on_demand, spot, reserved_1y)."""
@@ -54,7 +55,8 @@ class Hardware:
     @property
     def links(self) -> Links:
         """What its GPUs talk over: the one place serving and training read link bandwidths."""
-        return links_for(self.gpu, self.instance, self.gpus_per_instance)
+        links = links_for(self.gpu, self.instance, self.gpus_per_instance)
+        return self.measured_links.applied_to(links) if self.measured_links is not None else links
 
 
 def instance_hardware(inst: Instance, gpu: GpuSpec, discounts: dict[str, float] | None = None) -> Hardware:
@@ -69,9 +71,20 @@ def instance_hardware(inst: Instance, gpu: GpuSpec, discounts: dict[str, float] 
 
 
 def resolve_hardware(inputs, catalogs: Catalogs) -> Hardware:
-    """The inputs' instance type, or their GPU priced at the cheapest per-GPU instance price
-    (after each cloud's negotiated discount)."""
-    discounts = parse_discounts(inputs.discounts)
+    """The inputs' instance type, or their GPU priced at the cheapest per-GPU instance price (after
+    each cloud's negotiated discount); with the measured link bandwidths when the inputs choose them."""
+    hw = _catalog_hardware(inputs, catalogs)
+    if inputs.interconnect != "measured":
+        return hw
+    if catalogs.measured_links is None:
+        raise InputError("interconnect", "no measured link bandwidths: give the collective benchmark's results "
+                         "(“Use for planning” in the Live tab, or --collectives FILE; README, 'Measuring the "
+                         "interconnect'), or choose catalog")
+    return replace(hw, measured_links=catalogs.measured_links)
+
+
+def _catalog_hardware(inputs, catalogs: Catalogs) -> Hardware:
+    discounts = parse_discounts(inputs.discounts)  # each cloud's, before the cheapest per GPU
     if inputs.instance:
         inst = catalogs.instances.get(inputs.instance)
         if inst is None:
