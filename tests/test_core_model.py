@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpuplanner.core import CatalogError, load_catalogs
-from gpuplanner.core.model import from_hf_config, load_config_json, load_model_folder, sizes, synthesize
+from gpuplanner.core.model import sizes, synthesize
+from gpuplanner.core.model_readers import from_hf_config, load_config_json, load_model_folder
 
 CATALOGS = load_catalogs()
 
