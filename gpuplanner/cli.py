@@ -14,7 +14,7 @@ from gpuplanner.bench.collectives import load_collectives
 from gpuplanner.core import CatalogError, InputError, PlanInputs, estimate, load_catalogs, safe_io
 from gpuplanner.core.fields import FORM_FIELDS, GROUPS, INPUT_FIELDS, InputField
 from gpuplanner.core.hub import INSTALL_HINT, HubModel, fetch_hub_model, parse_hub_id
-from gpuplanner.core.model import load_config_json, load_model_folder
+from gpuplanner.core.model_readers import load_config_json, load_model_folder
 from gpuplanner.core.option_texts import option_rows
 from gpuplanner.core.planfile import PlanFileError, load_plan
 from gpuplanner.core.result import BREAKDOWN_KEYS

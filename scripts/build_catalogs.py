@@ -34,6 +34,12 @@ EXTRA_GPUS = Path(__file__).resolve().parent / "extra_gpus.csv"
 EXTRA_INSTANCES = Path(__file__).resolve().parent / "extra_instances.csv"
 GPU_AS_OF = "vendor datasheets as published (undated); gathered 2025-2026"
 PRICE_AS_OF = "SkyPilot catalog v8 snapshot, late 2025 to 2026 (list prices)"
+# models.csv rows are read as Hugging Face configs (core.model_readers.from_hf_config). Config keys
+# the team's table lacks for that reading (GPT-3's model_type, Falcon-40B's block selector) come
+# from scripts/model_config_keys.csv, each with its source; they only fill blank cells.
+MODEL_KEYS = Path(__file__).resolve().parent / "model_config_keys.csv"
+# Columns of the team's table that the config mapping derives (from model_type and hidden_act)
+MODEL_DERIVED = ("mlp_kind", "norm")
 
 
 def _rows(path):
@@ -73,7 +79,23 @@ def build(data: Path, out: Path = ROOT / "resources") -> None:
     ] + _rows(EXTRA_INSTANCES)
     _write(out / "instances.csv", INSTANCE_COLUMNS, instances)
     models = _rows(data / "model_configs.csv")
-    _write(out / "models.csv", list(models[0].keys()), models)
+    _write(out / "models.csv", *_with_config_keys(models, _rows(MODEL_KEYS)))
+
+
+def _with_config_keys(models, keys):
+    """The model rows without the derived columns, with the sourced config keys filled in (new
+    keys become columns before torch_dtype); a key never overwrites a value the table gives."""
+    columns = [c for c in models[0] if c not in MODEL_DERIVED]
+    added = [k["key"] for k in keys if k["key"] not in columns]
+    at = columns.index("torch_dtype")
+    columns[at:at] = list(dict.fromkeys(added))
+    rows = {r["model_id"]: {c: r.get(c, "") for c in columns} for r in models}
+    for k in keys:
+        row = rows[k["model_id"]]
+        if row[k["key"]] not in ("", k["value"]):
+            raise SystemExit(f"{MODEL_KEYS.name}: {k['model_id']} {k['key']} would overwrite {row[k['key']]!r}")
+        row[k["key"]] = k["value"]
+    return columns, list(rows.values())
 
 
 def check(data: Path) -> int:

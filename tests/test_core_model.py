@@ -1,5 +1,7 @@
 """Parameter counts from the architecture against the published figures and against the
 exact counts derived independently in resources/models.csv (its notes) from each config."""
+import csv
+import dataclasses
 import json
 import math
 import re
@@ -11,7 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpuplanner.core import CatalogError, load_catalogs
-from gpuplanner.core.model import from_hf_config, load_config_json, load_model_folder, sizes, synthesize
+from gpuplanner.core.model import sizes, synthesize
+from gpuplanner.core.model_readers import from_hf_config, load_config_json, load_model_folder
+from gpuplanner.core.resource_files import resource_path
 
 CATALOGS = load_catalogs()
 
@@ -24,6 +28,24 @@ EXACT_TOTAL = {
     "deepseek-v3": 671_026_419_200, "bert-large-uncased": 334_092_288, "gpt2": 124_439_808,
 }
 EXACT_ACTIVE = {"mixtral-8x7b-v0.1": 12_879_925_248, "deepseek-v3": 37_552_297_472}
+# The published totals these round to, and where (models.csv quotes each source in full)
+PUBLISHED = {
+    "llama-2-7b": (7e9, "Llama 2 model card, Params column"),
+    "llama-2-13b": (13e9, "Llama 2 model card, Params column"),
+    "llama-2-70b": (70e9, "Llama 2 model card, Params column"),
+    "llama-3.1-8b": (8e9, "Llama 3.1 model card, Params column"),
+    "llama-3.1-70b": (70e9, "Llama 3.1 model card, Params column"),
+    "llama-3.1-405b": (405e9, "Llama 3.1 model card, Params column"),
+    "mistral-7b-v0.1": (7e9, "Mistral-7B-v0.1 model card: 7 billion parameters"),
+    "mixtral-8x7b-v0.1": (47e9, "Mixtral of Experts, arXiv:2401.04088, abstract: 47B (13B active)"),
+    "qwen2.5-7b": (7.61e9, "Qwen2.5-7B model card: 7.61B"),
+    "qwen2.5-72b": (72.7e9, "Qwen2.5-72B model card: 72.7B"),
+    "gpt-3-175b": (175e9, "Brown et al. 2020, arXiv:2005.14165, Table 2.1: 175.0B"),
+    "falcon-40b": (40e9, "Falcon-40B model card: 40B"),
+    "deepseek-v3": (671e9, "DeepSeek-V3 README: 671B total, 37B activated"),
+    "bert-large-uncased": (340e6, "google-research/bert README: 340M"),
+    "gpt2": (124e6, "openai/gpt-2 model card: 124 million"),
+}
 
 
 @pytest.mark.parametrize("model_id", sorted(EXACT_TOTAL))
@@ -43,6 +65,10 @@ def test_moe_active_params(model_id):
     arch = CATALOGS.models[model_id]
     assert sizes(arch).active == EXACT_ACTIVE[model_id]
     assert sizes(arch).active == pytest.approx(arch.published_active_params, rel=0.05)
+
+
+def test_published_counts_are_the_sourced_figures():
+    assert {k: a.published_params for k, a in CATALOGS.models.items()} == {k: p for k, (p, _) in PUBLISHED.items()}
 
 
 def test_the_notes_formula_text_agrees_with_the_exact_table():
@@ -294,3 +320,106 @@ def test_any_config_gives_a_positive_count_or_a_refusal_naming_a_key(model_type,
     total = sizes(arch).total
     assert 0 < sizes(arch).active <= total <= 1e16
     assert arch.kv_values_per_token_per_layer() > 0
+
+
+# ---- one mapping: a preset is its config.json read by from_hf_config -----------------------------
+# What each preset was before the catalog read its rows through from_hf_config (the catalog had
+# rules of its own then): MLP, norm, biases, positions, tied head, norms per block, KV heads,
+# encoder, router bias, sliding window.
+PRESET_SHAPES = {
+    "bert-large-uncased": ("gelu", "layernorm", "all", "learned", True, 2, 16, True, False, 0),
+    "deepseek-v3": ("swiglu", "rmsnorm", "none", "rope", False, 2, 128, False, True, 0),
+    "falcon-40b": ("gelu", "layernorm", "none", "rope", True, 2, 8, False, False, 0),
+    "gpt-3-175b": ("gelu", "layernorm", "all", "learned", True, 2, 96, False, False, 0),
+    "gpt2": ("gelu", "layernorm", "all", "learned", True, 2, 12, False, False, 0),
+    "llama-2-13b": ("swiglu", "rmsnorm", "none", "rope", False, 2, 40, False, False, 0),
+    "llama-2-70b": ("swiglu", "rmsnorm", "none", "rope", False, 2, 8, False, False, 0),
+    "llama-2-7b": ("swiglu", "rmsnorm", "none", "rope", False, 2, 32, False, False, 0),
+    "llama-3.1-405b": ("swiglu", "rmsnorm", "none", "rope", False, 2, 8, False, False, 0),
+    "llama-3.1-70b": ("swiglu", "rmsnorm", "none", "rope", False, 2, 8, False, False, 0),
+    "llama-3.1-8b": ("swiglu", "rmsnorm", "none", "rope", False, 2, 8, False, False, 0),
+    "mistral-7b-v0.1": ("swiglu", "rmsnorm", "none", "rope", False, 2, 8, False, False, 4096),
+    "mixtral-8x7b-v0.1": ("swiglu", "rmsnorm", "none", "rope", False, 2, 8, False, False, 0),
+    "qwen2.5-72b": ("swiglu", "rmsnorm", "qkv", "rope", False, 2, 8, False, False, 0),
+    "qwen2.5-7b": ("swiglu", "rmsnorm", "qkv", "rope", False, 2, 4, False, False, 0),
+}
+_SHAPE_FIELDS = ("mlp_kind", "norm", "bias", "positions", "tied_embeddings", "layer_norms", "n_kv_heads",
+                 "encoder", "router_bias", "sliding_window")
+_CATALOG_ONLY = {"name", "source", "published_params", "published_active_params", "hf_repo"}
+
+
+def _preset_configs() -> dict:
+    """models.csv rows as config.json dicts, each cell read as JSON (text when it is not), apart
+    from the catalog's own columns: read here with csv and json, not by the catalog's reader."""
+    own = {"model_id", "hf_repo", "published_params", "published_params_source", "active_params",
+           "config_source", "notes"}
+
+    def value(cell):
+        try:
+            return json.loads(cell)
+        except ValueError:
+            return cell
+    with open(resource_path("models.csv"), newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return {r["model_id"]: {("model_type" if k == "architecture" else k): value(v)
+                            for k, v in r.items() if v and k not in own} for r in rows}
+
+
+def _architecture(arch) -> tuple:
+    return tuple(getattr(arch, f.name) for f in dataclasses.fields(arch) if f.name not in _CATALOG_ONLY)
+
+
+@pytest.mark.parametrize("model_id", sorted(EXACT_TOTAL))
+def test_every_preset_is_its_config_read_by_from_hf_config(model_id):
+    """The catalog adds its published counts and sources, and nothing else, to the mapping a
+    user's config.json goes through; the preset keeps its earlier shape and count."""
+    arch = CATALOGS.models[model_id]
+    assert _architecture(arch) == _architecture(from_hf_config(_preset_configs()[model_id]))
+    assert tuple(getattr(arch, f) for f in _SHAPE_FIELDS) == PRESET_SHAPES[model_id]
+    assert sizes(arch).total == EXACT_TOTAL[model_id]
+    assert arch.hf_repo and arch.hf_repo in arch.source or model_id == "gpt-3-175b"
+
+
+def test_falcon_preset_is_the_published_refinedweb_config():
+    """The preset row (model_type falcon + new_decoder_architecture) and the original RefinedWeb
+    config.json give one architecture; only the context length is missing from the latter."""
+    published = load_config_json(FIXTURES / "falcon-40b.json")
+    preset = dataclasses.replace(CATALOGS.models["falcon-40b"], max_positions=0)
+    assert _architecture(preset) == _architecture(published)
+
+
+def _user_catalog(tmp_path, preset, **cells):
+    """A one-row models catalog: a bundled row with some cells changed (None: column removed)."""
+    with open(resource_path("models.csv"), newline="", encoding="utf-8") as f:
+        row = next(r for r in csv.DictReader(f) if r["model_id"] == preset)
+    row = {k: v for k, v in {**row, **cells}.items() if v is not None}
+    path = tmp_path / "mine.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        writer.writeheader()
+        writer.writerow(row)
+    return path
+
+
+@pytest.mark.parametrize("model_id,cells,column", [
+    ("falcon-40b", {"new_decoder_architecture": None}, "num_key_value_heads"),  # read as Falcon-7B's block
+    ("gpt-3-175b", {"architecture": ""}, "architecture"),
+    ("llama-2-7b", {"architecture": "mpt"}, "architecture"),
+    ("llama-2-7b", {"hidden_act": "relu"}, "hidden_act"),
+    ("llama-2-7b", {"attention_bias": "true"}, "attention_bias"),
+    ("llama-2-7b", {"num_hidden_layers": "32.5"}, "num_hidden_layers"),
+    ("gpt2", {"mlp_kind": "swiglu"}, "mlp_kind"),  # an older catalog's column, contradicting the family
+    ("bert-large-uncased", {"norm": "rmsnorm"}, "norm"),
+])
+def test_a_row_that_cannot_be_mapped_exactly_names_row_and_column(tmp_path, model_id, cells, column):
+    path = _user_catalog(tmp_path, model_id, **cells)
+    with pytest.raises(CatalogError) as info:
+        CATALOGS.with_user_file(path)
+    assert (info.value.row, info.value.column) == (1, column) and info.value.message
+
+
+def test_a_row_agreeing_with_its_family_and_spreadsheet_numbers_are_read(tmp_path):
+    path = _user_catalog(tmp_path, "gpt2", model_id="my-gpt2", mlp_kind="gelu", norm="layernorm",
+                         num_hidden_layers="24.0")
+    arch = CATALOGS.with_user_file(path).models["my-gpt2"]
+    assert arch.n_layers == 24 and sizes(arch).total > EXACT_TOTAL["gpt2"]

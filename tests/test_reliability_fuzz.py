@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from gpuplanner.cli import main as cli_main
 from gpuplanner.core import InputError, PlanInputs, estimate, load_catalogs
-from gpuplanner.core.model import load_config_json, summarize_checkpoint
+from gpuplanner.core.model_readers import load_config_json, summarize_checkpoint
 from gpuplanner.core.planfile import PlanFileError, load_plan
 
 FUZZ = settings(max_examples=int(os.environ.get("GPUPLANNER_FUZZ_EXAMPLES", "100")), deadline=None, derandomize=True,

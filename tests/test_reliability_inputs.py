@@ -15,7 +15,7 @@ import pytest
 from gpuplanner.bench.results import load_results
 from gpuplanner.core import load_catalogs
 from gpuplanner.core.errors import CatalogError
-from gpuplanner.core.model import load_config_json, load_model_folder
+from gpuplanner.core.model_readers import load_config_json, load_model_folder
 from gpuplanner.core.planfile import PlanFileError, load_plan
 
 CONFIG = {"model_type": "llama", "num_hidden_layers": 4, "hidden_size": 512, "intermediate_size": 1376,

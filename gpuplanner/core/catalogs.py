@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from gpuplanner.core import safe_io
 from gpuplanner.core.errors import CatalogError, InputError
 from gpuplanner.core.model import ModelArch
+from gpuplanner.core.model_readers import from_hf_config
 from gpuplanner.core.resource_files import resource_path, updated_prices_path
 from gpuplanner.core.units import GB, MIB
 
@@ -292,52 +293,68 @@ def _instances(frame, path) -> dict:
     return out
 
 
+# models.csv columns that are the catalog's own; every other column is a config.json key
+_MODEL_OWN_COLUMNS = {"model_id", "hf_repo", "architecture", "published_params", "published_params_source",
+                      "active_params", "config_source", "notes"}
+# Cells every preset row states, checked in this order before the row is mapped
+_MODEL_REQUIRED = ("model_id", "num_hidden_layers", "hidden_size", "intermediate_size", "num_attention_heads",
+                   "vocab_size", "architecture")
+# A stated cell the mapping must reproduce (a family rule that overrides it means the row lacks
+# the key selecting its shape, e.g. Falcon's new_decoder_architecture); mlp_kind and norm are
+# derived by the mapping and checked only when an older catalog still gives them.
+_MODEL_STATED = {"num_key_value_heads": "n_kv_heads", "mlp_kind": "mlp_kind", "norm": "norm"}
+
+
+def _config_value(text: str):
+    """A CSV cell as the JSON value config.json would hold: true/false, a whole number, a
+    number, or text (a whole float such as '4096.0', as spreadsheets write it, is the number)."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        x = float(text)
+    except ValueError:
+        return text
+    return int(x) if x.is_integer() else x
+
+
 def _models(frame, path) -> dict:
+    """Each row is a Hugging Face config (its columns are config.json keys, `architecture` the
+    model_type) read by the same mapping as a user's config.json; the catalog's own columns
+    (published counts, repository, sources) are set on top."""
     out = {}
     for r in _rows(frame, path, ["model_id", "num_hidden_layers", "hidden_size"]):
-        model_type = r.text("architecture").lower()
-        gpt_style = model_type in {"gpt2", "bert", ""} and r.text("norm") == "layernorm"
-        mla = r.integer("kv_lora_rank") > 0
-        name = r.text("model_id", required=True)
-        arch = ModelArch(
-            name=name,
-            n_layers=r.integer("num_hidden_layers", required=True),
-            hidden=r.integer("hidden_size", required=True),
-            intermediate=r.integer("intermediate_size", required=True),
-            n_heads=r.integer("num_attention_heads", required=True),
-            n_kv_heads=r.integer("num_key_value_heads") or r.integer("num_attention_heads"),
-            vocab=r.integer("vocab_size", required=True),
-            head_dim=r.integer("head_dim"),
-            max_positions=r.integer("max_position_embeddings"),
-            tied_embeddings=r.flag("tie_word_embeddings") or (gpt_style and not r.text("tie_word_embeddings")),
-            mlp_kind=r.text("mlp_kind") or "swiglu",
-            norm=r.text("norm") or "rmsnorm",
-            bias="all" if gpt_style else ("qkv" if r.flag("attention_bias") else "none"),
-            positions="learned" if gpt_style else "rope",
-            encoder=model_type == "bert",
-            sliding_window=r.integer("sliding_window"),
-            n_experts=r.integer("num_local_experts"),
-            experts_per_token=r.integer("num_experts_per_tok"),
-            expert_intermediate=r.integer("moe_intermediate_size"),
-            n_shared_experts=r.integer("n_shared_experts"),
-            first_dense_layers=r.integer("first_k_dense_replace"),
-            router_bias=mla and r.integer("num_local_experts") > 0,
-            q_lora_rank=r.integer("q_lora_rank"),
-            kv_lora_rank=r.integer("kv_lora_rank"),
-            qk_rope_head_dim=r.integer("qk_rope_head_dim"),
-            qk_nope_head_dim=r.integer("qk_nope_head_dim"),
-            v_head_dim=r.integer("v_head_dim"),
-            dtype=r.text("torch_dtype"),
-            published_params=r.number("published_params"),
-            published_active_params=r.number("active_params"),
-            source=_publisher_source(r.text("hf_repo"), r.text("config_source")) or str(path),
-            hf_repo=r.text("hf_repo"),
-        )
+        for col in _MODEL_REQUIRED:
+            r.text(col, required=True)
+        name = r.text("model_id")
+        config = {col: _config_value(r.text(col)) for col in frame.columns
+                  if col not in _MODEL_OWN_COLUMNS and r.text(col)}
         try:
-            out[name] = arch.check()
+            arch = from_hf_config({**config, "model_type": r.text("architecture")}, name=name, path=path)
+            arch = replace(
+                arch, published_params=r.number("published_params"),
+                published_active_params=r.number("active_params"), hf_repo=r.text("hf_repo"),
+                source=_publisher_source(r.text("hf_repo"), r.text("config_source")) or str(path)).check()
+        except CatalogError as e:
+            raise CatalogError(path, e.message, r.row, _model_column(e.column)) from None
         except InputError as e:
             raise CatalogError(path, e.message, r.row, e.field) from None
+        for col, attr in _MODEL_STATED.items():
+            stated = config.get(col)
+            if stated is not None and stated != getattr(arch, attr):
+                raise CatalogError(path, f"the row says {stated}, but its columns read as a {r.text('architecture')} "
+                                   f"config.json give {getattr(arch, attr)}; add the config key that selects this "
+                                   "shape (for Falcon: new_decoder_architecture) or correct the value", r.row, col)
+        out[name] = arch
     return out
+
+
+def _model_column(key: str | None) -> str | None:
+    """The models.csv column of a config key the mapping refused."""
+    return "architecture" if key == "model_type" else key
 
 
 def _publisher_source(hf_repo: str, copy_source: str) -> str:

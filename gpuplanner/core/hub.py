@@ -4,7 +4,7 @@ parameter counts and the precision its checkpoint is stored in, without download
 config.json goes through huggingface_hub's download cache (so HF_HUB_OFFLINE=1 reads it
 again later); the safetensors headers are read by HTTP range requests and kept beside it, in the
 repository's folder of that cache, keyed by commit. The architecture comes from
-core.model.from_hf_config and the counts from core.model.summarize_headers, the same readers a
+core.model_readers.from_hf_config and the counts from its summarize_headers, the same readers a
 local model folder uses. huggingface_hub is the optional `hub` extra, imported only when a Hub
 id is used, so the rest of the planner runs without it. Environment variables (HF_ENDPOINT,
 HF_HUB_CACHE/HF_HOME, HF_HUB_OFFLINE, HF_TOKEN) are read at each fetch, not at import.
@@ -22,7 +22,8 @@ from gpuplanner.core import safe_io
 from gpuplanner.core.atomic import atomic_write_text
 from gpuplanner.core.errors import CatalogError, InputError
 from gpuplanner.core.inputs import PlanInputs
-from gpuplanner.core.model import CheckpointSummary, ModelArch, from_hf_config, summarize_headers
+from gpuplanner.core.model import ModelArch
+from gpuplanner.core.model_readers import CheckpointSummary, from_hf_config, summarize_headers
 
 INSTALL_HINT = "pip install gpuplanner[hub]"
 DEFAULT_ENDPOINT = "https://huggingface.co"

@@ -17,7 +17,8 @@ from functools import lru_cache
 from gpuplanner.core.catalogs import read_csv_records
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.inputs import PlanInputs
-from gpuplanner.core.model import ModelArch, from_hf_config
+from gpuplanner.core.model import ModelArch
+from gpuplanner.core.model_readers import from_hf_config
 from gpuplanner.core.resource_files import resource_path
 
 CLASSES = ("training_throughput", "training_memory", "weights_memory", "serving_kv_pool", "serving_throughput",

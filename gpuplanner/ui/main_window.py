@@ -22,7 +22,7 @@ from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import CatalogError, InputError
 from gpuplanner.core.hub import fetch_hub_model
 from gpuplanner.core.inputs import PlanInputs
-from gpuplanner.core.model import load_config_json, load_model_folder
+from gpuplanner.core.model_readers import load_config_json, load_model_folder
 from gpuplanner.core.planfile import SUFFIX
 from gpuplanner.ui import about
 from gpuplanner.ui.accuracy import AccuracyView, shared_ledger
