@@ -124,6 +124,8 @@ def _plan_options(p: argparse.ArgumentParser, keep_defaults: bool = True) -> Non
     g = p.add_argument_group("model")
     g.add_argument("--model", default=_default("", k), help="preset id (see `catalog models`)")
     _add_input(g, INPUT_FIELDS["params"], 0.0, k)
+    _add_input(g, INPUT_FIELDS["experts"], 0, k)
+    _add_input(g, INPUT_FIELDS["experts_per_token"], 0, k)
     g.add_argument("--config", type=Path, default=_default(None, k),
                    help="a Hugging Face config.json or a local model folder")
     p.add_argument("--method", choices=("quick", "detailed"), default=_default("detailed", k),
@@ -181,7 +183,7 @@ def _refuse_conflicts(args, catalogs) -> None:
                          "give one of them")
 
 
-MODEL_OPTIONS = frozenset({"model", "params", "config"})
+MODEL_OPTIONS = frozenset({"model", "params", "config", "experts", "experts_per_token"})
 HARDWARE_OPTIONS = frozenset({"gpu", "instance"})
 
 
@@ -192,7 +194,8 @@ def _inputs(args, catalogs, argv):
         return _plan_file_inputs(args, catalogs, _typed_options(argv))
     model, catalogs = _model(args, catalogs)
     values = {name: getattr(args, name) for name in FORM_FIELDS}
-    inputs = PlanInputs(model=model, params=args.params or 0.0, **_hardware(args), **values)
+    inputs = PlanInputs(model=model, params=args.params or 0.0, experts=args.experts,
+                        experts_per_token=args.experts_per_token, **_hardware(args), **values)
     return inputs, catalogs
 
 
@@ -229,6 +232,7 @@ def _plan_file_inputs(args, catalogs, typed: set[str]):
     if typed & MODEL_OPTIONS:
         changes["model"], catalogs = _model(args, catalogs)
         changes["params"] = args.params or 0.0
+        changes.update(experts=getattr(args, "experts", 0), experts_per_token=getattr(args, "experts_per_token", 0))
     if typed & HARDWARE_OPTIONS:
         changes.update(_hardware(args))
     return doc.inputs.with_(**changes).validated(), catalogs

@@ -49,10 +49,18 @@ class Hardware:
 
 
 def instance_hardware(inst: Instance, gpu: GpuSpec) -> Hardware:
-    """An instance type as billed: the whole instance, tensor parallelism inside it (≤ 8)."""
+    """An instance type as billed: the whole instance, tensor parallelism inside it (≤ 8), or,
+    where the instance names a rack-scale NVLink domain wider than itself (GB200 NVL72: 72 GPUs
+    across 4-GPU trays), across that whole domain."""
     n = inst.gpu_count
-    return Hardware(gpu, inst, n, min(8, n), inst.price_usd_per_hour, inst.spot_price_usd_per_hour, inst.as_of,
-                    f"{inst.cloud} {inst.instance_type} ({inst.region})")
+    return Hardware(gpu, inst, n, tensor_limit(inst), inst.price_usd_per_hour, inst.spot_price_usd_per_hour,
+                    inst.as_of, f"{inst.cloud} {inst.instance_type} ({inst.region})")
+
+
+def tensor_limit(inst: Instance) -> int:
+    """The widest tensor/expert group that stays on NVLink: a rack-scale domain, else one instance (≤ 8)."""
+    domain = inst.nvlink_domain_gpus or 0
+    return domain if domain > inst.gpu_count else min(8, inst.gpu_count)
 
 
 def resolve_hardware(inputs, catalogs: Catalogs) -> Hardware:
