@@ -379,8 +379,10 @@ def main(argv=None) -> int:
             result = estimate(inputs, catalogs)
             _print_plan(result, args.format, args.method == "quick")
             if args.report:
+                from gpuplanner.core.estimate import attach_frontier
                 from gpuplanner.core.sweep import sweep  # pandas: only for the comparison
-                _write_report(result, sweep(inputs, catalogs), args.report, args.page_size)
+                table = attach_frontier(sweep(inputs, catalogs), inputs, catalogs)
+                _write_report(result, table, args.report, args.page_size)
         else:
             from gpuplanner.core.sweep import sweep
             _print_frame(sweep(inputs, catalogs), args.format)

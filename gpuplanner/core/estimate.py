@@ -10,7 +10,7 @@ from gpuplanner.core.catalogs import Catalogs, GpuSpec
 from gpuplanner.core.engines import launches, pool_warning
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.explain import assumptions_for, explanations_for
-from gpuplanner.core.frontier import Frontier, frontier
+from gpuplanner.core.frontier import FRONTIER_ATTR, Frontier, frontier
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.layout import (
     Candidate,
@@ -149,6 +149,17 @@ def serving_frontier(inputs: PlanInputs, catalogs: Catalogs) -> Frontier:
     models = [(c.layout, replica_model(c)) for c in layouts.values()]
     plan = _infer(ctx, with_curve=False)
     return frontier(models, (plan.layout, plan.serving_batch), hardware)
+
+
+def attach_frontier(table, inputs: PlanInputs, catalogs: Catalogs):
+    """A comparison table (core.sweep) carrying the serving frontier of the inputs' hardware in
+    `table.attrs[FRONTIER_ATTR]` (None when the inputs cannot be served), so the table and its
+    frontier are computed, cached and handed to the window and the report together."""
+    try:
+        table.attrs[FRONTIER_ATTR] = serving_frontier(inputs, catalogs)
+    except InputError:
+        table.attrs[FRONTIER_ATTR] = None
+    return table
 
 
 def _context(inputs: PlanInputs, catalogs: Catalogs) -> _Context:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from gpuplanner.core.performance import batch_points
 
+FRONTIER_ATTR = "serving_frontier"  # the comparison table's attrs key (estimate.attach_frontier)
+
 
 @dataclass(frozen=True)
 class FrontierPoint:
