@@ -5,7 +5,7 @@ this script only prints its serving classes and, with `--fit`, searches, per GPU
 (serving.EFFICIENCY), the decode and prefill compute efficiencies, the fixed step cost and the
 tensor-parallel loss; per engine (serving.ENGINES), its prefill relative to the generation's
 and its fixed time to a first token; and, over all rows, the burstiness of
-closed-loop benchmark arrivals (serving.CLOSED_LOOP_BURSTINESS), for the lowest sum of the
+closed-loop benchmark arrivals and their requests per user (serving.CLOSED_LOOP_*), for the lowest sum of the
 median |error| of serving throughput, TPOT and TTFT (each class counts once). Coordinate descent
 over small grids; never a per-row correction; copy the printed values into serving.py by hand.
 
@@ -26,8 +26,9 @@ SERVING_CLASSES = ("serving_kv_pool", "serving_throughput", "ttft", "tpot")
 FITTED_CLASSES = ("serving_throughput", "tpot", "ttft")
 GRID = {"compute": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9), "prefill": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
         "step_s": (0.5e-3, 1e-3, 2e-3, 3e-3, 4e-3, 5e-3, 7e-3), "tp_loss": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)}
-ENGINE_GRID = {"prefill": (0.25, 0.4, 0.6, 0.8, 1.0, 1.25), "request_s": (0.0, 0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3)}
+ENGINE_GRID = {"prefill": (0.25, 0.4, 0.6, 0.8, 1.0, 1.25), "request_s": (0.0, 0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.4)}
 BURSTINESS = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
+REQUESTS_PER_USER = (5.0, 10.0, 15.0, 20.0, 30.0, 50.0, 1e9)
 ROUNDS = 2
 
 
@@ -70,11 +71,17 @@ def fit(cases, catalogs) -> None:
             serving.CLOSED_LOOP_BURSTINESS = b
             trials.append((score([c for c in fitted if c.figure_class == "ttft"], catalogs), b))
         serving.CLOSED_LOOP_BURSTINESS = min(trials)[1]
+        trials = []
+        for r in REQUESTS_PER_USER:
+            serving.CLOSED_LOOP_REQUESTS_PER_USER = r
+            trials.append((score([c for c in fitted if c.figure_class == "ttft"], catalogs), r))
+        serving.CLOSED_LOOP_REQUESTS_PER_USER = min(trials)[1]
     for gen, e in serving.EFFICIENCY.items():
         print(f"{gen}: compute {e.compute:g}, step {e.step_s * 1e3:g} ms, tp_loss {e.tp_loss:g}, prefill {e.prefill:g}")
     for engine, c in serving.ENGINES.items():
         print(f"{engine}: prefill × {c.prefill:g}, first token + {c.request_s * 1e3:g} ms")
-    print(f"closed-loop burstiness {serving.CLOSED_LOOP_BURSTINESS:g}")
+    print(f"closed-loop burstiness {serving.CLOSED_LOOP_BURSTINESS:g}, "
+          f"requests per user {serving.CLOSED_LOOP_REQUESTS_PER_USER:g}")
 
 
 def main(argv=None) -> int:

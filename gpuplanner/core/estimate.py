@@ -462,7 +462,7 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
     warnings.extend(w for w in (pool_warning(e, inputs.concurrency, inputs.context_len, setup.held_tokens)
                                 for e in engines.values()) if w)
     if model.replica.crosses_network:
-        net = hw.instance.network_bytes_per_s if hw.instance else math.nan
+        net = model.replica.links.network_bytes_per_s  # by GPU only: the assumed cluster fabric
         warnings.append(f"a replica spans {math.ceil(lay.gpus / hw.gpus_per_instance)} instances: its traffic crosses "
                         "the instance network (" + (f"{net * 8 / 1e9:,.0f} Gb/s" if math.isfinite(net) else
                                                     "bandwidth unknown; 100 Gb/s assumed") + ")")

@@ -268,7 +268,11 @@ def _sglang(r: dict) -> list[Case]:
                     ep=tp if dp_attention else 1, tp=1 if dp_attention else tp,
                     kv_dtype="fp8" if "--kv-cache-dtype fp8" in r["engine_flags"] else "auto",
                     context_len=isl + osl, prompt_tokens=isl, output_tokens=osl, concurrency=1)
-    note = "DP attention over 8 GPUs planned as expert parallelism 8" if dp_attention else ""
+    note = _notes("DP attention over 8 GPUs planned as expert parallelism 8" if dp_attention else "",
+                  "SGLang 0.4.1 ran DeepSeek-V3 on the day of its release: its output plateaued near 2.9k "
+                  "tokens/s at 8 req/s, about a tenth of what the serving model gives this hardware, and at 2-8 "
+                  "req/s the runs were overloaded (output below the offered load), so TTFT/TPOT are transients "
+                  "of a finite run; not fitted")
     base = dict(dataset="sglang_vllm_bench", row_id=r["row_id"], source=r["source"], model=r["model"],
                 gpu=inputs.gpu, engine="sglang", inputs=inputs, unit="ms", assumptions=note,
                 requests_per_s=float(r["request_rate_rps"]))

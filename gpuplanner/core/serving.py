@@ -33,6 +33,10 @@ SEARCH_TOLERANCE = 1e-2  # relative precision (of x) of the steady-state searche
 # requests started together and re-issued as they end): fitted on the aiconfigurator TTFTs by
 # scripts/validate_serving.py; open-loop load (a request rate) is Poisson, 1.
 CLOSED_LOOP_BURSTINESS = 1.0
+# A closed-loop benchmark starts every user at once: in that first wave a prompt waits for half
+# the others' prefill; it is one of the requests each user sends, and the measured TTFT is an
+# average over them all. Requests per user: fitted by scripts/validate_serving.py likewise.
+CLOSED_LOOP_REQUESTS_PER_USER = 15.0
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ class Efficiency:
 # aiconfigurator TTFT/TPOT); GPU generations without measurements take the Ampere values.
 EFFICIENCY = {
     "hopper": Efficiency(0.5, 0.004, 0.15, 0.5, "fitted: TensorRT-LLM perf-overview (H100/H200), aiconfigurator measurements"),
-    "blackwell": Efficiency(0.3, 0.003, 0.3, 0.4, "fitted: aiconfigurator measurements (B200/GB200)"),
+    "blackwell": Efficiency(0.3, 0.004, 0.3, 0.5, "fitted: aiconfigurator measurements (B200/GB200)"),
     "ampere": Efficiency(0.5, 0.007, 0.1, 0.9, "fitted: TensorRT-LLM perf-overview (A100)"),
     "ada": Efficiency(0.3, 0.007, 0.3, 0.4, "fitted: TensorRT-LLM perf-overview (L40S)"),
 }
@@ -69,7 +73,7 @@ class EngineCost:
 
 # Fitted by scripts/validate_serving.py on the aiconfigurator TTFTs (vLLM, SGLang, TensorRT-LLM);
 # a plan names no engine and takes vLLM's.
-ENGINES = {"vllm": EngineCost(1.0, 0.1), "sglang": EngineCost(0.8, 0.3), "trtllm": EngineCost(1.0, 0.2)}
+ENGINES = {"vllm": EngineCost(1.0, 0.1), "sglang": EngineCost(1.0, 0.3), "trtllm": EngineCost(1.0, 0.15)}
 DEFAULT_ENGINE = "vllm"
 
 
@@ -321,8 +325,9 @@ class ServingModel:
         law) is `users`; the re-issued requests arrive in bursts (they were started together),
         so their prompts queue as CLOSED_LOOP_BURSTINESS says. More users than the KV pool holds
         wait in the engine's queue: each request's time in system is users / rate, that wait
-        included in TTFT."""
-        key = ("closed", self._key, users, CLOSED_LOOP_BURSTINESS)
+        included in TTFT. The run's first wave (every user at once) adds its queue, averaged over
+        CLOSED_LOOP_REQUESTS_PER_USER requests per user."""
+        key = ("closed", self._key, users, CLOSED_LOOP_BURSTINESS, CLOSED_LOOP_REQUESTS_PER_USER)
         if key not in _MEMO:
             _remember(key, self._closed_loop(users))
         return _MEMO[key]
@@ -333,6 +338,7 @@ class ServingModel:
         short = running - point.concurrency  # > 0 only when the prompt budget caps the rate
         waiting = max(0, users - running) + (short if short > 2 * SEARCH_TOLERANCE * running else 0.0)
         ttft = point.ttft_s + waiting / point.requests_per_s if waiting and point.requests_per_s > 0 else point.ttft_s
+        ttft += (running - 1) / 2 * self.prefill_s() / CLOSED_LOOP_REQUESTS_PER_USER  # the first wave
         return OperatingPoint(point.requests_per_s, point.tpot_s, ttft, users, True)
 
     def max_throughput(self) -> OperatingPoint:
