@@ -4,8 +4,9 @@ The comparison itself is the ledger's (gpuplanner/core/accuracy.py, `gpuplanner-
 this script only prints its serving classes and, with `--fit`, searches, per GPU generation
 (serving.EFFICIENCY), the decode and prefill compute efficiencies, the fixed step cost and the
 tensor-parallel loss; per engine (serving.ENGINES), its prefill relative to the generation's
-and its fixed time to a first token; and, over all rows, the burstiness of
-closed-loop benchmark arrivals and their requests per user (serving.CLOSED_LOOP_*), for the lowest sum of the
+and its fixed time to a first token; and, over all rows, the burstiness of closed-loop
+benchmark arrivals and their requests per user (serving.CLOSED_LOOP_*) and the share of the
+prefill efficiency routed experts reach (serving.EXPERT_PREFILL), for the lowest sum of the
 median |error| of serving throughput, TPOT and TTFT (each class counts once). Coordinate descent
 over small grids; never a per-row correction; copy the printed values into serving.py by hand.
 
@@ -29,6 +30,7 @@ GRID = {"compute": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9), "prefill": (0.3, 0.4, 0.
 ENGINE_GRID = {"prefill": (0.25, 0.4, 0.6, 0.8, 1.0, 1.25), "request_s": (0.0, 0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.4)}
 BURSTINESS = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
 REQUESTS_PER_USER = (5.0, 10.0, 15.0, 20.0, 30.0, 50.0, 1e9)
+EXPERT_PREFILL = (0.3, 0.4, 0.5, 0.6, 0.7, 0.85, 1.0)
 ROUNDS = 2
 
 
@@ -76,12 +78,17 @@ def fit(cases, catalogs) -> None:
             serving.CLOSED_LOOP_REQUESTS_PER_USER = r
             trials.append((score([c for c in fitted if c.figure_class == "ttft"], catalogs), r))
         serving.CLOSED_LOOP_REQUESTS_PER_USER = min(trials)[1]
+        trials = []
+        for x in EXPERT_PREFILL:
+            serving.EXPERT_PREFILL = x
+            trials.append((score(fitted, catalogs), x))
+        serving.EXPERT_PREFILL = min(trials)[1]
     for gen, e in serving.EFFICIENCY.items():
         print(f"{gen}: compute {e.compute:g}, step {e.step_s * 1e3:g} ms, tp_loss {e.tp_loss:g}, prefill {e.prefill:g}")
     for engine, c in serving.ENGINES.items():
         print(f"{engine}: prefill × {c.prefill:g}, first token + {c.request_s * 1e3:g} ms")
     print(f"closed-loop burstiness {serving.CLOSED_LOOP_BURSTINESS:g}, "
-          f"requests per user {serving.CLOSED_LOOP_REQUESTS_PER_USER:g}")
+          f"requests per user {serving.CLOSED_LOOP_REQUESTS_PER_USER:g}; expert prefill {serving.EXPERT_PREFILL:g}")
 
 
 def main(argv=None) -> int:

@@ -6,7 +6,7 @@ import math
 
 from gpuplanner.core.memory import DTYPE_BYTES
 from gpuplanner.core.result import Assumption, Explanation
-from gpuplanner.core.serving import DEFAULT_ENGINE, ENGINES, efficiency
+from gpuplanner.core.serving import DEFAULT_ENGINE, ENGINES, EXPERT_PREFILL, efficiency
 from gpuplanner.core.units import GIB, fmt_count, fmt_duration, fmt_usd
 
 KORTHIKANTI = "Korthikanti et al. 2022, 'Reducing Activation Recomputation in Large Transformer Models', §4"
@@ -68,7 +68,8 @@ def assumptions_for(inputs, arch, hw) -> tuple:
             Assumption("serving steps", f"bandwidth bound at small batch, MBU {inputs.mbu:g}; compute bound at large "
                        f"batch at {efficiency(hw.gpu).compute:g} of peak ({efficiency(hw.gpu).source}); "
                        f"a fixed {efficiency(hw.gpu).step_s * 1e3:g} ms per step; prompt chunks at "
-                       f"{efficiency(hw.gpu).prefill:g} of peak share steps with decode and queue for the prompt "
+                       f"{efficiency(hw.gpu).prefill:g} of peak (routed experts {EXPERT_PREFILL:g} of that) share "
+                       "steps with decode and queue for the prompt "
                        f"budget (Kingman); {ENGINES[DEFAULT_ENGINE].request_s * 1e3:g} ms to each first token in "
                        f"the API server ({DEFAULT_ENGINE}); the KV cache is a paged pool (a sequence holds what it "
                        "has read); pipeline stages keep one micro-batch each in flight", KV),

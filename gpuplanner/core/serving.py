@@ -36,7 +36,10 @@ CLOSED_LOOP_BURSTINESS = 1.0
 # A closed-loop benchmark starts every user at once: in that first wave a prompt waits for half
 # the others' prefill; it is one of the requests each user sends, and the measured TTFT is an
 # average over them all. Requests per user: fitted by scripts/validate_serving.py likewise.
-CLOSED_LOOP_REQUESTS_PER_USER = 15.0
+CLOSED_LOOP_REQUESTS_PER_USER = 10.0
+# A prompt chunk's routed-expert GEMMs (many experts, few tokens each: grouped GEMMs) reach this
+# share of the prefill efficiency of dense GEMMs; fitted by scripts/validate_serving.py.
+EXPERT_PREFILL = 0.4
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class Efficiency:
 # aiconfigurator TTFT/TPOT); GPU generations without measurements take the Ampere values.
 EFFICIENCY = {
     "hopper": Efficiency(0.5, 0.004, 0.15, 0.5, "fitted: TensorRT-LLM perf-overview (H100/H200), aiconfigurator measurements"),
-    "blackwell": Efficiency(0.3, 0.004, 0.3, 0.5, "fitted: aiconfigurator measurements (B200/GB200)"),
+    "blackwell": Efficiency(0.3, 0.004, 0.3, 0.6, "fitted: aiconfigurator measurements (B200/GB200)"),
     "ampere": Efficiency(0.5, 0.007, 0.1, 0.9, "fitted: TensorRT-LLM perf-overview (A100)"),
     "ada": Efficiency(0.3, 0.007, 0.3, 0.4, "fitted: TensorRT-LLM perf-overview (L40S)"),
 }
@@ -73,7 +76,7 @@ class EngineCost:
 
 # Fitted by scripts/validate_serving.py on the aiconfigurator TTFTs (vLLM, SGLang, TensorRT-LLM);
 # a plan names no engine and takes vLLM's.
-ENGINES = {"vllm": EngineCost(1.0, 0.1), "sglang": EngineCost(1.0, 0.3), "trtllm": EngineCost(1.0, 0.15)}
+ENGINES = {"vllm": EngineCost(1.0, 0.07), "sglang": EngineCost(1.25, 0.3), "trtllm": EngineCost(1.0, 0.15)}
 DEFAULT_ENGINE = "vllm"
 
 
@@ -106,6 +109,7 @@ class Replica:
     _bandwidth: float = field(init=False, repr=False, compare=False)
     _compute: float = field(init=False, repr=False, compare=False)
     _prefill_compute: float = field(init=False, repr=False, compare=False)
+    _prefill_token_s: float = field(init=False, repr=False, compare=False)
     _dense_read: float = field(init=False, repr=False, compare=False)
     _untouched: float | None = field(init=False, repr=False, compare=False)
     _comm: tuple = field(init=False, repr=False, compare=False)
@@ -120,6 +124,9 @@ class Replica:
         const(self, "_bandwidth", t * e * self.gpu.bandwidth_bytes_per_s * self.mbu)
         const(self, "_compute", t * e * self.peak_flops * self.compute_efficiency)
         const(self, "_prefill_compute", t * e * self.peak_flops * (self.prefill_efficiency or self.compute_efficiency))
+        routed = sizes(arch).block_experts * arch.experts_per_token / arch.n_experts if arch.is_moe else 0.0
+        const(self, "_prefill_token_s", (2.0 * (sizes(arch).active - routed) + 2.0 * routed / EXPERT_PREFILL)
+              / self._prefill_compute)  # one prompt token's GEMMs, attention aside
         const(self, "_dense_read", self.dense_weight_bytes * e)
         # a step with B tokens reads 1 − untouched^B of the routed experts (all of them without routing)
         const(self, "_untouched", expert_untouched_share(arch) if self.expert_weight_bytes and arch.is_moe else None)
@@ -154,7 +161,7 @@ class Replica:
         links = tuple(self.link_bytes_per_s(g) for g in (t, t * e, t * self.pp * e))
         own = (self.arch, gpu.name, gpu.bandwidth_bytes_per_s, t, self.pp, e, self.dense_weight_bytes,
                self.expert_weight_bytes, self.kv_bytes_per_token, self.peak_flops, self.mbu,
-               self.compute_efficiency, self.step_s, self.prefill_efficiency, self.request_s)
+               self.compute_efficiency, self.step_s, self.prefill_efficiency, self.request_s, EXPERT_PREFILL)
         return tuple(None if isinstance(v, float) and math.isnan(v) else v for v in own + links)
 
     def link_bytes_per_s(self, group: int) -> float:
@@ -182,7 +189,7 @@ class Replica:
             bytes_moved += self.expert_weight_bytes * read
         active, attn = self._active_flops, self._attn_flops
         compute_s = b * (active + attn * context) / self._compute \
-            + p * (active + attn * (context if context < p else p) / 2) / self._prefill_compute
+            + p * (self._prefill_token_s + attn * (context if context < p else p) / 2 / self._prefill_compute)
         memory_s = bytes_moved / self._bandwidth
         latency, per_token = self._comm
         return (memory_s if memory_s > compute_s else compute_s) + (latency + per_token * (b + p)) + self.step_s
