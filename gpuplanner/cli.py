@@ -130,6 +130,8 @@ def _plan_options(p: argparse.ArgumentParser, keep_defaults: bool = True) -> Non
                         f"(config.json and safetensors headers, no weights; needs {INSTALL_HINT}; "
                         "HF_TOKEN for gated models, HF_HUB_OFFLINE=1 to read the cache only)")
     _add_input(g, INPUT_FIELDS["params"], 0.0, k)
+    _add_input(g, INPUT_FIELDS["experts"], 0, k)
+    _add_input(g, INPUT_FIELDS["experts_per_token"], 0, k)
     g.add_argument("--config", type=Path, default=_default(None, k),
                    help="a Hugging Face config.json or a local model folder")
     p.add_argument("--method", choices=("quick", "detailed"), default=_default("detailed", k),
@@ -193,7 +195,7 @@ def _refuse_conflicts(args, catalogs) -> None:
                          "give one of them")
 
 
-MODEL_OPTIONS = frozenset({"model", "params", "config"})
+MODEL_OPTIONS = frozenset({"model", "params", "config", "experts", "experts_per_token"})
 HARDWARE_OPTIONS = frozenset({"gpu", "instance"})
 
 
@@ -205,7 +207,8 @@ def _inputs(args, catalogs, argv):
     else:
         model, catalogs, hub = _model(args, catalogs)
         values = {name: getattr(args, name) for name in FORM_FIELDS}
-        inputs = PlanInputs(model=model, params=args.params or 0.0, **_hardware(args), **values)
+        inputs = PlanInputs(model=model, params=args.params or 0.0, experts=args.experts,
+                            experts_per_token=args.experts_per_token, **_hardware(args), **values)
         inputs = _checkpoint_precision(inputs, hub, _typed_options(argv) if hub else set())
     if args.collectives is not None:
         try:
@@ -266,6 +269,7 @@ def _plan_file_inputs(args, catalogs, typed: set[str]):
     if typed & MODEL_OPTIONS:
         changes["model"], catalogs, hub = _model(args, catalogs)
         changes["params"] = args.params or 0.0
+        changes.update(experts=getattr(args, "experts", 0), experts_per_token=getattr(args, "experts_per_token", 0))
     if typed & HARDWARE_OPTIONS:
         changes.update(_hardware(args))
     return _checkpoint_precision(doc.inputs.with_(**changes), hub, typed).validated(), catalogs
@@ -437,8 +441,10 @@ def main(argv=None) -> int:
             result = estimate(inputs, catalogs)
             _print_plan(result, args.format, args.method == "quick")
             if args.report:
+                from gpuplanner.core.estimate import attach_frontier
                 from gpuplanner.core.sweep import sweep  # pandas: only for the comparison
-                _write_report(result, sweep(inputs, catalogs), args.report, args.page_size)
+                table = attach_frontier(sweep(inputs, catalogs), inputs, catalogs)
+                _write_report(result, table, args.report, args.page_size)
         else:
             from gpuplanner.core.sweep import sweep
             _print_frame(sweep(inputs, catalogs), args.format)

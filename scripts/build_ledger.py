@@ -97,7 +97,6 @@ RULES = {
     "trtllm_perf_overview": ("serving/trtllm_perf_overview.csv", [
         "trtllm_version", "model", "gpu_as_printed", "gpu", "gpu_beta_flag", "num_gpus", "tp", "pp", "precision",
         "isl", "osl", "throughput_as_printed", "throughput_value", "per_gpu_or_total"], _repo_source, [
-        lambda r: "NVFP4: the planner has no FP4 precision" if r["precision"] == "FP4" else "",
         _gpu_rule("gpu_as_printed"),
     ]),
     "aiconfigurator_silicon_sample": ("serving/aiconfigurator_silicon_sample.csv", [
@@ -106,7 +105,6 @@ RULES = {
         "moe_tp_size", "moe_ep_size", "silicon_ttft_ms", "silicon_tpot_ms"], _repo_source, [
         lambda r: "disaggregated serving: the planner models one aggregated replica" if r["mode"] != "agg" else "",
         lambda r: "wip=True (work-in-progress measurement)" if "wip=True" in r["silicon_data_source"] else "",
-        lambda r: "NVFP4: the planner has no FP4 precision" if r["precision"] == "fp4" else "",
         lambda r: "precision not stated" if not r["precision"] else "",
         _gpu_rule("system"),
         lambda r: "attention tensor parallelism above 8 GPUs: the planner keeps TP inside one 8-GPU node"

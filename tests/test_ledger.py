@@ -84,20 +84,23 @@ def test_trtllm_per_gpu_row_is_compared_per_gpu(cases, plans):
 
 def test_offline_throughput_runs_the_largest_batch_the_pool_holds(plans, cases):
     case = cases["trtllm_perf_overview:419:throughput_value"]
-    model = plans.serving(case.inputs)
+    model = plans.serving(case.inputs, case.engine)
     assert (model.load.prompt_tokens, model.load.output_tokens) == (1000, 1000)
     assert model.max_concurrency == plans.result(case.inputs).max_batch > 1
-    point = model.closed_loop(model.max_concurrency)
+    point = model.max_throughput()
+    assert point.concurrency == model.max_concurrency
     assert predict(case, plans).predicted * 2 == pytest.approx(point.requests_per_s * 1000)
     # a smaller batch carries less: the offline figure is the top of the curve
     assert model.closed_loop(model.max_concurrency // 2).requests_per_s < point.requests_per_s
 
 
 def test_aiconfigurator_batch_is_per_attention_dp_rank(cases):
-    # MiniMax-M2.5 on B200, vLLM: tp 2, attention DP 2, batch_size 2 per rank, ISL/OSL 1024
+    # MiniMax-M2.5 on B200, vLLM: tp 2, attention DP 2, batch_size 2 per rank, ISL/OSL 1024; the
+    # 4 users are the client's: the replica need only hold one sequence, the engine queues the rest
     case = cases["aiconfigurator_silicon_sample:187:silicon_tpot_ms"]
     i = case.inputs
-    assert (i.tp, i.ep, i.concurrency, i.prompt_tokens, i.output_tokens, i.gpu) == (2, 2, 4, 1024, 1024, "B200")
+    assert (i.tp, i.ep, case.users, i.prompt_tokens, i.output_tokens, i.gpu) == (2, 2, 4, 1024, 1024, "B200")
+    assert i.concurrency == 1
     assert case.measured == pytest.approx(9.575336, rel=1e-6) and case.unit == "ms"
     assert cases["aiconfigurator_silicon_sample:187:silicon_ttft_ms"].measured == pytest.approx(74.273059, rel=1e-6)
 
@@ -107,7 +110,7 @@ def test_fixed_concurrency_rows_are_the_plans_own_ttft_and_tpot(cases, plans):
     tpot = cases["aiconfigurator_silicon_sample:187:silicon_tpot_ms"]
     ttft = cases["aiconfigurator_silicon_sample:187:silicon_ttft_ms"]
     assert tpot.requests_per_s == 0
-    r = plans.result(tpot.inputs)
+    r = plans.result(tpot.inputs.with_(concurrency=tpot.users))
     assert predict(tpot, plans).predicted == pytest.approx(r.tpot_s * 1e3)
     assert predict(ttft, plans).predicted == pytest.approx(r.ttft_s * 1e3)
     assert ttft.engine == "vllm"
@@ -118,7 +121,7 @@ def test_request_rate_rows_are_the_steady_state_at_that_rate(cases, plans):
     case = cases["sglang_vllm_bench:18:median_tpot_ms"]
     assert (case.requests_per_s, case.measured, case.engine) == (4.0, 366.48, "sglang")
     assert (case.inputs.ep, case.inputs.tp, case.inputs.kv_dtype) == (8, 1, "fp8")
-    point = plans.serving(case.inputs).at_rate(4.0)
+    point = plans.serving(case.inputs, case.engine).at_rate(4.0)
     assert point.requests_per_s == pytest.approx(4.0, rel=0.02)
     assert predict(case, plans).predicted == pytest.approx(point.tpot_s * 1e3)
     ttft = predict(cases["sglang_vllm_bench:18:median_ttft_ms"], plans).predicted

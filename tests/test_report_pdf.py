@@ -109,3 +109,24 @@ def test_the_report_writes_memory_in_the_unit_the_window_shows(app, tmp_path):
     text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
     entered = "Runtime overhead 0.75 GiB"  # an input, written as the form takes it
     assert "Does not fit" in text and " GB" in text and entered in text and "GiB" not in text.replace(entered, "")
+
+
+def test_serving_report_draws_the_frontier_the_table_carries(app, tmp_path):
+    """Seed 001: the frontier of the plan's hardware, computed with the comparison, in the PDF."""
+    from test_report_plans import catalogs
+
+    from gpuplanner.core.estimate import attach_frontier
+
+    result, table = plan(SERVE)
+    path = write_pdf(result, table, tmp_path / "bare.pdf")
+    assert "against interactivity" not in " ".join(" ".join(p.extract_text() for p in PdfReader(path).pages).split())
+    attach_frontier(table, SERVE, catalogs())
+    path = write_pdf(result, table, tmp_path / "frontier.pdf")
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(path).pages).split())
+    assert "Throughput per GPU against interactivity" in text and "Pareto frontier" in text
+    assert "this plan: TP" in text  # the marked plan, named by its layout
+    train, train_table = plan(TRAIN)
+    attach_frontier(train_table, TRAIN, catalogs())  # a training report has no serving frontier
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(write_pdf(train, train_table, tmp_path / "t.pdf"))
+                             .pages).split())
+    assert "against interactivity" not in text

@@ -121,3 +121,32 @@ def test_sweep_marks_exactly_one_cheapest_row_per_mode(catalogs):
     table = sweep(PlanInputs(model="mixtral-8x7b-v0.1"), catalogs)
     assert table.groupby("mode")["cheapest"].sum().to_dict() == {"infer": 1, "train": 1}
     assert table[table["cheapest"]][["fits", "meets_slo"]].all().all()
+
+
+def test_the_frontier_arrives_with_the_serving_sweep_and_marks_the_plan(qtbot, catalogs):
+    """Seed 001's chart: tokens/s per GPU against tokens/s per user on the plan's hardware,
+    computed on the sweep's worker (it rides on the table) and drawn beside the candidates."""
+    from gpuplanner.core.frontier import FRONTIER_ATTR
+    from gpuplanner.ui.compare.sweep_runner import SweepRunner
+
+    inputs = PlanInputs(model="llama-3.1-70b", mode="infer", instance="p5.48xlarge")
+    runner = SweepRunner()
+    with qtbot.waitSignal(runner.ready, timeout=60000) as got:
+        runner.request(inputs, catalogs, ("infer",))
+    table = got.args[2]
+    frontier = table.attrs[FRONTIER_ATTR]
+    plan = estimate(inputs, catalogs)
+    assert frontier.hardware == "p5.48xlarge" and (frontier.chosen.tp, frontier.chosen.pp) == (plan.layout.tp,
+                                                                                                 plan.layout.pp)
+    tab = CompareTab()
+    qtbot.addWidget(tab)
+    tab.set_table(table, inputs, catalogs)
+    curves = tab.frontier_chart.listDataItems()
+    assert len(curves) == 3  # every layout × batch, the Pareto line, this plan
+    x, y = curves[1].getData()
+    assert list(x) == [q.tokens_per_s_per_user for q in frontier.pareto] and (y > 0).all()
+    tab.set_mode("infer")
+    assert tab.frontier_chart.isVisibleTo(tab)
+    tab.set_mode("train")  # a serving chart: hidden beside training rows
+    assert not tab.frontier_chart.isVisibleTo(tab)
+    runner.stop()

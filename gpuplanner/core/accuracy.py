@@ -47,11 +47,13 @@ class Plans:
             self._results[inputs] = estimate(inputs, self.catalogs, explain=False)
         return self._results[inputs]
 
-    def serving(self, inputs: PlanInputs) -> ServingModel | None:
-        """The serving model of the replica the plan chooses (None when nothing fits)."""
+    def serving(self, inputs: PlanInputs, engine: str = "") -> ServingModel | None:
+        """The serving model of the replica the plan chooses (None when nothing fits), run by
+        `engine` (its fitted prefill and first-token costs; '' for the plan's default)."""
         if inputs not in self._models:
             self._models[inputs] = serving_model(inputs, self.catalogs)
-        return self._models[inputs]
+        model = self._models[inputs]
+        return model.for_engine(engine) if model is not None and engine else model
 
 
 # ---- derived figures --------------------------------------------------------------------------
@@ -73,7 +75,7 @@ def operating_point(case: Case, model: ServingModel) -> OperatingPoint:
     at its fixed concurrency (closed loop: each request re-issued when it ends)."""
     if case.requests_per_s:
         return model.at_rate(case.requests_per_s)
-    return model.closed_loop(case.inputs.concurrency)
+    return model.closed_loop(case.users or case.inputs.concurrency)
 
 
 # ---- one predictor per class: (case, plans) -> figure in the case's unit ---------------------------
@@ -105,7 +107,7 @@ def _serving_kv_pool(case: Case, plans: Plans) -> float:
 def _serving_throughput(case: Case, plans: Plans) -> float:
     """The replica's offline maximum (serving.ServingModel.max_throughput: every request queued,
     the largest concurrency its KV pool holds) at the row's request lengths."""
-    model = plans.serving(case.inputs)
+    model = plans.serving(case.inputs, case.engine)
     if model is None:
         return math.nan
     total = model.max_throughput().output_tokens_per_s(model.load)
@@ -113,12 +115,12 @@ def _serving_throughput(case: Case, plans: Plans) -> float:
 
 
 def _ttft(case: Case, plans: Plans) -> float:
-    model = plans.serving(case.inputs)
+    model = plans.serving(case.inputs, case.engine)
     return operating_point(case, model).ttft_s * 1e3 if model else math.nan
 
 
 def _tpot(case: Case, plans: Plans) -> float:
-    model = plans.serving(case.inputs)
+    model = plans.serving(case.inputs, case.engine)
     return operating_point(case, model).tpot_s * 1e3 if model else math.nan
 
 

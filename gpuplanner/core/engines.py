@@ -154,14 +154,17 @@ def launches(arch: ModelArch, precision: str, kv_dtype: str, tp: int, pp: int, e
     return {"vllm": EngineLaunch(" ".join(parts), vllm), "sglang": EngineLaunch(" ".join(sg), sglang)}
 
 
-def pool_warning(launch: EngineLaunch, concurrency: int, context_len: int) -> str:
-    """'' when the engine's pool holds the plan's concurrency at full context, else why not."""
+def pool_warning(launch: EngineLaunch, concurrency: int, context_len: int, held_tokens: int = 0) -> str:
+    """'' when the engine's pool holds the plan's concurrency, each sequence holding the blocks
+    of `held_tokens` (its average context; default the full context) and one sequence the full
+    context, else why not."""
     pool = launch.pool
-    if pool.kv_cache_tokens >= concurrency * context_len:
+    held = held_tokens or context_len
+    if pool.kv_cache_tokens >= max(concurrency * held, context_len):
         return ""
     if not pool.fits:
         return Text(f"{pool.engine}: no room for a KV cache after {{weights}} of weights and {{act}} of "
                     "activations per GPU: the engine will not start", weights=pool.weights_bytes,
                     act=pool.activation_bytes + pool.non_torch_bytes)
-    return (f"{pool.engine}'s KV pool holds {pool.kv_cache_tokens:,} tokens = {pool.max_concurrency:,.1f} sequences "
-            f"of {context_len:,} tokens, fewer than the {concurrency} planned: the engine will queue the rest")
+    return (f"{pool.engine}'s KV pool holds {pool.kv_cache_tokens:,} tokens = {pool.kv_cache_tokens / held:,.1f} "
+            f"sequences of {held:,} tokens, fewer than the {concurrency} planned: the engine will queue the rest")

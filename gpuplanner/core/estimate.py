@@ -11,6 +11,7 @@ from gpuplanner.core.energy import power_model
 from gpuplanner.core.engines import launches, pool_warning
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.explain import assumptions_for, explanations_for
+from gpuplanner.core.frontier import FRONTIER_ATTR, Frontier, frontier
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.layout import (
     Candidate,
@@ -45,13 +46,14 @@ from gpuplanner.core.pricing import (
     usd_per_million_tokens,
 )
 from gpuplanner.core.result import PlanResult, QuickRule, ThroughputPoint
-from gpuplanner.core.serving import Load, OperatingPoint, Replica, ServingModel, efficiency
+from gpuplanner.core.serving import DEFAULT_ENGINE, ENGINES, Load, OperatingPoint, Replica, ServingModel, efficiency
 from gpuplanner.core.text import Text
 from gpuplanner.core.tuning import RECOMPUTE_WORDS, runner_up_note, tune_training
 from gpuplanner.core.units import HOURS_PER_MONTH, SECONDS_PER_DAY
 
 QUICK_TRAIN_BYTES = 18.0  # 2 half weights + 4 fp32 weights + 4 fp32 grads + 8 AdamW states
 QUICK_FACTOR = 1.25  # 25 % extra for activations
+FRONTIER_MAX_GPUS = 64  # the serving frontier's largest replica, unless the NVLink domain or the model needs more
 # What a sequence longer than the trained positions needs, by position scheme
 _BEYOND = {
     "rope": "longer sequences need RoPE scaling (position interpolation or YaRN) and fine-tuning at that length",
@@ -71,6 +73,9 @@ def resolve_model(inputs: PlanInputs, catalogs: Catalogs) -> ModelArch:
         except KeyError:
             raise InputError("model", f"'{inputs.model}' is not a preset; use one of "
                              f"{', '.join(sorted(catalogs.models))}, or give a parameter count") from None
+    if inputs.experts:
+        return synthesize(inputs.params, name=f"{inputs.params / 1e9:.3g}B parameters, {inputs.experts} experts",
+                          experts=inputs.experts, experts_per_token=inputs.experts_per_token)
     return synthesize(inputs.params, name=f"{inputs.params / 1e9:.3g}B parameters")
 
 
@@ -136,6 +141,38 @@ def serving_model(inputs: PlanInputs, catalogs: Catalogs) -> ServingModel | None
     known = math.isfinite(ctx.peak) and math.isfinite(ctx.hw.gpu.bandwidth_bytes_per_s)
     chosen = _best_serving(ctx, setup, fitting) if fitting and known and not ctx.blocked else None
     return chosen.model if chosen else None
+
+
+def serving_frontier(inputs: PlanInputs, catalogs: Catalogs) -> Frontier:
+    """The throughput-per-GPU against tokens/s-per-user frontier of the inputs' hardware over
+    every replica layout the serving search tries (core.frontier), the plan's own marked; empty
+    when nothing fits or the hardware has no published peak or bandwidth."""
+    inputs = inputs.with_(mode="infer").validated()
+    ctx = _context(inputs, catalogs)
+    hardware = ctx.hw.instance.instance_type if ctx.hw.instance else ctx.hw.gpu.name
+    known = math.isfinite(ctx.peak) and math.isfinite(ctx.hw.gpu.bandwidth_bytes_per_s)
+    setup, fitting, _, _ = _inference_search(ctx)
+    if not fitting or not known or ctx.blocked:
+        return frontier((), None, hardware)
+    replica_model = _replica_models(ctx, setup)
+    # replicas up to 64 GPUs (the seed's comparison), a whole NVLink domain, or the smallest that fits
+    limit = max(FRONTIER_MAX_GPUS, ctx.hw.max_tp, min(c.layout.gpus for c in fitting))
+    layouts = {(d.layout.tp, d.layout.pp, d.layout.ep): d for c in fitting for d in _deepening(c, ctx, setup)
+               if d.layout.gpus <= limit}
+    models = [(c.layout, replica_model(c)) for c in layouts.values()]
+    plan = _infer(ctx, with_curve=False)
+    return frontier(models, (plan.layout, plan.serving_batch), hardware)
+
+
+def attach_frontier(table, inputs: PlanInputs, catalogs: Catalogs):
+    """A comparison table (core.sweep) carrying the serving frontier of the inputs' hardware in
+    `table.attrs[FRONTIER_ATTR]` (None when the inputs cannot be served), so the table and its
+    frontier are computed, cached and handed to the window and the report together."""
+    try:
+        table.attrs[FRONTIER_ATTR] = serving_frontier(inputs, catalogs)
+    except InputError:
+        table.attrs[FRONTIER_ATTR] = None
+    return table
 
 
 def _context(inputs: PlanInputs, catalogs: Catalogs) -> _Context:
@@ -341,23 +378,26 @@ def _replica_models(ctx: _Context, setup: InferenceSetup):
     What does not depend on the layout (weight bytes, KV bytes per token, the load, the fitted
     efficiency) is computed once here: a search builds a model for every layout it tries."""
     inputs, hw, sz = ctx.inputs, ctx.hw, setup.sizes
-    avg_ctx = min(inputs.context_len, inputs.prompt_tokens + inputs.output_tokens // 2)
+    held = setup.held_tokens  # a sequence's average context while it decodes
     eff = efficiency(hw.gpu)
     per_replica: dict[str, Any] = dict(
         dense_weight_bytes=setup.weight_bytes * sz.block_dense + setup.edge_weight_bytes * (sz.embed + sz.head),
         expert_weight_bytes=setup.weight_bytes * sz.block_experts,
-        kv_bytes_per_token=kv_bytes_per_sequence(ctx.arch, avg_ctx, setup.kv_dtype, 1, 1) / avg_ctx,
-        peak_flops=ctx.peak, mbu=inputs.mbu, step_s=eff.step_s, links=hw.links)
+        kv_bytes_per_token=kv_bytes_per_sequence(ctx.arch, held, setup.kv_dtype, 1, 1) / held,
+        peak_flops=ctx.peak, mbu=inputs.mbu, step_s=eff.step_s, links=hw.links,
+        request_s=ENGINES[DEFAULT_ENGINE].request_s)
     load = Load(inputs.prompt_tokens, inputs.output_tokens, inputs.prefix_cache_hit_rate)
     room = (ctx.usable - inputs.overhead_bytes) / (1 + ctx.frag)
 
     def model(cand) -> ServingModel:
         lay, b = cand.layout, cand.breakdown  # the layout's memory at the requested concurrency
-        kv_seq = b.kv_cache / math.ceil(inputs.concurrency / lay.ep)
+        kv_seq = kv_bytes_per_sequence(ctx.arch, held, setup.kv_dtype, lay.tp, lay.pp)  # paged: what it holds
         free = room - b.weights - b.activations
         max_batch = max(0, int(free // kv_seq)) * lay.ep if kv_seq > 0 else 0
-        compute = 1.0 if hw.gpu.measured else eff.compute / (1 + eff.tp_loss * (lay.tp - 1))
-        replica = Replica(ctx.arch, hw.gpu, lay.tp, lay.pp, lay.ep, compute_efficiency=compute, **per_replica)
+        narrower = 1 + eff.tp_loss * (lay.tp - 1)
+        compute, prefill = (1.0, 1.0) if hw.gpu.measured else (eff.compute / narrower, eff.prefill * ENGINES[DEFAULT_ENGINE].prefill / narrower)
+        replica = Replica(ctx.arch, hw.gpu, lay.tp, lay.pp, lay.ep, compute_efficiency=compute,
+                          prefill_efficiency=prefill, **per_replica)
         return ServingModel(replica, load, max_batch)
     return model
 
@@ -422,7 +462,8 @@ def _inference_search(ctx: _Context):
     quantized = inputs.precision in QUANTIZED
     wb = weight_bytes_per_param(inputs.precision)
     edge_b = 2.0 if quantized else DTYPE_BYTES[inputs.precision]
-    setup = inference_setup(arch, wb, edge_b, inputs.kv_dtype_effective(), inputs.context_len, inputs.concurrency)
+    setup = inference_setup(arch, wb, edge_b, inputs.kv_dtype_effective(), inputs.context_len, inputs.concurrency,
+                            inputs.prompt_tokens + inputs.output_tokens // 2)
     fitting, fallback, notes = search_inference(setup, ctx.usable, inputs.overhead_bytes, ctx.frag, ctx.hw.max_tp,
                                                 _fixed_layout(inputs))
     return setup, fitting, fallback, notes
@@ -458,8 +499,9 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
     if ctx.blocked:
         warnings.append(ctx.blocked)
     if not fitting:
-        warnings.append(Text(f"does not fit on {hw.gpu.name}: weights plus the KV cache of {inputs.concurrency} × "
-                             f"{inputs.context_len} tokens need {{need}} per GPU, usable {{usable}}",
+        warnings.append(Text(f"does not fit on {hw.gpu.name}: weights plus the KV cache of {inputs.concurrency} "
+                             f"sequences of {setup.held_tokens} tokens on average (a paged pool that also holds "
+                             f"one {inputs.context_len}-token sequence) need {{need}} per GPU, usable {{usable}}",
                              need=fallback.breakdown.total, usable=ctx.usable))
     min_gpus = min((c.layout.gpus for c in fitting), default=0) if fits else 0
     unknown = ctx.unknown or (f"{hw.gpu.name} has no published memory bandwidth: speed, replicas and costs "
@@ -480,9 +522,10 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
     model, lay = s.model, s.candidate.layout
     engines = launches(arch, inputs.precision, inputs.kv_dtype_effective(), lay.tp, lay.pp, lay.ep,
                        inputs.context_len, inputs.concurrency, inputs.util_cap, hw.gpu.capacity_bytes)
-    warnings.extend(w for w in (pool_warning(e, inputs.concurrency, inputs.context_len) for e in engines.values()) if w)
+    warnings.extend(w for w in (pool_warning(e, inputs.concurrency, inputs.context_len, setup.held_tokens)
+                                for e in engines.values()) if w)
     if model.replica.crosses_network:
-        net = hw.instance.network_bytes_per_s if hw.instance else math.nan
+        net = model.replica.links.network_bytes_per_s  # by GPU only: the assumed cluster fabric
         warnings.append(f"a replica spans {math.ceil(lay.gpus / hw.gpus_per_instance)} instances: its traffic crosses "
                         "the instance network (" + (f"{net * 8 / 1e9:,.0f} Gb/s" if math.isfinite(net) else
                                                     "bandwidth unknown; 100 Gb/s assumed") + ")")

@@ -8,7 +8,7 @@ from gpuplanner.core.explain_money import money_energy_explanations
 from gpuplanner.core.memory import DTYPE_BYTES
 from gpuplanner.core.money import hourly_rates, mean_rate
 from gpuplanner.core.result import Assumption, Explanation
-from gpuplanner.core.serving import efficiency
+from gpuplanner.core.serving import DEFAULT_ENGINE, ENGINES, EXPERT_PREFILL, efficiency
 from gpuplanner.core.text import Text
 from gpuplanner.core.units import fmt_count, fmt_duration, fmt_usd
 
@@ -72,8 +72,12 @@ def assumptions_for(inputs, arch, hw) -> tuple:
         items += [
             Assumption("serving steps", f"bandwidth bound at small batch, MBU {inputs.mbu:g}; compute bound at large "
                        f"batch at {efficiency(hw.gpu).compute:g} of peak ({efficiency(hw.gpu).source}); "
-                       f"a fixed {efficiency(hw.gpu).step_s * 1e3:g} ms per step; prefill chunks share steps with "
-                       "decode; pipeline stages keep one micro-batch each in flight", KV),
+                       f"a fixed {efficiency(hw.gpu).step_s * 1e3:g} ms per step; prompt chunks at "
+                       f"{efficiency(hw.gpu).prefill:g} of peak (routed experts {EXPERT_PREFILL:g} of that) share "
+                       "steps with decode and queue for the prompt "
+                       f"budget (Kingman); {ENGINES[DEFAULT_ENGINE].request_s * 1e3:g} ms to each first token in "
+                       f"the API server ({DEFAULT_ENGINE}); the KV cache is a paged pool (a sequence holds what it "
+                       "has read); pipeline stages keep one micro-batch each in flight", KV),
             Assumption("serving cost", "the monthly cost bills the whole instances the replicas are packed into; "
                        "$/1M tokens is that bill over the output tokens served per month at the requested load",
                        "README, 'Serving costs'"),

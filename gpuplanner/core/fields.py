@@ -135,6 +135,10 @@ SELECTION_FIELDS = (
     InputField("model", "Model", "text", tip="A preset id (see the models catalog), or a config.json / model folder."),
     InputField("params", "Parameters", "count", "params",
                "A bare parameter count, e.g. 7B, 6.74e9, 350M (used when no model is chosen)."),
+    InputField("experts", "Experts", "int", "experts",
+               "With a bare parameter count: a mixture of experts with this many experts per layer (0 = dense)."),
+    InputField("experts_per_token", "Experts per token", "int", "experts",
+               "With experts: the routed experts each token uses (0 = 2)."),
     InputField("gpu", "GPU", "text", tip="Plan by GPU (priced at the cheapest instance per GPU)."),
     InputField("instance", "Instance type", "text", tip="A cloud instance type from the instance catalog."),
 )

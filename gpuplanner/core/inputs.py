@@ -45,6 +45,8 @@ class PlanInputs:
 
     model: object = "llama-2-7b"
     params: float = 0.0  # > 0: a bare parameter count (used when model is empty)
+    experts: int = 0  # with params: a mixture of experts of this many experts per layer (0 = dense)
+    experts_per_token: int = 0  # with experts: routed experts per token (0 = 2)
     mode: str = "train"
     train_method: str = "full"
     precision: str = "bf16"
@@ -126,6 +128,8 @@ class PlanInputs:
         _integer("seq_len", self.seq_len, 1, 1 << 24)
         _integer("batch", self.micro_batch, 0, 1 << 16)
         _integer("lora_rank", self.lora_rank, 1, 1 << 16)
+        _integer("experts", self.experts, 0, 1 << 16)
+        _integer("experts_per_token", self.experts_per_token, 0, 1 << 16)
         _integer("context", self.context_len, 1, 1 << 24)
         _integer("concurrency", self.concurrency, 1, 1 << 20)
         _integer("prompt_tokens", self.prompt_tokens, 1, 1 << 24)

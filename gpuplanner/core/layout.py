@@ -30,7 +30,7 @@ from gpuplanner.core.memory import (
 from gpuplanner.core.model import ModelArch, ModelSizes, sizes
 from gpuplanner.core.result import Layout, MemoryBreakdown
 
-TP_CHOICES = (1, 2, 4, 8)
+TP_CHOICES = (1, 2, 4, 8, 16, 32, 64)  # above 8 only within a rack-scale NVLink domain (Hardware.max_tp)
 # Pipeline degrees tried; stages may be uneven (the heaviest holds ceil(L/p) blocks), so the
 # same set serves every depth and a deeper model never gets a better split than a shallower one.
 PP_CHOICES = tuple(range(1, 17)) + (20, 24, 32, 40, 48, 64)
@@ -69,8 +69,8 @@ def check_fixed_layout(arch: ModelArch, max_tp: int, fixed_layout: dict, where: 
     t, p, e, dp = fixed_layout["tp"], fixed_layout["pp"], fixed_layout["ep"], fixed_layout["dp"]
     k = arch.n_heads if arch.is_mla else arch.n_kv_heads
     if t and t > max_tp:
-        raise InputError("tp", f"{t} is more than the {max_tp} GPUs of one {where}; tensor parallelism stays "
-                         "inside an instance (use pipeline or data parallelism across instances)")
+        raise InputError("tp", f"{t} is more than the {max_tp} GPUs of one {where}'s NVLink domain; tensor "
+                         "parallelism stays on NVLink (use pipeline or data parallelism across instances)")
     if t and not _splits_heads(arch, t):
         raise InputError("tp", f"{t} must divide the {arch.n_heads} attention heads and the {k} KV heads "
                          "(or be a multiple of the KV heads)")
@@ -323,6 +323,7 @@ class InferenceSetup:
     kv_dtype: str
     context: int
     concurrency: int
+    held_tokens: int  # tokens one sequence holds on average in the paged KV pool
     _memo: dict = field(default_factory=dict, compare=False, repr=False)  # layouts already sized
 
     def parts(self, tp: int, pp: int, ep: int) -> tuple:
@@ -339,16 +340,20 @@ class InferenceSetup:
         weights = (self.weight_bytes * sz.block_dense * share + self.edge_weight_bytes * edge_params(sz, pp)) / tp \
             + self.weight_bytes * sz.block_experts * share / (tp * ep)
         seqs = math.ceil(self.concurrency / ep)
-        kv = seqs * kv_bytes_per_sequence(self.arch, self.context, self.kv_dtype, tp, pp)
+        # a paged pool (vLLM, SGLang, TensorRT-LLM): sequences hold the blocks they use, and the
+        # pool must still hold one sequence of the full context (engines refuse to start otherwise)
+        kv = max(seqs * kv_bytes_per_sequence(self.arch, self.held_tokens, self.kv_dtype, tp, pp),
+                 kv_bytes_per_sequence(self.arch, self.context, self.kv_dtype, tp, pp))
         acts = prefill_activation_bytes(self.arch, seqs, tp)
         return weights, kv, acts
 
 
 @lru_cache(maxsize=128)
 def inference_setup(arch: ModelArch, weight_bytes: float, edge_weight_bytes: float, kv_dtype: str, context: int,
-                    concurrency: int) -> InferenceSetup:
+                    concurrency: int, held_tokens: int) -> InferenceSetup:
     """One serving configuration; cached, so a sweep sizes each layout once for every GPU."""
-    return InferenceSetup(arch, sizes(arch), weight_bytes, edge_weight_bytes, kv_dtype, context, concurrency)
+    return InferenceSetup(arch, sizes(arch), weight_bytes, edge_weight_bytes, kv_dtype, context, concurrency,
+                          min(held_tokens, context))
 
 
 def inference_candidate(setup: InferenceSetup, overhead: float, frag: float, t: int, p: int, e: int,
@@ -362,8 +367,8 @@ def inference_candidate(setup: InferenceSetup, overhead: float, frag: float, t: 
 
 def search_inference(setup: InferenceSetup, usable: float, overhead: float, frag: float, max_tp: int,
                      fixed_layout: dict):
-    """Replica layouts (t·p·e GPUs) that hold the weights plus the KV cache of the requested
-    concurrent sequences: for each tensor and expert degree, the shallowest pipeline that fits
+    """Replica layouts (t·p·e GPUs) that hold the weights plus the KV cache the requested
+    concurrent sequences hold on average (InferenceSetup.held_tokens): for each tensor and expert degree, the shallowest pipeline that fits
     (deeper ones only add GPUs and latency). Returns (fitting Candidates, the smallest-memory
     Candidate when none fits, the fewest-GPU layout per tensor degree)."""
     arch = setup.arch

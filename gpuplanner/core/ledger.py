@@ -92,7 +92,8 @@ class Case:
     osl: int = 0
     per_gpu_of: int = 0  # > 0: the figure is per GPU of this many (else the whole replica or run)
     metric: str = ""  # training_memory: allocated, reserved or device; training_throughput: model or hardware
-    requests_per_s: float = 0.0  # ttft/tpot: the source's request rate (open loop); 0: closed loop at concurrency
+    requests_per_s: float = 0.0  # ttft/tpot: the source's request rate (open loop); 0: closed loop at `users`
+    users: int = 0  # ttft/tpot closed loop: requests the benchmark keeps in flight (0: inputs.concurrency)
 
     @property
     def key(self) -> str:
@@ -217,7 +218,7 @@ def _vllm(r: dict) -> list[Case]:
 def _trtllm(r: dict) -> list[Case]:
     """trtllm-bench offline throughput: output tokens/s of the whole run or per GPU (per edition)."""
     v017 = r["trtllm_version"].startswith("0.17")
-    precision = {"FP8": "fp8", "FP16": "fp16"}[r["precision"]]
+    precision = {"FP8": "fp8", "FP16": "fp16", "FP4": "fp4"}[r["precision"]]
     isl, osl = _int(r["isl"]), _int(r["osl"])
     inputs = _serve(model=model_for(r["model"]), precision=precision, gpu=gpu_name(r["gpu_as_printed"]),
                         pp=_int(r["pp"] or 1), tp=_int(r["tp"]),
@@ -234,17 +235,24 @@ def _trtllm(r: dict) -> list[Case]:
                  osl=osl, per_gpu_of=_int(r["num_gpus"]) if per_gpu else 0)]
 
 
+_AIC_PRECISION = {"fp8": "fp8", "int4": "int4", "fp4": "fp4"}
+
+
 def _aiconfigurator(r: dict) -> list[Case]:
-    """Aggregated serving latency at a fixed concurrency; batch_size is per attention-DP rank."""
+    """Aggregated serving latency at a fixed concurrency; batch_size is per attention-DP rank. The
+    benchmark's concurrency is the client's: the engine runs what its KV pool holds and queues the
+    rest, so the replica only has to hold one sequence (concurrency 1) and the closed loop at
+    `users` does the queueing."""
     adp = max(1, _int(r["attention_dp_size"] or 1))
     isl, osl = _int(r["isl"]), _int(r["osl"])
-    inputs = _serve(model=model_for(r["model_path"]), precision={"fp8": "fp8", "int4": "int4"}[r["precision"]],
+    inputs = _serve(model=model_for(r["model_path"]), precision=_AIC_PRECISION[r["precision"]],
                         gpu=gpu_name(r["system"]), pp=_int(r["pp_size"]), ep=adp,
                         tp=_int(r["tp_size"]), context_len=isl + osl, prompt_tokens=isl, output_tokens=osl,
-                        concurrency=_int(r["batch_size"]) * adp)
+                        concurrency=1)
     note = f"attention DP {adp} planned as expert parallelism {adp}" if adp > 1 else ""
     base = dict(dataset="aiconfigurator_silicon_sample", row_id=r["row_id"], source=r["source"],
-                model=r["model_path"], gpu=inputs.gpu, engine=r["backend"], inputs=inputs, unit="ms")
+                model=r["model_path"], gpu=inputs.gpu, engine=r["backend"], inputs=inputs, unit="ms",
+                users=_int(r["batch_size"]) * adp)
     return [Case(figure_class="ttft", figure="silicon_ttft_ms", measured=float(r["silicon_ttft_ms"]),
                  assumptions=_notes(note, "measured under load: includes queueing"), **base),
             Case(figure_class="tpot", figure="silicon_tpot_ms", measured=float(r["silicon_tpot_ms"]),
@@ -261,7 +269,11 @@ def _sglang(r: dict) -> list[Case]:
                     ep=tp if dp_attention else 1, tp=1 if dp_attention else tp,
                     kv_dtype="fp8" if "--kv-cache-dtype fp8" in r["engine_flags"] else "auto",
                     context_len=isl + osl, prompt_tokens=isl, output_tokens=osl, concurrency=1)
-    note = "DP attention over 8 GPUs planned as expert parallelism 8" if dp_attention else ""
+    note = _notes("DP attention over 8 GPUs planned as expert parallelism 8" if dp_attention else "",
+                  "SGLang 0.4.1 ran DeepSeek-V3 on the day of its release: its output plateaued near 2.9k "
+                  "tokens/s at 8 req/s, about a tenth of what the serving model gives this hardware, and at 2-8 "
+                  "req/s the runs were overloaded (output below the offered load), so TTFT/TPOT are transients "
+                  "of a finite run; not fitted")
     base = dict(dataset="sglang_vllm_bench", row_id=r["row_id"], source=r["source"], model=r["model"],
                 gpu=inputs.gpu, engine="sglang", inputs=inputs, unit="ms", assumptions=note,
                 requests_per_s=float(r["request_rate_rps"]))

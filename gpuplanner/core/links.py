@@ -15,6 +15,9 @@ from gpuplanner.core.catalogs import GpuSpec, Instance
 from gpuplanner.core.errors import InputError
 
 NETWORK_ASSUMED_BYTES_PER_S = 12.5e9  # 100 Gb/s per instance, used only when its network is unknown
+# Planning by GPU (no instance): a GPU cluster's compute fabric, one 400 Gb/s NIC per GPU (the
+# NVIDIA HGX/DGX H100, H200 and B200 reference designs, ConnectX-7), one direction
+BY_GPU_NETWORK_BYTES_PER_S_PER_GPU = 50e9
 PCIE_ASSUMED_BYTES_PER_S = 16e9  # PCIe Gen4 x16, one direction, when the datasheet gives none
 
 
@@ -46,14 +49,16 @@ class Links:
 
 def links_for(gpu: GpuSpec, instance: Instance | None, gpus_per_instance: int) -> Links:
     """The catalog's links: the GPU's datasheet NVLink and PCIe (both directions, halved), the
-    instance's NVLink domain (an NVLink bridge joins pairs only) and network."""
+    instance's NVLink domain (an NVLink bridge joins pairs only) and network (by GPU only: a
+    cluster fabric of one 400 Gb/s NIC per GPU)."""
     bridged = "bridge" in gpu.interconnect.lower()
     has_nvlink = math.isfinite(gpu.nvlink_bytes_per_s)
     domain = instance.nvlink_domain_gpus if instance is not None and instance.nvlink_domain_gpus else \
         (min(2, gpus_per_instance) if bridged else gpus_per_instance) if has_nvlink else 1
     return Links(nvlink_domain_gpus=domain, gpus_per_instance=gpus_per_instance,
                  nvlink_bytes_per_s=gpu.nvlink_bytes_per_s / 2, pcie_bytes_per_s=gpu.pcie_bytes_per_s / 2,
-                 network_bytes_per_s=instance.network_bytes_per_s if instance is not None else math.nan)
+                 network_bytes_per_s=instance.network_bytes_per_s if instance is not None else
+                 BY_GPU_NETWORK_BYTES_PER_S_PER_GPU * gpus_per_instance)
 
 
 @dataclass(frozen=True)

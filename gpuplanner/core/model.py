@@ -253,14 +253,21 @@ def sizes(arch: ModelArch) -> ModelSizes:
                       experts, arch.embedding_params(), arch.head_params())
 
 
-def synthesize(params: float, name: str = "custom") -> ModelArch:
+def synthesize(params: float, name: str = "custom", experts: int = 0, experts_per_token: int = 0) -> ModelArch:
     """A Llama-shaped architecture with `params` parameters, for a bare count.
 
     Hidden size from P ≈ 12·L·h² with h/L ≈ 128 (Llama-2-7B: 4096/32), rounded to a multiple
     of 512 (128 for tiny models) so head counts (h/128) split evenly across tensor ranks; the MLP width is then
     solved so the total matches the given count. Good enough for activation and KV
     estimates; the result is flagged as synthesized.
+
+    With `experts` (and `experts_per_token`, default 2) it is a mixture of experts in every
+    layer (GShard/Switch style): the layers and hidden size are those of the dense model as large
+    as the attention plus the experts a token uses (P·k/E), hidden rounded to a multiple of 2048
+    so the heads split over up to 16 tensor ranks; each expert's width then makes the total P.
     """
+    if experts:
+        return _synthesize_moe(params, name, experts, experts_per_token or min(2, experts))
     ideal = (params * 128 / 12) ** (1 / 3)
     step = 512 if ideal >= 1024 else 128
     hidden = max(128, int(round(ideal / step)) * step)
@@ -274,4 +281,28 @@ def synthesize(params: float, name: str = "custom") -> ModelArch:
         n_heads=heads, n_kv_heads=heads, vocab=vocab, max_positions=4096,
         published_params=params, synthesized=True,
         source="synthesized from the parameter count (P ≈ 12·L·h², h/L ≈ 128)",
+    )
+
+
+def _synthesize_moe(params: float, name: str, experts: int, per_token: int) -> ModelArch:
+    if not 1 <= per_token <= experts:
+        raise InputError("experts_per_token", f"{per_token} must be from 1 to the {experts} experts")
+    shape = params * per_token / experts  # the dense model a token sees
+    ideal = (shape * 128 / 12) ** (1 / 3)
+    step = 2048 if ideal >= 4096 else 128
+    hidden = max(128, int(round(ideal / step)) * step)
+    layers = max(1, int(round(shape / (12 * hidden * hidden))))
+    vocab = max(1, min(32000, int(shape / (8 * hidden))))
+    rest = params - 2 * vocab * hidden - hidden - layers * (4 * hidden * hidden + 2 * hidden + hidden * experts)
+    width = int(round(rest / (3 * hidden * layers * experts)))
+    if width < 1:
+        raise InputError("experts", f"{experts} experts leave no room for expert weights in "
+                         f"{params / 1e9:.3g}B parameters; use fewer experts")
+    heads = hidden // 128
+    return ModelArch(
+        name=name, n_layers=layers, hidden=hidden, intermediate=width, n_heads=heads, n_kv_heads=heads,
+        vocab=vocab, max_positions=4096, n_experts=experts, experts_per_token=per_token,
+        expert_intermediate=width, published_params=params, synthesized=True,
+        source=f"synthesized from the parameter count and {experts} experts, {per_token} per token "
+               "(layers and hidden size of the dense model a token sees, P·k/E ≈ 12·L·h²)",
     )

@@ -60,14 +60,22 @@ class Hardware:
 
 
 def instance_hardware(inst: Instance, gpu: GpuSpec, discounts: dict[str, float] | None = None) -> Hardware:
-    """An instance type as billed: the whole instance, tensor parallelism inside it (≤ 8), every
-    price kind less the negotiated discount for its cloud (the one place a discount is applied)."""
+    """An instance type as billed: the whole instance, tensor parallelism inside it (≤ 8) or, where
+    the instance names a rack-scale NVLink domain wider than itself (GB200 NVL72: 72 GPUs across
+    4-GPU trays), across that whole domain; every price kind less the negotiated discount for its
+    cloud (the one place a discount is applied)."""
     n = inst.gpu_count
     off = discount_for(inst.cloud, discounts or {})
     note = f"{inst.cloud} {inst.instance_type} ({inst.region})" + (f", {off:.4g} negotiated discount" if off else "")
-    return Hardware(gpu, inst, n, min(8, n), inst.price_usd_per_hour * (1 - off),
+    return Hardware(gpu, inst, n, tensor_limit(inst), inst.price_usd_per_hour * (1 - off),
                     inst.spot_price_usd_per_hour * (1 - off), inst.as_of, note,
                     inst.reserved_1y_price_usd_per_hour * (1 - off), off)
+
+
+def tensor_limit(inst: Instance) -> int:
+    """The widest tensor/expert group that stays on NVLink: a rack-scale domain, else one instance (≤ 8)."""
+    domain = inst.nvlink_domain_gpus or 0
+    return domain if domain > inst.gpu_count else min(8, inst.gpu_count)
 
 
 def resolve_hardware(inputs, catalogs: Catalogs) -> Hardware:

@@ -17,7 +17,7 @@ holds follows from Little's law, λ × (TTFT + m·s).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gpuplanner.core.catalogs import GpuSpec
 from gpuplanner.core.links import Links
@@ -29,27 +29,55 @@ CHUNK_TOKENS = 8192  # prompt tokens per step: vLLM's and SGLang's default chunk
 LINK_LATENCY_S = 8e-6  # one small collective (NCCL all-reduce / all-to-all launch and sync)
 BOUND_CELLS = 8  # grid cells of the rate bound below the per-user floor
 SEARCH_TOLERANCE = 1e-2  # relative precision (of x) of the steady-state searches
+# Squared coefficient of variation of the arrivals of a closed-loop benchmark (fixed concurrency,
+# requests started together and re-issued as they end): fitted on the aiconfigurator TTFTs by
+# scripts/validate_serving.py; open-loop load (a request rate) is Poisson, 1.
+CLOSED_LOOP_BURSTINESS = 1.0
+# A closed-loop benchmark starts every user at once: in that first wave a prompt waits for half
+# the others' prefill; it is one of the requests each user sends, and the measured TTFT is an
+# average over them all. Requests per user: fitted by scripts/validate_serving.py likewise.
+CLOSED_LOOP_REQUESTS_PER_USER = 10.0
+# A prompt chunk's routed-expert GEMMs (many experts, few tokens each: grouped GEMMs) reach this
+# share of the prefill efficiency of dense GEMMs; fitted by scripts/validate_serving.py.
+EXPERT_PREFILL = 0.4
 
 
 @dataclass(frozen=True)
 class Efficiency:
     """Fitted, per GPU generation: what fraction of the datasheet a serving engine reaches."""
 
-    compute: float  # of dense peak, in batched GEMMs (prefill; decode at large batch), one GPU
+    compute: float  # of dense peak, in the decode batch's GEMMs, one GPU
     step_s: float  # fixed cost of one engine step
     tp_loss: float  # GEMMs split t ways are narrower: efficiency / (1 + tp_loss · (t − 1))
+    prefill: float  # of dense peak, in prompt chunks (long GEMMs and attention), one GPU
     source: str
 
 
 # Fitted by scripts/validate_serving.py (TensorRT-LLM offline throughput, SGLang/vLLM and
 # aiconfigurator TTFT/TPOT); GPU generations without measurements take the Ampere values.
 EFFICIENCY = {
-    "hopper": Efficiency(0.7, 0.003, 0.2, "fitted: TensorRT-LLM perf-overview (H100/H200), aiconfigurator measurements"),
-    "blackwell": Efficiency(0.8, 0.003, 0.2, "fitted: aiconfigurator measurements (B200/GB200)"),
-    "ampere": Efficiency(0.8, 0.001, 0.1, "fitted: TensorRT-LLM perf-overview (A100)"),
-    "ada": Efficiency(0.4, 0.002, 0.2, "fitted: TensorRT-LLM perf-overview (L40S)"),
+    "hopper": Efficiency(0.5, 0.004, 0.15, 0.5, "fitted: TensorRT-LLM perf-overview (H100/H200), aiconfigurator measurements"),
+    "blackwell": Efficiency(0.3, 0.004, 0.3, 0.6, "fitted: aiconfigurator measurements (B200/GB200)"),
+    "ampere": Efficiency(0.5, 0.007, 0.1, 0.9, "fitted: TensorRT-LLM perf-overview (A100)"),
+    "ada": Efficiency(0.3, 0.007, 0.3, 0.4, "fitted: TensorRT-LLM perf-overview (L40S)"),
 }
 DEFAULT_GENERATION = "ampere"
+
+
+@dataclass(frozen=True)
+class EngineCost:
+    """Fitted, per serving engine: how its prompt kernels compare with the generation's prefill
+    efficiency, and its fixed time to a request's first token (API server, tokenizer, scheduler,
+    the first sampling and detokenization)."""
+
+    prefill: float  # × the generation's prefill efficiency
+    request_s: float
+
+
+# Fitted by scripts/validate_serving.py on the aiconfigurator TTFTs (vLLM, SGLang, TensorRT-LLM);
+# a plan names no engine and takes vLLM's.
+ENGINES = {"vllm": EngineCost(1.0, 0.07), "sglang": EngineCost(1.25, 0.3), "trtllm": EngineCost(1.0, 0.15)}
+DEFAULT_ENGINE = "vllm"
 
 
 def efficiency(gpu: GpuSpec) -> Efficiency:
@@ -73,11 +101,15 @@ class Replica:
     compute_efficiency: float  # at this tensor degree
     step_s: float
     links: Links
+    prefill_efficiency: float = 0.0  # at this tensor degree, in prompt chunks (0: compute_efficiency)
+    request_s: float = 0.0  # fixed time to each request's first token
     # per-step constants, set once by __post_init__ (not inputs: left out of init, repr and ==)
     _active_flops: float = field(init=False, repr=False, compare=False)
     _attn_flops: float = field(init=False, repr=False, compare=False)
     _bandwidth: float = field(init=False, repr=False, compare=False)
     _compute: float = field(init=False, repr=False, compare=False)
+    _prefill_compute: float = field(init=False, repr=False, compare=False)
+    _prefill_token_s: float = field(init=False, repr=False, compare=False)
     _dense_read: float = field(init=False, repr=False, compare=False)
     _untouched: float | None = field(init=False, repr=False, compare=False)
     _comm: tuple = field(init=False, repr=False, compare=False)
@@ -91,6 +123,10 @@ class Replica:
         const(self, "_attn_flops", 4.0 * arch.n_layers * arch.attn_width)
         const(self, "_bandwidth", t * e * self.gpu.bandwidth_bytes_per_s * self.mbu)
         const(self, "_compute", t * e * self.peak_flops * self.compute_efficiency)
+        const(self, "_prefill_compute", t * e * self.peak_flops * (self.prefill_efficiency or self.compute_efficiency))
+        routed = sizes(arch).block_experts * arch.experts_per_token / arch.n_experts if arch.is_moe else 0.0
+        const(self, "_prefill_token_s", (2.0 * (sizes(arch).active - routed) + 2.0 * routed / EXPERT_PREFILL)
+              / self._prefill_compute)  # one prompt token's GEMMs, attention aside
         const(self, "_dense_read", self.dense_weight_bytes * e)
         # a step with B tokens reads 1 − untouched^B of the routed experts (all of them without routing)
         const(self, "_untouched", expert_untouched_share(arch) if self.expert_weight_bytes and arch.is_moe else None)
@@ -122,7 +158,9 @@ class Replica:
 
     def _physics_key(self) -> tuple:
         key = (self.pp, self._dense_read, self.kv_bytes_per_token, self.expert_weight_bytes, self._untouched,
-               self._active_flops, self._attn_flops, self._bandwidth, self._compute, self._comm, self.step_s)
+               self._active_flops, self._attn_flops, self._bandwidth, self._compute, self._prefill_compute,
+               self._prefill_token_s, self._comm, self.step_s, self.compute_efficiency, self.prefill_efficiency,
+               self.request_s)
         return tuple(None if isinstance(v, float) and math.isnan(v) else v for v in key)
 
     def link_bytes_per_s(self, group: int) -> float:
@@ -149,8 +187,9 @@ class Replica:
             read = 1.0 - self._untouched ** (tokens if tokens > 1 else 1) if self._untouched is not None else 1.0
             bytes_moved += self.expert_weight_bytes * read
         active, attn = self._active_flops, self._attn_flops
-        flops = b * (active + attn * context) + p * (active + attn * (context if context < p else p) / 2)
-        memory_s, compute_s = bytes_moved / self._bandwidth, flops / self._compute
+        compute_s = b * (active + attn * context) / self._compute \
+            + p * (self._prefill_token_s + attn * (context if context < p else p) / 2 / self._prefill_compute)
+        memory_s = bytes_moved / self._bandwidth
         latency, per_token = self._comm
         return (memory_s if memory_s > compute_s else compute_s) + (latency + per_token * (b + p)) + self.step_s
 
@@ -207,6 +246,15 @@ class ServingModel:
         self.context = load.prompt_tokens + load.output_tokens / 2  # average while decoding
         self._x_max = CHUNK_TOKENS / max(load.uncached_prompt_tokens, 1e-9)  # prompt budget full
 
+    def for_engine(self, engine: str) -> ServingModel:
+        """The same replica run by `engine` (ENGINES; an unknown engine is the default's)."""
+        cost = ENGINES.get(engine, ENGINES[DEFAULT_ENGINE])
+        base = ENGINES[DEFAULT_ENGINE]
+        r = self.replica
+        replica = replace(r, request_s=cost.request_s,
+                          prefill_efficiency=(r.prefill_efficiency or r.compute_efficiency) * cost.prefill / base.prefill)
+        return ServingModel(replica, self.load, self.max_concurrency)
+
     def prefill_s(self) -> float:
         """One prompt alone: its chunks, each one engine step."""
         n = self.load.uncached_prompt_tokens
@@ -240,15 +288,23 @@ class ServingModel:
                                        for k in range(BOUND_CELLS)))
         return bound
 
-    def at_x(self, x: float) -> OperatingPoint:
-        """The steady state at x requests per step (below the full prompt budget)."""
+    def at_x(self, x: float, burstiness: float = 1.0) -> OperatingPoint:
+        """The steady state at x requests per step (below the full prompt budget). A prompt
+        waits for the step in flight, then behind the prompts queued before it: the prefill
+        work is a single server of utilisation rho = rate × (a prompt's prefill time), whose
+        wait Kingman's G/D/1 approximation gives as rho / (1 − rho) × burstiness / 2 × that
+        time (burstiness: squared coefficient of variation of the arrivals, 1 for Poisson);
+        then its own chunks, and the engine's fixed time per request."""
         r, n, m = self.replica, self.load.uncached_prompt_tokens, self.load.output_tokens
         s = r.step(m * x, n * x, self.context)
         rate = x / s
-        busy = n * x / CHUNK_TOKENS  # share of each step's prompt budget in use
+        chunks = max(1, math.ceil(n / CHUNK_TOKENS))
+        decode = r.step(m * x, 0, self.context)
+        prefill = chunks * (r.chunk_step(m * x, min(n, CHUNK_TOKENS), self.context) - decode)
+        rho = rate * prefill
+        queue = 0.5 * s + (rho / (1 - rho) * burstiness / 2 * prefill if rho < 1 else math.inf)
         own = r.chunk_step(m * x, min(n, CHUNK_TOKENS) + n * x / r.pp, self.context)
-        queue = s * (0.5 + busy / (2 * (1 - busy)))  # M/D/1 wait for the step's prompt budget
-        ttft = queue + max(1, math.ceil(n / CHUNK_TOKENS)) * own
+        ttft = r.request_s + queue + chunks * own
         return OperatingPoint(rate, s, ttft, rate * (ttft + m * s), True)
 
     def at_rate(self, rate: float) -> OperatingPoint:
@@ -271,43 +327,53 @@ class ServingModel:
 
     def closed_loop(self, users: int) -> OperatingPoint:
         """What a benchmark at fixed concurrency measures: `users` requests of equal lengths,
-        each re-issued when it ends. Started together, they fall into groups of g prompts that
-        fill one step's prompt budget and stay in step: a request waits for the step in flight,
-        then its group's chunks; while it decodes, each other group's prefill shares one step."""
-        r, n, m = self.replica, self.load.uncached_prompt_tokens, self.load.output_tokens
-        group = max(1, min(users, int(CHUNK_TOKENS // n))) if n > 0 else users
-        chunks = max(1, math.ceil(group * n / CHUNK_TOKENS))
-        mixed = r.step(users, min(group * n, CHUNK_TOKENS), self.context)
-        decode = r.step(users, 0, self.context)
-        shared = min(m - 1, (math.ceil(users / group) - 1) * chunks)
-        tpot = ((m - 1 - shared) * decode + shared * mixed) / (m - 1) if m > 1 else decode
-        ttft = 0.5 * mixed + chunks * r.chunk_step(users, min(group * n, CHUNK_TOKENS), self.context)
-        return OperatingPoint(users / (ttft + (m - 1) * tpot), tpot, ttft, users, True)
+        each re-issued when it ends. The replica settles at the rate whose concurrency (Little's
+        law) is `users`; the re-issued requests arrive in bursts (they were started together),
+        so their prompts queue as CLOSED_LOOP_BURSTINESS says. More users than the KV pool holds
+        wait in the engine's queue: each request's time in system is users / rate, that wait
+        included in TTFT. The run's first wave (every user at once) adds its queue, averaged over
+        CLOSED_LOOP_REQUESTS_PER_USER requests per user."""
+        key = ("closed", self._key, users, CLOSED_LOOP_BURSTINESS, CLOSED_LOOP_REQUESTS_PER_USER)
+        if key not in _MEMO:
+            _remember(key, self._closed_loop(users))
+        return _MEMO[key]
+
+    def _closed_loop(self, users: int) -> OperatingPoint:
+        running = max(1, min(users, self.max_concurrency))
+        point = self._largest(lambda p: p.concurrency / running, burstiness=CLOSED_LOOP_BURSTINESS)
+        short = running - point.concurrency  # > 0 only when the prompt budget caps the rate
+        waiting = max(0, users - running) + (short if short > 2 * SEARCH_TOLERANCE * running else 0.0)
+        ttft = point.ttft_s + waiting / point.requests_per_s if waiting and point.requests_per_s > 0 else point.ttft_s
+        ttft += (running - 1) / 2 * self.prefill_s() / CLOSED_LOOP_REQUESTS_PER_USER  # the first wave
+        return OperatingPoint(point.requests_per_s, point.tpot_s, ttft, users, True)
 
     def max_throughput(self) -> OperatingPoint:
         """One replica, the largest concurrency that fits, no per-user floor: what an offline
-        benchmark (all requests queued at once) measures."""
-        return self.closed_loop(max(1, self.max_concurrency))
+        benchmark (all requests queued in the engine at once, no API server) measures."""
+        offline = self if not self.replica.request_s else \
+            ServingModel(replace(self.replica, request_s=0.0), self.load, self.max_concurrency)
+        return offline.closed_loop(max(1, self.max_concurrency))
 
-    def _largest(self, ratio, x_hi: float = math.inf, rel: float = SEARCH_TOLERANCE) -> OperatingPoint:
+    def _largest(self, ratio, x_hi: float = math.inf, rel: float = SEARCH_TOLERANCE,
+                 burstiness: float = 1.0) -> OperatingPoint:
         """The state with the largest x whose `ratio` (load over limit, growing with x) is at
         most 1, below `x_hi` (a bound the caller knows) and the full prompt budget: false
         position (Illinois) on ratio − 1, nearly linear in x away from saturation, until the
         binding limit or the bracket is within `rel`."""
-        first = self.at_x(0.0)
+        first = self.at_x(0.0, burstiness)
         f_lo = ratio(first) - 1
         if f_lo > 0:
             return OperatingPoint(0.0, first.tpot_s, first.ttft_s, 0.0, False)
         lo, hi = 0.0, min(x_hi, self._x_max * (1 - 1e-6))
         best = first
-        top = self.at_x(hi)
+        top = self.at_x(hi, burstiness)
         f_hi = ratio(top) - 1
         if f_hi <= 0:
             return top
         while hi - lo > rel * hi:
             x = hi - f_hi * (hi - lo) / (f_hi - f_lo) if math.isfinite(f_hi) else (lo + hi) / 2
             x = min(max(x, lo + 0.01 * (hi - lo)), hi - 0.01 * (hi - lo))
-            point = self.at_x(x)
+            point = self.at_x(x, burstiness)
             f = ratio(point) - 1
             if f <= 0:
                 lo, f_lo, best = x, f, point

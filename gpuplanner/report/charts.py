@@ -141,6 +141,30 @@ def throughput_chart(result) -> Chart:
     return Chart(PLOT_HEIGHT, draw)
 
 
+def frontier_chart(frontier) -> Chart:
+    """Serving: output tokens/s per GPU against tokens/s per user over every replica layout and
+    batch of the plan's hardware (gray), the Pareto frontier (line), this plan (square)."""
+    def draw(p: QPainter, font: QFont) -> None:
+        p.setFont(font)
+        if frontier is None or not frontier.pareto:
+            _no_data(p, "No frontier: nothing fits on this hardware")
+            return
+        shown = list(frontier.points) + ([frontier.chosen] if frontier.chosen else [])
+        x = Scale.fitting([q.tokens_per_s_per_user for q in shown], 80, CHART_WIDTH - 10, from_zero=True)
+        y = Scale.fitting([q.tokens_per_s_per_gpu for q in shown], PLOT_HEIGHT - 40, 10, from_zero=True)
+        _axes(p, x, y, lambda v: f"{v:,.0f}", lambda v: f"{v:,.0f}", "tokens/s per user", "tokens/s per GPU")
+        p.setPen(QPen(GRID, 1))
+        for q in frontier.points:
+            p.drawEllipse(QPointF(x(q.tokens_per_s_per_user), y(q.tokens_per_s_per_gpu)), 2, 2)
+        p.setPen(QPen(BLACK, 1.5))
+        p.drawPolyline([QPointF(x(q.tokens_per_s_per_user), y(q.tokens_per_s_per_gpu)) for q in frontier.pareto])
+        if frontier.chosen:
+            c = frontier.chosen
+            _plan_marker(p, QPointF(x(c.tokens_per_s_per_user), y(c.tokens_per_s_per_gpu)),
+                         f"this plan: {c.describe()}")
+    return Chart(PLOT_HEIGHT, draw)
+
+
 def _no_data(p: QPainter, message: str) -> None:
     _text(p, QPointF(CHART_WIDTH / 2, PLOT_HEIGHT / 2), message, Qt.AlignmentFlag.AlignHCenter)
 

@@ -14,6 +14,7 @@ import pandas as pd
 import gpuplanner
 from gpuplanner.core import fields
 from gpuplanner.core.accuracy import band_text, headline_bands
+from gpuplanner.core.frontier import FRONTIER_ATTR
 from gpuplanner.core.option_texts import option_rows
 from gpuplanner.core.pricing import cheapest_first
 from gpuplanner.core.result import BREAKDOWN_KEYS
@@ -171,6 +172,15 @@ def candidate_cells(result, table: pd.DataFrame, unit: str = "GiB") -> tuple[lis
     is_plan = [row["instance_type"] == result.instance_type and row["precision"] == result.precision
                for _, row in best.iterrows()]
     return [c.header.replace("GiB", unit) for c in columns], cells, is_plan
+
+
+def frontier(result, table: pd.DataFrame):
+    """The serving frontier the comparison table carries (core.estimate.attach_frontier), for a
+    serving plan that fits; None otherwise."""
+    if is_training(result) or not result.fits:
+        return None
+    f = table.attrs.get(FRONTIER_ATTR)
+    return f if f is not None and f.pareto else None
 
 
 def cost_time_points(table: pd.DataFrame) -> list[tuple[float, float, str]]:

@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QImage, QPagedPaintDevice, QPainter, QPen, QTe
 
 from gpuplanner.core.text import in_unit
 from gpuplanner.report import content
-from gpuplanner.report.charts import cost_time_chart, memory_chart, throughput_chart
+from gpuplanner.report.charts import cost_time_chart, frontier_chart, memory_chart, throughput_chart
 from gpuplanner.report.qt_app import report_font
 
 BODY_PT = 8.5
@@ -45,6 +45,8 @@ class PagedDocument:
         self._footer = f"{content.title(result)} · {created.isoformat()}"
         trade_off = cost_time_chart(result, table) if content.is_training(result) else throughput_chart(result)
         charts = {"memory": memory_chart(result, unit), "trade_off": trade_off}
+        if content.frontier(result, table) is not None:
+            charts["frontier"] = frontier_chart(content.frontier(result, table))
         self._doc = QTextDocument()
         self._doc.documentLayout().setPaintDevice(device)
         self._doc.setDefaultFont(report_font(BODY_PT))
@@ -104,6 +106,7 @@ def report_html(result, table: pd.DataFrame, created: date, chart_sizes: dict[st
         "(capacity × utilization cap).</p>", _chart_image("memory", chart_sizes),
         "<h2>Best candidates</h2>", _candidates(result, table, unit),
         f"<h2>{trade_off}</h2>", _trade_off_caption(result), _chart_image("trade_off", chart_sizes),
+        _frontier(result, table, chart_sizes),
         "<h2>Inputs</h2>", _two_column_grid(content.input_rows(result)),
         "<h2>Why this layout</h2>", _bullets(result.layout_notes),
         "<h2>Assumptions</h2>", _grid(["Assumption", "Value", "Source"],
@@ -150,6 +153,16 @@ def _trade_off_caption(result) -> str:
         text = ("Each point is a batch size b of one replica: larger batches raise the total and lower each "
                 "user's speed. The black square is the batch this plan serves at.")
     return f"<p class='caption'>{text}</p>"
+
+
+def _frontier(result, table: pd.DataFrame, sizes: dict[str, QSizeF]) -> str:
+    f = content.frontier(result, table)
+    if f is None:
+        return ""
+    caption = (f"<p class='caption'>Every replica layout (tensor × pipeline × expert parallel) on {escape(f.hardware)} "
+               "at batches from 1 to the largest its KV cache holds (gray); the line is the Pareto frontier, "
+               "the black square this plan. Data parallelism adds replicas and moves neither axis.</p>")
+    return "<h2>Throughput per GPU against interactivity</h2>" + caption + _chart_image("frontier", sizes)
 
 
 def _chart_image(key: str, sizes: dict[str, QSizeF]) -> str:

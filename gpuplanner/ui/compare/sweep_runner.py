@@ -1,7 +1,8 @@
 """The comparison sweep, off the GUI thread.
 
 A sweep takes tens of milliseconds with the bundled catalogs and seconds with a large user
-catalog, so the window asks for one and gets it back by signal. The newest request wins: an
+catalog, so the window asks for one and gets it back by signal; a serving sweep brings the plan
+hardware's serving frontier with it (the table's attrs). The newest request wins: an
 older one still running stops at its next (mode, precision) block (core.sweep's `stop`).
 Recent sweeps are kept, so switching back to an earlier plan or tab costs nothing.
 """
@@ -21,6 +22,15 @@ if TYPE_CHECKING:  # pandas loads with the first comparison, not at start-up
     import pandas as pd
 
 CACHE_SIZE = 8
+
+
+def _frontier(table, inputs: PlanInputs, catalogs: Catalogs, modes: tuple):
+    """Serving comparisons carry the plan hardware's serving frontier (core.estimate.attach_frontier),
+    computed here on the worker with the table."""
+    if "infer" in modes:
+        from gpuplanner.core.estimate import attach_frontier
+        attach_frontier(table, inputs, catalogs)
+    return table
 
 
 class SweepRunner(QtCore.QObject):
@@ -68,6 +78,7 @@ class SweepRunner(QtCore.QObject):
             try:
                 from gpuplanner.core.sweep import sweep  # pandas: imported with the first comparison
                 table = sweep(inputs, catalogs, tuple(modes), stop=lambda: generation != self._generation)
+                _frontier(table, inputs, catalogs, modes)
                 self._done.emit(generation, key, (catalogs, table), None)
             except SweepCancelled:
                 pass
@@ -84,7 +95,7 @@ class SweepRunner(QtCore.QObject):
         table = self._lookup(key, catalogs)
         if table is None:
             from gpuplanner.core.sweep import sweep
-            table = sweep(inputs, catalogs, tuple(modes))
+            table = _frontier(sweep(inputs, catalogs, tuple(modes)), inputs, catalogs, modes)
             self._store(key, (catalogs, table))
         return table
 

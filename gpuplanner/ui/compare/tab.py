@@ -2,7 +2,8 @@
 
 The chart shows the chosen candidates (selected rows, else the five cheapest fitting rows
 shown): cost against days for training, total against per-user tokens/s for serving (the
-serving curve comes from one estimate per candidate, a fraction of a millisecond each).
+serving curve comes from one estimate per candidate, a fraction of a millisecond each). Beside
+it, the serving frontier of the plan's hardware, which arrives with the sweep.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from PySide6 import QtCore, QtWidgets
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.estimate import estimate
+from gpuplanner.core.frontier import FRONTIER_ATTR
 from gpuplanner.core.inputs import MODES, PlanInputs
 from gpuplanner.core.pricing import COST_KEY, cheapest_first
 
@@ -71,6 +73,39 @@ class CompareChart(ThemedPlot):
         self.setLabel("left", y_label)
 
 
+class FrontierChart(ThemedPlot):
+    """Serving: tokens/s per GPU against tokens/s per user on the plan's hardware, every replica
+    layout and batch (core.frontier, computed with the sweep on its worker), this plan marked."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.setMenuEnabled(False)
+        self.legend = self.addLegend(offset=(-5, 5))
+        self.setMinimumHeight(180)
+        for name in ("left", "bottom"):
+            self.getAxis(name).enableAutoSIPrefix(False)
+        self.frontier = None
+
+    def show_frontier(self, frontier) -> None:
+        self.frontier = frontier
+        self.clear()
+        self.legend.clear()
+        self.setLabel("bottom", "tokens/s per user")
+        self.setLabel("left", "tokens/s per GPU")
+        if frontier is None or not frontier.pareto:
+            self.setTitle("frontier: nothing fits on the plan's hardware")
+            return
+        self.setTitle(f"frontier on {frontier.hardware}")
+        self.plot([q.tokens_per_s_per_user for q in frontier.points], [q.tokens_per_s_per_gpu for q in frontier.points],
+                  pen=None, symbol="o", symbolSize=3, symbolPen=None, symbolBrush="#9a9a9a", name="layout × batch")
+        self.plot([q.tokens_per_s_per_user for q in frontier.pareto], [q.tokens_per_s_per_gpu for q in frontier.pareto],
+                  pen=pg.mkPen(PALETTE[0], width=2), name="Pareto frontier")
+        if frontier.chosen is not None:
+            c = frontier.chosen
+            self.plot([c.tokens_per_s_per_user], [c.tokens_per_s_per_gpu], pen=None, symbol="s", symbolSize=11,
+                      symbolBrush=PALETTE[2], name=f"this plan: {c.describe()}")
+
+
 class CompareTab(QtWidgets.QWidget):
     """Filters, the sortable table and the candidates chart. `modes_changed` asks the owner for
     the sweep of `wanted_modes()` (only the modes shown are computed)."""
@@ -97,6 +132,7 @@ class CompareTab(QtWidgets.QWidget):
             w.setToolTip(tip)
         self.mode_filter.currentIndexChanged.connect(self._filters_changed)
         self.mode_filter.currentIndexChanged.connect(self.modes_changed)
+        self.mode_filter.currentIndexChanged.connect(self._frontier_shown)
         self.cloud_filter.currentIndexChanged.connect(self._filters_changed)
         self.fits_only.toggled.connect(self._filters_changed)
         self.view = QtWidgets.QTableView()
@@ -109,6 +145,7 @@ class CompareTab(QtWidgets.QWidget):
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.selectionModel().selectionChanged.connect(self._update_chart)
         self.chart = CompareChart()
+        self.frontier_chart = FrontierChart()
         bar = QtWidgets.QHBoxLayout()
         for label, w in (("Mode", self.mode_filter), ("Cloud", self.cloud_filter)):
             bar.addWidget(QtWidgets.QLabel(label))
@@ -116,12 +153,16 @@ class CompareTab(QtWidgets.QWidget):
         bar.addWidget(self.fits_only)
         bar.addWidget(self.cheapest_label, 1)
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        charts = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        charts.addWidget(self.chart)
+        charts.addWidget(self.frontier_chart)
         splitter.addWidget(self.view)
-        splitter.addWidget(self.chart)
+        splitter.addWidget(charts)
         splitter.setSizes([420, 260])
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(splitter, 1)
+        self._frontier_shown()
 
     def set_table(self, table: pd.DataFrame, inputs: PlanInputs, catalogs: Catalogs) -> None:
         """Show a new sweep; `inputs`/`catalogs` are what it was computed from (for curves)."""
@@ -136,9 +177,14 @@ class CompareTab(QtWidgets.QWidget):
             self.cloud_filter.setCurrentIndex(max(0, self.cloud_filter.findData(current)))
         first = not self.model.rows
         self.model.set_table(table)
+        self.frontier_chart.show_frontier(table.attrs.get(FRONTIER_ATTR))
         self._filters_changed()
         if first:
             self.view.resizeColumnsToContents()
+
+    def _frontier_shown(self) -> None:
+        """The frontier is a serving chart: hidden while only training rows are shown."""
+        self.frontier_chart.setVisible(self.mode_filter.currentData() != "train")
 
     def wanted_modes(self) -> tuple:
         mode = self.mode_filter.currentData()
