@@ -106,7 +106,7 @@ def main() -> int:
 
         def run(i=0):
             if i == len(steps):
-                window.sweeps.stop()
+                window.compare.stop()
                 app.exit(0)  # not quit(): Qt 6 would first close the window, which asks (modally) to save
                 return
             meter.label, act = steps[i]

@@ -50,7 +50,7 @@ def test_filters_and_cheapest_highlight(qtbot):
     tab = CompareTab()
     qtbot.addWidget(tab)
     data = table([30.0, 20.0, 10.0, 5.0], clouds=["aws", "gcp", "gcp", "aws"], fits=[True, True, True, False])
-    tab.set_table(data, PlanInputs(), None)
+    tab.set_table(data)
     tab.set_mode("train")
     assert tab.proxy.rowCount() == 3  # fits only by default
     assert [tab.model.rows[i]["instance_type"] for i in tab.model.cheapest] == ["inst-2"]
@@ -69,9 +69,9 @@ def test_filters_and_cheapest_highlight(qtbot):
 def test_window_compare_tab_matches_the_core_sweep(make_window, qtbot, catalogs):
     window = make_window()
     window.tabs.setCurrentWidget(window.compare_tab)
-    qtbot.waitUntil(lambda: window.sweep_table is not None)
+    qtbot.waitUntil(lambda: window.compare.table is not None)
     expected = sweep(PlanInputs(), catalogs, modes=("train",))  # only the mode shown is computed
-    pd.testing.assert_frame_equal(window.sweep_table, expected)
+    pd.testing.assert_frame_equal(window.compare.table, expected)
     tab = window.compare_tab
     fitting = expected[(expected["mode"] == "train") & expected["fits"]]
     assert tab.proxy.rowCount() == len(fitting)
@@ -87,8 +87,9 @@ def test_serving_chart_draws_one_curve_per_selected_candidate(make_window, qtbot
     window.tabs.setCurrentWidget(window.compare_tab)
     tab = window.compare_tab
     tab.mode_filter.setCurrentIndex(tab.mode_filter.findData("infer"))
-    qtbot.waitUntil(lambda: window.sweep_table is not None and set(window.sweep_table["mode"]) == {"infer"})
-    tab.view.selectRow(0)
+    qtbot.waitUntil(lambda: window.compare.table is not None and set(window.compare.table["mode"]) == {"infer"})
+    tab.view.selectRow(0)  # its curve is computed on a worker thread
+    qtbot.waitUntil(lambda: len(tab.chart.listDataItems()) == 1)
     curves = tab.chart.listDataItems()
     assert len(curves) == 1
     x, y = curves[0].getData()
@@ -102,7 +103,7 @@ def test_window_pdf_and_csv_agree_on_the_cheapest_row(qtbot, catalogs, tmp_path)
     table = sweep(inputs, catalogs)
     tab = CompareTab()
     qtbot.addWidget(tab)
-    tab.set_table(table, inputs, catalogs)
+    tab.set_table(table)
     comparison = pd.read_csv(write_csv(estimate(inputs, catalogs), table, tmp_path / "plan.csv")[1])
     for mode in ("train", "infer"):
         tab.set_mode(mode)

@@ -146,11 +146,11 @@ def test_load_model_config_and_bad_config(make_window, qtbot, tmp_path, dialogs,
               "num_attention_heads": 8, "num_key_value_heads": 8, "vocab_size": 32000,
               "max_position_embeddings": 4096}
     (folder / "config.json").write_text(json.dumps(config))
-    assert window.load_model(str(folder / "config.json"))
+    assert window.sources.load_model(str(folder / "config.json"))
     settle(qtbot, window)
     assert window.state.result.model_name == "tiny"
     (tmp_path / "broken.json").write_text("{not json")
-    assert not window.load_model(str(tmp_path / "broken.json"))
+    assert not window.sources.load_model(str(tmp_path / "broken.json"))
     assert "is not valid JSON" in dialogs.errors[-1][1]
 
 
