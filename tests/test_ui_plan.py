@@ -227,3 +227,11 @@ def _shown_text(label) -> str:
     else:
         doc.setPlainText(label.text())
     return doc.toPlainText()
+
+
+def test_an_unknown_instance_in_the_form_suggests_the_close_names(make_window):
+    """Issue 12: a mistyped instance type is answered with the names it may mean."""
+    window = make_window()
+    window.form.instance_combo.setCurrentText("p5.48xl")
+    window.state.recompute()
+    assert "did you mean p5.48xlarge" in window.plan_tab.error.text()

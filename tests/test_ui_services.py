@@ -250,3 +250,25 @@ def test_catalog_dialog_sorts_numbers_as_numbers_and_opens_a_to_z(qtbot, catalog
     assert counts == sorted(counts) and counts[0] < 1e9 < counts[-1]
     sources = [table.item(r, 7).text() for r in range(table.rowCount())]
     assert all(s.startswith(("huggingface.co/", "arXiv")) for s in sources)  # the publisher first
+
+
+def test_benchmark_finished_names_each_phase_once(make_window):
+    """Issue 12: "benchmark finished: memory, matmul, matmul, …" named a phase per result."""
+    runner = FakeRunner()
+    runner.results = [{"phase": p} for p in ("memory", "matmul", "matmul", "matmul", "bandwidth", "bandwidth")]
+    window = make_window(Services(bench_runner=runner, start_benchmark=lambda r: None))
+    runner.finished.emit(True)
+    assert window.statusBar().currentMessage() == "benchmark finished: memory, matmul, bandwidth"
+
+
+def test_a_measured_gpu_is_not_called_a_datasheet_figure(make_window):
+    """Issue 12: the Explain area said "datasheet figure" of the benchmark's own measurement."""
+    runner = FakeRunner()
+    window = make_window(Services(bench_runner=runner, start_benchmark=lambda r: None))
+    runner.finished.emit(True)
+    window.bench.results.plan_button.click()
+    window.plan_tab.explain_link("")  # the assumptions, as the Explain area shows them
+    text = window.plan_tab.explain.toPlainText()
+    peak = next(a for a in window.state.result.assumptions if a.name == "peak FLOP/s")
+    assert "datasheet" not in peak.value and "measured by the benchmark" in peak.value
+    assert "measured by the benchmark" in text and "datasheet figure" not in text

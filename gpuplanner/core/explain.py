@@ -49,7 +49,8 @@ def assumptions_for(inputs, arch, hw) -> tuple:
         Assumption("runtime overhead per GPU",
                    f"{inputs.overhead_bytes / GIB:.2f} GiB + {inputs.fragmentation:.0%} fragmentation margin",
                    "CUDA context and library workspaces; allocator fragmentation"),
-        Assumption("peak FLOP/s", f"{hw.gpu.name} dense (no sparsity) datasheet figure", hw.gpu.source),
+        Assumption("peak FLOP/s", f"{hw.gpu.name}: matmul FLOP/s measured by the benchmark ({hw.gpu.as_of})"
+                   if hw.gpu.measured else f"{hw.gpu.name} dense (no sparsity) datasheet figure", hw.gpu.source),
         Assumption("price", price, hw.instance.source if hw.instance else "instance catalog"),
     ]
     if inputs.mode == "train":

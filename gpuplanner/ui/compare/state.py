@@ -8,7 +8,6 @@ does not depend on the comparison, so a sweep can never trigger a recompute.
 """
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
 
 from PySide6 import QtCore
@@ -96,7 +95,7 @@ class CompareState(QtCore.QObject):
                     curves[(instance, precision)] = ()
             self._curves_done.emit(inputs, curves)
 
-        threading.Thread(target=work, name="gpuplanner-curves", daemon=True).start()
+        self.runner.worker.submit(work)  # after the sweep that may be running: it is wanted first
 
     def stop(self) -> None:
         self.runner.stop()
