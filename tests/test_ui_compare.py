@@ -122,3 +122,35 @@ def test_sweep_marks_exactly_one_cheapest_row_per_mode(catalogs):
     table = sweep(PlanInputs(model="mixtral-8x7b-v0.1"), catalogs)
     assert table.groupby("mode")["cheapest"].sum().to_dict() == {"infer": 1, "train": 1}
     assert table[table["cheapest"]][["fits", "meets_slo"]].all().all()
+
+
+def test_no_column_is_clipped_after_a_mode_switch(make_window, qtbot):
+    """Issue 12: columns sized for the first table clipped the serving figures at 1280×800."""
+    window = make_window()
+    window.show()
+    window.tabs.setCurrentWidget(window.compare_tab)
+    tab = window.compare_tab
+    qtbot.waitUntil(lambda: window.compare.table is not None)
+    tab.mode_filter.setCurrentIndex(tab.mode_filter.findData("infer"))
+    qtbot.waitUntil(lambda: window.compare.table is not None and set(window.compare.table["mode"]) == {"infer"})
+    header = tab.view.horizontalHeader()
+    shown = [c for c in range(tab.model.columnCount()) if not tab.view.isColumnHidden(c)][:-1]  # the last stretches
+    assert "$/1M tok" in [tab.model.headerData(c, QtCore.Qt.Orientation.Horizontal) for c in shown]
+    for c in shown:
+        assert tab.view.columnWidth(c) >= max(tab.view.sizeHintForColumn(c), header.sectionSizeHint(c)), c
+
+
+def test_legend_sits_outside_the_plot_and_merges_coincident_candidates(qtbot):
+    """Issue 12: the legend covered the points and listed candidates hidden under one another."""
+    tab = CompareTab()
+    qtbot.addWidget(tab)
+    rows = [{"instance_type": name, "precision": "bf16", "training_days": days, "training_cost_usd": cost}
+            for name, days, cost in (("a", 10.0, 5e5), ("b", 10.0, 5e5), ("c", 20.0, 3e5))]
+    tab.chart.show_training(rows)
+    assert tab.chart.plotItem.legend is None  # nothing drawn over the data
+    text = tab.chart.legend.text()
+    assert "a bf16 = b bf16 (same values)" in text and text.count("●") == 2
+    brushes = [item.opts["symbolBrush"] for item in tab.chart.listDataItems()]
+    assert brushes[0] == brushes[1] != brushes[2]
+    tab.chart.show_training(rows[2:])  # fewer candidates: items are reused, the extra ones removed
+    assert len(tab.chart.listDataItems()) == 1 and "same values" not in tab.chart.legend.text()
