@@ -45,7 +45,7 @@ def assumptions_for(inputs, arch, hw) -> tuple:
     items = [
         Assumption("GPU memory used for fitting",
                    f"{hw.gpu.capacity_bytes / GIB:.1f} GiB × utilization cap {inputs.util_cap:g}",
-                   "memory_mib_reported (nvidia-smi) in the GPU catalog"),
+                   "the memory nvidia-smi reports, in the GPU catalog"),
         Assumption("runtime overhead per GPU",
                    f"{inputs.overhead_bytes / GIB:.2f} GiB + {inputs.fragmentation:.0%} fragmentation margin",
                    "CUDA context and library workspaces; allocator fragmentation"),
@@ -84,7 +84,7 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
     b = r.breakdown_bytes
     lay = r.layout
     out = [
-        Explanation("quick_rule", "GPUs = P_billion × bytes_per_param × 1.25 / GPU_GB, rounded up",
+        Explanation("quick_rule", "GPUs = parameters (billions) × bytes/parameter × 1.25 / GPU GB, rounded up",
                     r.quick_rule.formula, QUICK),
         Explanation("overhead", "overhead = runtime + fragmentation × (other components)",
                     f"{inputs.overhead_bytes / GIB:.2f} GiB + {inputs.fragmentation:g} × "
@@ -113,7 +113,8 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
                         "+ 4·s·b·V logits; FlashAttention/selective drop the a·s² term",
                         f"L={arch.n_layers}, s={inputs.seq_len}, b={r.micro_batch}, h={arch.hidden}, "
                         f"a={arch.n_heads}, t={lay.tp}, recompute={r.recompute}, "
-                        f"flash={inputs.flash_attention} → {b.activations / GIB:.2f} GiB", KORTHIKANTI),
+                        f"FlashAttention {'on' if inputs.flash_attention else 'off'} → {b.activations / GIB:.2f} GiB",
+                        KORTHIKANTI),
             Explanation("training_flops", "6·P_active·T + c·12·L·(a·d)·s·T (LoRA: 4·P·T + c·8·L·(a·d)·s·T); "
                         "c = 1 full attention, 1/2 causal, 0 for 6ND",
                         f"P_active={fmt_count(r.params_active)}, T={fmt_count(inputs.training_tokens)} tokens, "
