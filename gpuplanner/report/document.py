@@ -198,7 +198,8 @@ def _page(block: QTextBlock, page_height: float) -> int:
 def _follower(heading: QTextBlock) -> QTextBlock | None:
     """What a heading introduces: its chart or table if one comes within a few blocks, else
     its first two blocks' second (a caption alone is not enough to keep it company)."""
-    blocks, block = [], heading.next()
+    blocks: list[QTextBlock] = []
+    block = heading.next()
     while block.isValid() and len(blocks) < FOLLOWER_BLOCKS:
         if QTextCursor(block).currentTable() is not None or any(
                 fragment.charFormat().isImageFormat() for fragment in _fragments(block)):
