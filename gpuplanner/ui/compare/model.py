@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # pandas loads with the first comparison, not at start-up
 SORT_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = QtCore.Qt.ItemDataRole.UserRole + 2  # the source row's dict
 MODE_NAMES = {"train": "training", "infer": "serving"}
+RANK_KEYS = ("mode", "fits", "meets_slo", "training_cost_usd", "monthly_cost_usd", "gpus", "serving_gpus",
+             "training_days")  # what core.pricing's cheapest-first rule reads of a row
 HIGHLIGHT = QtGui.QColor(76, 175, 80, 90)
 
 
@@ -109,17 +111,19 @@ class SweepTableModel(QtCore.QAbstractTableModel):
         self.mask: list[bool] = []  # per table row: passes the filters
 
     def set_table(self, table: pd.DataFrame) -> None:
+        """Show `table`, in the last sort order and through the last filters (one reset: the
+        proxy filters each row once)."""
         self.beginResetModel()
         self._table = table.reset_index(drop=True)
         self._columns = {key: self._table[key].tolist() for key in self._table.columns}
         self._records = {}
         self.order = list(range(len(self._table)))
+        if self._sorted_by is not None and self.order:
+            self.order = self._ranked(*self._sorted_by)
         self._cells = {}
         self.cheapest = set()
         self.set_filters(*self.filters)
         self.endResetModel()
-        if self._sorted_by is not None:
-            self.sort(*self._sorted_by)
 
     def record(self, table_row: int) -> dict:
         """Row `table_row` of the table (in the table's order) as a dict, built once."""
@@ -127,6 +131,18 @@ class SweepTableModel(QtCore.QAbstractTableModel):
         if row is None:
             row = self._records[table_row] = {key: values[table_row] for key, values in self._columns.items()}
         return row
+
+    def cheapest_first(self, positions: list[int]) -> dict[str, list[int]]:
+        """Per mode, the `positions` (rows shown) of feasible rows, cheapest first, by the core's
+        one rule (the sweep's `cheapest` column when every row is shown). It reads small rows of
+        the keys that rule needs, not whole records."""
+        columns = {key: self._columns[key] for key in RANK_KEYS if key in self._columns}
+        if "meets_slo" in columns:  # rows the rule would drop anyway are not built (a rule-free prefilter)
+            order = np.asarray(self.order, dtype=int)
+            kept = (np.asarray(columns["fits"], dtype=bool) & np.asarray(columns["meets_slo"], dtype=bool))[order]
+            positions = [i for i in positions if kept[i]] if len(positions) else positions
+        ranking = [{key: values[self.order[i]] for key, values in columns.items()} for i in positions]
+        return {mode: [positions[i] for i in cheapest_first(ranking, mode)] for mode in MODE_NAMES}
 
     def set_filters(self, cloud: str, mode: str, fits_only: bool) -> None:
         """Keep the rows of `cloud` and `mode` ('' = any) that fit (if `fits_only`): one
@@ -147,18 +163,22 @@ class SweepTableModel(QtCore.QAbstractTableModel):
         self._sorted_by = (column, order)
         if not self.order:
             return
+        ranked = self._ranked(column, order)
+        cheapest = {self.order[i] for i in self.cheapest}
+        self.layoutAboutToBeChanged.emit()
+        self.order = ranked
+        self.cheapest = {i for i, row in enumerate(self.order) if row in cheapest}
+        self._cells = {}
+        self.layoutChanged.emit()
+
+    def _ranked(self, column: int, order) -> list[int]:
+        """Table rows in the order of `column` (one vectorised argsort), gaps last."""
         keys = self._sort_keys(COLUMNS[column])
         missing = np.isnan(keys) if keys.dtype != object else np.zeros(len(keys), dtype=bool)
         ranked = np.argsort(keys, kind="stable")
         if order == QtCore.Qt.SortOrder.DescendingOrder:
             ranked = ranked[::-1]
-        ranked = np.concatenate([ranked[~missing[ranked]], ranked[missing[ranked]]])
-        cheapest = {self.order[i] for i in self.cheapest}
-        self.layoutAboutToBeChanged.emit()
-        self.order = ranked.tolist()
-        self.cheapest = {i for i, row in enumerate(self.order) if row in cheapest}
-        self._cells = {}
-        self.layoutChanged.emit()
+        return np.concatenate([ranked[~missing[ranked]], ranked[missing[ranked]]]).tolist()
 
     def _sort_keys(self, column: Column) -> np.ndarray:
         import pandas as pd  # loaded already: a table is shown
@@ -184,7 +204,24 @@ class SweepTableModel(QtCore.QAbstractTableModel):
         x = _number(value)
         return column.fmt(x) if math.isfinite(x) else ""
 
-    def _cell(self, r: int, c: int) -> str:
+    def widest_texts(self, c: int, positions: list[int]) -> list[str]:
+        """Texts among which is the widest of column `c` over the rows at `positions`: every
+        distinct text of a text column, the extremes of a numeric one (its text grows with the
+        magnitude), without formatting every row."""
+        column = COLUMNS[c]
+        if column.key not in self._columns or not positions:
+            return []
+        rows = np.asarray(self.order, dtype=int)[positions]
+        values = np.asarray(self._columns[column.key], dtype=object)[rows]
+        if column.fmt is None:
+            return [self._text(column, {column.key: v}) for v in set(values.tolist())]
+        numbers = np.array([_number(v) for v in values], dtype=float)
+        numbers = numbers[np.isfinite(numbers)]
+        extremes = np.concatenate([np.sort(numbers)[:3], np.sort(numbers)[-3:]]) if len(numbers) else numbers
+        return [column.fmt(float(x)) for x in extremes]
+
+    def cell_text(self, r: int, c: int) -> str:
+        """The text shown in row `r` (as shown), column `c`; formatted once."""
         text = self._cells.get((r, c))
         if text is None:
             text = self._cells[(r, c)] = self._text(COLUMNS[c], self.rows[r])
@@ -209,15 +246,15 @@ class SweepTableModel(QtCore.QAbstractTableModel):
             return None
         r, c = index.row(), index.column()
         if role == QtCore.Qt.ItemDataRole.DisplayRole:
-            return self._cell(r, c)
+            return self.cell_text(r, c)
         if role == SORT_ROLE:
             x = _number(self.rows[r].get(COLUMNS[c].key))
-            return self._cell(r, c).lower() if COLUMNS[c].fmt is None or COLUMNS[c].key == "reason" else \
+            return self.cell_text(r, c).lower() if COLUMNS[c].fmt is None or COLUMNS[c].key == "reason" else \
                 (x if math.isfinite(x) else math.inf)
         if role == ROW_ROLE:
             return self.rows[r]
         if role == QtCore.Qt.ItemDataRole.ToolTipRole and COLUMNS[c].key == "reason":
-            return self._cell(r, c)
+            return self.cell_text(r, c)
         if role == QtCore.Qt.ItemDataRole.BackgroundRole and r in self.cheapest:
             return QtGui.QBrush(HIGHLIGHT)
         if role == QtCore.Qt.ItemDataRole.TextAlignmentRole and COLUMNS[c].fmt is not None:
@@ -236,6 +273,8 @@ class SweepFilter(QtCore.QSortFilterProxyModel):
         self.setSortRole(SORT_ROLE)
 
     def set_filters(self, cloud: str, mode: str, fits_only: bool) -> None:
+        if (cloud, mode, fits_only) == self.sourceModel().filters:
+            return  # the model filtered its table with these already
         if not hasattr(self, "endFilterChange"):  # Qt < 6.10; invalidateFilter is deprecated from 6.10
             self.sourceModel().set_filters(cloud, mode, fits_only)
             self.invalidateFilter()
@@ -256,10 +295,3 @@ class SweepFilter(QtCore.QSortFilterProxyModel):
         """Positions in the source of the rows shown (this proxy never reorders them)."""
         model = self.sourceModel()
         return np.flatnonzero(np.asarray(model.mask, dtype=bool)[model.order]).tolist() if model.order else []
-
-
-def cheapest_rows(rows: list[dict], candidates: list[int]) -> set[int]:
-    """The cheapest row of each mode among `candidates`, by the core's one rule (the sweep's
-    `cheapest` column when every row is shown)."""
-    shown = [rows[i] for i in candidates]
-    return {candidates[ranked[0]] for mode in MODE_NAMES if (ranked := cheapest_first(shown, mode))}

@@ -9,13 +9,14 @@ one colour and one legend entry, so no entry names a curve hidden under another.
 from __future__ import annotations
 
 import html
+import itertools
 from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from gpuplanner.core.inputs import MODES
-from gpuplanner.core.pricing import COST_KEY, cheapest_first
+from gpuplanner.core.pricing import COST_KEY
 
 if TYPE_CHECKING:  # pandas loads with the first comparison, not at start-up
     import pandas as pd
@@ -27,13 +28,12 @@ from gpuplanner.ui.compare.model import (
     ROW_ROLE,
     SweepFilter,
     SweepTableModel,
-    cheapest_rows,
 )
 from gpuplanner.ui.compare.state import curve_key
 from gpuplanner.ui.theme import ThemedPlot
 
 MAX_DEFAULT_CANDIDATES = 5
-SIZE_HINT_ROWS = 60  # rows a column's width is measured over (the rows shown first, and then some)
+CELL_PADDING_PX = 16  # around a cell's text, beyond what the style draws
 MODE_ONLY_COLUMNS = {"mode": "", "training_days": "train", "training_cost_usd": "train",
                      "usd_per_million_tokens": "infer", "monthly_cost_usd": "infer"}  # hidden for the other mode
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7")
@@ -135,7 +135,7 @@ class CompareTab(QtWidgets.QWidget):
         self.view.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.verticalHeader().setVisible(False)
         self.view.verticalHeader().setDefaultSectionSize(self.view.fontMetrics().height() + 6)
-        self.view.horizontalHeader().setResizeContentsPrecision(SIZE_HINT_ROWS)
+        self.ranked: dict[str, list[int]] = {mode: [] for mode in MODES}  # shown rows, cheapest first
         self.view.setWordWrap(False)
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.selectionModel().selectionChanged.connect(self._update_chart)
@@ -206,20 +206,35 @@ class CompareTab(QtWidgets.QWidget):
             self.view.setColumnHidden(column, bool(mode) and only is not None and only != mode)
         self.proxy.set_filters(self.cloud_filter.currentData() or "", mode, self.fits_only.isChecked())
         shown = self.proxy.accepted_source_rows()
-        self.model.set_cheapest(cheapest_rows(self.model.rows, shown))
+        self.ranked = self.model.cheapest_first(shown)
+        self.model.set_cheapest({ranked[0] for ranked in self.ranked.values() if ranked})
         texts = [f"cheapest {('training' if self.model.rows[i]['mode'] == 'train' else 'serving')}: "
                  f"{candidate_name(self.model.rows[i])}" for i in sorted(self.model.cheapest)]
         self.cheapest_label.setText(" · ".join(texts) or "nothing fits with these filters")
-        self.view.resizeColumnsToContents()  # columns fit the rows shown: no clipped figures
+        self._fit_columns(shown)
         self._update_chart()
+
+    def _fit_columns(self, rows: list[int]) -> None:
+        """Widen the columns to their header and the widest text of the rows shown (never
+        narrower, so nothing jumps): no figure is clipped. Qt's resizeColumnsToContents asks the
+        model for ~6 roles of each of up to 1,000 rows per column, a stall of its own."""
+        metrics, header = self.view.fontMetrics(), self.view.horizontalHeader()
+        for column in range(self.model.columnCount() - 1):  # the last column stretches
+            if self.view.isColumnHidden(column):
+                continue
+            texts = self.model.widest_texts(column, rows)
+            width = max((metrics.horizontalAdvance(text) for text in texts), default=0) + CELL_PADDING_PX
+            width = max(width, header.sectionSizeHint(column))
+            if width > self.view.columnWidth(column):
+                self.view.setColumnWidth(column, width)
 
     def chosen_rows(self) -> list[dict]:
         """Selected rows, else the cheapest fitting rows shown (at most five)."""
         selected = self.view.selectionModel().selectedRows()
         if selected:
             return [index.data(ROW_ROLE) for index in selected]
-        rows = [self.model.rows[i] for i in self.proxy.accepted_source_rows()]
-        return [rows[i] for mode in MODES for i in cheapest_first(rows, mode)][:MAX_DEFAULT_CANDIDATES]
+        ranked = itertools.chain.from_iterable(self.ranked[mode] for mode in MODES)
+        return [self.model.rows[i] for i in itertools.islice(ranked, MAX_DEFAULT_CANDIDATES)]
 
     def _update_chart(self) -> None:
         rows = [r for r in self.chosen_rows() if r["fits"]]
