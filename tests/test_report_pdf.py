@@ -168,3 +168,11 @@ def test_no_internal_field_name_in_the_text(app, tmp_path):
         assert names - allowed == set(), names - allowed
         for key in ("training time s", "spot cost usd", "decode tokens per s", "True", "False", "on_demand"):
             assert key not in text
+
+
+def test_the_report_writes_memory_in_the_unit_the_window_shows(app, tmp_path):
+    result, table = plan(INFEASIBLE)
+    reader = PdfReader(write_pdf(result, table, tmp_path / "plan.pdf", memory_unit="GB"))
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    entered = "Runtime overhead 0.75 GiB"  # an input, written as the form takes it
+    assert "Does not fit" in text and " GB" in text and entered in text and "GiB" not in text.replace(entered, "")

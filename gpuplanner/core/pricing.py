@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gpuplanner.core.catalogs import Catalogs, GpuSpec, Instance
 from gpuplanner.core.errors import InputError, did_you_mean
-from gpuplanner.core.links import Links, links_for
+from gpuplanner.core.links import Links, MeasuredLinks, links_for
 from gpuplanner.core.units import HOURS_PER_MONTH
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
@@ -33,6 +33,7 @@ class Hardware:
     unit_spot_price_usd_per_hour: float
     price_as_of: str
     price_note: str
+    measured_links: MeasuredLinks | None = None  # the plan chose the collective benchmark's figures
 
     @property
     def unit_gpus(self) -> int:
@@ -45,7 +46,8 @@ class Hardware:
     @property
     def links(self) -> Links:
         """What its GPUs talk over: the one place serving and training read link bandwidths."""
-        return links_for(self.gpu, self.instance, self.gpus_per_instance)
+        links = links_for(self.gpu, self.instance, self.gpus_per_instance)
+        return self.measured_links.applied_to(links) if self.measured_links is not None else links
 
 
 def instance_hardware(inst: Instance, gpu: GpuSpec) -> Hardware:
@@ -56,7 +58,19 @@ def instance_hardware(inst: Instance, gpu: GpuSpec) -> Hardware:
 
 
 def resolve_hardware(inputs, catalogs: Catalogs) -> Hardware:
-    """The inputs' instance type, or their GPU priced at the cheapest per-GPU instance price."""
+    """The inputs' instance type, or their GPU priced at the cheapest per-GPU instance price; with
+    the measured link bandwidths when the inputs choose them."""
+    hw = _catalog_hardware(inputs, catalogs)
+    if inputs.interconnect != "measured":
+        return hw
+    if catalogs.measured_links is None:
+        raise InputError("interconnect", "no measured link bandwidths: give the collective benchmark's results "
+                         "(“Use for planning” in the Live tab, or --collectives FILE; README, 'Measuring the "
+                         "interconnect'), or choose catalog")
+    return replace(hw, measured_links=catalogs.measured_links)
+
+
+def _catalog_hardware(inputs, catalogs: Catalogs) -> Hardware:
     if inputs.instance:
         inst = catalogs.instances.get(inputs.instance)
         if inst is None:

@@ -12,17 +12,19 @@ live panel, benchmark runner), so tests build it with fakes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from gpuplanner.core import price_update
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.planfile import SUFFIX
 from gpuplanner.ui import about
 from gpuplanner.ui.accuracy import AccuracyView, shared_ledger
+from gpuplanner.ui.bench.collectives import CollectivesView
 from gpuplanner.ui.bench.control import BenchControl
 from gpuplanner.ui.catalog_dialog import price_as_of
 from gpuplanner.ui.compare.state import CompareState
@@ -31,7 +33,7 @@ from gpuplanner.ui.dialogs import Dialogs
 from gpuplanner.ui.errors import ErrorReporter
 from gpuplanner.ui.plan.document import Document
 from gpuplanner.ui.plan.export import Exporter
-from gpuplanner.ui.plan.form import FormPanel
+from gpuplanner.ui.plan.form import ERROR_STYLE, FormPanel
 from gpuplanner.ui.plan.formatting import window_title
 from gpuplanner.ui.plan.sources import InputSources
 from gpuplanner.ui.plan.state import PlannerState
@@ -52,6 +54,7 @@ class Services:
     set_bench_python: Callable[[str], None] | None = None  # the Python the next run uses ('' = own)
     bench_results_folder: Path | None = None  # where "Save results" writes dated files
     error_log: Path | None = None  # where unexpected errors are logged (None: stderr)
+    price_source: str = field(default_factory=price_update.default_base_url)  # where Tools → Update prices downloads from
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -84,6 +87,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.bench.results is not None:
             self.bench.results.use_for_planning.connect(self.use_machine_gpu)
             self.live_tab.addWidget(self.bench.results)
+        self.collectives: CollectivesView | None = None  # built when the Live tab is first shown
         self.tabs.addTab(self.live_tab, "Live")
         self.tabs.currentChanged.connect(self._tab_changed)
         splitter = QtWidgets.QSplitter()
@@ -103,10 +107,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.document.changed.connect(self._update_title)
         self.document.message.connect(self.statusBar().showMessage)
         self.exporter.message.connect(self.statusBar().showMessage)
+        self.sources.message.connect(self.statusBar().showMessage)
         self.bench.message.connect(self.statusBar().showMessage)
         self.bench.started.connect(lambda: self.tabs.setCurrentWidget(self.live_tab))
         self.sources.catalogs_changed.connect(self._show_as_of)
         self.form.load_model_button.clicked.connect(self.sources.choose_model)
+        self.form.hub_requested.connect(self.sources.load_hub_model)
         self._build_actions()
         self._show_as_of()
         self.state.recompute()
@@ -139,6 +145,8 @@ class MainWindow(QtWidgets.QMainWindow):
                                          "Read a config.json (its folder's safetensors headers too)")
         self.catalog_action = self._action("Catalogs…", self.sources.show_catalogs, None,
                                            "View the GPU, instance and model catalogs; load your own CSV")
+        self.update_prices_action = self._action("Update prices…", self.sources.update_prices, None,
+                                                 "Download current instance prices (SkyPilot's public catalog)")
         about_action = self._action("About gpuplanner", self.show_about)
         self.accuracy_action = self._action("Accuracy…", self.show_accuracy, None,
                                             "How close the planner comes to published runs (the accuracy ledger)")
@@ -154,7 +162,8 @@ class MainWindow(QtWidgets.QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         tools = self.menuBar().addMenu("&Tools")
-        tools.addActions([self.catalog_action, self.bench.action, self.bench.python_action])
+        tools.addActions([self.catalog_action, self.update_prices_action, self.bench.action,
+                          self.bench.python_action])
         self.gb_action = self._action("Memory in GB (10⁹ bytes)", self._memory_unit_toggled, None,
                                       "Show memory in GB as vendors count it, instead of GiB (2³⁰ bytes)")
         self.gb_action.setCheckable(True)
@@ -209,6 +218,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.errors.report("Computing the plan", error)
 
     def _tab_changed(self) -> None:
+        if self.tabs.currentWidget() is self.live_tab:
+            self.collectives_view()
         if self.tabs.currentWidget() is self.live_tab and self.live_panel is None and self.services.make_live_panel:
             self.live_panel = self.services.make_live_panel(self.dialogs)
             self.live_tab.insertWidget(0, self.live_panel)
@@ -217,10 +228,18 @@ class MainWindow(QtWidgets.QMainWindow):
             self.live_panel.show()  # a child added to a shown parent is otherwise shown only later
             if self.bench.link is not None:
                 self.bench.link.attach_panel(self.live_panel)
+            cluster = getattr(self.live_panel, "cluster_panel", None)
+            if cluster is not None:  # a running job is checked against the plan on show
+                cluster.set_plan(self.state.result)
+                self.state.result_changed.connect(lambda: cluster.set_plan(self.state.result))
         self.compare.set_active(self.tabs.currentWidget() is self.compare_tab)
 
     def _show_as_of(self) -> None:
-        self.as_of_label.setText(f"Catalog prices as of {price_as_of(self.state.catalogs)}")
+        catalogs = self.state.catalogs
+        warning = "; ".join(filter(None, (catalogs.price_update_error, price_update.staleness_warning(catalogs))))
+        self.as_of_label.setText(f"Catalog prices as of {price_as_of(catalogs)}" + (f" — ⚠ {warning}" if warning else ""))
+        self.as_of_label.setToolTip(warning)
+        self.as_of_label.setStyleSheet(ERROR_STYLE if warning else "")
 
     # ----- the document --------------------------------------------------------------------
     def _update_title(self) -> None:
@@ -269,6 +288,24 @@ class MainWindow(QtWidgets.QMainWindow):
         self.sources.set_catalogs(self.state.catalogs.with_gpu(gpu))
         if self.state.inputs is not None:
             self.form.set_inputs(self.state.inputs.with_(gpu=gpu.name, instance=""))
+            self.state.recompute()
+        self.tabs.setCurrentWidget(self.plan_tab)
+
+    def collectives_view(self) -> CollectivesView:
+        """The collective benchmark's results (it reads files: no runner needed), built on first use
+        so its chart stays out of the first paint."""
+        if self.collectives is None:
+            self.collectives = CollectivesView(dialogs=self.dialogs)
+            self.collectives.use_for_planning.connect(self.use_measured_links)
+            self.live_tab.addWidget(self.collectives)
+            self.collectives.show()  # a child added to a shown parent is otherwise shown only later
+        return self.collectives
+
+    def use_measured_links(self, links) -> None:
+        """Plan with the collective benchmark's link bandwidths (kept in the catalogs, saved with the plan)."""
+        self.sources.set_catalogs(self.state.catalogs.with_measured_links(links))
+        if self.state.inputs is not None:
+            self.form.set_inputs(self.state.inputs.with_(interconnect="measured"))
             self.state.recompute()
         self.tabs.setCurrentWidget(self.plan_tab)
 

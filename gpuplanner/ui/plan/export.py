@@ -26,7 +26,7 @@ class Exporter(QtCore.QObject):
                  window: QtWidgets.QWidget):
         super().__init__(window)
         self.state, self.compare, self.write_report = state, compare, write_report
-        self.window = window  # the dialogs' parent; its `dialogs` and `document` are read at each use
+        self.window = window  # the dialogs' parent; its `dialogs`, `document`, `settings` are read at each use
 
     def suggested_stem(self) -> str:
         """A file name for an unsaved plan: the model and what is planned ('llama-3.1-70b-serving')."""
@@ -50,7 +50,8 @@ class Exporter(QtCore.QObject):
             return False
         path = path if path.lower().endswith(suffix) else path + suffix
         try:
-            self.write_report(self.state.result, self.compare.table_now(), path)
+            self.write_report(self.state.result, self.compare.table_now(), path,
+                              memory_unit=self.window.settings.memory_unit())
         except Exception as e:  # the report layer's ReportError, OSError, …: tell the user, keep running
             dialogs.error(self.window, "Export failed", f"{Path(path).name} was not written: {e}")
             return False
