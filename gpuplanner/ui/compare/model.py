@@ -84,9 +84,7 @@ class _Rows(Sequence):
     def __len__(self) -> int:
         return len(self._model.order)
 
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
+    def __getitem__(self, i):  # an index, not a slice: callers read single rows
         return self._model.record(self._model.order[i])
 
 
