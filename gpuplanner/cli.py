@@ -12,6 +12,7 @@ from pathlib import Path
 
 from gpuplanner.bench.collectives import load_collectives
 from gpuplanner.core import CatalogError, InputError, PlanInputs, estimate, load_catalogs, safe_io
+from gpuplanner.core.errors import did_you_mean
 from gpuplanner.core.fields import FORM_FIELDS, GROUPS, INPUT_FIELDS, InputField
 from gpuplanner.core.hub import INSTALL_HINT, HubModel, fetch_hub_model, parse_hub_id
 from gpuplanner.core.model_readers import load_config_json, load_model_folder
@@ -190,7 +191,8 @@ def _refuse_conflicts(args, catalogs) -> None:
         raise InputError("model", f"{' and '.join(given)} each name the model; give only one")
     instance = catalogs.instances.get(args.instance) if args.instance else None
     if args.gpu and args.instance and (instance is None or instance.gpu.lower() != args.gpu.lower()):
-        has = f"has {instance.gpu_count} × {instance.gpu}" if instance else "is not in the catalog"
+        has = (f"has {instance.gpu_count} × {instance.gpu}" if instance else
+               f"is not in the catalog{did_you_mean(args.instance, catalogs.instances)}")
         raise InputError("gpu", f"--gpu {args.gpu} conflicts with --instance {args.instance} (which {has}); "
                          "give one of them")
 

@@ -39,7 +39,7 @@ def main() -> int:
         window.resize(*SIZE)
         window.show()
         window.form.model_combo.setCurrentText(QWEN)
-        if not window.load_hub_model(QWEN):
+        if not window.sources.load_hub_model(QWEN):
             raise SystemExit(f"cannot fetch {QWEN} from the loopback Hub")
         window.state.recompute()
         wait_for_bands(window, app)

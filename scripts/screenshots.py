@@ -61,7 +61,7 @@ def main() -> int:
         window.plan_tab.explain_primary("activations")
         grab(window, app, out / "main-window.png")
         window.tabs.setCurrentWidget(window.compare_tab)
-        wait_until(lambda: window.sweep_table is not None, app)  # the sweep runs on a worker thread
+        wait_until(lambda: window.compare.table is not None, app)  # the sweep runs on a worker thread
         grab(window, app, out / "compare.png")
         show_accuracy(window, app)
         grab(window.accuracy_view, app, out / "accuracy.png")
@@ -100,7 +100,7 @@ def run_benchmark(window: MainWindow, app: QtWidgets.QApplication, timeout_s: fl
     loop = QtCore.QEventLoop()
     window.services.bench_runner.finished.connect(loop.quit)
     QtCore.QTimer.singleShot(int(timeout_s * 1000), loop.quit)
-    window.bench_action.trigger()
+    window.bench.action.trigger()
     window.live_panel.set_history_window(60.0)  # a one-minute run fills a one-minute window
     loop.exec()
     QtCore.QTimer.singleShot(2500, loop.quit)  # one more telemetry redraw after the end

@@ -177,3 +177,12 @@ def test_a_bad_plan_file_exits_2_naming_the_option(tmp_path, content, words):
     assert done.returncode == 2 and done.stdout == ""
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("gpuplanner-cli: error: --plan: bad.gpuplan") and words in lines[0]
+
+
+def test_an_unknown_instance_suggests_the_close_names(capsys):
+    """Issue 12: `--instance p5.48xl` said only that it is not in the catalog."""
+    assert main(["plan", "--instance", "p5.48xl"]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean p5.48xlarge" in err and "--instance" in err
+    assert main(["plan", "--instance", "zz-nothing-like-it"]) == 2
+    assert "did you mean" not in capsys.readouterr().err

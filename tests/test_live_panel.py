@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyqtgraph as pg
 import pytest
 from test_ui_support import FakeDialogs
 
@@ -232,3 +233,25 @@ def test_export_asks_through_the_dialogs_seam_and_reports_a_failure_there(qtbot,
     assert not dialogs.paths  # the path came from the seam
     assert dialogs.errors and dialogs.errors[0][0] == "Export failed" and "No samples" in dialogs.errors[0][1]
     assert not (tmp_path / "early.csv").exists()
+
+
+def test_phase_names_are_listed_once_not_smeared_on_the_plot(qtbot, make_panel, tmp_path: Path) -> None:
+    """Issue 12: phases a fraction of a second apart drew their labels over one another."""
+    path = write_synthetic_session(tmp_path / "s.jsonl", usage_count=20, start_s=1000.0)
+    panel = replayed(qtbot, make_panel, path)
+    for i, name in enumerate(("memory", "matmul", "matmul", "bandwidth", "train")):
+        panel.add_phase_marker(name, 1001.0 + 0.1 * i, 1001.1 + 0.1 * i)
+    panel.drain_now()
+    texts = [item for page in panel.pages.values() for item in page.graphics.scene().items()
+             if isinstance(item, pg.TextItem)]
+    assert texts == []  # no text drawn on the plots at all
+    assert panel.phases_label.isVisible()
+    assert panel.phases_label.text().endswith("memory → matmul → bandwidth → train")
+
+
+def test_an_empty_process_table_says_why(qtbot, make_panel) -> None:
+    """Issue 12: on a machine without a GPU the process table stayed empty without a word."""
+    panel = make_panel(FallbackSource(NvmlSource(), SystemSource(), "CPU/RAM"))
+    qtbot.waitUntil(lambda: panel.process_note.text() != "", timeout=5000)
+    assert "No GPU is monitored" in panel.process_note.text() and panel.process_note.isVisible()
+    assert not panel.process_table.isVisible()

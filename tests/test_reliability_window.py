@@ -166,7 +166,7 @@ def test_a_cancelled_catalog_load_changes_nothing(make_window, qtbot, monkeypatc
     monkeypatch.setattr(Catalogs, "with_user_file", lambda self, path: time.sleep(2) or self)
     _cancel_progress_after(700, window)
     with pytest.raises(CatalogError, match="cancelled"):
-        window.load_user_catalog(str(tmp_path / "big.csv"))
+        window.sources.load_user_catalog(str(tmp_path / "big.csv"))
     assert window.state.catalogs is before
 
 

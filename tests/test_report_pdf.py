@@ -1,12 +1,23 @@
 """PDF export: the text pypdf extracts shows the result's figures as the report formats them."""
 import re
+from datetime import date
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from test_report_plans import INFEASIBLE, SERVE, TRAIN, plan
+from PySide6.QtCore import QBuffer, QPointF, QRectF
+from PySide6.QtGui import QImage, QPainter
+from test_report_plans import INFEASIBLE, SERVE, TRAIN, catalogs, plan
 
 from gpuplanner.core.units import fmt_duration, fmt_usd
 from gpuplanner.report import ReportError, ensure_gui_app, render_page_image, write_pdf, write_report
+from gpuplanner.report.charts import CHART_WIDTH, cost_time_chart, memory_chart, throughput_chart
+from gpuplanner.report.document import PagedDocument, stranded_headings
+from gpuplanner.report.pdf import configured_writer, page_size_id
+from gpuplanner.report.qt_app import report_font
+
+ENGINE_FLAGS = {"gpu_memory_utilization", "launch_server", "mem_fraction_static", "max_model_len", "max_num_seqs",
+                "tensor_parallel_size", "pipeline_parallel_size", "max_running_requests", "context_length"}
 
 POINTS_PER_MM = 72 / 25.4
 
@@ -101,6 +112,62 @@ def test_page_image_draws_the_first_page(app):
 
 def test_ensure_gui_app_reuses_the_running_application(app):
     assert ensure_gui_app() is app
+
+
+class TextRecorder(QPainter):
+    """A painter that records where every text it draws lands (device coordinates)."""
+
+    def __init__(self, device):
+        super().__init__(device)
+        self.boxes: list[tuple[str, QRectF]] = []
+
+    def drawText(self, *args):
+        if len(args) == 2 and isinstance(args[0], QPointF):
+            at, text = args
+            metrics = self.fontMetrics()
+            box = QRectF(at.x(), at.y() - metrics.ascent(), metrics.horizontalAdvance(text), metrics.height())
+            self.boxes.append((text, self.transform().mapRect(box)))
+        return super().drawText(*args)
+
+
+def overlapping_texts(chart) -> list[tuple[str, str]]:
+    image = QImage(int(CHART_WIDTH), int(chart.height), QImage.Format.Format_ARGB32)
+    painter = TextRecorder(image)
+    chart.paint(painter, QRectF(0, 0, CHART_WIDTH, chart.height), report_font(8.5))
+    painter.end()
+    boxes = [(text, box.adjusted(0.5, 0.5, -0.5, -0.5)) for text, box in painter.boxes]  # touching is fine
+    return [(a, b) for i, (a, box) in enumerate(boxes) for b, other in boxes[i + 1:] if box.intersects(other)]
+
+
+@pytest.mark.parametrize("inputs", [TRAIN, SERVE, TRAIN.with_(model="mixtral-8x7b-v0.1"),
+                                    SERVE.with_(model="llama-2-7b", instance="g5.xlarge", precision="int4")])
+def test_no_chart_text_overlaps_another(app, inputs):
+    """Issue 12: curve labels drew over one another and annotations over tick labels."""
+    result, table = plan(inputs)
+    for chart in (memory_chart(result),
+                  cost_time_chart(result, table) if result.mode == "train" else throughput_chart(result)):
+        assert overlapping_texts(chart) == []
+
+
+@pytest.mark.parametrize("inputs", [TRAIN, SERVE, INFEASIBLE])
+@pytest.mark.parametrize("page_size", ["A4", "Letter"])
+def test_no_heading_ends_a_page(app, inputs, page_size):
+    """Issue 12: a section heading at a page's bottom, its chart or table on the next page."""
+    result, table = plan(inputs)
+    writer = configured_writer(QBuffer(), page_size_id(page_size, Path("x.pdf")), result)
+    pages = PagedDocument(result, table, writer, date(2026, 11, 29))
+    assert stranded_headings(pages._doc, pages._body.height()) == []
+
+
+def test_no_internal_field_name_in_the_text(app, tmp_path):
+    """Issue 12: "training time s", "memory_mib_reported", "bytes_per_param" reached the PDF."""
+    for inputs in (TRAIN, SERVE):
+        result, _, text = export(tmp_path, inputs)
+        names = set(re.findall(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b", text))
+        allowed = {i.instance_type for i in catalogs().instances.values()} | ENGINE_FLAGS
+        assert names - allowed == set(), names - allowed
+        for key in ("training time s", "spot cost usd", "decode tokens per s", "True", "False", "on_demand"):
+            assert key not in text
 
 
 def test_the_report_writes_memory_in_the_unit_the_window_shows(app, tmp_path):

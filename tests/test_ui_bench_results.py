@@ -10,6 +10,8 @@ from gpuplanner.bench.run import BenchRun
 from gpuplanner.core import PlanInputs, estimate, load_catalogs
 from gpuplanner.ui.bench.results import BenchResultsView
 
+pytest_plugins = ("test_ui_support",)  # the window fixtures
+
 CATALOGS = load_catalogs()
 H100_HELLO = {"type": "hello", "device_name": "NVIDIA H100 80GB HBM3", "total_memory_bytes": 85_520_809_984,
               "torch_version": "2.13.0", "threads": 8, "device_type": "cuda"}
@@ -75,3 +77,38 @@ def test_save_with_date_and_load_back(view, tmp_path, qtbot):
     bad.write_text("{}")
     with pytest.raises(ValueError, match="bad.json"):
         other.load(bad)
+
+
+def test_memory_method_is_said_in_plain_words(view):
+    """Issue 12: the measured peak was labelled with the kernel's name for its method."""
+    results = [*RESULTS[:3], {**RESULTS[3], "peak_memory_method": "rss_high_water_delta"}]
+    view.set_run(BenchRun.from_messages(H100_HELLO, results, datetime(2026, 11, 21, tzinfo=UTC)))
+    text = view.memory_label.text()
+    assert "rss_high_water_delta" not in text and "growth of the process's peak memory use" in text
+
+
+def test_every_result_row_is_visible_in_the_live_tab(make_window, qtbot):
+    """Issue 12: at 1280×800 the Live tab showed 3 of ~9 result rows."""
+    from test_ui_services import FakeRunner
+
+    from gpuplanner.monitor import Sampler
+    from gpuplanner.monitor.synthetic import SyntheticSource
+    from gpuplanner.ui.live.panel import LivePanel
+    from gpuplanner.ui.main_window import Services
+
+    def live_panel(dialogs):  # the real panel with its four stacked GPU plots
+        return LivePanel(Sampler(SyntheticSource()), dialogs=dialogs)
+
+    window = make_window(Services(make_live_panel=live_panel,
+                                  bench_runner=FakeRunner(), start_benchmark=lambda r: None))
+    window.show()
+    window.tabs.setCurrentWidget(window.live_tab)
+    sizes = [8192, 4096, 2048, 1024]
+    results = [{"type": "result", "phase": "matmul", "dtype": d, "size": n, "flops_per_s": 100e12}
+               for d in ("bf16", "fp32") for n in sizes] + [RESULTS[2]]
+    view = window.bench.results
+    view.set_run(BenchRun.from_messages(H100_HELLO, results, datetime(2026, 11, 21, tzinfo=UTC)))
+    qtbot.waitUntil(lambda: view.table.viewport().height() > 0)
+    assert view.table.rowCount() == 9
+    qtbot.waitUntil(lambda: all(view.table.viewport().rect().contains(view.table.visualRect(
+        view.table.model().index(r, 0))) for r in range(9)), timeout=2000)

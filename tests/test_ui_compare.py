@@ -50,7 +50,7 @@ def test_filters_and_cheapest_highlight(qtbot):
     tab = CompareTab()
     qtbot.addWidget(tab)
     data = table([30.0, 20.0, 10.0, 5.0], clouds=["aws", "gcp", "gcp", "aws"], fits=[True, True, True, False])
-    tab.set_table(data, PlanInputs(), None)
+    tab.set_table(data)
     tab.set_mode("train")
     assert tab.proxy.rowCount() == 3  # fits only by default
     assert [tab.model.rows[i]["instance_type"] for i in tab.model.cheapest] == ["inst-2"]
@@ -69,9 +69,9 @@ def test_filters_and_cheapest_highlight(qtbot):
 def test_window_compare_tab_matches_the_core_sweep(make_window, qtbot, catalogs):
     window = make_window()
     window.tabs.setCurrentWidget(window.compare_tab)
-    qtbot.waitUntil(lambda: window.sweep_table is not None)
+    qtbot.waitUntil(lambda: window.compare.table is not None)
     expected = sweep(PlanInputs(), catalogs, modes=("train",))  # only the mode shown is computed
-    pd.testing.assert_frame_equal(window.sweep_table, expected)
+    pd.testing.assert_frame_equal(window.compare.table, expected)
     tab = window.compare_tab
     fitting = expected[(expected["mode"] == "train") & expected["fits"]]
     assert tab.proxy.rowCount() == len(fitting)
@@ -87,8 +87,9 @@ def test_serving_chart_draws_one_curve_per_selected_candidate(make_window, qtbot
     window.tabs.setCurrentWidget(window.compare_tab)
     tab = window.compare_tab
     tab.mode_filter.setCurrentIndex(tab.mode_filter.findData("infer"))
-    qtbot.waitUntil(lambda: window.sweep_table is not None and set(window.sweep_table["mode"]) == {"infer"})
-    tab.view.selectRow(0)
+    qtbot.waitUntil(lambda: window.compare.table is not None and set(window.compare.table["mode"]) == {"infer"})
+    tab.view.selectRow(0)  # its curve is computed on a worker thread
+    qtbot.waitUntil(lambda: len(tab.chart.listDataItems()) == 1)
     curves = tab.chart.listDataItems()
     assert len(curves) == 1
     x, y = curves[0].getData()
@@ -102,7 +103,7 @@ def test_window_pdf_and_csv_agree_on_the_cheapest_row(qtbot, catalogs, tmp_path)
     table = sweep(inputs, catalogs)
     tab = CompareTab()
     qtbot.addWidget(tab)
-    tab.set_table(table, inputs, catalogs)
+    tab.set_table(table)
     comparison = pd.read_csv(write_csv(estimate(inputs, catalogs), table, tmp_path / "plan.csv")[1])
     for mode in ("train", "infer"):
         tab.set_mode(mode)
@@ -140,7 +141,7 @@ def test_the_frontier_arrives_with_the_serving_sweep_and_marks_the_plan(qtbot, c
                                                                                                  plan.layout.pp)
     tab = CompareTab()
     qtbot.addWidget(tab)
-    tab.set_table(table, inputs, catalogs)
+    tab.set_table(table)
     curves = tab.frontier_chart.listDataItems()
     assert len(curves) == 3  # every layout × batch, the Pareto line, this plan
     x, y = curves[1].getData()
@@ -150,3 +151,35 @@ def test_the_frontier_arrives_with_the_serving_sweep_and_marks_the_plan(qtbot, c
     tab.set_mode("train")  # a serving chart: hidden beside training rows
     assert not tab.frontier_chart.isVisibleTo(tab)
     runner.stop()
+
+
+def test_no_column_is_clipped_after_a_mode_switch(make_window, qtbot):
+    """Issue 12: columns sized for the first table clipped the serving figures at 1280×800."""
+    window = make_window()
+    window.show()
+    window.tabs.setCurrentWidget(window.compare_tab)
+    tab = window.compare_tab
+    qtbot.waitUntil(lambda: window.compare.table is not None)
+    tab.mode_filter.setCurrentIndex(tab.mode_filter.findData("infer"))
+    qtbot.waitUntil(lambda: window.compare.table is not None and set(window.compare.table["mode"]) == {"infer"})
+    header = tab.view.horizontalHeader()
+    shown = [c for c in range(tab.model.columnCount()) if not tab.view.isColumnHidden(c)][:-1]  # the last stretches
+    assert "$/1M tok" in [tab.model.headerData(c, QtCore.Qt.Orientation.Horizontal) for c in shown]
+    for c in shown:
+        assert tab.view.columnWidth(c) >= max(tab.view.sizeHintForColumn(c), header.sectionSizeHint(c)), c
+
+
+def test_legend_sits_outside_the_plot_and_merges_coincident_candidates(qtbot):
+    """Issue 12: the legend covered the points and listed candidates hidden under one another."""
+    tab = CompareTab()
+    qtbot.addWidget(tab)
+    rows = [{"instance_type": name, "precision": "bf16", "training_days": days, "training_cost_usd": cost}
+            for name, days, cost in (("a", 10.0, 5e5), ("b", 10.0, 5e5), ("c", 20.0, 3e5))]
+    tab.chart.show_training(rows)
+    assert tab.chart.plotItem.legend is None  # nothing drawn over the data
+    text = tab.chart.legend.text()
+    assert "a bf16 = b bf16 (same values)" in text and text.count("●") == 2
+    brushes = [item.opts["symbolBrush"] for item in tab.chart.listDataItems()]
+    assert brushes[0] == brushes[1] != brushes[2]
+    tab.chart.show_training(rows[2:])  # fewer candidates: items are reused, the extra ones removed
+    assert len(tab.chart.listDataItems()) == 1 and "same values" not in tab.chart.legend.text()

@@ -67,7 +67,7 @@ def test_a_refusal_is_shown_and_the_picker_comes_back(make_window, qtbot, hub_en
     with FakeHub() as server:
         hub_env.setenv("HF_ENDPOINT", server.url)
         window = make_window()
-        assert not window.load_hub_model("acme/none")
+        assert not window.sources.load_hub_model("acme/none")
     assert dialogs.errors[-1][0] == "Cannot read model from the Hub"
     assert "acme/none is not a model on the Hugging Face Hub" in dialogs.errors[-1][1]
     assert window.form.model_combo.isEnabled()

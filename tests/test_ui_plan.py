@@ -146,11 +146,11 @@ def test_load_model_config_and_bad_config(make_window, qtbot, tmp_path, dialogs,
               "num_attention_heads": 8, "num_key_value_heads": 8, "vocab_size": 32000,
               "max_position_embeddings": 4096}
     (folder / "config.json").write_text(json.dumps(config))
-    assert window.load_model(str(folder / "config.json"))
+    assert window.sources.load_model(str(folder / "config.json"))
     settle(qtbot, window)
     assert window.state.result.model_name == "tiny"
     (tmp_path / "broken.json").write_text("{not json")
-    assert not window.load_model(str(tmp_path / "broken.json"))
+    assert not window.sources.load_model(str(tmp_path / "broken.json"))
     assert "is not valid JSON" in dialogs.errors[-1][1]
 
 
@@ -227,6 +227,14 @@ def _shown_text(label) -> str:
     else:
         doc.setPlainText(label.text())
     return doc.toPlainText()
+
+
+def test_an_unknown_instance_in_the_form_suggests_the_close_names(make_window):
+    """Issue 12: a mistyped instance type is answered with the names it may mean."""
+    window = make_window()
+    window.form.instance_combo.setCurrentText("p5.48xl")
+    window.state.recompute()
+    assert "did you mean p5.48xlarge" in window.plan_tab.error.text()
 
 
 def test_memory_in_gb_reaches_the_explanations_the_assumptions_and_the_warnings(make_window, qtbot):

@@ -21,10 +21,10 @@ def test_update_prices_reprices_the_plan_off_the_gui_thread(make_window, server,
     mine = tmp_path / "negotiated.csv"
     mine.write_text("cloud,instance_type,gpu,gpu_count,price_usd_per_hour\naws,gpu_8x_h100_sxm5,H100,8,25.0\n")
     window = make_window(Services(price_source=f"{server}/good"))
-    window.load_user_catalog(str(mine))
+    window.sources.load_user_catalog(str(mine))
     assert "undated" in window.as_of_label.text()  # the bundled snapshot has no date
     stale_before = window.as_of_label.text()
-    assert window.update_prices()
+    assert window.sources.update_prices()
     assert threads and threads[0] is not threading.main_thread()
     instances = window.state.catalogs.instances
     assert instances["p5.48xlarge"].price_usd_per_hour == 50.0
@@ -38,7 +38,7 @@ def test_update_prices_reprices_the_plan_off_the_gui_thread(make_window, server,
 def test_a_failed_update_is_reported_and_changes_nothing(make_window, server, data_dir, dialogs):
     window = make_window(Services(price_source=f"{server}/missing"))
     before = window.state.catalogs
-    assert not window.update_prices()
+    assert not window.sources.update_prices()
     assert window.state.catalogs is before
     assert dialogs.errors and dialogs.errors[-1][0] == "Prices not updated" and "HTTP 404" in dialogs.errors[-1][1]
 

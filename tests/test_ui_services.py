@@ -19,8 +19,8 @@ def test_export_csv_and_pdf_with_the_report_writer(make_window, tmp_path, dialog
     pypdf = pytest.importorskip("pypdf")
     window = make_window(Services(write_report=report.write_report))
     dialogs.paths += [str(tmp_path / "plan.csv"), str(tmp_path / "plan")]
-    assert window.export(".csv")
-    assert window.export(".pdf")  # the suffix is added
+    assert window.exporter.export(".csv")
+    assert window.exporter.export(".pdf")  # the suffix is added
     assert dialogs.errors == []
     csv_files = sorted(p.name for p in tmp_path.glob("plan*.csv"))
     assert csv_files and all((tmp_path / name).stat().st_size > 0 for name in csv_files)
@@ -33,7 +33,7 @@ def test_export_passes_the_shown_result_and_table(make_window, tmp_path, dialogs
     window = make_window(Services(write_report=lambda *args, memory_unit: calls.append((*args, memory_unit))))
     dialogs.paths.append(str(tmp_path / "x.csv"))
     window.set_memory_unit("GB")
-    assert window.export(".csv")
+    assert window.exporter.export(".csv")
     result, table, path, unit = calls[0]
     assert result is window.state.result and path == str(tmp_path / "x.csv") and unit == "GB"
     pd.testing.assert_frame_equal(table, sweep(window.state.inputs, window.state.catalogs))  # both modes, in full
@@ -45,16 +45,16 @@ def test_export_errors_are_reported_not_raised(make_window, tmp_path, dialogs):
 
     window = make_window(Services(write_report=broken))
     dialogs.paths.append(str(tmp_path / "x.pdf"))
-    assert not window.export(".pdf")
+    assert not window.exporter.export(".pdf")
     assert dialogs.errors[-1] == ("Export failed", "x.pdf was not written: disk full")
-    assert not make_window().export(".csv")  # no writer in this build
+    assert not make_window().exporter.export(".csv")  # no writer in this build
     assert "no report writer" in dialogs.errors[-1][1]
 
 
 def test_catalog_dialog_and_user_catalog(make_window, qtbot, tmp_path, catalogs):
     window = make_window()
-    window.show_catalogs()
-    dialog = window.catalog_dialog
+    window.sources.show_catalogs()
+    dialog = window.sources.catalog_dialog
     assert dialog.tables["Instances"].rowCount() == len(catalogs.instances)
     assert dialog.tables["GPUs"].rowCount() == len(catalogs.gpus)
     bad = tmp_path / "bad.csv"
@@ -142,23 +142,23 @@ def test_live_tab_and_benchmark_action(make_window):
     window.tabs.setCurrentIndex(2)
     assert live.parent() is window.live_tab
     window.tabs.setCurrentIndex(0)
-    window.bench_action.trigger()
-    assert started == [runner] and window.bench_action.text().startswith("Stop")
+    window.bench.action.trigger()
+    assert started == [runner] and window.bench.action.text().startswith("Stop")
     assert window.tabs.currentWidget() is window.live_tab  # the run is watched live
     runner.hello.emit(runner.hello_info)
     runner.progress.emit("matmul", 1, 3)
     runner.metrics.emit({"allocated_bytes": 1e9, "reserved_bytes": 2e9})
     assert "matmul 1/3" in window.statusBar().currentMessage()
-    assert not window.bench_progress.isHidden() and window.bench_progress.text() == "matmul 1/3"
+    assert not window.bench.progress.isHidden() and window.bench.progress.text() == "matmul 1/3"
     assert live.pids == [4242] and live.phases[0][0] == "matmul" and live.metrics[0][1:] == (1e9, 2e9)
     runner.progress.emit("bandwidth", 1, 1)
     runner.running = False
     runner.finished.emit(True)
     assert [p[0] for p in live.phases] == ["matmul", "matmul", "bandwidth", "bandwidth"]
     assert live.phases[1][2] is not None and live.pids[-1] is None  # markers closed, PID released
-    assert window.bench_action.text().startswith("Run") and window.bench_progress.isHidden()
+    assert window.bench.action.text().startswith("Run") and window.bench.progress.isHidden()
     assert "matmul" in window.statusBar().currentMessage()
-    assert window.bench_results.table.rowCount() == 2  # the results view shows the run
+    assert window.bench.results.table.rowCount() == 2  # the results view shows the run
     window.close()
     assert live.stopped
 
@@ -167,7 +167,7 @@ def test_use_for_planning_plans_on_this_machine(make_window):
     runner = FakeRunner()
     window = make_window(Services(bench_runner=runner, start_benchmark=lambda r: None))
     runner.finished.emit(True)
-    window.bench_results.plan_button.click()
+    window.bench.results.plan_button.click()
     assert window.state.result.gpu_name == "This machine" and window.state.result.instance_type == ""
     assert "This machine" in window.state.catalogs.gpus
     assert any("measured throughput" in w for w in window.state.result.warnings)
@@ -178,8 +178,8 @@ def test_results_without_a_hello_are_not_shown_and_say_why(make_window):
     runner.hello_info = None  # a child that never said what it measured
     window = make_window(Services(bench_runner=runner, start_benchmark=lambda r: None))
     runner.finished.emit(True)
-    assert window.bench_results.table.rowCount() == 0 and not window.bench_results.plan_button.isEnabled()
-    assert "cannot be shown" in (text := window.bench_results.device_label.text()) and "hello.device_type missing" in text
+    assert window.bench.results.table.rowCount() == 0 and not window.bench.results.plan_button.isEnabled()
+    assert "cannot be shown" in (text := window.bench.results.device_label.text()) and "hello.device_type missing" in text
 
 
 def test_benchmark_python_is_remembered_and_used(make_window, dialogs, settings):
@@ -187,7 +187,7 @@ def test_benchmark_python_is_remembered_and_used(make_window, dialogs, settings)
     window = make_window(Services(bench_runner=FakeRunner(), start_benchmark=lambda r: None,
                                   set_bench_python=chosen.append))
     dialogs.on_dialog = lambda dialog: dialog.path_edit.setText("/opt/venv/bin/python")
-    assert window.choose_bench_python()
+    assert window.bench.choose_python()
     assert chosen == ["/opt/venv/bin/python"] and settings.bench_python() == "/opt/venv/bin/python"
 
 
@@ -223,7 +223,7 @@ def test_browsing_for_the_benchmark_python_goes_through_the_dialogs_seam(qtbot, 
 
 def test_without_live_or_benchmark_the_window_still_works(make_window):
     window = make_window()
-    assert not window.bench_action.isEnabled()
+    assert not window.bench.action.isEnabled()
     window.tabs.setCurrentIndex(2)
     assert "not available" in window.live_tab.findChild(QtWidgets.QLabel).text()
 
@@ -251,3 +251,25 @@ def test_catalog_dialog_sorts_numbers_as_numbers_and_opens_a_to_z(qtbot, catalog
     assert counts == sorted(counts) and counts[0] < 1e9 < counts[-1]
     sources = [table.item(r, 7).text() for r in range(table.rowCount())]
     assert all(s.startswith(("huggingface.co/", "arXiv")) for s in sources)  # the publisher first
+
+
+def test_benchmark_finished_names_each_phase_once(make_window):
+    """Issue 12: "benchmark finished: memory, matmul, matmul, …" named a phase per result."""
+    runner = FakeRunner()
+    runner.results = [{"phase": p} for p in ("memory", "matmul", "matmul", "matmul", "bandwidth", "bandwidth")]
+    window = make_window(Services(bench_runner=runner, start_benchmark=lambda r: None))
+    runner.finished.emit(True)
+    assert window.statusBar().currentMessage() == "benchmark finished: memory, matmul, bandwidth"
+
+
+def test_a_measured_gpu_is_not_called_a_datasheet_figure(make_window):
+    """Issue 12: the Explain area said "datasheet figure" of the benchmark's own measurement."""
+    runner = FakeRunner()
+    window = make_window(Services(bench_runner=runner, start_benchmark=lambda r: None))
+    runner.finished.emit(True)
+    window.bench.results.plan_button.click()
+    window.plan_tab.explain_link("")  # the assumptions, as the Explain area shows them
+    text = window.plan_tab.explain.toPlainText()
+    peak = next(a for a in window.state.result.assumptions if a.name == "peak FLOP/s")
+    assert "datasheet" not in peak.value and "measured by the benchmark" in peak.value
+    assert "measured by the benchmark" in text and "datasheet figure" not in text

@@ -1,8 +1,22 @@
 """The two error types the core raises: callers catch these and show their text.
 
 Every message names the field (or file, row and column) and what is allowed, so the
-CLI and the window can print it as is.
+CLI and the window can print it as is; a misspelt name comes with the close names it may mean.
 """
+import difflib
+from collections.abc import Iterable
+
+
+def close_names(name: str, names: Iterable[str], n: int = 3) -> list[str]:
+    """Up to `n` of `names` that `name` may be a misspelling of, closest first (case-blind)."""
+    by_folded = {known.casefold(): known for known in names}
+    return [by_folded[m] for m in difflib.get_close_matches(name.casefold(), by_folded, n=n, cutoff=0.6)]
+
+
+def did_you_mean(name: str, names: Iterable[str]) -> str:
+    """'; did you mean p5.48xlarge or p5e.48xlarge?' — or '' when nothing is close."""
+    close = close_names(name, names)
+    return f"; did you mean {' or '.join(close)}?" if close else ""
 
 
 class InputError(ValueError):

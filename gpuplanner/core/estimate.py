@@ -347,7 +347,8 @@ def _beyond_horizon(ctx: _Context, model_flops: float, time_s: float) -> str:
     if met is None or lay is None or met_s > days * SECONDS_PER_DAY * (1 + 1e-9):
         return text + "no layout meets it with the parallel degrees fixed as they are"
     return text + (f"{lay.gpus:,} GPUs ({lay.describe()}, {RECOMPUTE_WORDS[met.recompute]}) finish in "
-                   f"{met_s / SECONDS_PER_DAY:,.0f} days; set the deadline (max_training_days) to plan for it")
+                   f"{met_s / SECONDS_PER_DAY:,.0f} days; set the deadline (Finish within, --max-training-days) "
+                   "to plan for it")
 
 
 @dataclass(frozen=True)

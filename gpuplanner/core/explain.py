@@ -48,12 +48,13 @@ def assumptions_for(inputs, arch, hw) -> tuple:
     items = [
         Assumption("GPU memory used for fitting",
                    Text(f"{{capacity}} × utilization cap {inputs.util_cap:g}", capacity=hw.gpu.capacity_bytes),
-                   "memory_mib_reported (nvidia-smi) in the GPU catalog"),
+                   "the memory nvidia-smi reports, in the GPU catalog"),
         Assumption("runtime overhead per GPU",
                    Text(f"{{overhead:2}} + {inputs.fragmentation:.0%} fragmentation margin",
                         overhead=inputs.overhead_bytes),
                    "CUDA context and library workspaces; allocator fragmentation"),
-        Assumption("peak FLOP/s", f"{hw.gpu.name} dense (no sparsity) datasheet figure", hw.gpu.source),
+        Assumption("peak FLOP/s", f"{hw.gpu.name}: matmul FLOP/s measured by the benchmark ({hw.gpu.as_of})"
+                   if hw.gpu.measured else f"{hw.gpu.name} dense (no sparsity) datasheet figure", hw.gpu.source),
         Assumption("price", price, hw.instance.source if hw.instance else "instance catalog"),
         Assumption("link bandwidths", _links_text(hw), hw.links.source),
     ]
@@ -101,7 +102,7 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
     b = r.breakdown_bytes
     lay = r.layout
     out = [
-        Explanation("quick_rule", "GPUs = P_billion × bytes_per_param × 1.25 / GPU_GB, rounded up",
+        Explanation("quick_rule", "GPUs = parameters (billions) × bytes/parameter × 1.25 / GPU GB, rounded up",
                     r.quick_rule.formula, QUICK),
         Explanation("overhead", "overhead = runtime + fragmentation × (other components)",
                     Text(f"{{runtime:2}} + {inputs.fragmentation:g} × {{other:2}} = {{overhead:2}}",
@@ -130,7 +131,8 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
                         "+ 4·s·b·V logits; FlashAttention/selective drop the a·s² term",
                         Text(f"L={arch.n_layers}, s={inputs.seq_len}, b={r.micro_batch}, h={arch.hidden}, "
                         f"a={arch.n_heads}, t={lay.tp}, recompute={r.recompute}, "
-                        f"flash={inputs.flash_attention} → {{act:2}}", act=b.activations), KORTHIKANTI),
+                        f"FlashAttention {'on' if inputs.flash_attention else 'off'} → {{act:2}}",
+                        act=b.activations), KORTHIKANTI),
             Explanation("training_flops", "6·P_active·T + c·12·L·(a·d)·s·T (LoRA: 4·P·T + c·8·L·(a·d)·s·T); "
                         "c = 1 full attention, 1/2 causal, 0 for 6ND",
                         f"P_active={fmt_count(r.params_active)}, T={fmt_count(inputs.training_tokens)} tokens, "

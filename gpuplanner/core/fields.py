@@ -466,3 +466,15 @@ def result_label(key: str) -> str:
 def result_text(key: str, value, memory_unit: str = "GiB") -> str:
     """How every face writes result figure `key` (a JSON key of PlanResult.to_dict())."""
     return RESULT_FIELDS[key].display(value, memory_unit)
+
+
+# Explained figures that are neither result fields nor memory components (core/explain.py's keys)
+FIGURE_LABELS = {"quick_rule": "Quick rule", "training_flops": "Training FLOPs", "engine_vllm": "vLLM launch",
+                 "engine_sglang": "SGLang launch"}
+
+
+def figure_label(key: str) -> str:
+    """Words for an explained figure other than a memory component ('training_time_s' -> 'Training time')."""
+    if key in RESULT_FIELDS:
+        return result_label(key)
+    return FIGURE_LABELS.get(key, key.replace("_", " ").capitalize())

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from gpuplanner.core.catalogs import Catalogs, GpuSpec, Instance
-from gpuplanner.core.errors import InputError
+from gpuplanner.core.errors import InputError, did_you_mean
 from gpuplanner.core.links import Links, MeasuredLinks, links_for
 from gpuplanner.core.money import discount_for, parse_discounts
 from gpuplanner.core.units import HOURS_PER_MONTH
@@ -96,8 +96,9 @@ def _catalog_hardware(inputs, catalogs: Catalogs) -> Hardware:
     if inputs.instance:
         inst = catalogs.instances.get(inputs.instance)
         if inst is None:
-            raise InputError("instance", f"'{inputs.instance}' is not in the instance catalog; "
-                             "see the instance catalog for the list")
+            raise InputError("instance", f"'{inputs.instance}' is not in the instance catalog"
+                             f"{did_you_mean(inputs.instance, catalogs.instances)}"
+                             " (the instance catalog lists them all)")
         if inst.gpu not in catalogs.gpus:
             raise InputError("instance", f"'{inst.instance_type}' has a GPU ({inst.gpu or 'unknown'}) "
                              "with no datasheet entry in the GPU catalog")

@@ -102,11 +102,12 @@ def cost_time_chart(result, table) -> Chart:
         for days, cost, _ in points:
             p.drawEllipse(QPointF(x(days), y(cost)), 4, 4)
         cheapest, fastest = points[0], min(points, key=lambda pt: pt[0])
+        labels = _Labels(_frame(x, y))
+        if plan:
+            _plan_marker(p, QPointF(x(plan[0]), y(plan[1])), "this plan", labels)
         p.setFont(_font(font, SMALL_PX))
         for prefix, (days, cost, label) in (("cheapest", cheapest), ("fastest", fastest)):
-            _label(p, QPointF(x(days) + 7, y(cost) + 14), f"{prefix}: {label}")
-        if plan:
-            _plan_marker(p, QPointF(x(plan[0]), y(plan[1])), "this plan")
+            labels.place(p, QPointF(x(days), y(cost)), f"{prefix}: {label}")
     return Chart(PLOT_HEIGHT, draw)
 
 
@@ -127,17 +128,19 @@ def throughput_chart(result) -> Chart:
         p.setPen(QPen(BLACK, 1.5))
         at = [QPointF(x(pt.tokens_per_s_per_user), y(pt.tokens_per_s_total)) for pt in curve]
         p.drawPolyline(at)
+        labels = _Labels(_frame(x, y))
+        serving = next((xy for pt, xy in zip(curve, at) if pt.batch == result.serving_batch), None)
+        if serving is not None:  # the plan's label first: it must find a place
+            _plan_marker(p, serving, f"serving batch {result.serving_batch}", labels)
         p.setFont(_font(font, SMALL_PX))
-        for pt, xy in zip(curve, at):
-            p.drawEllipse(xy, 3.5, 3.5)
-            _text(p, xy + QPointF(6, -6), f"b={pt.batch}")
         if floor > 0:
             p.setPen(QPen(BLACK, 1, Qt.PenStyle.DashLine))
             p.drawLine(QPointF(x(floor), y(y.lo)), QPointF(x(floor), y(y.hi)))
-            _label(p, QPointF(x(floor) - 4, y(y.hi) + 12), f"floor {floor:g} tok/s per user", Qt.AlignmentFlag.AlignRight)
-        serving = next((xy for pt, xy in zip(curve, at) if pt.batch == result.serving_batch), None)
-        if serving is not None:
-            _plan_marker(p, serving, f"serving batch {result.serving_batch}")
+            labels.place(p, QPointF(x(floor), y(y.hi) + 6), f"floor {floor:g} tok/s per user")
+            p.setPen(QPen(BLACK, 1.5))
+        for pt, xy in zip(curve, at):
+            p.drawEllipse(xy, 3.5, 3.5)
+            labels.place(p, xy, f"b={pt.batch}", optional=True)  # crowded small batches go unlabelled
     return Chart(PLOT_HEIGHT, draw)
 
 
@@ -178,10 +181,10 @@ def _axes(p: QPainter, x: Scale, y: Scale, x_label, y_label, x_title: str, y_tit
     p.setPen(QPen(BLACK, 1))
     p.drawRect(QRectF(QPointF(x.start, y.end), QPointF(x.end, y.start)))
     for v in x.ticks():
-        _text(p, QPointF(x(v), y.start + 14), x_label(v), Qt.AlignmentFlag.AlignHCenter)
+        _text(p, QPointF(x(v), y.start + 18), x_label(v), Qt.AlignmentFlag.AlignHCenter)  # below the y labels
     for v in y.ticks():
         _text(p, QPointF(x.start - 5, y(v) + 4), y_label(v), Qt.AlignmentFlag.AlignRight)
-    _text(p, QPointF((x.start + x.end) / 2, y.start + 32), x_title, Qt.AlignmentFlag.AlignHCenter)
+    _text(p, QPointF((x.start + x.end) / 2, y.start + 35), x_title, Qt.AlignmentFlag.AlignHCenter)
     p.save()
     p.translate(12, (y.start + y.end) / 2)
     p.rotate(-90)
@@ -209,13 +212,51 @@ def _marker_line(p: QPainter, at_x: float, label_y: float, bottom: float, label:
         _text(p, QPointF(at_x + 4, label_y), label)
 
 
-def _plan_marker(p: QPainter, at: QPointF, label: str) -> None:
+def _plan_marker(p: QPainter, at: QPointF, label: str, labels: _Labels) -> None:
     p.setPen(QPen(BLACK, 1))
     p.setBrush(BLACK)
     p.drawRect(QRectF(at.x() - 5, at.y() - 5, 10, 10))
     p.setBrush(Qt.BrushStyle.NoBrush)
     p.setFont(_font(p.font(), TEXT_PX, bold=True))
-    _label(p, at + QPointF(9, -8), label)
+    labels.place(p, at, label)
+
+
+def _frame(x: Scale, y: Scale) -> QRectF:
+    """The plot's frame (inside the axes: annotations never cover tick labels)."""
+    return QRectF(QPointF(x.start, y.end), QPointF(x.end, y.start))
+
+
+class _Labels:
+    """Annotations placed next to their point where they overlap no earlier one and stay inside
+    the frame: right-below, right-above, left-below, left-above, then further down the same
+    sides. An optional one that finds no place is left out (its point stays marked)."""
+
+    GAP = 7.0
+
+    def __init__(self, frame: QRectF):
+        self.frame = frame
+        self.taken: list[QRectF] = []
+
+    def place(self, p: QPainter, at: QPointF, text: str, optional: bool = False) -> bool:
+        metrics = p.fontMetrics()
+        width, height = metrics.horizontalAdvance(text) + 4, metrics.height() + 2
+        tries = [(side, drop) for drop in range(6) for side in (1, -1)]
+        for side, drop in tries:
+            for below in (True, False) if drop == 0 else (True,):
+                left = at.x() + self.GAP if side > 0 else at.x() - self.GAP - width
+                top = at.y() + self.GAP / 2 + drop * height if below else at.y() - self.GAP / 2 - height
+                box = QRectF(left, top, width, height)
+                if self.frame.contains(box) and not any(box.intersects(t) for t in self.taken):
+                    return self._draw(p, box, text)
+        if optional:
+            return False
+        box = QRectF(at.x() + self.GAP, at.y() + self.GAP / 2, width, height)
+        return self._draw(p, box, text)  # nowhere free: at its point, over what is there
+
+    def _draw(self, p: QPainter, box: QRectF, text: str) -> bool:
+        self.taken.append(box)
+        _label(p, QPointF(box.left() + 2, box.top() + 1 + p.fontMetrics().ascent()), text)
+        return True
 
 
 def _text(p: QPainter, at: QPointF, text: str, align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft) -> None:

@@ -139,6 +139,11 @@ def quick_rule_rows(result) -> list[tuple[str, str]]:
             ("Formula", qr.formula), ("Detailed estimate", detailed)]
 
 
+def figure_label(key: str) -> str:
+    """The words for an explained figure's key ('training_time_s' -> 'Training time')."""
+    return COMPONENT_LABELS.get(key) or fields.figure_label(key)
+
+
 def input_rows(result) -> list[tuple[str, str]]:
     """The inputs that matter for this mode, labelled and written as the form and the CLI do."""
     return fields.input_rows(result.inputs, result.mode)

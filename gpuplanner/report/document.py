@@ -12,7 +12,17 @@ from html import escape
 
 import pandas as pd
 from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt, QUrl
-from PySide6.QtGui import QColor, QImage, QPagedPaintDevice, QPainter, QPen, QTextDocument
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QPagedPaintDevice,
+    QPainter,
+    QPen,
+    QTextBlock,
+    QTextCursor,
+    QTextDocument,
+    QTextFormat,
+)
 
 from gpuplanner.core.text import in_unit
 from gpuplanner.report import content
@@ -34,6 +44,8 @@ th { background-color: #dddddd; text-align: left; }
 .plan { font-weight: bold; background-color: #eeeeee; }
 .quick { background-color: #f2f2f2; }
 """
+HEADING_LEVEL = 2  # the section headings (<h2>) that must not end a page
+FOLLOWER_BLOCKS = 3  # how far after a heading its chart or table is looked for
 GRID_TABLE = 'border="0.5" cellspacing="0" cellpadding="3" width="100%" style="border-collapse: collapse;"'
 
 
@@ -60,6 +72,7 @@ class PagedDocument:
         width = int(self._body.width())
         sizes = {key: QSizeF(width, round(width * chart.aspect)) for key, chart in charts.items()}
         self._doc.setHtml(report_html(result, table, created, sizes, unit))
+        keep_headings_with_content(self._doc, self._body.height())
         self._charts = [(chart, _image_rect(self._doc, CHART_URL.format(key), sizes[key]))
                         for key, chart in charts.items()]
 
@@ -112,7 +125,7 @@ def report_html(result, table: pd.DataFrame, created: date, chart_sizes: dict[st
         "<h2>Assumptions</h2>", _grid(["Assumption", "Value", "Source"],
                                       [[a.name, in_unit(a.value, unit), a.source] for a in result.assumptions]),
         "<h2>Formulas</h2>", _grid(["Figure", "Formula", "With your values", "Source"],
-                                   [[e.key.replace("_", " "), e.formula, in_unit(e.substituted, unit), e.source]
+                                   [[content.figure_label(e.key), e.formula, in_unit(e.substituted, unit), e.source]
                                     for e in result.explanations]),
     ])
 
@@ -187,6 +200,59 @@ def _image_rect(doc: QTextDocument, url: str, size: QSizeF) -> QRectF:
             it += 1
         block = block.next()
     raise LookupError(f"the report layout lost the chart {url}")
+
+
+def _page(block: QTextBlock, page_height: float) -> int:
+    """The page a block's first line is on (table cells too: their layout positions are relative)."""
+    rect = block.document().documentLayout().blockBoundingRect(block)
+    layout = block.layout()
+    first_line = layout.lineAt(0).rect().center().y() if layout.lineCount() else 0.0
+    return int((rect.top() + first_line) // page_height)
+
+
+def _follower(heading: QTextBlock) -> QTextBlock | None:
+    """What a heading introduces: its chart or table if one comes within a few blocks, else
+    its first two blocks' second (a caption alone is not enough to keep it company)."""
+    blocks: list[QTextBlock] = []
+    block = heading.next()
+    while block.isValid() and len(blocks) < FOLLOWER_BLOCKS:
+        if QTextCursor(block).currentTable() is not None or any(
+                fragment.charFormat().isImageFormat() for fragment in _fragments(block)):
+            return block
+        blocks.append(block)
+        block = block.next()
+    return blocks[1] if len(blocks) > 1 else (blocks[0] if blocks else None)
+
+
+def _fragments(block: QTextBlock):
+    it = block.begin()
+    while not it.atEnd():
+        yield it.fragment()
+        it += 1
+
+
+def stranded_headings(doc: QTextDocument, page_height: float) -> list[QTextBlock]:
+    """Section headings on a different page from what they introduce (a heading ending a page)."""
+    stranded, block = [], doc.begin()
+    while block.isValid():
+        if block.blockFormat().headingLevel() == HEADING_LEVEL:
+            follower = _follower(block)
+            if follower is not None and _page(follower, page_height) != _page(block, page_height):
+                stranded.append(block)
+        block = block.next()
+    return stranded
+
+
+def keep_headings_with_content(doc: QTextDocument, page_height: float) -> None:
+    """Start a new page before each heading that would end one (QTextDocument has no
+    keep-with-next); each move shifts what follows, so look again after each."""
+    for _ in range(doc.blockCount()):
+        stranded = stranded_headings(doc, page_height)
+        if not stranded:
+            return
+        block_format = stranded[0].blockFormat()
+        block_format.setPageBreakPolicy(QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
+        QTextCursor(stranded[0]).setBlockFormat(block_format)
 
 
 def _key_values(rows, css: str = "") -> str:

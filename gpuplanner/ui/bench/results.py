@@ -18,6 +18,12 @@ from gpuplanner.ui.dialogs import Dialogs
 HEADERS = ("Measurement", "Achieved", "Datasheet peak", "% of peak")
 # How the table shows each canonical unit: (divisor, unit shown)
 _SHOWN_UNITS = {"FLOP/s": (1e12, "TFLOP/s"), "B/s": (1e9, "GB/s"), "%": (1.0, "%")}
+# How the benchmark measured the training step's peak memory (bench/kernels.py), in plain words
+PEAK_MEMORY_METHODS = {
+    "cuda_max_memory_allocated": "torch's peak GPU allocation",
+    "rss_high_water_delta": "growth of the process's peak memory use",
+    "rss_delta_at_end": "growth of the process's memory use by the end of the step",
+}
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -46,6 +52,7 @@ class BenchResultsView(QtWidgets.QWidget):
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().hide()
+        self.table.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # every row shows
         self.memory_label = QtWidgets.QLabel()
         self.memory_label.setWordWrap(True)
         self.save_button = QtWidgets.QPushButton("Save results")
@@ -86,7 +93,14 @@ class BenchResultsView(QtWidgets.QWidget):
             f"{device.name} · torch {device.torch_version or '?'} · {device.threads} threads · "
             f"measured {run.measured_at.date().isoformat()} · {compared}")
         self.memory_label.setText(self._memory_text())
+        self._fit_rows()
         self._update_buttons()
+
+    def _fit_rows(self) -> None:
+        """Ask for the height of every row, so a splitter above gives the table room for all."""
+        table = self.table
+        rows = sum(table.rowHeight(r) for r in range(table.rowCount()))
+        table.setMinimumHeight(table.horizontalHeader().sizeHint().height() + rows + 2 * table.frameWidth())
 
     def show_unreadable(self, reason: str) -> None:
         """Say that the last run's results could not be read (the shown run, if any, stays)."""
@@ -102,8 +116,9 @@ class BenchResultsView(QtWidgets.QWidget):
         except (KeyError, TypeError, ValueError, ArithmeticError) as e:  # another version's config
             return f"Training step: its configuration cannot be read ({type(e).__name__}: {e})."
         measured = train.peak_memory_bytes
+        method = PEAK_MEMORY_METHODS.get(train.peak_memory_method, "method not recorded")
         return (f"Training step ({train.param_count:,} parameters): measured peak {measured / MIB:,.0f} MiB "
-                f"({train.peak_memory_method}), planner predicts {predicted / MIB:,.0f} MiB "
+                f"({method}), planner predicts {predicted / MIB:,.0f} MiB "
                 f"(measured/predicted = {measured / predicted:.2f}).")
 
     def machine_gpu(self):

@@ -2,8 +2,10 @@
 
 A sweep takes tens of milliseconds with the bundled catalogs and seconds with a large user
 catalog, so the window asks for one and gets it back by signal; a serving sweep brings the plan
-hardware's serving frontier with it (the table's attrs). The newest request wins: an
-older one still running stops at its next (mode, precision) block (core.sweep's `stop`).
+hardware's serving frontier with it (the table's attrs). The newest request wins: an older one
+still running stops at its next (mode, precision) block (core.sweep's `stop`). Sweeps run one
+after another on one worker thread (ui.worker), which other comparison jobs (the serving curves)
+share.
 Recent sweeps are kept, so switching back to an earlier plan or tab costs nothing.
 """
 from __future__ import annotations
@@ -17,6 +19,7 @@ from PySide6 import QtCore
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import SweepCancelled
 from gpuplanner.core.inputs import PlanInputs
+from gpuplanner.ui.worker import Worker
 
 if TYPE_CHECKING:  # pandas loads with the first comparison, not at start-up
     import pandas as pd
@@ -46,7 +49,7 @@ class SweepRunner(QtCore.QObject):
         self._cache: OrderedDict = OrderedDict()
         self._generation = 0
         self._lock = threading.Lock()
-        self._threads: list[threading.Thread] = []
+        self.worker = Worker("gpuplanner-sweep")
         self._done.connect(self._deliver, QtCore.Qt.ConnectionType.QueuedConnection)
 
     @staticmethod
@@ -85,9 +88,7 @@ class SweepRunner(QtCore.QObject):
             except Exception as e:  # reported on the GUI thread; the worker never dies silently
                 self._done.emit(generation, key, None, e)
 
-        thread = threading.Thread(target=work, name="gpuplanner-sweep", daemon=True)
-        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
-        thread.start()
+        self.worker.submit(work)
 
     def table_now(self, inputs: PlanInputs, catalogs: Catalogs, modes: tuple) -> pd.DataFrame:
         """The sweep, computed here if it is not cached (for exports, which need it whole)."""
@@ -103,9 +104,7 @@ class SweepRunner(QtCore.QObject):
         """Cancel what runs and wait for it (the window calls this when it closes)."""
         with self._lock:
             self._generation += 1
-        for thread in self._threads:
-            thread.join(timeout_s)
-        self._threads = []
+        self.worker.stop(timeout_s)
 
     def _store(self, key, entry) -> None:
         self._cache[key] = entry

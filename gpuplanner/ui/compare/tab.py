@@ -1,37 +1,41 @@
 """The Compare tab: every instance type × precision, filterable and sortable, over a chart.
 
 The chart shows the chosen candidates (selected rows, else the five cheapest fitting rows
-shown): cost against days for training, total against per-user tokens/s for serving (the
-serving curve comes from one estimate per candidate, a fraction of a millisecond each). Beside
-it, the serving frontier of the plan's hardware, which arrives with the sweep.
+shown): cost against days for training, total against per-user tokens/s for serving. The
+table and the serving curves come from the CompareState's workers; the tab computes nothing.
+Beside the chart, the serving frontier of the plan's hardware, which arrives with the sweep.
+Its legend sits under the plot (never over the points), and candidates that coincide share
+one colour and one legend entry, so no entry names a curve hidden under another.
 """
 from __future__ import annotations
 
+import html
+import itertools
 from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from gpuplanner.core.catalogs import Catalogs
-from gpuplanner.core.errors import InputError
-from gpuplanner.core.estimate import estimate
 from gpuplanner.core.frontier import FRONTIER_ATTR
-from gpuplanner.core.inputs import MODES, PlanInputs
-from gpuplanner.core.pricing import COST_KEY, cheapest_first
+from gpuplanner.core.inputs import MODES
+from gpuplanner.core.pricing import COST_KEY
 
 if TYPE_CHECKING:  # pandas loads with the first comparison, not at start-up
     import pandas as pd
+
+    from gpuplanner.ui.compare.state import CompareState
 
 from gpuplanner.ui.compare.model import (
     COLUMN_INDEX,
     ROW_ROLE,
     SweepFilter,
     SweepTableModel,
-    cheapest_rows,
 )
+from gpuplanner.ui.compare.state import curve_key
 from gpuplanner.ui.theme import ThemedPlot
 
 MAX_DEFAULT_CANDIDATES = 5
+CELL_PADDING_PX = 16  # around a cell's text, beyond what the style draws
 MODE_ONLY_COLUMNS = {"mode": "", "training_days": "train", "training_cost_usd": "train",
                      "usd_per_million_tokens": "infer", "monthly_cost_usd": "infer"}  # hidden for the other mode
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7")
@@ -41,36 +45,63 @@ def candidate_name(row: dict) -> str:
     return f"{row['instance_type']} {row['precision']}"
 
 
+def coincident_groups(series: list[tuple]) -> list[int]:
+    """For each series (its points, rounded as drawn), the index of the first identical one:
+    series drawn on top of each other get one colour and one legend entry."""
+    first: dict[tuple, int] = {}
+    return [first.setdefault(tuple(f"{v:.3g}" for v in points), i) for i, points in enumerate(series)]
+
+
 class CompareChart(ThemedPlot):
-    """Cost vs days (training) or throughput vs interactivity (serving)."""
+    """Cost vs days (training) or throughput vs interactivity (serving). The data items are
+    kept and updated in place; `legend` is a label for the owner to place under the plot."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
         self.setMenuEnabled(False)
-        self.legend = self.addLegend(offset=(-5, 5))
         self.setMinimumHeight(180)
+        self.legend = QtWidgets.QLabel()
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self._items: list[pg.PlotDataItem] = []
+        self._axes = ("", "")
         for name in ("left", "bottom"):
             self.getAxis(name).enableAutoSIPrefix(False)
 
     def show_training(self, rows: list[dict]) -> None:
         largest = max((row["training_cost_usd"] for row in rows), default=0.0)
         scale, unit = next(((s, u) for s, u in ((1e6, "M USD"), (1e3, "k USD")) if largest >= s), (1.0, "USD"))
-        self._reset("training days", f"training cost ({unit}, on-demand)")
-        for color, row in zip(PALETTE, rows):
-            self.plot([row["training_days"]], [row["training_cost_usd"] / scale], pen=None, symbol="o",
-                      symbolSize=10, symbolBrush=color, name=candidate_name(row))
+        self._draw("training days", f"training cost ({unit}, on-demand)",
+                   [(candidate_name(r), [r["training_days"]], [r["training_cost_usd"] / scale]) for r in rows],
+                   lambda color: {"pen": None, "symbol": "o", "symbolSize": 10, "symbolBrush": color})
 
     def show_serving(self, curves: list[tuple[str, tuple]]) -> None:
-        self._reset("tokens/s per user", "tokens/s total (one replica)")
-        for color, (name, curve) in zip(PALETTE, curves):
-            self.plot([p.tokens_per_s_per_user for p in curve], [p.tokens_per_s_total for p in curve],
-                      pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5, symbolBrush=color, name=name)
+        self._draw("tokens/s per user", "tokens/s total (one replica)",
+                   [(name, [p.tokens_per_s_per_user for p in curve], [p.tokens_per_s_total for p in curve])
+                    for name, curve in curves],
+                   lambda color: {"pen": pg.mkPen(color, width=2), "symbol": "o", "symbolSize": 5,
+                                  "symbolBrush": color})
 
-    def _reset(self, x_label: str, y_label: str) -> None:
-        self.clear()
-        self.legend.clear()
-        self.setLabel("bottom", x_label)
-        self.setLabel("left", y_label)
+    def _draw(self, x_label: str, y_label: str, series: list[tuple[str, list, list]], style) -> None:
+        """One data item per series, reusing the items already on the plot."""
+        if self._axes != (x_label, y_label):
+            self._axes = (x_label, y_label)
+            self.setLabel("bottom", x_label)
+            self.setLabel("left", y_label)
+        while len(self._items) > len(series):
+            self.removeItem(self._items.pop())
+        while len(self._items) < len(series):
+            self._items.append(self.plot([], []))
+        groups = coincident_groups([(*x, *y) for _, x, y in series])
+        colors = [PALETTE[sorted(set(groups)).index(g) % len(PALETTE)] for g in groups]
+        for item, (_, x, y), color in zip(self._items, series, colors):
+            item.setData(x, y, **style(color))
+        entries: dict[int, list[str]] = {}
+        for (name, _, _), group in zip(series, groups):
+            entries.setdefault(group, []).append(name)
+        self.legend.setText(" &nbsp; ".join(
+            f'<span style="color:{colors[g]}">●</span>&nbsp;{html.escape(" = ".join(names))}'
+            + (" (same values)" if len(names) > 1 else "") for g, names in entries.items()))
 
 
 class FrontierChart(ThemedPlot):
@@ -107,15 +138,14 @@ class FrontierChart(ThemedPlot):
 
 
 class CompareTab(QtWidgets.QWidget):
-    """Filters, the sortable table and the candidates chart. `modes_changed` asks the owner for
-    the sweep of `wanted_modes()` (only the modes shown are computed)."""
+    """Filters, the sortable table and the candidates chart, showing a CompareState (None: the
+    owner calls `set_table` itself and serving curves are not drawn)."""
 
     modes_changed = QtCore.Signal()
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None):
+    def __init__(self, state: CompareState | None = None, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
-        self.inputs: PlanInputs | None = None
-        self.catalogs: Catalogs | None = None
+        self.state = state
         self.model = SweepTableModel(self)
         self.proxy = SweepFilter(self)
         self.proxy.setSourceModel(self.model)
@@ -141,6 +171,7 @@ class CompareTab(QtWidgets.QWidget):
         self.view.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.verticalHeader().setVisible(False)
         self.view.verticalHeader().setDefaultSectionSize(self.view.fontMetrics().height() + 6)
+        self.ranked: dict[str, list[int]] = {mode: [] for mode in MODES}  # shown rows, cheapest first
         self.view.setWordWrap(False)
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.selectionModel().selectionChanged.connect(self._update_chart)
@@ -152,9 +183,14 @@ class CompareTab(QtWidgets.QWidget):
             bar.addWidget(w)
         bar.addWidget(self.fits_only)
         bar.addWidget(self.cheapest_label, 1)
+        chart_box = QtWidgets.QWidget()
+        chart_layout = QtWidgets.QVBoxLayout(chart_box)
+        chart_layout.setContentsMargins(0, 0, 0, 0)
+        chart_layout.addWidget(self.chart, 1)
+        chart_layout.addWidget(self.chart.legend)
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         charts = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        charts.addWidget(self.chart)
+        charts.addWidget(chart_box)
         charts.addWidget(self.frontier_chart)
         splitter.addWidget(self.view)
         splitter.addWidget(charts)
@@ -163,10 +199,15 @@ class CompareTab(QtWidgets.QWidget):
         layout.addLayout(bar)
         layout.addWidget(splitter, 1)
         self._frontier_shown()
+        if state is not None:
+            state.sweep_changed.connect(lambda: self.set_table(state.table))
+            state.curves_changed.connect(self._update_chart)
+            state.busy_changed.connect(self.set_busy)
+            state.plan_mode_changed.connect(self._follow_plan_mode)
+            self.modes_changed.connect(lambda: state.set_modes(self.wanted_modes()))
 
-    def set_table(self, table: pd.DataFrame, inputs: PlanInputs, catalogs: Catalogs) -> None:
-        """Show a new sweep; `inputs`/`catalogs` are what it was computed from (for curves)."""
-        self.inputs, self.catalogs = inputs, catalogs
+    def set_table(self, table: pd.DataFrame) -> None:
+        """Show a new sweep, keeping the filters, the sort and the column widths' fit."""
         clouds = sorted(set(table["cloud"]))
         current = self.cloud_filter.currentData() or ""
         with QtCore.QSignalBlocker(self.cloud_filter):
@@ -175,12 +216,9 @@ class CompareTab(QtWidgets.QWidget):
             for cloud in clouds:
                 self.cloud_filter.addItem(cloud, cloud)
             self.cloud_filter.setCurrentIndex(max(0, self.cloud_filter.findData(current)))
-        first = not self.model.rows
         self.model.set_table(table)
         self.frontier_chart.show_frontier(table.attrs.get(FRONTIER_ATTR))
         self._filters_changed()
-        if first:
-            self.view.resizeColumnsToContents()
 
     def _frontier_shown(self) -> None:
         """The frontier is a serving chart: hidden while only training rows are shown."""
@@ -188,7 +226,7 @@ class CompareTab(QtWidgets.QWidget):
 
     def wanted_modes(self) -> tuple:
         mode = self.mode_filter.currentData()
-        return (mode,) if mode else ("train", "infer")
+        return (mode,) if mode else MODES
 
     def set_busy(self, busy: bool, message: str = "") -> None:
         """Say that a newer comparison is being computed (the rows shown stay until it arrives)."""
@@ -200,6 +238,10 @@ class CompareTab(QtWidgets.QWidget):
         self.mode_filter.setCurrentIndex(self.mode_filter.findData(mode))
         self.sort_by(COST_KEY[mode])
 
+    def _follow_plan_mode(self, mode: str) -> None:
+        with QtCore.QSignalBlocker(self):  # the state already asks for this mode's sweep
+            self.set_mode(mode)
+
     def sort_by(self, key: str, order=QtCore.Qt.SortOrder.AscendingOrder) -> None:
         self.view.sortByColumn(COLUMN_INDEX[key], order)
 
@@ -208,33 +250,46 @@ class CompareTab(QtWidgets.QWidget):
         for key, column in COLUMN_INDEX.items():
             only = MODE_ONLY_COLUMNS.get(key)
             self.view.setColumnHidden(column, bool(mode) and only is not None and only != mode)
-        self.proxy.set_filters(self.cloud_filter.currentData() or "", self.mode_filter.currentData() or "",
-                               self.fits_only.isChecked())
-        self.model.set_cheapest(cheapest_rows(self.model.rows, self.proxy.accepted_source_rows()))
+        self.proxy.set_filters(self.cloud_filter.currentData() or "", mode, self.fits_only.isChecked())
+        shown = self.proxy.accepted_source_rows()
+        self.ranked = self.model.cheapest_first(shown)
+        self.model.set_cheapest({ranked[0] for ranked in self.ranked.values() if ranked})
         texts = [f"cheapest {('training' if self.model.rows[i]['mode'] == 'train' else 'serving')}: "
                  f"{candidate_name(self.model.rows[i])}" for i in sorted(self.model.cheapest)]
         self.cheapest_label.setText(" · ".join(texts) or "nothing fits with these filters")
+        self._fit_columns(shown)
         self._update_chart()
+
+    def _fit_columns(self, rows: list[int]) -> None:
+        """Widen the columns to their header and the widest text of the rows shown (never
+        narrower, so nothing jumps): no figure is clipped. Qt's resizeColumnsToContents asks the
+        model for ~6 roles of each of up to 1,000 rows per column, a stall of its own."""
+        metrics, header = self.view.fontMetrics(), self.view.horizontalHeader()
+        for column in range(self.model.columnCount() - 1):  # the last column stretches
+            if self.view.isColumnHidden(column):
+                continue
+            texts = self.model.widest_texts(column, rows)
+            width = max((metrics.horizontalAdvance(text) for text in texts), default=0) + CELL_PADDING_PX
+            width = max(width, header.sectionSizeHint(column))
+            if width > self.view.columnWidth(column):
+                self.view.setColumnWidth(column, width)
 
     def chosen_rows(self) -> list[dict]:
         """Selected rows, else the cheapest fitting rows shown (at most five)."""
         selected = self.view.selectionModel().selectedRows()
         if selected:
             return [index.data(ROW_ROLE) for index in selected]
-        rows = [self.model.rows[i] for i in self.proxy.accepted_source_rows()]
-        return [rows[i] for mode in MODES for i in cheapest_first(rows, mode)][:MAX_DEFAULT_CANDIDATES]
+        ranked = itertools.chain.from_iterable(self.ranked[mode] for mode in MODES)
+        return [self.model.rows[i] for i in itertools.islice(ranked, MAX_DEFAULT_CANDIDATES)]
 
     def _update_chart(self) -> None:
         rows = [r for r in self.chosen_rows() if r["fits"]]
         if self.mode_filter.currentData() == "infer" or (rows and all(r["mode"] == "infer" for r in rows)):
-            self.chart.show_serving([(candidate_name(r), self._curve(r)) for r in rows if r["mode"] == "infer"])
+            serving = [r for r in rows if r["mode"] == "infer"]
+            curves = self.state.curves if self.state is not None else {}
+            self.chart.show_serving([(candidate_name(r), curves[curve_key(r)]) for r in serving
+                                     if curve_key(r) in curves])
+            if self.state is not None:
+                self.state.request_curves(serving)  # those missing arrive through curves_changed
         else:
             self.chart.show_training([r for r in rows if r["mode"] == "train"])
-
-    def _curve(self, row: dict) -> tuple:
-        try:
-            r = estimate(self.inputs.with_(mode="infer", precision=row["precision"],
-                                           instance=row["instance_type"], gpu=""), self.catalogs)
-        except InputError:
-            return ()
-        return r.curve

@@ -304,14 +304,21 @@ class LivePanel(QtWidgets.QWidget):
         self.process_table.verticalHeader().setVisible(False)
         self.process_table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.process_table.setMaximumHeight(110)
+        self.process_note = QtWidgets.QLabel()  # why the process table is empty, shown instead of it
+        self.process_note.setWordWrap(True)
+        self.phases_label = QtWidgets.QLabel()  # the shaded phases, named in order (no labels on the plot)
+        self.phases_label.setWordWrap(True)
+        self.phases_label.setVisible(False)
 
         local = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(local)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         layout.addLayout(status_row)
+        layout.addWidget(self.phases_label)
         layout.addWidget(self.page_stack, 1)
         layout.addWidget(self.process_table)
+        layout.addWidget(self.process_note)
         self.source_picker = QtWidgets.QComboBox()
         self.source_stack = QtWidgets.QStackedWidget()
         self.source_stack.addWidget(local)
@@ -379,16 +386,16 @@ class LivePanel(QtWidgets.QWidget):
         if phase is None:
             phase = _Phase(name, start_s, end_s)
             for page in self.pages.values():
-                for row, plot in enumerate(page.plots):
+                for plot in page.plots:
                     region = pg.LinearRegionItem(
                         values=(start_s, end_s or start_s), movable=False, brush=pg.mkBrush(120, 120, 200, 40)
                     )
-                    if row == 0:
-                        pg.InfLineLabel(region.lines[0], text=name, position=0.9, anchors=[(0, 0), (0, 0)])
+                    region.setToolTip(f"benchmark phase: {name}")
                     plot.addItem(region)
                     phase.regions.append((plot, region))
             self._phases[(name, start_s)] = phase
             self._drop_old_phases()
+            self._show_phase_names()
         phase.end_s = end_s
         self._dirty = True
 
@@ -510,6 +517,13 @@ class LivePanel(QtWidgets.QWidget):
         except (OSError, ValueError) as err:
             self._dialogs.error(self, "Export failed", str(err))
 
+    def _show_phase_names(self) -> None:
+        """Name the shaded phases once each, in order, above the plots: phases a fraction of a
+        second apart would smear their labels into one another on the plot itself."""
+        names = list(dict.fromkeys(phase.name for phase in self._phases.values()))
+        self.phases_label.setText("Benchmark phases (shaded on the plots): " + " → ".join(names))
+        self.phases_label.setVisible(bool(names))
+
     def _drop_old_phases(self) -> None:
         while len(self._phases) > _MAX_PHASES:
             oldest = self._phases.pop(next(iter(self._phases)))
@@ -533,6 +547,14 @@ class LivePanel(QtWidgets.QWidget):
 
     def _show_processes(self, snapshot: ProcessSnapshot | None) -> None:
         processes = snapshot.processes if snapshot is not None else ()
+        uuid = self.selected_device_uuid()
+        on_host = uuid in self._devices and self._devices[uuid].kind == DeviceKind.HOST
+        note = ("" if processes else
+                "No GPU is monitored, so no processes are listed: the driver (NVML) reports memory per "
+                "process only for NVIDIA GPUs." if on_host else "No process is using this GPU right now.")
+        self.process_note.setText(note)
+        self.process_note.setVisible(bool(note))
+        self.process_table.setVisible(not note)
         if processes == self._shown_processes:
             return
         self._shown_processes = processes

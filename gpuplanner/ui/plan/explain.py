@@ -10,6 +10,7 @@ import html
 
 from PySide6 import QtWidgets
 
+from gpuplanner.core.fields import figure_label
 from gpuplanner.core.result import BREAKDOWN_KEYS, PlanResult
 from gpuplanner.core.text import in_unit
 from gpuplanner.core.units import fmt_memory
@@ -20,7 +21,7 @@ PROMPT = "Click a number or a bar segment to see its formula, your values and th
 
 def explanation_html(result: PlanResult, key: str, unit: str = "GiB") -> str:
     e = result.explanation(key)
-    title = COMPONENT_LABELS.get(key, key.replace("_", " "))
+    title = COMPONENT_LABELS.get(key) or figure_label(key)
     if e is None:
         value = f" = {fmt_memory(getattr(result.breakdown_bytes, key), unit)} per GPU" if key in BREAKDOWN_KEYS else ""
         return (f"<b>{html.escape(title)}</b>{html.escape(value)}<br>No formula is recorded for this "

@@ -11,7 +11,7 @@ import math
 from PySide6 import QtCore, QtWidgets
 
 from gpuplanner.core.catalogs import Catalogs
-from gpuplanner.core.errors import InputError
+from gpuplanner.core.errors import InputError, did_you_mean
 from gpuplanner.core.fields import GROUPS, InputField, count_text, field_for_error
 from gpuplanner.core.hub import parse_hub_id
 from gpuplanner.core.inputs import PlanInputs
@@ -43,7 +43,9 @@ def combo_value(combo: QtWidgets.QComboBox, field: str, what: str):
     if index < 0:
         index = combo.findData(text)
     if index < 0:
-        raise InputError(field, f"'{combo.currentText()}' is not {what}; pick one from the list")
+        names = [data for data in map(combo.itemData, range(combo.count())) if isinstance(data, str)]
+        raise InputError(field, f"'{combo.currentText()}' is not {what}{did_you_mean(text, names)}; "
+                         "pick one from the list")
     return combo.itemData(index)
 
 

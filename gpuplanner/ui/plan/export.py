@@ -1,0 +1,59 @@
+"""Export the plan (with the comparison of both modes) as a CSV table or a PDF report.
+
+The report writer comes from the composition root (None: this build has none); the
+comparison comes from the CompareState, computed here only if it is not cached.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6 import QtCore, QtWidgets
+
+from gpuplanner.ui.compare.state import CompareState
+from gpuplanner.ui.plan.state import PlannerState
+
+EXPORT_FILTERS = {".csv": "CSV table (*.csv)", ".pdf": "PDF report (*.pdf)"}
+
+
+class Exporter(QtCore.QObject):
+    """`export(suffix)` asks where, writes, and says so through `message`."""
+
+    message = QtCore.Signal(str, int)  # a status-bar note and how long it shows (ms)
+
+    def __init__(self, state: PlannerState, compare: CompareState, write_report: Callable | None,
+                 window: QtWidgets.QWidget):
+        super().__init__(window)
+        self.state, self.compare, self.write_report = state, compare, write_report
+        self.window = window  # the dialogs' parent; its `dialogs`, `document`, `settings` are read at each use
+
+    def suggested_stem(self) -> str:
+        """A file name for an unsaved plan: the model and what is planned ('llama-3.1-70b-serving')."""
+        if self.state.result is None:
+            return "plan"
+        mode = "training" if self.state.result.mode == "train" else "serving"
+        return re.sub(r"[^A-Za-z0-9._-]+", "-", f"{self.state.result.model_name}-{mode}").strip("-.") or "plan"
+
+    def export(self, suffix: str) -> bool:
+        dialogs, document = self.window.dialogs, self.window.document
+        if self.write_report is None:
+            dialogs.error(self.window, "Export unavailable",
+                          "This build has no report writer (gpuplanner.report.write_report).")
+            return False
+        if self.state.result is None or self.state.inputs is None:
+            dialogs.error(self.window, "Nothing to export", "Fix the fields marked in red first.")
+            return False
+        name = f"{document.path.stem if document.path else self.suggested_stem()}{suffix}"
+        path = dialogs.save_path(self.window, "Export", EXPORT_FILTERS[suffix], name)
+        if not path:
+            return False
+        path = path if path.lower().endswith(suffix) else path + suffix
+        try:
+            self.write_report(self.state.result, self.compare.table_now(), path,
+                              memory_unit=self.window.settings.memory_unit())
+        except Exception as e:  # the report layer's ReportError, OSError, …: tell the user, keep running
+            dialogs.error(self.window, "Export failed", f"{Path(path).name} was not written: {e}")
+            return False
+        self.message.emit(f"exported {path}", 5000)
+        return True
