@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gpuplanner.core.catalogs import Catalogs, GpuSpec, Instance
 from gpuplanner.core.errors import InputError
@@ -33,6 +33,7 @@ class Hardware:
     unit_spot_price_usd_per_hour: float
     price_as_of: str
     price_note: str
+    network_bytes_per_s: float = math.nan  # the instance network as the user states it (NaN: the catalog's)
 
     @property
     def unit_gpus(self) -> int:
@@ -45,7 +46,10 @@ class Hardware:
     @property
     def links(self) -> Links:
         """What its GPUs talk over: the one place serving and training read link bandwidths."""
-        return links_for(self.gpu, self.instance, self.gpus_per_instance)
+        links = links_for(self.gpu, self.instance, self.gpus_per_instance)
+        if math.isfinite(self.network_bytes_per_s):
+            return replace(links, network_bytes_per_s=self.network_bytes_per_s, source=links.source + "; network as set")
+        return links
 
 
 def instance_hardware(inst: Instance, gpu: GpuSpec) -> Hardware:
