@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from gpuplanner.core import CatalogError, InputError, PlanInputs, estimate, load_catalogs, safe_io
-from gpuplanner.core.fields import FORM_FIELDS, GROUPS, INPUT_FIELDS, InputField
+from gpuplanner.core.fields import FORM_FIELDS, GROUPS, INPUT_FIELDS, InputField, result_text
 from gpuplanner.core.model import load_config_json, load_model_folder
 from gpuplanner.core.planfile import PlanFileError, load_plan
 from gpuplanner.core.result import BREAKDOWN_KEYS
@@ -282,6 +282,9 @@ def plan_text(r, quick_only: bool = False) -> str:
         lines.append(f"Training: {r.training_flops:.3e} FLOP, {fmt_duration(r.training_time_s)}, "
                      f"{fmt_number(r.gpu_hours)} GPU-hours, {fmt_usd(r.cost_usd)} on-demand, "
                      f"{fmt_usd(r.spot_cost_usd)} spot")
+        lines.append(f"Speed: {result_text('step_time_s', r.step_time_s)} per step, MFU {result_text('mfu', r.mfu)}, "
+                     f"{result_text('tokens_per_s_per_gpu', r.tokens_per_s_per_gpu)} per GPU; host memory per node "
+                     f"{result_text('host_memory_bytes', r.host_memory_bytes)}")
     elif not r.replicas:
         lines.append("Serving: speed, replicas and cost unknown (see the warnings)")
     else:

@@ -28,6 +28,7 @@ from gpuplanner.core.memory import (
     weight_bytes_per_param,
 )
 from gpuplanner.core.model import ModelArch, sizes, synthesize
+from gpuplanner.core.offload import host_memory_bytes
 from gpuplanner.core.performance import batch_points, compute_dtype, training_flops
 from gpuplanner.core.pricing import (
     Fleet,
@@ -41,7 +42,7 @@ from gpuplanner.core.pricing import (
 from gpuplanner.core.result import PlanResult, QuickRule, ThroughputPoint
 from gpuplanner.core.serving import Load, OperatingPoint, Replica, ServingModel, efficiency
 from gpuplanner.core.steptime import StepTime, kernel_efficiency, step_setup, step_time
-from gpuplanner.core.tuning import RECOMPUTE_WORDS, Tuned, runner_up_note, tune_training
+from gpuplanner.core.tuning import RECOMPUTE_WORDS, Tuned, runner_up_note, setup_for, tune_training
 from gpuplanner.core.units import GIB, SECONDS_PER_DAY
 
 QUICK_TRAIN_BYTES = 18.0  # 2 half weights + 4 fp32 weights + 4 fp32 grads + 8 AdamW states
@@ -243,7 +244,8 @@ def _train(ctx: _Context, with_horizon: bool = True) -> PlanResult:
         mfu=model_flops / (gpus * peak * time_s) if fits else math.nan,
         tokens_per_s_per_gpu=inputs.training_tokens / (gpus * time_s) if fits else math.nan,
         step_time_s=step.tokens_per_step * time_s / inputs.training_tokens if fits and step else math.nan,
-        step_breakdown_s=step.breakdown() if fits and step else {}, warnings=tuple(warnings),
+        step_breakdown_s=step.breakdown() if fits and step else {}, host_memory_bytes=_host_memory(ctx, tuned),
+        warnings=tuple(warnings),
         layout_notes=tuned.reasons + ((runner_up,) if runner_up else ()) + _layout_notes(tuned.best.notes, cand.fits),
     )
 
@@ -287,6 +289,18 @@ def _time_s(ctx: _Context, tuned: Tuned, step: StepTime | None) -> float:
     if ctx.inputs.mfu or step is None:
         return tuned.best.hardware_flops / (gpus * ctx.peak * (ctx.inputs.mfu or math.nan))
     return ctx.inputs.training_tokens * step.step_s / step.tokens_per_step
+
+
+def _host_memory(ctx: _Context, tuned: Tuned) -> float:
+    """Host memory one node needs for the model states (core/offload.py): whole instances, or
+    nodes of gpus_per_instance GPUs when planning by GPU."""
+    inputs, best = ctx.inputs, tuned.best
+    lay, per = best.candidate.layout, ctx.hw.gpus_per_instance
+    setup = setup_for(inputs, ctx.arch, best.recompute, best.micro_batch)
+    gpus = max(lay.gpus, 1)
+    return host_memory_bytes(inputs.framework, lay.zero_stage, sizes(ctx.arch).total, setup.largest_tensor(),
+                             inputs.offload_optimizer, inputs.offload_params, min(gpus, per), math.ceil(gpus / per),
+                             setup.offloaded_bytes_per_param())
 
 
 def _beyond_horizon(ctx: _Context, model_flops: float, time_s: float) -> str:

@@ -204,6 +204,13 @@ GROUPS = (
                    choices=_choices(core_inputs.RECOMPUTE), mode="train"),
         InputField("flash_attention", "FlashAttention", "bool",
                    tip="Attention without storing the s×s score matrix; on for most modern stacks.", mode="train"),
+        InputField("offload_optimizer", "Offload optimizer", "choice",
+                   tip="ZeRO-Offload: gradients, fp32 master weights and optimizer states in host RAM (cpu) or "
+                       "on NVMe; the GPU keeps 16-bit weights. Costs PCIe traffic every step.",
+                   choices=_choices(core_inputs.OFFLOAD_DEVICES), mode="train"),
+        InputField("offload_params", "Offload parameters", "choice",
+                   tip="ZeRO-Infinity: the 16-bit weights in host RAM or on NVMe too, fetched every micro-batch "
+                       "(ZeRO-3 only).", choices=_choices(core_inputs.OFFLOAD_DEVICES), mode="train"),
         InputField("sequence_parallel", "Sequence parallelism", "bool",
                    tip="With tensor parallelism, also split the LayerNorm/dropout activations it would "
                        "otherwise keep whole on every rank (Korthikanti et al. 2022); Megatron-LM's "
@@ -347,6 +354,9 @@ _RESULTS = (
     ResultField("mfu", "MFU", "fraction",
                 "Model FLOPs (the chosen convention) / (GPUs × dense peak × time): the step model's, or as pinned."),
     ResultField("tokens_per_s_per_gpu", "Tokens/s per GPU", "rate", "Training tokens per second per GPU."),
+    ResultField("host_memory_bytes", "Host memory per node", "bytes",
+                "CPU RAM one node needs for the model states: offloaded states, or DeepSpeed's estimator "
+                "(all states live, × 1.5) in DeepSpeed mode."),
     ResultField("gpu_hours", "GPU-hours", "int"),
     ResultField("cost_usd", "Training cost", "usd", "On-demand cost of the whole run."),
     ResultField("spot_cost_usd", "Training cost (spot)", "usd", "Spot cost of the whole run."),

@@ -12,6 +12,7 @@ from gpuplanner.core.errors import InputError
 from gpuplanner.core.frameworks import FRAMEWORKS
 from gpuplanner.core.frameworks import framework as framework_spec
 from gpuplanner.core.model import ModelArch
+from gpuplanner.core.offload import OFFLOAD_DEVICES, check_offload
 from gpuplanner.core.performance import FLOP_CONVENTIONS as FLOP_SHARES
 from gpuplanner.core.units import GIB
 
@@ -61,6 +62,8 @@ class PlanInputs:
     interleave: int = 1  # virtual pipeline stages per GPU (interleaved 1F1B; 1 = plain 1F1B)
     recompute: str = "auto"  # auto: the mode on the fewest GPUs, then the least compute
     flash_attention: bool = True
+    offload_optimizer: str = "none"  # none, cpu or nvme: ZeRO-Offload of gradients, master weights, optimizer
+    offload_params: str = "none"  # none, cpu or nvme: ZeRO-Infinity parameter offload (ZeRO-3)
     sequence_parallel: bool = True  # with tensor parallelism, also split the activations it would replicate
     lora_rank: int = 16
     training_tokens: float = 1e9
@@ -96,6 +99,10 @@ class PlanInputs:
         _one_of("framework", self.framework, FRAMEWORKS)
         _one_of("flop_convention", self.flop_convention, FLOP_CONVENTIONS)
         _one_of("recompute", self.recompute, RECOMPUTE)
+        _one_of("offload_optimizer", self.offload_optimizer, OFFLOAD_DEVICES)
+        _one_of("offload_params", self.offload_params, OFFLOAD_DEVICES)
+        if self.mode == "train":
+            check_offload(self.offload_optimizer, self.offload_params, self.zero_stage, self.train_method)
         _one_of("price_kind", self.price_kind, PRICE_KINDS)
         if self.mode == "train" and self.train_method == "full" and self.precision not in TRAIN_PRECISIONS:
             raise InputError("precision", f"'{self.precision}' cannot be used for full training; "

@@ -28,6 +28,7 @@ from gpuplanner.core.memory import (
     weight_bytes_per_param,
 )
 from gpuplanner.core.model import ModelArch, ModelSizes, sizes
+from gpuplanner.core.offload import gpu_states, offloaded_bytes_per_param
 from gpuplanner.core.result import Layout, MemoryBreakdown
 
 TP_CHOICES = (1, 2, 4, 8)
@@ -118,12 +119,15 @@ class TrainingSetup:
     activations_replicated: float  # of which tensor parallelism does not divide (0 with sequence parallelism)
     adapters: float  # LoRA adapter parameters (0 for full training)
     sizes: ModelSizes
+    offload_optimizer: str = "none"  # offload.OFFLOAD_DEVICES
+    offload_params: str = "none"
     _terms: dict = field(default_factory=dict, compare=False, repr=False)  # memo of zero_terms
 
     def states(self) -> tuple:
-        """The model states as frameworks.State (LoRA: the frozen base, sharded by ZeRO-3)."""
+        """The model states on the GPU as frameworks.State (LoRA: the frozen base, sharded by
+        ZeRO-3); offloaded ones live in host memory (core/offload.py)."""
         if self.method == "full":
-            return self.full_states
+            return gpu_states(self.full_states, self.offload_optimizer, self.offload_params)
         return (State("weights", self.weight_bytes, 3),)
 
     def state_amounts(self, tp: int, pp: int, ep: int) -> tuple[list, float]:
@@ -144,13 +148,24 @@ class TrainingSetup:
         adapters = self.adapters * share / tp
         return amounts, (2 * LORA_PARAM_BYTES + self.optimizer_bytes) * adapters
 
+    def largest_tensor(self) -> float:
+        """Parameters of the largest weight matrix (embedding, MLP or attention projection)."""
+        arch = self.arch
+        return max(arch.vocab * arch.hidden, arch.hidden * max(arch.intermediate, arch.expert_width),
+                   arch.hidden * arch.attn_width)
+
+    def offloaded_bytes_per_param(self) -> float:
+        """Bytes per parameter of the states kept in host memory (core/offload.py)."""
+        if self.method != "full":
+            return 0.0
+        return offloaded_bytes_per_param(self.full_states, self.offload_optimizer, self.offload_params)
+
     def buffers(self, tp: int, pp: int, ep: int, zero: int) -> float:
         """The framework's transient buffers on the busiest GPU (frameworks.buffer_bytes)."""
         if self.method != "full":
             return 0.0
         arch, sz = self.arch, self.sizes
-        largest = max(arch.vocab * arch.hidden, arch.hidden * max(arch.intermediate, arch.expert_width),
-                      arch.hidden * arch.attn_width)
+        largest = self.largest_tensor()
         block = (sz.block_dense + sz.block_experts / ep) / arch.n_layers
         linear = (sz.block_dense + sz.block_experts / ep) * stage_share(arch.n_layers, pp)
         return buffer_bytes(self.framework, zero, self.compute_bytes, largest / tp, block / tp, linear / tp)
@@ -188,7 +203,8 @@ class TrainingSetup:
 @lru_cache(maxsize=128)
 def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str, grad_dtype: str, seq_len: int,
                    micro_batch: int, recompute: str, flash_attention: bool, lora_rank: int,
-                   framework: str = "zero", sequence_parallel: bool = True) -> TrainingSetup:
+                   framework: str = "zero", sequence_parallel: bool = True, offload_optimizer: str = "none",
+                   offload_params: str = "none") -> TrainingSetup:
     """The byte costs of one training configuration; cached, because a sweep plans the same
     configuration on every GPU."""
     full = method == "full"
@@ -210,7 +226,7 @@ def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str,
         activations_replicated=0.0 if sequence_parallel else
         replicated_activation_bytes(arch, seq_len, micro_batch, recompute, act_bytes),
         adapters=0.0 if full else lora_adapter_params(arch, lora_rank),
-        sizes=sizes(arch),
+        sizes=sizes(arch), offload_optimizer=offload_optimizer, offload_params=offload_params,
     )
 
 
@@ -229,6 +245,8 @@ def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: 
     if fw.data_parallel_only:
         tps, pps = [1], [1]
     zeros = [fixed_layout["zero"]] if fixed_layout["zero"] >= 0 else list(fw.zero_stages)
+    if setup.offload_params != "none":
+        zeros = [3]  # parameter offload is a ZeRO-3 option
     fixed_dp = fixed_layout["dp"]
     scale = 1.0 + frag
     room = usable - overhead

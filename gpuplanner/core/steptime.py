@@ -26,9 +26,10 @@ import math
 from dataclasses import dataclass
 
 from gpuplanner.core.catalogs import GpuSpec
-from gpuplanner.core.links import Links
+from gpuplanner.core.links import PCIE_ASSUMED_BYTES_PER_S, Links
 from gpuplanner.core.memory import edge_params, stage_share
 from gpuplanner.core.model import ModelArch, ModelSizes, sizes
+from gpuplanner.core.offload import NVME_ASSUMED_BYTES_PER_S
 from gpuplanner.core.performance import hardware_flops, training_flops
 
 # Share of the dense peak the GEMMs, attention and fused element-wise kernels reach together,
@@ -71,8 +72,8 @@ class StepSetup:
     peak_flops: float
     efficiency: float
     links: Links
-    offload_bytes: float = 0.0  # host↔GPU bytes per step per GPU (ZeRO-Offload), over PCIe
-    offload_link_bytes_per_s: float = math.nan  # PCIe (or NVMe) bandwidth the offload traffic crosses
+    offload_optimizer: str = "none"  # offload.OFFLOAD_DEVICES
+    offload_params: str = "none"
 
 
 @dataclass(frozen=True)
@@ -144,10 +145,28 @@ def step_time(s: StepSetup, dp: int, tp: int, pp: int, ep: int, zero: int) -> St
     dp_s = 0.0
     if zero < 3:  # once per step, hidden behind the last micro-batch's backward pass (2/3 of it)
         dp_s = max(0.0, ring_bytes(params * s.grad_bytes, dp) / dp_group - 2.0 / 3.0 * compute)
-    offload_s = s.offload_bytes / s.offload_link_bytes_per_s if s.offload_bytes else 0.0
+    offload_s = _offload_s(s, params, dp, zero, m)
     step = t_mb * m + bubble + dp_s + offload_s
     return StepTime(step, compute * m, tp_s * m, ep_s * m, p2p_s * m, bubble, dp_s + zero3_s * m, offload_s, m,
                     float(m * s.micro_batch * s.seq_len * dp))
+
+
+def _offload_s(s: StepSetup, params: float, dp: int, zero: int, m: int) -> float:
+    """Host↔GPU traffic per step, not overlapped (ZeRO-Offload §4, ZeRO-Infinity §5): with the
+    optimizer offloaded each GPU sends its gradient shard down and takes its updated 16-bit
+    weights back once per step; with the parameters offloaded it also fetches its weight shard
+    for every micro-batch's forward and backward pass. Over PCIe, or the node's NVMe drive."""
+    shard = params / dp if zero >= 1 else params
+    moved = 2 * s.act_bytes * shard if s.offload_optimizer != "none" else 0.0
+    if s.offload_params != "none":
+        moved += 2 * s.act_bytes * shard * m
+    if not moved:
+        return 0.0
+    links = s.links
+    pcie = links.pcie_bytes_per_s if math.isfinite(links.pcie_bytes_per_s) else PCIE_ASSUMED_BYTES_PER_S
+    nvme = NVME_ASSUMED_BYTES_PER_S / links.gpus_per_instance
+    slowest = nvme if "nvme" in (s.offload_optimizer, s.offload_params) else pcie
+    return moved / min(pcie, slowest)
 
 
 def step_setup(inputs, arch: ModelArch, gpu: GpuSpec, links: Links, peak: float, recompute: str,
@@ -170,4 +189,5 @@ def step_setup(inputs, arch: ModelArch, gpu: GpuSpec, links: Links, peak: float,
                      act_bytes=4.0 if wide else 2.0,
                      grad_bytes=4.0 if fp32_grads else 2.0, sizes=sizes(arch), adapters=adapters,
                      recompute=recompute, peak_flops=peak,
-                     efficiency=1.0 if gpu.measured else kernel_efficiency(gpu.generation), links=links)
+                     efficiency=1.0 if gpu.measured else kernel_efficiency(gpu.generation), links=links,
+                     offload_optimizer=inputs.offload_optimizer, offload_params=inputs.offload_params)
