@@ -23,6 +23,7 @@ from gpuplanner.core.layout import (
 from gpuplanner.core.memory import (
     DTYPE_BYTES,
     QUANTIZED,
+    activation_offload_bytes,
     kv_bytes_per_sequence,
     lora_adapter_params,
     weight_bytes_per_param,
@@ -292,15 +293,20 @@ def _time_s(ctx: _Context, tuned: Tuned, step: StepTime | None) -> float:
 
 
 def _host_memory(ctx: _Context, tuned: Tuned) -> float:
-    """Host memory one node needs for the model states (core/offload.py): whole instances, or
-    nodes of gpus_per_instance GPUs when planning by GPU."""
+    """Host memory one node needs for the model states (core/offload.py) and offloaded
+    activations: whole instances, or nodes of gpus_per_instance GPUs when planning by GPU."""
     inputs, best = ctx.inputs, tuned.best
     lay, per = best.candidate.layout, ctx.hw.gpus_per_instance
     setup = setup_for(inputs, ctx.arch, best.recompute, best.micro_batch)
     gpus = max(lay.gpus, 1)
-    return host_memory_bytes(inputs.framework, lay.zero_stage, sizes(ctx.arch).total, setup.largest_tensor(),
-                             inputs.offload_optimizer, inputs.offload_params, min(gpus, per), math.ceil(gpus / per),
-                             setup.offloaded_bytes_per_param())
+    states = host_memory_bytes(inputs.framework, lay.zero_stage, sizes(ctx.arch).total, setup.largest_tensor(),
+                               inputs.offload_optimizer, inputs.offload_params, min(gpus, per), math.ceil(gpus / per),
+                               setup.offloaded_bytes_per_param())
+    if not inputs.activation_offload:
+        return states
+    acts = activation_offload_bytes(ctx.arch, inputs.seq_len, best.micro_batch, lay.tp, best.recompute,
+                                    inputs.flash_attention, 4.0 if inputs.precision == "fp32" else 2.0)
+    return states + min(gpus, per) * acts
 
 
 def _beyond_horizon(ctx: _Context, model_flops: float, time_s: float) -> str:

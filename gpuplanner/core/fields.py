@@ -211,6 +211,12 @@ GROUPS = (
         InputField("offload_params", "Offload parameters", "choice",
                    tip="ZeRO-Infinity: the 16-bit weights in host RAM or on NVMe too, fetched every micro-batch "
                        "(ZeRO-3 only).", choices=_choices(core_inputs.OFFLOAD_DEVICES), mode="train"),
+        InputField("chunked_loss", "Chunked cross-entropy", "bool",
+                   tip="Compute the loss in chunks (torchtune's CEWithChunkedOutputLoss): the logits stay 16-bit "
+                       "and only one chunk at a time is upcast to fp32.", mode="train"),
+        InputField("activation_offload", "Offload activations", "bool",
+                   tip="Keep what each layer stores for backward in host memory, copied back just in time "
+                       "(torchtune's enable_activation_offloading); costs PCIe traffic, mostly hidden.", mode="train"),
         InputField("sequence_parallel", "Sequence parallelism", "bool",
                    tip="With tensor parallelism, also split the LayerNorm/dropout activations it would "
                        "otherwise keep whole on every rank (Korthikanti et al. 2022); Megatron-LM's "

@@ -204,7 +204,8 @@ class TrainingSetup:
 def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str, grad_dtype: str, seq_len: int,
                    micro_batch: int, recompute: str, flash_attention: bool, lora_rank: int,
                    framework: str = "zero", sequence_parallel: bool = True, offload_optimizer: str = "none",
-                   offload_params: str = "none") -> TrainingSetup:
+                   offload_params: str = "none", chunked_loss: bool = False,
+                   activation_offload: bool = False) -> TrainingSetup:
     """The byte costs of one training configuration; cached, because a sweep plans the same
     configuration on every GPU."""
     full = method == "full"
@@ -222,8 +223,9 @@ def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str,
         arch=arch, method=method, framework=framework, compute_bytes=compute,
         full_states=full_training_states(framework, compute, precision, grad_dtype == "fp32", opt) if full else (),
         weight_bytes=base, edge_weight_bytes=edge, optimizer_bytes=opt,
-        activations_tp1=training_activation_bytes(arch, seq_len, micro_batch, 1, recompute, flash_attention, act_bytes),
-        activations_replicated=0.0 if sequence_parallel else
+        activations_tp1=training_activation_bytes(arch, seq_len, micro_batch, 1, recompute, flash_attention, act_bytes,
+                                                  chunked_loss=chunked_loss, offload=activation_offload),
+        activations_replicated=0.0 if sequence_parallel or activation_offload else
         replicated_activation_bytes(arch, seq_len, micro_batch, recompute, act_bytes),
         adapters=0.0 if full else lora_adapter_params(arch, lora_rank),
         sizes=sizes(arch), offload_optimizer=offload_optimizer, offload_params=offload_params,

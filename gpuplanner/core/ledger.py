@@ -30,6 +30,10 @@ DGX_H100_NETWORK_GBIT_S = 8 * 400.0  # DGX H100: eight 400 Gb/s ConnectX-7 Infin
 SELENE_NETWORK_GBIT_S = 8 * 200.0  # Selene (DGX A100): eight 200 Gb/s HDR InfiniBand HCAs per node
 LLAMA3_NETWORK_GBIT_S = 8 * 400.0  # Llama 3: 400 Gb/s RoCE per GPU, 8 GPUs per server
 
+# torchtune README revision whose Llama 3.x recipes compute the loss with CEWithChunkedOutputLoss
+# (the May 2024 revision predates it).
+TORCHTUNE_CHUNKED_LOSS_COMMIT = "bd2a0fc7"
+
 # Source spellings -> planner GPU catalog names.
 GPUS = {
     "H100": "H100", "H100-80GB": "H100", "H100 80G": "H100", "H100 80GB HBM3": "H100", "H100 (DGX-H100)": "H100",
@@ -339,14 +343,17 @@ def _torchtune(r: dict) -> list[Case]:
     gpus = _int(_found(r"\s*(\d+)", r["gpu"]).group(1))
     method = "qlora" if "qlora" in r["method"].lower() else "lora"
     metric = "allocated" if "active" in r["memory_metric"].lower() else "device"
+    chunked = TORCHTUNE_CHUNKED_LOSS_COMMIT in r["source"]
     inputs = _train(model=model_for(r["model"]), train_method=method, precision="bf16", gpu=gpu_name(r["gpu"]),
                     framework="torchtune", tp=1, pp=1, dp=gpus, zero_stage=3 if gpus > 1 else 0,
-                    seq_len=_int(r["seq_len"]), micro_batch=_int(r["batch"]), recompute="full", lora_rank=8)
+                    seq_len=_int(r["seq_len"]), micro_batch=_int(r["batch"]), recompute="full", lora_rank=8,
+                    chunked_loss=chunked)
     note = _notes("activation checkpointing, LoRA rank and targets not stated: torchtune's recipe defaults "
                   "(checkpointing on, rank 8) with the planner's all-linear adapters",
                   GPU_NOTES.get(re.sub(r"^\d+\s*x\s*", "", r["gpu"].strip()), ""),
                   "'Peak Memory per GPU' metric not stated: compared with the planner's whole per-GPU figure"
-                  if metric == "device" else "")
+                  if metric == "device" else "",
+                  "chunked cross-entropy: torchtune's Llama 3.x recipes use CEWithChunkedOutputLoss" if chunked else "")
     return [Case(dataset="finetune_memory_torchtune", row_id=r["row_id"], figure_class="training_memory",
                  figure="peak_memory", measured=float(r["peak_memory"]), unit=r["memory_unit"], source=r["source"],
                  model=r["model"], gpu=inputs.gpu, engine="torchtune", inputs=inputs, assumptions=note,
@@ -401,3 +408,4 @@ _UNMAPPED: list[tuple[str, str, str]] = []
 def unmapped_rows() -> list[tuple[str, str, str]]:
     """(dataset, row id, reason) of the rows load_cases() could not map to planner inputs."""
     return list(dict.fromkeys(_UNMAPPED))
+

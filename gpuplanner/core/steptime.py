@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from gpuplanner.core.catalogs import GpuSpec
 from gpuplanner.core.links import PCIE_ASSUMED_BYTES_PER_S, Links
-from gpuplanner.core.memory import edge_params, stage_share
+from gpuplanner.core.memory import activation_offload_bytes, edge_params, stage_share
 from gpuplanner.core.model import ModelArch, ModelSizes, sizes
 from gpuplanner.core.offload import NVME_ASSUMED_BYTES_PER_S
 from gpuplanner.core.performance import hardware_flops, training_flops
@@ -79,6 +79,7 @@ class StepSetup:
     links: Links
     offload_optimizer: str = "none"  # offload.OFFLOAD_DEVICES
     offload_params: str = "none"
+    activation_offload_bytes: float = 0.0  # per micro-batch at t = 1, copied to the host and back
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,8 @@ def step_time(s: StepSetup, dp: int, tp: int, pp: int, ep: int, zero: int) -> St
     params = trained_params_per_gpu(s, tp, pp, ep)
     dp_group = links.bytes_per_s(tp * pp * dp)
     t_mb = compute + tp_s + ep_s + p2p_s
+    act_s = max(0.0, 2 * s.activation_offload_bytes / tp / _pcie(links) - compute)  # overlapped with compute
+    t_mb += act_s
     zero3_s = 0.0
     if zero >= 3 and dp > 1:  # two parameter gathers and one gradient reduce-scatter per micro-batch
         per_mb = 1.5 * ring_bytes(params * s.act_bytes, dp) / dp_group
@@ -153,10 +156,14 @@ def step_time(s: StepSetup, dp: int, tp: int, pp: int, ep: int, zero: int) -> St
     dp_s = 0.0
     if zero < 3:  # once per step, hidden behind the last micro-batch's backward pass (2/3 of it)
         dp_s = max(0.0, ring_bytes(params * s.grad_bytes, dp) / dp_group - 2.0 / 3.0 * compute)
-    offload_s = _offload_s(s, params, dp, zero, m)
+    offload_s = _offload_s(s, params, dp, zero, m) + act_s * m
     step = t_mb * m + bubble + dp_s + offload_s
     return StepTime(step, compute * m, tp_s * m, ep_s * m, p2p_s * m, bubble, dp_s + zero3_s * m, offload_s, m,
                     float(m * s.micro_batch * s.seq_len * dp))
+
+
+def _pcie(links: Links) -> float:
+    return links.pcie_bytes_per_s if math.isfinite(links.pcie_bytes_per_s) else PCIE_ASSUMED_BYTES_PER_S
 
 
 def _offload_s(s: StepSetup, params: float, dp: int, zero: int, m: int) -> float:
@@ -171,7 +178,7 @@ def _offload_s(s: StepSetup, params: float, dp: int, zero: int, m: int) -> float
     if not moved:
         return 0.0
     links = s.links
-    pcie = links.pcie_bytes_per_s if math.isfinite(links.pcie_bytes_per_s) else PCIE_ASSUMED_BYTES_PER_S
+    pcie = _pcie(links)
     nvme = NVME_ASSUMED_BYTES_PER_S / links.gpus_per_instance
     slowest = nvme if "nvme" in (s.offload_optimizer, s.offload_params) else pcie
     return moved / min(pcie, slowest)
@@ -198,4 +205,7 @@ def step_setup(inputs, arch: ModelArch, gpu: GpuSpec, links: Links, peak: float,
                      grad_bytes=4.0 if fp32_grads else 2.0, sizes=sizes(arch), adapters=adapters,
                      recompute=recompute, peak_flops=peak,
                      efficiency=1.0 if gpu.measured else kernel_efficiency(gpu.generation), links=links,
-                     offload_optimizer=inputs.offload_optimizer, offload_params=inputs.offload_params)
+                     offload_optimizer=inputs.offload_optimizer, offload_params=inputs.offload_params,
+                     activation_offload_bytes=activation_offload_bytes(arch, inputs.seq_len, micro_batch, 1, recompute,
+                                                                       inputs.flash_attention, 4.0 if wide else 2.0)
+                     if inputs.activation_offload else 0.0)

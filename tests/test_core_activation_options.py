@@ -1,0 +1,42 @@
+"""Chunked cross-entropy and activation offloading (core/memory.py): what stays on the GPU,
+what moves to host memory, and what the step pays for it."""
+import pytest
+
+from gpuplanner.core import PlanInputs, estimate, load_catalogs
+from gpuplanner.core.memory import (
+    LOSS_CHUNKS,
+    activation_bytes_per_layer,
+    activation_offload_bytes,
+    training_activation_bytes,
+)
+
+CATALOGS = load_catalogs()
+LLAMA = CATALOGS.models["llama-3.1-8b"]
+
+
+@pytest.mark.parametrize("recompute", ["none", "full"])
+def test_chunked_loss_keeps_16_bit_logits_and_one_fp32_chunk(recompute):
+    s, b, v = 2048, 2, LLAMA.vocab
+    plain = training_activation_bytes(LLAMA, s, b, 1, recompute, True, 2.0)
+    chunked = training_activation_bytes(LLAMA, s, b, 1, recompute, True, 2.0, chunked_loss=True)
+    assert plain - chunked == pytest.approx((4.0 - 2.0 - 4.0 / LOSS_CHUNKS) * s * b * v)
+
+
+def test_activation_offload_keeps_one_layer_and_the_next_on_the_gpu():
+    s, b, h = 2048, 2, LLAMA.hidden
+    per_layer = activation_bytes_per_layer(LLAMA, s, b, 2.0, False)
+    on_gpu = training_activation_bytes(LLAMA, s, b, 1, "full", True, 2.0, offload=True, chunked_loss=True)
+    logits = (2.0 + 4.0 / LOSS_CHUNKS) * s * b * LLAMA.vocab
+    assert on_gpu == pytest.approx(per_layer + 2.0 * s * b * h + logits)
+    assert activation_offload_bytes(LLAMA, s, b, 1, "full", True, 2.0) == pytest.approx(LLAMA.n_layers * 2.0 * s * b * h)
+
+
+def test_offloaded_activations_need_host_memory_and_pcie_time():
+    kw = dict(model="llama-3.1-8b", gpu="RTX4090", instance="", train_method="lora", seq_len=2048, micro_batch=2,
+              recompute="full", training_tokens=1e8)
+    kept = estimate(PlanInputs(**kw), CATALOGS)
+    off = estimate(PlanInputs(activation_offload=True, **kw), CATALOGS)
+    assert off.breakdown_bytes.activations < kept.breakdown_bytes.activations
+    acts = activation_offload_bytes(LLAMA, 2048, 2, 1, "full", True, 2.0)
+    assert kept.host_memory_bytes == 0 and off.host_memory_bytes == pytest.approx(acts * off.gpus)
+    assert off.step_breakdown_s["offload"] >= 0 and off.training_time_s >= kept.training_time_s
