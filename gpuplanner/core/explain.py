@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from gpuplanner.core.memory import DTYPE_BYTES
+from gpuplanner.core.offload import NVME_ASSUMED_BYTES_PER_S
 from gpuplanner.core.result import Assumption, Explanation
 from gpuplanner.core.serving import efficiency
 from gpuplanner.core.steptime import KERNEL_EFFICIENCY_SOURCE, kernel_efficiency
@@ -68,6 +69,13 @@ def assumptions_for(inputs, arch, hw) -> tuple:
                        + " tensor parallelism; 1F1B pipeline (first stage holds L layers' worth)", KORTHIKANTI),
             Assumption("model states", FRAMEWORK_STATES[inputs.framework], FRAMEWORK_SOURCES[inputs.framework]),
         ]
+        if inputs.offload_optimizer != "none" or inputs.offload_params != "none":
+            items.append(Assumption(
+                "offload", f"optimizer states, fp32 master weights and gradients: {inputs.offload_optimizer}; "
+                f"16-bit weights: {inputs.offload_params}; copies over PCIe (NVMe assumed "
+                f"{NVME_ASSUMED_BYTES_PER_S / 1e9:g} GB/s per node) not overlapped; CPU optimizer time not counted",
+                "Ren et al. 2021 (ZeRO-Offload); Rajbhandari et al. 2021 (ZeRO-Infinity); host memory in DeepSpeed "
+                "mode: deepspeed.readthedocs.io/en/latest/memory.html"))
     else:
         items += [
             Assumption("serving steps", f"bandwidth bound at small batch, MBU {inputs.mbu:g}; compute bound at large "
