@@ -282,9 +282,10 @@ def plan_text(r, quick_only: bool = False) -> str:
         lines.append(f"Training: {r.training_flops:.3e} FLOP, {fmt_duration(r.training_time_s)}, "
                      f"{fmt_number(r.gpu_hours)} GPU-hours, {fmt_usd(r.cost_usd)} on-demand, "
                      f"{fmt_usd(r.spot_cost_usd)} spot")
+        host = f"; host memory per node {result_text('host_memory_bytes', r.host_memory_bytes)}" \
+            if r.host_memory_bytes > 0 else ""
         lines.append(f"Speed: {result_text('step_time_s', r.step_time_s)} per step, MFU {result_text('mfu', r.mfu)}, "
-                     f"{result_text('tokens_per_s_per_gpu', r.tokens_per_s_per_gpu)} per GPU; host memory per node "
-                     f"{result_text('host_memory_bytes', r.host_memory_bytes)}")
+                     f"{result_text('tokens_per_s_per_gpu', r.tokens_per_s_per_gpu)} per GPU{host}")
     elif not r.replicas:
         lines.append("Serving: speed, replicas and cost unknown (see the warnings)")
     else:
