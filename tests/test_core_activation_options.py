@@ -9,6 +9,7 @@ from gpuplanner.core.memory import (
     activation_offload_bytes,
     training_activation_bytes,
 )
+from gpuplanner.core.model import sizes
 
 CATALOGS = load_catalogs()
 LLAMA = CATALOGS.models["llama-3.1-8b"]
@@ -40,3 +41,18 @@ def test_offloaded_activations_need_host_memory_and_pcie_time():
     acts = activation_offload_bytes(LLAMA, 2048, 2, 1, "full", True, 2.0)
     assert kept.host_memory_bytes == 0 and off.host_memory_bytes == pytest.approx(acts * off.gpus)
     assert off.step_breakdown_s["offload"] >= 0 and off.training_time_s >= kept.training_time_s
+
+
+def test_torchtune_builds_lora_adapters_in_the_training_dtype():
+    """torchtune's LoRA recipes instantiate the model, adapters included, under
+    set_default_dtype(bf16): adapters, their gradients and AdamW states are bf16 (8 bytes per
+    adapter parameter); PEFT keeps them in fp32 (16)."""
+    from gpuplanner.core.layout import training_setup
+    from gpuplanner.core.memory import lora_adapter_params
+
+    def adapter_bytes(framework):
+        setup = training_setup(LLAMA, "bf16", "lora", "adamw", "auto", 2048, 1, "full", True, 8, framework)
+        return sum(setup.memory_parts(1, 1, 1, 0, 1)[:4]) - setup.weight_bytes * sizes(LLAMA).total
+    adapters = lora_adapter_params(LLAMA, 8)
+    assert adapter_bytes("torchtune") == pytest.approx(8 * adapters)
+    assert adapter_bytes("zero") == pytest.approx(16 * adapters)

@@ -121,6 +121,8 @@ class TrainingSetup:
     sizes: ModelSizes
     offload_optimizer: str = "none"  # offload.OFFLOAD_DEVICES
     offload_params: str = "none"
+    adapter_bytes: float = LORA_PARAM_BYTES  # per LoRA adapter parameter, and again for its gradient
+    adapter_optimizer_bytes: float = 0.0  # optimizer state per adapter parameter
     _terms: dict = field(default_factory=dict, compare=False, repr=False)  # memo of zero_terms
 
     def states(self) -> tuple:
@@ -146,7 +148,7 @@ class TrainingSetup:
         amounts = [(st, st.bytes * (dense + experts) + (edge_bytes or st.bytes) * edge,
                     st.bytes * (dense + experts / ep) + (edge_bytes or st.bytes) * edge) for st in self.states()]
         adapters = self.adapters * share / tp
-        return amounts, (2 * LORA_PARAM_BYTES + self.optimizer_bytes) * adapters
+        return amounts, (2 * self.adapter_bytes + self.adapter_optimizer_bytes) * adapters
 
     def largest_tensor(self) -> float:
         """Parameters of the largest weight matrix (embedding, MLP or attention projection)."""
@@ -190,9 +192,9 @@ class TrainingSetup:
         for st, sh, un in amounts:
             parts[st.component] += 0.0 if zero >= st.released else (sh / dp if zero >= st.stage else un)
         adapters = self.adapters * stage_share(self.arch.n_layers, pp) / tp
-        parts["weights"] += LORA_PARAM_BYTES * adapters
-        parts["gradients"] += LORA_PARAM_BYTES * adapters
-        parts["optimizer"] += self.optimizer_bytes * adapters
+        parts["weights"] += self.adapter_bytes * adapters
+        parts["gradients"] += self.adapter_bytes * adapters
+        parts["optimizer"] += self.adapter_optimizer_bytes * adapters
         return [parts[k] for k in _PARTS] + [self.activations(tp)]
 
     def activations(self, tp: int) -> float:
@@ -219,6 +221,9 @@ def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str,
         base = edge = compute  # fp8 training keeps bf16 weights
     opt = optimizer_bytes_per_param(optimizer, arch)
     act_bytes = 4.0 if precision == "fp32" else 2.0
+    # PEFT keeps adapters (and so their gradients and optimizer states) in fp32; torchtune builds
+    # the whole model, adapters included, in the training dtype (its recipes' set_default_dtype).
+    adapter = compute if framework == "torchtune" else LORA_PARAM_BYTES
     return TrainingSetup(
         arch=arch, method=method, framework=framework, compute_bytes=compute,
         full_states=full_training_states(framework, compute, precision, grad_dtype == "fp32", opt) if full else (),
@@ -229,6 +234,7 @@ def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str,
         replicated_activation_bytes(arch, seq_len, micro_batch, recompute, act_bytes),
         adapters=0.0 if full else lora_adapter_params(arch, lora_rank),
         sizes=sizes(arch), offload_optimizer=offload_optimizer, offload_params=offload_params,
+        adapter_bytes=adapter, adapter_optimizer_bytes=opt * adapter / LORA_PARAM_BYTES,
     )
 
 
