@@ -56,3 +56,13 @@ def test_torchtune_builds_lora_adapters_in_the_training_dtype():
     adapters = lora_adapter_params(LLAMA, 8)
     assert adapter_bytes("torchtune") == pytest.approx(8 * adapters)
     assert adapter_bytes("zero") == pytest.approx(16 * adapters)
+
+
+def test_fsdp_gathers_the_frozen_base_block_by_block_for_lora():
+    """ZeRO-3 (FSDP) shards the frozen base too, so each block is gathered for its forward and
+    backward, the next one prefetched: two blocks in their stored format; none when unsharded."""
+    from gpuplanner.core.layout import training_setup
+    setup = training_setup(LLAMA, "bf16", "qlora", "adamw", "auto", 2048, 1, "full", True, 8, "torchtune")
+    block = sizes(LLAMA).block_dense / LLAMA.n_layers
+    assert setup.buffers(1, 1, 1, 3) == pytest.approx(2 * setup.weight_bytes * block)
+    assert setup.buffers(1, 1, 1, 0) == 0

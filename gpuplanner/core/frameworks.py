@@ -102,3 +102,11 @@ def buffer_bytes(name: str, zero: int, compute_bytes: float, largest_tensor: flo
     if name == "hf" and compute_bytes < 4.0:
         return compute_bytes * linear
     return 0.0
+
+
+def frozen_gather_bytes(name: str, zero: int, weight_bytes: float, block: float) -> float:
+    """LoRA/QLoRA under FSDP (fsdp, torchtune's distributed recipes) with the frozen base
+    sharded (ZeRO-3): one transformer block's base weights gathered whole and the next one
+    prefetched, in their stored format (NF4 for QLoRA); frozen weights have no gradients.
+    `block` is a block's parameters already divided by tensor parallelism."""
+    return 2 * weight_bytes * block if name in ("fsdp", "torchtune") and zero == 3 else 0.0

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from gpuplanner.core.errors import InputError
-from gpuplanner.core.frameworks import State, buffer_bytes, framework, full_training_states
+from gpuplanner.core.frameworks import State, buffer_bytes, framework, frozen_gather_bytes, full_training_states
 from gpuplanner.core.memory import (
     DTYPE_BYTES,
     LORA_PARAM_BYTES,
@@ -163,12 +163,13 @@ class TrainingSetup:
         return offloaded_bytes_per_param(self.full_states, self.offload_optimizer, self.offload_params)
 
     def buffers(self, tp: int, pp: int, ep: int, zero: int) -> float:
-        """The framework's transient buffers on the busiest GPU (frameworks.buffer_bytes)."""
-        if self.method != "full":
-            return 0.0
+        """The framework's transient buffers on the busiest GPU (frameworks.buffer_bytes and
+        frozen_gather_bytes)."""
         arch, sz = self.arch, self.sizes
-        largest = self.largest_tensor()
         block = (sz.block_dense + sz.block_experts / ep) / arch.n_layers
+        if self.method != "full":
+            return frozen_gather_bytes(self.framework, zero, self.weight_bytes, block / tp)
+        largest = self.largest_tensor()
         linear = (sz.block_dense + sz.block_experts / ep) * stage_share(arch.n_layers, pp)
         return buffer_bytes(self.framework, zero, self.compute_bytes, largest / tp, block / tp, linear / tp)
 
