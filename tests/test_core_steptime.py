@@ -104,3 +104,14 @@ def test_step_time_reads_links_only_through_the_links_object():
                        lay.pp, lay.ep, lay.zero_stage)
     assert faster.compute_s == pytest.approx(base.compute_s)
     assert faster.step_s <= base.step_s
+
+
+def test_tensor_parallelism_over_pcie_costs_more_than_over_nvlink():
+    """The same 4 → 8-way step on L40S (PCIe only) and H100 (NVLink 4): the collectives cross
+    the slower link, so doubling the GPUs saves less time."""
+    def ratio(instance):
+        kw = dict(model="llama-2-13b", instance=instance, pp=1, dp=2, zero_stage=1, training_tokens=1e10,
+                  micro_batch=1, recompute="full")
+        return plan(tp=8, **kw).training_time_s / plan(tp=4, **kw).training_time_s
+    pcie, nvlink = ratio("g6e.48xlarge"), ratio("p5.48xlarge")
+    assert nvlink > 0.5 and pcie > nvlink + 0.1
