@@ -52,9 +52,12 @@ def _make_live_panel(dialogs):
     """The Live tab's panel over NVML, falling back to CPU/RAM (imported when first shown:
     telemetry costs startup time the planner does not need)."""
     from gpuplanner.monitor import Sampler, default_source
+    from gpuplanner.monitor.cluster import ClusterPoller
+    from gpuplanner.ui.live.cluster import ClusterPanel
     from gpuplanner.ui.live.panel import LivePanel
 
-    return LivePanel(Sampler(default_source()), dialogs=dialogs)
+    cluster = ClusterPanel(ClusterPoller(), dialogs=dialogs)
+    return LivePanel(Sampler(default_source()), dialogs=dialogs, cluster_panel=cluster)
 
 
 def _services(parent, settings):

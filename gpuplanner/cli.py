@@ -10,8 +10,10 @@ import math
 import sys
 from pathlib import Path
 
+from gpuplanner.bench.collectives import load_collectives
 from gpuplanner.core import CatalogError, InputError, PlanInputs, estimate, load_catalogs, safe_io
 from gpuplanner.core.fields import FORM_FIELDS, GROUPS, INPUT_FIELDS, InputField, result_text
+from gpuplanner.core.hub import INSTALL_HINT, HubModel, fetch_hub_model, parse_hub_id
 from gpuplanner.core.model import load_config_json, load_model_folder
 from gpuplanner.core.planfile import PlanFileError, load_plan
 from gpuplanner.core.result import BREAKDOWN_KEYS
@@ -122,7 +124,10 @@ def _plan_options(p: argparse.ArgumentParser, keep_defaults: bool = True) -> Non
                    help="start from a saved .gpuplan file; every option given here overrides the file's value "
                         "(--model/--params/--config replace its model, --gpu/--instance its hardware)")
     g = p.add_argument_group("model")
-    g.add_argument("--model", default=_default("", k), help="preset id (see `catalog models`)")
+    g.add_argument("--model", default=_default("", k),
+                   help="preset id (see `catalog models`), or a Hugging Face Hub id org/name[@revision] "
+                        f"(config.json and safetensors headers, no weights; needs {INSTALL_HINT}; "
+                        "HF_TOKEN for gated models, HF_HUB_OFFLINE=1 to read the cache only)")
     _add_input(g, INPUT_FIELDS["params"], 0.0, k)
     g.add_argument("--config", type=Path, default=_default(None, k),
                    help="a Hugging Face config.json or a local model folder")
@@ -137,6 +142,9 @@ def _plan_options(p: argparse.ArgumentParser, keep_defaults: bool = True) -> Non
                    help=f"cloud instance type (default: {d.instance}, or none with --gpu)")
     g.add_argument("--catalog", type=Path, action="append", default=_default([], k),
                    help="extra GPU/instance/model catalog CSV (repeatable; rows replace bundled ones)")
+    g.add_argument("--collectives", type=Path, default=_default(None, k), metavar="FILE",
+                   help="results of `python -m gpuplanner.bench --collectives`: the link bandwidths "
+                        "--interconnect measured plans with (replacing a plan file's)")
     p.add_argument("--format", choices=FORMATS, default=_default("table", k))
 
 
@@ -149,8 +157,11 @@ def build_parser(keep_defaults: bool = True) -> argparse.ArgumentParser:
     plan.add_argument("--report", type=Path, help="also write the plan report: a .pdf or .csv file")
     plan.add_argument("--page-size", choices=("A4", "Letter"), default="A4", help="PDF page size")
     _plan_options(sub.add_parser("sweep", help="every instance type × precision, both modes"), keep_defaults)
-    cat = sub.add_parser("catalog", help="list the bundled GPUs, instances or models")
-    cat.add_argument("kind", choices=("gpus", "instances", "models"))
+    cat = sub.add_parser("catalog", help="list the bundled GPUs, instances or models; update: download fresh prices")
+    cat.add_argument("kind", choices=("gpus", "instances", "models", "update"))
+    cat.add_argument("--from", dest="from_url", metavar="URL", default=None,
+                     help="update: the folder holding <cloud>/vms.csv in SkyPilot's catalog format "
+                          "(default: $GPUPLANNER_PRICES_URL, else skypilot-org/skypilot-catalog catalogs/v8 on GitHub)")
     cat.add_argument("--catalog", type=Path, action="append", default=[])
     cat.add_argument("--format", choices=FORMATS, default="table")
     val = sub.add_parser("validate", help="the accuracy ledger: predictions against published measurements")
@@ -189,22 +200,46 @@ def _inputs(args, catalogs, argv):
     """The plan's inputs: the options, or with --plan the file's inputs overridden by the typed options."""
     _refuse_conflicts(args, catalogs)
     if args.plan is not None:
-        return _plan_file_inputs(args, catalogs, _typed_options(argv))
-    model, catalogs = _model(args, catalogs)
-    values = {name: getattr(args, name) for name in FORM_FIELDS}
-    inputs = PlanInputs(model=model, params=args.params or 0.0, **_hardware(args), **values)
+        inputs, catalogs = _plan_file_inputs(args, catalogs, _typed_options(argv))
+    else:
+        model, catalogs, hub = _model(args, catalogs)
+        values = {name: getattr(args, name) for name in FORM_FIELDS}
+        inputs = PlanInputs(model=model, params=args.params or 0.0, **_hardware(args), **values)
+        inputs = _checkpoint_precision(inputs, hub, _typed_options(argv) if hub else set())
+    if args.collectives is not None:
+        try:
+            catalogs = catalogs.with_measured_links(load_collectives(args.collectives).measured_links())
+        except InputError as e:
+            raise InputError("collectives", f"{args.collectives}: {e.message}") from None
+        except ValueError as e:
+            raise InputError("collectives", str(e)) from None
     return inputs, catalogs
 
 
-def _model(args, catalogs):
-    """The model the options choose (a config's architecture, a preset id, or none beside --params)."""
+def _model(args, catalogs) -> tuple[object, object, HubModel | None]:
+    """The model the options choose (a config's architecture, a Hub model, a preset id, or none
+    beside --params), the catalogs with it, and the Hub model it came from."""
+    if args.model and args.model not in catalogs.models and parse_hub_id(args.model):
+        hub = fetch_hub_model(args.model)
+        print(f"Hugging Face Hub: {hub.describe()}", file=sys.stderr)
+        return hub.arch, catalogs.with_model(hub.arch), hub
     if args.config:
         safe_io.check_path(args.config)  # a name over 255 bytes is a message, not an OSError from is_dir()
         arch = load_model_folder(args.config)[0] if args.config.is_dir() else load_config_json(args.config)
-        return arch, catalogs.with_model(arch)
+        return arch, catalogs.with_model(arch), None
     if not args.model and not args.params:
-        return PlanInputs().model, catalogs
-    return args.model or "", catalogs
+        return PlanInputs().model, catalogs, None
+    return args.model or "", catalogs, None
+
+
+def _checkpoint_precision(inputs: PlanInputs, hub: HubModel | None, typed: set[str]) -> PlanInputs:
+    """A quantized Hub checkpoint is planned at its own precision unless --precision was typed."""
+    if hub is None or "precision" in typed:
+        return inputs
+    inputs, note = hub.with_precision(inputs)
+    if note:
+        print(f"Hugging Face Hub: {note}", file=sys.stderr)
+    return inputs
 
 
 def _hardware(args) -> dict:
@@ -226,12 +261,13 @@ def _plan_file_inputs(args, catalogs, typed: set[str]):
     except PlanFileError as e:
         raise InputError("plan", str(e)) from None
     changes = {name: getattr(args, name) for name in FORM_FIELDS if name in typed}
+    hub = None
     if typed & MODEL_OPTIONS:
-        changes["model"], catalogs = _model(args, catalogs)
+        changes["model"], catalogs, hub = _model(args, catalogs)
         changes["params"] = args.params or 0.0
     if typed & HARDWARE_OPTIONS:
         changes.update(_hardware(args))
-    return doc.inputs.with_(**changes).validated(), catalogs
+    return _checkpoint_precision(doc.inputs.with_(**changes), hub, typed).validated(), catalogs
 
 
 def _flatten(d: dict, prefix="") -> dict:
@@ -292,8 +328,8 @@ def plan_text(r, quick_only: bool = False) -> str:
         lines.append(f"Serving: prefill {fmt_duration(r.prefill_time_s)}, "
                      f"{fmt_number(r.decode_tokens_per_s_per_user, ',.1f')} tok/s per user, "
                      f"{fmt_number(r.decode_tokens_per_s_total)} tok/s "
-                     f"total at batch {r.inputs.get('concurrency')}, largest batch {r.max_batch}")
-        lines.append(f"Latency at {r.inputs.get('concurrency')} concurrent: first token {fmt_duration(r.ttft_s)}, "
+                     f"total at batch {r.inputs.concurrency}, largest batch {r.max_batch}")
+        lines.append(f"Latency at {r.inputs.concurrency} concurrent: first token {fmt_duration(r.ttft_s)}, "
                      f"{fmt_duration(r.tpot_s)} per token; offline maximum {fmt_number(r.max_throughput_tokens_per_s)} "
                      f"tok/s per replica at {fmt_number(r.max_throughput_concurrency)} concurrent")
         lines.append(f"Load: {plural(r.replicas, 'replica')} × {plural(r.gpus, 'GPU')} at batch {r.serving_batch}, "
@@ -357,6 +393,25 @@ def _print_validation(figure_class, fmt: str) -> None:
         print(pd.DataFrame(data["rows"]).to_csv(index=False), end="")
 
 
+def _warn_stale(catalogs) -> None:
+    """Old or undated prices, and a downloaded catalog that could not be used, said on stderr."""
+    from gpuplanner.core.price_update import staleness_warning
+    for note in filter(None, (catalogs.price_update_error, staleness_warning(catalogs))):
+        print(f"gpuplanner-cli: warning: {note}", file=sys.stderr)
+
+
+def _update_prices(base_url: str | None) -> int:
+    """`catalog update`: fresh prices into the user's data folder, or one line saying why not."""
+    from gpuplanner.core import price_update
+    try:
+        summary = price_update.update_prices(base_url or price_update.default_base_url())
+    except price_update.PriceUpdateError as e:
+        print(f"gpuplanner-cli: error: catalog update: {e}", file=sys.stderr)
+        return 1
+    print(summary.text())
+    return 0
+
+
 def _write_report(result, table, path: Path, page_size: str) -> None:
     from gpuplanner.report import write_report
     for written in write_report(result, table, path, page_size):
@@ -371,8 +426,12 @@ def main(argv=None) -> int:
             _print_validation(args.figure_class, args.format)
             return 0
         catalogs = _catalogs(args)
+        if args.command == "catalog" and args.kind == "update":
+            return _update_prices(args.from_url)
         if args.command == "catalog":
             _print_frame(_catalog_frame(catalogs, args.kind), args.format)
+            if args.kind == "instances":
+                _warn_stale(catalogs)
             return 0
         inputs, catalogs = _inputs(args, catalogs, argv)
         if args.command == "plan":

@@ -2,14 +2,21 @@
 
 Qt aborts the process without a display, so the offscreen platform is set before any
 Qt import. A test that leaves a non-daemon thread running fails: every thread must
-have an owner and a stop path (ARCHITECTURE.md rule 6).
+have an owner and a stop path (ARCHITECTURE.md rule 6). The user's data folder is a fresh
+temporary one.
 """
+import atexit
 import importlib.util
 import os
+import shutil
+import tempfile
 import threading
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+# No test reads or writes the user's data folder (downloaded prices would change every plan).
+os.environ["GPUPLANNER_DATA_DIR"] = tempfile.mkdtemp(prefix="gpuplanner-test-data-")
+atexit.register(shutil.rmtree, os.environ["GPUPLANNER_DATA_DIR"], True)
 
 import pytest  # noqa: E402
 

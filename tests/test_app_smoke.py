@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -53,12 +54,14 @@ def test_no_display_is_a_message_not_an_abort(monkeypatch, capsys):
 def test_first_paint_counts_from_the_interpreter_not_the_launcher():
     """A launcher that works for a while and then execs Python (as scripts/run.sh does after
     set-up) must not add its own time to the start-up figure."""
+    start = time.monotonic()
     done = subprocess.run(["sh", "-c", 'sleep 5; exec "$0" -m gpuplanner --smoke-test', sys.executable],
                           capture_output=True, text=True, timeout=90,
                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, check=False)
+    whole_ms = (time.monotonic() - start) * 1000
     assert done.returncode == 0, done.stderr
     first_paint_ms = int(re.search(r"^first paint: (\d+) ms$", done.stdout, re.M).group(1))
-    assert 0 < first_paint_ms < 5000
+    assert 0 < first_paint_ms < whole_ms - 5000  # the launcher's 5 s are not in it, however loaded the machine
 
 
 def test_composed_services_build_the_real_live_panel_and_runner(qtbot, qapp, tmp_path):

@@ -10,12 +10,52 @@ CATALOGS = load_catalogs()
 
 
 def test_bundled_catalogs_load_with_sources_and_dates():
-    assert len(CATALOGS.gpus) == 22 and len(CATALOGS.instances) == 72 and len(CATALOGS.models) == 15
+    # 22 GPUs + 7 newer ones; 72 SkyPilot-priced instances + 16 (Azure, AWS P6, GCP A4X): issue 15 breadth
+    assert len(CATALOGS.gpus) == 29 and len(CATALOGS.instances) == 88 and len(CATALOGS.models) == 15
     for gpu in CATALOGS.gpus.values():
         assert gpu.source.startswith("https://") and gpu.as_of
     for inst in CATALOGS.instances.values():
-        assert "skypilot" in inst.source and inst.as_of
+        assert inst.source and inst.as_of
+        if math.isfinite(inst.price_usd_per_hour) or math.isfinite(inst.spot_price_usd_per_hour):
+            assert "skypilot" in inst.source  # every bundled price comes from a SkyPilot catalog
+        else:
+            assert inst.notes  # an unpriced row says why
     assert resources_dir().name == "resources"
+
+
+@pytest.mark.parametrize("name,generation,bf16_tflops,fp4_tflops", [
+    ("B300", "blackwell", 2250, 13500), ("GB300", "blackwell", 2500, 15000), ("H20", "hopper", 148, None),
+    ("L20", "ada", 119.5, None), ("RTX-PRO-6000", "blackwell", 500, 2000), ("MI325X", "cdna3", 1307.4, None),
+    ("MI355X", "cdna4", 2516.6, 10066.4),
+])
+def test_newer_gpus_have_dense_peaks_and_a_known_generation(name, generation, bf16_tflops, fp4_tflops):
+    gpu = CATALOGS.gpus[name]
+    assert gpu.generation == generation and gpu.supports("fp8") and gpu.source.startswith("https://")
+    assert gpu.peak("bf16") == bf16_tflops * 1e12
+    assert gpu.peak("fp8") == pytest.approx(2 * gpu.peak("bf16"), rel=1e-3)  # dense: FP8 = 2 x BF16
+    if fp4_tflops is None:
+        assert not gpu.supports("fp4") and math.isnan(gpu.peak("fp4"))
+    else:
+        assert gpu.peak("fp4") == fp4_tflops * 1e12 and gpu.peak("fp4") >= 2 * gpu.peak("fp8")
+
+
+def test_rack_scale_instances_name_their_nvlink_domain_and_networks_are_sourced():
+    for itype in ("p6e-gb200.36xlarge", "Standard_ND128isr_NDR_GB200_v6", "Standard_ND128isr_GB300_v6", "a4x-highgpu-4g"):
+        inst = CATALOGS.instances[itype]
+        assert inst.nvlink_domain_gpus == 72 and inst.gpu_count == 4 and math.isfinite(inst.network_bytes_per_s)
+    assert CATALOGS.instances["p5.48xlarge"].nvlink_domain_gpus == 0  # blank: the whole HGX board, from the GPU
+    nd = CATALOGS.instances["Standard_ND96isr_H100_v5"]
+    assert (nd.cloud, nd.gpu_count, nd.network_bytes_per_s) == ("azure", 8, 3200e9 / 8)  # 8 x 400 Gb/s InfiniBand
+    assert math.isnan(nd.spot_price_usd_per_hour)  # the catalog's "spot" equals on-demand: not a spot price
+    assert CATALOGS.gpus[CATALOGS.instances["Standard_ND96isr_MI300X_v5"].gpu].full_name.startswith("AMD")
+
+
+def test_a_rack_scale_domain_keeps_a_72_gpu_group_on_nvlink():
+    from gpuplanner.core.links import links_for
+    gb200 = CATALOGS.gpus["GB200"]
+    rack = links_for(gb200, CATALOGS.instances["a4x-highgpu-4g"], 4)
+    assert not rack.crosses_network(72) and rack.crosses_network(73)
+    assert rack.bytes_per_s(72) == gb200.nvlink_bytes_per_s / 2
 
 
 def test_blank_cells_are_gaps_not_zeros():

@@ -446,3 +446,20 @@ def test_fp4_serving_runs_fp4_math_on_blackwell_and_weight_only_before():
     assert any("weight-only fp4" in w for w in h100.warnings)
     with pytest.raises(InputError, match="serving format"):
         plan(model="llama-3.1-8b", mode="train", precision="fp4", train_method="lora")
+
+
+def test_the_plan_carries_why_it_cannot_be_bought_and_the_sweep_row_says_the_same():
+    from gpuplanner.core.sweep import sweep
+    big = PlanInputs(model="llama-3.1-405b", mode="infer", precision="bf16", instance="g6e.xlarge", tp=1, pp=1)
+    r = estimate(big, CATALOGS)
+    assert not r.fits and r.reason.startswith("does not fit on L40S") and r.to_dict()["reason"] == r.reason
+    ok_inputs = big.with_(model="llama-2-7b", concurrency=4)
+    ok = estimate(ok_inputs, CATALOGS)
+    assert ok.fits and ok.meets_slo and ok.reason == "" and ok.to_dict()["reason"] is None
+    blank = estimate(ok_inputs.with_(precision="int4", instance="g5.xlarge"), CATALOGS)
+    assert blank.fits and blank.reason.endswith("are unknown")
+    late = estimate(PlanInputs(model="gpt2", instance="g6e.xlarge", dp=1, tp=1, pp=1, training_tokens=1e12,
+                               max_training_days=0.5), CATALOGS)
+    assert late.fits and not late.meets_slo and "0.5-day deadline" in late.reason
+    table = sweep(big, CATALOGS, modes=("infer",), precisions=("bf16",))
+    assert table.set_index("instance_type").loc["g6e.xlarge", "reason"] == r.reason

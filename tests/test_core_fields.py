@@ -15,7 +15,7 @@ from gpuplanner.report.csv_export import plan_row
 # Keys of PlanResult.to_dict() that are names or notes, not figures.
 TEXT_KEYS = {"model", "mode", "precision", "gpu", "instance_type", "fits", "price_as_of", "gpu_source", "engine_flags",
              "gpu_as_of", "layout", "breakdown_bytes", "quick_rule", "curve", "warnings", "layout_notes",
-             "assumptions", "inputs", "step_breakdown_s"}
+             "assumptions", "inputs", "reason", "step_breakdown_s"}
 
 
 @pytest.fixture(scope="module")

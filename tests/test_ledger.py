@@ -243,10 +243,11 @@ def test_validate_table_and_csv(capsys):
     assert {"class", "predicted", "measured", "error", "source", "reason"} <= set(frame.columns)
 
 
-def test_the_whole_ledger_runs_in_under_5_s():
-    start = time.perf_counter()
+def test_the_whole_ledger_runs_in_under_5_s_of_cpu():
+    """CPU time, not wall time: CI's machine may be shared, and `validate` runs in CI."""
+    start = time.process_time()
     evaluate(load_cases(), load_catalogs())
-    assert time.perf_counter() - start < 5.0
+    assert time.process_time() - start < 5.0
 
 
 def test_error_band_takes_the_nearest_rows(cases):

@@ -48,7 +48,7 @@ def test_an_exception_in_a_slot_is_shown_and_logged_and_the_app_goes_on(make_win
     assert title == "Unexpected error" and "missing_field" in text and str(log) in text
     assert "Traceback" in log.read_text() and "faulty_slot" in log.read_text()
     type_into(qtbot, window, "seq_len", "2048")  # still answering
-    assert window.state.result is not None and window.state.result.inputs["seq_len"] == 2048
+    assert window.state.result is not None and window.state.result.inputs.seq_len == 2048
 
 
 def test_a_failing_estimate_is_shown_once_and_the_stale_answer_dropped(make_window, qtbot, dialogs, broken_estimate):

@@ -35,7 +35,7 @@ def test_training_plan_row_reads_back_with_the_results_numbers(tmp_path):
     assert row["memory_per_gpu_bytes"] == result.memory_per_gpu_bytes
     for key in BREAKDOWN_KEYS:
         assert row[f"memory_{key}_bytes"] == getattr(result.breakdown_bytes, key)
-    assert row["input_training_tokens"] == 2e12 and row["input_seq_len_tokens"] == result.inputs["seq_len"]
+    assert row["input_training_tokens"] == 2e12 and row["input_seq_len_tokens"] == result.inputs.seq_len
     assert bool(row["fits"]) is True and row["layout_description"] == result.layout.describe()
 
 

@@ -101,3 +101,11 @@ def test_page_image_draws_the_first_page(app):
 
 def test_ensure_gui_app_reuses_the_running_application(app):
     assert ensure_gui_app() is app
+
+
+def test_the_report_writes_memory_in_the_unit_the_window_shows(app, tmp_path):
+    result, table = plan(INFEASIBLE)
+    reader = PdfReader(write_pdf(result, table, tmp_path / "plan.pdf", memory_unit="GB"))
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    entered = "Runtime overhead 0.75 GiB"  # an input, written as the form takes it
+    assert "Does not fit" in text and " GB" in text and entered in text and "GiB" not in text.replace(entered, "")

@@ -84,7 +84,7 @@ def test_bad_value_is_marked_inline_and_last_answer_stays_greyed(make_window, qt
     type_into(qtbot, window, "seq_len", "2048")
     assert window.form.error_text("seq_len") == ""
     assert window.plan_tab.summary.isEnabled()
-    assert window.state.result.inputs["seq_len"] == 2048
+    assert window.state.result.inputs.seq_len == 2048
 
 
 def test_core_errors_are_shown_on_their_field(make_window, qtbot):
@@ -227,3 +227,15 @@ def _shown_text(label) -> str:
     else:
         doc.setPlainText(label.text())
     return doc.toPlainText()
+
+
+def test_memory_in_gb_reaches_the_explanations_the_assumptions_and_the_warnings(make_window, qtbot):
+    window = make_window()
+    for name in ("tp", "pp", "dp"):  # one GPU: llama-2-7b training does not fit
+        type_into(qtbot, window, name, "1")
+    assert "does not fit" in window.plan_tab.warnings.text() and "GiB" in window.plan_tab.warnings.text()
+    window.plan_tab.summary.train_card.body.linkActivated.emit("train:gpus")
+    assert "GiB" in window.plan_tab.explain.toPlainText()
+    window.set_memory_unit("GB")
+    shown = window.plan_tab.warnings.text() + window.plan_tab.explain.toPlainText()
+    assert "GiB" not in shown and " GB" in shown

@@ -30,16 +30,17 @@ def test_export_csv_and_pdf_with_the_report_writer(make_window, tmp_path, dialog
 
 def test_export_passes_the_shown_result_and_table(make_window, tmp_path, dialogs):
     calls = []
-    window = make_window(Services(write_report=lambda result, table, path: calls.append((result, table, path))))
+    window = make_window(Services(write_report=lambda *args, memory_unit: calls.append((*args, memory_unit))))
     dialogs.paths.append(str(tmp_path / "x.csv"))
+    window.set_memory_unit("GB")
     assert window.export(".csv")
-    result, table, path = calls[0]
-    assert result is window.state.result and path == str(tmp_path / "x.csv")
+    result, table, path, unit = calls[0]
+    assert result is window.state.result and path == str(tmp_path / "x.csv") and unit == "GB"
     pd.testing.assert_frame_equal(table, sweep(window.state.inputs, window.state.catalogs))  # both modes, in full
 
 
 def test_export_errors_are_reported_not_raised(make_window, tmp_path, dialogs):
-    def broken(result, table, path):
+    def broken(result, table, path, memory_unit):
         raise OSError("disk full")
 
     window = make_window(Services(write_report=broken))

@@ -11,12 +11,16 @@ import io
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gpuplanner.core import safe_io
 from gpuplanner.core.errors import CatalogError, InputError
 from gpuplanner.core.model import ModelArch
-from gpuplanner.core.resource_files import resource_path
+from gpuplanner.core.resource_files import resource_path, updated_prices_path
 from gpuplanner.core.units import GB, MIB
+
+if TYPE_CHECKING:  # core.links reads the catalog's GPUs and instances
+    from gpuplanner.core.links import MeasuredLinks
 
 PEAK_COLUMNS = {
     "fp32": "fp32_tflops", "tf32": "tf32_tflops_dense", "bf16": "bf16_tflops_dense",
@@ -25,13 +29,15 @@ PEAK_COLUMNS = {
 
 
 # Tensor-core data types each GPU generation has (vendor architecture whitepapers: Volta,
-# Turing, Ampere, Ada, Hopper, Blackwell; AMD CDNA2/CDNA3). A blank datasheet cell for a type
-# the generation has is a gap ("unknown"), not "unsupported".
+# Turing, Ampere, Ada, Hopper, Blackwell incl. Blackwell Ultra; AMD CDNA2/CDNA3/CDNA4). A blank
+# datasheet cell for a type the generation has is a gap ("unknown"), not "unsupported". CDNA4
+# (MI350 series) adds FP4/FP6; its TF32 is not listed here until a datasheet confirms it.
 TENSOR_DTYPES = {
     "volta": {"fp16"}, "turing": {"fp16", "int8"},
     "ampere": {"fp16", "bf16", "tf32", "int8"}, "cdna2": {"fp16", "bf16", "int8"},
     "ada": {"fp16", "bf16", "tf32", "int8", "fp8"}, "hopper": {"fp16", "bf16", "tf32", "int8", "fp8"},
     "blackwell": {"fp16", "bf16", "tf32", "int8", "fp8", "fp4"}, "cdna3": {"fp16", "bf16", "tf32", "int8", "fp8"},
+    "cdna4": {"fp16", "bf16", "int8", "fp8", "fp4"},
 }
 
 
@@ -98,6 +104,7 @@ class Instance:
     notes: str = ""
     network_bytes_per_s: float = math.nan  # the instance's network (EFA, InfiniBand, …); NaN = unknown
     nvlink_domain_gpus: int = 0  # GPUs in one NVLink domain when the catalog says (GB200 NVL72: 72); 0 = from the GPU
+    cloud_gpu_name: str = ""  # the GPU as the cloud's price list spells it (GCP's "H100-MEGA"), for price updates
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,8 @@ class Catalogs:
     instances: dict = field(default_factory=dict)  # instance_type -> Instance
     models: dict = field(default_factory=dict)  # model_id -> ModelArch
     origins: tuple = ()  # the files these came from, for the About box and reports
+    price_update_error: str = ""  # why the downloaded prices could not be used ('' = fine or none)
+    measured_links: MeasuredLinks | None = None  # the collective benchmark's, used by plans that choose it
 
     def with_user_file(self, path) -> Catalogs:
         """A copy with the rows of a user CSV added (same type detected from its header);
@@ -126,8 +135,25 @@ class Catalogs:
                            "instance_type+price_usd_per_hour, name+memory_bandwidth_gb_s, "
                            "or model_id+num_hidden_layers")
 
+    def with_price_update(self, path) -> Catalogs:
+        """A copy with downloaded prices (`catalog update`) laid over the instances: a known type
+        keeps its GPU, network and NVLink facts and takes the new prices, region, source and
+        as-of; a type the catalog lacks is added whole."""
+        path = Path(path)
+        fresh = _instances(_read_csv(path), path)
+        price_fields = ("price_usd_per_hour", "spot_price_usd_per_hour", "region", "source", "as_of", "notes")
+        merged = {**self.instances}
+        for itype, new in fresh.items():
+            old = merged.get(itype)
+            merged[itype] = new if old is None else replace(old, **{f: getattr(new, f) for f in price_fields})
+        origins = self.origins + (str(path),) * (str(path) not in self.origins)
+        return replace(self, instances=merged, origins=origins)
+
     def with_gpu(self, gpu: GpuSpec) -> Catalogs:
         return replace(self, gpus={**self.gpus, gpu.name: gpu})
+
+    def with_measured_links(self, links: MeasuredLinks) -> Catalogs:
+        return replace(self, measured_links=links)
 
     def with_model(self, arch: ModelArch) -> Catalogs:
         return replace(self, models={**self.models, arch.name: arch})
@@ -259,6 +285,7 @@ def _instances(frame, path) -> dict:
             notes=r.text("notes"),
             network_bytes_per_s=r.number("network_gbit_s") * 1e9 / 8,
             nvlink_domain_gpus=r.integer("nvlink_domain_gpus"),
+            cloud_gpu_name=r.text("cloud_gpu_name"),
         )
     return out
 
@@ -319,12 +346,21 @@ def _publisher_source(hf_repo: str, copy_source: str) -> str:
 
 
 def load_catalogs(gpus=None, instances=None, models=None) -> Catalogs:
-    """Load the bundled catalogs (or the given files in their place)."""
+    """Load the bundled catalogs (or the given files in their place). Without an instances file,
+    prices downloaded by `catalog update` are laid over the bundled ones; if that file cannot be
+    read, the bundled prices stay and `price_update_error` says why."""
     paths = [Path(p) if p else resource_path(default) for p, default in
              ((gpus, "gpus.csv"), (instances, "instances.csv"), (models, "models.csv"))]
-    return Catalogs(
+    catalogs = Catalogs(
         gpus=_gpus(_read_csv(paths[0]), paths[0]),
         instances=_instances(_read_csv(paths[1]), paths[1]),
         models=_models(_read_csv(paths[2]), paths[2]),
         origins=tuple(str(p) for p in paths),
     )
+    update = updated_prices_path()
+    if instances is not None or not update.exists():
+        return catalogs
+    try:
+        return catalogs.with_price_update(update)
+    except CatalogError as e:
+        return replace(catalogs, price_update_error=f"downloaded prices not used: {e}")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from gpuplanner.core.memory import DTYPE_BYTES, QUANTIZED, kv_bytes_per_sequence, weight_bytes_per_param
 from gpuplanner.core.model import ModelArch, sizes
+from gpuplanner.core.text import Text
 from gpuplanner.core.units import GIB
 
 VLLM_BLOCK_TOKENS = 16
@@ -159,8 +160,8 @@ def pool_warning(launch: EngineLaunch, concurrency: int, context_len: int) -> st
     if pool.kv_cache_tokens >= concurrency * context_len:
         return ""
     if not pool.fits:
-        return (f"{pool.engine}: no room for a KV cache after {pool.weights_bytes / GIB:,.1f} GiB of weights "
-                f"and {(pool.activation_bytes + pool.non_torch_bytes) / GIB:,.1f} GiB of activations per GPU: "
-                "the engine will not start")
+        return Text(f"{pool.engine}: no room for a KV cache after {{weights}} of weights and {{act}} of "
+                    "activations per GPU: the engine will not start", weights=pool.weights_bytes,
+                    act=pool.activation_bytes + pool.non_torch_bytes)
     return (f"{pool.engine}'s KV pool holds {pool.kv_cache_tokens:,} tokens = {pool.max_concurrency:,.1f} sequences "
             f"of {context_len:,} tokens, fewer than the {concurrency} planned: the engine will queue the rest")

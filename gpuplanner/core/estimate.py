@@ -43,8 +43,9 @@ from gpuplanner.core.pricing import (
 from gpuplanner.core.result import PlanResult, QuickRule, ThroughputPoint
 from gpuplanner.core.serving import Load, OperatingPoint, Replica, ServingModel, efficiency
 from gpuplanner.core.steptime import StepTime, kernel_efficiency, step_setup, step_time
+from gpuplanner.core.text import Text
 from gpuplanner.core.tuning import RECOMPUTE_WORDS, Tuned, runner_up_note, setup_for, tune_training
-from gpuplanner.core.units import GIB, SECONDS_PER_DAY
+from gpuplanner.core.units import SECONDS_PER_DAY
 
 QUICK_TRAIN_BYTES = 18.0  # 2 half weights + 4 fp32 weights + 4 fp32 grads + 8 AdamW states
 QUICK_FACTOR = 1.25  # 25 % extra for activations
@@ -160,8 +161,10 @@ def _context(inputs: PlanInputs, catalogs: Catalogs) -> _Context:
     if dtype_note:
         warnings.append(dtype_note)
     peak = gpu.peak(dtype)
-    if not math.isfinite(peak) and not blocked:
-        warnings.append(f"{gpu.name} has no published {dtype} peak: times and throughput are unknown")
+    unknown = f"{gpu.name} has no published {dtype} peak: times and throughput are unknown" \
+        if not math.isfinite(peak) and not blocked else ""
+    if unknown:
+        warnings.append(unknown)
     length = inputs.seq_len if inputs.mode == "train" else inputs.context_len
     if arch.cross_attention_layers:
         warnings.append(f"encoder-decoder ({arch.n_layers - arch.cross_attention_layers} + "
@@ -176,11 +179,11 @@ def _context(inputs: PlanInputs, catalogs: Catalogs) -> _Context:
         capacity_bytes=gpu.capacity_bytes, usable_bytes=usable,
         gpus_per_instance=hw.gpus_per_instance, price_as_of=hw.price_as_of, peak_flops=peak,
         gpu_source=gpu.source, gpu_as_of=gpu.as_of,
-        inputs={**inputs.as_dict(), "model": arch.name},
+        inputs=inputs,
     )
     check_fixed_layout(arch, hw.max_tp, _fixed_layout(inputs),
                        f"{hw.instance.instance_type} instance" if hw.instance else "node")
-    return _Context(inputs, arch, hw, peak, usable, blocked, warnings, common)
+    return _Context(inputs, arch, hw, peak, usable, blocked, unknown, warnings, common)
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,7 @@ class _Context:
     peak: float  # dense peak FLOP/s per GPU of the compute dtype
     usable: float  # bytes per GPU the plan may fill
     blocked: str  # why the precision cannot run on this GPU ('' if it can)
+    unknown: str  # why speed and time are unknown ('' when they are known)
     warnings: list
     common: dict  # PlanResult fields shared by both modes
 
@@ -217,12 +221,12 @@ def _train(ctx: _Context, with_horizon: bool = True) -> PlanResult:
     if blocked:
         warnings.append(blocked)
     elif not cand.fits:
-        warnings.append(f"does not fit on {hw.gpu.name}: the smallest layout needs "
-                        f"{cand.breakdown.total / GIB:,.1f} GiB per GPU, usable {usable / GIB:,.1f} GiB")
+        warnings.append(Text(f"does not fit on {hw.gpu.name}: the smallest layout needs {{need}} per GPU, "
+                             "usable {usable}", need=cand.breakdown.total, usable=usable))
         if cand.breakdown.activations > usable - inputs.overhead_bytes:
             tried = "even with full recomputation" if tuned.best.recompute == "full" else "try full recomputation"
-            warnings.append(f"activations alone need {cand.breakdown.activations / GIB:,.1f} GiB per GPU: {tried}; "
-                            "try a shorter sequence, a smaller micro-batch, or more tensor parallelism")
+            warnings.append(Text(f"activations alone need {{act}} per GPU: {tried}; try a shorter sequence, "
+                                 "a smaller micro-batch, or more tensor parallelism", act=cand.breakdown.activations))
     gpus = cand.layout.gpus if fits else 0
     time_s = _time_s(ctx, tuned, step) if fits else math.nan
     hours = time_s / 3600
@@ -231,8 +235,12 @@ def _train(ctx: _Context, with_horizon: bool = True) -> PlanResult:
             and time_s > inputs.horizon_days * SECONDS_PER_DAY:
         warnings.append(_beyond_horizon(ctx, model_flops, time_s))
     runner_up = runner_up_note(tuned)
+    if fits and not deadline_met:
+        warnings.append(f"training takes {time_s / SECONDS_PER_DAY:,.1f} days, more than the "
+                        f"{inputs.max_training_days:g}-day deadline: no layout meets it")
+    reason = _first_reason(warnings, fits, ctx.unknown, deadline_met)
     return PlanResult(
-        **common, breakdown_bytes=cand.breakdown, fits=fits, layout=cand.layout, gpus=gpus,
+        **common, breakdown_bytes=cand.breakdown, fits=fits, layout=cand.layout, gpus=gpus, reason=reason,
         min_gpus=tuned.min_gpus if fits else 0, meets_slo=fits and deadline_met,
         instances=billed_instances(gpus, hw) if fits else math.nan,
         price_usd_per_hour=hourly_usd(gpus, hw) if fits else math.nan,
@@ -469,15 +477,18 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
     if ctx.blocked:
         warnings.append(ctx.blocked)
     if not fitting:
-        warnings.append(f"does not fit on {hw.gpu.name}: weights plus the KV cache of {inputs.concurrency} × "
-                        f"{inputs.context_len} tokens need {fallback.breakdown.total / GIB:,.1f} GiB per GPU, "
-                        f"usable {ctx.usable / GIB:,.1f} GiB")
+        warnings.append(Text(f"does not fit on {hw.gpu.name}: weights plus the KV cache of {inputs.concurrency} × "
+                             f"{inputs.context_len} tokens need {{need}} per GPU, usable {{usable}}",
+                             need=fallback.breakdown.total, usable=ctx.usable))
     min_gpus = min((c.layout.gpus for c in fitting), default=0) if fits else 0
-    if fits and not math.isfinite(hw.gpu.bandwidth_bytes_per_s):
-        warnings.append(f"{hw.gpu.name} has no published memory bandwidth: speed, replicas and costs are unknown")
-    if not fits or not math.isfinite(ctx.peak) or not math.isfinite(hw.gpu.bandwidth_bytes_per_s):
+    unknown = ctx.unknown or (f"{hw.gpu.name} has no published memory bandwidth: speed, replicas and costs "
+                              "are unknown" if not math.isfinite(hw.gpu.bandwidth_bytes_per_s) else "")
+    if fits and unknown and not ctx.unknown:
+        warnings.append(unknown)
+    if not fits or unknown:
         cand = min(fitting, key=lambda c: (c.layout.gpus, c.layout.pp)) if fitting else fallback
         return PlanResult(**common, breakdown_bytes=cand.breakdown, fits=fits, layout=cand.layout,
+                          reason=_first_reason(warnings, fits, unknown, False),
                           min_gpus=min_gpus, gpus=cand.layout.gpus if fits else 0,
                           instances=billed_instances(cand.layout.gpus, hw) if fits else math.nan,
                           price_usd_per_hour=hourly_usd(cand.layout.gpus, hw) if fits else math.nan,
@@ -497,6 +508,7 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
     idle = model.at_x(0.0)
     if not s.slo_met:
         warnings.append(_missed_levels(inputs, idle))
+    reason = _first_reason(warnings, True, "", s.slo_met)
     at_users = model.closed_loop(inputs.concurrency)
     offline = model.max_throughput()
     load_tps = inputs.requests_per_s * inputs.output_tokens
@@ -505,7 +517,7 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
     curve = tuple(_curve_point(model.closed_loop(b), b, inputs.output_tokens, replica_price)
                   for b in batch_points(model.max_concurrency)) if with_curve else ()
     return PlanResult(
-        **common, breakdown_bytes=s.candidate.breakdown, fits=True, meets_slo=s.slo_met, layout=lay,
+        **common, breakdown_bytes=s.candidate.breakdown, fits=True, meets_slo=s.slo_met, layout=lay, reason=reason,
         min_gpus=min_gpus, gpus=lay.gpus, instances=billed_instances(lay.gpus, hw),
         price_usd_per_hour=hourly_usd(lay.gpus, hw), spot_price_usd_per_hour=hourly_usd(lay.gpus, hw, spot=True),
         prefill_time_s=model.prefill_s(),
@@ -533,6 +545,17 @@ def _curve_point(point: OperatingPoint, users: int, output_tokens: int, replica_
     total = point.requests_per_s * output_tokens
     return ThroughputPoint(users, point.decode_tokens_per_s_per_user, total,
                            replica_usd_per_hour / (3600 * total) * 1e6 if total > 0 else math.nan)
+
+
+def _first_reason(warnings: list, fits: bool, unknown: str, met: bool) -> str:
+    """Why the plan cannot be bought as it is ('' when it can), decided where the plan decides:
+    not fitting (the last sentence added, the advice after the verdict), then a figure that is
+    unknown, then a missed service level or deadline (the sentence just added for it)."""
+    if not fits:
+        return warnings[-1] if warnings else "does not fit"
+    if unknown:
+        return unknown
+    return "" if met else warnings[-1]
 
 
 def _missed_levels(inputs: PlanInputs, idle: OperatingPoint) -> str:

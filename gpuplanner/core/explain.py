@@ -9,7 +9,8 @@ from gpuplanner.core.offload import NVME_ASSUMED_BYTES_PER_S
 from gpuplanner.core.result import Assumption, Explanation
 from gpuplanner.core.serving import efficiency
 from gpuplanner.core.steptime import KERNEL_EFFICIENCY_SOURCE, kernel_efficiency
-from gpuplanner.core.units import GIB, fmt_count, fmt_duration, fmt_usd
+from gpuplanner.core.text import Text
+from gpuplanner.core.units import fmt_count, fmt_duration, fmt_usd
 
 KORTHIKANTI = "Korthikanti et al. 2022, 'Reducing Activation Recomputation in Large Transformer Models', §4"
 ZERO = "Rajbhandari et al. 2020, 'ZeRO: Memory Optimizations Toward Training Trillion Parameter Models', §5"
@@ -46,13 +47,15 @@ def assumptions_for(inputs, arch, hw) -> tuple:
     price = hw.price_note + (f", prices as of {hw.price_as_of}" if hw.price_as_of else "")
     items = [
         Assumption("GPU memory used for fitting",
-                   f"{hw.gpu.capacity_bytes / GIB:.1f} GiB × utilization cap {inputs.util_cap:g}",
+                   Text(f"{{capacity}} × utilization cap {inputs.util_cap:g}", capacity=hw.gpu.capacity_bytes),
                    "memory_mib_reported (nvidia-smi) in the GPU catalog"),
         Assumption("runtime overhead per GPU",
-                   f"{inputs.overhead_bytes / GIB:.2f} GiB + {inputs.fragmentation:.0%} fragmentation margin",
+                   Text(f"{{overhead:2}} + {inputs.fragmentation:.0%} fragmentation margin",
+                        overhead=inputs.overhead_bytes),
                    "CUDA context and library workspaces; allocator fragmentation"),
         Assumption("peak FLOP/s", f"{hw.gpu.name} dense (no sparsity) datasheet figure", hw.gpu.source),
         Assumption("price", price, hw.instance.source if hw.instance else "instance catalog"),
+        Assumption("link bandwidths", _links_text(hw), hw.links.source),
     ]
     if inputs.mode == "train":
         items += [
@@ -92,6 +95,15 @@ def assumptions_for(inputs, arch, hw) -> tuple:
     return tuple(items)
 
 
+def _links_text(hw) -> str:
+    """The bandwidths parallel traffic crosses, one direction per GPU: measured, or the catalog's."""
+    if hw.measured_links is not None:
+        return "collective bus bandwidth measured " + hw.measured_links.describe()
+    links, gpus = hw.links, hw.links.gpus_per_instance
+    return (f"{links.bytes_per_s(gpus) / 1e9:,.3g} GB/s among an instance's {gpus} GPUs, "
+            f"{links.bytes_per_s(gpus + 1) / 1e9:,.3g} GB/s for a group spanning instances; per GPU, one direction")
+
+
 def explanations_for(r, inputs, arch, hw) -> tuple:
     b = r.breakdown_bytes
     lay = r.layout
@@ -99,33 +111,33 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
         Explanation("quick_rule", "GPUs = P_billion × bytes_per_param × 1.25 / GPU_GB, rounded up",
                     r.quick_rule.formula, QUICK),
         Explanation("overhead", "overhead = runtime + fragmentation × (other components)",
-                    f"{inputs.overhead_bytes / GIB:.2f} GiB + {inputs.fragmentation:g} × "
-                    f"{(b.total - b.overhead) / GIB:.2f} GiB = {b.overhead / GIB:.2f} GiB", METHOD),
+                    Text(f"{{runtime:2}} + {inputs.fragmentation:g} × {{other:2}} = {{overhead:2}}",
+                         runtime=inputs.overhead_bytes, other=b.total - b.overhead, overhead=b.overhead), METHOD),
         Explanation("gpus", "the smallest layout whose busiest GPU fits in capacity × cap; whole instances "
                     "are billed, so the plan fills them" if r.mode == "train" else
                     "among the replica layouts whose busiest GPU fits in capacity × cap, the one whose fleet "
                     "carries the load within the service levels on the smallest bill, then the most capacity "
                     "for that bill",
-                    f"{lay.describe()}: {b.total / GIB:.1f} GiB of {r.usable_bytes / GIB:.1f} GiB usable; "
-                    f"needs {r.min_gpus} GPUs, plan uses {r.gpus}" + _filling(r, inputs), METHOD),
+                    Text(f"{lay.describe()}: {{total}} of {{usable}} usable; needs {r.min_gpus} GPUs, plan uses "
+                         f"{r.gpus}" + _filling(r, inputs), total=b.total, usable=r.usable_bytes), METHOD),
     ]
     if r.mode == "train":
         out += [
             Explanation("weights", "P_stage / (t·p) × bytes(weights) [÷ dp with ZeRO-3]",
-                        f"{fmt_count(r.params_total)} params, TP{lay.tp} PP{lay.pp} DP{lay.dp} ZeRO-{lay.zero_stage}"
-                        f" → {b.weights / GIB:.2f} GiB", ZERO),
+                        Text(f"{fmt_count(r.params_total)} params, TP{lay.tp} PP{lay.pp} DP{lay.dp} ZeRO-{lay.zero_stage}"
+                        " → {weights:2}", weights=b.weights), ZERO),
             Explanation("master_weights", "P_stage / (t·p) × 4 B fp32 copy [÷ dp with ZeRO ≥ 1]",
-                        f"{inputs.precision} compute → {b.master_weights / GIB:.2f} GiB", ZERO),
+                        Text(f"{inputs.precision} compute → {{master:2}}", master=b.master_weights), ZERO),
             Explanation("gradients", "P_stage / (t·p) × bytes(gradients) [÷ dp with ZeRO ≥ 2]",
-                        f"gradients in {'fp32' if inputs.grad_dtype == 'fp32' else 'the compute dtype'} → "
-                        f"{b.gradients / GIB:.2f} GiB", ZERO),
+                        Text(f"gradients in {'fp32' if inputs.grad_dtype == 'fp32' else 'the compute dtype'} → "
+                             "{gradients:2}", gradients=b.gradients), ZERO),
             Explanation("optimizer", "P_stage / (t·p) × optimizer bytes [÷ dp with ZeRO ≥ 1]",
-                        f"{inputs.optimizer} → {b.optimizer / GIB:.2f} GiB", ZERO),
+                        Text(f"{inputs.optimizer} → {{optimizer:2}}", optimizer=b.optimizer), ZERO),
             Explanation("activations", "L × s·b·h·(34 + 5·a·s/h) / t, generalised (GQA, SwiGLU, MoE) "
                         "+ 4·s·b·V logits; FlashAttention/selective drop the a·s² term",
-                        f"L={arch.n_layers}, s={inputs.seq_len}, b={r.micro_batch}, h={arch.hidden}, "
+                        Text(f"L={arch.n_layers}, s={inputs.seq_len}, b={r.micro_batch}, h={arch.hidden}, "
                         f"a={arch.n_heads}, t={lay.tp}, recompute={r.recompute}, "
-                        f"flash={inputs.flash_attention} → {b.activations / GIB:.2f} GiB", KORTHIKANTI),
+                        f"flash={inputs.flash_attention} → {{act:2}}", act=b.activations), KORTHIKANTI),
             Explanation("training_flops", "6·P_active·T + c·12·L·(a·d)·s·T (LoRA: 4·P·T + c·8·L·(a·d)·s·T); "
                         "c = 1 full attention, 1/2 causal, 0 for 6ND",
                         f"P_active={fmt_count(r.params_active)}, T={fmt_count(inputs.training_tokens)} tokens, "
@@ -152,14 +164,14 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
         per_tok = arch.kv_values_per_token_per_layer()
         out += [
             Explanation("weights", "P × bytes(precision) / (t·p) (+ int4 group scales)",
-                        f"{fmt_count(r.params_total)} × {inputs.precision} / ({lay.tp}·{lay.pp}) → "
-                        f"{b.weights / GIB:.2f} GiB", QUANT),
+                        Text(f"{fmt_count(r.params_total)} × {inputs.precision} / ({lay.tp}·{lay.pp}) → "
+                        "{weights:2}", weights=b.weights), QUANT),
             Explanation("kv_cache", "2·L·k·d·bytes × tokens (MLA: latent per token) / t along KV heads",
-                        f"L={arch.n_layers}, {per_tok} values/token/layer × {kv_b:g} B × {inputs.context_len} × "
-                        f"{inputs.concurrency} seqs → {b.kv_cache / GIB:.2f} GiB per GPU", KV),
+                        Text(f"L={arch.n_layers}, {per_tok} values/token/layer × {kv_b:g} B × {inputs.context_len} × "
+                        f"{inputs.concurrency} seqs → {{kv:2}} per GPU", kv=b.kv_cache), KV),
             Explanation("activations", "2·c·(4h + 3i)/t for a prefill chunk of c = 2048 tokens + 4·n·V/t logits",
-                        f"h={arch.hidden}, i={arch.intermediate}, V={arch.vocab}, t={lay.tp} → "
-                        f"{b.activations / GIB:.2f} GiB (an approximation)", METHOD),
+                        Text(f"h={arch.hidden}, i={arch.intermediate}, V={arch.vocab}, t={lay.tp} → "
+                        "{act:2} (an approximation)", act=b.activations), METHOD),
             Explanation("prefill_time_s", "(2·P_active·n + 2·L·(a·d)·n²) / (GPUs × peak × MFU)",
                         f"n={inputs.prompt_tokens} prompt tokens → {fmt_duration(r.prefill_time_s)}", KV),
             Explanation("decode_tokens_per_s_per_user",
@@ -210,9 +222,9 @@ def _pool_text(r, engine: str) -> str:
     if launch is None:
         return "n/a"
     p = launch.pool
-    return (f"{p.total_bytes / GIB:,.1f} GiB per GPU: weights {p.weights_bytes / GIB:,.2f} GiB, activations "
-            f"{p.activation_bytes / GIB:,.2f} GiB, non-torch {p.non_torch_bytes / GIB:,.2f} GiB → KV "
-            f"{p.kv_cache_bytes / GIB:,.2f} GiB = {p.kv_cache_tokens:,} tokens")
+    return Text(f"{{total}} per GPU: weights {{weights:2}}, activations {{act:2}}, non-torch {{non_torch:2}} → KV "
+                f"{{kv:2}} = {p.kv_cache_tokens:,} tokens", total=p.total_bytes, weights=p.weights_bytes,
+                act=p.activation_bytes, non_torch=p.non_torch_bytes, kv=p.kv_cache_bytes)
 
 
 def _filling(r, inputs) -> str:

@@ -259,6 +259,11 @@ GROUPS = (
                    "Memory-bandwidth utilization of decode kernels; typical 60–80 %.", mode="infer"),
         InputField("price_kind", "Price", "choice", tip="Which price the headline cost uses; both are shown.",
                    choices=_choices(core_inputs.PRICE_KINDS, {"on_demand": "on-demand", "spot": "spot"})),
+        InputField("interconnect", "Link bandwidths", "choice",
+                   tip="Where tensor/expert/pipeline-parallel traffic gets its bandwidth: the GPU and instance "
+                       "catalogs, or the bus bandwidth measured by the collective benchmark (README, "
+                       "'Measuring the interconnect').",
+                   choices=_choices(core_inputs.INTERCONNECTS)),
     )),
 )
 
@@ -266,12 +271,12 @@ FORM_FIELDS = {f.name: f for g in GROUPS for f in g.fields}
 INPUT_FIELDS = {f.name: f for f in SELECTION_FIELDS} | FORM_FIELDS
 
 
-def input_rows(values: dict, mode: str) -> list[tuple[str, str]]:
-    """(label, text) of the inputs that matter in `mode` ('train'/'infer'), from a PlanInputs
-    as_dict(), labelled and written as the form and the CLI do (PDF report, accuracy view)."""
+def input_rows(inputs, mode: str) -> list[tuple[str, str]]:
+    """(label, text) of the inputs (a PlanInputs) that matter in `mode` ('train'/'infer'),
+    labelled and written as the form and the CLI do (PDF report, accuracy view)."""
     other = "infer" if mode == "train" else "train"
     return [(INPUT_FIELDS[name].label.replace("&&", "&"), INPUT_FIELDS[name].display(value))
-            for name, value in values.items()
+            for name, value in inputs.as_dict().items()
             if name in INPUT_FIELDS and INPUT_FIELDS[name].mode != other and value not in ("", None)]
 
 

@@ -27,6 +27,7 @@ GRAD_DTYPES = ("auto", "fp32")
 FLOP_CONVENTIONS = tuple(FLOP_SHARES)
 RECOMPUTE = ("auto", "none", "selective", "full")
 PRICE_KINDS = ("on_demand", "spot")
+INTERCONNECTS = ("catalog", "measured")  # link bandwidths from the catalogs, or the collective benchmark
 
 
 MIN_DAYS = 1 / 24  # the shortest deadline or horizon: one hour
@@ -89,6 +90,7 @@ class PlanInputs:
     overhead_bytes: float = 0.75 * GIB
     fragmentation: float = 0.05  # allocator margin, fraction of the other components
     price_kind: str = "on_demand"
+    interconnect: str = "catalog"
 
     def validated(self) -> PlanInputs:
         """Return self if every field is allowed, else raise InputError naming the field."""
@@ -106,6 +108,7 @@ class PlanInputs:
         if self.mode == "train":
             check_offload(self.offload_optimizer, self.offload_params, self.zero_stage, self.train_method)
         _one_of("price_kind", self.price_kind, PRICE_KINDS)
+        _one_of("interconnect", self.interconnect, INTERCONNECTS)
         if self.mode == "train" and self.train_method == "full" and self.precision not in TRAIN_PRECISIONS:
             raise InputError("precision", f"'{self.precision}' cannot be used for full training; "
                              f"use one of {', '.join(TRAIN_PRECISIONS)} (or LoRA/QLoRA, or mode infer)")

@@ -9,9 +9,10 @@ network beyond. Every figure is one direction, per GPU, in bytes/s; where it cam
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gpuplanner.core.catalogs import GpuSpec, Instance
+from gpuplanner.core.errors import InputError
 
 NETWORK_ASSUMED_BYTES_PER_S = 12.5e9  # 100 Gb/s per instance, used only when its network is unknown
 PCIE_ASSUMED_BYTES_PER_S = 16e9  # PCIe Gen4 x16, one direction, when the datasheet gives none
@@ -53,3 +54,63 @@ def links_for(gpu: GpuSpec, instance: Instance | None, gpus_per_instance: int) -
     return Links(nvlink_domain_gpus=domain, gpus_per_instance=gpus_per_instance,
                  nvlink_bytes_per_s=gpu.nvlink_bytes_per_s / 2, pcie_bytes_per_s=gpu.pcie_bytes_per_s / 2,
                  network_bytes_per_s=instance.network_bytes_per_s if instance is not None else math.nan)
+
+
+@dataclass(frozen=True)
+class MeasuredLinks:
+    """A cluster's measured all-reduce bus bandwidths (nccl-tests' busbw: per GPU, one direction,
+    so comparable with a link's datasheet figure), from `python -m gpuplanner.bench --collectives`.
+
+    `intra_node_bytes_per_s` is measured among the GPUs of one node (NaN: one GPU per node),
+    `inter_node_bytes_per_s` across all nodes (NaN: one node was measured).
+    """
+
+    intra_node_bytes_per_s: float
+    gpus_per_node: int
+    inter_node_bytes_per_s: float = math.nan
+    nodes: int = 1
+    measured_at: str = ""  # ISO date of the run
+    method: str = ""  # what was measured: operation, backend, devices
+
+    def __post_init__(self) -> None:
+        for name in ("gpus_per_node", "nodes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError("interconnect", f"measured {name} must be a whole number ≥ 1, got {value!r}")
+        for name, needed in (("intra_node_bytes_per_s", self.gpus_per_node > 1),
+                             ("inter_node_bytes_per_s", self.nodes > 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                    (needed and not (math.isfinite(value) and value > 0)):
+                raise InputError("interconnect", f"measured {name} must be a positive number of bytes/s, "
+                                 f"got {value!r}")
+        if not (self.gpus_per_node > 1 or self.nodes > 1):
+            raise InputError("interconnect", "a measurement of one GPU says nothing about links")
+
+    @property
+    def source(self) -> str:
+        return f"measured: collectives {self.measured_at}".rstrip()
+
+    def describe(self) -> str:
+        """The figures as the assumptions list them (GB/s = 10⁹ bytes/s)."""
+        parts = []
+        if math.isfinite(self.intra_node_bytes_per_s):
+            parts.append(f"inside a node {self.intra_node_bytes_per_s / 1e9:,.3g} GB/s per GPU "
+                         f"({self.gpus_per_node} GPUs)")
+        if math.isfinite(self.inter_node_bytes_per_s):
+            parts.append(f"across nodes {self.inter_node_bytes_per_s / 1e9:,.3g} GB/s per GPU ({self.nodes} nodes)")
+        return "; ".join(parts) + (f" ({self.method})" if self.method else "")
+
+    def applied_to(self, links: Links) -> Links:
+        """`links` with the measured figures in place of the catalog's: the intra-node figure for any
+        group inside one instance (NVLink or PCIe), the inter-node one for groups spanning instances
+        (whatever fabric joins them, a rack-scale NVLink domain included). A figure not measured
+        keeps the catalog's."""
+        out = replace(links, source=self.source)
+        if math.isfinite(self.intra_node_bytes_per_s):
+            nvlink = self.intra_node_bytes_per_s if math.isfinite(links.nvlink_bytes_per_s) else math.nan
+            out = replace(out, nvlink_bytes_per_s=nvlink, pcie_bytes_per_s=self.intra_node_bytes_per_s)
+        if math.isfinite(self.inter_node_bytes_per_s):
+            out = replace(out, nvlink_domain_gpus=min(links.nvlink_domain_gpus, links.gpus_per_instance),
+                          network_bytes_per_s=self.inter_node_bytes_per_s * links.gpus_per_instance)
+        return out

@@ -84,6 +84,7 @@ class ModelArch:
     source: str = ""
     synthesized: bool = False  # architecture guessed from a bare parameter count
     hf_repo: str = ""  # the Hugging Face repository an engine loads it from ('' = unknown)
+    hf_revision: str = ""  # the Hub commit its config was read at ('' = not read from the Hub)
 
     # ---- consistency ------------------------------------------------------------------
     def check(self) -> ModelArch:
@@ -486,42 +487,55 @@ class CheckpointSummary:
     params_by_dtype: dict
 
 
+SAFETENSORS_MAX_HEADER_BYTES = 100 * 1024 * 1024
+
+
+def safetensors_header_length(prefix: bytes, where) -> int:
+    """The header length a safetensors file states in its first 8 bytes (little-endian)."""
+    if len(prefix) != 8:
+        raise CatalogError(where, "is too short to be a safetensors file")
+    (length,) = struct.unpack("<Q", prefix)
+    if length > SAFETENSORS_MAX_HEADER_BYTES:
+        raise CatalogError(where, f"claims a {length}-byte header; not a safetensors file")
+    return length
+
+
+def parse_safetensors_header(text: bytes, where) -> dict:
+    """The JSON header (the bytes after the length), checked like any file the planner reads."""
+    try:
+        header = safe_io.parse_json(text.decode("utf-8"), where)
+    except (UnicodeDecodeError, safe_io.UnsafeFileError) as e:
+        why = e.message if isinstance(e, safe_io.UnsafeFileError) else "not UTF-8"
+        raise CatalogError(where, f"has an unreadable header ({why}); not a safetensors file",
+                           column=getattr(e, "column", None)) from None
+    if not isinstance(header, dict):
+        raise CatalogError(where, "has a header that is not a JSON object")
+    return header
+
+
 def read_safetensors_header(path) -> dict:
     """The JSON header of one .safetensors file: 8-byte little-endian length, then JSON."""
     path = Path(path)
     try:
         with safe_io.open_regular(path, max_bytes=2**63) as f:  # the weights follow; only the header is read
-            raw = f.read(8)
-            if len(raw) != 8:
-                raise CatalogError(path, "is too short to be a safetensors file")
-            (length,) = struct.unpack("<Q", raw)
-            if length > 100 * 1024 * 1024:
-                raise CatalogError(path, f"claims a {length}-byte header; not a safetensors file")
-            text = f.read(length)
+            text = f.read(safetensors_header_length(f.read(8), path))
     except OSError as e:
         raise CatalogError(path, f"cannot be read: {e.strerror or e}") from None
-    try:
-        header = safe_io.parse_json(text.decode("utf-8"), path)
-    except (UnicodeDecodeError, safe_io.UnsafeFileError) as e:
-        why = e.message if isinstance(e, safe_io.UnsafeFileError) else "not UTF-8"
-        raise CatalogError(path, f"has an unreadable header ({why}); not a safetensors file",
-                           column=getattr(e, "column", None)) from None
-    if not isinstance(header, dict):
-        raise CatalogError(path, "has a header that is not a JSON object")
-    return header
+    return parse_safetensors_header(text, path)
 
 
 def _natural(x) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) and x >= 0
 
 
-def summarize_checkpoint(folder) -> CheckpointSummary:
+def summarize_headers(headers) -> CheckpointSummary:
+    """Count the tensors of safetensors headers, given as (file, header dict) pairs: elements
+    and bytes in all, and elements by stored dtype."""
     params = 0
     size = 0
     by_dtype: dict[str, int] = {}
-    files = sorted(Path(folder).glob("*.safetensors"))
-    for file in files:
-        for name, info in read_safetensors_header(file).items():
+    for file, header in headers:
+        for name, info in header.items():
             if name == "__metadata__":
                 continue
             try:
@@ -538,6 +552,11 @@ def summarize_checkpoint(folder) -> CheckpointSummary:
             size += int(end) - int(start)
             by_dtype[dtype] = by_dtype.get(dtype, 0) + n
     return CheckpointSummary(params=params, bytes=size, params_by_dtype=by_dtype)
+
+
+def summarize_checkpoint(folder) -> CheckpointSummary:
+    files = sorted(Path(folder).glob("*.safetensors"))
+    return summarize_headers((file, read_safetensors_header(file)) for file in files)
 
 
 def load_model_folder(folder) -> tuple[ModelArch, CheckpointSummary | None]:

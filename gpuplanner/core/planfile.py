@@ -5,8 +5,12 @@
 
 What a plan names but another machine may lack is stored whole: a model read from a config file
 ({"model": {"arch": {...ModelArch fields...}}}) and, from version 2, a GPU measured by the
-benchmark ({"gpu": {"spec": {...GpuSpec fields...}}}). A file is written with the lowest version
-that holds it, so plans without a measured GPU still open in gpuplanner versions reading only 1.
+benchmark ({"gpu": {"spec": {...GpuSpec fields...}}}); from version 3, a model read from the
+Hugging Face Hub keeps its id and commit (hf_repo, hf_revision), so it reopens offline and says
+what it was read from, and the link bandwidths measured by the collective benchmark are kept
+when the plan uses them ({"interconnect": {"measured": {...MeasuredLinks fields...}}}). A file
+is written with the lowest version that holds it, so plans without these still open in
+gpuplanner versions reading only 1.
 Loading validates everything and raises PlanFileError with one sentence for the user; saving is
 atomic (core.atomic), so a crash never leaves half a plan.
 """
@@ -23,11 +27,14 @@ from gpuplanner.core.atomic import WriteError, atomic_write_text
 from gpuplanner.core.catalogs import PEAK_COLUMNS, Catalogs, GpuSpec
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.inputs import PlanInputs
+from gpuplanner.core.links import MeasuredLinks
 from gpuplanner.core.model import ModelArch
 
 FORMAT = "gpuplanner-plan"
-VERSION = 2  # the newest version this gpuplanner reads and writes
+VERSION = 3  # the newest version this gpuplanner reads and writes
 MEASURED_GPU_VERSION = 2  # the first version that embeds a measured GPU
+HUB_MODEL_VERSION = 3  # the first version whose model may name the Hugging Face Hub commit it was read at
+MEASURED_LINKS_VERSION = 3  # the first version that embeds measured link bandwidths
 SUFFIX = ".gpuplan"
 PLAN_MAX_BYTES = 2**20  # a plan with an embedded architecture is a few KiB
 
@@ -38,14 +45,18 @@ class PlanFileError(Exception):
 
 @dataclass(frozen=True)
 class PlanDocument:
-    """What a plan file holds: the inputs and, when they plan on a measured GPU, that GPU."""
+    """What a plan file holds: the inputs and, when they plan on a measured GPU or measured link
+    bandwidths, those measurements."""
 
     inputs: PlanInputs
     measured_gpu: GpuSpec | None = None
+    measured_links: MeasuredLinks | None = None
 
     def catalogs(self, base: Catalogs, where: str = "the plan") -> Catalogs:
-        """``base`` with the embedded measured GPU added (replacing an earlier measurement);
-        PlanFileError if it would replace a catalog GPU of the same name."""
+        """``base`` with the embedded measured GPU and link bandwidths added (replacing earlier
+        measurements); PlanFileError if the GPU would replace a catalog GPU of the same name."""
+        if self.measured_links is not None:
+            base = base.with_measured_links(self.measured_links)
         gpu = self.measured_gpu
         if gpu is None:
             return base
@@ -56,17 +67,27 @@ class PlanDocument:
         return base.with_gpu(gpu)
 
 
-def plan_to_dict(inputs: PlanInputs, gpus: Mapping[str, GpuSpec] | None = None) -> dict:
+def plan_to_dict(inputs: PlanInputs, gpus: Mapping[str, GpuSpec] | None = None,
+                 measured_links: MeasuredLinks | None = None) -> dict:
     """The file's document. ``gpus`` is the GPU catalog in use: a measured GPU the inputs
-    name is embedded from it."""
+    name is embedded from it; ``measured_links`` (the catalogs' in use) is embedded when the
+    inputs plan with measured link bandwidths."""
     values = inputs.as_dict()
     version = 1
     if isinstance(inputs.model, ModelArch):
-        values["model"] = {"arch": _plain(asdict(inputs.model))}
+        arch = _plain(asdict(inputs.model))
+        if inputs.model.hf_revision:
+            version = HUB_MODEL_VERSION
+        else:
+            del arch["hf_revision"]  # a config's model stays readable by gpuplanners before the Hub
+        values["model"] = {"arch": arch}
     gpu = (gpus or {}).get(inputs.gpu)
     if inputs.gpu and gpu is not None and gpu.measured:
         values["gpu"] = {"spec": _plain(asdict(gpu))}
-        version = MEASURED_GPU_VERSION
+        version = max(version, MEASURED_GPU_VERSION)
+    if inputs.interconnect == "measured" and measured_links is not None:
+        values["interconnect"] = {"measured": _plain(asdict(measured_links))}
+        version = max(version, MEASURED_LINKS_VERSION)
     return {"format": FORMAT, "version": version, "inputs": values}
 
 
@@ -109,8 +130,16 @@ def plan_from_dict(doc, where: str = "the plan") -> PlanDocument:
         if unknown:
             raise PlanFileError(f"{where} has a measured GPU with unknown dtypes: {', '.join(unknown)}.")
         values["gpu"] = measured_gpu.name
+    measured_links = None
+    if isinstance(values.get("interconnect"), dict) and version >= MEASURED_LINKS_VERSION:
+        try:
+            measured_links = _record(MeasuredLinks, values["interconnect"], "measured", where, "interconnect",
+                                     "measured interconnect")
+        except InputError as e:
+            raise PlanFileError(f"{where} has measured link bandwidths that cannot be used: {e.message}") from None
+        values["interconnect"] = "measured"
     try:
-        return PlanDocument(PlanInputs(**values).validated(), measured_gpu)
+        return PlanDocument(PlanInputs(**values).validated(), measured_gpu, measured_links)
     except InputError as e:
         raise PlanFileError(f"{where} has a bad value for {e.field}: {e.message}") from None
     except (TypeError, ValueError, ArithmeticError) as e:  # a value of the wrong type
@@ -174,11 +203,12 @@ def load_plan(path) -> PlanDocument:
     return plan_from_dict(doc, path.name)
 
 
-def save_plan(path, inputs: PlanInputs, gpus: Mapping[str, GpuSpec] | None = None) -> None:
+def save_plan(path, inputs: PlanInputs, gpus: Mapping[str, GpuSpec] | None = None,
+              measured_links: MeasuredLinks | None = None) -> None:
     """Write atomically (core.atomic): a crash or a full disk never leaves half a plan. ``gpus``
-    as for plan_to_dict."""
+    and ``measured_links`` as for plan_to_dict."""
     path = Path(path)
-    text = json.dumps(plan_to_dict(inputs, gpus), indent=2, sort_keys=True, allow_nan=False) + "\n"
+    text = json.dumps(plan_to_dict(inputs, gpus, measured_links), indent=2, sort_keys=True, allow_nan=False) + "\n"
     try:
         atomic_write_text(path, text)
     except WriteError as e:

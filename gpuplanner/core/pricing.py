@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from gpuplanner.core.catalogs import Catalogs, GpuSpec, Instance
 from gpuplanner.core.errors import InputError
-from gpuplanner.core.links import Links, links_for
+from gpuplanner.core.links import Links, MeasuredLinks, links_for
 from gpuplanner.core.units import HOURS_PER_MONTH
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
@@ -33,6 +33,7 @@ class Hardware:
     unit_spot_price_usd_per_hour: float
     price_as_of: str
     price_note: str
+    measured_links: MeasuredLinks | None = None  # the plan chose the collective benchmark's figures
     network_bytes_per_s: float = math.nan  # the instance network as the user states it (NaN: the catalog's)
 
     @property
@@ -47,9 +48,9 @@ class Hardware:
     def links(self) -> Links:
         """What its GPUs talk over: the one place serving and training read link bandwidths."""
         links = links_for(self.gpu, self.instance, self.gpus_per_instance)
-        if math.isfinite(self.network_bytes_per_s):
-            return replace(links, network_bytes_per_s=self.network_bytes_per_s, source=links.source + "; network as set")
-        return links
+        if math.isfinite(self.network_bytes_per_s):  # stated by the user; measured links still win
+            links = replace(links, network_bytes_per_s=self.network_bytes_per_s, source=links.source + "; network as set")
+        return self.measured_links.applied_to(links) if self.measured_links is not None else links
 
 
 def instance_hardware(inst: Instance, gpu: GpuSpec) -> Hardware:
@@ -60,7 +61,19 @@ def instance_hardware(inst: Instance, gpu: GpuSpec) -> Hardware:
 
 
 def resolve_hardware(inputs, catalogs: Catalogs) -> Hardware:
-    """The inputs' instance type, or their GPU priced at the cheapest per-GPU instance price."""
+    """The inputs' instance type, or their GPU priced at the cheapest per-GPU instance price; with
+    the measured link bandwidths when the inputs choose them."""
+    hw = _catalog_hardware(inputs, catalogs)
+    if inputs.interconnect != "measured":
+        return hw
+    if catalogs.measured_links is None:
+        raise InputError("interconnect", "no measured link bandwidths: give the collective benchmark's results "
+                         "(“Use for planning” in the Live tab, or --collectives FILE; README, 'Measuring the "
+                         "interconnect'), or choose catalog")
+    return replace(hw, measured_links=catalogs.measured_links)
+
+
+def _catalog_hardware(inputs, catalogs: Catalogs) -> Hardware:
     if inputs.instance:
         inst = catalogs.instances.get(inputs.instance)
         if inst is None:

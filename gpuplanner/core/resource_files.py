@@ -1,6 +1,8 @@
 """Find the bundled resources/ folder from a checkout, an editable install, a wheel or a
-frozen (PyInstaller) bundle: the one place that knows where the app's data lives.
+frozen (PyInstaller) bundle, and the user's writable data folder: the one place that knows
+where the app's data lives.
 """
+import os
 import sys
 from pathlib import Path
 
@@ -25,3 +27,27 @@ def resources_dir() -> Path:
 
 def resource_path(name: str) -> Path:
     return resources_dir() / name
+
+
+DATA_DIR_ENV = "GPUPLANNER_DATA_DIR"  # overrides the user's data folder (tests, portable installs)
+
+
+def user_data_dir() -> Path:
+    """The user's writable data folder (updated prices live here): the same folder Qt's
+    AppDataLocation gives the window for organisation and application "gpuplanner", so the CLI
+    and the window share one. Not created here."""
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override)
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "gpuplanner" / "gpuplanner"
+
+
+def updated_prices_path() -> Path:
+    """Where `catalog update` writes the downloaded instance prices, used before the bundled ones."""
+    return user_data_dir() / "instance_prices.csv"

@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
+from gpuplanner.core.inputs import PlanInputs
+
 BREAKDOWN_KEYS = ("weights", "master_weights", "gradients", "optimizer", "activations", "kv_cache", "buffers",
                   "overhead")
 
@@ -116,6 +118,7 @@ class PlanResult:
     gpu_source: str  # datasheet the GPU's figures come from
     gpu_as_of: str
     meets_slo: bool = False  # fits and keeps its service levels (serving) or deadline (training)
+    reason: str = ""  # why the plan cannot be bought as it is: does not fit, a figure unknown, a level missed
     # training
     training_flops: float = math.nan
     hardware_flops: float = math.nan
@@ -158,7 +161,7 @@ class PlanResult:
     layout_notes: tuple = ()
     assumptions: tuple = ()
     explanations: tuple = ()
-    inputs: dict = field(default_factory=dict)
+    inputs: PlanInputs = field(default_factory=PlanInputs)  # what the plan was made for (validated)
 
     @property
     def memory_per_gpu_bytes(self) -> float:
@@ -198,7 +201,7 @@ class PlanResult:
             "max_batch": self.max_batch,
             "max_throughput_tokens_per_s": self.max_throughput_tokens_per_s,
             "max_throughput_concurrency": self.max_throughput_concurrency,
-            "meets_slo": self.meets_slo,
+            "meets_slo": self.meets_slo, "reason": self.reason or None,
             "usd_per_million_tokens": self.usd_per_million_tokens,
             "usd_per_million_tokens_at_capacity": self.usd_per_million_tokens_at_capacity,
             "fleet_capacity_requests_per_s": self.fleet_capacity_requests_per_s,
@@ -215,7 +218,7 @@ class PlanResult:
             "warnings": list(self.warnings),
             "layout_notes": list(self.layout_notes),
             "assumptions": [asdict(a) for a in self.assumptions],
-            "inputs": self.inputs,
+            "inputs": {**self.inputs.as_dict(), "model": self.model_name},
         }
         return _nan_to_none(out)
 

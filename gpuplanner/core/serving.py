@@ -116,17 +116,14 @@ class Replica:
         return self.links.crosses_network(self.tp * self.pp * self.ep)
 
     def physics_key(self) -> tuple:
-        """Everything its steps depend on. Links enter as the bandwidths its groups use, so the
-        same replica on a 4- or an 8-GPU NVLink instance is one key."""
+        """Everything its steps depend on: the per-step constants step() reads, so the same
+        replica on a 4- or an 8-GPU NVLink instance (or of two equal architectures) is one key."""
         return self._key
 
     def _physics_key(self) -> tuple:
-        gpu, t, e = self.gpu, self.tp, self.ep
-        links = tuple(self.link_bytes_per_s(g) for g in (t, t * e, t * self.pp * e))
-        own = (self.arch, gpu.name, gpu.bandwidth_bytes_per_s, t, self.pp, e, self.dense_weight_bytes,
-               self.expert_weight_bytes, self.kv_bytes_per_token, self.peak_flops, self.mbu,
-               self.compute_efficiency, self.step_s)
-        return tuple(None if isinstance(v, float) and math.isnan(v) else v for v in own + links)
+        key = (self.pp, self._dense_read, self.kv_bytes_per_token, self.expert_weight_bytes, self._untouched,
+               self._active_flops, self._attn_flops, self._bandwidth, self._compute, self._comm, self.step_s)
+        return tuple(None if isinstance(v, float) and math.isnan(v) else v for v in key)
 
     def link_bytes_per_s(self, group: int) -> float:
         """One direction of the link a group of `group` GPUs talks over (core.links)."""

@@ -71,19 +71,11 @@ def _planned(inputs: PlanInputs, catalogs: Catalogs):
 
 
 def _reason(r, hw) -> str:
-    """Why a row cannot be bought as it is ('' when it can): it does not fit, its price, speed
-    or time is unknown, or it misses a service level or the deadline."""
-    unknown = [w for w in r.warnings if "are unknown" in w]
-    if not r.fits:
-        return r.warnings[-1] if r.warnings else "does not fit"
-    if not math.isfinite(hw.unit_price_usd_per_hour):
+    """Why a row cannot be bought as it is ('' when it can): the plan's own reason, or this
+    instance's price missing from the catalog."""
+    if r.fits and not r.reason and not math.isfinite(hw.unit_price_usd_per_hour):
         return f"no price for {hw.instance.instance_type} in the instance catalog: cost unknown"
-    if unknown:
-        return unknown[-1]
-    if not r.meets_slo:
-        missed = [w for w in r.warnings if "out of reach" in w]
-        return missed[-1] if missed else "misses the deadline"
-    return ""
+    return r.reason
 
 
 def _row(block, catalogs, mode, precision, inst, shared) -> dict:
@@ -93,7 +85,9 @@ def _row(block, catalogs, mode, precision, inst, shared) -> dict:
     if inst.gpu not in catalogs.gpus:
         row["reason"] = "no datasheet for this GPU"
         return row
-    key = (inst.gpu, inst.gpu_count)  # instance size sets the tensor limit and the billing unit
+    # instance size sets the tensor limit and the billing unit; its network and NVLink domain the links
+    key = (inst.gpu, inst.gpu_count, None if math.isnan(inst.network_bytes_per_s) else inst.network_bytes_per_s,
+           inst.nvlink_domain_gpus)
     if key not in shared:
         shared[key] = block if isinstance(block, InputError) else \
             _planned(block.with_(instance=inst.instance_type), catalogs)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 
-from gpuplanner.core.units import GIB
+from gpuplanner.core.units import MEMORY_UNITS, fmt_memory
 from gpuplanner.report import content
 from gpuplanner.report.ticks import Scale
 
@@ -55,28 +55,32 @@ class Chart:
         painter.restore()
 
 
-def memory_chart(result) -> Chart:
-    """One stacked bar of the busiest GPU's memory against the usable-capacity and capacity lines."""
+def memory_chart(result, unit: str = "GiB") -> Chart:
+    """One stacked bar of the busiest GPU's memory (in `unit`: GiB or GB) against the
+    usable-capacity and capacity lines."""
+    size = MEMORY_UNITS[unit]
+
     def draw(p: QPainter, font: QFont) -> None:
         parts = content.component_rows(result)
         left, right, top, bar_h = 10.0, CHART_WIDTH - 10, 34.0, 44.0
-        x = Scale(0.0, max(result.memory_per_gpu_bytes, result.capacity_bytes) / GIB * 1.04, left, right - 25)
-        start_gib = 0.0
+        x = Scale(0.0, max(result.memory_per_gpu_bytes, result.capacity_bytes) / size * 1.04, left, right - 25)
+        start = 0.0
         for key, _, n_bytes in parts:
-            _swatch(p, key, QRectF(x(start_gib), top, x(start_gib + n_bytes / GIB) - x(start_gib), bar_h))
-            start_gib += n_bytes / GIB
+            _swatch(p, key, QRectF(x(start), top, x(start + n_bytes / size) - x(start), bar_h))
+            start += n_bytes / size
         p.setFont(font)
         for value in x.ticks():
             p.drawLine(QPointF(x(value), top + bar_h), QPointF(x(value), top + bar_h + 4))
             _text(p, QPointF(x(value), top + bar_h + 16), f"{value:,.0f}", Qt.AlignmentFlag.AlignHCenter)
-        _text(p, QPointF(right, top + bar_h + 16), "GiB", Qt.AlignmentFlag.AlignRight)
-        capacity_gib, usable_gib = result.capacity_bytes / GIB, result.usable_bytes / GIB
-        _marker_line(p, x(capacity_gib), 11, top + bar_h, f"capacity {capacity_gib:.1f} GiB", Qt.PenStyle.SolidLine)
-        _marker_line(p, x(usable_gib), 27, top + bar_h, f"usable {usable_gib:.1f} GiB", Qt.PenStyle.DashLine)
+        _text(p, QPointF(right, top + bar_h + 16), unit, Qt.AlignmentFlag.AlignRight)
+        capacity, usable = result.capacity_bytes, result.usable_bytes
+        _marker_line(p, x(capacity / size), 11, top + bar_h, f"capacity {fmt_memory(capacity, unit)}",
+                     Qt.PenStyle.SolidLine)
+        _marker_line(p, x(usable / size), 27, top + bar_h, f"usable {fmt_memory(usable, unit)}", Qt.PenStyle.DashLine)
         for i, (key, label, n_bytes) in enumerate(parts):
             cell = QPointF(left + (i % 3) * 235, top + bar_h + 38 + (i // 3) * 20)
             _swatch(p, key, QRectF(cell.x(), cell.y() - 11, 14, 14))
-            _text(p, cell + QPointF(20, 0), f"{label} {n_bytes / GIB:,.2f} GiB")
+            _text(p, cell + QPointF(20, 0), f"{label} {n_bytes / size:,.2f} {unit}")
     return Chart(MEMORY_HEIGHT, draw)
 
 
@@ -109,7 +113,7 @@ def cost_time_chart(result, table) -> Chart:
 def throughput_chart(result) -> Chart:
     """Serving: total tokens/s against tokens/s per user along the batch sweep of one replica."""
     curve = result.curve
-    floor = float(result.inputs.get("min_tokens_per_s_per_user", 0.0))
+    floor = float(result.inputs.min_tokens_per_s_per_user)
 
     def draw(p: QPainter, font: QFont) -> None:
         p.setFont(font)

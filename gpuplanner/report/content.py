@@ -16,7 +16,7 @@ from gpuplanner.core import fields
 from gpuplanner.core.accuracy import band_text, headline_bands
 from gpuplanner.core.pricing import cheapest_first
 from gpuplanner.core.result import BREAKDOWN_KEYS
-from gpuplanner.core.units import SECONDS_PER_DAY, fmt_duration, fmt_gib, fmt_usd
+from gpuplanner.core.units import GIB, MEMORY_UNITS, SECONDS_PER_DAY, fmt_duration, fmt_memory, fmt_usd
 
 COMPONENT_LABELS = {
     "weights": "Weights", "master_weights": "Master weights", "gradients": "Gradients",
@@ -83,9 +83,9 @@ def meta_rows(result, created: date) -> list[tuple[str, str]]:
             ("Prices as of", result.price_as_of or "n/a"), ("GPU data", gpu_source(result))]
 
 
-def answer_rows(result) -> list[tuple[str, str]]:
-    """The detailed estimate's headline figures; an infeasible plan says so first."""
-    memory = f"{fmt_gib(result.memory_per_gpu_bytes)} of {fmt_gib(result.usable_bytes)} usable"
+def answer_rows(result, unit: str = "GiB") -> list[tuple[str, str]]:
+    """The detailed estimate's headline figures, memory in `unit`; an infeasible plan says so first."""
+    memory = f"{fmt_memory(result.memory_per_gpu_bytes, unit)} of {fmt_memory(result.usable_bytes, unit)} usable"
     if not result.fits:
         return [("Result", "Does not fit"), ("Memory per GPU", memory), ("Layout tried", result.layout.describe())]
     rows = [("GPUs needed", f"{result.min_gpus}"), ("GPUs in the plan", f"{result.gpus}"),
@@ -104,10 +104,10 @@ def answer_rows(result) -> list[tuple[str, str]]:
         ("Serving instances", _instances(result.serving_instances, result)),
         ("Cost per 1M output tokens", fmt_usd(result.usd_per_million_tokens)),
         (f"Tokens/s per replica (batch {result.serving_batch})", _whole(result.serving_tokens_per_s_total)),
-        (f"Tokens/s per user (batch {result.inputs.get('concurrency', 'n/a')})",
+        (f"Tokens/s per user (batch {result.inputs.concurrency})",
          _one_decimal(result.decode_tokens_per_s_per_user)),
         ("Prefill time", fmt_duration(result.prefill_time_s)),
-        (f"Time to first token / per token ({result.inputs.get('concurrency', 'n/a')} concurrent)",
+        (f"Time to first token / per token ({result.inputs.concurrency} concurrent)",
          f"{fmt_duration(result.ttft_s)} / {fmt_duration(result.tpot_s)}"),
         (f"Max. throughput per replica (offline, {_whole(result.max_throughput_concurrency)} concurrent)",
          _whole(result.max_throughput_tokens_per_s)),
@@ -157,14 +157,17 @@ def best_candidates(table: pd.DataFrame, mode: str, count: int = TOP_CANDIDATES)
     return table.iloc[cheapest_first(table.to_dict("records"), mode)[:count]]
 
 
-def candidate_cells(result, table: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool]]:
-    """Headers, formatted cells and which row is this plan, for the best-candidates table."""
+def candidate_cells(result, table: pd.DataFrame, unit: str = "GiB") -> tuple[list[str], list[list[str]], list[bool]]:
+    """Headers, formatted cells and which row is this plan, for the best-candidates table (the
+    sweep's memory column is in GiB; it is written in `unit`)."""
     columns = CANDIDATE_COLUMNS[result.mode]
     best = best_candidates(table, result.mode)
-    cells = [[c.fmt(row[c.key]) for c in columns] for _, row in best.iterrows()]
+    scale = {"memory_per_gpu_gib": GIB / MEMORY_UNITS[unit]}
+    cells = [[c.fmt(row[c.key] * scale[c.key] if c.key in scale else row[c.key]) for c in columns]
+             for _, row in best.iterrows()]
     is_plan = [row["instance_type"] == result.instance_type and row["precision"] == result.precision
                for _, row in best.iterrows()]
-    return [c.header for c in columns], cells, is_plan
+    return [c.header.replace("GiB", unit) for c in columns], cells, is_plan
 
 
 def cost_time_points(table: pd.DataFrame) -> list[tuple[float, float, str]]:

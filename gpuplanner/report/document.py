@@ -14,6 +14,7 @@ import pandas as pd
 from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt, QUrl
 from PySide6.QtGui import QColor, QImage, QPagedPaintDevice, QPainter, QPen, QTextDocument
 
+from gpuplanner.core.text import in_unit
 from gpuplanner.report import content
 from gpuplanner.report.charts import cost_time_chart, memory_chart, throughput_chart
 from gpuplanner.report.qt_app import report_font
@@ -39,11 +40,11 @@ GRID_TABLE = 'border="0.5" cellspacing="0" cellpadding="3" width="100%" style="b
 class PagedDocument:
     """The report laid out for one paged device (its page size, margins and resolution)."""
 
-    def __init__(self, result, table: pd.DataFrame, device: QPagedPaintDevice, created: date):
+    def __init__(self, result, table: pd.DataFrame, device: QPagedPaintDevice, created: date, unit: str = "GiB"):
         self._body = QSizeF(device.width(), device.height() - FOOTER_PX)
         self._footer = f"{content.title(result)} · {created.isoformat()}"
         trade_off = cost_time_chart(result, table) if content.is_training(result) else throughput_chart(result)
-        charts = {"memory": memory_chart(result), "trade_off": trade_off}
+        charts = {"memory": memory_chart(result, unit), "trade_off": trade_off}
         self._doc = QTextDocument()
         self._doc.documentLayout().setPaintDevice(device)
         self._doc.setDefaultFont(report_font(BODY_PT))
@@ -56,7 +57,7 @@ class PagedDocument:
             self._doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(CHART_URL.format(key)), blank)
         width = int(self._body.width())
         sizes = {key: QSizeF(width, round(width * chart.aspect)) for key, chart in charts.items()}
-        self._doc.setHtml(report_html(result, table, created, sizes))
+        self._doc.setHtml(report_html(result, table, created, sizes, unit))
         self._charts = [(chart, _image_rect(self._doc, CHART_URL.format(key), sizes[key]))
                         for key, chart in charts.items()]
 
@@ -90,48 +91,49 @@ class PagedDocument:
         painter.restore()
 
 
-def report_html(result, table: pd.DataFrame, created: date, chart_sizes: dict[str, QSizeF]) -> str:
-    """The text of the report; each chart is a blank image of its size, painted over later."""
+def report_html(result, table: pd.DataFrame, created: date, chart_sizes: dict[str, QSizeF], unit: str = "GiB") -> str:
+    """The text of the report, memory in `unit`; each chart is a blank image of its size, painted over later."""
     training = content.is_training(result)
     trade_off = "Cost and time of the candidates" if training else "Throughput and interactivity (one replica)"
     return "".join([
         f"<h1>{escape(content.title(result))}</h1><p class='sub'>{escape(content.subtitle(result))}</p>",
         _key_values(content.meta_rows(result, created), css="small"),
-        "<h2>Answer</h2>", _answer(result),
+        "<h2>Answer</h2>", _answer(result, unit),
         "<h2>Memory per GPU</h2>",
         f"<p class='caption'>Busiest GPU under {escape(result.layout.describe())}; fitting uses the usable line "
         "(capacity × utilization cap).</p>", _chart_image("memory", chart_sizes),
-        "<h2>Best candidates</h2>", _candidates(result, table),
+        "<h2>Best candidates</h2>", _candidates(result, table, unit),
         f"<h2>{trade_off}</h2>", _trade_off_caption(result), _chart_image("trade_off", chart_sizes),
         "<h2>Inputs</h2>", _two_column_grid(content.input_rows(result)),
         "<h2>Why this layout</h2>", _bullets(result.layout_notes),
         "<h2>Assumptions</h2>", _grid(["Assumption", "Value", "Source"],
-                                      [[a.name, a.value, a.source] for a in result.assumptions]),
+                                      [[a.name, in_unit(a.value, unit), a.source] for a in result.assumptions]),
         "<h2>Formulas</h2>", _grid(["Figure", "Formula", "With your values", "Source"],
-                                   [[e.key.replace("_", " "), e.formula, e.substituted, e.source]
+                                   [[e.key.replace("_", " "), e.formula, in_unit(e.substituted, unit), e.source]
                                     for e in result.explanations]),
     ])
 
 
-def _answer(result) -> str:
-    verdict = "" if result.fits else f"<p class='bad'>Does not fit: {escape(_reason(result))}</p>"
+def _answer(result, unit: str) -> str:
+    verdict = "" if result.fits else f"<p class='bad'>Does not fit: {escape(_reason(result, unit))}</p>"
     quick = ("<p><b>Quick rule</b> (bytes per parameter only)</p>"
              + _key_values(content.quick_rule_rows(result)))
     side_by_side = (f"<table width='100%' cellspacing='0' cellpadding='0'><tr>"
                     f"<td width='56%' valign='top'><p><b>Detailed estimate</b></p>"
-                    f"{_key_values(content.answer_rows(result))}</td>"
+                    f"{_key_values(content.answer_rows(result, unit))}</td>"
                     f"<td width='3%'></td><td width='41%' valign='top' class='quick'>{quick}</td></tr></table>")
-    warnings = "<p><b>Warnings</b></p>" + _bullets(result.warnings) if result.warnings else ""
+    warnings = "<p><b>Warnings</b></p>" + _bullets([in_unit(w, unit) for w in result.warnings]) \
+        if result.warnings else ""
     return verdict + side_by_side + warnings
 
 
-def _reason(result) -> str:
-    """The core appends why a plan fails last (the comparison table's `reason` is the same text)."""
-    return result.warnings[-1] if result.warnings else "no layout fits"
+def _reason(result, unit: str) -> str:
+    """Why the plan fails, as the core decided it (the comparison table's `reason` is the same text)."""
+    return in_unit(result.reason, unit) or "no layout fits"
 
 
-def _candidates(result, table: pd.DataFrame) -> str:
-    headers, cells, is_plan = content.candidate_cells(result, table)
+def _candidates(result, table: pd.DataFrame, unit: str) -> str:
+    headers, cells, is_plan = content.candidate_cells(result, table, unit)
     if not cells:
         return "<p>No candidate in the comparison table fits.</p>"
     mode_rows = int((table["mode"] == result.mode).sum())

@@ -21,22 +21,22 @@ MARGIN_MM = 15.0
 LAYOUT_DPI = 96  # the document is laid out in CSS-like pixels; output stays vector
 
 
-def write_pdf(result, table: pd.DataFrame, path, page_size: str = "A4") -> Path:
-    """Write the plan report as a PDF (A4 or Letter) atomically; return its path."""
+def write_pdf(result, table: pd.DataFrame, path, page_size: str = "A4", memory_unit: str = "GiB") -> Path:
+    """Write the plan report as a PDF (A4 or Letter), memory in GiB or GB, atomically; return its path."""
     target = Path(path)
     size_id = page_size_id(page_size, target)
     ensure_gui_app()
     created = date.today()
-    return write_atomically({target: lambda temp: _render(result, table, temp, size_id, created)})[0]
+    return write_atomically({target: lambda temp: _render(result, table, temp, size_id, created, memory_unit)})[0]
 
 
 def render_page_image(result, table: pd.DataFrame, page_index: int = 0, page_size: str = "A4",
-                      dpi: float = 100.0) -> QImage:
+                      dpi: float = 100.0, memory_unit: str = "GiB") -> QImage:
     """One page of the report as an image, laid out exactly as in the PDF (white background)."""
     ensure_gui_app()
     metrics_only = QBuffer()  # the writer is only asked for page geometry and font metrics
     writer = configured_writer(metrics_only, page_size_id(page_size, Path("report.png")), result)
-    pages = PagedDocument(result, table, writer, date.today())
+    pages = PagedDocument(result, table, writer, date.today(), memory_unit)
     layout = writer.pageLayout()
     image = QImage(layout.fullRectPixels(round(dpi)).size(), QImage.Format.Format_RGB32)
     image.fill(QColor("white"))
@@ -67,9 +67,10 @@ def configured_writer(output: str | QIODevice, size_id: QPageSize.PageSizeId, re
     return writer
 
 
-def _render(result, table: pd.DataFrame, temp: Path, size_id: QPageSize.PageSizeId, created: date) -> None:
+def _render(result, table: pd.DataFrame, temp: Path, size_id: QPageSize.PageSizeId, created: date,
+            memory_unit: str) -> None:
     writer = configured_writer(str(temp), size_id, result)
-    pages = PagedDocument(result, table, writer, created)
+    pages = PagedDocument(result, table, writer, created, memory_unit)
     painter = QPainter()
     if not painter.begin(writer):
         raise RuntimeError("the PDF writer could not open the file")

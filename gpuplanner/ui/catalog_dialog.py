@@ -28,7 +28,9 @@ def gpu_rows(catalogs: Catalogs) -> list[tuple]:
 
 def instance_rows(catalogs: Catalogs) -> list[tuple]:
     return [(i.cloud, i.instance_type, i.gpu or "(no datasheet: see notes)", _num(i.gpu_count, "{:d}"),
-             _num(i.price_usd_per_hour, "{:,.2f}"), _num(i.spot_price_usd_per_hour, "{:,.2f}"), i.region, i.as_of,
+             _num(i.price_usd_per_hour, "{:,.2f}"), _num(i.spot_price_usd_per_hour, "{:,.2f}"), i.region,
+             _num(i.network_bytes_per_s * 8 / 1e9, "{:,.0f}"),
+             _num(i.nvlink_domain_gpus, "{:d}") if i.nvlink_domain_gpus else ("", 0), i.as_of,
              i.source + (f" — {i.notes}" if i.notes else "")) for i in catalogs.instances.values()]
 
 
@@ -41,7 +43,8 @@ def model_rows(catalogs: Catalogs) -> list[tuple]:
 TABLES = (
     ("GPUs", ("Name", "Full name", "Memory (GiB)", "Marketing GB", "Bandwidth (GB/s)", "BF16 TFLOP/s",
               "As of", "Source"), gpu_rows),
-    ("Instances", ("Cloud", "Instance", "GPU", "GPUs", "$/h", "Spot $/h", "Region", "As of", "Source"),
+    ("Instances", ("Cloud", "Instance", "GPU", "GPUs", "$/h", "Spot $/h", "Region", "Network (Gb/s)",
+                   "NVLink domain", "As of", "Source"),
      instance_rows),
     ("Models", ("Model", "Parameters", "Layers", "Hidden", "Heads", "KV heads", "Experts", "Source"), model_rows),
 )

@@ -10,20 +10,24 @@ runner), so tests build it with fakes.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from gpuplanner.core import price_update
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import CatalogError, InputError
+from gpuplanner.core.hub import fetch_hub_model
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.model import load_config_json, load_model_folder
 from gpuplanner.core.planfile import SUFFIX
 from gpuplanner.ui import about
 from gpuplanner.ui.accuracy import AccuracyView, shared_ledger
 from gpuplanner.ui.background import Cancelled, run_in_background
+from gpuplanner.ui.bench.collectives import CollectivesView
 from gpuplanner.ui.bench.link import BenchmarkLink
 from gpuplanner.ui.bench.python_dialog import BenchPythonDialog
 from gpuplanner.ui.bench.results import BenchResultsView
@@ -33,7 +37,7 @@ from gpuplanner.ui.compare.tab import CompareTab
 from gpuplanner.ui.dialogs import Dialogs
 from gpuplanner.ui.errors import ErrorReporter
 from gpuplanner.ui.plan.document import Document
-from gpuplanner.ui.plan.form import FormPanel
+from gpuplanner.ui.plan.form import ERROR_STYLE, FormPanel
 from gpuplanner.ui.plan.formatting import window_title
 from gpuplanner.ui.plan.state import PlannerState
 from gpuplanner.ui.plan.tab import PlanTab
@@ -54,6 +58,7 @@ class Services:
     set_bench_python: Callable[[str], None] | None = None  # the Python the next run uses ('' = own)
     bench_results_folder: Path | None = None  # where "Save results" writes dated files
     error_log: Path | None = None  # where unexpected errors are logged (None: stderr)
+    price_source: str = field(default_factory=price_update.default_base_url)  # where Tools → Update prices downloads from
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -91,6 +96,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.bench_results.use_for_planning.connect(self.use_machine_gpu)
             self.live_tab.addWidget(self.bench_results)
             self.bench_link = BenchmarkLink(self.services.bench_runner, self.bench_results, parent=self)
+        self.collectives: CollectivesView | None = None  # built when the Live tab is first shown
         self.tabs.addTab(self.live_tab, "Live")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.compare_tab.modes_changed.connect(self._refresh_compare)
@@ -114,6 +120,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.document.changed.connect(self._update_title)
         self.document.message.connect(self.statusBar().showMessage)
         self.form.load_model_button.clicked.connect(self._choose_model)
+        self.form.hub_requested.connect(self.load_hub_model)
         self._build_actions()
         self._connect_benchmark()
         self._show_as_of()
@@ -147,6 +154,8 @@ class MainWindow(QtWidgets.QMainWindow):
                                          "Read a config.json (its folder's safetensors headers too)")
         self.catalog_action = self._action("Catalogs…", self.show_catalogs, None,
                                            "View the GPU, instance and model catalogs; load your own CSV")
+        self.update_prices_action = self._action("Update prices…", self.update_prices, None,
+                                                 "Download current instance prices (SkyPilot's public catalog)")
         self.bench_action = self._action("Run benchmark ▶", self.toggle_benchmark, None,
                                          "Measure this machine's matmul FLOP/s and memory bandwidth")
         self.bench_action.setEnabled(self.services.bench_runner is not None)
@@ -168,7 +177,8 @@ class MainWindow(QtWidgets.QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         tools = self.menuBar().addMenu("&Tools")
-        tools.addActions([self.catalog_action, self.bench_action, self.bench_python_action])
+        tools.addActions([self.catalog_action, self.update_prices_action, self.bench_action,
+                          self.bench_python_action])
         self.gb_action = self._action("Memory in GB (10⁹ bytes)", self._memory_unit_toggled, None,
                                       "Show memory in GB as vendors count it, instead of GiB (2³⁰ bytes)")
         self.gb_action.setCheckable(True)
@@ -225,6 +235,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.errors.report("Computing the plan", error)
 
     def _tab_changed(self) -> None:
+        if self.tabs.currentWidget() is self.live_tab:
+            self.collectives_view()
         if self.tabs.currentWidget() is self.live_tab and self.live_panel is None and self.services.make_live_panel:
             self.live_panel = self.services.make_live_panel(self.dialogs)
             self.live_tab.insertWidget(0, self.live_panel)
@@ -233,6 +245,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self.live_panel.show()  # a child added to a shown parent is otherwise shown only later
             if self.bench_link is not None:
                 self.bench_link.attach_panel(self.live_panel)
+            cluster = getattr(self.live_panel, "cluster_panel", None)
+            if cluster is not None:  # a running job is checked against the plan on show
+                cluster.set_plan(self.state.result)
+                self.state.result_changed.connect(lambda: cluster.set_plan(self.state.result))
         self._refresh_compare()
 
     def _refresh_compare(self) -> None:
@@ -258,7 +274,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state.recompute()
 
     def _show_as_of(self) -> None:
-        self.as_of_label.setText(f"Catalog prices as of {price_as_of(self.state.catalogs)}")
+        catalogs = self.state.catalogs
+        warning = "; ".join(filter(None, (catalogs.price_update_error, price_update.staleness_warning(catalogs))))
+        self.as_of_label.setText(f"Catalog prices as of {price_as_of(catalogs)}" + (f" — ⚠ {warning}" if warning else ""))
+        self.as_of_label.setToolTip(warning)
+        self.as_of_label.setStyleSheet(ERROR_STYLE if warning else "")
 
     # ----- the document --------------------------------------------------------------------
     def _update_title(self) -> None:
@@ -305,6 +325,34 @@ class MainWindow(QtWidgets.QMainWindow):
         self.form.add_model(arch)
         return True
 
+    def load_hub_model(self, model_id: str) -> bool:
+        """Fetch a Hugging Face Hub model off the GUI thread (progress dialog with Cancel after a
+        moment); a quantized checkpoint sets the precision when the mode allows it."""
+        label = f"Fetching {model_id} from the Hugging Face Hub…"
+        self.form.set_hub_busy(True)
+        self.statusBar().showMessage(label)
+        try:
+            hub = run_in_background(self, label, lambda: fetch_hub_model(model_id))
+        except InputError as e:
+            self.statusBar().clearMessage()
+            self.dialogs.error(self, "Cannot read model from the Hub", e.message)
+            return False
+        except Cancelled:
+            self.statusBar().showMessage(f"Fetching {model_id} cancelled", 5000)
+            return False
+        finally:
+            self.form.set_hub_busy(False)
+        self.statusBar().clearMessage()
+        self.form.add_model(hub.arch, hub.describe())
+        try:
+            planned, note = hub.with_precision(self.form.inputs())
+        except InputError:
+            return True  # another field is being edited; the precision stays as chosen
+        self.form.set_precision(planned.precision)
+        if note:
+            self.form.add_model(hub.arch, f"{hub.describe()}. {note}.")
+        return True
+
     def show_catalogs(self) -> None:
         self.catalog_dialog = CatalogDialog(
             self.state.catalogs, self.load_user_catalog,
@@ -319,6 +367,33 @@ class MainWindow(QtWidgets.QMainWindow):
             raise CatalogError(path, "loading was cancelled; the catalogs in use are unchanged") from None
         self.set_catalogs(catalogs)
         return catalogs
+
+    def update_prices(self) -> bool:
+        """Tools → Update prices: download on a worker thread, then lay the new prices over the
+        catalogs in use (the user's own catalog files, re-read, still win). A failure or Cancel
+        leaves everything as it was and says so."""
+        cancel = threading.Event()
+        source = self.services.price_source
+        try:
+            summary = run_in_background(self, "Downloading current prices…", lambda: price_update.update_prices(
+                base_url=source, cancelled=cancel.is_set))
+        except Cancelled:
+            cancel.set()  # the worker checks this just before it writes
+            self.statusBar().showMessage("price update cancelled; the prices in use are unchanged", 8000)
+            return False
+        except price_update.PriceUpdateError as e:
+            self.dialogs.error(self, "Prices not updated", str(e))
+            return False
+        catalogs = self.state.catalogs.with_price_update(summary.path)
+        for origin in self.state.catalogs.origins[3:]:  # files the user loaded after the bundled three
+            if origin != str(summary.path):
+                try:
+                    catalogs = catalogs.with_user_file(origin)
+                except CatalogError as e:
+                    self.dialogs.error(self, "Catalog not re-read", f"{e}\nIts rows are no longer in use.")
+        self.set_catalogs(catalogs)
+        self.statusBar().showMessage(summary.text(), 15000)
+        return True
 
     def suggested_stem(self) -> str:
         """A file name for an unsaved plan: the model and what is planned ('llama-3.1-70b-serving')."""
@@ -342,7 +417,8 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         path = path if path.lower().endswith(suffix) else path + suffix
         try:
-            writer(self.state.result, self.sweeps.table_now(self.state.inputs, self.state.catalogs, ("train", "infer")), path)
+            writer(self.state.result, self.sweeps.table_now(self.state.inputs, self.state.catalogs, ("train", "infer")),
+                   path, memory_unit=self.settings.memory_unit())
         except Exception as e:  # the report layer's ReportError, OSError, …: tell the user, keep running
             self.dialogs.error(self, "Export failed", f"{Path(path).name} was not written: {e}")
             return False
@@ -418,6 +494,24 @@ class MainWindow(QtWidgets.QMainWindow):
         self.set_catalogs(self.state.catalogs.with_gpu(gpu))
         if self.state.inputs is not None:
             self.form.set_inputs(self.state.inputs.with_(gpu=gpu.name, instance=""))
+            self.state.recompute()
+        self.tabs.setCurrentWidget(self.plan_tab)
+
+    def collectives_view(self) -> CollectivesView:
+        """The collective benchmark's results (it reads files: no runner needed), built on first use
+        so its chart stays out of the first paint."""
+        if self.collectives is None:
+            self.collectives = CollectivesView(dialogs=self.dialogs)
+            self.collectives.use_for_planning.connect(self.use_measured_links)
+            self.live_tab.addWidget(self.collectives)
+            self.collectives.show()  # a child added to a shown parent is otherwise shown only later
+        return self.collectives
+
+    def use_measured_links(self, links) -> None:
+        """Plan with the collective benchmark's link bandwidths (kept in the catalogs, saved with the plan)."""
+        self.set_catalogs(self.state.catalogs.with_measured_links(links))
+        if self.state.inputs is not None:
+            self.form.set_inputs(self.state.inputs.with_(interconnect="measured"))
             self.state.recompute()
         self.tabs.setCurrentWidget(self.plan_tab)
 

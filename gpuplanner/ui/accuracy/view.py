@@ -52,7 +52,7 @@ def details_html(outcome) -> str:
     if c.assumptions:
         parts.append(f"Assumptions: {html.escape(c.assumptions)}")
     rows = "".join(f"<tr><td>{html.escape(label)}</td><td>{html.escape(text)}</td></tr>"
-                   for label, text in input_rows(c.inputs.as_dict(), c.inputs.mode))
+                   for label, text in input_rows(c.inputs, c.inputs.mode))
     return "<p>" + "<br>".join(parts) + f"</p><table cellspacing='0' cellpadding='2'>{rows}</table>"
 
 

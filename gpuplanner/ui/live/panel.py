@@ -233,9 +233,11 @@ class LivePanel(QtWidgets.QWidget):
         parent: QtWidgets.QWidget | None = None,
         drain_interval_ms: int = 1000,
         dialogs: Dialogs | None = None,
+        cluster_panel: QtWidgets.QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._sampler = sampler
+        self.cluster_panel = cluster_panel  # the "Cluster (Prometheus)" source, a widget with stop()
         self._dialogs = dialogs or Dialogs()
         self._stopped = False
         self._paused = False
@@ -297,11 +299,31 @@ class LivePanel(QtWidgets.QWidget):
         self.process_table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.process_table.setMaximumHeight(110)
 
-        layout = QtWidgets.QVBoxLayout(self)
+        local = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(local)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         layout.addLayout(status_row)
         layout.addWidget(self.page_stack, 1)
         layout.addWidget(self.process_table)
+        self.source_picker = QtWidgets.QComboBox()
+        self.source_stack = QtWidgets.QStackedWidget()
+        self.source_stack.addWidget(local)
+        self.source_picker.addItem("This machine")
+        if self.cluster_panel is not None:
+            self.source_stack.addWidget(self.cluster_panel)
+            self.source_picker.addItem("Cluster (Prometheus)")
+        self.source_picker.currentIndexChanged.connect(self.source_stack.setCurrentIndex)
+        source_bar = QtWidgets.QWidget()
+        source_row = QtWidgets.QHBoxLayout(source_bar)
+        source_row.setContentsMargins(0, 0, 0, 0)
+        source_row.addWidget(QtWidgets.QLabel("Source"))
+        source_row.addWidget(self.source_picker)
+        source_row.addStretch(1)
+        source_bar.setVisible(self.cluster_panel is not None)  # one source needs no choice
+        outer = QtWidgets.QVBoxLayout(self)
+        outer.addWidget(source_bar)
+        outer.addWidget(self.source_stack, 1)
 
     # ----- lifecycle ----------------------------------------------------
     def start(self) -> None:
@@ -314,6 +336,8 @@ class LivePanel(QtWidgets.QWidget):
         self._stopped = True
         self._timer.stop()
         self._sampler.stop()
+        if self.cluster_panel is not None:
+            self.cluster_panel.stop()
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)

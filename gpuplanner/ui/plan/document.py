@@ -37,6 +37,11 @@ class DocumentHost(Protocol):
     def suggested_stem(self) -> str: ...
 
 
+def _document(inputs: PlanInputs, catalogs: Catalogs) -> dict:
+    """The file document of ``inputs`` with the measurements in ``catalogs`` they use."""
+    return plan_to_dict(inputs, catalogs.gpus, catalogs.measured_links)
+
+
 def _computable(inputs: PlanInputs, catalogs: Catalogs) -> None:
     """Raise if estimating ``inputs`` fails unexpectedly; an InputError is fine (the form marks it)."""
     with contextlib.suppress(InputError):
@@ -67,7 +72,7 @@ class Document(QtCore.QObject):
 
     def is_dirty(self) -> bool:
         inputs = self.state.inputs
-        return inputs is None or plan_to_dict(inputs, self.state.catalogs.gpus) != self.saved_doc
+        return inputs is None or _document(inputs, self.state.catalogs) != self.saved_doc
 
     def maybe_save(self) -> bool:
         """True when it is fine to drop the current plan (saved, discarded, or unchanged)."""
@@ -81,7 +86,7 @@ class Document(QtCore.QObject):
     def replace(self, inputs: PlanInputs, path: Path | None = None, catalogs: Catalogs | None = None) -> None:
         """Show a document; ``catalogs`` (from PlanDocument.catalogs) adds the GPU it measured."""
         self.path = path
-        self.saved_doc = plan_to_dict(inputs, (catalogs or self.state.catalogs).gpus)
+        self.saved_doc = _document(inputs, catalogs or self.state.catalogs)
         self.host.show_plan(inputs, catalogs)
         if path is not None:
             self.settings.add_recent(str(path))
@@ -132,7 +137,7 @@ class Document(QtCore.QObject):
             self.dialogs.error(self.host, "Cannot save plan", "Fix the fields marked in red before saving.")
             return False
         try:
-            save_plan(path, inputs, self.state.catalogs.gpus)
+            save_plan(path, inputs, self.state.catalogs.gpus, self.state.catalogs.measured_links)
         except PlanFileError as e:
             self.dialogs.error(self.host, "Cannot save plan", str(e))
             return False
@@ -140,7 +145,7 @@ class Document(QtCore.QObject):
             self.errors.report(f"Saving {path.name}", e)
             return False
         self.path = path
-        self.saved_doc = plan_to_dict(inputs, self.state.catalogs.gpus)
+        self.saved_doc = _document(inputs, self.state.catalogs)
         self.settings.add_recent(str(path))
         self.changed.emit()
         self.message.emit(f"saved {path}", 5000)

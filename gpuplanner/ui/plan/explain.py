@@ -11,6 +11,7 @@ import html
 from PySide6 import QtWidgets
 
 from gpuplanner.core.result import BREAKDOWN_KEYS, PlanResult
+from gpuplanner.core.text import in_unit
 from gpuplanner.core.units import fmt_memory
 from gpuplanner.ui.plan.formatting import COMPONENT_LABELS
 
@@ -25,11 +26,11 @@ def explanation_html(result: PlanResult, key: str, unit: str = "GiB") -> str:
         return (f"<b>{html.escape(title)}</b>{html.escape(value)}<br>No formula is recorded for this "
                 f"figure in {html.escape(result.mode)} mode.")
     return (f"<b>{html.escape(title)}</b> = {html.escape(e.formula)}<br>"
-            f"<tt>{html.escape(e.substituted)}</tt><br><i>Source: {html.escape(e.source)}</i>")
+            f"<tt>{html.escape(in_unit(e.substituted, unit))}</tt><br><i>Source: {html.escape(e.source)}</i>")
 
 
-def assumptions_html(result: PlanResult) -> str:
-    rows = "".join(f"<tr><td>{html.escape(a.name)}</td><td>{html.escape(a.value)}</td>"
+def assumptions_html(result: PlanResult, unit: str = "GiB") -> str:
+    rows = "".join(f"<tr><td>{html.escape(a.name)}</td><td>{html.escape(in_unit(a.value, unit))}</td>"
                    f"<td><i>{html.escape(a.source)}</i></td></tr>" for a in result.assumptions)
     return f"<p><b>Assumptions</b></p><table cellspacing='0' cellpadding='2'>{rows}</table>"
 
@@ -45,4 +46,4 @@ class ExplainPanel(QtWidgets.QTextBrowser):
         """Show `key`'s explanation ('' = only the prompt) and the result's assumptions."""
         self.key = key
         top = explanation_html(result, key, self.unit) if key else html.escape(PROMPT)
-        self.setHtml(f"<p>{top}</p>{assumptions_html(result)}")
+        self.setHtml(f"<p>{top}</p>{assumptions_html(result, self.unit)}")

@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtWidgets
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.fields import GROUPS, InputField, count_text, field_for_error
+from gpuplanner.core.hub import parse_hub_id
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.model import ModelArch
 from gpuplanner.core.units import parse_count
@@ -94,6 +95,7 @@ class FormPanel(QtWidgets.QScrollArea):
     """The left-hand form. `inputs()` reads it; `set_inputs()` fills it."""
 
     changed = QtCore.Signal()
+    hub_requested = QtCore.Signal(str)  # a Hugging Face Hub id to fetch (Enter or the Fetch button)
 
     def __init__(self, catalogs: Catalogs, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
@@ -111,6 +113,8 @@ class FormPanel(QtWidgets.QScrollArea):
         self.set_catalogs(catalogs)
         self.set_inputs(PlanInputs())
         self.model_combo.currentTextChanged.connect(self._update_enabled)
+        self.model_combo.lineEdit().returnPressed.connect(self._request_hub)
+        self.fetch_hub_button.clicked.connect(self._request_hub)
         self.instance_combo.currentTextChanged.connect(self._update_enabled)
         self.editor("train_method").currentIndexChanged.connect(self._update_enabled)
 
@@ -127,16 +131,25 @@ class FormPanel(QtWidgets.QScrollArea):
         box = QtWidgets.QGroupBox("Model")
         grid = QtWidgets.QGridLayout(box)
         self.model_combo = searchable_combo()
-        self._add(grid, "model", "Preset", self.model_combo, "",
-                  "A model from the bundled catalog (type to search), a loaded config, or a bare "
-                  "parameter count. Typical: llama-3.1-70b.")
+        self._add(grid, "model", "Model", self.model_combo, "",
+                  "A model from the bundled catalog (type to search), a loaded config, a Hugging Face Hub "
+                  "id (org/name or org/name@revision, then Enter), or a bare parameter count. "
+                  "Typical: llama-3.1-70b.")
         self.params_edit = QtWidgets.QLineEdit()
         self._add(grid, "params", "Parameters", self.params_edit, "params",
                   "Total parameter count when no architecture is known, e.g. 70B, 6.74e9, 350M.")
         self.load_model_button = QtWidgets.QPushButton("Open config.json / model folder…")
         self.load_model_button.setToolTip("Read a Hugging Face config.json (and safetensors headers) "
                                           "without loading weights; you can also drop it on the window.")
+        self.fetch_hub_button = QtWidgets.QPushButton("Fetch from Hugging Face Hub")
+        self.fetch_hub_button.setToolTip("Read the typed Hub id's config.json and safetensors headers (no "
+                                         "weights). HF_TOKEN opens gated models; fetched models open offline.")
         grid.addWidget(self.load_model_button, grid.rowCount(), 0, 1, 3)
+        grid.addWidget(self.fetch_hub_button, grid.rowCount(), 0, 1, 3)
+        self.model_note = QtWidgets.QLabel()  # what the Hub said about the chosen model
+        self.model_note.setWordWrap(True)
+        self._notes: dict[str, str] = {}
+        grid.addWidget(self.model_note, grid.rowCount(), 0, 1, 3)
         return box
 
     def _group(self, group) -> QtWidgets.QGroupBox:
@@ -205,15 +218,21 @@ class FormPanel(QtWidgets.QScrollArea):
                     combo.setCurrentIndex(max(0, combo.findData(value)))
         self._update_enabled()
 
-    def add_model(self, arch: ModelArch) -> None:
-        """Offer a model read from a config file and select it."""
-        text = f"{arch.name} (config)"
+    def add_model(self, arch: ModelArch, note: str = "") -> None:
+        """Offer a model read from a config file or the Hub and select it; `note` is shown under
+        the picker while it is chosen."""
+        text = f"{arch.name} ({'Hub' if arch.hf_revision else 'config'})"
+        if arch.hf_revision and not note:  # e.g. from a saved plan
+            note = f"{arch.hf_repo} @ {arch.hf_revision[:12]} (read from the Hugging Face Hub)"
+        self._notes[text] = note
         index = self.model_combo.findText(text)
         if index < 0:
             self.model_combo.addItem(text, arch)
         else:
             self.model_combo.setItemData(index, arch)
         self.model_combo.setCurrentText(text)
+        self.model_combo.lineEdit().setCursorPosition(0)  # a long Hub id shows its organisation
+        self._update_enabled()  # the note, also when the text shown is unchanged
 
     # ----- reading and writing --------------------------------------------------------
     def inputs(self) -> PlanInputs:
@@ -236,7 +255,32 @@ class FormPanel(QtWidgets.QScrollArea):
         return PlanInputs(**values)
 
     def _read_model(self):
+        hub_id = self._typed_hub_id()
+        if hub_id:
+            raise InputError("model", f"press Enter or Fetch to read {hub_id} from the Hugging Face Hub")
         return combo_value(self.model_combo, "model", "a preset or loaded model")
+
+    def _typed_hub_id(self) -> str:
+        """The combo's text when it is a Hub id not yet in the list, else ''."""
+        text = self.model_combo.currentText().strip()
+        if parse_hub_id(text) is None or self.model_combo.findText(text, QtCore.Qt.MatchFlag.MatchFixedString) >= 0:
+            return ""
+        return text
+
+    def _request_hub(self) -> None:
+        if self._typed_hub_id():
+            self.hub_requested.emit(self._typed_hub_id())
+
+    def set_hub_busy(self, busy: bool) -> None:
+        """While a Hub fetch runs, the picker and its buttons wait (the window shows progress)."""
+        for widget in (self.model_combo, self.load_model_button, self.fetch_hub_button):
+            widget.setEnabled(not busy)
+        self.fetch_hub_button.setText("Fetching…" if busy else "Fetch from Hugging Face Hub")
+        if not busy:
+            self._update_enabled()
+
+    def set_precision(self, precision: str) -> None:
+        self._write_spec(self.specs["precision"], precision)
 
     def _read_params(self) -> float:
         if self._read_model_or_none():
@@ -309,5 +353,9 @@ class FormPanel(QtWidgets.QScrollArea):
     def _update_enabled(self) -> None:
         custom = self.model_combo.currentText() == CUSTOM_MODEL
         self.params_edit.setEnabled(custom)
+        self.fetch_hub_button.setEnabled(bool(self._typed_hub_id()))
+        note = self._notes.get(self.model_combo.currentText(), "")
+        self.model_note.setText(note)
+        self.model_note.setVisible(bool(note))
         self.gpu_combo.setEnabled(self.instance_combo.currentText() == BY_GPU)
         self.editor("lora_rank").setEnabled(self.editor("train_method").currentData() != "full")

@@ -10,6 +10,7 @@ import math
 
 from gpuplanner.core.accuracy import band_text, headline_bands
 from gpuplanner.core.result import BREAKDOWN_KEYS, PlanResult
+from gpuplanner.core.text import in_unit
 from gpuplanner.core.units import MEMORY_UNITS, fmt_count, fmt_duration, fmt_memory, fmt_sig, fmt_usd
 
 COMPONENT_LABELS = {
@@ -44,14 +45,14 @@ def fmt_hourly(usd_per_hour: float) -> str:
     return "n/a" if not math.isfinite(usd_per_hour) else f"{fmt_usd(usd_per_hour)}/h"
 
 
-def not_fitting_reason(r: PlanResult) -> str:
-    """The sentence that says why nothing fits (the core's last warning)."""
-    return next((w for w in reversed(r.warnings) if "not" in w), "does not fit")
+def not_fitting_reason(r: PlanResult, unit: str = "GiB") -> str:
+    """The sentence that says why nothing fits, as the core decided it, memory in `unit`."""
+    return in_unit(r.reason, unit) or "does not fit"
 
 
 def _spot_first(r: PlanResult, texts: dict[str, str], on_demand: str, spot: str) -> dict[str, str]:
     """With price kind 'spot' the spot figure comes before the on-demand one."""
-    if r.inputs.get("price_kind") != "spot":
+    if r.inputs.price_kind != "spot":
         return texts
     keys = list(texts)
     i, j = keys.index(on_demand), keys.index(spot)
@@ -59,10 +60,10 @@ def _spot_first(r: PlanResult, texts: dict[str, str], on_demand: str, spot: str)
     return {k: texts[k] for k in keys}
 
 
-def train_texts(r: PlanResult) -> dict[str, str]:
+def train_texts(r: PlanResult, unit: str = "GiB") -> dict[str, str]:
     """Texts of the training card, keyed by the result field (or explanation key) they show."""
     if not r.fits:
-        return {"fits": f"Does not fit: {not_fitting_reason(r)}"}
+        return {"fits": f"Does not fit: {not_fitting_reason(r, unit)}"}
     return _spot_first(r, {
         "gpus": f"{fmt_int(r.gpus)} × {r.gpu_name}"
                 + (f" (needs {fmt_int(r.min_gpus)})" if r.min_gpus < r.gpus else ""),
@@ -76,14 +77,14 @@ def train_texts(r: PlanResult) -> dict[str, str]:
     }, "cost_usd", "spot_cost_usd")
 
 
-def serve_texts(r: PlanResult) -> dict[str, str]:
+def serve_texts(r: PlanResult, unit: str = "GiB") -> dict[str, str]:
     """Texts of the serving card, keyed like train_texts; every speed names its concurrency."""
     if not r.fits:
-        return {"fits": f"Does not fit: {not_fitting_reason(r)}"}
-    concurrency = r.inputs.get("concurrency", "n/a")
+        return {"fits": f"Does not fit: {not_fitting_reason(r, unit)}"}
+    concurrency = r.inputs.concurrency
     if not r.replicas:  # the GPU's peak or bandwidth is unknown: no speed, so no fleet
         return {"gpus": f"{fmt_int(r.gpus)} × {r.gpu_name} per replica",
-                "fits": f"Speed and cost unknown: {r.warnings[-1] if r.warnings else 'no datasheet figures'}"}
+                "fits": f"Speed and cost unknown: {r.reason or 'no datasheet figures'}"}
     return _spot_first(r, {
         "gpus": f"{fmt_int(r.gpus)} × {r.gpu_name} per replica",
         "replicas": f"{fmt_int(r.replicas)} replica{'s' * (r.replicas != 1)}",
@@ -105,7 +106,7 @@ def serve_texts(r: PlanResult) -> dict[str, str]:
         "replica_price_usd_per_hour": f"{fmt_hourly(r.replica_price_usd_per_hour)} per replica "
                                       "(its share of the billed instances)",
         **{f"engine_{name}": f"{launch.command}  → KV pool {launch.pool.kv_cache_tokens:,} tokens = "
-                             f"{launch.pool.max_concurrency:,.1f} × {r.inputs.get('context_len', 'n/a')}-token sequences"
+                             f"{launch.pool.max_concurrency:,.1f} × {r.inputs.context_len}-token sequences"
            for name, launch in r.engine_flags.items()},
     }, "monthly_cost_usd", "spot_monthly_cost_usd")
 
@@ -124,11 +125,11 @@ def quick_vs_detailed(r: PlanResult, unit: str = "GiB") -> str:
     """The quick rule's answer beside the detailed one, and the main reasons they differ."""
     quick = f"Quick rule: {r.quick_rule.formula}."
     if not r.fits:
-        return f"{quick} Detailed: does not fit ({not_fitting_reason(r)})."
+        return f"{quick} Detailed: does not fit ({not_fitting_reason(r, unit)})."
     b = r.breakdown_bytes
     states = b.weights + b.master_weights + b.gradients + b.optimizer
     reasons = [f"usable memory is {fmt_memory(r.usable_bytes, unit)} per GPU, not {r.quick_rule.gpu_gb:g} GB"]
-    deadline = r.inputs.get("max_training_days") if r.mode == "train" else 0
+    deadline = r.inputs.max_training_days if r.mode == "train" else 0
     if deadline:
         reasons.insert(0, f"finishing within {deadline:g} days needs that much data parallelism")
     if r.instance_type and r.gpus % r.gpus_per_instance == 0:
@@ -138,10 +139,10 @@ def quick_vs_detailed(r: PlanResult, unit: str = "GiB") -> str:
         per_param = states * r.gpus / r.params_total if r.params_total else math.nan
         reasons.append(f"model states take {fmt_sig(per_param)} bytes/param over all GPUs "
                        f"(quick rule: {r.quick_rule.bytes_per_param:g})")
-        reasons.append(f"activations at seq {r.inputs.get('seq_len')} × micro-batch "
+        reasons.append(f"activations at seq {r.inputs.seq_len} × micro-batch "
                        f"{r.micro_batch} need {fmt_memory(b.activations, unit)}/GPU")
     else:
-        reasons.append(f"the KV cache of {r.inputs.get('concurrency')} × {r.inputs.get('context_len')} "
+        reasons.append(f"the KV cache of {r.inputs.concurrency} × {r.inputs.context_len} "
                        f"tokens needs {fmt_memory(b.kv_cache, unit)}/GPU")
     reasons.append(f"runtime overhead is {fmt_memory(b.overhead, unit)}/GPU")
     reasons.append(f"the layout is {r.layout.describe()}")

@@ -117,7 +117,7 @@ class SummaryPanel(QtWidgets.QWidget):
             if isinstance(result, InputError):
                 card.show_message(f"Not available: {result.message}")
             else:
-                card.show_texts(texts(result), band_texts(result, self.outcomes))
+                card.show_texts(texts(result, self.unit), band_texts(result, self.outcomes))
         self.commands = {} if isinstance(serve, InputError) else \
             {name: launch.command for name, launch in serve.engine_flags.items()}
         self.copy_vllm.setEnabled("vllm" in self.commands)

@@ -10,6 +10,7 @@ from PySide6 import QtWidgets
 
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.result import PlanResult
+from gpuplanner.core.text import in_unit
 from gpuplanner.ui.plan.breakdown_chart import BreakdownChart
 from gpuplanner.ui.plan.explain import ExplainPanel
 from gpuplanner.ui.plan.form import ERROR_STYLE
@@ -51,7 +52,7 @@ class PlanTab(QtWidgets.QWidget):
         self._last_pair = (train, serve)
         self.results = {k: r for k, r in (("train", train), ("serve", serve)) if isinstance(r, PlanResult)}
         self.summary.show_results(primary, train, serve)
-        self.warnings.setText("\n".join(f"⚠ {w}" for w in primary.warnings))
+        self.warnings.setText("\n".join(f"⚠ {in_unit(w, self.explain.unit)}" for w in primary.warnings))
         self.warnings.setVisible(bool(primary.warnings))
         what = "training" if primary.mode == "train" else "serving (one replica)"
         self.chart_title.setText(f"<b>Memory on the busiest GPU, {html.escape(what)}</b> — "
