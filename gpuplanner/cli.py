@@ -15,6 +15,7 @@ from gpuplanner.core import CatalogError, InputError, PlanInputs, estimate, load
 from gpuplanner.core.fields import FORM_FIELDS, GROUPS, INPUT_FIELDS, InputField, result_text
 from gpuplanner.core.hub import INSTALL_HINT, HubModel, fetch_hub_model, parse_hub_id
 from gpuplanner.core.model import load_config_json, load_model_folder
+from gpuplanner.core.option_texts import option_rows
 from gpuplanner.core.planfile import PlanFileError, load_plan
 from gpuplanner.core.result import BREAKDOWN_KEYS
 from gpuplanner.core.units import (
@@ -338,6 +339,8 @@ def plan_text(r, quick_only: bool = False) -> str:
                      f"{fmt_usd(r.monthly_cost_usd)}/month")
         lines += [f"{name}: {launch.command}  # KV pool {launch.pool.kv_cache_tokens:,} tokens"
                   for name, launch in r.engine_flags.items()]
+    if r.fits and (r.mode == "train" or r.replicas):
+        lines += [f"{label}: {text}" for label, text in option_rows(r)]
     lines += [f"Warning: {w}" for w in r.warnings]
     return "\n".join(lines)
 

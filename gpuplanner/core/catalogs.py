@@ -104,6 +104,7 @@ class Instance:
     notes: str = ""
     network_bytes_per_s: float = math.nan  # the instance's network (EFA, InfiniBand, …); NaN = unknown
     nvlink_domain_gpus: int = 0  # GPUs in one NVLink domain when the catalog says (GB200 NVL72: 72); 0 = from the GPU
+    reserved_1y_price_usd_per_hour: float = math.nan  # 1-year reserved/committed-use price (optional column)
     cloud_gpu_name: str = ""  # the GPU as the cloud's price list spells it (GCP's "H100-MEGA"), for price updates
 
 
@@ -285,6 +286,7 @@ def _instances(frame, path) -> dict:
             notes=r.text("notes"),
             network_bytes_per_s=r.number("network_gbit_s") * 1e9 / 8,
             nvlink_domain_gpus=r.integer("nvlink_domain_gpus"),
+            reserved_1y_price_usd_per_hour=r.number("reserved_1y_price_usd_per_hour"),
             cloud_gpu_name=r.text("cloud_gpu_name"),
         )
     return out

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gpuplanner.core.catalogs import Catalogs, GpuSpec
+from gpuplanner.core.energy import power_model
 from gpuplanner.core.engines import launches, pool_warning
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.explain import assumptions_for, explanations_for
@@ -29,13 +30,24 @@ from gpuplanner.core.memory import (
     weight_bytes_per_param,
 )
 from gpuplanner.core.model import ModelArch, sizes, synthesize
+from gpuplanner.core.money import (
+    api_usd_per_request,
+    breakeven_requests_per_s,
+    hourly_rates,
+    mean_rate,
+    spot_run,
+)
 from gpuplanner.core.offload import host_memory_bytes
 from gpuplanner.core.performance import batch_points, compute_dtype, training_flops
 from gpuplanner.core.pricing import (
+    SECONDS_PER_MONTH,
+    DailyBill,
     Fleet,
     Hardware,
     billed_instances,
+    daily_bill,
     hourly_usd,
+    reserved_cost_usd,
     resolve_hardware,
     serving_fleet,
     usd_per_million_tokens,
@@ -45,7 +57,7 @@ from gpuplanner.core.serving import Load, OperatingPoint, Replica, ServingModel,
 from gpuplanner.core.steptime import StepTime, kernel_efficiency, step_setup, step_time
 from gpuplanner.core.text import Text
 from gpuplanner.core.tuning import RECOMPUTE_WORDS, Tuned, runner_up_note, setup_for, tune_training
-from gpuplanner.core.units import SECONDS_PER_DAY
+from gpuplanner.core.units import HOURS_PER_MONTH, SECONDS_PER_DAY
 
 QUICK_TRAIN_BYTES = 18.0  # 2 half weights + 4 fp32 weights + 4 fp32 grads + 8 AdamW states
 QUICK_FACTOR = 1.25  # 25 % extra for activations
@@ -178,7 +190,7 @@ def _context(inputs: PlanInputs, catalogs: Catalogs) -> _Context:
         params_total=float(params), params_active=float(sizes(arch).active), quick_rule=qr,
         capacity_bytes=gpu.capacity_bytes, usable_bytes=usable,
         gpus_per_instance=hw.gpus_per_instance, price_as_of=hw.price_as_of, peak_flops=peak,
-        gpu_source=gpu.source, gpu_as_of=gpu.as_of,
+        gpu_source=gpu.source, gpu_as_of=gpu.as_of, discount_fraction=hw.discount,
         inputs=inputs,
     )
     check_fixed_layout(arch, hw.max_tp, _fixed_layout(inputs),
@@ -239,6 +251,7 @@ def _train(ctx: _Context, with_horizon: bool = True) -> PlanResult:
         warnings.append(f"training takes {time_s / SECONDS_PER_DAY:,.1f} days, more than the "
                         f"{inputs.max_training_days:g}-day deadline: no layout meets it")
     reason = _first_reason(warnings, fits, ctx.unknown, deadline_met)
+    extra = _training_options(ctx, gpus, hours, warnings) if fits else {}
     return PlanResult(
         **common, breakdown_bytes=cand.breakdown, fits=fits, layout=cand.layout, gpus=gpus, reason=reason,
         min_gpus=tuned.min_gpus if fits else 0, meets_slo=fits and deadline_met,
@@ -249,7 +262,7 @@ def _train(ctx: _Context, with_horizon: bool = True) -> PlanResult:
         gpu_hours=gpus * hours if fits else math.nan,
         cost_usd=hourly_usd(gpus, hw) * hours if fits else math.nan,
         spot_cost_usd=hourly_usd(gpus, hw, spot=True) * hours if fits else math.nan,
-        recompute=tuned.best.recompute, micro_batch=tuned.best.micro_batch,
+        recompute=tuned.best.recompute, micro_batch=tuned.best.micro_batch, **extra,
         mfu=model_flops / (gpus * peak * time_s) if fits else math.nan,
         tokens_per_s_per_gpu=inputs.training_tokens / (gpus * time_s) if fits else math.nan,
         step_time_s=step.tokens_per_step * time_s / inputs.training_tokens if fits and step else math.nan,
@@ -315,6 +328,45 @@ def _host_memory(ctx: _Context, tuned: Tuned) -> float:
     acts = activation_offload_bytes(ctx.arch, inputs.seq_len, best.micro_batch, lay.tp, best.recompute,
                                     inputs.flash_attention, 4.0 if inputs.precision == "fp32" else 2.0)
     return states + min(gpus, per) * acts
+
+
+def _training_options(ctx: _Context, gpus: int, hours: float, warnings: list) -> dict:
+    """The money options and the energy of a training run that fits, from its GPUs and hours."""
+    inputs, hw = ctx.inputs, ctx.hw
+    units = math.ceil(gpus / hw.unit_gpus)
+    spot = spot_run(hours, units, inputs.spot_interruptions_per_hour, inputs.checkpoint_interval_h, inputs.restart_h)
+    if spot.never_finishes:
+        warnings.append(spot.note)
+    _reserved_warning(ctx, warnings)
+    power, note = _power(ctx, warnings)
+    billed = units * hw.unit_gpus  # whole instances draw power; GPUs the layout leaves free idle
+    kwh = (gpus * power.facility_w(1.0) + (billed - gpus) * power.facility_w(0.0)) * hours / 1000
+    return dict(reserved_price_usd_per_hour=hourly_usd(gpus, hw, kind="reserved_1y"),
+                reserved_cost_usd=reserved_cost_usd(gpus, hw, hours),
+                spot_expected_training_time_s=spot.expected_hours * 3600,
+                spot_expected_cost_usd=hourly_usd(gpus, hw, spot=True) * spot.expected_hours,
+                gpu_power_w=power.gpu_busy_w, pue=power.pue, grid_intensity_g_per_kwh=power.grid.g_per_kwh,
+                energy_kwh=kwh, co2e_kg=power.co2e_kg(kwh), energy_note=note)
+
+
+def _reserved_warning(ctx: _Context, warnings: list) -> None:
+    if ctx.inputs.price_kind == "reserved_1y" and not math.isfinite(ctx.hw.unit_reserved_price_usd_per_hour):
+        warnings.append(f"no reserved price in the catalog for {ctx.hw.price_note}: the 1-year reserved "
+                        "figures are unknown (add a reserved_1y_price_usd_per_hour column in a catalog file)")
+
+
+def _power(ctx: _Context, warnings: list):
+    """The power model of the plan's hardware and why a figure is unknown ('' when none is),
+    which is also a warning."""
+    power = power_model(ctx.inputs, ctx.hw)
+    note = ""
+    if not math.isfinite(power.gpu_busy_w):
+        note = f"{ctx.hw.gpu.name} has no datasheet TDP: energy and CO2e are unknown (give the GPU power)"
+    elif not math.isfinite(power.grid.g_per_kwh):
+        note = f"CO2e unknown: {power.grid.source}"
+    if note:
+        warnings.append(note)
+    return power, note
 
 
 def _beyond_horizon(ctx: _Context, model_flops: float, time_s: float) -> str:
@@ -496,7 +548,7 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
                           warnings=tuple(warnings))
     s = _best_serving(ctx, setup, fitting)
     assert s is not None  # `fitting` is not empty here, and every fitting layout is evaluated
-    model, lay, fleet = s.model, s.candidate.layout, s.fleet
+    model, lay = s.model, s.candidate.layout
     engines = launches(arch, inputs.precision, inputs.kv_dtype_effective(), lay.tp, lay.pp, lay.ep,
                        inputs.context_len, inputs.concurrency, inputs.util_cap, hw.gpu.capacity_bytes)
     warnings.extend(w for w in (pool_warning(e, inputs.concurrency, inputs.context_len) for e in engines.values()) if w)
@@ -511,8 +563,10 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
     reason = _first_reason(warnings, True, "", s.slo_met)
     at_users = model.closed_loop(inputs.concurrency)
     offline = model.max_throughput()
-    load_tps = inputs.requests_per_s * inputs.output_tokens
-    capacity_tps = s.capacity_requests_per_s * inputs.output_tokens
+    day = _serving_day(ctx, s, warnings)
+    bill, fleet = day.bill, day.bill.peak
+    load_tps = day.mean_rps * inputs.output_tokens
+    capacity_tps = day.mean_capacity_rps * inputs.output_tokens
     replica_price = fleet.replica_price_usd_per_hour
     curve = tuple(_curve_point(model.closed_loop(b), b, inputs.output_tokens, replica_price)
                   for b in batch_points(model.max_concurrency)) if with_curve else ()
@@ -527,18 +581,60 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
         max_throughput_tokens_per_s=offline.output_tokens_per_s(model.load),
         max_throughput_concurrency=offline.concurrency,
         max_batch=model.max_concurrency, curve=curve,
-        usd_per_million_tokens=usd_per_million_tokens(fleet.monthly_cost_usd, load_tps),
-        usd_per_million_tokens_at_capacity=usd_per_million_tokens(fleet.monthly_cost_usd, capacity_tps),
-        fleet_capacity_requests_per_s=s.capacity_requests_per_s,
-        fleet_utilization=inputs.requests_per_s / s.capacity_requests_per_s,
+        usd_per_million_tokens=usd_per_million_tokens(bill.monthly_cost_usd, load_tps),
+        usd_per_million_tokens_at_capacity=usd_per_million_tokens(bill.monthly_cost_usd, capacity_tps),
+        fleet_capacity_requests_per_s=fleet.replica_slots * s.capacity.requests_per_s,
+        fleet_utilization=day.mean_rps / day.mean_capacity_rps,
         replica_price_usd_per_hour=replica_price, replicas_per_instance=fleet.replica_slots / fleet.instances
         if hw.instance else math.nan,
         serving_batch=math.ceil(s.capacity.concurrency),
         serving_tokens_per_s_total=s.capacity.output_tokens_per_s(model.load), replicas=fleet.replicas,
         serving_gpus=fleet.replicas * lay.gpus, serving_instances=fleet.instances,
-        monthly_cost_usd=fleet.monthly_cost_usd, spot_monthly_cost_usd=fleet.spot_monthly_cost_usd,
+        monthly_cost_usd=bill.monthly_cost_usd, spot_monthly_cost_usd=bill.spot_monthly_cost_usd,
+        reserved_price_usd_per_hour=hourly_usd(lay.gpus, hw, kind="reserved_1y"),
+        reserved_monthly_cost_usd=bill.reserved_monthly_cost_usd,
+        replicas_by_hour=tuple(f.replicas for f in bill.fleets), **day.figures,
         engine_flags=engines, layout_notes=_layout_notes(notes, True), warnings=tuple(warnings),
     )
+
+
+@dataclass(frozen=True)
+class _Day:
+    """The chosen replica's fleet over a day of the load profile, and the figures it gives."""
+
+    bill: DailyBill
+    mean_rps: float  # the day's mean request rate
+    mean_capacity_rps: float  # the day's mean capacity of the fleet in service
+    figures: dict  # PlanResult fields: the API beside the bill, and the energy
+
+
+def _serving_day(ctx: _Context, s: _Serving, warnings: list) -> _Day:
+    """The chosen replica over the day: replicas scaled per hour of the load profile (at the
+    replica's capacity within the service levels), the bill, the API beside it, and the energy."""
+    inputs, hw, lay = ctx.inputs, ctx.hw, s.candidate.layout
+    cap = s.capacity.requests_per_s
+    rates = hourly_rates(inputs.load_profile, inputs.requests_per_s)
+    replicas = tuple(0 if rate == 0 and inputs.scale_to_zero else
+                     max(1, math.ceil(rate / cap - 1e-9)) if cap > 0 else 1 for rate in rates)
+    bill = daily_bill(replicas, lay.gpus, hw)
+    capacities = tuple(f.replica_slots * cap for f in bill.fleets)
+    mean_rps, mean_capacity = mean_rate(rates), mean_rate(capacities)
+    _reserved_warning(ctx, warnings)
+    per_request = api_usd_per_request(inputs.prompt_tokens, inputs.output_tokens, inputs.api_usd_per_million_input,
+                                      inputs.api_usd_per_million_output)
+    block = serving_fleet(1, lay.gpus, hw)  # the smallest billed unit holding whole replicas
+    power, note = _power(ctx, warnings)
+    kwh = math.fsum(f.billed_gpus * power.facility_w(rate / c if c else 0.0)
+                    for f, rate, c in zip(bill.fleets, rates, capacities)) * (HOURS_PER_MONTH / len(rates)) / 1000
+    million_tokens = mean_rps * inputs.output_tokens * SECONDS_PER_MONTH / 1e6  # output tokens a month
+    figures = dict(
+        api_monthly_cost_usd=mean_rps * SECONDS_PER_MONTH * per_request if per_request > 0 else math.nan,
+        breakeven_requests_per_s=breakeven_requests_per_s(block.monthly_cost_usd, block.replica_slots * cap,
+                                                          per_request, SECONDS_PER_MONTH),
+        gpu_power_w=power.gpu_busy_w, pue=power.pue, grid_intensity_g_per_kwh=power.grid.g_per_kwh,
+        energy_kwh=kwh, co2e_kg=power.co2e_kg(kwh), energy_kwh_per_million_tokens=kwh / million_tokens,
+        co2e_kg_per_million_tokens=power.co2e_kg(kwh) / million_tokens, energy_note=note)
+    return _Day(bill, mean_rps, mean_capacity, figures)
 
 
 def _curve_point(point: OperatingPoint, users: int, output_tokens: int, replica_usd_per_hour: float):

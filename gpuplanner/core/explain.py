@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
+from gpuplanner.core.explain_money import money_energy_explanations
 from gpuplanner.core.memory import DTYPE_BYTES
+from gpuplanner.core.money import hourly_rates, mean_rate
 from gpuplanner.core.offload import NVME_ASSUMED_BYTES_PER_S
 from gpuplanner.core.result import Assumption, Explanation
 from gpuplanner.core.serving import efficiency
@@ -188,8 +190,10 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
             Explanation("decode_tokens_per_s_total", "users / (TTFT + (output tokens − 1) × time per token) × output tokens",
                         f"{inputs.concurrency} users, {inputs.output_tokens} output tokens each → "
                         f"{_num(r.decode_tokens_per_s_total)} output tokens/s per replica", SARATHI),
-            Explanation("usd_per_million_tokens", "monthly cost / (requests/s × output tokens × 3600 × 730) × 10^6",
-                        f"{fmt_usd(r.monthly_cost_usd)} / ({inputs.requests_per_s:g} × {inputs.output_tokens} × "
+            Explanation("usd_per_million_tokens", "monthly cost / (requests/s × output tokens × 3600 × 730) × 10^6"
+                        + (" (requests/s: the load profile's daily mean)" if inputs.load_profile else ""),
+                        f"{fmt_usd(r.monthly_cost_usd)} / ({mean_rate(hourly_rates(inputs.load_profile, inputs.requests_per_s)):g}"
+                        f" × {inputs.output_tokens} × "
                         f"3600 × 730) × 10^6 = {fmt_usd(r.usd_per_million_tokens)} per 1M output tokens; at the "
                         f"fleet's capacity ({_num(r.fleet_capacity_requests_per_s)} requests/s, "
                         f"{_num(r.fleet_utilization * 100)} % used) {fmt_usd(r.usd_per_million_tokens_at_capacity)}",
@@ -214,7 +218,7 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
                         f"{fmt_usd(r.spot_monthly_cost_usd)} per month",
                         f"instance catalog (spot), as of {r.price_as_of}"),
         ]
-    return tuple(out)
+    return tuple(out) + money_energy_explanations(r, inputs)
 
 
 def _pool_text(r, engine: str) -> str:

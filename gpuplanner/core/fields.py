@@ -17,6 +17,7 @@ from gpuplanner.core.units import (
     fmt_count,
     fmt_duration,
     fmt_memory,
+    fmt_sig,
     fmt_usd,
     parse_count,
 )
@@ -48,6 +49,8 @@ class InputField:
 
     def parse(self, text: str):
         """The stored value of form text `text`, or InputError(name, reason)."""
+        if self.kind == "text":
+            return " ".join(text.split())  # the core parses and checks it (e.g. core.money)
         text = text.strip().replace(",", "")
         if self.kind == "count":
             return parse_count(text, self.name)
@@ -74,7 +77,7 @@ class InputField:
             return count_text(value)
         if self.kind == "auto_int":
             return "auto" if value == 0 else str(value)
-        if self.kind == "int":
+        if self.kind in ("int", "text"):
             return str(value)
         shown = {"gib": value / GIB, "pct": value * 100}.get(self.kind, value)
         return f"{shown:.12g}"
@@ -257,13 +260,50 @@ GROUPS = (
                    choices=_choices(core_inputs.FLOP_CONVENTIONS), mode="train"),
         InputField("mbu", "MBU", "pct", "%",
                    "Memory-bandwidth utilization of decode kernels; typical 60–80 %.", mode="infer"),
-        InputField("price_kind", "Price", "choice", tip="Which price the headline cost uses; both are shown.",
-                   choices=_choices(core_inputs.PRICE_KINDS, {"on_demand": "on-demand", "spot": "spot"})),
+        InputField("price_kind", "Price", "choice",
+                   tip="Which price the headline cost uses; all are shown. 1-year reserved/committed needs the "
+                       "catalog's reserved price and bills a whole year's commitment.",
+                   choices=_choices(core_inputs.PRICE_KINDS, {"on_demand": "on-demand", "spot": "spot",
+                                                              "reserved_1y": "1-year reserved"})),
         InputField("interconnect", "Link bandwidths", "choice",
                    tip="Where tensor/expert/pipeline-parallel traffic gets its bandwidth: the GPU and instance "
                        "catalogs, or the bus bandwidth measured by the collective benchmark (README, "
                        "'Measuring the interconnect').",
                    choices=_choices(core_inputs.INTERCONNECTS)),
+    )),
+    Group("Money options", (
+        InputField("discounts", "Negotiated discounts", "text", "% per cloud",
+                   "Percent off every price of a cloud, e.g. aws=20 gcp=15 (an enterprise agreement)."),
+        InputField("spot_interruptions_per_hour", "Spot interruptions", "float", "per instance-hour",
+                   "How often one spot instance is reclaimed; e.g. 0.005 (AWS Spot Instance Advisor's "
+                   "'<5 %' a month is under 0.0001). 0 = ignore interruptions.", mode="train"),
+        InputField("checkpoint_interval_h", "Checkpoint every", "float", "h",
+                   "Hours of training between checkpoints (work since the last one is lost at an "
+                   "interruption); 0 = never checkpoints.", mode="train"),
+        InputField("restart_h", "Restart cost", "float", "h",
+                   "Hours to get a replacement, reload the checkpoint and warm up after an interruption.",
+                   mode="train"),
+        InputField("api_usd_per_million_input", "API price, input", "float", "$/1M tokens",
+                   "An API's price per million prompt tokens, to compare with self-hosting; 0 = none.", mode="infer"),
+        InputField("api_usd_per_million_output", "API price, output", "float", "$/1M tokens",
+                   "The API's price per million output tokens.", mode="infer"),
+        InputField("load_profile", "Daily load profile", "text", "req/s by hour",
+                   "24 hourly request rates, or hour ranges such as 9-18=40 18-23=10 (other hours: the "
+                   "request rate); replicas are scaled per hour and billed by the hour. Empty = flat.",
+                   mode="infer"),
+        InputField("scale_to_zero", "Scale to zero", "bool",
+                   tip="Hours without requests bill no replica (else one replica stays up).", mode="infer"),
+    )),
+    Group("Energy && carbon", (
+        InputField("gpu_power_w", "GPU power", "float", "W",
+                   "Measured watts of one busy GPU (live panel or benchmark); 0 = the datasheet TDP."),
+        InputField("host_power_fraction", "Host overhead", "pct", "% of GPU power",
+                   "CPUs, memory, NICs and fans per GPU; 82 % from the DGX H100 datasheet (10.2 kW for 8 × 700 W)."),
+        InputField("pue", "PUE", "float", "",
+                   "Facility power / IT power; 0 = the cloud's published PUE (AWS 1.15, Google 1.10, "
+                   "else the Uptime Institute 2024 average 1.56)."),
+        InputField("grid_intensity_g_per_kwh", "Grid carbon intensity", "float", "gCO2e/kWh",
+                   "0 = the instance region's grid average from the carbon table."),
     )),
 )
 
@@ -293,7 +333,7 @@ def field_for_error(error_field: str) -> str | None:
 class ResultField:
     """One figure of a PlanResult, by its JSON key. kind says how it is written:
     int | count | bytes | seconds | usd | usd_per_hour | rate | rate_requests | flops | flops_per_s |
-    fraction | ratio | bool | text."""
+    fraction | ratio | bool | watts | kwh | kg | g_per_kwh | text."""
 
     key: str
     label: str
@@ -331,6 +371,16 @@ class ResultField:
             return f"{value:,.3g} req/s"
         if kind == "bool":
             return "yes" if value else "no"
+        if kind == "watts":
+            return f"{value:,.0f} W"
+        if kind == "kwh":
+            return f"{fmt_sig(value)} kWh" if value < 1000 else f"{fmt_sig(value / 1000)} MWh"
+        if kind == "kg":
+            return f"{fmt_sig(value)} kg" if value < 1000 else f"{fmt_sig(value / 1000)} t"
+        if kind == "g_per_kwh":
+            return f"{value:,.0f} gCO2e/kWh"
+        if isinstance(value, (tuple, list)):
+            return " ".join(map(str, value))
         return str(value)
 
 
@@ -339,6 +389,7 @@ RESULT_UNIT_SUFFIX = {
     "params_total": "_count", "params_active": "_count", "max_batch": "_sequences",
     "serving_batch": "_sequences", "batch": "_sequences", "fleet_utilization": "_fraction",
     "kv_cache_tokens": "_count", "max_concurrency": "_sequences", "replicas_per_instance": "_count",
+    "pue": "_ratio", "replicas_by_hour": "_count",
 }
 
 _RESULTS = (
@@ -402,6 +453,31 @@ _RESULTS = (
                 "Fits and keeps the per-user speed floor and TTFT target (serving) or the deadline (training)."),
     ResultField("monthly_cost_usd", "Monthly cost", "usd", "The whole fleet, on-demand, 730 h a month."),
     ResultField("spot_monthly_cost_usd", "Monthly cost (spot)", "usd", "The whole fleet at spot prices."),
+    # money options (core.money)
+    ResultField("discount_fraction", "Negotiated discount", "fraction", "Taken off every price of the plan's cloud."),
+    ResultField("reserved_price_usd_per_hour", "Reserved price (1 year)", "usd_per_hour",
+                "1-year reserved/committed price of the plan's instances."),
+    ResultField("reserved_cost_usd", "Training cost (1-year reserved)", "usd",
+                "A 1-year commitment bills a whole year, however short the run."),
+    ResultField("reserved_monthly_cost_usd", "Monthly cost (1-year reserved)", "usd",
+                "The busiest hour's fleet committed for a year, per month."),
+    ResultField("spot_expected_training_time_s", "Training time on spot", "seconds",
+                "Expected wall time with interruptions, lost work and restarts (Daly 2006)."),
+    ResultField("spot_expected_cost_usd", "Training cost (spot, interrupted)", "usd",
+                "Spot price × the expected wall time with interruptions."),
+    ResultField("api_monthly_cost_usd", "API bill", "usd", "The API's monthly bill for the same load."),
+    ResultField("breakeven_requests_per_s", "Self-hosting wins from", "rate_requests",
+                "The lowest steady load from which the fleet's bill is no more than the API's."),
+    ResultField("replicas_by_hour", "Replicas by hour", "text", "Replicas each hour of the day (load profile)."),
+    # energy and carbon (core.energy)
+    ResultField("gpu_power_w", "GPU power", "watts", "One busy GPU: measured, or the datasheet TDP."),
+    ResultField("pue", "PUE", "ratio", "Facility power / IT power."),
+    ResultField("grid_intensity_g_per_kwh", "Grid carbon intensity", "g_per_kwh", "Grid average of the region."),
+    ResultField("energy_kwh", "Energy", "kwh", "Facility energy: the training run, or a month of serving."),
+    ResultField("co2e_kg", "CO2e", "kg", "Energy × the grid's carbon intensity."),
+    ResultField("energy_kwh_per_million_tokens", "Energy per 1M output tokens", "kwh"),
+    ResultField("co2e_kg_per_million_tokens", "CO2e per 1M output tokens", "kg"),
+    ResultField("energy_note", "Energy and CO2e unknown because", "text", "Empty when both are known."),
 )
 RESULT_FIELDS = {f.key: f for f in _RESULTS}
 

@@ -12,6 +12,7 @@ from gpuplanner.core.errors import InputError
 from gpuplanner.core.frameworks import FRAMEWORKS
 from gpuplanner.core.frameworks import framework as framework_spec
 from gpuplanner.core.model import ModelArch
+from gpuplanner.core.money import hourly_rates, parse_discounts
 from gpuplanner.core.offload import OFFLOAD_DEVICES, check_offload
 from gpuplanner.core.performance import FLOP_CONVENTIONS as FLOP_SHARES
 from gpuplanner.core.units import GIB
@@ -26,7 +27,7 @@ OPTIMIZERS = ("adamw", "adamw8bit", "sgd_momentum", "sgd", "adafactor", "lion")
 GRAD_DTYPES = ("auto", "fp32")
 FLOP_CONVENTIONS = tuple(FLOP_SHARES)
 RECOMPUTE = ("auto", "none", "selective", "full")
-PRICE_KINDS = ("on_demand", "spot")
+PRICE_KINDS = ("on_demand", "spot", "reserved_1y")
 INTERCONNECTS = ("catalog", "measured")  # link bandwidths from the catalogs, or the collective benchmark
 
 
@@ -91,6 +92,20 @@ class PlanInputs:
     fragmentation: float = 0.05  # allocator margin, fraction of the other components
     price_kind: str = "on_demand"
     interconnect: str = "catalog"
+    # money options (core.money)
+    discounts: str = ""  # negotiated percent off per cloud, e.g. "aws=20 gcp=15"
+    spot_interruptions_per_hour: float = 0.0  # per instance; 0 = ignore interruptions
+    checkpoint_interval_h: float = 1.0  # 0 = the run never checkpoints
+    restart_h: float = 0.25  # rescheduling, reloading the checkpoint and warming up after an interruption
+    api_usd_per_million_input: float = 0.0  # an API's price to compare with; 0 = none
+    api_usd_per_million_output: float = 0.0
+    load_profile: str = ""  # requests/s per hour of the day; empty = requests_per_s all day
+    scale_to_zero: bool = False  # hours without requests bill no replica
+    # energy and carbon (core.energy)
+    gpu_power_w: float = 0.0  # measured watts per busy GPU; 0 = the datasheet TDP
+    host_power_fraction: float = 0.82  # host power per GPU as a share of the GPU's (DGX H100 datasheet)
+    pue: float = 0.0  # 0 = the cloud's published PUE
+    grid_intensity_g_per_kwh: float = 0.0  # 0 = the region's, from the carbon table
 
     def validated(self) -> PlanInputs:
         """Return self if every field is allowed, else raise InputError naming the field."""
@@ -146,6 +161,7 @@ class PlanInputs:
         _number("network_gbit_s", self.network_gbit_s, 0.0, 1e6)
         _number("overhead", self.overhead_bytes, 0.0, 1 << 50)
         _number("fragmentation", self.fragmentation, 0.0, 1.0)
+        self._check_money()
         if self.params:
             _number("params", self.params, 1.0, 1e16)
         if isinstance(self.model, ModelArch):
@@ -163,6 +179,25 @@ class PlanInputs:
         if not self.gpu and not self.instance:
             raise InputError("instance", "choose a GPU or an instance type")
         return self
+
+    def _check_money(self) -> None:
+        for name in ("discounts", "load_profile"):
+            if not isinstance(getattr(self, name), str):
+                raise InputError(name, f"'{getattr(self, name)}' must be text")
+        parse_discounts(self.discounts)
+        hourly_rates(self.load_profile, self.requests_per_s)
+        _number("spot_interruptions_per_hour", self.spot_interruptions_per_hour, 0.0, 100.0)
+        _number("checkpoint_interval_h", self.checkpoint_interval_h, 0.0, 1e6)
+        _number("restart_h", self.restart_h, 0.0, 1e4)
+        for name in ("api_usd_per_million_input", "api_usd_per_million_output"):
+            _number(name, getattr(self, name), 0.0, 1e6)
+        if not isinstance(self.scale_to_zero, bool):
+            raise InputError("scale_to_zero", f"'{self.scale_to_zero}' must be true or false")
+        _number("gpu_power_w", self.gpu_power_w, 0.0, 1e5)
+        _number("host_power_fraction", self.host_power_fraction, 0.0, 10.0)
+        if self.pue:
+            _number("pue", self.pue, 1.0, 5.0)
+        _number("grid_intensity_g_per_kwh", self.grid_intensity_g_per_kwh, 0.0, 5000.0)
 
     def _check_framework(self) -> None:
         """Options a framework does not offer are refused, not silently ignored."""

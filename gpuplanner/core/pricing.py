@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from gpuplanner.core.catalogs import Catalogs, GpuSpec, Instance
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.links import Links, MeasuredLinks, links_for
+from gpuplanner.core.money import discount_for, parse_discounts
 from gpuplanner.core.units import HOURS_PER_MONTH
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
+HOURS_PER_YEAR = HOURS_PER_MONTH * 12
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,15 @@ class Hardware:
     unit_spot_price_usd_per_hour: float
     price_as_of: str
     price_note: str
+    unit_reserved_price_usd_per_hour: float = math.nan  # 1-year reserved/committed (NaN: not in the catalog)
+    discount: float = 0.0  # the negotiated discount already applied to every price above
     measured_links: MeasuredLinks | None = None  # the plan chose the collective benchmark's figures
     network_bytes_per_s: float = math.nan  # the instance network as the user states it (NaN: the catalog's)
+
+    def unit_price(self, kind: str) -> float:
+        """One billing unit's price of a price kind (on_demand, spot, reserved_1y)."""
+        return {"on_demand": self.unit_price_usd_per_hour, "spot": self.unit_spot_price_usd_per_hour,
+                "reserved_1y": self.unit_reserved_price_usd_per_hour}[kind]
 
     @property
     def unit_gpus(self) -> int:
@@ -53,16 +62,20 @@ class Hardware:
         return self.measured_links.applied_to(links) if self.measured_links is not None else links
 
 
-def instance_hardware(inst: Instance, gpu: GpuSpec) -> Hardware:
-    """An instance type as billed: the whole instance, tensor parallelism inside it (≤ 8)."""
+def instance_hardware(inst: Instance, gpu: GpuSpec, discounts: dict[str, float] | None = None) -> Hardware:
+    """An instance type as billed: the whole instance, tensor parallelism inside it (≤ 8), every
+    price kind less the negotiated discount for its cloud (the one place a discount is applied)."""
     n = inst.gpu_count
-    return Hardware(gpu, inst, n, min(8, n), inst.price_usd_per_hour, inst.spot_price_usd_per_hour, inst.as_of,
-                    f"{inst.cloud} {inst.instance_type} ({inst.region})")
+    off = discount_for(inst.cloud, discounts or {})
+    note = f"{inst.cloud} {inst.instance_type} ({inst.region})" + (f", {off:.4g} negotiated discount" if off else "")
+    return Hardware(gpu, inst, n, min(8, n), inst.price_usd_per_hour * (1 - off),
+                    inst.spot_price_usd_per_hour * (1 - off), inst.as_of, note,
+                    inst.reserved_1y_price_usd_per_hour * (1 - off), off)
 
 
 def resolve_hardware(inputs, catalogs: Catalogs) -> Hardware:
-    """The inputs' instance type, or their GPU priced at the cheapest per-GPU instance price; with
-    the measured link bandwidths when the inputs choose them."""
+    """The inputs' instance type, or their GPU priced at the cheapest per-GPU instance price (after
+    each cloud's negotiated discount); with the measured link bandwidths when the inputs choose them."""
     hw = _catalog_hardware(inputs, catalogs)
     if inputs.interconnect != "measured":
         return hw
@@ -74,6 +87,7 @@ def resolve_hardware(inputs, catalogs: Catalogs) -> Hardware:
 
 
 def _catalog_hardware(inputs, catalogs: Catalogs) -> Hardware:
+    discounts = parse_discounts(inputs.discounts)  # each cloud's, before the cheapest per GPU
     if inputs.instance:
         inst = catalogs.instances.get(inputs.instance)
         if inst is None:
@@ -82,20 +96,22 @@ def _catalog_hardware(inputs, catalogs: Catalogs) -> Hardware:
         if inst.gpu not in catalogs.gpus:
             raise InputError("instance", f"'{inst.instance_type}' has a GPU ({inst.gpu or 'unknown'}) "
                              "with no datasheet entry in the GPU catalog")
-        return instance_hardware(inst, catalogs.gpus[inst.gpu])
+        return instance_hardware(inst, catalogs.gpus[inst.gpu], discounts)
     gpu = catalogs.gpus.get(inputs.gpu)
     if gpu is None:
         raise InputError("gpu", f"'{inputs.gpu}' is not in the GPU catalog; use one of "
                          f"{', '.join(sorted(catalogs.gpus))}")
-    priced = [i for i in catalogs.instances.values()
-              if i.gpu == gpu.name and math.isfinite(i.price_usd_per_hour)]
+    offers = [instance_hardware(i, gpu, discounts) for i in catalogs.instances.values() if i.gpu == gpu.name]
+    priced = [h for h in offers if math.isfinite(h.unit_price_usd_per_hour)]
     if not priced:
         return Hardware(gpu, None, 8, 8, math.nan, math.nan, "", "no priced instance has this GPU")
-    ref = min(priced, key=lambda i: i.price_usd_per_hour / i.gpu_count)
-    spot = [i.spot_price_usd_per_hour / i.gpu_count for i in catalogs.instances.values()
-            if i.gpu == gpu.name and math.isfinite(i.spot_price_usd_per_hour)]
-    return Hardware(gpu, None, 8, 8, ref.price_usd_per_hour / ref.gpu_count, min(spot, default=math.nan),
-                    ref.as_of, f"cheapest per GPU: {ref.cloud} {ref.instance_type}")
+    ref = min(priced, key=lambda h: h.price_per_gpu_hour)
+
+    def cheapest(kind: str) -> float:
+        return min((h.unit_price(kind) / h.unit_gpus for h in offers if math.isfinite(h.unit_price(kind))),
+                   default=math.nan)
+    return Hardware(gpu, None, 8, 8, ref.price_per_gpu_hour, cheapest("spot"), ref.price_as_of,
+                    f"cheapest per GPU: {ref.price_note}", cheapest("reserved_1y"), ref.discount)
 
 
 # ---- billing --------------------------------------------------------------------------------
@@ -105,10 +121,16 @@ def billed_instances(gpus: int, hw: Hardware) -> float:
     return float(math.ceil(gpus / hw.gpus_per_instance)) if hw.instance else math.nan
 
 
-def hourly_usd(gpus: int, hw: Hardware, spot: bool = False) -> float:
-    """What `gpus` GPUs cost per hour: whole instances, or GPU-hours by GPU only."""
-    unit = hw.unit_spot_price_usd_per_hour if spot else hw.unit_price_usd_per_hour
-    return math.ceil(gpus / hw.unit_gpus) * unit
+def hourly_usd(gpus: int, hw: Hardware, spot: bool = False, kind: str = "on_demand") -> float:
+    """What `gpus` GPUs cost per hour (at spot, or at price `kind`): whole instances, or
+    GPU-hours by GPU only."""
+    return math.ceil(gpus / hw.unit_gpus) * hw.unit_price("spot" if spot else kind)
+
+
+def reserved_cost_usd(gpus: int, hw: Hardware, hours: float) -> float:
+    """A run on 1-year reserved/committed capacity: the commitment bills a whole year (8,760 h)
+    even when the run is shorter."""
+    return hourly_usd(gpus, hw, kind="reserved_1y") * max(hours, HOURS_PER_YEAR)
 
 
 @dataclass(frozen=True)
@@ -124,6 +146,8 @@ class Fleet:
     replica_slots: int  # replicas the billed fleet holds
     hourly_usd: float
     spot_hourly_usd: float
+    # NaN when the catalog has no reserved price: left out of ==, which NaN would always fail
+    reserved_hourly_usd: float = field(default=math.nan, compare=False)
 
     @property
     def monthly_cost_usd(self) -> float:
@@ -149,7 +173,39 @@ def serving_fleet(replicas: int, replica_gpus: int, hw: Hardware) -> Fleet:
         units = replicas * math.ceil(replica_gpus / per)
         slots = replicas
     return Fleet(replicas, replica_gpus, float(units) if hw.instance else math.nan, units * per, slots,
-                 units * hw.unit_price_usd_per_hour, units * hw.unit_spot_price_usd_per_hour)
+                 units * hw.unit_price_usd_per_hour, units * hw.unit_spot_price_usd_per_hour,
+                 units * hw.unit_reserved_price_usd_per_hour)
+
+
+@dataclass(frozen=True)
+class DailyBill:
+    """A serving fleet scaled hour by hour over a day (replicas per hour; an hour with none is
+    scaled to zero), billed by the hour. A flat day is one fleet all month."""
+
+    fleets: tuple  # one Fleet per hour of the day
+    monthly_cost_usd: float
+    spot_monthly_cost_usd: float
+
+    @property
+    def peak(self) -> Fleet:
+        """The busiest hour's fleet."""
+        return max(self.fleets, key=lambda f: (f.billed_gpus, f.replicas))
+
+    @property
+    def reserved_monthly_cost_usd(self) -> float:
+        """A commitment cannot scale down: the busiest hour's fleet all month."""
+        return self.peak.reserved_hourly_usd * HOURS_PER_MONTH
+
+
+def daily_bill(replicas_by_hour, replica_gpus: int, hw: Hardware) -> DailyBill:
+    fleets = tuple(serving_fleet(n, replica_gpus, hw) for n in replicas_by_hour)
+
+    def monthly(hourly) -> float:  # grouped by fleet, so a flat day is exactly hourly × 730
+        counts: dict = {}
+        for fleet in fleets:
+            counts[hourly(fleet)] = counts.get(hourly(fleet), 0) + 1
+        return sum(usd * (n / len(fleets)) for usd, n in counts.items()) * HOURS_PER_MONTH
+    return DailyBill(fleets, monthly(lambda f: f.hourly_usd), monthly(lambda f: f.spot_hourly_usd))
 
 
 def usd_per_million_tokens(monthly_usd: float, tokens_per_s: float) -> float:

@@ -92,6 +92,13 @@ class Explanation:
     source: str
 
 
+MONEY_ENERGY_KEYS = ("discount_fraction", "reserved_price_usd_per_hour", "reserved_cost_usd",
+                     "spot_expected_training_time_s", "spot_expected_cost_usd", "reserved_monthly_cost_usd",
+                     "api_monthly_cost_usd", "breakeven_requests_per_s", "gpu_power_w", "pue",
+                     "grid_intensity_g_per_kwh", "energy_kwh", "co2e_kg", "energy_kwh_per_million_tokens",
+                     "co2e_kg_per_million_tokens", "energy_note")
+
+
 @dataclass(frozen=True)
 class PlanResult:
     model_name: str
@@ -156,6 +163,25 @@ class PlanResult:
     serving_instances: float = math.nan
     monthly_cost_usd: float = math.nan
     spot_monthly_cost_usd: float = math.nan
+    # money options (core.money): both modes
+    discount_fraction: float = 0.0  # negotiated discount taken off every price above
+    reserved_price_usd_per_hour: float = math.nan  # 1-year reserved/committed (NaN: not in the catalog)
+    reserved_cost_usd: float = math.nan  # training on a 1-year commitment (a whole year billed)
+    spot_expected_training_time_s: float = math.nan  # with interruptions (NaN: never finishes, or no spot price)
+    spot_expected_cost_usd: float = math.nan
+    reserved_monthly_cost_usd: float = math.nan  # serving: the busiest hour's fleet committed for a year
+    api_monthly_cost_usd: float = math.nan  # the API's bill for the same load
+    breakeven_requests_per_s: float = math.nan  # the lowest steady load from which self-hosting bills ≤ the API
+    replicas_by_hour: tuple = ()  # serving: replicas in each hour of the day (the load profile)
+    # energy and carbon (core.energy)
+    gpu_power_w: float = math.nan  # one busy GPU: measured, or the datasheet TDP
+    pue: float = math.nan
+    grid_intensity_g_per_kwh: float = math.nan
+    energy_kwh: float = math.nan  # facility energy of the training run, or of a month of serving
+    co2e_kg: float = math.nan
+    energy_kwh_per_million_tokens: float = math.nan
+    co2e_kg_per_million_tokens: float = math.nan
+    energy_note: str = ""  # why energy or CO2e is unknown ('' when both are known)
     engine_flags: dict = field(default_factory=dict)  # engine -> EngineLaunch for one replica of the layout
     warnings: tuple = ()
     layout_notes: tuple = ()
@@ -213,6 +239,8 @@ class PlanResult:
             "serving_gpus": self.serving_gpus, "serving_instances": self.serving_instances,
             "monthly_cost_usd": self.monthly_cost_usd,
             "spot_monthly_cost_usd": self.spot_monthly_cost_usd,
+            **{key: getattr(self, key) for key in MONEY_ENERGY_KEYS},
+            "replicas_by_hour": list(self.replicas_by_hour),
             "engine_flags": {name: launch.to_dict() for name, launch in self.engine_flags.items()},
             "curve": [asdict(p) for p in self.curve],
             "warnings": list(self.warnings),

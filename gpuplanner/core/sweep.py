@@ -12,12 +12,13 @@ from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError, SweepCancelled
 from gpuplanner.core.estimate import estimate_validated
 from gpuplanner.core.inputs import LORA_PRECISIONS, PRECISIONS, TRAIN_PRECISIONS, PlanInputs
+from gpuplanner.core.money import hourly_rates, mean_rate, parse_discounts
 from gpuplanner.core.pricing import (
     billed_instances,
     cheapest_first,
+    daily_bill,
     hourly_usd,
     instance_hardware,
-    serving_fleet,
     usd_per_million_tokens,
 )
 from gpuplanner.core.units import GIB, SECONDS_PER_DAY
@@ -95,7 +96,7 @@ def _row(block, catalogs, mode, precision, inst, shared) -> dict:
     if isinstance(r, InputError):
         row["reason"] = r.message
         return row
-    hw = instance_hardware(inst, catalogs.gpus[inst.gpu])
+    hw = instance_hardware(inst, catalogs.gpus[inst.gpu], parse_discounts(block.discounts))
     row.update(
         fits=r.fits, meets_slo=r.meets_slo, gpus=r.gpus if r.fits else math.nan,
         instances=billed_instances(r.gpus, hw) if r.fits else math.nan,
@@ -109,15 +110,16 @@ def _row(block, catalogs, mode, precision, inst, shared) -> dict:
         row.update(training_days=r.training_time_s / SECONDS_PER_DAY, training_cost_usd=hourly_usd(r.gpus, hw) * hours,
                    training_spot_cost_usd=hourly_usd(r.gpus, hw, spot=True) * hours)
     elif mode == "infer" and r.fits and r.replicas:
-        fleet = serving_fleet(r.replicas, r.gpus, hw)
-        tokens = block.output_tokens
+        bill = daily_bill(r.replicas_by_hour, r.gpus, hw)  # the plan's replicas, hour by hour
+        fleet, tokens = bill.peak, block.output_tokens
+        load = mean_rate(hourly_rates(block.load_profile, block.requests_per_s))
         row.update(
-            usd_per_million_tokens=usd_per_million_tokens(fleet.monthly_cost_usd, block.requests_per_s * tokens),
+            usd_per_million_tokens=usd_per_million_tokens(bill.monthly_cost_usd, load * tokens),
             usd_per_million_tokens_at_capacity=usd_per_million_tokens(
-                fleet.monthly_cost_usd, r.fleet_capacity_requests_per_s * tokens),
+                bill.monthly_cost_usd, load / r.fleet_utilization * tokens),
             tokens_per_s_per_user=r.decode_tokens_per_s_per_user, tokens_per_s_total=r.decode_tokens_per_s_total,
             replicas=r.replicas, serving_gpus=r.serving_gpus,
             replica_price_usd_per_hour=fleet.replica_price_usd_per_hour, fleet_utilization=r.fleet_utilization,
-            monthly_cost_usd=fleet.monthly_cost_usd,
+            monthly_cost_usd=bill.monthly_cost_usd,
         )
     return row

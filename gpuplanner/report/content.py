@@ -14,6 +14,7 @@ import pandas as pd
 import gpuplanner
 from gpuplanner.core import fields
 from gpuplanner.core.accuracy import band_text, headline_bands
+from gpuplanner.core.option_texts import option_rows
 from gpuplanner.core.pricing import cheapest_first
 from gpuplanner.core.result import BREAKDOWN_KEYS
 from gpuplanner.core.units import GIB, MEMORY_UNITS, SECONDS_PER_DAY, fmt_duration, fmt_memory, fmt_usd
@@ -98,6 +99,7 @@ def answer_rows(result, unit: str = "GiB") -> list[tuple[str, str]]:
             ("Cost (on-demand)", fmt_usd(result.cost_usd)),
             ("Cost (spot)", fmt_usd(result.spot_cost_usd)),
             ("GPU-hours", _whole(result.gpu_hours)),
+            *option_rows(result),
         ])
     return _with_bands(result, rows + [
         ("Replicas", f"{result.replicas}"),
@@ -117,6 +119,7 @@ def answer_rows(result, unit: str = "GiB") -> list[tuple[str, str]]:
          else f"{result.fleet_utilization:.0%}"),
         ("Monthly cost (on-demand)", fmt_usd(result.monthly_cost_usd)),
         ("Monthly cost (spot)", fmt_usd(result.spot_monthly_cost_usd)),
+        *option_rows(result),
     ])
 
 

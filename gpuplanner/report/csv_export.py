@@ -50,7 +50,7 @@ def plan_row(result) -> dict:
         elif isinstance(value, dict):
             row.update(_flat(key, value))
         elif isinstance(value, list):
-            row[key] = "; ".join(value)
+            row[csv_name(key)] = "; ".join(map(str, value))  # warnings, notes; replicas by hour
         else:
             row[csv_name(key)] = value
     row["layout_description"] = result.layout.describe()

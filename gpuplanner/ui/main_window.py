@@ -245,11 +245,18 @@ class MainWindow(QtWidgets.QMainWindow):
             self.live_panel.show()  # a child added to a shown parent is otherwise shown only later
             if self.bench_link is not None:
                 self.bench_link.attach_panel(self.live_panel)
+            if hasattr(self.live_panel, "power_measured"):
+                self.live_panel.power_measured.connect(self.use_measured_power)
             cluster = getattr(self.live_panel, "cluster_panel", None)
             if cluster is not None:  # a running job is checked against the plan on show
                 cluster.set_plan(self.state.result)
                 self.state.result_changed.connect(lambda: cluster.set_plan(self.state.result))
         self._refresh_compare()
+
+    def use_measured_power(self, watts: float) -> None:
+        """Plan energy with the watts the live panel measured (the form's GPU power field)."""
+        self.form.editor("gpu_power_w").setText(f"{watts:.0f}")
+        self.statusBar().showMessage(f"Energy now uses the measured {watts:.0f} W per GPU", 5000)
 
     def _refresh_compare(self) -> None:
         """Ask for the sweep the Compare tab shows (off the GUI thread; the newest request wins)."""

@@ -226,6 +226,7 @@ class LivePanel(QtWidgets.QWidget):
     """
 
     status_changed = QtCore.Signal(str)
+    power_measured = QtCore.Signal(float)  # "Use power for energy": the shown GPU's busy watts
 
     def __init__(
         self,
@@ -277,6 +278,10 @@ class LivePanel(QtWidgets.QWidget):
         self.pause_button.toggled.connect(self.set_paused)
         self.export_button = QtWidgets.QPushButton("Export CSV…")
         self.export_button.clicked.connect(self._on_export)
+        self.use_power_button = QtWidgets.QPushButton("Use power for energy")
+        self.use_power_button.setToolTip("Plan energy and CO2e with this GPU's measured power (the 90th percentile "
+                                         "of the shown window: its draw while busy) instead of its datasheet TDP")
+        self.use_power_button.clicked.connect(self._on_use_power)
 
         top = QtWidgets.QHBoxLayout()
         top.addWidget(QtWidgets.QLabel("Device"))
@@ -285,6 +290,7 @@ class LivePanel(QtWidgets.QWidget):
         top.addWidget(self.window_picker)
         top.addWidget(self.pause_button)
         top.addWidget(self.export_button)
+        top.addWidget(self.use_power_button)
         status_row = QtWidgets.QHBoxLayout()
         status_row.addWidget(self.status_label, 1)
         status_row.addWidget(self.retry_button)
@@ -409,6 +415,24 @@ class LivePanel(QtWidgets.QWidget):
 
     def selected_device_uuid(self) -> str | None:
         return self.device_picker.currentData()
+
+    def measured_power_w(self) -> float:
+        """The shown GPU's busy power: the 90th percentile of its power samples in the shown
+        window (NaN for a CPU, or when NVML reported no power)."""
+        uuid = self.selected_device_uuid()
+        if uuid not in self._histories or self._devices[uuid].kind != DeviceKind.GPU:
+            return math.nan
+        table = self._histories[uuid].sensors.table()
+        times, watts = table["timestamp_s"], table["power_w"]
+        shown = watts[(times >= np.nanmax(times, initial=-np.inf) - self._window_s) & np.isfinite(watts)]
+        return float(np.percentile(shown, 90)) if shown.size else math.nan
+
+    def _on_use_power(self) -> None:
+        watts = self.measured_power_w()
+        if math.isfinite(watts) and watts > 0:
+            self.power_measured.emit(watts)
+        else:
+            self.status_label.setText("No measured GPU power to use: the shown device reports none.")
 
     def drain_now(self) -> None:
         """Move everything the sampler has collected into history and redraw (timer slot)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from gpuplanner.core.accuracy import band_text, headline_bands
+from gpuplanner.core.option_texts import option_texts
 from gpuplanner.core.result import BREAKDOWN_KEYS, PlanResult
 from gpuplanner.core.text import in_unit
 from gpuplanner.core.units import MEMORY_UNITS, fmt_count, fmt_duration, fmt_memory, fmt_sig, fmt_usd
@@ -50,12 +51,13 @@ def not_fitting_reason(r: PlanResult, unit: str = "GiB") -> str:
     return in_unit(r.reason, unit) or "does not fit"
 
 
-def _spot_first(r: PlanResult, texts: dict[str, str], on_demand: str, spot: str) -> dict[str, str]:
-    """With price kind 'spot' the spot figure comes before the on-demand one."""
-    if r.inputs.price_kind != "spot":
+def _headline_first(r: PlanResult, texts: dict[str, str], on_demand: str, spot: str, reserved: str) -> dict[str, str]:
+    """The headline price kind's figure comes first (spot, or 1-year reserved)."""
+    chosen = {"spot": spot, "reserved_1y": reserved}.get(r.inputs.price_kind)
+    if chosen is None or chosen not in texts:
         return texts
     keys = list(texts)
-    i, j = keys.index(on_demand), keys.index(spot)
+    i, j = keys.index(on_demand), keys.index(chosen)
     keys[i], keys[j] = keys[j], keys[i]
     return {k: texts[k] for k in keys}
 
@@ -64,7 +66,7 @@ def train_texts(r: PlanResult, unit: str = "GiB") -> dict[str, str]:
     """Texts of the training card, keyed by the result field (or explanation key) they show."""
     if not r.fits:
         return {"fits": f"Does not fit: {not_fitting_reason(r, unit)}"}
-    return _spot_first(r, {
+    return _headline_first(r, {
         "gpus": f"{fmt_int(r.gpus)} × {r.gpu_name}"
                 + (f" (needs {fmt_int(r.min_gpus)})" if r.min_gpus < r.gpus else ""),
         "instances": f"{fmt_int(r.instances)} × {r.instance_type}" if r.instance_type else "by GPU",
@@ -74,7 +76,8 @@ def train_texts(r: PlanResult, unit: str = "GiB") -> dict[str, str]:
         "spot_cost_usd": fmt_usd(r.spot_cost_usd),
         "price_usd_per_hour": fmt_hourly(r.price_usd_per_hour),
         "gpu_hours": f"{fmt_int(r.gpu_hours)} GPU-h",
-    }, "cost_usd", "spot_cost_usd")
+        **option_texts(r),
+    }, "cost_usd", "spot_cost_usd", "reserved_cost_usd")
 
 
 def serve_texts(r: PlanResult, unit: str = "GiB") -> dict[str, str]:
@@ -85,7 +88,7 @@ def serve_texts(r: PlanResult, unit: str = "GiB") -> dict[str, str]:
     if not r.replicas:  # the GPU's peak or bandwidth is unknown: no speed, so no fleet
         return {"gpus": f"{fmt_int(r.gpus)} × {r.gpu_name} per replica",
                 "fits": f"Speed and cost unknown: {r.reason or 'no datasheet figures'}"}
-    return _spot_first(r, {
+    return _headline_first(r, {
         "gpus": f"{fmt_int(r.gpus)} × {r.gpu_name} per replica",
         "replicas": f"{fmt_int(r.replicas)} replica{'s' * (r.replicas != 1)}",
         "serving_instances": (f"{fmt_int(r.serving_instances)} × {r.instance_type}, "
@@ -103,12 +106,13 @@ def serve_texts(r: PlanResult, unit: str = "GiB") -> dict[str, str]:
                                   f"{r.fleet_utilization:.0%} used)",
         "monthly_cost_usd": f"{fmt_usd(r.monthly_cost_usd)} / month",
         "spot_monthly_cost_usd": f"{fmt_usd(r.spot_monthly_cost_usd)} / month",
+        **option_texts(r),
         "replica_price_usd_per_hour": f"{fmt_hourly(r.replica_price_usd_per_hour)} per replica "
                                       "(its share of the billed instances)",
         **{f"engine_{name}": f"{launch.command}  → KV pool {launch.pool.kv_cache_tokens:,} tokens = "
                              f"{launch.pool.max_concurrency:,.1f} × {r.inputs.context_len}-token sequences"
            for name, launch in r.engine_flags.items()},
-    }, "monthly_cost_usd", "spot_monthly_cost_usd")
+    }, "monthly_cost_usd", "spot_monthly_cost_usd", "reserved_monthly_cost_usd")
 
 
 def band_texts(r: PlanResult, outcomes) -> dict[str, str]:

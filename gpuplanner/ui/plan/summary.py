@@ -23,6 +23,8 @@ EXPLAIN_KEYS = {
     "price_usd_per_hour": "cost_usd", "gpu_hours": "training_time_s", "serving_instances": "replicas",
     "decode_tokens_per_s_total": "decode_tokens_per_s_per_user", "monthly_cost_usd": "replicas",
     "spot_monthly_cost_usd": "replicas", "replica_price_usd_per_hour": "monthly_cost_usd",
+    "reserved_cost_usd": "cost_usd", "reserved_monthly_cost_usd": "monthly_cost_usd",
+    "replicas_by_hour": "monthly_cost_usd", "api_monthly_cost_usd": "breakeven_requests_per_s",
 }
 
 
@@ -69,6 +71,24 @@ class Card(QtWidgets.QFrame):
         self.body.setText(html.escape(message))
 
 
+class _CardsArea(QtWidgets.QScrollArea):
+    """The cards at their full height up to MAX_HEIGHT, scrolling beyond it (the money and
+    energy lines make them taller than a laptop screen leaves room for)."""
+
+    MAX_HEIGHT = 300
+
+    def fit(self) -> None:
+        inner = self.widget()
+        width = max(self.viewport().width(), 400)
+        height = inner.heightForWidth(width) if inner.hasHeightForWidth() else inner.sizeHint().height()
+        self.setFixedHeight(min(max(height, inner.sizeHint().height()), self.MAX_HEIGHT) + 2 * self.frameWidth())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.fit()
+
+
 class SummaryPanel(QtWidgets.QWidget):
     """The training card, the serving card and the quick-rule comparison line."""
 
@@ -93,12 +113,19 @@ class SummaryPanel(QtWidgets.QWidget):
         engines.addStretch(1)
         self.serve_card.layout().insertLayout(2, engines)
         self.commands: dict[str, str] = {}
-        cards = QtWidgets.QHBoxLayout()
+        holder = QtWidgets.QWidget()
+        cards = QtWidgets.QHBoxLayout(holder)
+        cards.setContentsMargins(0, 0, 0, 0)
         cards.addWidget(self.train_card, 1)
         cards.addWidget(self.serve_card, 1)
+        self.cards_area = _CardsArea()
+        self.cards_area.setWidgetResizable(True)
+        self.cards_area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.cards_area.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.cards_area.setWidget(holder)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(cards)
+        layout.addWidget(self.cards_area)
         layout.addWidget(self.quick)
         self.quick_text = ""
         self.unit = "GiB"  # memory unit of the texts (GiB or GB)
@@ -120,6 +147,7 @@ class SummaryPanel(QtWidgets.QWidget):
                 card.show_texts(texts(result, self.unit), band_texts(result, self.outcomes))
         self.commands = {} if isinstance(serve, InputError) else \
             {name: launch.command for name, launch in serve.engine_flags.items()}
+        self.cards_area.fit()
         self.copy_vllm.setEnabled("vllm" in self.commands)
         self.copy_sglang.setEnabled("sglang" in self.commands)
         self.quick_text = quick_vs_detailed(primary, self.unit)
