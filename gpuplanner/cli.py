@@ -13,7 +13,7 @@ from pathlib import Path
 from gpuplanner.bench.collectives import load_collectives
 from gpuplanner.core import CatalogError, InputError, PlanInputs, estimate, load_catalogs, safe_io
 from gpuplanner.core.errors import did_you_mean
-from gpuplanner.core.fields import FORM_FIELDS, GROUPS, INPUT_FIELDS, InputField
+from gpuplanner.core.fields import FORM_FIELDS, GROUPS, INPUT_FIELDS, InputField, result_text
 from gpuplanner.core.hub import INSTALL_HINT, HubModel, fetch_hub_model, parse_hub_id
 from gpuplanner.core.model_readers import load_config_json, load_model_folder
 from gpuplanner.core.option_texts import option_rows
@@ -325,6 +325,10 @@ def plan_text(r, quick_only: bool = False) -> str:
         lines.append(f"Training: {r.training_flops:.3e} FLOP, {fmt_duration(r.training_time_s)}, "
                      f"{fmt_number(r.gpu_hours)} GPU-hours, {fmt_usd(r.cost_usd)} on-demand, "
                      f"{fmt_usd(r.spot_cost_usd)} spot")
+        host = f"; host memory per node {result_text('host_memory_bytes', r.host_memory_bytes)}" \
+            if r.host_memory_bytes > 0 else ""
+        lines.append(f"Speed: {result_text('step_time_s', r.step_time_s)} per step, MFU {result_text('mfu', r.mfu)}, "
+                     f"{result_text('tokens_per_s_per_gpu', r.tokens_per_s_per_gpu)} per GPU{host}")
     elif not r.replicas:
         lines.append("Serving: speed, replicas and cost unknown (see the warnings)")
     else:

@@ -59,10 +59,12 @@ def test_training_flops_6nd_plus_attention():
 
 
 def test_training_time_and_cost_follow_from_flops():
-    r = plan(model="llama-2-7b", training_tokens=1e11, instance="p4d.24xlarge", recompute="selective")
+    """With the MFU pinned, time is FLOPs / (GPUs × peak × MFU) exactly."""
+    r = plan(model="llama-2-7b", training_tokens=1e11, instance="p4d.24xlarge", recompute="selective", mfu=0.40)
     peak = CATALOGS.gpus["A100"].peak("bf16")
     assert r.fits
     assert r.training_time_s == pytest.approx(r.hardware_flops / (r.gpus * peak * 0.40))
+    assert r.mfu == pytest.approx(r.training_flops / r.hardware_flops * 0.40)
     price = CATALOGS.instances["p4d.24xlarge"].price_usd_per_hour
     assert r.cost_usd == pytest.approx(r.instances * price * r.training_time_s / 3600)
     assert r.gpu_hours == pytest.approx(r.gpus * r.training_time_s / 3600)
@@ -424,7 +426,7 @@ def test_flop_convention_names_the_basis_of_the_mfu():
     attention = 12 * 32 * 4096 * 4096 * 1e12
     assert training_flops(arch, 1e12, 4096, "full", "6nd") == pytest.approx(six_nd)
     assert training_flops(arch, 1e12, 4096, "full", "causal") == pytest.approx(six_nd + attention / 2)
-    times = [plan(model="llama-2-7b", flop_convention=c, recompute="none").training_time_s
+    times = [plan(model="llama-2-7b", flop_convention=c, recompute="none", mfu=0.4).training_time_s
              for c in ("6nd", "causal", "full")]
     assert times == sorted(times) and times[0] < times[-1]
     with pytest.raises(InputError) as info:

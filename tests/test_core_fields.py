@@ -15,7 +15,7 @@ from gpuplanner.report.csv_export import plan_row
 # Keys of PlanResult.to_dict() that are names or notes, not figures.
 TEXT_KEYS = {"model", "mode", "precision", "gpu", "instance_type", "fits", "price_as_of", "gpu_source", "engine_flags",
              "gpu_as_of", "layout", "breakdown_bytes", "quick_rule", "curve", "warnings", "layout_notes",
-             "assumptions", "inputs", "reason"}
+             "assumptions", "inputs", "reason", "step_breakdown_s"}
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def test_the_cli_has_a_flag_for_every_form_field_and_fills_plan_inputs_from_it()
 
 def test_cli_help_shows_defaults_as_typed():
     text = build_parser()._subparsers._group_actions[0].choices["plan"].format_help()
-    assert "(default: 0.4)" in text and "(default: 0.75GiB)" in text and "(default: auto)" in text
+    assert "(default: 0.9)" in text and "(default: 0.75GiB)" in text and "(default: auto)" in text
 
 
 def test_pdf_inputs_use_the_labels_and_values_of_the_table(catalogs):

@@ -129,6 +129,9 @@ def test_torchtune_trains_the_whole_model_in_bf16():
     """torchtune's recipes keep no fp32 copy: bf16 weights, gradients and AdamW states."""
     assert states_per_param("torchtune", "bf16", 0, 1) == pytest.approx(8)
     assert states_per_param("torchtune", "bf16", 3, 8) == pytest.approx(1)
+    # its distributed recipes shard with FSDP2: one block gathered, the next prefetched, its gradients
+    setup = training_setup(LLAMA2_7B, "bf16", "full", "adamw", "auto", 2048, 1, "full", True, 16, "torchtune")
+    assert setup.buffers(1, 1, 1, 3) == pytest.approx(3 * 2 * sizes(LLAMA2_7B).block_dense / LLAMA2_7B.n_layers)
 
 
 def test_every_framework_has_its_assumption_text_and_source():

@@ -136,8 +136,12 @@ def test_megatron_tflops_count_the_recomputed_pass(cases, plans):
     i = case.inputs
     assert (i.tp, i.pp, i.dp, i.recompute, i.precision, i.seq_len) == (8, 8, 24, "full", "fp16", 2048)
     assert case.measured == 148 and case.metric == "hardware"
-    # hardware FLOPs over time is the fp16 peak (312 TFLOP/s) times the planner's MFU
-    assert predict(case, plans).predicted == pytest.approx(312 * PlanInputs().mfu)
+    # hardware FLOPs over time is the fp16 peak (312 TFLOP/s) times the step model's hardware utilization
+    r = plans.result(case.inputs)
+    assert predict(case, plans).predicted == pytest.approx(312 * r.mfu * r.hardware_flops / r.training_flops)
+    # pinned, the MFU applies to the hardware FLOPs as before
+    pinned = predict(replace(case, inputs=case.inputs.with_(mfu=0.4)), plans).predicted
+    assert pinned == pytest.approx(312 * 0.4)
 
 
 def test_nemo_tokens_per_gpu_by_hand(cases, plans):
@@ -145,7 +149,10 @@ def test_nemo_tokens_per_gpu_by_hand(cases, plans):
     case = cases["nemo_throughput:4:tokens_per_s_per_gpu"]
     assert (case.measured, case.unit, case.inputs.dp, case.inputs.precision) == (16847.0, "tokens/s per GPU", 8, "fp8")
     flops_per_token = 6 * 6.738e9 + 12 * 32 * 4096 * 4096  # 6P + 12·L·h·s (Narayanan et al. eq. 3)
-    assert predict(case, plans).predicted == pytest.approx(PlanInputs().mfu * 1979e12 / flops_per_token, rel=2e-3)
+    r = plans.result(case.inputs)
+    assert predict(case, plans).predicted == pytest.approx(r.mfu * 1979e12 / flops_per_token, rel=2e-3)
+    assert predict(replace(case, inputs=case.inputs.with_(mfu=0.4)), plans).predicted == \
+        pytest.approx(0.4 * 1979e12 / flops_per_token, rel=2e-3)
 
 
 def test_training_memory_metric_and_unit(cases, plans):

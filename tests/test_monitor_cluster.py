@@ -182,7 +182,7 @@ def test_job_check_compares_picked_gpus_with_the_plan(cluster) -> None:  # noqa:
     assert rows["Memory in use, busiest GPU"].predicted == train.memory_per_gpu_bytes
     assert rows["Memory in use, busiest GPU"].ratio == pytest.approx(busiest / train.memory_per_gpu_bytes)
     assert rows["Device memory"].predicted == train.capacity_bytes
-    assert rows["Tensor pipe active, mean"].predicted == pytest.approx(100 * train.inputs.mfu)
+    assert rows["Tensor pipe active, mean"].predicted == pytest.approx(100 * train.mfu)
     assert check.gpu_models == ("NVIDIA H100 80GB HBM3",)
     serve = estimate(PlanInputs(mode="infer"), load_catalogs())
     serve_rows = {row.label: row for row in check_job(readings, serve).rows}

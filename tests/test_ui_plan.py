@@ -117,7 +117,7 @@ def test_summary_link_and_breakdown_click_explain(make_window, qtbot):
     qtbot.waitExposed(window)
     window.plan_tab.summary.train_card.body.linkActivated.emit("train:training_time_s")
     text = window.plan_tab.explain.toPlainText()
-    assert "hardware FLOPs / (GPUs × dense peak × MFU)" in text
+    assert "step = micro-batch time × (m + (p − 1)/v)" in text  # the step model (an MFU is not pinned)
     assert "Source:" in text
 
     chart = window.plan_tab.chart

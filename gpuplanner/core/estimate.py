@@ -22,7 +22,14 @@ from gpuplanner.core.layout import (
     pp_choices,
     search_inference,
 )
-from gpuplanner.core.memory import DTYPE_BYTES, QUANTIZED, kv_bytes_per_sequence, weight_bytes_per_param
+from gpuplanner.core.memory import (
+    DTYPE_BYTES,
+    QUANTIZED,
+    activation_offload_bytes,
+    kv_bytes_per_sequence,
+    lora_adapter_params,
+    weight_bytes_per_param,
+)
 from gpuplanner.core.model import ModelArch, sizes, synthesize
 from gpuplanner.core.money import (
     api_usd_per_request,
@@ -31,6 +38,7 @@ from gpuplanner.core.money import (
     mean_rate,
     spot_run,
 )
+from gpuplanner.core.offload import host_memory_bytes
 from gpuplanner.core.performance import batch_points, compute_dtype, training_flops
 from gpuplanner.core.pricing import (
     SECONDS_PER_MONTH,
@@ -47,13 +55,15 @@ from gpuplanner.core.pricing import (
 )
 from gpuplanner.core.result import PlanResult, QuickRule, ThroughputPoint
 from gpuplanner.core.serving import DEFAULT_ENGINE, ENGINES, Load, OperatingPoint, Replica, ServingModel, efficiency
+from gpuplanner.core.steptime import StepTime, kernel_efficiency, step_setup, step_time
 from gpuplanner.core.text import Text
-from gpuplanner.core.tuning import RECOMPUTE_WORDS, runner_up_note, tune_training
+from gpuplanner.core.tuning import RECOMPUTE_WORDS, Tuned, runner_up_note, setup_for, tune_training
 from gpuplanner.core.units import HOURS_PER_MONTH, SECONDS_PER_DAY
 
 QUICK_TRAIN_BYTES = 18.0  # 2 half weights + 4 fp32 weights + 4 fp32 grads + 8 AdamW states
 QUICK_FACTOR = 1.25  # 25 % extra for activations
 FRONTIER_MAX_GPUS = 64  # the serving frontier's largest replica, unless the NVLink domain or the model needs more
+DEADLINE_ROUNDS = 4  # layout searches a deadline may take under the step model
 # What a sequence longer than the trained positions needs, by position scheme
 _BEYOND = {
     "rope": "longer sequences need RoPE scaling (position interpolation or YaRN) and fine-tuning at that length",
@@ -179,6 +189,8 @@ def _context(inputs: PlanInputs, catalogs: Catalogs) -> _Context:
     """Everything both modes resolve first (for validated inputs), with the warnings that apply to both."""
     arch = resolve_model(inputs, catalogs)
     hw = resolve_hardware(inputs, catalogs)
+    if inputs.network_gbit_s:
+        hw = replace(hw, network_bytes_per_s=inputs.network_gbit_s * 1e9 / 8)
     gpu = hw.gpu
     if gpu.measured:  # achieved throughput already includes the efficiency
         inputs = inputs.with_(mfu=1.0, mbu=1.0)
@@ -245,12 +257,11 @@ class _Context:
 def _train(ctx: _Context, with_horizon: bool = True) -> PlanResult:
     """Training: the tuned layout (tuning.py), its time and cost; with_horizon=False skips the
     second search that names the GPUs meeting the horizon (only a single plan shows it)."""
-    inputs, arch, hw, peak, usable, frag = ctx.inputs, ctx.arch, ctx.hw, ctx.peak, ctx.usable, ctx.frag
+    inputs, arch, hw, peak, usable = ctx.inputs, ctx.arch, ctx.hw, ctx.peak, ctx.usable
     blocked, warnings, common = ctx.blocked, ctx.warnings, ctx.common
     model_flops = training_flops(arch, inputs.training_tokens, inputs.seq_len, inputs.train_method,
                                  inputs.flop_convention)
-    tuned = tune_training(inputs, arch, model_flops, peak, usable, frag, hw.max_tp, _fixed_layout(inputs),
-                          hw.gpus_per_instance if hw.instance else 0)
+    tuned, step = _tuned(ctx, model_flops, inputs.max_training_days)
     if tuned is None:
         raise InputError("tp", "no tensor/pipeline degree is allowed for this model "
                          f"({arch.n_heads} heads, {arch.n_kv_heads} KV heads, {arch.n_layers} layers)")
@@ -266,7 +277,7 @@ def _train(ctx: _Context, with_horizon: bool = True) -> PlanResult:
             warnings.append(Text(f"activations alone need {{act}} per GPU: {tried}; try a shorter sequence, "
                                  "a smaller micro-batch, or more tensor parallelism", act=cand.breakdown.activations))
     gpus = cand.layout.gpus if fits else 0
-    time_s = hw_flops / (gpus * peak * inputs.mfu) if fits and math.isfinite(peak) else math.nan
+    time_s = _time_s(ctx, tuned, step) if fits else math.nan
     hours = time_s / 3600
     deadline_met = not inputs.max_training_days or time_s <= inputs.max_training_days * SECONDS_PER_DAY * (1 + 1e-9)
     if with_horizon and inputs.horizon_days and not inputs.max_training_days \
@@ -289,9 +300,71 @@ def _train(ctx: _Context, with_horizon: bool = True) -> PlanResult:
         cost_usd=hourly_usd(gpus, hw) * hours if fits else math.nan,
         spot_cost_usd=hourly_usd(gpus, hw, spot=True) * hours if fits else math.nan,
         recompute=tuned.best.recompute, micro_batch=tuned.best.micro_batch, **extra,
+        mfu=model_flops / (gpus * peak * time_s) if fits else math.nan,
+        tokens_per_s_per_gpu=inputs.training_tokens / (gpus * time_s) if fits else math.nan,
+        step_time_s=step.tokens_per_step * time_s / inputs.training_tokens if fits and step else math.nan,
+        step_breakdown_s=step.breakdown() if fits and step else {}, host_memory_bytes=_host_memory(ctx, tuned),
         warnings=tuple(warnings),
         layout_notes=tuned.reasons + ((runner_up,) if runner_up else ()) + _layout_notes(tuned.best.notes, cand.fits),
     )
+
+
+def _tuned(ctx: _Context, model_flops: float, deadline_days: float) -> tuple[Tuned | None, StepTime | None]:
+    """The tuned layout (tuning.py) and its step (steptime.py). With a deadline and no pinned
+    MFU, the search first assumes the kernel efficiency as MFU (no layout does better), then
+    the MFU the step model gives its layout, until the layout meets the deadline (a few rounds:
+    more GPUs add communication, so it converges from below)."""
+    inputs, hw = ctx.inputs, ctx.hw
+    guess = inputs.mfu or kernel_efficiency(hw.gpu.generation)
+    tuned, step = None, None
+    for _ in range(DEADLINE_ROUNDS):
+        tuned = tune_training(inputs.with_(mfu=guess, max_training_days=deadline_days), ctx.arch, model_flops,
+                              ctx.peak, ctx.usable, ctx.frag, hw.max_tp, _fixed_layout(inputs),
+                              hw.gpus_per_instance if hw.instance else 0)
+        if tuned is None or not tuned.best.candidate.fits or not math.isfinite(ctx.peak):
+            return tuned, None
+        step = _step(ctx, tuned)
+        time_s = _time_s(ctx, tuned, step)
+        if inputs.mfu or not deadline_days or time_s <= deadline_days * SECONDS_PER_DAY * (1 + 1e-9):
+            break
+        achieved = tuned.best.hardware_flops / (tuned.best.candidate.layout.gpus * ctx.peak * time_s)
+        guess = min(guess, achieved) * (1 - 1e-3)
+    return tuned, step
+
+
+def _step(ctx: _Context, tuned: Tuned) -> StepTime:
+    inputs, best = ctx.inputs, tuned.best
+    lay = best.candidate.layout
+    adapters = 0.0 if inputs.train_method == "full" else lora_adapter_params(ctx.arch, inputs.lora_rank)
+    setup = step_setup(inputs, ctx.arch, ctx.hw.gpu, ctx.hw.links, ctx.peak, best.recompute, best.micro_batch,
+                       adapters)
+    return step_time(setup, lay.dp, lay.tp, lay.pp, lay.ep, lay.zero_stage)
+
+
+def _time_s(ctx: _Context, tuned: Tuned, step: StepTime | None) -> float:
+    """The whole run: training tokens at the step model's tokens per second, or (MFU pinned)
+    the hardware FLOPs at that share of the peak."""
+    gpus = tuned.best.candidate.layout.gpus
+    if ctx.inputs.mfu or step is None:
+        return tuned.best.hardware_flops / (gpus * ctx.peak * (ctx.inputs.mfu or math.nan))
+    return ctx.inputs.training_tokens * step.step_s / step.tokens_per_step
+
+
+def _host_memory(ctx: _Context, tuned: Tuned) -> float:
+    """Host memory one node needs for the model states (core/offload.py) and offloaded
+    activations: whole instances, or nodes of gpus_per_instance GPUs when planning by GPU."""
+    inputs, best = ctx.inputs, tuned.best
+    lay, per = best.candidate.layout, ctx.hw.gpus_per_instance
+    setup = setup_for(inputs, ctx.arch, best.recompute, best.micro_batch)
+    gpus = max(lay.gpus, 1)
+    states = host_memory_bytes(inputs.framework, lay.zero_stage, sizes(ctx.arch).total, setup.largest_tensor(),
+                               inputs.offload_optimizer, inputs.offload_params, min(gpus, per), math.ceil(gpus / per),
+                               setup.offloaded_bytes_per_param())
+    if not inputs.activation_offload:
+        return states
+    acts = activation_offload_bytes(ctx.arch, inputs.seq_len, best.micro_batch, lay.tp, best.recompute,
+                                    inputs.flash_attention, 4.0 if inputs.precision == "fp32" else 2.0)
+    return states + min(gpus, per) * acts
 
 
 def _training_options(ctx: _Context, gpus: int, hours: float, warnings: list) -> dict:
@@ -336,14 +409,12 @@ def _power(ctx: _Context, warnings: list):
 def _beyond_horizon(ctx: _Context, model_flops: float, time_s: float) -> str:
     """A plan longer than the horizon names the plan that meets it: the same search with the
     horizon as the deadline (less recomputation may win there: it needs less compute)."""
-    inputs, hw = ctx.inputs, ctx.hw
-    days = inputs.horizon_days
-    tuned = tune_training(inputs.with_(max_training_days=days), ctx.arch, model_flops, ctx.peak, ctx.usable, ctx.frag,
-                          hw.max_tp, _fixed_layout(inputs), hw.gpus_per_instance if hw.instance else 0)
+    days = ctx.inputs.horizon_days
+    tuned, step = _tuned(ctx, model_flops, days)
     text = f"training takes {time_s / SECONDS_PER_DAY:,.0f} days, longer than the {days:g}-day horizon: "
     met = tuned.best if tuned is not None else None
     lay = met.candidate.layout if met is not None else None
-    met_s = met.hardware_flops / (lay.gpus * ctx.peak * inputs.mfu) if met and lay and met.candidate.fits else math.inf
+    met_s = _time_s(ctx, tuned, step) if tuned and met and lay and met.candidate.fits else math.inf
     if met is None or lay is None or met_s > days * SECONDS_PER_DAY * (1 + 1e-9):
         return text + "no layout meets it with the parallel degrees fixed as they are"
     return text + (f"{lay.gpus:,} GPUs ({lay.describe()}, {RECOMPUTE_WORDS[met.recompute]}) finish in "

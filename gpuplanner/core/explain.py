@@ -7,8 +7,10 @@ import math
 from gpuplanner.core.explain_money import money_energy_explanations
 from gpuplanner.core.memory import DTYPE_BYTES
 from gpuplanner.core.money import hourly_rates, mean_rate
+from gpuplanner.core.offload import NVME_ASSUMED_BYTES_PER_S
 from gpuplanner.core.result import Assumption, Explanation
 from gpuplanner.core.serving import DEFAULT_ENGINE, ENGINES, EXPERT_PREFILL, efficiency
+from gpuplanner.core.steptime import KERNEL_EFFICIENCY_SOURCE, kernel_efficiency
 from gpuplanner.core.text import Text
 from gpuplanner.core.units import fmt_count, fmt_duration, fmt_usd
 
@@ -61,14 +63,25 @@ def assumptions_for(inputs, arch, hw) -> tuple:
     if inputs.mode == "train":
         items += [
             Assumption("MFU", f"{inputs.mfu:g} of dense peak, applied to the FLOPs the hardware runs "
-                       f"({inputs.flop_convention} FLOP convention)",
-                       "published large runs reach 0.35–0.55"),
+                       f"({inputs.flop_convention} FLOP convention)", "as set; published large runs reach 0.35–0.55")
+            if inputs.mfu else
+            Assumption("step time", f"compute at {kernel_efficiency(hw.gpu.generation):g} of dense peak "
+                       f"({hw.gpu.generation or 'unknown'} generation), plus the tensor, expert, pipeline and "
+                       "data-parallel traffic not hidden behind compute, plus the pipeline bubble "
+                       "(p − 1)/(m + p − 1) ÷ interleaved stages", f"Narayanan et al. 2021; {KERNEL_EFFICIENCY_SOURCE}"),
             Assumption("activations", "16-bit activations with 1-byte dropout masks; "
                        + ("sequence parallelism with" if inputs.sequence_parallel else "no sequence parallelism: "
                           "LayerNorm/dropout activations whole on every rank of")
                        + " tensor parallelism; 1F1B pipeline (first stage holds L layers' worth)", KORTHIKANTI),
             Assumption("model states", FRAMEWORK_STATES[inputs.framework], FRAMEWORK_SOURCES[inputs.framework]),
         ]
+        if inputs.offload_optimizer != "none" or inputs.offload_params != "none":
+            items.append(Assumption(
+                "offload", f"optimizer states, fp32 master weights and gradients: {inputs.offload_optimizer}; "
+                f"16-bit weights: {inputs.offload_params}; copies over PCIe (NVMe assumed "
+                f"{NVME_ASSUMED_BYTES_PER_S / 1e9:g} GB/s per node) not overlapped; CPU optimizer time not counted",
+                "Ren et al. 2021 (ZeRO-Offload); Rajbhandari et al. 2021 (ZeRO-Infinity); host memory in DeepSpeed "
+                "mode: deepspeed.readthedocs.io/en/latest/memory.html"))
     else:
         items += [
             Assumption("serving steps", f"bandwidth bound at small batch, MBU {inputs.mbu:g}; compute bound at large "
@@ -140,7 +153,12 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
                         f"{r.training_flops:.3e} FLOP", CHINCHILLA),
             Explanation("training_time_s", "hardware FLOPs / (GPUs × dense peak × MFU)",
                         f"{r.hardware_flops:.3e} / ({r.gpus} × {r.peak_flops / 1e12:,.1f} TFLOP/s × {inputs.mfu:g}) = "
-                        f"{fmt_duration(r.training_time_s)}", CHINCHILLA),
+                        f"{fmt_duration(r.training_time_s)}", CHINCHILLA) if inputs.mfu else
+            Explanation("training_time_s", "training tokens / tokens per step × step time; step = micro-batch "
+                        "time × (m + (p − 1)/v) + exposed data-parallel traffic",
+                        f"{fmt_count(inputs.training_tokens)} tokens, step {r.step_time_s:.3g} s ("
+                        + ", ".join(f"{k.replace('_', ' ')} {v:.3g} s" for k, v in r.step_breakdown_s.items() if v)
+                        + f") → {fmt_duration(r.training_time_s)}, MFU {r.mfu:.1%}", "Narayanan et al. 2021"),
             Explanation("spot_cost_usd", "instances × spot price per hour × hours",
                         f"{fmt_usd(r.spot_price_usd_per_hour)}/h × {r.training_time_s / 3600:,.1f} h = "
                         f"{fmt_usd(r.spot_cost_usd)}", f"instance catalog (spot), as of {r.price_as_of}"),

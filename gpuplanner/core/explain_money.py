@@ -9,7 +9,7 @@ from gpuplanner.core.money import DALY
 from gpuplanner.core.result import Explanation
 from gpuplanner.core.units import fmt_duration, fmt_usd
 
-PUE_GRID = "resources/datacenter_pue.csv and resources/carbon_intensity.csv (sources and years per row)"
+PUE_GRID = "the planner's PUE and grid carbon-intensity tables, each row with its publisher and year (README, 'Energy and carbon')"
 
 
 def money_energy_explanations(r, inputs) -> tuple:

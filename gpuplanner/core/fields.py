@@ -125,7 +125,7 @@ class Group:
 
 # Inputs whose names do not say their unit get one in CSV column names.
 INPUT_UNIT_SUFFIX = {
-    "params": "_count", "seq_len": "_tokens", "context_len": "_tokens", "micro_batch": "_sequences",
+    "params": "_count", "seq_len": "_tokens", "context_len": "_tokens", "micro_batch": "_sequences", "global_batch": "_sequences",
     "concurrency": "_sequences", "mfu": "_fraction", "mbu": "_fraction", "util_cap": "_fraction",
     "fragmentation": "_fraction", "prefix_cache_hit_rate": "_fraction",
 }
@@ -165,6 +165,9 @@ GROUPS = (
         InputField("micro_batch", "Micro-batch", "auto_int", "seq/GPU",
                    "Sequences per GPU per step; typical 1–8. auto = the largest of 1, 2, 4, 8 that "
                    "fits the chosen layout.", aliases=("batch",), mode="train"),
+        InputField("global_batch", "Global batch", "auto_int", "seq",
+                   "Sequences per optimizer step (all data-parallel ranks); sets the micro-batches per "
+                   "pipeline and so the bubble. auto = 4M tokens (Llama 2's batch).", mode="train"),
         InputField("context_len", "Serving context", "int", "tokens",
                    "Context each served sequence may reach (prompt + output); typical 4096–32768.",
                    aliases=("context",), mode="infer"),
@@ -208,6 +211,19 @@ GROUPS = (
                    choices=_choices(core_inputs.RECOMPUTE), mode="train"),
         InputField("flash_attention", "FlashAttention", "bool",
                    tip="Attention without storing the s×s score matrix; on for most modern stacks.", mode="train"),
+        InputField("offload_optimizer", "Offload optimizer", "choice",
+                   tip="ZeRO-Offload: gradients, fp32 master weights and optimizer states in host RAM (cpu) or "
+                       "on NVMe; the GPU keeps 16-bit weights. Costs PCIe traffic every step.",
+                   choices=_choices(core_inputs.OFFLOAD_DEVICES), mode="train"),
+        InputField("offload_params", "Offload parameters", "choice",
+                   tip="ZeRO-Infinity: the 16-bit weights in host RAM or on NVMe too, fetched every micro-batch "
+                       "(ZeRO-3 only).", choices=_choices(core_inputs.OFFLOAD_DEVICES), mode="train"),
+        InputField("chunked_loss", "Chunked cross-entropy", "bool",
+                   tip="Compute the loss in chunks (torchtune's CEWithChunkedOutputLoss): the logits stay 16-bit "
+                       "and only one chunk at a time is upcast to fp32.", mode="train"),
+        InputField("activation_offload", "Offload activations", "bool",
+                   tip="Keep what each layer stores for backward in host memory, copied back just in time "
+                       "(torchtune's enable_activation_offloading); costs PCIe traffic, mostly hidden.", mode="train"),
         InputField("sequence_parallel", "Sequence parallelism", "bool",
                    tip="With tensor parallelism, also split the LayerNorm/dropout activations it would "
                        "otherwise keep whole on every rank (Korthikanti et al. 2022); Megatron-LM's "
@@ -227,12 +243,20 @@ GROUPS = (
         InputField("tp", "Tensor parallel", "auto_int", "GPUs", "TP degree within one instance; auto searches 1–8."),
         InputField("pp", "Pipeline parallel", "auto_int", "stages",
                    "Pipeline stages (uneven stages allowed); auto tries 1–16, 20, 24, 32, 40, 48, 64."),
+        InputField("interleave", "Interleaved stages", "int", "per GPU",
+                   "Virtual pipeline stages per GPU (interleaved 1F1B, Narayanan et al. 2021): the bubble "
+                   "shrinks by this factor; 1 = plain 1F1B.", mode="train"),
         InputField("dp", "Data parallel", "auto_int", "replicas", "Data-parallel degree; auto = smallest that fits."),
         InputField("ep", "Expert parallel", "auto_int", "GPUs", "Expert-parallel degree for MoE models; auto searches."),
     )),
     Group("Hardware && cost", (
+        InputField("network_gbit_s", "Network per node", "float", "Gb/s",
+                   "The instance network (InfiniBand/EFA/RoCE) per instance; 0 = the instance catalog's "
+                   "(100 Gb/s assumed when unknown). e.g. 3200 for 8 × 400 Gb/s.", aliases=("network",)),
         InputField("mfu", "MFU", "pct", "%",
-                   "Model FLOPs utilization: achieved / dense peak; large runs reach 35–55 %."),
+                   "Model FLOPs utilization: achieved / dense peak. 0 = from the step model (compute at the "
+                   "GPU generation's kernel efficiency, exposed communication, pipeline bubble); a value pins "
+                   "it (large runs reach 35–55 %).", mode="train"),
         InputField("flop_convention", "FLOP convention", "choice",
                    tip="The FLOPs an MFU is measured against: full = 6ND + non-causal attention (Narayanan "
                        "et al. 2021), causal = half the attention term, 6nd = 6ND only (Chinchilla). Use "
@@ -391,6 +415,14 @@ _RESULTS = (
     ResultField("training_flops", "Training FLOPs", "flops", "Model FLOPs of the whole run."),
     ResultField("hardware_flops", "Hardware FLOPs", "flops", "Model FLOPs plus recomputation."),
     ResultField("training_time_s", "Training time", "seconds"),
+    ResultField("step_time_s", "Step time", "seconds",
+                "One optimizer step: compute, exposed communication and the pipeline bubble (step model)."),
+    ResultField("mfu", "MFU", "fraction",
+                "Model FLOPs (the chosen convention) / (GPUs × dense peak × time): the step model's, or as pinned."),
+    ResultField("tokens_per_s_per_gpu", "Tokens/s per GPU", "rate", "Training tokens per second per GPU."),
+    ResultField("host_memory_bytes", "Host memory per node", "bytes",
+                "CPU RAM one node needs for the model states: offloaded states, or DeepSpeed's estimator "
+                "(all states live, × 1.5) in DeepSpeed mode."),
     ResultField("gpu_hours", "GPU-hours", "int"),
     ResultField("cost_usd", "Training cost", "usd", "On-demand cost of the whole run."),
     ResultField("spot_cost_usd", "Training cost (spot)", "usd", "Spot cost of the whole run."),

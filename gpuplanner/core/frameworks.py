@@ -92,13 +92,21 @@ def buffer_bytes(name: str, zero: int, compute_bytes: float, largest_tensor: flo
                  linear: float) -> float:
     """Transient buffers on one GPU beyond the model states, for full training: DeepSpeed
     ZeRO-3 gathers the largest parameter tensor whole with its gradient (4 bytes each, as its
-    estimator counts); FSDP FULL_SHARD holds one transformer block gathered, the next one
+    estimator counts); FSDP FULL_SHARD (and torchtune's FSDP2) holds one transformer block gathered, the next one
     prefetched and the current block's unsharded gradients; HF autocast keeps a 16-bit copy of
     the linear weights. Arguments are parameter counts already divided by tensor parallelism."""
     if name == "deepspeed" and zero == 3:
         return 4.0 * largest_tensor
-    if name == "fsdp" and zero == 3:
+    if name in ("fsdp", "torchtune") and zero == 3:  # torchtune's distributed recipes shard with FSDP2
         return 3 * compute_bytes * block
     if name == "hf" and compute_bytes < 4.0:
         return compute_bytes * linear
     return 0.0
+
+
+def frozen_gather_bytes(name: str, zero: int, weight_bytes: float, block: float) -> float:
+    """LoRA/QLoRA under FSDP (fsdp, torchtune's distributed recipes) with the frozen base
+    sharded (ZeRO-3): one transformer block's base weights gathered whole and the next one
+    prefetched, in their stored format (NF4 for QLoRA); frozen weights have no gradients.
+    `block` is a block's parameters already divided by tensor parallelism."""
+    return 2 * weight_bytes * block if name in ("fsdp", "torchtune") and zero == 3 else 0.0

@@ -13,6 +13,7 @@ from gpuplanner.core.frameworks import FRAMEWORKS
 from gpuplanner.core.frameworks import framework as framework_spec
 from gpuplanner.core.model import ModelArch
 from gpuplanner.core.money import hourly_rates, parse_discounts
+from gpuplanner.core.offload import OFFLOAD_DEVICES, check_offload
 from gpuplanner.core.performance import FLOP_CONVENTIONS as FLOP_SHARES
 from gpuplanner.core.units import GIB
 
@@ -61,14 +62,20 @@ class PlanInputs:
     ep: int = 0
     seq_len: int = 4096
     micro_batch: int = 0  # 0 = auto: the largest of 1, 2, 4, 8 that fits the chosen layout
+    global_batch: int = 0  # sequences per optimizer step; 0 = auto (4M tokens, core/steptime.py)
+    interleave: int = 1  # virtual pipeline stages per GPU (interleaved 1F1B; 1 = plain 1F1B)
     recompute: str = "auto"  # auto: the mode on the fewest GPUs, then the least compute
     flash_attention: bool = True
+    offload_optimizer: str = "none"  # none, cpu or nvme: ZeRO-Offload of gradients, master weights, optimizer
+    offload_params: str = "none"  # none, cpu or nvme: ZeRO-Infinity parameter offload (ZeRO-3)
+    chunked_loss: bool = False  # cross-entropy in chunks: 16-bit logits, fp32 one chunk at a time
+    activation_offload: bool = False  # what each layer keeps for backward waits in host memory
     sequence_parallel: bool = True  # with tensor parallelism, also split the activations it would replicate
     lora_rank: int = 16
     training_tokens: float = 1e9
     max_training_days: float = 0.0  # > 0: add data parallelism until training fits in this
     horizon_days: float = 90.0  # > 0: warn when training takes longer, naming the GPUs that meet it
-    mfu: float = 0.40
+    mfu: float = 0.0  # > 0 pins the MFU (time = FLOPs / (GPUs × peak × MFU)); 0: the step model (core/steptime.py)
     flop_convention: str = "full"  # full (non-causal attention), causal or 6nd: the basis the MFU applies to
     mbu: float = 0.70  # memory-bandwidth utilization reached by decode kernels
     context_len: int = 4096
@@ -81,6 +88,7 @@ class PlanInputs:
     prefix_cache_hit_rate: float = 0.0  # share of prompt tokens served from the prefix cache
     gpu: str = ""
     instance: str = "p5.48xlarge"
+    network_gbit_s: float = 0.0  # > 0: the instance network per node as stated (else the catalog's)
     util_cap: float = 0.90
     overhead_bytes: float = 0.75 * GIB
     fragmentation: float = 0.05  # allocator margin, fraction of the other components
@@ -112,6 +120,10 @@ class PlanInputs:
         _one_of("framework", self.framework, FRAMEWORKS)
         _one_of("flop_convention", self.flop_convention, FLOP_CONVENTIONS)
         _one_of("recompute", self.recompute, RECOMPUTE)
+        _one_of("offload_optimizer", self.offload_optimizer, OFFLOAD_DEVICES)
+        _one_of("offload_params", self.offload_params, OFFLOAD_DEVICES)
+        if self.mode == "train":
+            check_offload(self.offload_optimizer, self.offload_params, self.zero_stage, self.train_method)
         _one_of("price_kind", self.price_kind, PRICE_KINDS)
         _one_of("interconnect", self.interconnect, INTERCONNECTS)
         if self.mode == "train" and self.train_method == "full" and self.precision not in TRAIN_PRECISIONS:
@@ -130,6 +142,8 @@ class PlanInputs:
         _integer("lora_rank", self.lora_rank, 1, 1 << 16)
         _integer("experts", self.experts, 0, 1 << 16)
         _integer("experts_per_token", self.experts_per_token, 0, 1 << 16)
+        _integer("global_batch", self.global_batch, 0, 1 << 24)
+        _integer("interleave", self.interleave, 1, 64)
         _integer("context", self.context_len, 1, 1 << 24)
         _integer("concurrency", self.concurrency, 1, 1 << 20)
         _integer("prompt_tokens", self.prompt_tokens, 1, 1 << 24)
@@ -140,13 +154,15 @@ class PlanInputs:
             if 0 < getattr(self, name) < MIN_DAYS:  # a deadline of nanoseconds asks for infinite GPUs
                 raise InputError(name, f"'{getattr(self, name)}' must be 0 (none) or at least one hour "
                                        f"({MIN_DAYS:.4g} days)")
-        _number("mfu", self.mfu, 1e-4, 1.0)
+        if self.mfu != 0 or isinstance(self.mfu, bool):  # 0: from the step model
+            _number("mfu", self.mfu, 1e-4, 1.0)
         _number("mbu", self.mbu, 1e-4, 1.0)
         _number("requests_per_s", self.requests_per_s, 1e-6, 1e9)  # a bill per token needs tokens
         _number("min_tokens_per_s_per_user", self.min_tokens_per_s_per_user, 0.0, 1e7)
         _number("max_ttft_s", self.max_ttft_s, 0.0, 1e5)
         _number("prefix_cache_hit_rate", self.prefix_cache_hit_rate, 0.0, 0.99)
         _number("util_cap", self.util_cap, 0.05, 1.0)
+        _number("network_gbit_s", self.network_gbit_s, 0.0, 1e6)
         _number("overhead", self.overhead_bytes, 0.0, 1 << 50)
         _number("fragmentation", self.fragmentation, 0.0, 1.0)
         self._check_money()
@@ -156,7 +172,7 @@ class PlanInputs:
             self.model.check()
         elif not isinstance(self.model, str):
             raise InputError("model", "must be a preset name or a model architecture")
-        for name in ("flash_attention", "sequence_parallel"):
+        for name in ("flash_attention", "sequence_parallel", "chunked_loss", "activation_offload"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(name, f"'{getattr(self, name)}' must be true or false")
         for name in ("gpu", "instance"):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from gpuplanner.core.errors import InputError
-from gpuplanner.core.frameworks import State, buffer_bytes, framework, full_training_states
+from gpuplanner.core.frameworks import State, buffer_bytes, framework, frozen_gather_bytes, full_training_states
 from gpuplanner.core.memory import (
     DTYPE_BYTES,
     LORA_PARAM_BYTES,
@@ -28,6 +28,7 @@ from gpuplanner.core.memory import (
     weight_bytes_per_param,
 )
 from gpuplanner.core.model import ModelArch, ModelSizes, sizes
+from gpuplanner.core.offload import gpu_states, offloaded_bytes_per_param
 from gpuplanner.core.result import Layout, MemoryBreakdown
 
 TP_CHOICES = (1, 2, 4, 8, 16, 32, 64)  # above 8 only within a rack-scale NVLink domain (Hardware.max_tp)
@@ -118,12 +119,17 @@ class TrainingSetup:
     activations_replicated: float  # of which tensor parallelism does not divide (0 with sequence parallelism)
     adapters: float  # LoRA adapter parameters (0 for full training)
     sizes: ModelSizes
+    offload_optimizer: str = "none"  # offload.OFFLOAD_DEVICES
+    offload_params: str = "none"
+    adapter_bytes: float = LORA_PARAM_BYTES  # per LoRA adapter parameter, and again for its gradient
+    adapter_optimizer_bytes: float = 0.0  # optimizer state per adapter parameter
     _terms: dict = field(default_factory=dict, compare=False, repr=False)  # memo of zero_terms
 
     def states(self) -> tuple:
-        """The model states as frameworks.State (LoRA: the frozen base, sharded by ZeRO-3)."""
+        """The model states on the GPU as frameworks.State (LoRA: the frozen base, sharded by
+        ZeRO-3); offloaded ones live in host memory (core/offload.py)."""
         if self.method == "full":
-            return self.full_states
+            return gpu_states(self.full_states, self.offload_optimizer, self.offload_params)
         return (State("weights", self.weight_bytes, 3),)
 
     def state_amounts(self, tp: int, pp: int, ep: int) -> tuple[list, float]:
@@ -142,16 +148,28 @@ class TrainingSetup:
         amounts = [(st, st.bytes * (dense + experts) + (edge_bytes or st.bytes) * edge,
                     st.bytes * (dense + experts / ep) + (edge_bytes or st.bytes) * edge) for st in self.states()]
         adapters = self.adapters * share / tp
-        return amounts, (2 * LORA_PARAM_BYTES + self.optimizer_bytes) * adapters
+        return amounts, (2 * self.adapter_bytes + self.adapter_optimizer_bytes) * adapters
 
-    def buffers(self, tp: int, pp: int, ep: int, zero: int) -> float:
-        """The framework's transient buffers on the busiest GPU (frameworks.buffer_bytes)."""
+    def largest_tensor(self) -> float:
+        """Parameters of the largest weight matrix (embedding, MLP or attention projection)."""
+        arch = self.arch
+        return max(arch.vocab * arch.hidden, arch.hidden * max(arch.intermediate, arch.expert_width),
+                   arch.hidden * arch.attn_width)
+
+    def offloaded_bytes_per_param(self) -> float:
+        """Bytes per parameter of the states kept in host memory (core/offload.py)."""
         if self.method != "full":
             return 0.0
+        return offloaded_bytes_per_param(self.full_states, self.offload_optimizer, self.offload_params)
+
+    def buffers(self, tp: int, pp: int, ep: int, zero: int) -> float:
+        """The framework's transient buffers on the busiest GPU (frameworks.buffer_bytes and
+        frozen_gather_bytes)."""
         arch, sz = self.arch, self.sizes
-        largest = max(arch.vocab * arch.hidden, arch.hidden * max(arch.intermediate, arch.expert_width),
-                      arch.hidden * arch.attn_width)
         block = (sz.block_dense + sz.block_experts / ep) / arch.n_layers
+        if self.method != "full":
+            return frozen_gather_bytes(self.framework, zero, self.weight_bytes, block / tp)
+        largest = self.largest_tensor()
         linear = (sz.block_dense + sz.block_experts / ep) * stage_share(arch.n_layers, pp)
         return buffer_bytes(self.framework, zero, self.compute_bytes, largest / tp, block / tp, linear / tp)
 
@@ -175,9 +193,9 @@ class TrainingSetup:
         for st, sh, un in amounts:
             parts[st.component] += 0.0 if zero >= st.released else (sh / dp if zero >= st.stage else un)
         adapters = self.adapters * stage_share(self.arch.n_layers, pp) / tp
-        parts["weights"] += LORA_PARAM_BYTES * adapters
-        parts["gradients"] += LORA_PARAM_BYTES * adapters
-        parts["optimizer"] += self.optimizer_bytes * adapters
+        parts["weights"] += self.adapter_bytes * adapters
+        parts["gradients"] += self.adapter_bytes * adapters
+        parts["optimizer"] += self.adapter_optimizer_bytes * adapters
         return [parts[k] for k in _PARTS] + [self.activations(tp)]
 
     def activations(self, tp: int) -> float:
@@ -188,7 +206,9 @@ class TrainingSetup:
 @lru_cache(maxsize=128)
 def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str, grad_dtype: str, seq_len: int,
                    micro_batch: int, recompute: str, flash_attention: bool, lora_rank: int,
-                   framework: str = "zero", sequence_parallel: bool = True) -> TrainingSetup:
+                   framework: str = "zero", sequence_parallel: bool = True, offload_optimizer: str = "none",
+                   offload_params: str = "none", chunked_loss: bool = False,
+                   activation_offload: bool = False) -> TrainingSetup:
     """The byte costs of one training configuration; cached, because a sweep plans the same
     configuration on every GPU."""
     full = method == "full"
@@ -202,15 +222,20 @@ def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str,
         base = edge = compute  # fp8 training keeps bf16 weights
     opt = optimizer_bytes_per_param(optimizer, arch)
     act_bytes = 4.0 if precision == "fp32" else 2.0
+    # PEFT keeps adapters (and so their gradients and optimizer states) in fp32; torchtune builds
+    # the whole model, adapters included, in the training dtype (its recipes' set_default_dtype).
+    adapter = compute if framework == "torchtune" else LORA_PARAM_BYTES
     return TrainingSetup(
         arch=arch, method=method, framework=framework, compute_bytes=compute,
         full_states=full_training_states(framework, compute, precision, grad_dtype == "fp32", opt) if full else (),
         weight_bytes=base, edge_weight_bytes=edge, optimizer_bytes=opt,
-        activations_tp1=training_activation_bytes(arch, seq_len, micro_batch, 1, recompute, flash_attention, act_bytes),
-        activations_replicated=0.0 if sequence_parallel else
+        activations_tp1=training_activation_bytes(arch, seq_len, micro_batch, 1, recompute, flash_attention, act_bytes,
+                                                  chunked_loss=chunked_loss, offload=activation_offload),
+        activations_replicated=0.0 if sequence_parallel or activation_offload else
         replicated_activation_bytes(arch, seq_len, micro_batch, recompute, act_bytes),
         adapters=0.0 if full else lora_adapter_params(arch, lora_rank),
-        sizes=sizes(arch),
+        sizes=sizes(arch), offload_optimizer=offload_optimizer, offload_params=offload_params,
+        adapter_bytes=adapter, adapter_optimizer_bytes=opt * adapter / LORA_PARAM_BYTES,
     )
 
 
@@ -229,6 +254,8 @@ def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: 
     if fw.data_parallel_only:
         tps, pps = [1], [1]
     zeros = [fixed_layout["zero"]] if fixed_layout["zero"] >= 0 else list(fw.zero_stages)
+    if setup.offload_params != "none":
+        zeros = [3]  # parameter offload is a ZeRO-3 option
     fixed_dp = fixed_layout["dp"]
     scale = 1.0 + frag
     room = usable - overhead

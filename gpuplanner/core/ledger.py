@@ -26,6 +26,15 @@ CLASSES = ("training_throughput", "training_memory", "weights_memory", "serving_
 DATASETS = ("vllm_memory_llmd", "trtllm_perf_overview", "aiconfigurator_silicon_sample", "sglang_vllm_bench",
             "nemo_throughput", "published_runs", "finetune_memory_torchtune", "megatron_pr482_memory")
 
+# Node networks the sources ran on (Gb/s per node), for the step model's cross-node traffic.
+DGX_H100_NETWORK_GBIT_S = 8 * 400.0  # DGX H100: eight 400 Gb/s ConnectX-7 InfiniBand ports
+SELENE_NETWORK_GBIT_S = 8 * 200.0  # Selene (DGX A100): eight 200 Gb/s HDR InfiniBand HCAs per node
+LLAMA3_NETWORK_GBIT_S = 8 * 400.0  # Llama 3: 400 Gb/s RoCE per GPU, 8 GPUs per server
+
+# torchtune README revision whose Llama 3.x recipes compute the loss with CEWithChunkedOutputLoss
+# (the May 2024 revision predates it).
+TORCHTUNE_CHUNKED_LOSS_COMMIT = "bd2a0fc7"
+
 # Source spellings -> planner GPU catalog names.
 GPUS = {
     "H100": "H100", "H100-80GB": "H100", "H100 80G": "H100", "H100 80GB HBM3": "H100", "H100 (DGX-H100)": "H100",
@@ -289,13 +298,17 @@ def _nemo(r: dict) -> list[Case]:
     ep = _int(r["ep"]) if re.match(r"\d", r["ep"]) else 1
     megatron = r["source_group"].startswith("NeMo 24.07")
     lora = "lora" in r["task"].lower()
-    inputs = _train(model=model_for(r["model"]), precision=r["precision"].lower(), gpu=gpu_name(r["gpu"]), 
-                        train_method="lora" if lora else "full", tp=tp, pp=pp, ep=ep, dp=gpus // (tp * pp),
-                        framework="megatron" if megatron else "fsdp", zero_stage=1 if megatron else 3,
-                        seq_len=_int(r["seq_len"]), micro_batch=_int(r["micro_batch"]))
+    vp = _int(r["vp"]) if re.match(r"\d", r["vp"]) else 1
+    inputs = _train(model=model_for(r["model"]), precision=r["precision"].lower(), gpu=gpu_name(r["gpu"]),
+                    train_method="lora" if lora else "full", tp=tp, pp=pp, ep=ep, dp=gpus // (tp * pp),
+                    framework="megatron" if megatron else "fsdp", zero_stage=1 if megatron else 3,
+                    seq_len=_int(r["seq_len"]), micro_batch=_int(r["micro_batch"]),
+                    global_batch=_int(r["global_batch"]), interleave=vp if pp > 1 else 1,
+                    network_gbit_s=DGX_H100_NETWORK_GBIT_S)
     note = _notes(MODEL_NOTES.get(r["model"], ""),
                   "distributed optimizer (ZeRO-1) assumed" if megatron else "FSDP2 planned as ZeRO-3",
                   "activation checkpointing not stated: the planner's choice (auto)",
+                  "DGX-H100 network: 8 x 400 Gb/s InfiniBand (DGX H100 datasheet)",
                   "LoRA rank not stated: planner default" if lora else "",
                   "mock data and a balanced MoE gate (optimistic)" if not megatron else "")
     return [Case(dataset="nemo_throughput", row_id=r["row_id"], figure_class="training_throughput",
@@ -312,16 +325,24 @@ def _published(r: dict) -> list[Case]:
         tp = min(mp, 8)
         model, metric, precision, recompute, zero = _gpt_arch(r), "hardware", "fp16", "full", 0
         pp, dp, framework = mp // tp, gpus // mp, "megatron"
-        note = "TP = min(model-parallel size, 8) (README note); micro-batch not stated: 1; no ZeRO (2021)"
+        network = SELENE_NETWORK_GBIT_S
+        note = _notes("TP = min(model-parallel size, 8) (README note); micro-batch not stated: 1; no ZeRO (2021)",
+                      "Selene node network: 8 x 200 Gb/s HDR InfiniBand (Narayanan et al. 2021, §5); "
+                      "interleaved schedule not stated: plain 1F1B")
     else:
         tp, pp, dp = (_int(x) for x in _found(r"TP=(\d+) CP=\d+ PP=(\d+) DP\(FSDP\)=(\d+)",
                                                  r["parallelism"]).groups())
         model, metric, precision, recompute, zero = model_for(r["model"]), "model", "bf16", "none", -1
         framework = "zero"  # Meta's own stack: the ZeRO paper's accounting
-        note = _notes(MODEL_NOTES[r["model"]], "micro-batch not stated: 1; FSDP sharding: any ZeRO stage that fits")
+        network = LLAMA3_NETWORK_GBIT_S
+        note = _notes(MODEL_NOTES[r["model"]], "micro-batch not stated: 1; FSDP sharding: any ZeRO stage that fits",
+                      "network: 400 Gb/s per GPU RoCE (Llama 3 paper §3.3.1); virtual stages not stated: 1")
     gpu = "H100" if "H100" in r["gpu_model"] else "A100-80GB"  # Selene's 80 GB A100s (README quote)
-    inputs = _train(model=model, precision=precision, gpu=gpu, framework=framework,
-                    tp=tp, pp=pp, dp=dp, zero_stage=zero, seq_len=seq, micro_batch=1, recompute=recompute)
+    batch = _int(r["global_batch"].replace(",", ""))
+    global_batch = batch * 2**20 // seq if "tokens" in r["global_batch"] else batch  # '16M tokens/batch'
+    inputs = _train(model=model, precision=precision, gpu=gpu, framework=framework, tp=tp, pp=pp, dp=dp,
+                    zero_stage=zero, seq_len=seq, micro_batch=1, recompute=recompute, global_batch=global_batch,
+                    network_gbit_s=network)
     return [Case(dataset="published_runs", row_id=r["row_id"], figure_class="training_throughput",
                  figure="achieved_tflops_per_gpu", measured=float(r["achieved_tflops_per_gpu"]),
                  unit="TFLOP/s per GPU", source=r["source"], model=r["model"], gpu=inputs.gpu,
@@ -335,14 +356,17 @@ def _torchtune(r: dict) -> list[Case]:
     gpus = _int(_found(r"\s*(\d+)", r["gpu"]).group(1))
     method = "qlora" if "qlora" in r["method"].lower() else "lora"
     metric = "allocated" if "active" in r["memory_metric"].lower() else "device"
+    chunked = TORCHTUNE_CHUNKED_LOSS_COMMIT in r["source"]
     inputs = _train(model=model_for(r["model"]), train_method=method, precision="bf16", gpu=gpu_name(r["gpu"]),
                     framework="torchtune", tp=1, pp=1, dp=gpus, zero_stage=3 if gpus > 1 else 0,
-                    seq_len=_int(r["seq_len"]), micro_batch=_int(r["batch"]), recompute="full", lora_rank=8)
+                    seq_len=_int(r["seq_len"]), micro_batch=_int(r["batch"]), recompute="full", lora_rank=8,
+                    chunked_loss=chunked)
     note = _notes("activation checkpointing, LoRA rank and targets not stated: torchtune's recipe defaults "
                   "(checkpointing on, rank 8) with the planner's all-linear adapters",
                   GPU_NOTES.get(re.sub(r"^\d+\s*x\s*", "", r["gpu"].strip()), ""),
                   "'Peak Memory per GPU' metric not stated: compared with the planner's whole per-GPU figure"
-                  if metric == "device" else "")
+                  if metric == "device" else "",
+                  "chunked cross-entropy: torchtune's Llama 3.x recipes use CEWithChunkedOutputLoss" if chunked else "")
     return [Case(dataset="finetune_memory_torchtune", row_id=r["row_id"], figure_class="training_memory",
                  figure="peak_memory", measured=float(r["peak_memory"]), unit=r["memory_unit"], source=r["source"],
                  model=r["model"], gpu=inputs.gpu, engine="torchtune", inputs=inputs, assumptions=note,
@@ -397,3 +421,4 @@ _UNMAPPED: list[tuple[str, str, str]] = []
 def unmapped_rows() -> list[tuple[str, str, str]]:
     """(dataset, row id, reason) of the rows load_cases() could not map to planner inputs."""
     return list(dict.fromkeys(_UNMAPPED))
+

@@ -21,7 +21,8 @@ QUANTIZED = ("fp8", "int8", "int4", "fp4")  # weight formats whose embeddings an
 QLORA_BYTES = 0.5 + 0.127 / 8  # NF4 + double-quantized constants: 0.127 bit/param (QLoRA §3)
 OPTIMIZER_BYTES = {"adamw": 8.0, "adamw8bit": 2.0, "sgd_momentum": 4.0, "sgd": 0.0, "lion": 4.0}
 LORA_PARAM_BYTES = 4.0  # PEFT keeps adapter weights in fp32; their gradients are fp32 too
-PREFILL_CHUNK_TOKENS = 2048  # chunked prefill (vLLM's default order of magnitude)
+PREFILL_CHUNK_TOKENS = 2048
+LOSS_CHUNKS = 8  # torchtune's CEWithChunkedOutputLoss default num_output_chunks  # chunked prefill (vLLM's default order of magnitude)
 
 
 def weight_bytes_per_param(precision: str) -> float:
@@ -112,22 +113,42 @@ def activation_bytes_per_layer(arch: ModelArch, seq: int, batch: int, act_bytes:
 
 
 def training_activation_bytes(arch: ModelArch, seq: int, batch: int, tp: int, recompute: str,
-                              flash_attention: bool, act_bytes: float, dropout: bool = True) -> float:
+                              flash_attention: bool, act_bytes: float, dropout: bool = True,
+                              chunked_loss: bool = False, offload: bool = False) -> float:
     """Activations on the busiest GPU (the first pipeline stage under 1F1B holds p
     micro-batches of L/p layers, i.e. L layers' worth whatever p is). Tensor parallelism with
     sequence parallelism divides everything by t. Full recomputation keeps each layer's
-    2·s·b·h input plus one layer's working set. The fp32 logits for the loss (4·s·b·V/t) are
-    added on top."""
+    2·s·b·h input plus one layer's working set. The logits for the loss are added on top:
+    fp32, 4·s·b·V/t, or with a chunked cross-entropy (torchtune's CEWithChunkedOutputLoss)
+    the 16-bit logits plus one fp32 chunk of LOSS_CHUNKS. Activation offloading keeps what
+    each layer stores in host memory (activation_offload_bytes): the GPU holds the working
+    layer and the next layer's tensors being copied back."""
     # Scores are stored unless FlashAttention never materializes them or selective
     # recomputation rebuilds them; under full recomputation the one re-run layer holds them.
     store_scores = recompute != "selective" and not flash_attention
     per_layer = activation_bytes_per_layer(arch, seq, batch, act_bytes, store_scores, dropout)
-    if recompute == "full":
-        stored = arch.n_layers * act_bytes * seq * batch * arch.hidden + per_layer
+    kept = _kept_per_layer(arch, seq, batch, act_bytes, per_layer, recompute)
+    if offload:
+        stored = per_layer + kept
+    elif recompute == "full":
+        stored = arch.n_layers * kept + per_layer
     else:
         stored = arch.n_layers * per_layer
-    logits = 4.0 * seq * batch * arch.vocab
+    logits = (act_bytes + 4.0 / LOSS_CHUNKS if chunked_loss else 4.0) * seq * batch * arch.vocab
     return (stored + logits) / tp
+
+
+def _kept_per_layer(arch: ModelArch, seq: int, batch: int, act_bytes: float, per_layer: float,
+                    recompute: str) -> float:
+    """What one layer keeps for backward: its input under full recomputation, else all it stores."""
+    return act_bytes * seq * batch * arch.hidden if recompute == "full" else per_layer
+
+
+def activation_offload_bytes(arch: ModelArch, seq: int, batch: int, tp: int, recompute: str, flash_attention: bool,
+                             act_bytes: float) -> float:
+    """Host memory one GPU's offloaded activations take: every layer's kept tensors."""
+    per_layer = activation_bytes_per_layer(arch, seq, batch, act_bytes, recompute != "selective" and not flash_attention)
+    return arch.n_layers * _kept_per_layer(arch, seq, batch, act_bytes, per_layer, recompute) / tp
 
 
 def replicated_activation_bytes(arch: ModelArch, seq: int, batch: int, recompute: str, act_bytes: float,

@@ -38,6 +38,7 @@ class Hardware:
     unit_reserved_price_usd_per_hour: float = math.nan  # 1-year reserved/committed (NaN: not in the catalog)
     discount: float = 0.0  # the negotiated discount already applied to every price above
     measured_links: MeasuredLinks | None = None  # the plan chose the collective benchmark's figures
+    network_bytes_per_s: float = math.nan  # the instance network as the user states it (NaN: the catalog's)
 
     def unit_price(self, kind: str) -> float:
         """One billing unit's price of a price kind (on_demand, spot, reserved_1y)."""
@@ -56,6 +57,8 @@ class Hardware:
     def links(self) -> Links:
         """What its GPUs talk over: the one place serving and training read link bandwidths."""
         links = links_for(self.gpu, self.instance, self.gpus_per_instance)
+        if math.isfinite(self.network_bytes_per_s):  # stated by the user; measured links still win
+            links = replace(links, network_bytes_per_s=self.network_bytes_per_s, source=links.source + "; network as set")
         return self.measured_links.applied_to(links) if self.measured_links is not None else links
 
 

@@ -135,6 +135,11 @@ class PlanResult:
     spot_cost_usd: float = math.nan
     recompute: str = ""  # recomputation the plan uses (chosen when the input is auto)
     micro_batch: int = 0  # sequences per GPU per micro-step the plan uses (chosen when auto)
+    mfu: float = math.nan  # model FLOPs (the input's convention) / (GPUs × dense peak × time)
+    tokens_per_s_per_gpu: float = math.nan
+    step_time_s: float = math.nan  # one optimizer step (core/steptime.py)
+    step_breakdown_s: dict = field(default_factory=dict)  # seconds per step by cause (steptime.StepTime)
+    host_memory_bytes: float = math.nan  # host memory one node needs for model states (core/offload.py)
     # inference
     prefill_time_s: float = math.nan  # one prompt alone on an idle replica
     ttft_s: float = math.nan  # time to first token with `concurrency` users on one replica
@@ -214,6 +219,8 @@ class PlanResult:
             "training_time_s": self.training_time_s, "gpu_hours": self.gpu_hours,
             "cost_usd": self.cost_usd, "spot_cost_usd": self.spot_cost_usd,
             "recompute": self.recompute or None, "micro_batch": self.micro_batch or None,
+            "mfu": self.mfu, "tokens_per_s_per_gpu": self.tokens_per_s_per_gpu, "step_time_s": self.step_time_s,
+            "step_breakdown_s": dict(self.step_breakdown_s), "host_memory_bytes": self.host_memory_bytes,
             "prefill_time_s": self.prefill_time_s, "ttft_s": self.ttft_s, "tpot_s": self.tpot_s,
             "decode_tokens_per_s_per_user": self.decode_tokens_per_s_per_user,
             "decode_tokens_per_s_total": self.decode_tokens_per_s_total,

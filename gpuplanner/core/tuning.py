@@ -55,6 +55,14 @@ def recompute_options(recompute: str, flash_attention: bool) -> tuple:
     return ("none", "full") if flash_attention else RECOMPUTE_ORDER
 
 
+def setup_for(inputs, arch, recompute: str, micro_batch: int):
+    """The layout search's TrainingSetup of the inputs at one recomputation and micro-batch."""
+    return training_setup(arch, inputs.precision, inputs.train_method, inputs.optimizer, inputs.grad_dtype,
+                          inputs.seq_len, micro_batch, recompute, inputs.flash_attention, inputs.lora_rank,
+                          inputs.framework, inputs.sequence_parallel, inputs.offload_optimizer, inputs.offload_params,
+                          inputs.chunked_loss, inputs.activation_offload)
+
+
 def tune_training(inputs, arch, model_flops: float, peak: float, usable: float, frag: float, max_tp: int,
                   fixed_layout: dict, gpus_per_instance: int) -> Tuned | None:
     """Search recomputation (and then the micro-batch) around search_training; None when no
@@ -63,9 +71,7 @@ def tune_training(inputs, arch, model_flops: float, peak: float, usable: float, 
     batch = inputs.micro_batch or 1
 
     def search(recompute, micro_batch, layout, min_gpus, cap):
-        setup = training_setup(arch, inputs.precision, inputs.train_method, inputs.optimizer, inputs.grad_dtype,
-                               inputs.seq_len, micro_batch, recompute, inputs.flash_attention, inputs.lora_rank,
-                               inputs.framework, inputs.sequence_parallel)
+        setup = setup_for(inputs, arch, recompute, micro_batch)
         return search_training(setup, usable, inputs.overhead_bytes, frag, max_tp, layout, min_gpus,
                                gpus_per_instance, cap)
 

@@ -70,7 +70,7 @@ def check_job(readings: Sequence[GpuReading], result: PlanResult) -> JobCheck:
         CheckRow("Busy time, mean", _stat(_column(readings, "gpu_util_pct"), np.mean), 100.0, "pct",
                  "DCGM_FI_DEV_GPU_UTIL vs the plan's GPUs that never wait"),
     ]
-    efficiency = result.inputs.mfu if training else result.inputs.mbu
+    efficiency = result.mfu if training else result.inputs.mbu  # training: the step model's MFU (or as pinned)
     if training:
         rows.append(CheckRow("Tensor pipe active, mean", _stat(_column(readings, "tensor_active_pct"), np.mean),
                              100.0 * efficiency, "pct", "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE vs the plan's MFU"))

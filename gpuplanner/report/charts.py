@@ -106,7 +106,9 @@ def cost_time_chart(result, table) -> Chart:
         if plan:
             _plan_marker(p, QPointF(x(plan[0]), y(plan[1])), "this plan", labels)
         p.setFont(_font(font, SMALL_PX))
-        for prefix, (days, cost, label) in (("cheapest", cheapest), ("fastest", fastest)):
+        named = (("cheapest and fastest", cheapest),) if cheapest == fastest else \
+            (("cheapest", cheapest), ("fastest", fastest))
+        for prefix, (days, cost, label) in named:
             labels.place(p, QPointF(x(days), y(cost)), f"{prefix}: {label}")
     return Chart(PLOT_HEIGHT, draw)
 
@@ -164,7 +166,7 @@ def frontier_chart(frontier) -> Chart:
         if frontier.chosen:
             c = frontier.chosen
             _plan_marker(p, QPointF(x(c.tokens_per_s_per_user), y(c.tokens_per_s_per_gpu)),
-                         f"this plan: {c.describe()}")
+                         f"this plan: {c.describe()}", _Labels(_frame(x, y)))
     return Chart(PLOT_HEIGHT, draw)
 
 
@@ -228,8 +230,8 @@ def _frame(x: Scale, y: Scale) -> QRectF:
 
 class _Labels:
     """Annotations placed next to their point where they overlap no earlier one and stay inside
-    the frame: right-below, right-above, left-below, left-above, then further down the same
-    sides. An optional one that finds no place is left out (its point stays marked)."""
+    the frame: right-below, right-above, left-below, left-above, then a line further away on each
+    side. An optional one that finds no place is left out (its point stays marked)."""
 
     GAP = 7.0
 
@@ -240,14 +242,13 @@ class _Labels:
     def place(self, p: QPainter, at: QPointF, text: str, optional: bool = False) -> bool:
         metrics = p.fontMetrics()
         width, height = metrics.horizontalAdvance(text) + 4, metrics.height() + 2
-        tries = [(side, drop) for drop in range(6) for side in (1, -1)]
-        for side, drop in tries:
-            for below in (True, False) if drop == 0 else (True,):
-                left = at.x() + self.GAP if side > 0 else at.x() - self.GAP - width
-                top = at.y() + self.GAP / 2 + drop * height if below else at.y() - self.GAP / 2 - height
-                box = QRectF(left, top, width, height)
-                if self.frame.contains(box) and not any(box.intersects(t) for t in self.taken):
-                    return self._draw(p, box, text)
+        tries = [(side, drop, below) for drop in range(6) for side in (1, -1) for below in (True, False)]
+        for side, drop, below in tries:
+            left = at.x() + self.GAP if side > 0 else at.x() - self.GAP - width
+            top = at.y() + self.GAP / 2 + drop * height if below else at.y() - self.GAP / 2 - (drop + 1) * height
+            box = QRectF(left, top, width, height)
+            if self.frame.contains(box) and not any(box.intersects(t) for t in self.taken):
+                return self._draw(p, box, text)
         if optional:
             return False
         box = QRectF(at.x() + self.GAP, at.y() + self.GAP / 2, width, height)
