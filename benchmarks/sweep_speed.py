@@ -7,7 +7,7 @@ import sys
 import time
 
 from gpuplanner.core import PlanInputs, estimate, load_catalogs
-from gpuplanner.core.serving import forget
+from gpuplanner.core.memo import forget
 from gpuplanner.core.sweep import sweep
 
 

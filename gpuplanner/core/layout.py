@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.frameworks import State, buffer_bytes, framework, frozen_gather_bytes, full_training_states
+from gpuplanner.core.memo import remembered
 from gpuplanner.core.memory import (
     DTYPE_BYTES,
     LORA_PARAM_BYTES,
@@ -241,6 +242,17 @@ def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str,
 
 def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: float, max_tp: int,
                     fixed_layout: dict, min_gpus: int = 1, gpus_per_instance: int = 0, max_gpus: float = math.inf):
+    """_search_training, remembered (core.memo): a sweep asks the same search for every instance
+    type with the same GPU and size, and again on every repeat; the result depends only on these
+    arguments."""
+    key = ("training", setup, usable, overhead, frag, max_tp, tuple(sorted(fixed_layout.items())), min_gpus,
+           gpus_per_instance, max_gpus)
+    return remembered(key, lambda: _search_training(setup, usable, overhead, frag, max_tp, fixed_layout, min_gpus,
+                                                    gpus_per_instance, max_gpus))
+
+
+def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag: float, max_tp: int,
+                     fixed_layout: dict, min_gpus: int, gpus_per_instance: int, max_gpus: float):
     """Best Candidate over all allowed layouts, plus the best layout per tensor degree.
     Layouts whose tensor × pipeline degree alone exceeds max_gpus (a plan found elsewhere)
     are not tried.

@@ -207,7 +207,9 @@ class DailyBill:
 
 
 def daily_bill(replicas_by_hour, replica_gpus: int, hw: Hardware) -> DailyBill:
-    fleets = tuple(serving_fleet(n, replica_gpus, hw) for n in replicas_by_hour)
+    by_count: dict = {}  # a day repeats few replica counts (a flat one, one): pack each once
+    fleets = tuple(by_count[n] if n in by_count else by_count.setdefault(n, serving_fleet(n, replica_gpus, hw))
+                   for n in replicas_by_hour)
 
     def monthly(hourly) -> float:  # grouped by fleet, so a flat day is exactly hourly × 730
         counts: dict = {}

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from gpuplanner.core.catalogs import GpuSpec
 from gpuplanner.core.links import Links
+from gpuplanner.core.memo import remembered
 from gpuplanner.core.model import ModelArch, sizes
 from gpuplanner.core.performance import expert_untouched_share
 
@@ -261,10 +262,8 @@ class ServingModel:
         return max(1, math.ceil(n / CHUNK_TOKENS)) * self.replica.chunk_step(0, min(n, CHUNK_TOKENS), self.context)
 
     def rate_upper_bound(self, min_tokens_per_s_per_user: float = 0.0) -> float:
-        key = ("bound", self._key, min_tokens_per_s_per_user)
-        if key not in _MEMO:
-            _remember(key, self._rate_upper_bound(min_tokens_per_s_per_user))
-        return _MEMO[key]
+        return remembered(("bound", self._key, min_tokens_per_s_per_user),
+                          lambda: self._rate_upper_bound(min_tokens_per_s_per_user))
 
     def _rate_upper_bound(self, min_tokens_per_s_per_user: float) -> float:
         """A rate this replica can never exceed within the floor (a few step evaluations): its
@@ -313,10 +312,8 @@ class ServingModel:
     def capacity(self, ttft_target_s: float = 0.0, min_tokens_per_s_per_user: float = 0.0) -> OperatingPoint:
         """The largest rate kept within the KV pool and the service levels (0 = no target);
         remembered, since a sweep asks for the same replica on every size of an instance."""
-        key = ("capacity", self._key, ttft_target_s, min_tokens_per_s_per_user)
-        if key not in _MEMO:
-            _remember(key, self._capacity(ttft_target_s, min_tokens_per_s_per_user))
-        return _MEMO[key]
+        return remembered(("capacity", self._key, ttft_target_s, min_tokens_per_s_per_user),
+                          lambda: self._capacity(ttft_target_s, min_tokens_per_s_per_user))
 
     def _capacity(self, ttft_target_s: float, min_tokens_per_s_per_user: float) -> OperatingPoint:
         def ratio(p: OperatingPoint) -> float:
@@ -333,10 +330,8 @@ class ServingModel:
         wait in the engine's queue: each request's time in system is users / rate, that wait
         included in TTFT. The run's first wave (every user at once) adds its queue, averaged over
         CLOSED_LOOP_REQUESTS_PER_USER requests per user."""
-        key = ("closed", self._key, users, CLOSED_LOOP_BURSTINESS, CLOSED_LOOP_REQUESTS_PER_USER)
-        if key not in _MEMO:
-            _remember(key, self._closed_loop(users))
-        return _MEMO[key]
+        return remembered(("closed", self._key, users, CLOSED_LOOP_BURSTINESS, CLOSED_LOOP_REQUESTS_PER_USER),
+                          lambda: self._closed_loop(users))
 
     def _closed_loop(self, users: int) -> OperatingPoint:
         running = max(1, min(users, self.max_concurrency))
@@ -384,19 +379,3 @@ class ServingModel:
                 hi, f_hi = x, f
                 f_lo /= 2
         return best
-
-
-# Results of the pure searches above, by everything they depend on (bounded: cleared when full).
-_MEMO: dict = {}
-MEMO_ENTRIES = 50_000
-
-
-def forget() -> None:
-    """Drop every remembered search result: benchmarks/sweep_speed.py times first sweeps."""
-    _MEMO.clear()
-
-
-def _remember(key: tuple, value) -> None:
-    if len(_MEMO) >= MEMO_ENTRIES:
-        _MEMO.clear()
-    _MEMO[key] = value
