@@ -22,6 +22,7 @@ from gpuplanner.core.layout import (
     pp_choices,
     search_inference,
 )
+from gpuplanner.core.memo import remembered
 from gpuplanner.core.memory import (
     DTYPE_BYTES,
     QUANTIZED,
@@ -460,17 +461,27 @@ def _replica_models(ctx: _Context, setup: InferenceSetup):
         request_s=ENGINES[DEFAULT_ENGINE].request_s)
     load = Load(inputs.prompt_tokens, inputs.output_tokens, inputs.prefix_cache_hit_rate)
     room = (ctx.usable - inputs.overhead_bytes) / (1 + ctx.frag)
+    # Models already built for this GPU, model, load and per-replica figures (core.memo), by layout
+    # and KV pool: every instance size of a GPU, and every repeat sweep, asks for the same ones. The
+    # GPU (a catalog row, not hashable) is keyed by identity, which the entry keeps alive and so
+    # unique; repr keys the figures so that an unknown (NaN) bandwidth matches itself.
+    built: dict = remembered(("replica models", id(hw.gpu), ctx.arch, load, repr(per_replica)),
+                             lambda: {"gpu": hw.gpu})
 
     def model(cand) -> ServingModel:
         lay, b = cand.layout, cand.breakdown  # the layout's memory at the requested concurrency
         kv_seq = kv_bytes_per_sequence(ctx.arch, held, setup.kv_dtype, lay.tp, lay.pp)  # paged: what it holds
         free = room - b.weights - b.activations
         max_batch = max(0, int(free // kv_seq)) * lay.ep if kv_seq > 0 else 0
-        narrower = 1 + eff.tp_loss * (lay.tp - 1)
-        compute, prefill = (1.0, 1.0) if hw.gpu.measured else (eff.compute / narrower, eff.prefill * ENGINES[DEFAULT_ENGINE].prefill / narrower)
-        replica = Replica(ctx.arch, hw.gpu, lay.tp, lay.pp, lay.ep, compute_efficiency=compute,
-                          prefill_efficiency=prefill, **per_replica)
-        return ServingModel(replica, load, max_batch)
+        key = (lay.tp, lay.pp, lay.ep, max_batch)
+        if key not in built:
+            narrower = 1 + eff.tp_loss * (lay.tp - 1)
+            compute, prefill = (1.0, 1.0) if hw.gpu.measured else \
+                (eff.compute / narrower, eff.prefill * ENGINES[DEFAULT_ENGINE].prefill / narrower)
+            replica = Replica(ctx.arch, hw.gpu, lay.tp, lay.pp, lay.ep, compute_efficiency=compute,
+                              prefill_efficiency=prefill, **per_replica)
+            built[key] = ServingModel(replica, load, max_batch)
+        return built[key]
     return model
 
 
