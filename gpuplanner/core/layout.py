@@ -363,7 +363,7 @@ class InferenceSetup:
     context: int
     concurrency: int
     held_tokens: int  # tokens one sequence holds on average in the paged KV pool
-    _memo: dict = field(default_factory=dict, compare=False, repr=False)  # layouts already sized
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)  # layouts sized, candidates built
 
     def parts(self, tp: int, pp: int, ep: int) -> tuple:
         """(weights, kv_cache, activations) bytes on one GPU of a replica of t·p·e GPUs; expert
@@ -397,7 +397,16 @@ def inference_setup(arch: ModelArch, weight_bytes: float, edge_weight_bytes: flo
 
 def inference_candidate(setup: InferenceSetup, overhead: float, frag: float, t: int, p: int, e: int,
                         fits: bool) -> Candidate:
-    """The replica layout t·p·e with its memory on the busiest GPU."""
+    """The replica layout t·p·e with its memory on the busiest GPU; memoized with the setup's
+    parts, since every GPU of a sweep tries the same layouts (the Candidate is immutable)."""
+    key = ("candidate", overhead, frag, t, p, e, fits)
+    if key not in setup._memo:
+        setup._memo[key] = _inference_candidate(setup, overhead, frag, t, p, e, fits)
+    return setup._memo[key]
+
+
+def _inference_candidate(setup: InferenceSetup, overhead: float, frag: float, t: int, p: int, e: int,
+                         fits: bool) -> Candidate:
     w, kv, a = setup.parts(t, p, e)
     breakdown = MemoryBreakdown(weights=w, kv_cache=kv, activations=a, overhead=overhead + frag * (w + kv + a))
     layout = Layout(e, t, p, e, 0)  # the e groups are attention data parallel

@@ -207,14 +207,16 @@ class DailyBill:
 
 
 def daily_bill(replicas_by_hour, replica_gpus: int, hw: Hardware) -> DailyBill:
-    by_count: dict = {}  # a day repeats few replica counts (a flat one, one): pack each once
-    fleets = tuple(by_count[n] if n in by_count else by_count.setdefault(n, serving_fleet(n, replica_gpus, hw))
-                   for n in replicas_by_hour)
+    hours: dict = {}  # replica count → hours of the day with it (a flat day has one count)
+    for n in replicas_by_hour:
+        hours[n] = hours.get(n, 0) + 1
+    by_count = {n: serving_fleet(n, replica_gpus, hw) for n in hours}
+    fleets = tuple(by_count[n] for n in replicas_by_hour)
 
-    def monthly(hourly) -> float:  # grouped by fleet, so a flat day is exactly hourly × 730
+    def monthly(hourly) -> float:  # grouped by hourly price, so a flat day is exactly hourly × 730
         counts: dict = {}
-        for fleet in fleets:
-            counts[hourly(fleet)] = counts.get(hourly(fleet), 0) + 1
+        for n, fleet in by_count.items():
+            counts[hourly(fleet)] = counts.get(hourly(fleet), 0) + hours[n]
         return sum(usd * (n / len(fleets)) for usd, n in counts.items()) * HOURS_PER_MONTH
     return DailyBill(fleets, monthly(lambda f: f.hourly_usd), monthly(lambda f: f.spot_hourly_usd))
 

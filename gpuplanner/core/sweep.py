@@ -5,6 +5,7 @@ through core.pricing; `cheapest` marks the one row per mode that `cheapest_first
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -53,14 +54,25 @@ def sweep(inputs: PlanInputs, catalogs: Catalogs, modes=("train", "infer"), prec
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _block(inputs: PlanInputs, catalogs: Catalogs, mode: str, precision: str) -> PlanInputs | InputError:
+@dataclass(frozen=True)
+class _Block:
+    """One (mode, precision) block's validated inputs and what every row of it reads from them."""
+
+    inputs: PlanInputs
+    discounts: dict  # each cloud's negotiated discount (money.parse_discounts)
+    mean_rps: float  # the day's mean request rate (serving)
+
+
+def _block(inputs: PlanInputs, catalogs: Catalogs, mode: str, precision: str) -> _Block | InputError:
     """The inputs of one (mode, precision) block, validated once (its rows differ only in the
     instance type, which validation checks only for being named), or why they are invalid."""
     block = inputs.with_(mode=mode, precision=precision, instance=next(iter(catalogs.instances), ""), gpu="")
     try:
-        return block.validated()
+        block = block.validated()
     except InputError as e:
         return e
+    return _Block(block, parse_discounts(block.discounts), mean_rate(hourly_rates(block.load_profile,
+                                                                                  block.requests_per_s)))
 
 
 def _planned(inputs: PlanInputs, catalogs: Catalogs):
@@ -91,12 +103,12 @@ def _row(block, catalogs, mode, precision, inst, shared) -> dict:
            inst.nvlink_domain_gpus)
     if key not in shared:
         shared[key] = block if isinstance(block, InputError) else \
-            _planned(block.with_(instance=inst.instance_type), catalogs)
+            _planned(block.inputs.with_(instance=inst.instance_type), catalogs)
     r = shared[key]
     if isinstance(r, InputError):
         row["reason"] = r.message
         return row
-    hw = instance_hardware(inst, catalogs.gpus[inst.gpu], parse_discounts(block.discounts))
+    hw = instance_hardware(inst, catalogs.gpus[inst.gpu], block.discounts)
     row.update(
         fits=r.fits, meets_slo=r.meets_slo, gpus=r.gpus if r.fits else math.nan,
         instances=billed_instances(r.gpus, hw) if r.fits else math.nan,
@@ -111,8 +123,7 @@ def _row(block, catalogs, mode, precision, inst, shared) -> dict:
                    training_spot_cost_usd=hourly_usd(r.gpus, hw, spot=True) * hours)
     elif mode == "infer" and r.fits and r.replicas:
         bill = daily_bill(r.replicas_by_hour, r.gpus, hw)  # the plan's replicas, hour by hour
-        fleet, tokens = bill.peak, block.output_tokens
-        load = mean_rate(hourly_rates(block.load_profile, block.requests_per_s))
+        fleet, tokens, load = bill.peak, block.inputs.output_tokens, block.mean_rps
         row.update(
             usd_per_million_tokens=usd_per_million_tokens(bill.monthly_cost_usd, load * tokens),
             usd_per_million_tokens_at_capacity=usd_per_million_tokens(
