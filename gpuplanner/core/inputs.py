@@ -6,7 +6,7 @@ and help text live in core/fields.py, which the CLI and the form read.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.frameworks import FRAMEWORKS
@@ -220,7 +220,14 @@ class PlanInputs:
                                  "or the fsdp/deepspeed framework")
 
     def with_(self, **changes) -> PlanInputs:
-        return replace(self, **changes)
+        """A copy with `changes`, field by field: dataclasses.replace would re-run __init__ over
+        all the fields, and the sweep and the deadline search ask for thousands of copies."""
+        unknown = changes.keys() - _FIELD_SET
+        if unknown:
+            raise TypeError(f"PlanInputs has no field {', '.join(sorted(unknown))}")
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__, **changes)
+        return copy
 
     def kv_dtype_effective(self) -> str:
         if self.kv_dtype != "auto":
@@ -236,6 +243,7 @@ class PlanInputs:
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(PlanInputs))
+_FIELD_SET = frozenset(_FIELD_NAMES)
 
 
 def _one_of(field: str, value, allowed) -> None:

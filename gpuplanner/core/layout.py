@@ -52,6 +52,7 @@ def _layout(c):
     return Layout(*c) if c else None
 
 
+@lru_cache(maxsize=256)
 def pp_choices(arch: ModelArch) -> tuple:
     return tuple(p for p in PP_CHOICES if p <= arch.n_layers)
 

@@ -246,6 +246,7 @@ class ServingModel:
         self._key = (replica.physics_key(), load, max_concurrency)  # what every search depends on
         self.context = load.prompt_tokens + load.output_tokens / 2  # average while decoding
         self._x_max = CHUNK_TOKENS / max(load.uncached_prompt_tokens, 1e-9)  # prompt budget full
+        self._offline: ServingModel | None = None  # the same replica without the API server (max_throughput)
 
     def for_engine(self, engine: str) -> ServingModel:
         """The same replica run by `engine` (ENGINES; an unknown engine is the default's)."""
@@ -345,9 +346,10 @@ class ServingModel:
     def max_throughput(self) -> OperatingPoint:
         """One replica, the largest concurrency that fits, no per-user floor: what an offline
         benchmark (all requests queued in the engine at once, no API server) measures."""
-        offline = self if not self.replica.request_s else \
-            ServingModel(replace(self.replica, request_s=0.0), self.load, self.max_concurrency)
-        return offline.closed_loop(max(1, self.max_concurrency))
+        if self._offline is None:  # built once: models are shared across a sweep (core.estimate)
+            self._offline = self if not self.replica.request_s else \
+                ServingModel(replace(self.replica, request_s=0.0), self.load, self.max_concurrency)
+        return self._offline.closed_loop(max(1, self.max_concurrency))
 
     def _largest(self, ratio, x_hi: float = math.inf, rel: float = SEARCH_TOLERANCE,
                  burstiness: float = 1.0) -> OperatingPoint:
