@@ -598,8 +598,8 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
                           min_gpus=min_gpus, gpus=cand.layout.gpus if fits else 0,
                           instances=billed_instances(cand.layout.gpus, hw) if fits else math.nan,
                           price_usd_per_hour=hourly_usd(cand.layout.gpus, hw) if fits else math.nan,
-                          spot_price_usd_per_hour=math.nan, layout_notes=_layout_notes(notes, bool(fitting)),
-                          warnings=tuple(warnings))
+                          spot_price_usd_per_hour=hourly_usd(cand.layout.gpus, hw, spot=True) if fits else math.nan,
+                          layout_notes=_layout_notes(notes, bool(fitting)), warnings=tuple(warnings))
     s = _best_serving(ctx, setup, fitting)
     assert s is not None  # `fitting` is not empty here, and every fitting layout is evaluated
     model, lay = s.model, s.candidate.layout
