@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from gpuplanner.core.catalogs import Catalogs, GpuSpec, Instance
 from gpuplanner.core.errors import InputError, did_you_mean
@@ -195,9 +196,9 @@ class DailyBill:
     monthly_cost_usd: float
     spot_monthly_cost_usd: float
 
-    @property
+    @cached_property
     def peak(self) -> Fleet:
-        """The busiest hour's fleet."""
+        """The busiest hour's fleet (asked for by every face of a plan: computed once)."""
         return max(self.fleets, key=lambda f: (f.billed_gpus, f.replicas))
 
     @property
