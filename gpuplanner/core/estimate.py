@@ -13,15 +13,6 @@ from gpuplanner.core.errors import InputError
 from gpuplanner.core.explain import assumptions_for, explanations_for
 from gpuplanner.core.frontier import FRONTIER_ATTR, Frontier, frontier
 from gpuplanner.core.inputs import PlanInputs
-from gpuplanner.core.layout import (
-    Candidate,
-    InferenceSetup,
-    check_fixed_layout,
-    inference_candidate,
-    inference_setup,
-    pp_choices,
-    search_inference,
-)
 from gpuplanner.core.memory import (
     DTYPE_BYTES,
     QUANTIZED,
@@ -39,6 +30,15 @@ from gpuplanner.core.money import (
     spot_run,
 )
 from gpuplanner.core.offload import host_memory_bytes
+from gpuplanner.core.parallelism import (
+    Candidate,
+    InferenceSetup,
+    check_fixed_layout,
+    inference_candidate,
+    inference_setup,
+    pp_choices,
+    search_inference,
+)
 from gpuplanner.core.performance import batch_points, compute_dtype, training_flops
 from gpuplanner.core.pricing import (
     SECONDS_PER_MONTH,

@@ -47,8 +47,8 @@ def test_torchtune_builds_lora_adapters_in_the_training_dtype():
     """torchtune's LoRA recipes instantiate the model, adapters included, under
     set_default_dtype(bf16): adapters, their gradients and AdamW states are bf16 (8 bytes per
     adapter parameter); PEFT keeps them in fp32 (16)."""
-    from gpuplanner.core.layout import training_setup
     from gpuplanner.core.memory import lora_adapter_params
+    from gpuplanner.core.parallelism import training_setup
 
     def adapter_bytes(framework):
         setup = training_setup(LLAMA, "bf16", "lora", "adamw", "auto", 2048, 1, "full", True, 8, framework)
@@ -61,7 +61,7 @@ def test_torchtune_builds_lora_adapters_in_the_training_dtype():
 def test_fsdp_gathers_the_frozen_base_block_by_block_for_lora():
     """ZeRO-3 (FSDP) shards the frozen base too, so each block is gathered for its forward and
     backward, the next one prefetched: two blocks in their stored format; none when unsharded."""
-    from gpuplanner.core.layout import training_setup
+    from gpuplanner.core.parallelism import training_setup
     setup = training_setup(LLAMA, "bf16", "qlora", "adamw", "auto", 2048, 1, "full", True, 8, "torchtune")
     block = sizes(LLAMA).block_dense / LLAMA.n_layers
     assert setup.buffers(1, 1, 1, 3) == pytest.approx(2 * setup.weight_bytes * block)

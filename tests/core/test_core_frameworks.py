@@ -6,10 +6,10 @@ import pytest
 
 from gpuplanner.core import InputError, PlanInputs, estimate, load_catalogs
 from gpuplanner.core.accuracy import Plans, predict
-from gpuplanner.core.layout import training_setup
 from gpuplanner.core.ledger import load_cases
 from gpuplanner.core.memory import activation_bytes_per_layer, replicated_activation_bytes
 from gpuplanner.core.model import ModelArch, sizes, synthesize
+from gpuplanner.core.parallelism import training_setup
 
 CATALOGS = load_catalogs()
 LLAMA2_7B = CATALOGS.models["llama-2-7b"]

@@ -2,7 +2,6 @@
 import pytest
 
 from gpuplanner.core import load_catalogs
-from gpuplanner.core.layout import training_setup
 from gpuplanner.core.memory import (
     QLORA_BYTES,
     activation_bytes_per_layer,
@@ -11,6 +10,7 @@ from gpuplanner.core.memory import (
     training_activation_bytes,
 )
 from gpuplanner.core.model import ModelArch, synthesize
+from gpuplanner.core.parallelism import training_setup
 
 CATALOGS = load_catalogs()
 GPT3 = CATALOGS.models["gpt-3-175b"]

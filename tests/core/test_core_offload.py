@@ -11,9 +11,9 @@ import pytest
 from gpuplanner.cli import main
 from gpuplanner.core import InputError, PlanInputs, estimate, load_catalogs
 from gpuplanner.core.fields import FORM_FIELDS
-from gpuplanner.core.layout import training_setup
 from gpuplanner.core.model import sizes
 from gpuplanner.core.model_readers import from_hf_config
+from gpuplanner.core.parallelism import training_setup
 from gpuplanner.core.units import GIB
 
 CATALOGS = load_catalogs()

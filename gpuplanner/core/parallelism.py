@@ -1,4 +1,5 @@
-"""Search for the smallest parallel layout that fits (ESTIMATION.md §5).
+"""Parallel layouts (tensor × pipeline × expert × data parallelism, ZeRO stage) a model can take,
+and the search for the smallest that fits.
 
 Memory per GPU has the form overhead + (1 + fragmentation)·(fixed + sharded/dp), so for each
 tensor (t), pipeline (p), expert (e) degree and ZeRO stage the smallest data-parallel degree
