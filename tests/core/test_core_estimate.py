@@ -466,7 +466,7 @@ def test_the_plan_carries_why_it_cannot_be_bought_and_the_sweep_row_says_the_sam
 
 
 def test_a_synthesized_moe_is_named_by_its_count_and_its_launch_quotes_the_name():
-    r = estimate(PlanInputs(params=1.8e12, experts=16, mode="infer", precision="fp8", instance="p5.48xlarge"),
+    r = estimate(PlanInputs(model="", params=1.8e12, experts=16, mode="infer", precision="fp8", instance="p5.48xlarge"),
                  CATALOGS)
     assert r.model_name == "1.8T parameters, 16 experts"
     assert "vllm serve '1.8T parameters, 16 experts' --tensor-parallel-size" in r.engine_flags["vllm"].command
