@@ -9,7 +9,7 @@ import sys
 import time
 
 from gpuplanner.core import PlanInputs, estimate, load_catalogs
-from gpuplanner.core.layout import inference_setup, training_setup
+from gpuplanner.core.parallelism import inference_setup, training_setup
 from gpuplanner.core.memo import forget
 from gpuplanner.core.sweep import sweep
 

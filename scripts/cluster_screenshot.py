@@ -1,5 +1,5 @@
 """Render the Live tab's cluster view offscreen against the test cluster (a real Prometheus
-scraping fake dcgm-exporters, tests/cluster_harness.py) and save docs/screenshots/cluster.png.
+scraping fake dcgm-exporters, tests/helpers/cluster_harness.py) and save docs/screenshots/cluster.png.
 
 Needs Debian's prometheus (scripts/setup.sh installs it). Waits WAIT_S for some history.
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "helpers"))
 
 from cluster_harness import PASSWORD, USER, Cluster  # noqa: E402
 from PySide6 import QtGui, QtWidgets  # noqa: E402  (Qt before pyqtgraph)

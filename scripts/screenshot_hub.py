@@ -1,5 +1,5 @@
 """Render the window offscreen with a plan for a model fetched by its Hugging Face Hub id and save
-docs/screenshots/hub-model.png. The Hub is the tests' loopback server (tests/test_hub_support.py:
+docs/screenshots/hub-model.png. The Hub is the tests' loopback server (tests/helpers/hub_support.py:
 recorded config.json and safetensors headers), so the picture needs no network and no token.
 
     .venv/bin/python scripts/screenshot_hub.py [output-folder]
@@ -13,11 +13,11 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "helpers"))
 
+from hub_support import QWEN, FakeHub  # noqa: E402
 from PySide6 import QtCore, QtWidgets  # noqa: E402  (Qt before pyqtgraph)
 from screenshots import SIZE, Discarding, grab, wait_for_bands  # noqa: E402
-from test_hub_support import QWEN, FakeHub  # noqa: E402
 
 from gpuplanner.core import PlanInputs, load_catalogs  # noqa: E402
 from gpuplanner.ui.main_window import MainWindow  # noqa: E402

@@ -14,6 +14,7 @@ pool; the rest is left for activations and CUDA graphs.
 """
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 
 from gpuplanner.core.memory import DTYPE_BYTES, QUANTIZED, kv_bytes_per_sequence, weight_bytes_per_param
@@ -131,7 +132,7 @@ def launches(arch: ModelArch, precision: str, kv_dtype: str, tp: int, pp: int, e
              concurrency: int, util_cap: float, total_gpu_bytes: float) -> dict:
     """{"vllm": EngineLaunch, "sglang": EngineLaunch} for one replica of the plan's layout.
     Expert parallelism runs attention data parallel over `ep` groups, experts over all GPUs."""
-    model = arch.hf_repo or arch.name
+    model = arch.hf_repo or shlex.quote(arch.name)  # a model with no Hub repo: its name, quoted for the shell
     kv_flag = "fp8" if kv_dtype == "fp8" else "auto"  # auto: the model's dtype
     quant = QUANTIZE_ON_LOAD.get(precision, "")
     seqs = max(1, concurrency)

@@ -13,15 +13,6 @@ from gpuplanner.core.errors import InputError
 from gpuplanner.core.explain import assumptions_for, explanations_for
 from gpuplanner.core.frontier import FRONTIER_ATTR, Frontier, frontier
 from gpuplanner.core.inputs import PlanInputs
-from gpuplanner.core.layout import (
-    Candidate,
-    InferenceSetup,
-    check_fixed_layout,
-    inference_candidate,
-    inference_setup,
-    pp_choices,
-    search_inference,
-)
 from gpuplanner.core.memo import remembered
 from gpuplanner.core.memory import (
     DTYPE_BYTES,
@@ -40,6 +31,15 @@ from gpuplanner.core.money import (
     spot_run,
 )
 from gpuplanner.core.offload import host_memory_bytes
+from gpuplanner.core.parallelism import (
+    Candidate,
+    InferenceSetup,
+    check_fixed_layout,
+    inference_candidate,
+    inference_setup,
+    pp_choices,
+    search_inference,
+)
 from gpuplanner.core.performance import batch_points, compute_dtype, training_flops
 from gpuplanner.core.pricing import (
     SECONDS_PER_MONTH,
@@ -59,7 +59,7 @@ from gpuplanner.core.serving import DEFAULT_ENGINE, ENGINES, Load, OperatingPoin
 from gpuplanner.core.steptime import StepTime, kernel_efficiency, step_setup, step_time
 from gpuplanner.core.text import Text
 from gpuplanner.core.tuning import RECOMPUTE_WORDS, Tuned, runner_up_note, setup_for, tune_training
-from gpuplanner.core.units import HOURS_PER_MONTH, SECONDS_PER_DAY
+from gpuplanner.core.units import HOURS_PER_MONTH, SECONDS_PER_DAY, fmt_count
 
 QUICK_TRAIN_BYTES = 18.0  # 2 half weights + 4 fp32 weights + 4 fp32 grads + 8 AdamW states
 QUICK_FACTOR = 1.25  # 25 % extra for activations
@@ -85,9 +85,9 @@ def resolve_model(inputs: PlanInputs, catalogs: Catalogs) -> ModelArch:
             raise InputError("model", f"'{inputs.model}' is not a preset; use one of "
                              f"{', '.join(sorted(catalogs.models))}, or give a parameter count") from None
     if inputs.experts:
-        return synthesize(inputs.params, name=f"{inputs.params / 1e9:.3g}B parameters, {inputs.experts} experts",
+        return synthesize(inputs.params, name=f"{fmt_count(inputs.params)} parameters, {inputs.experts} experts",
                           experts=inputs.experts, experts_per_token=inputs.experts_per_token)
-    return synthesize(inputs.params, name=f"{inputs.params / 1e9:.3g}B parameters")
+    return synthesize(inputs.params, name=f"{fmt_count(inputs.params)} parameters")
 
 
 def quick_rule(params: float, mode: str, precision: str, gpu: GpuSpec, train_method: str = "full") -> QuickRule:
@@ -202,7 +202,7 @@ def _context(inputs: PlanInputs, catalogs: Catalogs) -> _Context:
     if gpu.measured:
         warnings.append(f"{gpu.full_name}: measured throughput ({gpu.as_of}) replaces datasheet peak × MFU/MBU")
     if arch.synthesized:
-        warnings.append(f"architecture synthesized from {params / 1e9:.3g}B parameters "
+        warnings.append(f"architecture synthesized from {fmt_count(params)} parameters "
                         f"({arch.n_layers} layers, hidden {arch.hidden}): activations and KV cache are approximate")
     if gpu.capacity_is_marketing:
         warnings.append(f"{gpu.name}: reported memory not verified; fitting uses the marketing {gpu.memory_gb_marketing:g} GB")

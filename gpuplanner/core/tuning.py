@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from gpuplanner.core.layout import Candidate, search_training, training_setup
+from gpuplanner.core.parallelism import Candidate, search_training, training_setup
 from gpuplanner.core.performance import hardware_flops
 from gpuplanner.core.units import SECONDS_PER_DAY
 

@@ -1,0 +1,446 @@
+"""Parallel layouts (tensor × pipeline × expert × data parallelism, ZeRO stage) a model can take,
+and the search for the smallest that fits.
+
+Memory per GPU has the form overhead + (1 + fragmentation)·(fixed + sharded/dp), so for each
+tensor (t), pipeline (p), expert (e) degree and ZeRO stage the smallest data-parallel degree
+is solved in closed form instead of by trial. The search keeps, per t, the best layout and
+the reason the others failed, so the result can say why.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+from gpuplanner.core.errors import InputError
+from gpuplanner.core.frameworks import State, buffer_bytes, framework, frozen_gather_bytes, full_training_states
+from gpuplanner.core.memo import remembered
+from gpuplanner.core.memory import (
+    DTYPE_BYTES,
+    LORA_PARAM_BYTES,
+    QLORA_BYTES,
+    edge_params,
+    kv_bytes_per_sequence,
+    lora_adapter_params,
+    optimizer_bytes_per_param,
+    prefill_activation_bytes,
+    replicated_activation_bytes,
+    stage_share,
+    training_activation_bytes,
+    weight_bytes_per_param,
+)
+from gpuplanner.core.model import ModelArch, ModelSizes, sizes
+from gpuplanner.core.offload import gpu_states, offloaded_bytes_per_param
+from gpuplanner.core.result import Layout, MemoryBreakdown
+
+TP_CHOICES = (1, 2, 4, 8, 16, 32, 64)  # above 8 only within a rack-scale NVLink domain (Hardware.max_tp)
+# Pipeline degrees tried; stages may be uneven (the heaviest holds ceil(L/p) blocks), so the
+# same set serves every depth and a deeper model never gets a better split than a shallower one.
+PP_CHOICES = tuple(range(1, 17)) + (20, 24, 32, 40, 48, 64)
+MAX_EP = 64
+MAX_DP = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    layout: Layout
+    breakdown: MemoryBreakdown
+    fits: bool
+    min_gpus: int  # fewest GPUs that hold the job (before deadlines and instance filling)
+
+
+def _layout(c):
+    return Layout(*c) if c else None
+
+
+@lru_cache(maxsize=256)
+def pp_choices(arch: ModelArch) -> tuple:
+    return tuple(p for p in PP_CHOICES if p <= arch.n_layers)
+
+
+def _splits_heads(arch: ModelArch, t: int) -> bool:
+    k = arch.n_heads if arch.is_mla else arch.n_kv_heads
+    return arch.n_heads % t == 0 and (k % t == 0 or t % k == 0)
+
+
+def tp_choices(arch: ModelArch, max_tp: int) -> tuple:
+    """Tensor degrees that split the query heads evenly and the KV heads sensibly."""
+    return tuple(t for t in TP_CHOICES if t <= max_tp and _splits_heads(arch, t))
+
+
+def check_fixed_layout(arch: ModelArch, max_tp: int, fixed_layout: dict, where: str) -> None:
+    """A degree the user fixed must be one the model and the hardware allow; say which and why."""
+    t, p, e, dp = fixed_layout["tp"], fixed_layout["pp"], fixed_layout["ep"], fixed_layout["dp"]
+    k = arch.n_heads if arch.is_mla else arch.n_kv_heads
+    if t and t > max_tp:
+        raise InputError("tp", f"{t} is more than the {max_tp} GPUs of one {where}'s NVLink domain; tensor "
+                         "parallelism stays on NVLink (use pipeline or data parallelism across instances)")
+    if t and not _splits_heads(arch, t):
+        raise InputError("tp", f"{t} must divide the {arch.n_heads} attention heads and the {k} KV heads "
+                         "(or be a multiple of the KV heads)")
+    if p > arch.n_layers:
+        raise InputError("pp", f"{p} is more than the model's {arch.n_layers} layers")
+    if e > 1 and not arch.is_moe:
+        raise InputError("ep", f"{e}: expert parallelism needs a mixture-of-experts model; use 0 or 1")
+    if e and arch.is_moe and arch.n_experts % e:
+        raise InputError("ep", f"{e} must divide the model's {arch.n_experts} experts")
+    if dp and e and dp % e:
+        raise InputError("dp", f"{dp} must be a multiple of the expert-parallel degree {e}")
+
+
+def degree_choices(arch: ModelArch, max_tp: int, fixed_layout: dict) -> tuple[list, list, list]:
+    """Tensor, pipeline and expert degrees to search: the fixed one, or every sensible one."""
+    return ([fixed_layout["tp"]] if fixed_layout["tp"] else list(tp_choices(arch, max_tp)),
+            [fixed_layout["pp"]] if fixed_layout["pp"] else list(pp_choices(arch)),
+            [fixed_layout["ep"]] if fixed_layout["ep"] else list(ep_choices(arch)))
+
+
+def ep_choices(arch: ModelArch) -> tuple:
+    if not arch.is_moe:
+        return (1,)
+    return tuple(e for e in (1, 2, 4, 8, 16, 32, 64) if e <= min(arch.n_experts, MAX_EP)
+                 and arch.n_experts % e == 0)
+
+
+_PARTS = ("weights", "master_weights", "gradients", "optimizer")
+
+
+@dataclass(frozen=True)
+class TrainingSetup:
+    """Per-parameter byte costs and the model's sizes for one training configuration,
+    computed once per estimate so the layout search is plain arithmetic."""
+
+    arch: ModelArch
+    method: str
+    framework: str
+    compute_bytes: float  # width of the math: 2 (16-bit, also fp8 training's weights) or 4
+    full_states: tuple  # frameworks.State of full training (empty for LoRA/QLoRA)
+    weight_bytes: float  # per frozen base parameter (LoRA/QLoRA)
+    edge_weight_bytes: float  # embedding/head (kept 16-bit under QLoRA)
+    optimizer_bytes: float
+    activations_tp1: float  # activation bytes on the busiest GPU at t = 1
+    activations_replicated: float  # of which tensor parallelism does not divide (0 with sequence parallelism)
+    adapters: float  # LoRA adapter parameters (0 for full training)
+    sizes: ModelSizes
+    offload_optimizer: str = "none"  # offload.OFFLOAD_DEVICES
+    offload_params: str = "none"
+    adapter_bytes: float = LORA_PARAM_BYTES  # per LoRA adapter parameter, and again for its gradient
+    adapter_optimizer_bytes: float = 0.0  # optimizer state per adapter parameter
+    _terms: dict = field(default_factory=dict, compare=False, repr=False)  # memo of zero_terms
+
+    def states(self) -> tuple:
+        """The model states on the GPU as frameworks.State (LoRA: the frozen base, sharded by
+        ZeRO-3); offloaded ones live in host memory (core/offload.py)."""
+        if self.method == "full":
+            return gpu_states(self.full_states, self.offload_optimizer, self.offload_params)
+        return (State("weights", self.weight_bytes, 3),)
+
+    def state_amounts(self, tp: int, pp: int, ep: int) -> tuple[list, float]:
+        """([(State, bytes if sharded at dp = 1, bytes if not)]; bytes that are never sharded).
+
+        The heaviest pipeline stage holds ceil(L/p) blocks plus the larger of embedding and
+        head. Routed experts are split over e ranks; ZeRO shards them over the expert
+        data-parallel group dp/e, so sharded they divide by dp like the rest. LoRA adds small
+        fp32 adapters with their own gradients and optimizer states, never sharded."""
+        sz = self.sizes
+        share = stage_share(self.arch.n_layers, pp)
+        dense = sz.block_dense * share / tp
+        experts = sz.block_experts * share / tp
+        edge = edge_params(sz, pp) / tp
+        edge_bytes = None if self.method == "full" else self.edge_weight_bytes
+        amounts = [(st, st.bytes * (dense + experts) + (edge_bytes or st.bytes) * edge,
+                    st.bytes * (dense + experts / ep) + (edge_bytes or st.bytes) * edge) for st in self.states()]
+        adapters = self.adapters * share / tp
+        return amounts, (2 * self.adapter_bytes + self.adapter_optimizer_bytes) * adapters
+
+    def largest_tensor(self) -> float:
+        """Parameters of the largest weight matrix (embedding, MLP or attention projection)."""
+        arch = self.arch
+        return max(arch.vocab * arch.hidden, arch.hidden * max(arch.intermediate, arch.expert_width),
+                   arch.hidden * arch.attn_width)
+
+    def offloaded_bytes_per_param(self) -> float:
+        """Bytes per parameter of the states kept in host memory (core/offload.py)."""
+        if self.method != "full":
+            return 0.0
+        return offloaded_bytes_per_param(self.full_states, self.offload_optimizer, self.offload_params)
+
+    def buffers(self, tp: int, pp: int, ep: int, zero: int) -> float:
+        """The framework's transient buffers on the busiest GPU (frameworks.buffer_bytes and
+        frozen_gather_bytes)."""
+        arch, sz = self.arch, self.sizes
+        block = (sz.block_dense + sz.block_experts / ep) / arch.n_layers
+        if self.method != "full":
+            return frozen_gather_bytes(self.framework, zero, self.weight_bytes, block / tp)
+        largest = self.largest_tensor()
+        linear = (sz.block_dense + sz.block_experts / ep) * stage_share(arch.n_layers, pp)
+        return buffer_bytes(self.framework, zero, self.compute_bytes, largest / tp, block / tp, linear / tp)
+
+    def zero_terms(self, tp: int, pp: int, ep: int) -> tuple:
+        """For ZeRO stages 0..3, (bytes that stay, bytes that divide by dp) of model states and
+        buffers on the busiest GPU; memoized because the search asks for every layout of every
+        GPU type."""
+        key = (tp, pp, ep)
+        if key not in self._terms:
+            amounts, never_sharded = self.state_amounts(tp, pp, ep)
+            self._terms[key] = tuple(
+                (never_sharded + self.buffers(tp, pp, ep, z) + sum(un for st, _, un in amounts if z < st.stage),
+                 sum(sh for st, sh, _ in amounts if st.stage <= z < st.released))
+                for z in range(4))
+        return self._terms[key]
+
+    def memory_parts(self, tp: int, pp: int, ep: int, zero: int, dp: int) -> list:
+        """[weights, master, gradients, optimizer, activations] bytes on the busiest GPU."""
+        amounts, _ = self.state_amounts(tp, pp, ep)
+        parts = dict.fromkeys(_PARTS, 0.0)
+        for st, sh, un in amounts:
+            parts[st.component] += 0.0 if zero >= st.released else (sh / dp if zero >= st.stage else un)
+        adapters = self.adapters * stage_share(self.arch.n_layers, pp) / tp
+        parts["weights"] += self.adapter_bytes * adapters
+        parts["gradients"] += self.adapter_bytes * adapters
+        parts["optimizer"] += self.adapter_optimizer_bytes * adapters
+        return [parts[k] for k in _PARTS] + [self.activations(tp)]
+
+    def activations(self, tp: int) -> float:
+        """Activation bytes on the busiest GPU at tensor degree tp."""
+        return (self.activations_tp1 - self.activations_replicated) / tp + self.activations_replicated
+
+
+@lru_cache(maxsize=128)
+def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str, grad_dtype: str, seq_len: int,
+                   micro_batch: int, recompute: str, flash_attention: bool, lora_rank: int,
+                   framework: str = "zero", sequence_parallel: bool = True, offload_optimizer: str = "none",
+                   offload_params: str = "none", chunked_loss: bool = False,
+                   activation_offload: bool = False) -> TrainingSetup:
+    """The byte costs of one training configuration; cached, because a sweep plans the same
+    configuration on every GPU."""
+    full = method == "full"
+    compute = 2.0 if precision in ("fp8", "int8", "int4") else DTYPE_BYTES[precision]
+    if method == "qlora":
+        base, edge = QLORA_BYTES, 2.0
+    elif method == "lora":
+        base = weight_bytes_per_param(precision)
+        edge = 2.0 if precision in ("fp8", "int8", "int4") else DTYPE_BYTES[precision]
+    else:
+        base = edge = compute  # fp8 training keeps bf16 weights
+    opt = optimizer_bytes_per_param(optimizer, arch)
+    act_bytes = 4.0 if precision == "fp32" else 2.0
+    # PEFT keeps adapters (and so their gradients and optimizer states) in fp32; torchtune builds
+    # the whole model, adapters included, in the training dtype (its recipes' set_default_dtype).
+    adapter = compute if framework == "torchtune" else LORA_PARAM_BYTES
+    return TrainingSetup(
+        arch=arch, method=method, framework=framework, compute_bytes=compute,
+        full_states=full_training_states(framework, compute, precision, grad_dtype == "fp32", opt) if full else (),
+        weight_bytes=base, edge_weight_bytes=edge, optimizer_bytes=opt,
+        activations_tp1=training_activation_bytes(arch, seq_len, micro_batch, 1, recompute, flash_attention, act_bytes,
+                                                  chunked_loss=chunked_loss, offload=activation_offload),
+        activations_replicated=0.0 if sequence_parallel or activation_offload else
+        replicated_activation_bytes(arch, seq_len, micro_batch, recompute, act_bytes),
+        adapters=0.0 if full else lora_adapter_params(arch, lora_rank),
+        sizes=sizes(arch), offload_optimizer=offload_optimizer, offload_params=offload_params,
+        adapter_bytes=adapter, adapter_optimizer_bytes=opt * adapter / LORA_PARAM_BYTES,
+    )
+
+
+def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: float, max_tp: int,
+                    fixed_layout: dict, min_gpus: int = 1, gpus_per_instance: int = 0, max_gpus: float = math.inf):
+    """_search_training, remembered (core.memo): a sweep asks the same search for every instance
+    type with the same GPU and size, and again on every repeat; the result depends only on these
+    arguments."""
+    key = ("training", setup, usable, overhead, frag, max_tp, tuple(sorted(fixed_layout.items())), min_gpus,
+           gpus_per_instance, max_gpus)
+    return remembered(key, lambda: _search_training(setup, usable, overhead, frag, max_tp, fixed_layout, min_gpus,
+                                                    gpus_per_instance, max_gpus))
+
+
+def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag: float, max_tp: int,
+                     fixed_layout: dict, min_gpus: int, gpus_per_instance: int, max_gpus: float):
+    """Best Candidate over all allowed layouts, plus the best layout per tensor degree.
+    Layouts whose tensor × pipeline degree alone exceeds max_gpus (a plan found elsewhere)
+    are not tried.
+
+    Fewest GPUs wins; with an instance type, fewest instances wins and the layout then fills
+    those instances (whole instances are billed, and more data parallelism finishes sooner).
+    Ties go to the lower ZeRO stage, then less pipeline, then less tensor parallelism."""
+    arch = setup.arch
+    tps, pps, eps = degree_choices(arch, max_tp, fixed_layout)
+    fw = framework(setup.framework)
+    if fw.data_parallel_only:
+        tps, pps = [1], [1]
+    zeros = [fixed_layout["zero"]] if fixed_layout["zero"] >= 0 else list(fw.zero_stages)
+    if setup.offload_params != "none":
+        zeros = [3]  # parameter offload is a ZeRO-3 option
+    fixed_dp = fixed_layout["dp"]
+    scale = 1.0 + frag
+    room = usable - overhead
+    fitting = []  # Layouts at the smallest dp that fits (and meets min_gpus)
+    memory_min = 0  # fewest GPUs that hold the job, whatever the deadline
+    smallest = None  # (memory, Layout): reported when nothing fits
+    bound = max_gpus  # GPUs of the best layout so far (rounded up to whole instances)
+    # The same found by this search, billed by the instance (no max_gpus): a layout of more GPUs
+    # (dp is a multiple of e) would be dropped anyway when the layouts fill the fewest instances.
+    billed = math.inf
+    for t in tps:
+        floor = overhead + scale * setup.activations(t)  # all states sharded away
+        if floor > usable:  # activations alone do not fit at this tensor degree
+            if smallest is None or floor < smallest[0]:
+                smallest = (floor, Layout(MAX_DP, t, pps[-1] if pps else 1, eps[-1] if eps else 1, 3))
+            continue
+        for e in eps:
+            for p in pps:
+                if (t * p > bound or t * p * e > billed) and not fixed_dp:
+                    break  # even dp = 1 (dp = e) would need more GPUs than a layout already found
+                terms = setup.zero_terms(t, p, e)
+                acts = setup.activations(t)
+                unbound = False  # memory no longer binds: deeper pipelines only add GPUs
+                for z in zeros:
+                    if z == 3 and e > 1 and not fixed_layout["ep"]:
+                        continue  # ZeRO-3 shards experts anyway: e > 1 only constrains dp
+                    fixed, sharded = terms[z]
+                    fixed += acts
+                    if fixed_dp:
+                        if fixed_dp % e:
+                            continue
+                        dp = fixed_dp
+                    else:
+                        free = room - scale * fixed
+                        if free <= 0:
+                            dp = MAX_DP
+                        else:
+                            dp_memory = max(1, math.ceil(scale * sharded / free - 1e-9))
+                            dp_memory = math.ceil(dp_memory / e) * e
+                            if dp_memory < MAX_DP and (not memory_min or t * p * dp_memory < memory_min):
+                                memory_min = t * p * dp_memory
+                            dp = math.ceil(max(dp_memory, math.ceil(min_gpus / (t * p))) / e) * e
+                            unbound = dp_memory == e and min_gpus <= 1
+                    mem = overhead + scale * (fixed + sharded / dp)
+                    if smallest is None or mem < smallest[0]:
+                        smallest = (mem, Layout(min(dp, MAX_DP), t, p, e, z))
+                    if mem <= usable * (1 + 1e-9) and dp < MAX_DP:
+                        fitting.append((dp, t, p, e, z))
+                        per = gpus_per_instance or 1
+                        bound = min(bound, math.ceil(t * p * dp / per) * per)
+                        if gpus_per_instance:
+                            billed = min(billed, math.ceil(t * p * dp / per) * per)
+                        if fixed_dp and (not memory_min or t * p * dp < memory_min):
+                            memory_min = t * p * dp
+                    if unbound:
+                        break  # a higher ZeRO stage gives the same GPUs with more traffic
+                if unbound and not fixed_layout["pp"]:
+                    break
+    # Candidates are (dp, t, p, e, z) tuples; keys sort by GPUs, then ZeRO stage, pp, tp, ep.
+    if fitting and gpus_per_instance and not fixed_dp:
+        budget = min(math.ceil(dp * t * p / gpus_per_instance) for dp, t, p, e, z in fitting) * gpus_per_instance
+        filled = ((budget // (t * p) // e * e, t, p, e, z) for dp, t, p, e, z in fitting)
+        fitting = [f for f, c in zip(filled, fitting, strict=True) if f[0] >= c[0]]  # more dp only frees memory
+
+        def key(c):
+            return (-c[0] * c[1] * c[2], c[4], c[2], c[1], c[3])
+    else:
+        def key(c):
+            return (c[0] * c[1] * c[2], c[4], c[2], c[1], c[3])
+    notes = {t: _layout(min((c for c in fitting if c[1] == t), key=key, default=None)) for t in tps}
+    if fitting:
+        lay = _layout(min(fitting, key=key))
+    elif smallest:
+        lay = smallest[1]
+    else:
+        return None, notes
+    w, m, g, o, a = setup.memory_parts(lay.tp, lay.pp, lay.ep, lay.zero_stage, lay.dp)
+    buffers = setup.buffers(lay.tp, lay.pp, lay.ep, lay.zero_stage)
+    if not fitting and lay.dp >= MAX_DP:  # nothing fits even with unbounded sharding
+        lay = replace(lay, dp=0)
+    breakdown = MemoryBreakdown(weights=w, master_weights=m, gradients=g, optimizer=o, activations=a,
+                                buffers=buffers, overhead=overhead + frag * (w + m + g + o + a + buffers))
+    return Candidate(lay, breakdown, bool(fitting), memory_min if fitting else 0), notes
+
+
+@dataclass(frozen=True)
+class InferenceSetup:
+    arch: ModelArch
+    sizes: ModelSizes
+    weight_bytes: float
+    edge_weight_bytes: float
+    kv_dtype: str
+    context: int
+    concurrency: int
+    held_tokens: int  # tokens one sequence holds on average in the paged KV pool
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)  # layouts sized, candidates built
+
+    def parts(self, tp: int, pp: int, ep: int) -> tuple:
+        """(weights, kv_cache, activations) bytes on one GPU of a replica of t·p·e GPUs; expert
+        parallelism also splits the batch (attention data parallel across the e groups).
+        Memoized: they do not depend on the GPU, and a sweep sizes every layout on every GPU."""
+        key = (tp, pp, ep)
+        if key not in self._memo:
+            self._memo[key] = self._parts(tp, pp, ep)
+        return self._memo[key]
+
+    def _parts(self, tp: int, pp: int, ep: int) -> tuple:
+        sz, share = self.sizes, stage_share(self.arch.n_layers, pp)
+        weights = (self.weight_bytes * sz.block_dense * share + self.edge_weight_bytes * edge_params(sz, pp)) / tp \
+            + self.weight_bytes * sz.block_experts * share / (tp * ep)
+        seqs = math.ceil(self.concurrency / ep)
+        # a paged pool (vLLM, SGLang, TensorRT-LLM): sequences hold the blocks they use, and the
+        # pool must still hold one sequence of the full context (engines refuse to start otherwise)
+        kv = max(seqs * kv_bytes_per_sequence(self.arch, self.held_tokens, self.kv_dtype, tp, pp),
+                 kv_bytes_per_sequence(self.arch, self.context, self.kv_dtype, tp, pp))
+        acts = prefill_activation_bytes(self.arch, seqs, tp)
+        return weights, kv, acts
+
+
+@lru_cache(maxsize=128)
+def inference_setup(arch: ModelArch, weight_bytes: float, edge_weight_bytes: float, kv_dtype: str, context: int,
+                    concurrency: int, held_tokens: int) -> InferenceSetup:
+    """One serving configuration; cached, so a sweep sizes each layout once for every GPU."""
+    return InferenceSetup(arch, sizes(arch), weight_bytes, edge_weight_bytes, kv_dtype, context, concurrency,
+                          min(held_tokens, context))
+
+
+def inference_candidate(setup: InferenceSetup, overhead: float, frag: float, t: int, p: int, e: int,
+                        fits: bool) -> Candidate:
+    """The replica layout t·p·e with its memory on the busiest GPU; memoized with the setup's
+    parts, since every GPU of a sweep tries the same layouts (the Candidate is immutable)."""
+    key = ("candidate", overhead, frag, t, p, e, fits)
+    if key not in setup._memo:
+        setup._memo[key] = _inference_candidate(setup, overhead, frag, t, p, e, fits)
+    return setup._memo[key]
+
+
+def _inference_candidate(setup: InferenceSetup, overhead: float, frag: float, t: int, p: int, e: int,
+                         fits: bool) -> Candidate:
+    w, kv, a = setup.parts(t, p, e)
+    breakdown = MemoryBreakdown(weights=w, kv_cache=kv, activations=a, overhead=overhead + frag * (w + kv + a))
+    layout = Layout(e, t, p, e, 0)  # the e groups are attention data parallel
+    return Candidate(layout, breakdown, fits, layout.gpus if fits else 0)
+
+
+def search_inference(setup: InferenceSetup, usable: float, overhead: float, frag: float, max_tp: int,
+                     fixed_layout: dict):
+    """Replica layouts (t·p·e GPUs) that hold the weights plus the KV cache the requested
+    concurrent sequences hold on average (InferenceSetup.held_tokens): for each tensor and expert degree, the shallowest pipeline that fits
+    (deeper ones only add GPUs and latency). Returns (fitting Candidates, the smallest-memory
+    Candidate when none fits, the fewest-GPU layout per tensor degree)."""
+    arch = setup.arch
+    tps, pps, eps = degree_choices(arch, max_tp, fixed_layout)
+    scale = 1.0 + frag
+
+    fitting, smallest = [], None  # smallest: (memory, t, p, e)
+    for t in tps:
+        for e in eps:
+            for i, p in enumerate(pps):
+                w, kv, a = setup.parts(t, p, e)
+                mem = overhead + scale * (w + kv + a)
+                if smallest is None or mem < smallest[0]:
+                    smallest = (mem, t, p, e)
+                if mem <= usable * (1 + 1e-9):
+                    fitting.append(inference_candidate(setup, overhead, frag, t, p, e, True))
+                    break
+                if i == 0 and len(pps) > 1:  # the deepest split needs the least memory:
+                    deepest = setup.parts(t, pps[-1], e)  # if it fails, all do
+                    if overhead + scale * sum(deepest) > usable * (1 + 1e-9):
+                        break
+    notes = {t: min((c.layout for c in fitting if c.layout.tp == t), key=lambda x: (x.gpus, x.pp), default=None)
+             for t in tps}
+    fallback = inference_candidate(setup, overhead, frag, *smallest[1:], False) if smallest and not fitting else None
+    return fitting, fallback, notes

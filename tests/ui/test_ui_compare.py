@@ -1,0 +1,184 @@
+"""The Compare tab: numeric sorting, filters, the cheapest row, the candidates chart."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from PySide6 import QtCore
+
+from gpuplanner.core import PlanInputs, estimate
+from gpuplanner.core.sweep import COLUMNS, sweep
+from gpuplanner.report import write_csv
+from gpuplanner.report.content import candidate_cells
+from gpuplanner.ui.compare.model import COLUMN_INDEX, SORT_ROLE, SweepFilter, SweepTableModel
+from gpuplanner.ui.compare.tab import CompareTab
+
+ASC = QtCore.Qt.SortOrder.AscendingOrder
+
+
+
+def table(costs, clouds=None, fits=None, mode="train") -> pd.DataFrame:
+    rows = []
+    for i, cost in enumerate(costs):
+        row = dict.fromkeys(COLUMNS, math.nan)
+        row.update(mode=mode, precision="bf16", cloud=(clouds or ["aws"] * len(costs))[i],
+                   instance_type=f"inst-{i}", gpu="H100", fits=(fits or [True] * len(costs))[i],
+                   meets_slo=(fits or [True] * len(costs))[i], training_cost_usd=cost, reason="")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def column_values(proxy, key, role=QtCore.Qt.ItemDataRole.DisplayRole):
+    return [proxy.index(r, COLUMN_INDEX[key]).data(role) for r in range(proxy.rowCount())]
+
+
+def test_cost_sorts_numerically_not_as_text(qtbot):
+    model = SweepTableModel()
+    proxy = SweepFilter()
+    proxy.setSourceModel(model)
+    model.set_table(table([100.0, 9.5, 10.2, math.nan]))
+    proxy.sort(COLUMN_INDEX["training_cost_usd"], ASC)
+    assert column_values(proxy, "training_cost_usd") == ["$9.50", "$10.20", "$100", ""]
+    assert column_values(proxy, "training_cost_usd", SORT_ROLE)[:3] == [9.5, 10.2, 100.0]
+    proxy.sort(COLUMN_INDEX["training_cost_usd"], QtCore.Qt.SortOrder.DescendingOrder)
+    assert column_values(proxy, "training_cost_usd") == ["$100", "$10.20", "$9.50", ""]  # gaps stay last
+
+
+def test_filters_and_cheapest_highlight(qtbot):
+    tab = CompareTab()
+    qtbot.addWidget(tab)
+    data = table([30.0, 20.0, 10.0, 5.0], clouds=["aws", "gcp", "gcp", "aws"], fits=[True, True, True, False])
+    tab.set_table(data)
+    tab.set_mode("train")
+    assert tab.proxy.rowCount() == 3  # fits only by default
+    assert [tab.model.rows[i]["instance_type"] for i in tab.model.cheapest] == ["inst-2"]
+    tab.cloud_filter.setCurrentIndex(tab.cloud_filter.findData("aws"))
+    assert column_values(tab.proxy, "instance_type") == ["inst-0"]
+    assert [tab.model.rows[i]["instance_type"] for i in tab.model.cheapest] == ["inst-0"]  # among those shown
+    tab.fits_only.setChecked(False)
+    assert sorted(column_values(tab.proxy, "instance_type")) == ["inst-0", "inst-3"]
+    background = QtCore.Qt.ItemDataRole.BackgroundRole
+    shown = {tab.model.rows[r]["instance_type"]: tab.model.index(r, 0).data(background) for r in range(4)}
+    assert shown["inst-0"] is not None and shown["inst-3"] is None
+    tab.mode_filter.setCurrentIndex(tab.mode_filter.findData("infer"))
+    assert tab.proxy.rowCount() == 0
+
+
+def test_window_compare_tab_matches_the_core_sweep(make_window, qtbot, catalogs):
+    window = make_window()
+    window.tabs.setCurrentWidget(window.compare_tab)
+    qtbot.waitUntil(lambda: window.compare.table is not None)
+    expected = sweep(PlanInputs(), catalogs, modes=("train",))  # only the mode shown is computed
+    pd.testing.assert_frame_equal(window.compare.table, expected)
+    tab = window.compare_tab
+    fitting = expected[(expected["mode"] == "train") & expected["fits"]]
+    assert tab.proxy.rowCount() == len(fitting)
+    costs = column_values(tab.proxy, "training_cost_usd", SORT_ROLE)
+    assert costs == sorted(costs)  # cheapest first
+    assert costs[0] == fitting["training_cost_usd"].min()
+    assert tab.model.rows[next(iter(tab.model.cheapest))]["training_cost_usd"] == costs[0]
+    assert len(tab.chart.listDataItems()) == min(5, len(fitting))
+
+
+def test_serving_chart_draws_one_curve_per_selected_candidate(make_window, qtbot):
+    window = make_window()
+    window.tabs.setCurrentWidget(window.compare_tab)
+    tab = window.compare_tab
+    tab.mode_filter.setCurrentIndex(tab.mode_filter.findData("infer"))
+    qtbot.waitUntil(lambda: window.compare.table is not None and set(window.compare.table["mode"]) == {"infer"})
+    tab.view.selectRow(0)  # its curve is computed on a worker thread
+    qtbot.waitUntil(lambda: len(tab.chart.listDataItems()) == 1)
+    curves = tab.chart.listDataItems()
+    assert len(curves) == 1
+    x, y = curves[0].getData()
+    assert len(x) > 1 and (y > 0).all()
+
+
+def test_window_pdf_and_csv_agree_on_the_cheapest_row(qtbot, catalogs, tmp_path):
+    """Issue 9: the Compare highlight, the PDF's first best candidate and the CSV's `cheapest`
+    column name the same row, per mode (the window once ranked by $/1M tokens, the PDF by $/month)."""
+    inputs = PlanInputs(model="llama-3.1-70b", mode="infer", instance="p5.48xlarge")
+    table = sweep(inputs, catalogs)
+    tab = CompareTab()
+    qtbot.addWidget(tab)
+    tab.set_table(table)
+    comparison = pd.read_csv(write_csv(estimate(inputs, catalogs), table, tmp_path / "plan.csv")[1])
+    for mode in ("train", "infer"):
+        tab.set_mode(mode)
+        (window_row,) = [tab.model.rows[i] for i in tab.model.cheapest]
+        _, cells, _ = candidate_cells(estimate(inputs.with_(mode=mode), catalogs), table)
+        (csv_row,) = comparison[(comparison["mode"] == mode) & comparison["cheapest"]].to_dict("records")
+        picked = {(r["instance_type"], r["precision"]) for r in (window_row, csv_row)}
+        assert picked == {(cells[0][0], cells[0][2])}
+        # the rule itself: no feasible row of the mode bills less
+        feasible = table[(table["mode"] == mode) & table["fits"] & table["meets_slo"]]
+        cost = "monthly_cost_usd" if mode == "infer" else "training_cost_usd"
+        assert csv_row[cost] == pytest.approx(feasible[cost].min())
+
+
+def test_sweep_marks_exactly_one_cheapest_row_per_mode(catalogs):
+    table = sweep(PlanInputs(model="mixtral-8x7b-v0.1"), catalogs)
+    assert table.groupby("mode")["cheapest"].sum().to_dict() == {"infer": 1, "train": 1}
+    assert table[table["cheapest"]][["fits", "meets_slo"]].all().all()
+
+
+def test_the_frontier_arrives_with_the_serving_sweep_and_marks_the_plan(qtbot, catalogs):
+    """Seed 001's chart: tokens/s per GPU against tokens/s per user on the plan's hardware,
+    computed on the sweep's worker (it rides on the table) and drawn beside the candidates."""
+    from gpuplanner.core.frontier import FRONTIER_ATTR
+    from gpuplanner.ui.compare.sweep_runner import SweepRunner
+
+    inputs = PlanInputs(model="llama-3.1-70b", mode="infer", instance="p5.48xlarge")
+    runner = SweepRunner()
+    with qtbot.waitSignal(runner.ready, timeout=60000) as got:
+        runner.request(inputs, catalogs, ("infer",))
+    table = got.args[2]
+    frontier = table.attrs[FRONTIER_ATTR]
+    plan = estimate(inputs, catalogs)
+    assert frontier.hardware == "p5.48xlarge" and (frontier.chosen.tp, frontier.chosen.pp) == (plan.layout.tp,
+                                                                                                 plan.layout.pp)
+    tab = CompareTab()
+    qtbot.addWidget(tab)
+    tab.set_table(table)
+    curves = tab.frontier_chart.listDataItems()
+    assert len(curves) == 3  # every layout × batch, the Pareto line, this plan
+    x, y = curves[1].getData()
+    assert list(x) == [q.tokens_per_s_per_user for q in frontier.pareto] and (y > 0).all()
+    tab.set_mode("infer")
+    assert tab.frontier_chart.isVisibleTo(tab)
+    tab.set_mode("train")  # a serving chart: hidden beside training rows
+    assert not tab.frontier_chart.isVisibleTo(tab)
+    runner.stop()
+
+
+def test_no_column_is_clipped_after_a_mode_switch(make_window, qtbot):
+    """Issue 12: columns sized for the first table clipped the serving figures at 1280×800."""
+    window = make_window()
+    window.show()
+    window.tabs.setCurrentWidget(window.compare_tab)
+    tab = window.compare_tab
+    qtbot.waitUntil(lambda: window.compare.table is not None)
+    tab.mode_filter.setCurrentIndex(tab.mode_filter.findData("infer"))
+    qtbot.waitUntil(lambda: window.compare.table is not None and set(window.compare.table["mode"]) == {"infer"})
+    header = tab.view.horizontalHeader()
+    shown = [c for c in range(tab.model.columnCount()) if not tab.view.isColumnHidden(c)][:-1]  # the last stretches
+    assert "$/1M tok" in [tab.model.headerData(c, QtCore.Qt.Orientation.Horizontal) for c in shown]
+    for c in shown:
+        assert tab.view.columnWidth(c) >= max(tab.view.sizeHintForColumn(c), header.sectionSizeHint(c)), c
+
+
+def test_legend_sits_outside_the_plot_and_merges_coincident_candidates(qtbot):
+    """Issue 12: the legend covered the points and listed candidates hidden under one another."""
+    tab = CompareTab()
+    qtbot.addWidget(tab)
+    rows = [{"instance_type": name, "precision": "bf16", "training_days": days, "training_cost_usd": cost}
+            for name, days, cost in (("a", 10.0, 5e5), ("b", 10.0, 5e5), ("c", 20.0, 3e5))]
+    tab.chart.show_training(rows)
+    assert tab.chart.plotItem.legend is None  # nothing drawn over the data
+    text = tab.chart.legend.text()
+    assert "a bf16 = b bf16 (same values)" in text and text.count("●") == 2
+    brushes = [item.opts["symbolBrush"] for item in tab.chart.listDataItems()]
+    assert brushes[0] == brushes[1] != brushes[2]
+    tab.chart.show_training(rows[2:])  # fewer candidates: items are reused, the extra ones removed
+    assert len(tab.chart.listDataItems()) == 1 and "same values" not in tab.chart.legend.text()
