@@ -2,15 +2,15 @@
 bundled catalogs, in CPU time (the machine may be shared: wall time is noisier). A first sweep
 starts with nothing in core.memo (serving searches, replica models, training layout searches: as
 after a form edit that changes the load); a cold one also drops the per-configuration setups
-(layout.training_setup/inference_setup, as after a model change); a repeat reuses everything.
+(parallelism.training_setup/inference_setup, as after a model change); a repeat reuses everything.
 Prints medians and minima; run: .venv/bin/python benchmarks/sweep_speed.py MODEL"""
 import statistics
 import sys
 import time
 
 from gpuplanner.core import PlanInputs, estimate, load_catalogs
-from gpuplanner.core.parallelism import inference_setup, training_setup
 from gpuplanner.core.memo import forget
+from gpuplanner.core.parallelism import inference_setup, training_setup
 from gpuplanner.core.sweep import sweep
 
 
