@@ -6,10 +6,11 @@ driver cannot freeze the window. Curves are created once and fed with
 ``setData``; the x axis is wall-clock time, which the benchmark's own
 timestamps (torch memory, phases) share.
 
-Cost (benchmarks/monitor_cost.py): a redraw of the scrolling plots takes
-15-25 ms of CPU here, so the panel redraws once a second by default (each
-redraw shows both 2 Hz samples) and draws no grid (alpha-blended grid lines
-cost five times the rest of a redraw).
+Cost (benchmarks/monitor_cost.py, budget < 1 % of one core): the panel redraws
+once a second by default (each redraw shows both 2 Hz samples) and draws no
+grid (alpha-blended grid lines cost five times the rest of a redraw). A redraw
+is one paint, not two: the views settle their new ranges before the paint.
+Curves are bare ``PlotCurveItem``s; static axes and legends are cached pixmaps.
 """
 from __future__ import annotations
 
@@ -166,7 +167,7 @@ class _KindPage(QtWidgets.QWidget):
         labels_row.addStretch(1)
         self.graphics = pg.GraphicsLayoutWidget()
         self.plots: list[pg.PlotItem] = []
-        self.curves: list[tuple[_Field, pg.PlotDataItem]] = []
+        self.curves: list[tuple[_Field, pg.PlotCurveItem]] = []
         for row, spec in enumerate(plots):
             plot = self.graphics.addPlot(row=row, col=0, axisItems={"bottom": pg.DateAxisItem()})
             plot.setLabel("left", spec.title)
@@ -181,16 +182,34 @@ class _KindPage(QtWidgets.QWidget):
             for curve in spec.curves:
                 style = QtCore.Qt.PenStyle.DashLine if curve.dashed else QtCore.Qt.PenStyle.SolidLine
                 pen = pg.mkPen(curve.color, width=1, style=style)
-                item = plot.plot(name=curve.field.label, pen=pen, connect="finite")  # NaN = gap
+                # a bare curve: PlotDataItem's extra layer cost most of a redraw's setData time
+                item = pg.PlotCurveItem(name=curve.field.label, pen=pen, connect="finite")  # NaN = gap
+                plot.addItem(item)
                 self.curves.append((curve.field, item))
             self.plots.append(plot)
         for plot in self.plots[:-1]:
             plot.hideAxis("bottom")
+        self._cache_static_items()
         self._style()
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(labels_row)
         layout.addWidget(self.graphics, 1)
+
+    def _cache_static_items(self) -> None:
+        """Scrolling repaints every plot each second. Left axes and legends rarely change: keep
+        them as pixmaps (re-rendered only when they do change) instead of re-drawing their text.
+        No axis has units, so its SI prefix never changes: skip the per-range label update."""
+        cached = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+        for plot in self.plots:
+            for name in ("left", "bottom", "top", "right"):
+                plot.getAxis(name).enableAutoSIPrefix(False)
+            plot.getAxis("left").setCacheMode(cached)
+            legend_items = [plot.legend]
+            while legend_items:
+                item = legend_items.pop()
+                item.setCacheMode(cached)
+                legend_items.extend(item.childItems())
 
     def _style(self) -> None:
         """Follow the palette (light or dark), like the planner's charts."""
@@ -215,6 +234,10 @@ class _KindPage(QtWidgets.QWidget):
             if text != label.text():  # an unchanged label costs no re-layout
                 label.setText(text)
         self.plots[0].setXRange(start_s, end_s, padding=0)
+        for plot in self.plots:
+            # Settle the new ranges now: left to the paint, they move the curves during it,
+            # which schedules a second full paint of every plot.
+            plot.vb.prepareForPaint()
 
 
 class LivePanel(QtWidgets.QWidget):
@@ -251,6 +274,7 @@ class LivePanel(QtWidgets.QWidget):
         self._bench = RingBuffer(_BENCH_COLUMNS, sampler.rates.usage_capacity)
         self._phases: dict[tuple[str, float], _Phase] = {}
         self._shown_processes: tuple[ProcessSample, ...] = ()
+        self._shown_note: str | None = None
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(drain_interval_ms)
         self.drain_interval_ms = drain_interval_ms
@@ -552,9 +576,11 @@ class LivePanel(QtWidgets.QWidget):
         note = ("" if processes else
                 "No GPU is monitored, so no processes are listed: the driver (NVML) reports memory per "
                 "process only for NVIDIA GPUs." if on_host else "No process is using this GPU right now.")
-        self.process_note.setText(note)
-        self.process_note.setVisible(bool(note))
-        self.process_table.setVisible(not note)
+        if note != self._shown_note:  # unchanged: no relayout
+            self._shown_note = note
+            self.process_note.setText(note)
+            self.process_note.setVisible(bool(note))
+            self.process_table.setVisible(not note)
         if processes == self._shown_processes:
             return
         self._shown_processes = processes
