@@ -144,6 +144,17 @@ def _format_value(value: float, unit: str) -> str:
     return f"{value:,.{digits}f} {unit}"
 
 
+def _nice_range(low: float, high: float) -> tuple[float, float]:
+    """``low``..``high`` widened to multiples of a power of ten near their span (never below 0
+    for non-negative data): 0.5..80 GiB shows as 0..80, 35..75 °C as 30..80."""
+    span = high - low if high > low else max(abs(high), 1.0)
+    step = 10.0 ** math.floor(math.log10(span))
+    nice_low, nice_high = math.floor(low / step) * step, math.ceil(high / step) * step
+    if nice_high == nice_low:  # a flat line sits mid-plot
+        nice_low, nice_high = nice_low - step, nice_high + step
+    return (max(nice_low, 0.0) if low >= 0 else nice_low), nice_high
+
+
 @dataclass
 class _Phase:
     name: str
@@ -168,15 +179,17 @@ class _KindPage(QtWidgets.QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.plots: list[pg.PlotItem] = []
         self.curves: list[tuple[_Field, pg.PlotCurveItem]] = []
+        self._plot_curves: dict[int, list[pg.PlotCurveItem]] = {}  # row -> its curves (auto-scaled rows)
+        self._auto_y = [spec.fixed_y is None for spec in plots]
+        self._y_ranges: list[tuple[float, float] | None] = [None] * len(plots)
         for row, spec in enumerate(plots):
             plot = self.graphics.addPlot(row=row, col=0, axisItems={"bottom": pg.DateAxisItem()})
             plot.setLabel("left", spec.title)
             plot.setMenuEnabled(False)
             plot.addLegend(offset=(5, 5), labelTextSize="8pt")
-            plot.enableAutoRange(x=False)
+            plot.disableAutoRange()  # x follows the clock; y is set from the shown values (_nice_range)
             if spec.fixed_y is not None:
                 plot.setYRange(*spec.fixed_y, padding=0.02)
-                plot.enableAutoRange(y=False)
             if self.plots:
                 plot.setXLink(self.plots[0])
             for curve in spec.curves:
@@ -185,6 +198,7 @@ class _KindPage(QtWidgets.QWidget):
                 # a bare curve: PlotDataItem's extra layer cost most of a redraw's setData time
                 item = pg.PlotCurveItem(name=curve.field.label, pen=pen, connect="finite")  # NaN = gap
                 plot.addItem(item)
+                self._plot_curves.setdefault(row, []).append(item)
                 self.curves.append((curve.field, item))
             self.plots.append(plot)
         for plot in self.plots[:-1]:
@@ -195,6 +209,22 @@ class _KindPage(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(labels_row)
         layout.addWidget(self.graphics, 1)
+
+    def _scale_y(self) -> None:
+        """Fit each auto-scaled plot to its shown values on round bounds, so the y axis (a cached
+        pixmap) moves only when the data leave its range, not with every new sample."""
+        for row, plot in enumerate(self.plots):
+            if not self._auto_y[row]:
+                continue
+            shown = [item.yData for item in self._plot_curves[row] if item.yData is not None and len(item.yData)]
+            values = np.concatenate(shown) if shown else np.empty(0)
+            values = values[np.isfinite(values)]
+            if not values.size:
+                continue
+            bounds = _nice_range(float(values.min()), float(values.max()))
+            if bounds != self._y_ranges[row]:
+                self._y_ranges[row] = bounds
+                plot.setYRange(*bounds, padding=0.02)
 
     def _cache_static_items(self) -> None:
         """Scrolling repaints every plot each second. Left axes and legends rarely change: keep
@@ -234,6 +264,7 @@ class _KindPage(QtWidgets.QWidget):
             if text != label.text():  # an unchanged label costs no re-layout
                 label.setText(text)
         self.plots[0].setXRange(start_s, end_s, padding=0)
+        self._scale_y()
         for plot in self.plots:
             # Settle the new ranges now: left to the paint, they move the curves during it,
             # which schedules a second full paint of every plot.
