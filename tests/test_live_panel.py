@@ -255,3 +255,48 @@ def test_an_empty_process_table_says_why(qtbot, make_panel) -> None:
     qtbot.waitUntil(lambda: panel.process_note.text() != "", timeout=5000)
     assert "No GPU is monitored" in panel.process_note.text() and panel.process_note.isVisible()
     assert not panel.process_table.isVisible()
+
+
+def test_a_redraw_is_one_paint_of_the_plots(qtbot, make_panel, tmp_path: Path) -> None:
+    """Issue 12 budget: moving the time axis inside the paint scheduled a second full paint."""
+    from PySide6 import QtCore
+
+    path = write_synthetic_session(tmp_path / "s.jsonl", usage_count=40)
+    panel = replayed(qtbot, make_panel, path)
+    panel.stop()
+    viewport = panel.pages[DeviceKind.GPU].graphics.viewport()
+
+    class PaintCounter(QtCore.QObject):
+        paints = 0
+
+        def eventFilter(self, watched, event) -> bool:
+            if event.type() == QtCore.QEvent.Type.Paint:
+                PaintCounter.paints += 1
+            return False
+
+    counter = PaintCounter()
+    viewport.installEventFilter(counter)
+    qtbot.wait(50)  # any paint still pending from start-up
+    PaintCounter.paints = 0
+    panel.set_history_window(60.0)  # a new x range on every plot
+    qtbot.waitUntil(lambda: PaintCounter.paints > 0, timeout=2000)
+    qtbot.wait(100)
+    assert PaintCounter.paints == 1
+
+
+def test_y_axes_sit_on_round_bounds_that_hold_the_shown_values(qtbot, make_panel, tmp_path: Path) -> None:
+    """The y range moves in round steps (the axis is a cached picture), never clipping a value."""
+    path = write_synthetic_session(tmp_path / "s.jsonl", usage_count=60)
+    session = read_session(path)
+    panel = replayed(qtbot, make_panel, path)
+    memory, _, power, temperature = panel.pages[DeviceKind.GPU].plots
+    low, high = memory.viewRange()[1]
+    assert (low, high) == pytest.approx((-0.02 * 80, 80 * 1.02))  # 0..80 GiB: used, reserved and total
+    low, high = power.viewRange()[1]
+    assert (low, high) == pytest.approx((-0.02 * 700, 700 * 1.02))  # 0..700 W: the limit on top
+    view_low, view_high = temperature.viewRange()[1]
+    padding = (view_high - view_low) / 1.04 * 0.02
+    low, high = view_low + padding, view_high - padding
+    shown = [s.temperature_c for s in session.sensors]
+    assert low <= min(shown) and max(shown) <= high
+    assert (low, high) == pytest.approx((10 * round(low / 10), 10 * round(high / 10)))  # round tens of °C

@@ -6,11 +6,13 @@ driver cannot freeze the window. Curves are created once and fed with
 ``setData``; the x axis is wall-clock time, which the benchmark's own
 timestamps (torch memory, phases) share.
 
-Cost (benchmarks/monitor_cost.py, budget < 1 % of one core): the panel redraws
-once a second by default (each redraw shows both 2 Hz samples) and draws no
-grid (alpha-blended grid lines cost five times the rest of a redraw). A redraw
-is one paint, not two: the views settle their new ranges before the paint.
-Curves are bare ``PlotCurveItem``s; static axes and legends are cached pixmaps.
+Cost (benchmarks/monitor_cost.py, budget < 1 % of one core): a redraw of the
+scrolling plots takes ~15 ms of CPU here, so the panel redraws every 2 s by
+default (each redraw adds all four 2 Hz samples) and draws no grid
+(alpha-blended grid lines cost five times the rest of a redraw). A redraw is one
+paint, not two: the views settle their new ranges before the paint. Curves are
+bare ``PlotCurveItem``s; y ranges move only in round steps, so the left axes and
+the legends stay cached pixmaps.
 """
 from __future__ import annotations
 
@@ -286,7 +288,7 @@ class LivePanel(QtWidgets.QWidget):
         self,
         sampler: Sampler,
         parent: QtWidgets.QWidget | None = None,
-        drain_interval_ms: int = 1000,
+        drain_interval_ms: int = 2000,
         dialogs: Dialogs | None = None,
         cluster_panel: QtWidgets.QWidget | None = None,
     ) -> None:
