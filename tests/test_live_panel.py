@@ -300,3 +300,22 @@ def test_y_axes_sit_on_round_bounds_that_hold_the_shown_values(qtbot, make_panel
     shown = [s.temperature_c for s in session.sensors]
     assert low <= min(shown) and max(shown) <= high
     assert (low, high) == pytest.approx((10 * round(low / 10), 10 * round(high / 10)))  # round tens of °C
+
+
+def test_a_curve_whose_samples_did_not_change_is_not_redrawn(qtbot, make_panel, tmp_path: Path, monkeypatch) -> None:
+    """Issue 12 budget: without a benchmark the torch curves stay empty; setting them again costs a redraw."""
+    path = write_synthetic_session(tmp_path / "s.jsonl", usage_count=20, start_s=1000.0)
+    panel = replayed(qtbot, make_panel, path)
+    calls = {"torch allocated": 0, "used": 0}
+    for label in calls:
+        item = curve(panel, label)
+        original = item.setData
+        monkeypatch.setattr(item, "setData", lambda *a, _o=original, _l=label, **k: (calls.__setitem__(
+            _l, calls[_l] + 1), _o(*a, **k)))
+    panel.set_history_window(60.0)  # same samples shown
+    assert calls == {"torch allocated": 0, "used": 0}
+    panel.add_benchmark_metrics(1002.0, 4 * GIB, 6 * GIB)
+    panel.drain_now()
+    assert calls == {"torch allocated": 1, "used": 0}
+    x, y = curve(panel, "torch allocated").getData()
+    assert list(x) == [1002.0] and list(y) == [4.0]

@@ -183,6 +183,7 @@ class _KindPage(QtWidgets.QWidget):
         self.curves: list[tuple[_Field, pg.PlotCurveItem]] = []
         self._plot_curves: dict[int, list[pg.PlotCurveItem]] = {}  # row -> its curves (auto-scaled rows)
         self._auto_y = [spec.fixed_y is None for spec in plots]
+        self._shown_spans: list[tuple[float, ...] | None] = []  # per curve: (count, first, last time) drawn
         self._y_ranges: list[tuple[float, float] | None] = [None] * len(plots)
         for row, spec in enumerate(plots):
             plot = self.graphics.addPlot(row=row, col=0, axisItems={"bottom": pg.DateAxisItem()})
@@ -201,6 +202,7 @@ class _KindPage(QtWidgets.QWidget):
                 item = pg.PlotCurveItem(name=curve.field.label, pen=pen, connect="finite")  # NaN = gap
                 plot.addItem(item)
                 self._plot_curves.setdefault(row, []).append(item)
+                self._shown_spans.append(None)
                 self.curves.append((curve.field, item))
             self.plots.append(plot)
         for plot in self.plots[:-1]:
@@ -255,10 +257,13 @@ class _KindPage(QtWidgets.QWidget):
         super().changeEvent(event)
 
     def show_window(self, tables: dict[str, dict[str, np.ndarray]], start_s: float, end_s: float) -> None:
-        for spec, item in self.curves:
+        for i, (spec, item) in enumerate(self.curves):
             times_s, values = spec.fetch(tables)
             first = int(np.searchsorted(times_s, start_s))
-            item.setData(times_s[first:], values[first:])
+            span = (len(times_s) - first, *times_s[first:][[0, -1]]) if first < len(times_s) else (0,)
+            if span != self._shown_spans[i]:  # same samples (e.g. no benchmark yet): keep the curve as drawn
+                self._shown_spans[i] = span
+                item.setData(times_s[first:], values[first:])
         for spec, label in self.value_labels:
             times_s, values = spec.fetch(tables)
             latest = values[-1] if len(values) else math.nan
