@@ -2,7 +2,7 @@
 
 Runs each scenario for a while with the panel shown (offscreen), its history
 pre-filled with 15 minutes of samples so the plots draw a full window, and
-reports process CPU time (all threads) as % of one core. Target: under 2 %.
+reports process CPU time (all threads) as % of one core. Budget (issue 12): under 1 %.
 
     python benchmarks/monitor_cost.py [--seconds 12]
 """
@@ -56,8 +56,9 @@ def run(app: QtWidgets.QApplication, name: str, sampler: Sampler, seconds: float
     print(f"{name}: panel redraws every {panel.drain_interval_ms} ms")
     panel.resize(1000, 800)
     panel.show()
-    warmup_end = time.monotonic() + 2.0
-    while time.monotonic() < warmup_end:  # start-up and the pre-filled first drain are not steady state
+    # start-up, the pre-filled first drain and its first paint are not steady state: wait past them
+    warmup_end = time.monotonic() + 2.0 + 2 * panel.drain_interval_ms / 1000
+    while time.monotonic() < warmup_end:
         app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
     cpu_start_s, wall_start_s = time.process_time(), time.monotonic()
     loop = QtCore.QEventLoop()
@@ -97,8 +98,8 @@ def main() -> int:
             print(f"{name:<44} {idle:5.2f} % of one core")
             continue
         worst = max(worst, run(app, name, sampler, args.seconds))
-    print(f"worst case: {worst:.2f} % of one core (target < 2 %)")
-    return 0 if worst < 2.0 else 1
+    print(f"worst case: {worst:.2f} % of one core (budget < 1 %)")
+    return 0 if worst < 1.0 else 1
 
 
 if __name__ == "__main__":

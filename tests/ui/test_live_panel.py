@@ -255,3 +255,67 @@ def test_an_empty_process_table_says_why(qtbot, make_panel) -> None:
     qtbot.waitUntil(lambda: panel.process_note.text() != "", timeout=5000)
     assert "No GPU is monitored" in panel.process_note.text() and panel.process_note.isVisible()
     assert not panel.process_table.isVisible()
+
+
+def test_a_redraw_is_one_paint_of_the_plots(qtbot, make_panel, tmp_path: Path) -> None:
+    """Issue 12 budget: moving the time axis inside the paint scheduled a second full paint."""
+    from PySide6 import QtCore
+
+    path = write_synthetic_session(tmp_path / "s.jsonl", usage_count=40)
+    panel = replayed(qtbot, make_panel, path)
+    panel.stop()
+    viewport = panel.pages[DeviceKind.GPU].graphics.viewport()
+
+    class PaintCounter(QtCore.QObject):
+        paints = 0
+
+        def eventFilter(self, watched, event) -> bool:
+            if event.type() == QtCore.QEvent.Type.Paint:
+                PaintCounter.paints += 1
+            return False
+
+    counter = PaintCounter()
+    viewport.installEventFilter(counter)
+    qtbot.wait(50)  # any paint still pending from start-up
+    PaintCounter.paints = 0
+    panel.set_history_window(60.0)  # a new x range on every plot
+    qtbot.waitUntil(lambda: PaintCounter.paints > 0, timeout=2000)
+    qtbot.wait(100)
+    assert PaintCounter.paints == 1
+
+
+def test_y_axes_sit_on_round_bounds_that_hold_the_shown_values(qtbot, make_panel, tmp_path: Path) -> None:
+    """The y range moves in round steps (the axis is a cached picture), never clipping a value."""
+    path = write_synthetic_session(tmp_path / "s.jsonl", usage_count=60)
+    session = read_session(path)
+    panel = replayed(qtbot, make_panel, path)
+    memory, _, power, temperature = panel.pages[DeviceKind.GPU].plots
+    low, high = memory.viewRange()[1]
+    assert (low, high) == pytest.approx((-0.02 * 80, 80 * 1.02))  # 0..80 GiB: used, reserved and total
+    low, high = power.viewRange()[1]
+    assert (low, high) == pytest.approx((-0.02 * 700, 700 * 1.02))  # 0..700 W: the limit on top
+    view_low, view_high = temperature.viewRange()[1]
+    padding = (view_high - view_low) / 1.04 * 0.02
+    low, high = view_low + padding, view_high - padding
+    shown = [s.temperature_c for s in session.sensors]
+    assert low <= min(shown) and max(shown) <= high
+    assert (low, high) == pytest.approx((10 * round(low / 10), 10 * round(high / 10)))  # round tens of °C
+
+
+def test_a_curve_whose_samples_did_not_change_is_not_redrawn(qtbot, make_panel, tmp_path: Path, monkeypatch) -> None:
+    """Issue 12 budget: without a benchmark the torch curves stay empty; setting them again costs a redraw."""
+    path = write_synthetic_session(tmp_path / "s.jsonl", usage_count=20, start_s=1000.0)
+    panel = replayed(qtbot, make_panel, path)
+    calls = {"torch allocated": 0, "used": 0}
+    for label in calls:
+        item = curve(panel, label)
+        original = item.setData
+        monkeypatch.setattr(item, "setData", lambda *a, _o=original, _l=label, **k: (calls.__setitem__(
+            _l, calls[_l] + 1), _o(*a, **k)))
+    panel.set_history_window(60.0)  # same samples shown
+    assert calls == {"torch allocated": 0, "used": 0}
+    panel.add_benchmark_metrics(1002.0, 4 * GIB, 6 * GIB)
+    panel.drain_now()
+    assert calls == {"torch allocated": 1, "used": 0}
+    x, y = curve(panel, "torch allocated").getData()
+    assert list(x) == [1002.0] and list(y) == [4.0]

@@ -6,10 +6,13 @@ driver cannot freeze the window. Curves are created once and fed with
 ``setData``; the x axis is wall-clock time, which the benchmark's own
 timestamps (torch memory, phases) share.
 
-Cost (benchmarks/monitor_cost.py): a redraw of the scrolling plots takes
-15-25 ms of CPU here, so the panel redraws once a second by default (each
-redraw shows both 2 Hz samples) and draws no grid (alpha-blended grid lines
-cost five times the rest of a redraw).
+Cost (benchmarks/monitor_cost.py, budget < 1 % of one core): a redraw of the
+scrolling plots takes ~15 ms of CPU here, so the panel redraws every 2 s by
+default (each redraw adds all four 2 Hz samples) and draws no grid
+(alpha-blended grid lines cost five times the rest of a redraw). A redraw is one
+paint, not two: the views settle their new ranges before the paint. Curves are
+bare ``PlotCurveItem``s; y ranges move only in round steps, so the left axes and
+the legends stay cached pixmaps.
 """
 from __future__ import annotations
 
@@ -143,6 +146,17 @@ def _format_value(value: float, unit: str) -> str:
     return f"{value:,.{digits}f} {unit}"
 
 
+def _nice_range(low: float, high: float) -> tuple[float, float]:
+    """``low``..``high`` widened to multiples of a power of ten near their span (never below 0
+    for non-negative data): 0.5..80 GiB shows as 0..80, 35..75 °C as 30..80."""
+    span = high - low if high > low else max(abs(high), 1.0)
+    step = 10.0 ** math.floor(math.log10(span))
+    nice_low, nice_high = math.floor(low / step) * step, math.ceil(high / step) * step
+    if nice_high == nice_low:  # a flat line sits mid-plot
+        nice_low, nice_high = nice_low - step, nice_high + step
+    return (max(nice_low, 0.0) if low >= 0 else nice_low), nice_high
+
+
 @dataclass
 class _Phase:
     name: str
@@ -166,31 +180,70 @@ class _KindPage(QtWidgets.QWidget):
         labels_row.addStretch(1)
         self.graphics = pg.GraphicsLayoutWidget()
         self.plots: list[pg.PlotItem] = []
-        self.curves: list[tuple[_Field, pg.PlotDataItem]] = []
+        self.curves: list[tuple[_Field, pg.PlotCurveItem]] = []
+        self._plot_curves: dict[int, list[pg.PlotCurveItem]] = {}  # row -> its curves (auto-scaled rows)
+        self._auto_y = [spec.fixed_y is None for spec in plots]
+        self._shown_spans: list[tuple[float, ...] | None] = []  # per curve: (count, first, last time) drawn
+        self._y_ranges: list[tuple[float, float] | None] = [None] * len(plots)
         for row, spec in enumerate(plots):
             plot = self.graphics.addPlot(row=row, col=0, axisItems={"bottom": pg.DateAxisItem()})
             plot.setLabel("left", spec.title)
             plot.setMenuEnabled(False)
             plot.addLegend(offset=(5, 5), labelTextSize="8pt")
-            plot.enableAutoRange(x=False)
+            plot.disableAutoRange()  # x follows the clock; y is set from the shown values (_nice_range)
             if spec.fixed_y is not None:
                 plot.setYRange(*spec.fixed_y, padding=0.02)
-                plot.enableAutoRange(y=False)
             if self.plots:
                 plot.setXLink(self.plots[0])
             for curve in spec.curves:
                 style = QtCore.Qt.PenStyle.DashLine if curve.dashed else QtCore.Qt.PenStyle.SolidLine
                 pen = pg.mkPen(curve.color, width=1, style=style)
-                item = plot.plot(name=curve.field.label, pen=pen, connect="finite")  # NaN = gap
+                # a bare curve: PlotDataItem's extra layer cost most of a redraw's setData time
+                item = pg.PlotCurveItem(name=curve.field.label, pen=pen, connect="finite")  # NaN = gap
+                plot.addItem(item)
+                self._plot_curves.setdefault(row, []).append(item)
+                self._shown_spans.append(None)
                 self.curves.append((curve.field, item))
             self.plots.append(plot)
         for plot in self.plots[:-1]:
             plot.hideAxis("bottom")
+        self._cache_static_items()
         self._style()
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(labels_row)
         layout.addWidget(self.graphics, 1)
+
+    def _scale_y(self) -> None:
+        """Fit each auto-scaled plot to its shown values on round bounds, so the y axis (a cached
+        pixmap) moves only when the data leave its range, not with every new sample."""
+        for row, plot in enumerate(self.plots):
+            if not self._auto_y[row]:
+                continue
+            shown = [item.yData for item in self._plot_curves[row] if item.yData is not None and len(item.yData)]
+            values = np.concatenate(shown) if shown else np.empty(0)
+            values = values[np.isfinite(values)]
+            if not values.size:
+                continue
+            bounds = _nice_range(float(values.min()), float(values.max()))
+            if bounds != self._y_ranges[row]:
+                self._y_ranges[row] = bounds
+                plot.setYRange(*bounds, padding=0.02)
+
+    def _cache_static_items(self) -> None:
+        """Scrolling repaints every plot each second. Left axes and legends rarely change: keep
+        them as pixmaps (re-rendered only when they do change) instead of re-drawing their text.
+        No axis has units, so its SI prefix never changes: skip the per-range label update."""
+        cached = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+        for plot in self.plots:
+            for name in ("left", "bottom", "top", "right"):
+                plot.getAxis(name).enableAutoSIPrefix(False)
+            plot.getAxis("left").setCacheMode(cached)
+            legend_items = [plot.legend]
+            while legend_items:
+                item = legend_items.pop()
+                item.setCacheMode(cached)
+                legend_items.extend(item.childItems())
 
     def _style(self) -> None:
         """Follow the palette (light or dark), like the planner's charts."""
@@ -204,10 +257,13 @@ class _KindPage(QtWidgets.QWidget):
         super().changeEvent(event)
 
     def show_window(self, tables: dict[str, dict[str, np.ndarray]], start_s: float, end_s: float) -> None:
-        for spec, item in self.curves:
+        for i, (spec, item) in enumerate(self.curves):
             times_s, values = spec.fetch(tables)
             first = int(np.searchsorted(times_s, start_s))
-            item.setData(times_s[first:], values[first:])
+            span = (len(times_s) - first, *times_s[first:][[0, -1]]) if first < len(times_s) else (0,)
+            if span != self._shown_spans[i]:  # same samples (e.g. no benchmark yet): keep the curve as drawn
+                self._shown_spans[i] = span
+                item.setData(times_s[first:], values[first:])
         for spec, label in self.value_labels:
             times_s, values = spec.fetch(tables)
             latest = values[-1] if len(values) else math.nan
@@ -215,6 +271,11 @@ class _KindPage(QtWidgets.QWidget):
             if text != label.text():  # an unchanged label costs no re-layout
                 label.setText(text)
         self.plots[0].setXRange(start_s, end_s, padding=0)
+        self._scale_y()
+        for plot in self.plots:
+            # Settle the new ranges now: left to the paint, they move the curves during it,
+            # which schedules a second full paint of every plot.
+            plot.vb.prepareForPaint()
 
 
 class LivePanel(QtWidgets.QWidget):
@@ -232,7 +293,7 @@ class LivePanel(QtWidgets.QWidget):
         self,
         sampler: Sampler,
         parent: QtWidgets.QWidget | None = None,
-        drain_interval_ms: int = 1000,
+        drain_interval_ms: int = 2000,
         dialogs: Dialogs | None = None,
         cluster_panel: QtWidgets.QWidget | None = None,
     ) -> None:
@@ -251,6 +312,7 @@ class LivePanel(QtWidgets.QWidget):
         self._bench = RingBuffer(_BENCH_COLUMNS, sampler.rates.usage_capacity)
         self._phases: dict[tuple[str, float], _Phase] = {}
         self._shown_processes: tuple[ProcessSample, ...] = ()
+        self._shown_note: str | None = None
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(drain_interval_ms)
         self.drain_interval_ms = drain_interval_ms
@@ -552,9 +614,11 @@ class LivePanel(QtWidgets.QWidget):
         note = ("" if processes else
                 "No GPU is monitored, so no processes are listed: the driver (NVML) reports memory per "
                 "process only for NVIDIA GPUs." if on_host else "No process is using this GPU right now.")
-        self.process_note.setText(note)
-        self.process_note.setVisible(bool(note))
-        self.process_table.setVisible(not note)
+        if note != self._shown_note:  # unchanged: no relayout
+            self._shown_note = note
+            self.process_note.setText(note)
+            self.process_note.setVisible(bool(note))
+            self.process_table.setVisible(not note)
         if processes == self._shown_processes:
             return
         self._shown_processes = processes
