@@ -44,3 +44,20 @@ class ThemedPlot(pg.PlotWidget):
         if event.type() == QtCore.QEvent.Type.PaletteChange and self._built:
             style_plot(self, self.palette())
         super().changeEvent(event)
+
+
+class ThemedGraphicsLayout(pg.GraphicsLayoutWidget):
+    """A GraphicsLayoutWidget of stacked plots (the live and cluster curves) that follows the
+    palette like ThemedPlot: background, axes and legends restyled on a light/dark switch."""
+
+    def restyle(self) -> None:
+        """Style the plots added so far (call once after adding them)."""
+        self.setBackground(self.palette().color(QtGui.QPalette.ColorRole.Base))
+        for item in self.ci.items:
+            if isinstance(item, pg.PlotItem):
+                style_plot_item(item, self.palette())
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:
+        if event.type() == QtCore.QEvent.Type.PaletteChange and hasattr(self, "ci"):
+            self.restyle()
+        super().changeEvent(event)

@@ -319,3 +319,21 @@ def test_a_curve_whose_samples_did_not_change_is_not_redrawn(qtbot, make_panel, 
     assert calls == {"torch allocated": 1, "used": 0}
     x, y = curve(panel, "torch allocated").getData()
     assert list(x) == [1002.0] and list(y) == [4.0]
+
+
+def test_the_live_and_cluster_curves_follow_a_dark_palette(qtbot, make_panel) -> None:
+    """Both stacked-plot widgets restyle on a light/dark switch (ui.theme.ThemedGraphicsLayout)."""
+    from PySide6 import QtGui
+
+    from gpuplanner.ui.live.cluster_plots import GpuCurves
+
+    dark = QtGui.QPalette()
+    dark.setColor(QtGui.QPalette.ColorRole.Base, QtGui.QColor("#202020"))
+    dark.setColor(QtGui.QPalette.ColorRole.Text, QtGui.QColor("#eeeeee"))
+    cluster = GpuCurves()
+    qtbot.addWidget(cluster)
+    for graphics in (make_panel(SyntheticSource()).pages[DeviceKind.GPU].graphics, cluster.graphics):
+        graphics.setPalette(dark)
+        assert graphics.backgroundBrush().color().name() == "#202020"
+        plots = [item for item in graphics.ci.items if isinstance(item, pg.PlotItem)]
+        assert plots and all(p.getAxis("left").textPen().color().name() == "#eeeeee" for p in plots)

@@ -10,10 +10,10 @@ import math
 import numpy as np
 import pyqtgraph as pg
 import PySide6  # noqa: F401  (imported before pyqtgraph so it binds to PySide6)
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from gpuplanner.monitor.dcgm import BYTES_PER_MIB, GpuHistory
-from gpuplanner.ui.theme import style_plot_item
+from gpuplanner.ui.theme import ThemedGraphicsLayout
 
 _MIB_PER_GIB = 2**30 / BYTES_PER_MIB
 
@@ -35,7 +35,7 @@ class GpuCurves(QtWidgets.QWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = QtWidgets.QLabel("Select a GPU in the overview to see its history.")
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = ThemedGraphicsLayout()
         self.plots: list[pg.PlotItem] = []
         self.curves: list[tuple[str, float, pg.PlotDataItem]] = []
         for row, (title, curves, divisor, fixed_y) in enumerate(_PLOTS):
@@ -59,21 +59,11 @@ class GpuCurves(QtWidgets.QWidget):
                                          label="plan", labelOpts={"position": 0.97})
         self.plan_line.setVisible(False)
         self.plots[1].addItem(self.plan_line)
-        self._style()
+        self.graphics.restyle()
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
         layout.addWidget(self.graphics, 1)
-
-    def _style(self) -> None:
-        self.graphics.setBackground(self.palette().color(QtGui.QPalette.ColorRole.Base))
-        for plot in self.plots:
-            style_plot_item(plot, self.palette())
-
-    def changeEvent(self, event: QtCore.QEvent) -> None:
-        if event.type() == QtCore.QEvent.Type.PaletteChange and hasattr(self, "graphics"):
-            self._style()
-        super().changeEvent(event)
 
     def show_history(self, history: GpuHistory | None, window_s: float) -> None:
         """Draw ``history`` (None clears the curves)."""

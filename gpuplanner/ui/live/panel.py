@@ -39,7 +39,7 @@ from gpuplanner.monitor import (
     export_history_csv,
 )
 from gpuplanner.ui.dialogs import Dialogs
-from gpuplanner.ui.theme import style_plot_item
+from gpuplanner.ui.theme import ThemedGraphicsLayout
 
 HISTORY_WINDOWS_S = (60.0, 300.0, 900.0)
 _BYTES_PER_GIB = 2**30
@@ -178,7 +178,7 @@ class _KindPage(QtWidgets.QWidget):
             labels_row.addWidget(label)
             self.value_labels.append((value, label))
         labels_row.addStretch(1)
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = ThemedGraphicsLayout()
         self.plots: list[pg.PlotItem] = []
         self.curves: list[tuple[_Field, pg.PlotCurveItem]] = []
         self._plot_curves: dict[int, list[pg.PlotCurveItem]] = {}  # row -> its curves (auto-scaled rows)
@@ -208,7 +208,7 @@ class _KindPage(QtWidgets.QWidget):
         for plot in self.plots[:-1]:
             plot.hideAxis("bottom")
         self._cache_static_items()
-        self._style()
+        self.graphics.restyle()
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(labels_row)
@@ -244,17 +244,6 @@ class _KindPage(QtWidgets.QWidget):
                 item = legend_items.pop()
                 item.setCacheMode(cached)
                 legend_items.extend(item.childItems())
-
-    def _style(self) -> None:
-        """Follow the palette (light or dark), like the planner's charts."""
-        self.graphics.setBackground(self.palette().color(QtGui.QPalette.ColorRole.Base))
-        for plot in self.plots:
-            style_plot_item(plot, self.palette())
-
-    def changeEvent(self, event: QtCore.QEvent) -> None:
-        if event.type() == QtCore.QEvent.Type.PaletteChange and hasattr(self, "graphics"):
-            self._style()
-        super().changeEvent(event)
 
     def show_window(self, tables: dict[str, dict[str, np.ndarray]], start_s: float, end_s: float) -> None:
         for i, (spec, item) in enumerate(self.curves):
