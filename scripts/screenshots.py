@@ -44,20 +44,30 @@ def grab(window: QtWidgets.QWidget, app: QtWidgets.QApplication, path: Path) -> 
     print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")
 
 
-def main() -> int:
+def sample_window(app: QtWidgets.QApplication, scratch: str, inputs: PlanInputs) -> MainWindow:
+    """The real window (settings in `scratch`) showing `inputs` at 1280×800, error bands in."""
+    settings = AppSettings(QtCore.QSettings(os.path.join(scratch, "s.ini"), QtCore.QSettings.Format.IniFormat))
+    window = MainWindow(load_catalogs(), settings, Discarding(), composition._services(app, settings))
+    window.form.set_inputs(inputs)
+    window.state.recompute()
+    window.resize(*SIZE)
+    window.show()
+    wait_for_bands(window, app)
+    return window
+
+
+def output_folder() -> Path:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "docs" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def main() -> int:
+    out = output_folder()
     app = QtWidgets.QApplication([])
     app.setStyle("Fusion")
     with tempfile.TemporaryDirectory() as scratch:
-        store = QtCore.QSettings(os.path.join(scratch, "s.ini"), QtCore.QSettings.Format.IniFormat)
-        settings = AppSettings(store)
-        window = MainWindow(load_catalogs(), settings, Discarding(), composition._services(app, settings))
-        window.form.set_inputs(SAMPLE)
-        window.state.recompute()
-        window.resize(*SIZE)
-        window.show()
-        wait_for_bands(window, app)
+        window = sample_window(app, scratch, SAMPLE)
         window.plan_tab.explain_primary("activations")
         grab(window, app, out / "main-window.png")
         window.tabs.setCurrentWidget(window.compare_tab)
