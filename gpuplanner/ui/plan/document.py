@@ -131,7 +131,9 @@ class Document(QtCore.QObject):
         return self._write(path if path.suffix == SUFFIX else path.with_name(path.name + SUFFIX))
 
     def _write(self, path: Path) -> bool:
-        self.state.recompute()
+        if not self.state.flush():  # an edit still in its debounce is read (and checked) now
+            self.dialogs.error(self.host, "Cannot save plan", "The plan is still being computed; save again in a moment.")
+            return False
         inputs = self.state.inputs
         if inputs is None:
             self.dialogs.error(self.host, "Cannot save plan", "Fix the fields marked in red before saving.")

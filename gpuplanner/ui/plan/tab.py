@@ -25,6 +25,7 @@ class PlanTab(QtWidgets.QWidget):
         self.results: dict[str, PlanResult] = {}  # "train"/"serve" -> the last good results
         self.primary: PlanResult | None = None
         self.explained = ""  # "train:<key>" / "serve:<key>" shown in the Explain area
+        self.stale = False  # the answer on show is for earlier inputs (a newer one is computing)
         self.summary = SummaryPanel()
         self.error = QtWidgets.QLabel()
         self.error.setStyleSheet(ERROR_STYLE)
@@ -72,9 +73,17 @@ class PlanTab(QtWidgets.QWidget):
         """Show why there is no new answer (empty: there is one); the last answer greys out."""
         self.error.setText(message)
         self.error.setVisible(bool(message))
-        stale = bool(message)
+        self._grey()
+
+    def set_stale(self, stale: bool) -> None:
+        """A newer answer is on its way: the one on show greys out until it arrives."""
+        self.stale = stale
+        self._grey()
+
+    def _grey(self) -> None:
+        greyed = self.stale or not self.error.isHidden()
         for w in (self.summary, self.chart, self.warnings, self.chart_title):
-            w.setEnabled(not stale)
+            w.setEnabled(not greyed)
 
     def explain_link(self, href: str) -> None:
         """`href` is "train:<key>" or "serve:<key>" from a summary link ('' = assumptions only)."""
