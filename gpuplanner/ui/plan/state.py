@@ -118,17 +118,18 @@ class PlannerState(QtCore.QObject):
 
         self.worker.submit(work)
 
-    def wait(self, timeout_s: float = WAIT_S) -> bool:
-        """Block until the answer in flight is shown (False: it took longer than `timeout_s`)."""
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Block until the answer in flight is shown (False: it took longer than `timeout_s`,
+        default WAIT_S)."""
         job = self._pending
         if job is None:
             return True
-        if not job.done.wait(timeout_s):
+        if not job.done.wait(WAIT_S if timeout_s is None else timeout_s):
             return False
         self._deliver(job)  # its queued signal arrives later and finds it shown
         return True
 
-    def flush(self, timeout_s: float = WAIT_S) -> bool:
+    def flush(self, timeout_s: float | None = None) -> bool:
         """The answer for the form as it is now: an edit still in its debounce is computed at once,
         then `wait`. Saving and exporting call this, so they never use a stale answer."""
         if self.recompute_timer.isActive():
