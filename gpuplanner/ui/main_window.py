@@ -103,6 +103,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.state.result_changed.connect(self._show_state)
         self.state.stale_changed.connect(self._show_stale)
+        self.state.outcomes_ready.connect(self.plan_tab.summary.set_outcomes)
         self.form.changed.connect(self.state.request)
         self.document = Document(self.state, self, settings, self.errors)
         self.document.changed.connect(self._update_title)
@@ -118,7 +119,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._show_as_of()
         self.state.recompute()
         QtCore.QTimer.singleShot(BANDS_AFTER_MS, self, lambda: shared_ledger().when_ready(
-            self.plan_tab.summary.set_outcomes))  # on a pool thread; the cards get their bands when done
+            self.state.set_outcomes))  # on a pool thread; the cards get their bands when done
         if settings.memory_unit() != "GiB":
             self.set_memory_unit(settings.memory_unit())
 

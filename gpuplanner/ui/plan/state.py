@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from PySide6 import QtCore
 
+from gpuplanner.core.accuracy import headline_bands
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.estimate import estimate
@@ -31,10 +32,12 @@ WAIT_S = 10.0  # the longest a save or an export waits for the answer in flight
 
 
 class _Job:
-    """One request: estimate both modes of `inputs` on the worker; `done` is set when it ran."""
+    """One request: estimate both modes of `inputs` on the worker; `done` is set when it ran.
+    With the evaluated ledger (`outcomes`) it also works out the results' error bands, which the
+    cards then read from core.accuracy's cache instead of computing them on the GUI thread."""
 
-    def __init__(self, inputs: PlanInputs, catalogs: Catalogs):
-        self.inputs, self.catalogs = inputs, catalogs
+    def __init__(self, inputs: PlanInputs, catalogs: Catalogs, outcomes=None):
+        self.inputs, self.catalogs, self.outcomes = inputs, catalogs, outcomes
         self.done = threading.Event()
         # {mode: result or InputError}; an InputError of the chosen mode; or an unexpected failure
         self.outcome: dict[str, PlanResult | InputError] | Exception | None = None
@@ -50,6 +53,10 @@ class _Job:
                         self.outcome[mode] = estimate(self.inputs.with_(mode=mode), self.catalogs)
                     except InputError as e:
                         self.outcome[mode] = e
+            if self.outcomes is not None:
+                for result in self.outcome.values():
+                    if isinstance(result, PlanResult):
+                        headline_bands(result, self.outcomes)
         except Exception as e:  # InputError of the chosen mode, or a bug: told on the GUI thread
             self.outcome = e
         self.ms = (time.perf_counter() - started) * 1e3
@@ -66,7 +73,9 @@ class PlannerState(QtCore.QObject):
 
     result_changed = QtCore.Signal()
     stale_changed = QtCore.Signal(bool)  # the answer on show is behind the form (True) or caught up
+    outcomes_ready = QtCore.Signal(object)  # the evaluated ledger, the bands of the answer on show worked out
     _done = QtCore.Signal(object)  # a finished _Job, from the worker to the GUI thread
+    _bands_done = QtCore.Signal(object)  # the ledger, from the worker to the GUI thread
 
     def __init__(self, catalogs: Catalogs, read_inputs: Callable[[], PlanInputs],
                  parent: QtCore.QObject | None = None):
@@ -78,10 +87,12 @@ class PlannerState(QtCore.QObject):
         self.results: dict[str, PlanResult | InputError] = {}  # both modes, for the cards
         self.error: Exception | None = None  # an InputError (a field to fix) or an unexpected failure
         self.recompute_ms = 0.0  # the last answer's estimate time on the worker
+        self.outcomes = None  # the evaluated accuracy ledger, once it is there (error bands)
         self.stale = False
         self._pending: _Job | None = None  # the newest request, until its answer is shown
         self.worker = Worker("gpuplanner-plan")
         self._done.connect(self._deliver, QtCore.Qt.ConnectionType.QueuedConnection)
+        self._bands_done.connect(self.outcomes_ready, QtCore.Qt.ConnectionType.QueuedConnection)
         self.recompute_timer = QtCore.QTimer(self)
         self.recompute_timer.setSingleShot(True)
         self.recompute_timer.setInterval(DEBOUNCE_MS)
@@ -95,6 +106,19 @@ class PlannerState(QtCore.QObject):
     def set_catalogs(self, catalogs: Catalogs) -> None:
         self.catalogs = catalogs
 
+    def set_outcomes(self, outcomes) -> None:
+        """The evaluated accuracy ledger: work out the error bands of the answer on show on the
+        worker, then say so through ``outcomes_ready``; every later answer brings its own."""
+        self.outcomes = outcomes
+        shown = [r for r in self.results.values() if isinstance(r, PlanResult)]
+
+        def work() -> None:
+            for result in shown:
+                headline_bands(result, outcomes)
+            self._bands_done.emit(outcomes)
+
+        self.worker.submit(work)
+
     def recompute(self) -> None:
         """Read the form now and estimate both modes on the worker; ``result_changed`` says when
         the answer is in (at once for a field the form cannot read)."""
@@ -107,7 +131,7 @@ class PlannerState(QtCore.QObject):
             self._set_stale()
             self.result_changed.emit()
             return
-        job = self._pending = _Job(inputs, self.catalogs)
+        job = self._pending = _Job(inputs, self.catalogs, self.outcomes)
         self.inputs = inputs
         self._set_stale()
 

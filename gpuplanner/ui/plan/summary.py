@@ -144,6 +144,10 @@ class SummaryPanel(QtWidgets.QWidget):
         self.cards_area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         self.cards_area.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.cards_area.setWidget(holder)
+        self._fit_timer = QtCore.QTimer(self)  # sizing the cards lays out their text again (~20 ms):
+        self._fit_timer.setSingleShot(True)  # done once, after the event loop has turned
+        self._fit_timer.setInterval(0)
+        self._fit_timer.timeout.connect(self.cards_area.fit)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.cards_area)
@@ -168,7 +172,7 @@ class SummaryPanel(QtWidgets.QWidget):
                 card.show_texts(texts(result, self.unit), band_texts(result, self.outcomes))
         self.commands = {} if isinstance(serve, InputError) else \
             {name: launch.command for name, launch in serve.engine_flags.items()}
-        self.cards_area.fit()
+        self._fit_timer.start()
         self.copy_vllm.setEnabled("vllm" in self.commands)
         self.copy_sglang.setEnabled("sglang" in self.commands)
         self.quick_text = quick_vs_detailed(primary, self.unit)
