@@ -123,6 +123,7 @@ class Document(QtCore.QObject):
         return self.save_as() if self.path is None else self._write(self.path)
 
     def save_as(self) -> bool:
+        self.state.flush()  # the name proposed is the model's now (failing that, _write says why)
         suggested = str(self.path) if self.path else f"{self.host.suggested_stem()}{SUFFIX}"
         path = self.dialogs.save_path(self.host, "Save plan", PLAN_FILTER, suggested)
         if not path:
