@@ -112,11 +112,13 @@ def test_the_window_ticks_and_greys_the_old_answer_while_a_slow_estimate_runs(ma
     disabled = link_color(card)
     assert disabled and f"color:{disabled}" in card.body.text()
     assert "computing the plan" in window.statusBar().currentMessage()
+    assert window.plan_tab.chart.getPlotItem().opacity() < 1  # the bars fade too
     with qtbot.waitSignal(window.state.result_changed, timeout=10000):
         hold.set()
     timer.stop()
     assert window.state.result.inputs.seq_len == HELD_SEQ_LEN and not window.state.stale
     assert window.plan_tab.summary.isEnabled() and "color:#" not in card.body.text()
+    assert window.plan_tab.chart.getPlotItem().opacity() == 1
     assert window.statusBar().currentMessage().startswith("recomputed in")
 
 

@@ -21,6 +21,7 @@ COLORS = {
     "overhead": "#9c755f",
 }
 BAR_HEIGHT = 0.6
+GREYED_OPACITY = 0.35
 
 
 class _Segment(pg.BarGraphItem):
@@ -62,6 +63,11 @@ class BreakdownChart(ThemedPlot):
                                            labelOpts={"position": 0.9, "color": "#d32f2f"})
         self.addItem(self.usable_line)
         self.setToolTip("Memory of the busiest GPU by component; click a segment to see its formula.")
+
+    def set_greyed(self, greyed: bool) -> None:
+        """Fade the bars, axis and legend while they show an earlier answer (a disabled chart
+        would look the same as an enabled one)."""
+        self.getPlotItem().setOpacity(GREYED_OPACITY if greyed else 1.0)
 
     def set_unit(self, unit: str) -> None:
         """GiB (2^30 bytes) or GB (10^9 bytes); the next show_result uses it."""

@@ -52,6 +52,10 @@ class Card(QtWidgets.QFrame):
         self.values: dict[str, str] = {}
         self.bands: dict[str, str] = {}  # error band shown after a line's value, by line key
         self.linked = False  # the body shows figures (links), not a message
+        self._restyle = QtCore.QTimer(self)  # links recoloured after an enable/disable, unless new
+        self._restyle.setSingleShot(True)  # texts arrive first (an answer both ungreys and replaces)
+        self._restyle.setInterval(0)
+        self._restyle.timeout.connect(self._render)
         self.title = QtWidgets.QLabel(f"<b>{html.escape(title)}</b>")
         self.body = QtWidgets.QLabel()
         self.body.setTextFormat(QtCore.Qt.TextFormat.RichText)  # escaped text must never show as '&#x27;'
@@ -71,6 +75,7 @@ class Card(QtWidgets.QFrame):
         self._render()
 
     def _render(self) -> None:
+        self._restyle.stop()
         lines, color = [], link_color(self)
         for key, text in self.values.items():
             caption = CAPTIONS.get(key) if key in CAPTIONS else result_label(key)
@@ -84,12 +89,13 @@ class Card(QtWidgets.QFrame):
         self.values = {"message": message}
         self.bands = {}
         self.linked = False
+        self._restyle.stop()
         self.body.setText(html.escape(message))
 
     def changeEvent(self, event: QtCore.QEvent) -> None:
         super().changeEvent(event)
         if event.type() == QtCore.QEvent.Type.EnabledChange and self.linked:
-            self._render()
+            self._restyle.start()
 
 
 class _CardsArea(QtWidgets.QScrollArea):

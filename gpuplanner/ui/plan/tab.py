@@ -97,8 +97,9 @@ class PlanTab(QtWidgets.QWidget):
 
     def _grey(self) -> None:
         greyed = self.stale or not self.error.isHidden()
-        for w in (self.summary, self.chart, self.warnings, self.chart_title):
+        for w in (self.summary, self.warnings, self.chart_title):
             w.setEnabled(not greyed)
+        self.chart.set_greyed(greyed)
 
     def explain_link(self, href: str) -> None:
         """`href` is "train:<key>" or "serve:<key>" from a summary link ('' = assumptions only)."""
