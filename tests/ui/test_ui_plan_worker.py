@@ -113,6 +113,7 @@ def test_the_window_ticks_and_greys_the_old_answer_while_a_slow_estimate_runs(ma
     assert disabled and f"color:{disabled}" in card.body.text()
     assert "computing the plan" in window.statusBar().currentMessage()
     assert window.plan_tab.chart.getPlotItem().opacity() < 1  # the bars fade too
+    assert not window.plan_tab.explain.isEnabled()  # and the previous answer's assumptions
     with qtbot.waitSignal(window.state.result_changed, timeout=10000):
         hold.set()
     timer.stop()

@@ -97,7 +97,7 @@ class PlanTab(QtWidgets.QWidget):
 
     def _grey(self) -> None:
         greyed = self.stale or not self.error.isHidden()
-        for w in (self.summary, self.warnings, self.chart_title):
+        for w in (self.summary, self.warnings, self.chart_title, self.explain):
             w.setEnabled(not greyed)
         self.chart.set_greyed(greyed)
 
