@@ -237,6 +237,9 @@ class MainWindow(QtWidgets.QMainWindow):
             cluster = getattr(self.live_panel, "cluster_panel", None)
             if cluster is not None:  # a running job is checked against the plan on show
                 cluster.set_plan(self.state.result)
+                if self.settings.cluster_url():  # the server connected to last time
+                    cluster.url_edit.setText(self.settings.cluster_url())
+                cluster.connecting.connect(self.settings.set_cluster_url)
                 self.state.result_changed.connect(lambda: cluster.set_plan(self.state.result))
         self.compare.set_active(self.tabs.currentWidget() is self.compare_tab)
 
