@@ -184,8 +184,9 @@ class TrainingSetup:
         if key not in self._terms:
             amounts, never_sharded = self.state_amounts(tp, pp, ep)
             self._terms[key] = tuple(
-                (never_sharded + self.buffers(tp, pp, ep, z) + sum(un for st, _, un in amounts if z < st.stage),
-                 sum(sh for st, sh, _ in amounts if st.stage <= z < st.released))
+                (never_sharded + self.buffers(tp, pp, ep, z) +
+                 sum(un for st, _, un in amounts if st.held_at(z) and z < st.stage),
+                 sum(sh for st, sh, _ in amounts if st.held_at(z) and st.stage <= z))
                 for z in range(4))
         return self._terms[key]
 
@@ -194,7 +195,7 @@ class TrainingSetup:
         amounts, _ = self.state_amounts(tp, pp, ep)
         parts = dict.fromkeys(_PARTS, 0.0)
         for st, sh, un in amounts:
-            parts[st.component] += 0.0 if zero >= st.released else (sh / dp if zero >= st.stage else un)
+            parts[st.component] += 0.0 if not st.held_at(zero) else (sh / dp if zero >= st.stage else un)
         adapters = self.adapters * stage_share(self.arch.n_layers, pp) / tp
         parts["weights"] += self.adapter_bytes * adapters
         parts["gradients"] += self.adapter_bytes * adapters
