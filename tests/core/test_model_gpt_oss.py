@@ -2,17 +2,20 @@
 OpenAI's published figures (gpt-oss-120b & gpt-oss-20b model card, Aug 2025, Table 1: total and
 active parameters, checkpoint size) and vLLM's own start-up log (the accuracy ledger's row)."""
 import csv
+from dataclasses import replace
 
 import pytest
 
-from gpuplanner.core import CatalogError
+from gpuplanner.core import CatalogError, load_catalogs
 from gpuplanner.core.engines import vllm_request_tokens
 from gpuplanner.core.inputs import PlanInputs
+from gpuplanner.core.links import links_for
 from gpuplanner.core.memory import DTYPE_BYTES, kv_bytes_per_sequence, weight_bytes
 from gpuplanner.core.model import sizes
 from gpuplanner.core.model_readers import from_hf_config
 from gpuplanner.core.planfile import plan_from_dict, plan_to_dict
 from gpuplanner.core.resource_files import resource_path
+from gpuplanner.core.serving import Replica
 from gpuplanner.core.units import GIB
 
 # The keys of the published config.json files that change the shape (the 20b differs in layers and experts)
@@ -114,3 +117,21 @@ def test_a_plan_file_keeps_the_architecture():
     arch = from_hf_config(GPT_OSS_20B, name="gpt-oss-20b")
     doc = plan_to_dict(PlanInputs(model=arch, mode="infer", precision="fp4"))
     assert plan_from_dict(doc).inputs.model == arch
+
+
+def _replica(arch):
+    h100 = load_catalogs().gpus["H100"]
+    return Replica(arch, h100, 1, 1, 1, dense_weight_bytes=4e9, expert_weight_bytes=0.0, kv_bytes_per_token=0.0,
+                   peak_flops=h100.peak("bf16"), mbu=0.7, compute_efficiency=0.5, step_s=0.0,
+                   links=links_for(h100, None, 8))
+
+
+def test_sliding_layers_attend_over_the_window_only():
+    """A compute-bound step (large batch, long context): half the layers attending over 128
+    tokens cost less than all attending over the context; within the window, the same."""
+    arch = from_hf_config(GPT_OSS_20B)
+    full = replace(arch, layer_types=("full_attention",) * 24)
+    sliding, dense = _replica(arch), _replica(full)
+    assert sliding.step(4096, 0, 100) == pytest.approx(dense.step(4096, 0, 100))
+    assert sliding.step(4096, 0, 32768) < 0.8 * dense.step(4096, 0, 32768)
+    assert sliding.step(0, 8192, 8192) < dense.step(0, 8192, 8192)
