@@ -451,12 +451,12 @@ def _replica_models(ctx: _Context, setup: InferenceSetup):
     efficiency) is computed once here: a search builds a model for every layout it tries."""
     inputs, hw = ctx.inputs, ctx.hw
     held = setup.held_tokens  # a sequence's average context while it decodes
-    dense, experts = setup.weights.replica(setup.sizes)
+    _, experts = setup.weights.replica(setup.sizes)
     eff = efficiency(hw.gpu)
     per_replica: dict[str, Any] = dict(
-        dense_weight_bytes=dense, expert_weight_bytes=experts,
+        dense_weight_bytes=setup.weights.step_read(setup.sizes, ctx.arch.tied_embeddings), expert_weight_bytes=experts,
         kv_bytes_per_token=kv_bytes_per_sequence(ctx.arch, held, setup.kv_dtype, 1, 1) / held,
-        peak_flops=ctx.peak, mbu=inputs.mbu, step_s=eff.step_s, links=hw.links,
+        peak_flops=ctx.peak, mbu=inputs.mbu, step_s=eff.layer_step_s * ctx.arch.n_layers, links=hw.links,
         request_s=ENGINES[DEFAULT_ENGINE].request_s)
     load = Load(inputs.prompt_tokens, inputs.output_tokens, inputs.prefix_cache_hit_rate)
     room = (ctx.usable - inputs.overhead_bytes) / (1 + ctx.frag)

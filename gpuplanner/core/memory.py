@@ -47,6 +47,12 @@ class WeightBytes(NamedTuple):
         """(everything but the routed experts, the routed experts): bytes of one whole copy."""
         return self.dense * sz.block_dense + self.edge * (sz.embed + sz.head), self.experts * sz.block_experts
 
+    def step_read(self, sz: ModelSizes, tied: bool) -> float:
+        """Bytes of everything but the routed experts that one decode step reads: the blocks and
+        the output head; an untied embedding table is only indexed (a row per token), not read."""
+        dense, _ = self.replica(sz)
+        return dense if tied else dense - self.edge * sz.embed
+
 
 def weight_bytes(arch: ModelArch, precision: str) -> WeightBytes:
     """Bytes per parameter by part: quantized formats shrink the blocks' linear weights and keep
