@@ -2,7 +2,7 @@
 
 The comparison itself is the ledger's (gpuplanner/core/accuracy.py, `gpuplanner-cli validate`):
 this script only prints its serving classes and, with `--fit`, searches, per GPU generation
-(serving.EFFICIENCY), the decode and prefill compute efficiencies, the fixed step cost per layer and the
+(serving.EFFICIENCY), the decode and prefill compute efficiencies, the fixed step cost (per step and per layer) and the
 tensor-parallel loss; per engine (serving.ENGINES), its prefill relative to the generation's
 and its fixed time to a first token; and, over all rows, the burstiness of closed-loop
 benchmark arrivals and their requests per user (serving.CLOSED_LOOP_*) and the share of the
@@ -26,7 +26,8 @@ from gpuplanner.core.ledger import load_cases
 SERVING_CLASSES = ("serving_kv_pool", "serving_throughput", "ttft", "tpot")
 FITTED_CLASSES = ("serving_throughput", "tpot", "ttft")
 GRID = {"compute": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9), "prefill": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
-        "layer_step_s": (20e-6, 30e-6, 40e-6, 50e-6, 60e-6, 70e-6, 80e-6, 100e-6, 120e-6), "tp_loss": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)}
+        "step_s": (0.0, 0.5e-3, 1e-3, 2e-3, 3e-3, 4e-3),
+        "layer_step_s": (0.0, 10e-6, 20e-6, 30e-6, 40e-6, 50e-6, 60e-6, 70e-6, 100e-6, 150e-6), "tp_loss": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)}
 ENGINE_GRID = {"prefill": (0.25, 0.4, 0.6, 0.8, 1.0, 1.25), "request_s": (0.0, 0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.4)}
 BURSTINESS = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
 REQUESTS_PER_USER = (5.0, 10.0, 15.0, 20.0, 30.0, 50.0, 1e9)
@@ -85,7 +86,7 @@ def fit(cases, catalogs) -> None:
             trials.append((score(fitted, catalogs), x))
         serving.EXPERT_PREFILL = min(trials)[1]
     for gen, e in serving.EFFICIENCY.items():
-        print(f"{gen}: compute {e.compute:g}, step {e.layer_step_s * 1e6:g} µs per layer, tp_loss {e.tp_loss:g}, prefill {e.prefill:g}")
+        print(f"{gen}: compute {e.compute:g}, step {e.step_s * 1e3:g} ms + {e.layer_step_s * 1e6:g} µs per layer, tp_loss {e.tp_loss:g}, prefill {e.prefill:g}")
     for engine, c in serving.ENGINES.items():
         print(f"{engine}: prefill × {c.prefill:g}, first token + {c.request_s * 1e3:g} ms")
     print(f"closed-loop burstiness {serving.CLOSED_LOOP_BURSTINESS:g}, "

@@ -456,7 +456,7 @@ def _replica_models(ctx: _Context, setup: InferenceSetup):
     per_replica: dict[str, Any] = dict(
         dense_weight_bytes=setup.weights.step_read(setup.sizes, ctx.arch.tied_embeddings), expert_weight_bytes=experts,
         kv_bytes_per_token=kv_bytes_per_sequence(ctx.arch, held, setup.kv_dtype, 1, 1) / held,
-        peak_flops=ctx.peak, mbu=inputs.mbu, step_s=eff.layer_step_s * ctx.arch.n_layers, links=hw.links,
+        peak_flops=ctx.peak, mbu=inputs.mbu, step_s=eff.step_s + eff.layer_step_s * ctx.arch.n_layers, links=hw.links,
         request_s=ENGINES[DEFAULT_ENGINE].request_s)
     load = Load(inputs.prompt_tokens, inputs.output_tokens, inputs.prefix_cache_hit_rate)
     room = (ctx.usable - inputs.overhead_bytes) / (1 + ctx.frag)

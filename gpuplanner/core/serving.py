@@ -5,8 +5,8 @@ Agrawal et al. 2024, "Sarathi-Serve"). A step costs the larger of the bytes it m
 the experts the batch touches, the KV cache it reads) over bandwidth × MBU and its FLOPs over
 peak × a fitted efficiency, plus tensor/expert-parallel communication over the link it crosses
 (NVLink or PCIe inside an instance, the instance network across instances) and a fixed
-per-step cost (kernel launches, a fixed number per layer, so a cost per layer). Pope et al. 2022 give the bound; the
-fitted parameters (efficiency and fixed cost per GPU generation) are checked against
+per-step cost (scheduling and sampling, plus kernel launches: a fixed number per layer). Pope
+et al. 2022 give the bound; the fitted parameters (efficiency and fixed cost per GPU generation) are checked against
 published measurements by `scripts/validate_serving.py`.
 
 At a replica arrival rate λ, with n uncached prompt tokens and m output tokens per request:
@@ -40,7 +40,7 @@ CLOSED_LOOP_BURSTINESS = 1.0
 CLOSED_LOOP_REQUESTS_PER_USER = 10.0
 # A prompt chunk's routed-expert GEMMs (many experts, few tokens each: grouped GEMMs) reach this
 # share of the prefill efficiency of dense GEMMs; fitted by scripts/validate_serving.py.
-EXPERT_PREFILL = 0.4
+EXPERT_PREFILL = 0.6
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,8 @@ class Efficiency:
     """Fitted, per GPU generation: what fraction of the datasheet a serving engine reaches."""
 
     compute: float  # of dense peak, in the decode batch's GEMMs, one GPU
-    layer_step_s: float  # fixed cost of one engine step per transformer layer (its kernels' launches)
+    step_s: float  # fixed cost of one engine step (scheduling, sampling)
+    layer_step_s: float  # and per transformer layer (its kernels' launches)
     tp_loss: float  # GEMMs split t ways are narrower: efficiency / (1 + tp_loss · (t − 1))
     prefill: float  # of dense peak, in prompt chunks (long GEMMs and attention), one GPU
     source: str
@@ -57,10 +58,10 @@ class Efficiency:
 # Fitted by scripts/validate_serving.py (TensorRT-LLM offline throughput, SGLang/vLLM and
 # aiconfigurator TTFT/TPOT); GPU generations without measurements take the Ampere values.
 EFFICIENCY = {
-    "hopper": Efficiency(0.5, 50e-6, 0.15, 0.5, "fitted: TensorRT-LLM perf-overview (H100/H200), aiconfigurator measurements"),
-    "blackwell": Efficiency(0.3, 50e-6, 0.3, 0.6, "fitted: aiconfigurator measurements (B200/GB200)"),
-    "ampere": Efficiency(0.5, 70e-6, 0.1, 0.9, "fitted: TensorRT-LLM perf-overview (A100)"),
-    "ada": Efficiency(0.3, 100e-6, 0.3, 0.4, "fitted: TensorRT-LLM perf-overview (L40S)"),
+    "hopper": Efficiency(0.3, 2e-3, 30e-6, 0.1, 0.6, "fitted: TensorRT-LLM perf-overview (H100/H200), aiconfigurator measurements"),
+    "blackwell": Efficiency(0.3, 0.5e-3, 30e-6, 0.3, 0.5, "fitted: aiconfigurator measurements (B200/GB200)"),
+    "ampere": Efficiency(0.5, 1e-3, 60e-6, 0.1, 0.9, "fitted: TensorRT-LLM perf-overview (A100)"),
+    "ada": Efficiency(0.3, 4e-3, 150e-6, 0.3, 0.4, "fitted: TensorRT-LLM perf-overview (L40S)"),
 }
 DEFAULT_GENERATION = "ampere"
 
@@ -77,7 +78,7 @@ class EngineCost:
 
 # Fitted by scripts/validate_serving.py on the aiconfigurator TTFTs (vLLM, SGLang, TensorRT-LLM);
 # a plan names no engine and takes vLLM's.
-ENGINES = {"vllm": EngineCost(1.0, 0.07), "sglang": EngineCost(1.25, 0.3), "trtllm": EngineCost(1.0, 0.15)}
+ENGINES = {"vllm": EngineCost(1.0, 0.07), "sglang": EngineCost(0.6, 0.2), "trtllm": EngineCost(1.0, 0.15)}
 DEFAULT_ENGINE = "vllm"
 
 

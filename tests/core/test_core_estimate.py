@@ -143,7 +143,7 @@ def test_decode_is_bandwidth_bound_at_batch_one():
     kv = 512 * 1024 * (512 + 128)
     # Issue 9: each engine step also has a fixed cost (kernel launches, per layer); with one
     # user, part of its time is prefill, so a little less than one sequence's KV is read per step.
-    step_s = EFFICIENCY["hopper"].layer_step_s * 32
+    step_s = EFFICIENCY["hopper"].step_s + EFFICIENCY["hopper"].layer_step_s * 32
     expected = 1 / ((weights + kv) / (3350e9 * 0.7) + step_s)
     assert r.decode_tokens_per_s_per_user == pytest.approx(expected, rel=0.01)
     assert r.tpot_s == pytest.approx(1 / r.decode_tokens_per_s_per_user)
