@@ -224,8 +224,9 @@ def _gpt_oss(r: _Reader, shape: dict) -> dict:
                        "planner's bias scheme cannot express; only true is supported")
     n_layers = shape["n_layers"]
     types = r.cfg.get("layer_types")
-    if types is None:
-        types = ["sliding_attention" if i % 2 == 0 else "full_attention" for i in range(n_layers)]
+    if types is None:  # (a layer count out of range is refused by ModelArch.check, not built here)
+        count = n_layers if INT_LIMITS["n_layers"][1] <= n_layers <= INT_LIMITS["n_layers"][2] else 0
+        types = ["sliding_attention" if i % 2 == 0 else "full_attention" for i in range(count)]
     elif not isinstance(types, list) or not all(isinstance(t, str) for t in types):
         raise r.refuse("layer_types", f"{types!r} is not allowed; use a list of sliding_attention/full_attention")
     values = {
