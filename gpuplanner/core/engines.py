@@ -170,17 +170,21 @@ def launches(arch: ModelArch, precision: str, kv_dtype: str, tp: int, pp: int, e
     return {"vllm": EngineLaunch(" ".join(parts), vllm), "sglang": EngineLaunch(" ".join(sg), sglang)}
 
 
-def pool_warning(launch: EngineLaunch, concurrency: int, context_len: int, held_tokens: int = 0) -> str:
+def pool_warning(launch: EngineLaunch, arch: ModelArch, concurrency: int, context_len: int,
+                 held_tokens: int = 0) -> str:
     """'' when the engine's pool holds the plan's concurrency, each sequence holding the blocks
     of `held_tokens` (its average context; default the full context) and one sequence the full
-    context, else why not."""
+    context, else why not. The pool counts tokens of every layer; a sequence's sliding-window
+    layers hold only the window, so it takes fewer of them."""
     pool = launch.pool
     held = held_tokens or context_len
-    if pool.kv_cache_tokens >= max(concurrency * held, context_len):
+    per_token = kv_bytes_per_sequence(arch, 1, "bf16", 1, 1)  # the pool's unit (dtype cancels)
+    held_pool, full_pool = (kv_bytes_per_sequence(arch, n, "bf16", 1, 1) / per_token for n in (held, context_len))
+    if pool.kv_cache_tokens >= max(concurrency * held_pool, full_pool):
         return ""
     if not pool.fits:
         return Text(f"{pool.engine}: no room for a KV cache after {{weights}} of weights and {{act}} of "
                     "activations per GPU: the engine will not start", weights=pool.weights_bytes,
                     act=pool.activation_bytes + pool.non_torch_bytes)
-    return (f"{pool.engine}'s KV pool holds {pool.kv_cache_tokens:,} tokens = {pool.kv_cache_tokens / held:,.1f} "
+    return (f"{pool.engine}'s KV pool holds {pool.kv_cache_tokens:,} tokens = {pool.kv_cache_tokens / held_pool:,.1f} "
             f"sequences of {held:,} tokens, fewer than the {concurrency} planned: the engine will queue the rest")

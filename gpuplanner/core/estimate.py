@@ -602,7 +602,7 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
     model, lay = s.model, s.candidate.layout
     engines = launches(arch, inputs.precision, inputs.kv_dtype_effective(), lay.tp, lay.pp, lay.ep,
                        inputs.context_len, inputs.concurrency, inputs.util_cap, hw.gpu.capacity_bytes)
-    warnings.extend(w for w in (pool_warning(e, inputs.concurrency, inputs.context_len, setup.held_tokens)
+    warnings.extend(w for w in (pool_warning(e, arch, inputs.concurrency, inputs.context_len, setup.held_tokens)
                                 for e in engines.values()) if w)
     if model.replica.crosses_network:
         net = model.replica.links.network_bytes_per_s  # by GPU only: the assumed cluster fabric

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from gpuplanner.core import CatalogError, load_catalogs
-from gpuplanner.core.engines import vllm_request_tokens
+from gpuplanner.core.engines import launches, pool_warning, vllm_request_tokens
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.links import links_for
 from gpuplanner.core.memory import DTYPE_BYTES, kv_bytes_per_sequence, weight_bytes
@@ -135,3 +135,15 @@ def test_sliding_layers_attend_over_the_window_only():
     assert sliding.step(4096, 0, 100) == pytest.approx(dense.step(4096, 0, 100))
     assert sliding.step(4096, 0, 32768) < 0.8 * dense.step(4096, 0, 32768)
     assert sliding.step(0, 8192, 8192) < dense.step(0, 8192, 8192)
+
+
+def test_the_pool_warning_counts_what_a_sequence_of_sliding_layers_holds():
+    """gpt-oss-120b on one H200 at 128k context: half its layers hold 128 tokens, so a pool of
+    every-layer tokens holds about twice the sequences it would at full attention everywhere."""
+    arch = from_hf_config(GPT_OSS_120B)
+    full = replace(arch, layer_types=("full_attention",) * 36)
+    h200 = load_catalogs().gpus["H200"].capacity_bytes
+    launch = launches(arch, "fp4", "bf16", 1, 1, 1, 131072, 1, 0.9, h200)["vllm"]
+    fits = int(launch.pool.kv_cache_tokens / 131072 * 1.9)  # sequences of the full context it holds
+    assert pool_warning(launch, arch, fits, 131072) == ""
+    assert "will queue" in pool_warning(launch, full, fits, 131072)
