@@ -88,7 +88,8 @@ def assumptions_for(inputs, arch, hw) -> tuple:
         items += [
             Assumption("serving steps", f"bandwidth bound at small batch, MBU {inputs.mbu:g}; compute bound at large "
                        f"batch at {efficiency(hw.gpu).compute:g} of peak ({efficiency(hw.gpu).source}); "
-                       f"a fixed {efficiency(hw.gpu).step_s * 1e3:g} ms per step; prompt chunks at "
+                       f"a fixed {efficiency(hw.gpu).step_s * 1e3:g} ms plus {efficiency(hw.gpu).layer_step_s * 1e6:g} µs per layer "
+                       "per step; prompt chunks at "
                        f"{efficiency(hw.gpu).prefill:g} of peak (routed experts {EXPERT_PREFILL:g} of that) share "
                        "steps with decode and queue for the prompt "
                        f"budget (Kingman); {ENGINES[DEFAULT_ENGINE].request_s * 1e3:g} ms to each first token in "

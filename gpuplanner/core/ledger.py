@@ -116,9 +116,10 @@ def _configs() -> dict:
 
 def _config_arch(name: str) -> ModelArch:
     """A ModelArch from one copied model_configs_extra.csv row, through the planner's own HF-config
-    reader. Every sliding-window model there interleaves sliding and full layers (gemma-2, gpt-oss),
-    which the planner's all-layer `sliding_window` cannot say: full attention is kept, as the KV pool
-    vLLM prints counts every layer at full length."""
+    reader. gpt-oss gets its window and MXFP4 checkpoint from their columns and the reader's
+    alternating layer_types, checked against the counts the row states. Gemma 2's layer pattern is
+    not in the data, so its layers are read as full attention (its rows compare only figures vLLM
+    prints as if every layer were full: pool tokens and concurrency at max_model_len = 2 windows)."""
     row = _configs()[name]
     family = next((v for k, v in _FAMILY.items() if k in name.lower()), {})
     cfg = {"model_type": re.sub(r" .*", "", row["model_type"]) or family.get("model_type", "")}
@@ -136,7 +137,16 @@ def _config_arch(name: str) -> ModelArch:
     cfg["tie_word_embeddings"] = tied == "True" if tied else family.get("tie_word_embeddings", False)
     if "hidden_act" in family:
         cfg["hidden_act"] = family["hidden_act"]
+    if cfg["model_type"] == "gpt_oss":
+        cfg["sliding_window"] = int(float(row["sliding_window"]))
+        if row["checkpoint_quantization"]:
+            cfg["quantization_config"] = {"quant_method": row["checkpoint_quantization"]}
     arch = from_hf_config(cfg, name=name, path=row["source"])
+    if arch.layer_types:
+        stated = dict(re.findall(r"(\w+_attention)=(\d+)", row["attention_layer_pattern"]))
+        if {t: str(arch.layer_types.count(t)) for t in set(arch.layer_types)} != stated:
+            raise InputError("layer_types", f"{name}: the reader's layer types differ from the stated "
+                             f"'{row['attention_layer_pattern']}'")
     if family.get("model_type") == "phi":  # phi-2: LayerNorm and a bias on every linear layer (notes)
         arch = replace(arch, norm="layernorm", bias="all")
     return arch
@@ -203,7 +213,7 @@ def _vllm(r: dict) -> list[Case]:
     if r["quantization"] == "fp8":
         precision = "fp8"
     elif r["quantization"] == "mxfp4":
-        precision = "int4"
+        precision = "fp4"  # the MXFP4 checkpoint's own layout (ModelArch.checkpoint_quantization)
     else:
         precision = {"torch.bfloat16": "bf16", "torch.float16": "fp16", "torch.float32": "fp32"}[r["dtype"]]
     inputs = _serve(model=model_for(r["model"]), precision=precision, gpu=gpu_name(r["gpu"]),
@@ -211,8 +221,7 @@ def _vllm(r: dict) -> list[Case]:
                         kv_dtype="fp8" if r["kv_cache_dtype"] == "fp8" else "auto",
                         util_cap=float(r["gpu_memory_utilization"]), context_len=_int(r["max_model_len"]),
                         concurrency=1)
-    note = _notes("MXFP4 (4.25 bits) planned as int4 with group scales (4.25 bits); the planner quantizes "
-                  "attention too, gpt-oss keeps it bf16" if precision == "int4" else "",
+    note = _notes("MXFP4 checkpoint: experts in MXFP4 (4.25 bits), the rest bf16" if precision == "fp4" else "",
                   "prefix caching off; CUDA-graph memory not subtracted by vLLM")
     base = dict(dataset="vllm_memory_llmd", row_id=r["row_id"], source=r["source"], model=r["model"],
                 gpu=inputs.gpu, engine="vllm", inputs=inputs, assumptions=note)

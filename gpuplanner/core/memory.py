@@ -11,12 +11,14 @@ All functions return bytes. Sources:
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from gpuplanner.core.model import GATED_MLPS, ModelArch, ModelSizes
 
 DTYPE_BYTES = {"fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5, "fp4": 0.5}
 INT4_GROUP_BYTES = 4 / 128  # 16-bit scale + 16-bit zero per group of 128 weights (AWQ/GPTQ)
 FP4_BLOCK_BYTES = 1 / 16  # NVFP4: one FP8 scale per block of 16 weights (NVIDIA's NVFP4 format)
+MXFP4_BLOCK_BYTES = 1 / 32  # MXFP4: one E8M0 scale byte per block of 32 weights (OCP Microscaling spec v1.0)
 QUANTIZED = ("fp8", "int8", "int4", "fp4")  # weight formats whose embeddings and head stay 16-bit
 QLORA_BYTES = 0.5 + 0.127 / 8  # NF4 + double-quantized constants: 0.127 bit/param (QLoRA §3)
 OPTIMIZER_BYTES = {"adamw": 8.0, "adamw8bit": 2.0, "sgd_momentum": 4.0, "sgd": 0.0, "lion": 4.0}
@@ -32,6 +34,35 @@ def weight_bytes_per_param(precision: str) -> float:
     if precision == "fp4":
         return DTYPE_BYTES["fp4"] + FP4_BLOCK_BYTES
     return DTYPE_BYTES[precision]
+
+
+class WeightBytes(NamedTuple):
+    """Stored bytes per parameter of each part of a model at one precision."""
+
+    dense: float  # transformer blocks outside the routed experts
+    experts: float  # routed experts
+    edge: float  # embedding and output head
+
+    def replica(self, sz: ModelSizes) -> tuple[float, float]:
+        """(everything but the routed experts, the routed experts): bytes of one whole copy."""
+        return self.dense * sz.block_dense + self.edge * (sz.embed + sz.head), self.experts * sz.block_experts
+
+    def step_read(self, sz: ModelSizes, tied: bool) -> float:
+        """Bytes of everything but the routed experts that one decode step reads: the blocks and
+        the output head; an untied embedding table is only indexed (a row per token), not read."""
+        dense, _ = self.replica(sz)
+        return dense if tied else dense - self.edge * sz.embed
+
+
+def weight_bytes(arch: ModelArch, precision: str) -> WeightBytes:
+    """Bytes per parameter by part: quantized formats shrink the blocks' linear weights and keep
+    embedding and head 16-bit; an MXFP4 checkpoint (gpt-oss) planned at fp4 stores only the
+    experts' matrices in MXFP4 (4.25 bits) and the rest of the blocks 16-bit."""
+    edge = 2.0 if precision in QUANTIZED else DTYPE_BYTES[precision]
+    if arch.checkpoint_quantization == "mxfp4" and precision == "fp4":
+        return WeightBytes(2.0, DTYPE_BYTES["fp4"] + MXFP4_BLOCK_BYTES, edge)
+    block = weight_bytes_per_param(precision)
+    return WeightBytes(block, block, edge)
 
 
 def optimizer_bytes_per_param(optimizer: str, arch: ModelArch) -> float:
@@ -165,17 +196,28 @@ def replicated_activation_bytes(arch: ModelArch, seq: int, batch: int, recompute
     return arch.n_layers * per_layer
 
 
+def stage_layers(n_layers: int, pp: int) -> list[range]:
+    """The layers of each pipeline stage, split evenly with the remainder on the first stages
+    (vLLM's and Megatron's default partition)."""
+    bounds = [0]
+    for stage in range(pp):
+        bounds.append(bounds[-1] + n_layers // pp + (1 if stage < n_layers % pp else 0))
+    return [range(a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
 def kv_bytes_per_sequence(arch: ModelArch, tokens: int, kv_dtype: str, tp: int, pp: int) -> float:
-    """KV cache of one sequence on one GPU: 2·k·d values per token per layer (MLA: its latent,
-    replicated across tensor ranks), k split over tensor ranks (replicated when k < t), layers
-    split over pipeline stages; sliding-window models cap tokens at the window."""
-    if arch.sliding_window:
-        tokens = min(tokens, arch.sliding_window)
+    """KV cache of one sequence on one GPU of the heaviest pipeline stage: 2·k·d values per
+    token per layer (MLA: its latent, replicated across tensor ranks), k split over tensor ranks
+    (replicated when k < t); a sliding-window layer holds at most the window's tokens (all
+    layers, or those `layer_types` names, as vLLM allocates per layer type)."""
     if arch.is_mla:
         per_layer = arch.kv_values_per_token_per_layer()
     else:
         per_layer = 2 * math.ceil(arch.n_kv_heads / tp) * arch.d_head
-    return math.ceil(arch.n_layers / pp) * per_layer * DTYPE_BYTES[kv_dtype] * tokens
+    windowed = min(tokens, arch.sliding_window) if arch.sliding_window else tokens
+    held = max(len(layers) * tokens - arch.sliding_layers(layers.start, layers.stop) * (tokens - windowed)
+               for layers in stage_layers(arch.n_layers, pp))
+    return per_layer * DTYPE_BYTES[kv_dtype] * held
 
 
 def prefill_activation_bytes(arch: ModelArch, concurrency: int, tp: int) -> float:

@@ -19,6 +19,7 @@ from gpuplanner.core.memory import (
     DTYPE_BYTES,
     LORA_PARAM_BYTES,
     QLORA_BYTES,
+    WeightBytes,
     edge_params,
     kv_bytes_per_sequence,
     lora_adapter_params,
@@ -360,8 +361,7 @@ def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag:
 class InferenceSetup:
     arch: ModelArch
     sizes: ModelSizes
-    weight_bytes: float
-    edge_weight_bytes: float
+    weights: WeightBytes  # stored bytes per parameter of each part
     kv_dtype: str
     context: int
     concurrency: int
@@ -379,8 +379,9 @@ class InferenceSetup:
 
     def _parts(self, tp: int, pp: int, ep: int) -> tuple:
         sz, share = self.sizes, stage_share(self.arch.n_layers, pp)
-        weights = (self.weight_bytes * sz.block_dense * share + self.edge_weight_bytes * edge_params(sz, pp)) / tp \
-            + self.weight_bytes * sz.block_experts * share / (tp * ep)
+        wb = self.weights
+        weights = (wb.dense * sz.block_dense * share + wb.edge * edge_params(sz, pp)) / tp \
+            + wb.experts * sz.block_experts * share / (tp * ep)
         seqs = math.ceil(self.concurrency / ep)
         # a paged pool (vLLM, SGLang, TensorRT-LLM): sequences hold the blocks they use, and the
         # pool must still hold one sequence of the full context (engines refuse to start otherwise)
@@ -391,10 +392,10 @@ class InferenceSetup:
 
 
 @lru_cache(maxsize=128)
-def inference_setup(arch: ModelArch, weight_bytes: float, edge_weight_bytes: float, kv_dtype: str, context: int,
+def inference_setup(arch: ModelArch, weights: WeightBytes, kv_dtype: str, context: int,
                     concurrency: int, held_tokens: int) -> InferenceSetup:
     """One serving configuration; cached, so a sweep sizes each layout once for every GPU."""
-    return InferenceSetup(arch, sizes(arch), weight_bytes, edge_weight_bytes, kv_dtype, context, concurrency,
+    return InferenceSetup(arch, sizes(arch), weights, kv_dtype, context, concurrency,
                           min(held_tokens, context))
 
 
