@@ -89,19 +89,23 @@ def full_training_states(name: str, compute_bytes: float, precision: str, grad_f
 
 
 def buffer_bytes(name: str, zero: int, compute_bytes: float, largest_tensor: float, block: float,
-                 linear: float) -> float:
+                 linear: float, optimizer_in_backward: bool = False) -> float:
     """Transient buffers on one GPU beyond the model states, for full training: DeepSpeed
     ZeRO-3 gathers the largest parameter tensor whole with its gradient (4 bytes each, as its
     estimator counts); FSDP FULL_SHARD (and torchtune's FSDP2) holds one transformer block gathered, the next one
     prefetched and the current block's unsharded gradients; HF autocast keeps a 16-bit copy of
-    the linear weights. Arguments are parameter counts already divided by tensor parallelism."""
+    the linear weights. With the optimizer step in backward (torchtune's optimizer_in_bwd, a
+    post-accumulate-grad hook per parameter) no gradients are kept as a state; unsharded, the
+    largest tensor's gradient is the one alive at a time. Arguments are parameter counts
+    already divided by tensor parallelism."""
     if name == "deepspeed" and zero == 3:
         return 4.0 * largest_tensor
     if name in ("fsdp", "torchtune") and zero == 3:  # torchtune's distributed recipes shard with FSDP2
         return 3 * compute_bytes * block
+    one_gradient = compute_bytes * largest_tensor if optimizer_in_backward else 0.0
     if name == "hf" and compute_bytes < 4.0:
-        return compute_bytes * linear
-    return 0.0
+        return compute_bytes * linear + one_gradient
+    return one_gradient
 
 
 def frozen_gather_bytes(name: str, zero: int, weight_bytes: float, block: float) -> float:

@@ -70,6 +70,7 @@ class PlanInputs:
     offload_params: str = "none"  # none, cpu or nvme: ZeRO-Infinity parameter offload (ZeRO-3)
     chunked_loss: bool = False  # cross-entropy in chunks: 16-bit logits, fp32 one chunk at a time
     activation_offload: bool = False  # what each layer keeps for backward waits in host memory
+    optimizer_in_backward: bool = False  # each gradient applied and freed as backward makes it (full training)
     sequence_parallel: bool = True  # with tensor parallelism, also split the activations it would replicate
     lora_rank: int = 16
     training_tokens: float = 1e9
@@ -172,7 +173,8 @@ class PlanInputs:
             self.model.check()
         elif not isinstance(self.model, str):
             raise InputError("model", "must be a preset name or a model architecture")
-        for name in ("flash_attention", "sequence_parallel", "chunked_loss", "activation_offload"):
+        for name in ("flash_attention", "sequence_parallel", "chunked_loss", "activation_offload",
+                     "optimizer_in_backward"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(name, f"'{getattr(self, name)}' must be true or false")
         for name in ("gpu", "instance"):

@@ -126,6 +126,7 @@ class TrainingSetup:
     offload_params: str = "none"
     adapter_bytes: float = LORA_PARAM_BYTES  # per LoRA adapter parameter, and again for its gradient
     adapter_optimizer_bytes: float = 0.0  # optimizer state per adapter parameter
+    optimizer_in_backward: bool = False  # gradients applied and freed one tensor at a time (full training)
     _terms: dict = field(default_factory=dict, compare=False, repr=False)  # memo of zero_terms
 
     def states(self) -> tuple:
@@ -174,7 +175,8 @@ class TrainingSetup:
             return frozen_gather_bytes(self.framework, zero, self.weight_bytes, block / tp)
         largest = self.largest_tensor()
         linear = (sz.block_dense + sz.block_experts / ep) * stage_share(arch.n_layers, pp)
-        return buffer_bytes(self.framework, zero, self.compute_bytes, largest / tp, block / tp, linear / tp)
+        return buffer_bytes(self.framework, zero, self.compute_bytes, largest / tp, block / tp, linear / tp,
+                            self.optimizer_in_backward)
 
     def zero_terms(self, tp: int, pp: int, ep: int) -> tuple:
         """For ZeRO stages 0..3, (bytes that stay, bytes that divide by dp) of model states and
@@ -211,7 +213,7 @@ def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str,
                    micro_batch: int, recompute: str, flash_attention: bool, lora_rank: int,
                    framework: str = "zero", sequence_parallel: bool = True, offload_optimizer: str = "none",
                    offload_params: str = "none", chunked_loss: bool = False,
-                   activation_offload: bool = False) -> TrainingSetup:
+                   activation_offload: bool = False, optimizer_in_backward: bool = False) -> TrainingSetup:
     """The byte costs of one training configuration; cached, because a sweep plans the same
     configuration on every GPU."""
     full = method == "full"
@@ -228,9 +230,12 @@ def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str,
     # PEFT keeps adapters (and so their gradients and optimizer states) in fp32; torchtune builds
     # the whole model, adapters included, in the training dtype (its recipes' set_default_dtype).
     adapter = compute if framework == "torchtune" else LORA_PARAM_BYTES
+    in_backward = optimizer_in_backward and full
+    states = full_training_states(framework, compute, precision, grad_dtype == "fp32", opt) if full else ()
+    if in_backward:  # no set of gradients is ever kept: only the one being applied (frameworks.buffer_bytes)
+        states = tuple(st for st in states if st.component != "gradients")
     return TrainingSetup(
-        arch=arch, method=method, framework=framework, compute_bytes=compute,
-        full_states=full_training_states(framework, compute, precision, grad_dtype == "fp32", opt) if full else (),
+        arch=arch, method=method, framework=framework, compute_bytes=compute, full_states=states,
         weight_bytes=base, edge_weight_bytes=edge, optimizer_bytes=opt,
         activations_tp1=training_activation_bytes(arch, seq_len, micro_batch, 1, recompute, flash_attention, act_bytes,
                                                   chunked_loss=chunked_loss, offload=activation_offload),
@@ -239,6 +244,7 @@ def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str,
         adapters=0.0 if full else lora_adapter_params(arch, lora_rank),
         sizes=sizes(arch), offload_optimizer=offload_optimizer, offload_params=offload_params,
         adapter_bytes=adapter, adapter_optimizer_bytes=opt * adapter / LORA_PARAM_BYTES,
+        optimizer_in_backward=in_backward,
     )
 
 
