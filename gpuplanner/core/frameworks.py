@@ -23,7 +23,13 @@ live only in the framework's gather buffers). Sources, per framework:
   in the forward pass and keeps for backward;
 - torchtune: its full fine-tuning recipes load the model in bf16 with no fp32 copy, so
   gradients and torch.optim.AdamW states are bf16 too (8 B/param); the distributed recipe
-  shards all three with FSDP2 (ZeRO-3), the single-device one keeps them whole.
+  shards all three with FSDP2 (ZeRO-3), the single-device one keeps them whole. Its recipes
+  free the gradients after every step (optimizer.zero_grad(set_to_none=True) in
+  recipes/full_finetune_single_device.py and full_finetune_distributed.py): backward builds
+  them layer by layer as it frees that layer's activations, so the peak holds either the
+  activations (end of forward) or the gradients (end of backward), not both. Without a chunked
+  loss its decoder returns fp32 logits (TransformerDecoder: self.output(h).float()) for
+  torch.nn.CrossEntropyLoss, an unfused cross-entropy (memory.loss_bytes).
 """
 from __future__ import annotations
 
@@ -46,6 +52,8 @@ class Framework:
     name: str
     zero_stages: tuple  # ZeRO stages (or their equivalents) the framework offers
     data_parallel_only: bool = False  # no tensor or pipeline parallelism (HF Trainer with DDP)
+    transient_gradients: bool = False  # gradients freed every step: the peak holds them or the activations
+    eager_loss: bool = False  # unfused cross-entropy on fp32 logits (memory.loss_bytes)
 
 
 _SPECS = {
@@ -54,7 +62,7 @@ _SPECS = {
     "deepspeed": Framework("deepspeed", (0, 1, 2, 3)),
     "fsdp": Framework("fsdp", (0, 2, 3)),
     "hf": Framework("hf", (0,), data_parallel_only=True),
-    "torchtune": Framework("torchtune", (0, 3), data_parallel_only=True),
+    "torchtune": Framework("torchtune", (0, 3), data_parallel_only=True, transient_gradients=True, eager_loss=True),
 }
 
 

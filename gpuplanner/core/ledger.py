@@ -372,6 +372,9 @@ class Recipe:
     note: str = ""  # where the row cannot have run the config as written
 
 
+# The README's last definition of its "Peak memory per GPU" column (removed in eef59f7a).
+TORCHTUNE_PEAK_NOTE = ("'Peak Memory per GPU': torch.cuda.max_memory_reserved(), as the README defined the column "
+                       "until 2024-04 (README.md@240cff85); the planner's tensors plus its fragmentation margin")
 _TT31 = "pytorch/torchtune:recipes/configs/llama3_1/{}.yaml@30b8519e86d2"  # the commit that added the table
 _TT32 = "pytorch/torchtune:recipes/configs/llama3_2/{}.yaml@1814feb17a90"  # the commit that added the table
 _TT2 = "pytorch/torchtune:recipes/configs/llama2/{}.yaml@0217d44c2e1e"
@@ -433,7 +436,7 @@ def _torchtune(r: dict) -> list[Case]:
     text = r["method"].lower()
     method = "qlora" if "qlora" in text else "lora" if "lora" in text else "full"
     recipe = torchtune_recipe(r, method, gpus)
-    metric = "allocated" if "active" in r["memory_metric"].lower() else "device"
+    metric = "allocated" if "active" in r["memory_metric"].lower() else "reserved"
     on_cpu = "cpu" if recipe.paged or recipe.params_on_cpu else "none"
     inputs = _train(model=model_for(r["model"]), train_method=method, precision="bf16", gpu=gpu_name(r["gpu"]),
                     framework="torchtune", tp=1, pp=1, dp=gpus, zero_stage=3 if gpus > 1 else 0,
@@ -450,8 +453,7 @@ def _torchtune(r: dict) -> list[Case]:
                   "fsdp_cpu_offload: parameters and optimizer offloaded" if recipe.params_on_cpu else "",
                   recipe.note, MODEL_NOTES.get(r["model"], ""),
                   GPU_NOTES.get(re.sub(r"^\d+\s*x\s*", "", r["gpu"].strip()), ""),
-                  "'Peak Memory per GPU' metric not stated: compared with the planner's whole per-GPU figure"
-                  if metric == "device" else "")
+                  TORCHTUNE_PEAK_NOTE if metric == "reserved" else "")
     return [Case(dataset="finetune_memory_torchtune", row_id=r["row_id"], figure_class="training_memory",
                  figure="peak_memory", measured=float(r["peak_memory"]), unit=r["memory_unit"], source=r["source"],
                  model=r["model"], gpu=inputs.gpu, engine="torchtune", inputs=inputs, assumptions=note,
