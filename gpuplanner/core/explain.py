@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from gpuplanner.core.explain_money import money_energy_explanations
+from gpuplanner.core.frameworks import framework
 from gpuplanner.core.memory import DTYPE_BYTES
 from gpuplanner.core.money import hourly_rates, mean_rate
 from gpuplanner.core.offload import NVME_ASSUMED_BYTES_PER_S
@@ -71,7 +72,8 @@ def assumptions_for(inputs, arch, hw) -> tuple:
                        f"({hw.gpu.generation or 'unknown'} generation), plus the tensor, expert, pipeline and "
                        "data-parallel traffic not hidden behind compute, plus the pipeline bubble "
                        "(p − 1)/(m + p − 1) ÷ interleaved stages", f"Narayanan et al. 2021; {KERNEL_EFFICIENCY_SOURCE}"),
-            Assumption("activations", "16-bit activations with 1-byte dropout masks; "
+            Assumption("activations", "16-bit activations"
+                       + (" with 1-byte dropout masks; " if framework(inputs.framework).dropout else " (no dropout); ")
                        + ("sequence parallelism with" if inputs.sequence_parallel else "no sequence parallelism: "
                           "LayerNorm/dropout activations whole on every rank of")
                        + " tensor parallelism; 1F1B pipeline (first stage holds L layers' worth)", KORTHIKANTI),

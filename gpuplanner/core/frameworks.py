@@ -29,7 +29,9 @@ live only in the framework's gather buffers). Sources, per framework:
   them layer by layer as it frees that layer's activations, so the peak holds either the
   activations (end of forward) or the gradients (end of backward), not both. Without a chunked
   loss its decoder returns fp32 logits (TransformerDecoder: self.output(h).float()) for
-  torch.nn.CrossEntropyLoss, an unfused cross-entropy (memory.loss_bytes).
+  torch.nn.CrossEntropyLoss, an unfused cross-entropy (memory.loss_bytes). Its decoders have no
+  dropout (torchtune/modules/transformer.py has none; attention dropout defaults to 0.0), so no
+  dropout masks are stored.
 """
 from __future__ import annotations
 
@@ -54,6 +56,7 @@ class Framework:
     data_parallel_only: bool = False  # no tensor or pipeline parallelism (HF Trainer with DDP)
     transient_gradients: bool = False  # gradients freed every step: the peak holds them or the activations
     eager_loss: bool = False  # unfused cross-entropy on fp32 logits (memory.loss_bytes)
+    dropout: bool = True  # its models store 1-byte dropout masks (Korthikanti et al.'s count)
 
 
 _SPECS = {
@@ -62,7 +65,8 @@ _SPECS = {
     "deepspeed": Framework("deepspeed", (0, 1, 2, 3)),
     "fsdp": Framework("fsdp", (0, 2, 3)),
     "hf": Framework("hf", (0,), data_parallel_only=True),
-    "torchtune": Framework("torchtune", (0, 3), data_parallel_only=True, transient_gradients=True, eager_loss=True),
+    "torchtune": Framework("torchtune", (0, 3), data_parallel_only=True, transient_gradients=True, eager_loss=True,
+                           dropout=False),
 }
 
 

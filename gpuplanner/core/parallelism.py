@@ -247,6 +247,7 @@ def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str,
         base = edge = compute  # fp8 training keeps bf16 weights
     opt = optimizer_bytes_per_param(optimizer, arch)
     act_bytes = 4.0 if precision == "fp32" else 2.0
+    spec = framework_spec(framework)
     # PEFT keeps adapters (and so their gradients and optimizer states) in fp32; torchtune builds
     # the whole model, adapters included, in the training dtype (its recipes' set_default_dtype).
     adapter = compute if framework == "torchtune" else LORA_PARAM_BYTES
@@ -258,14 +259,13 @@ def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str,
         arch=arch, method=method, framework=framework, compute_bytes=compute, full_states=states,
         weight_bytes=base, edge_weight_bytes=edge, optimizer_bytes=opt,
         activations_tp1=training_activation_bytes(arch, seq_len, micro_batch, 1, recompute, flash_attention, act_bytes,
-                                                  chunked_loss=chunked_loss, offload=activation_offload,
-                                                  eager_loss=framework_spec(framework).eager_loss),
+                                                  spec.dropout, chunked_loss, activation_offload, spec.eager_loss),
         activations_replicated=0.0 if sequence_parallel or activation_offload else
-        replicated_activation_bytes(arch, seq_len, micro_batch, recompute, act_bytes),
+        replicated_activation_bytes(arch, seq_len, micro_batch, recompute, act_bytes, spec.dropout),
         adapters=0.0 if full else lora_adapter_params(arch, lora_rank),
         sizes=sizes(arch), offload_optimizer=offload_optimizer, offload_params=offload_params,
         adapter_bytes=adapter, adapter_optimizer_bytes=opt * adapter / LORA_PARAM_BYTES,
-        optimizer_in_backward=in_backward, transient_gradients=full and framework_spec(framework).transient_gradients,
+        optimizer_in_backward=in_backward, transient_gradients=full and spec.transient_gradients,
     )
 
 
