@@ -28,7 +28,8 @@ FRAMEWORK_STATES = {
     "megatron": "bf16 weights, fp32 gradients, fp32 master weights and optimizer states (18 B/param); the "
                 "distributed optimizer shards the last two over data-parallel ranks (6 + 12/d)",
     "deepspeed": "16-bit weights and gradients, fp32 gradients, master weights and optimizer states (2 + 18 B/param "
-                 "as its estimator counts); ZeRO-3 adds the largest parameter tensor gathered whole (4 B/param)",
+                 "as its estimator counts; an fp32 model: 4 + 16 B/param, its ZeRO optimizer cloning an fp32 "
+                 "partition); ZeRO-3 adds the largest parameter tensor gathered whole (4 B/param)",
     "fsdp": "sharded fp32 parameters, gradients and optimizer states (16/N B/param); FULL_SHARD gathers a "
             "block at a time plus the next one prefetched; SHARD_GRAD_OP keeps the 16-bit parameters whole",
     "hf": "fp32 weights, gradients and optimizer states (16 B/param) with DDP, plus autocast's 16-bit copies "
@@ -70,8 +71,9 @@ def assumptions_for(inputs, arch, hw) -> tuple:
             if inputs.mfu else
             Assumption("step time", f"compute at {kernel_efficiency(hw.gpu.generation):g} of dense peak "
                        f"({hw.gpu.generation or 'unknown'} generation), plus the tensor, expert, pipeline and "
-                       "data-parallel traffic not hidden behind compute, plus the pipeline bubble "
-                       "(p − 1)/(m + p − 1) ÷ interleaved stages", f"Narayanan et al. 2021; {KERNEL_EFFICIENCY_SOURCE}"),
+                       "data-parallel traffic not hidden behind compute (tensor-parallel collectives with "
+                       "NCCL's ring latency), plus the pipeline bubble "
+                       "(p − 1)/(m + p − 1) ÷ interleaved stages", f"Narayanan et al. 2021; NCCL src/graph/tuning.cc; {KERNEL_EFFICIENCY_SOURCE}"),
             Assumption("activations", "16-bit activations"
                        + (" with 1-byte dropout masks; " if framework(inputs.framework).dropout else " (no dropout); ")
                        + ("sequence parallelism with" if inputs.sequence_parallel else "no sequence parallelism: "

@@ -14,6 +14,10 @@ live only in the framework's gather buffers). Sources, per framework:
   (estimate_zero2_model_states_mem_needs: 2Ψ + 18Ψ/N, "18 = 2 grads 16-bit + 4 grads 32-bit +
   4 params 32-bit + 8 optimizer states") and stage3.py (4·largest layer + 18Ψ/N: the largest
   parameter tensor gathered whole with its gradient) of microsoft/DeepSpeed @022f2236 / @70adb32a;
+  an fp32 model under its ZeRO optimizer (stage ≥ 1) still gets a cloned fp32 partition
+  (stage_1_and_2.py / stage3.py: `.clone().float()`) but no second gradient copy, so ZeRO-2
+  holds 4Ψ + 16Ψ/N: the estimator's form before DeepSpeed PR #5099 (commit f4cb866, 2024), which
+  counted 4-byte parameters and gradients and which docs memory.rst still prints;
 - fsdp: PyTorch FSDP with MixedPrecision (sharded fp32 parameters, gradients and optimizer
   states; 16-bit parameters materialized per unit: kept after forward with SHARD_GRAD_OP,
   gathered per transformer block with FULL_SHARD, the next block prefetched in backward);
@@ -47,6 +51,10 @@ class State:
     bytes: float  # per parameter
     stage: int = NEVER  # ZeRO stage from which it is divided over data-parallel ranks
     released: int = NEVER + 1  # ZeRO stage from which it is not held at all
+    held: int = 0  # ZeRO stage from which it is held at all (a ZeRO optimizer's own copy)
+
+    def held_at(self, zero: int) -> bool:
+        return self.held <= zero < self.released
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,8 @@ def full_training_states(name: str, compute_bytes: float, precision: str, grad_f
     """The States of full training in framework `name`; compute_bytes is the 16-bit (or fp32)
     width of the math; fp32 training needs no master copy anywhere."""
     c, opt = compute_bytes, State("optimizer", optimizer_bytes, 1)
+    if c == 4.0 and name == "deepspeed":  # the ZeRO optimizer's fp32 partition is a clone even of fp32 weights
+        return State("weights", 4.0, 3), State("gradients", 4.0, 2), State("master_weights", 4.0, 1, held=1), opt
     if c == 4.0 and name != "hf":
         return State("weights", 4.0, 3), State("gradients", 4.0, 2), opt
     if name == "megatron":  # fp32 main gradients by default; fp16 keeps an extra fp32 copy in the optimizer

@@ -193,9 +193,8 @@ class TrainingSetup:
             amounts, never_sharded = self.state_amounts(tp, pp, ep)
 
             def held(z, transient):
-                return (sum(un for st, _, un in amounts if z < st.stage and self._transient(st) == transient),
-                        sum(sh for st, sh, _ in amounts
-                            if st.stage <= z < st.released and self._transient(st) == transient))
+                mine = [(st, sh, un) for st, sh, un in amounts if st.held_at(z) and self._transient(st) == transient]
+                return (sum(un for st, _, un in mine if z < st.stage), sum(sh for st, sh, _ in mine if st.stage <= z))
             self._terms[key] = tuple(
                 (never_sharded + self.buffers(tp, pp, ep, z) + held(z, False)[0], held(z, False)[1], *held(z, True))
                 for z in range(4))
@@ -209,7 +208,7 @@ class TrainingSetup:
         parts = dict.fromkeys(_PARTS, 0.0)
         transient = 0.0
         for st, sh, un in amounts:
-            held = 0.0 if zero >= st.released else (sh / dp if zero >= st.stage else un)
+            held = 0.0 if not st.held_at(zero) else (sh / dp if zero >= st.stage else un)
             parts[st.component] += held
             transient += held if self._transient(st) else 0.0
         adapters = self.adapters * stage_share(self.arch.n_layers, pp) / tp

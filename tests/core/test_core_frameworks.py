@@ -38,6 +38,15 @@ def test_deepspeed_zero2_estimator(n):
     assert states_per_param("deepspeed", "bf16", 2, n) == pytest.approx(2 + 18 / n)
 
 
+@pytest.mark.parametrize("zero,fixed,sharded", [(0, 16, 0), (1, 8, 12), (2, 4, 16), (3, 0, 20)])
+def test_deepspeed_fp32_model_keeps_the_cloned_fp32_partition(zero, fixed, sharded):
+    """An fp32 model: DeepSpeed's ZeRO optimizer (stage >= 1) clones its fp32 partition anyway
+    (stage_1_and_2.py and stage3.py, `.clone().float()`), the gradients need no second copy; at
+    stage 0 the plain optimizer keeps none. ZeRO-2 gives 4Ψ + 16Ψ/N (test_core_offload)."""
+    n = 8
+    assert states_per_param("deepspeed", "fp32", zero, n) == pytest.approx(fixed + sharded / n)
+
+
 def test_deepspeed_zero3_estimator_with_the_largest_layer_buffer():
     """estimate_zero3_model_states_mem_needs (no offload): 4·largest_layer_params + 18Ψ/N;
     Llama-2-7B's largest parameter tensor is its 32000 × 4096 embedding."""
