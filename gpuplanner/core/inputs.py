@@ -125,6 +125,8 @@ class PlanInputs:
         _one_of("offload_params", self.offload_params, OFFLOAD_DEVICES)
         if self.mode == "train":
             check_offload(self.offload_optimizer, self.offload_params, self.zero_stage, self.train_method)
+            if self.optimizer_in_backward is True and self.train_method != "full":
+                raise InputError("optimizer_in_backward", "applies to full training; LoRA's trained states are small")
         _one_of("price_kind", self.price_kind, PRICE_KINDS)
         _one_of("interconnect", self.interconnect, INTERCONNECTS)
         if self.mode == "train" and self.train_method == "full" and self.precision not in TRAIN_PRECISIONS:

@@ -188,3 +188,5 @@ def test_optimizer_in_backward_keeps_one_gradient():
     assert fused.total < plain.total
     with pytest.raises(InputError, match="optimizer_in_backward"):
         PlanInputs(optimizer_in_backward="yes").validated()
+    with pytest.raises(InputError, match="full training"):
+        PlanInputs(optimizer_in_backward=True, train_method="lora").validated()
