@@ -63,7 +63,8 @@ MODELS = {
     "deepseek-ai/DeepSeek-V2-Lite-Chat": "deepseek-ai/DeepSeek-V2-Lite",
     "google/gemma-2-2b-it": "google/gemma-2-2b-it", "google/gemma-2-9b-it": "google/gemma-2-9b-it",
     "google/gemma-2-27b-it": "google/gemma-2-27b-it", "google/gemma-7b": "google/gemma-7b",
-    "microsoft/phi-2": "microsoft/phi-2", "Llama 3.2 3B": "llama-3.2-3b",
+    "microsoft/phi-2": "microsoft/phi-2", "Llama 3.2 3B": "llama-3.2-3b", "Llama-2-7B": "llama-2-7b",
+    "Llama3-8B-Instruct": "llama-3.1-8b",  # the Llama 3.1 8B shapes (they differ only in RoPE scaling)
 }
 # Architectures no preset or copied config has, from the builder of the framework that ran them.
 ARCHS = {
