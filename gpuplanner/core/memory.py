@@ -145,28 +145,42 @@ def activation_bytes_per_layer(arch: ModelArch, seq: int, batch: int, act_bytes:
 
 def training_activation_bytes(arch: ModelArch, seq: int, batch: int, tp: int, recompute: str,
                               flash_attention: bool, act_bytes: float, dropout: bool = True,
-                              chunked_loss: bool = False, offload: bool = False) -> float:
+                              chunked_loss: bool = False, offload: bool = False, eager_loss: bool = False) -> float:
     """Activations on the busiest GPU (the first pipeline stage under 1F1B holds p
     micro-batches of L/p layers, i.e. L layers' worth whatever p is). Tensor parallelism with
     sequence parallelism divides everything by t. Full recomputation keeps each layer's
-    2·s·b·h input plus one layer's working set. The logits for the loss are added on top:
-    fp32, 4·s·b·V/t, or with a chunked cross-entropy (torchtune's CEWithChunkedOutputLoss)
-    the 16-bit logits plus one fp32 chunk of LOSS_CHUNKS. Activation offloading keeps what
-    each layer stores in host memory (activation_offload_bytes): the GPU holds the working
-    layer and the next layer's tensors being copied back."""
+    2·s·b·h input plus one layer's working set; activation offloading keeps what each layer
+    stores in host memory (activation_offload_bytes): the GPU holds the working layer and the
+    next layer's tensors being copied back. The loss (loss_bytes) runs at the end of forward and
+    its tensors are freed by the output layer's backward, before the last layer is recomputed
+    or fetched back: those working sets never coexist with it, so the peak holds the larger of
+    the two. Without recomputation every layer's activations are still held at the loss."""
     # Scores are stored unless FlashAttention never materializes them or selective
     # recomputation rebuilds them; under full recomputation the one re-run layer holds them.
     store_scores = recompute != "selective" and not flash_attention
     per_layer = activation_bytes_per_layer(arch, seq, batch, act_bytes, store_scores, dropout)
     kept = _kept_per_layer(arch, seq, batch, act_bytes, per_layer, recompute)
+    loss = loss_bytes(seq * batch, arch.vocab, act_bytes, chunked_loss, eager_loss)
     if offload:
-        stored = per_layer + kept
+        peak = max(per_layer + kept, loss)
     elif recompute == "full":
-        stored = arch.n_layers * kept + per_layer
+        peak = arch.n_layers * kept + max(per_layer, loss)
     else:
-        stored = arch.n_layers * per_layer
-    logits = (act_bytes + 4.0 / LOSS_CHUNKS if chunked_loss else 4.0) * seq * batch * arch.vocab
-    return (stored + logits) / tp
+        peak = arch.n_layers * per_layer + loss
+    return peak / tp
+
+
+def loss_bytes(tokens: int, vocab: int, act_bytes: float, chunked: bool, eager: bool) -> float:
+    """The logits and what cross-entropy keeps for and builds in backward, at their peak. A
+    fused loss (Megatron's vocab-parallel cross-entropy turns the fp32 logits into the softmax
+    and then into its gradient in place) holds one fp32 copy, 4·n·V; an eager one
+    (torch.nn.functional.cross_entropy on fp32 logits) three at its backward: the output
+    log_softmax keeps for backward, the gradient nll_loss hands it and the gradient it returns,
+    12·n·V; a chunked one (torchtune's CEWithChunkedOutputLoss) the 16-bit logits plus one
+    fp32 chunk of LOSS_CHUNKS."""
+    if chunked:
+        return (act_bytes + 4.0 / LOSS_CHUNKS) * tokens * vocab
+    return (12.0 if eager else 4.0) * tokens * vocab
 
 
 def _kept_per_layer(arch: ModelArch, seq: int, batch: int, act_bytes: float, per_layer: float,
