@@ -47,7 +47,6 @@ NO_ARCH = {
     "Nemotron-22B": "no architecture for Nemotron in the data",
     "Nemotron-340B": "no architecture for Nemotron in the data",
     "Kimi K2": "no architecture for Kimi K2 in the data (Kimi-K2.5's config is not stated to be the same)",
-    "Llama 3.2 3B": "no architecture for Llama 3.2 3B in the data",
 }
 
 def _repo_source(r):
@@ -137,9 +136,14 @@ RULES = {
         "model", "method", "precision", "seq_len", "batch", "gradient_checkpointing", "optimizer", "gpu",
         "peak_memory", "memory_unit", "memory_metric", "lora_config", "source"], None, [
         _model_rule("model"),
-        lambda r: "torchtune full fine-tuning keeps bf16 weights with no fp32 master copy (and pages or offloads "
-                  "the optimizer); the planner's 16-bit full training always keeps fp32 master weights"
-        if r["method"].lower().startswith("full") else "",
+        lambda r: "unpacked dataset: sequences have the dataset's own lengths (only the 4096 cap is stated)"
+        if r["method"].endswith("cumulative: Baseline") else "",
+        lambda r: "eager PyTorch (torch.compile is the next row): uncompiled RMSNorm, RoPE and SiLU keep fp32 and "
+                  "intermediate tensors beyond the per-layer activations the planner counts (fused kernels, "
+                  "Korthikanti et al. 2022)" if r["method"].endswith("cumulative: + Packed Dataset") else "",
+        lambda r: "no Llama2 70B full-finetune config at the cited commit (recipes/configs/llama2 has 7B and 13B "
+                  "full configs only): checkpointing, optimizer and FSDP settings not stated"
+        if (r["model"], r["method"].lower()) == ("Llama2-70B", "full finetune") else "",
         lambda r: "sequence length not fixed (unpacked dataset)" if r["seq_len"].startswith("not fixed") else "",
     ]),
     "megatron_pr482_memory": ("training/megatron_pr482_memory.csv", [

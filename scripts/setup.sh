@@ -31,7 +31,11 @@ stamp=.venv/.gpuplanner-installed
 want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     .venv/bin/python -m pip install -q --upgrade pip
-    # torch==2.13.0 is the CPU build; an unpinned torch would pull a multi-GB CUDA build.
-    .venv/bin/python -m pip install -q -e '.[test,bench,package]' 'torch==2.13.0'
+    # torch==2.13.0 is the CPU build; an unpinned torch would pull a multi-GB CUDA build. The
+    # build backend's notice about editable installs is not something a user can act on: silenced.
+    PYTHONWARNINGS=ignore .venv/bin/python -m pip install -q -e '.[test,bench,package]' 'torch==2.13.0'
     echo "$want" > "$stamp"
 fi
+# Cached bytecode for the app's own modules (an editable install compiles them on first import,
+# and not at all where PYTHONDONTWRITEBYTECODE is set): half a second of every start otherwise.
+.venv/bin/python -m compileall -q gpuplanner >/dev/null

@@ -2,7 +2,7 @@
 
 The comparison itself is the ledger's (gpuplanner/core/accuracy.py, `gpuplanner-cli validate`):
 this script only prints its serving classes and, with `--fit`, searches, per GPU generation
-(serving.EFFICIENCY), the decode and prefill compute efficiencies, the fixed step cost and the
+(serving.EFFICIENCY), the decode and prefill compute efficiencies, the fixed step cost (per step and per layer) and the
 tensor-parallel loss; per engine (serving.ENGINES), its prefill relative to the generation's
 and its fixed time to a first token; and, over all rows, the burstiness of closed-loop
 benchmark arrivals and their requests per user (serving.CLOSED_LOOP_*) and the share of the
@@ -19,14 +19,15 @@ import statistics
 import sys
 from dataclasses import replace
 
-from gpuplanner.core import load_catalogs, serving
+from gpuplanner.core import load_catalogs, memo, serving
 from gpuplanner.core.accuracy import evaluate, summary_lines
 from gpuplanner.core.ledger import load_cases
 
 SERVING_CLASSES = ("serving_kv_pool", "serving_throughput", "ttft", "tpot")
 FITTED_CLASSES = ("serving_throughput", "tpot", "ttft")
 GRID = {"compute": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9), "prefill": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
-        "step_s": (0.5e-3, 1e-3, 2e-3, 3e-3, 4e-3, 5e-3, 7e-3), "tp_loss": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)}
+        "step_s": (0.0, 0.5e-3, 1e-3, 2e-3, 3e-3, 4e-3),
+        "layer_step_s": (0.0, 10e-6, 20e-6, 30e-6, 40e-6, 50e-6, 60e-6, 70e-6, 100e-6, 150e-6), "tp_loss": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)}
 ENGINE_GRID = {"prefill": (0.25, 0.4, 0.6, 0.8, 1.0, 1.25), "request_s": (0.0, 0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.4)}
 BURSTINESS = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
 REQUESTS_PER_USER = (5.0, 10.0, 15.0, 20.0, 30.0, 50.0, 1e9)
@@ -37,6 +38,7 @@ ROUNDS = 2
 def score(rows, catalogs) -> float:
     """Sum over the fitted classes of the median |error| of the rows with a prediction."""
     errors: dict = {}
+    memo.forget()  # replica models are remembered by layout, not by the efficiencies tried here
     for o in evaluate(rows, catalogs):
         if o.ok:
             errors.setdefault(o.case.figure_class, []).append(abs(o.error))
@@ -84,7 +86,7 @@ def fit(cases, catalogs) -> None:
             trials.append((score(fitted, catalogs), x))
         serving.EXPERT_PREFILL = min(trials)[1]
     for gen, e in serving.EFFICIENCY.items():
-        print(f"{gen}: compute {e.compute:g}, step {e.step_s * 1e3:g} ms, tp_loss {e.tp_loss:g}, prefill {e.prefill:g}")
+        print(f"{gen}: compute {e.compute:g}, step {e.step_s * 1e3:g} ms + {e.layer_step_s * 1e6:g} µs per layer, tp_loss {e.tp_loss:g}, prefill {e.prefill:g}")
     for engine, c in serving.ENGINES.items():
         print(f"{engine}: prefill × {c.prefill:g}, first token + {c.request_s * 1e3:g} ms")
     print(f"closed-loop burstiness {serving.CLOSED_LOOP_BURSTINESS:g}, "

@@ -7,7 +7,9 @@ utilization × total GPU memory, profiles a forward pass of `max_num_batched_tok
 a sampler warm-up of `max_num_seqs` requests, and gives what is left after weights, that
 activation peak and non-torch memory (CUDA context, cuBLAS, NCCL buffers at TP ≥ 2) to the KV
 cache, in blocks of 16 tokens; CUDA-graph memory is not subtracted. With pipeline stages the
-stage with the least room sets the pool. Maximum concurrency = pool tokens / max_model_len.
+stage with the least room sets the pool. Every layer holds the same number of blocks, so the
+tokens it reports count every layer at full length; maximum concurrency = pool tokens / the
+tokens one request is budgeted (vllm_request_tokens: less on sliding-window layers).
 
 SGLang (docs: "mem_fraction_static"): that fraction of GPU memory holds the weights and the KV
 pool; the rest is left for activations and CUDA graphs.
@@ -17,7 +19,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from gpuplanner.core.memory import DTYPE_BYTES, QUANTIZED, kv_bytes_per_sequence, weight_bytes_per_param
+from gpuplanner.core.memory import kv_bytes_per_sequence, stage_layers, weight_bytes
 from gpuplanner.core.model import ModelArch, sizes
 from gpuplanner.core.text import Text
 from gpuplanner.core.units import GIB
@@ -61,18 +63,31 @@ def _stage_weights(arch: ModelArch, precision: str, tp: int, pp: int, stage: int
     stage also holds the embedding and the last the output head (shared when tied); routed
     experts are split over the tp·ep GPUs of an expert-parallel replica."""
     sz = sizes(arch)
-    quantized = precision in QUANTIZED
-    wb = weight_bytes_per_param(precision)
-    edge_b = 2.0 if quantized else DTYPE_BYTES[precision]
-    layers = arch.n_layers // pp + (1 if stage < arch.n_layers % pp else 0)
-    share = layers / arch.n_layers
+    wb = weight_bytes(arch, precision)
+    share = len(stage_layers(arch.n_layers, pp)[stage]) / arch.n_layers
     edge = (sz.embed if stage == 0 else 0) + (sz.head if stage == pp - 1 else 0)
-    return (wb * sz.block_dense * share + edge_b * edge) / tp + wb * sz.block_experts * share / (tp * ep)
+    return (wb.dense * sz.block_dense * share + wb.edge * edge) / tp + wb.experts * sz.block_experts * share / (tp * ep)
 
 
 def _kv_bytes_per_token(arch: ModelArch, kv_dtype: str, tp: int, pp: int) -> float:
     """KV bytes one token takes on one GPU (the deepest stage's share of layers)."""
     return kv_bytes_per_sequence(arch, 1, kv_dtype, tp, pp)
+
+
+def vllm_request_tokens(arch: ModelArch, max_model_len: int, max_num_batched_tokens: int) -> float:
+    """Pool tokens vLLM budgets for one request of max_model_len when it reports its maximum
+    concurrency (vLLM v1 kv_cache_utils.get_max_concurrency_for_kv_cache_config): whole blocks of
+    the full length on full-attention layers; on sliding-window layers the window plus one
+    scheduled chunk, min(window − 1 + max_num_batched_tokens, max_model_len), and one more block.
+    Averaged over the layers, as every layer of the pool holds the same number of blocks."""
+    blocks = -(-max_model_len // VLLM_BLOCK_TOKENS)
+    sliding = arch.sliding_layers()
+    if not sliding:
+        return blocks * VLLM_BLOCK_TOKENS
+    window = min(arch.sliding_window - 1 + max_num_batched_tokens, max_model_len)
+    window_blocks = -(-window // VLLM_BLOCK_TOKENS) + 1
+    full = arch.n_layers - sliding
+    return (full * blocks + sliding * window_blocks) * VLLM_BLOCK_TOKENS / arch.n_layers
 
 
 def vllm_kv_pool(arch: ModelArch, precision: str, kv_dtype: str, tp: int, pp: int, max_model_len: int,
@@ -101,7 +116,7 @@ def vllm_kv_pool(arch: ModelArch, precision: str, kv_dtype: str, tp: int, pp: in
     blocks = max(0, int(kv // (per_token * VLLM_BLOCK_TOKENS)))
     pool_tokens = blocks * VLLM_BLOCK_TOKENS
     return KvPool("vllm", total_gpu_bytes, weights, activation, non_torch, max(kv, 0.0), pool_tokens,
-                  pool_tokens / max_model_len)
+                  pool_tokens / vllm_request_tokens(arch, max_model_len, tokens))
 
 
 def sglang_kv_pool(arch: ModelArch, precision: str, kv_dtype: str, tp: int, pp: int, context_length: int,
@@ -155,17 +170,21 @@ def launches(arch: ModelArch, precision: str, kv_dtype: str, tp: int, pp: int, e
     return {"vllm": EngineLaunch(" ".join(parts), vllm), "sglang": EngineLaunch(" ".join(sg), sglang)}
 
 
-def pool_warning(launch: EngineLaunch, concurrency: int, context_len: int, held_tokens: int = 0) -> str:
+def pool_warning(launch: EngineLaunch, arch: ModelArch, concurrency: int, context_len: int,
+                 held_tokens: int = 0) -> str:
     """'' when the engine's pool holds the plan's concurrency, each sequence holding the blocks
     of `held_tokens` (its average context; default the full context) and one sequence the full
-    context, else why not."""
+    context, else why not. The pool counts tokens of every layer; a sequence's sliding-window
+    layers hold only the window, so it takes fewer of them."""
     pool = launch.pool
     held = held_tokens or context_len
-    if pool.kv_cache_tokens >= max(concurrency * held, context_len):
+    per_token = kv_bytes_per_sequence(arch, 1, "bf16", 1, 1)  # the pool's unit (dtype cancels)
+    held_pool, full_pool = (kv_bytes_per_sequence(arch, n, "bf16", 1, 1) / per_token for n in (held, context_len))
+    if pool.kv_cache_tokens >= max(concurrency * held_pool, full_pool):
         return ""
     if not pool.fits:
         return Text(f"{pool.engine}: no room for a KV cache after {{weights}} of weights and {{act}} of "
                     "activations per GPU: the engine will not start", weights=pool.weights_bytes,
                     act=pool.activation_bytes + pool.non_torch_bytes)
-    return (f"{pool.engine}'s KV pool holds {pool.kv_cache_tokens:,} tokens = {pool.kv_cache_tokens / held:,.1f} "
+    return (f"{pool.engine}'s KV pool holds {pool.kv_cache_tokens:,} tokens = {pool.kv_cache_tokens / held_pool:,.1f} "
             f"sequences of {held:,} tokens, fewer than the {concurrency} planned: the engine will queue the rest")

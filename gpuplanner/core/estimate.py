@@ -16,11 +16,10 @@ from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.memo import remembered
 from gpuplanner.core.memory import (
     DTYPE_BYTES,
-    QUANTIZED,
     activation_offload_bytes,
     kv_bytes_per_sequence,
     lora_adapter_params,
-    weight_bytes_per_param,
+    weight_bytes,
 )
 from gpuplanner.core.model import ModelArch, sizes, synthesize
 from gpuplanner.core.money import (
@@ -450,14 +449,14 @@ def _replica_models(ctx: _Context, setup: InferenceSetup):
     """A function from a replica layout to its serving model (its physics and its KV pool).
     What does not depend on the layout (weight bytes, KV bytes per token, the load, the fitted
     efficiency) is computed once here: a search builds a model for every layout it tries."""
-    inputs, hw, sz = ctx.inputs, ctx.hw, setup.sizes
+    inputs, hw = ctx.inputs, ctx.hw
     held = setup.held_tokens  # a sequence's average context while it decodes
+    _, experts = setup.weights.replica(setup.sizes)
     eff = efficiency(hw.gpu)
     per_replica: dict[str, Any] = dict(
-        dense_weight_bytes=setup.weight_bytes * sz.block_dense + setup.edge_weight_bytes * (sz.embed + sz.head),
-        expert_weight_bytes=setup.weight_bytes * sz.block_experts,
+        dense_weight_bytes=setup.weights.step_read(setup.sizes, ctx.arch.tied_embeddings), expert_weight_bytes=experts,
         kv_bytes_per_token=kv_bytes_per_sequence(ctx.arch, held, setup.kv_dtype, 1, 1) / held,
-        peak_flops=ctx.peak, mbu=inputs.mbu, step_s=eff.step_s, links=hw.links,
+        peak_flops=ctx.peak, mbu=inputs.mbu, step_s=eff.step_s + eff.layer_step_s * ctx.arch.n_layers, links=hw.links,
         request_s=ENGINES[DEFAULT_ENGINE].request_s)
     load = Load(inputs.prompt_tokens, inputs.output_tokens, inputs.prefix_cache_hit_rate)
     room = (ctx.usable - inputs.overhead_bytes) / (1 + ctx.frag)
@@ -542,10 +541,8 @@ def _deepening(cand, ctx: _Context, setup: InferenceSetup):
 def _inference_search(ctx: _Context):
     """(setup, fitting replica layouts, the smallest-memory fallback, notes per tensor degree)."""
     inputs, arch = ctx.inputs, ctx.arch
-    quantized = inputs.precision in QUANTIZED
-    wb = weight_bytes_per_param(inputs.precision)
-    edge_b = 2.0 if quantized else DTYPE_BYTES[inputs.precision]
-    setup = inference_setup(arch, wb, edge_b, inputs.kv_dtype_effective(), inputs.context_len, inputs.concurrency,
+    setup = inference_setup(arch, weight_bytes(arch, inputs.precision), inputs.kv_dtype_effective(),
+                            inputs.context_len, inputs.concurrency,
                             inputs.prompt_tokens + inputs.output_tokens // 2)
     fitting, fallback, notes = search_inference(setup, ctx.usable, inputs.overhead_bytes, ctx.frag, ctx.hw.max_tp,
                                                 _fixed_layout(inputs))
@@ -605,7 +602,7 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
     model, lay = s.model, s.candidate.layout
     engines = launches(arch, inputs.precision, inputs.kv_dtype_effective(), lay.tp, lay.pp, lay.ep,
                        inputs.context_len, inputs.concurrency, inputs.util_cap, hw.gpu.capacity_bytes)
-    warnings.extend(w for w in (pool_warning(e, inputs.concurrency, inputs.context_len, setup.held_tokens)
+    warnings.extend(w for w in (pool_warning(e, arch, inputs.concurrency, inputs.context_len, setup.held_tokens)
                                 for e in engines.values()) if w)
     if model.replica.crosses_network:
         net = model.replica.links.network_bytes_per_s  # by GPU only: the assumed cluster fabric

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from gpuplanner.core.explain_money import money_energy_explanations
+from gpuplanner.core.frameworks import framework
 from gpuplanner.core.memory import DTYPE_BYTES
 from gpuplanner.core.money import hourly_rates, mean_rate
 from gpuplanner.core.offload import NVME_ASSUMED_BYTES_PER_S
@@ -27,19 +28,22 @@ FRAMEWORK_STATES = {
     "megatron": "bf16 weights, fp32 gradients, fp32 master weights and optimizer states (18 B/param); the "
                 "distributed optimizer shards the last two over data-parallel ranks (6 + 12/d)",
     "deepspeed": "16-bit weights and gradients, fp32 gradients, master weights and optimizer states (2 + 18 B/param "
-                 "as its estimator counts); ZeRO-3 adds the largest parameter tensor gathered whole (4 B/param)",
+                 "as its estimator counts; an fp32 model: 4 + 16 B/param, its ZeRO optimizer cloning an fp32 "
+                 "partition); ZeRO-3 adds the largest parameter tensor gathered whole (4 B/param)",
     "fsdp": "sharded fp32 parameters, gradients and optimizer states (16/N B/param); FULL_SHARD gathers a "
             "block at a time plus the next one prefetched; SHARD_GRAD_OP keeps the 16-bit parameters whole",
     "hf": "fp32 weights, gradients and optimizer states (16 B/param) with DDP, plus autocast's 16-bit copies "
           "of the linear weights kept for backward",
-    "torchtune": "bf16 weights, gradients and AdamW states (8 B/param); FSDP2 shards all three",
+    "torchtune": "bf16 weights, gradients and AdamW states (8 B/param); FSDP2 shards all three; gradients are "
+                 "freed every step, so the peak holds them or the activations, whichever is larger; an unchunked "
+                 "loss is PyTorch's cross-entropy on fp32 logits",
 }
 FRAMEWORK_SOURCES = {
     "zero": ZERO, "megatron": "Megatron-LM docs/distrib_optimizer.md",
     "deepspeed": "DeepSpeed estimate_zero2/zero3_model_states_mem_needs (deepspeed/runtime/zero)",
     "fsdp": "PyTorch FSDP documentation (MixedPrecision, sharding strategies, backward prefetch)",
     "hf": "Hugging Face Trainer with torch.autocast (PyTorch AMP documentation)",
-    "torchtune": "torchtune full fine-tuning recipes (model dtype bf16)",
+    "torchtune": "torchtune full fine-tuning recipes (model dtype bf16; optimizer.zero_grad(set_to_none=True))",
 }
 SARATHI = "Agrawal et al. 2024, 'Taming Throughput-Latency Tradeoff in LLM Inference with Sarathi-Serve' (chunked prefill)"
 QUICK = "the rule of thumb this planner grew out of (18 bytes/param training, 2 bytes/param 16-bit inference, +25 %)"
@@ -67,9 +71,11 @@ def assumptions_for(inputs, arch, hw) -> tuple:
             if inputs.mfu else
             Assumption("step time", f"compute at {kernel_efficiency(hw.gpu.generation):g} of dense peak "
                        f"({hw.gpu.generation or 'unknown'} generation), plus the tensor, expert, pipeline and "
-                       "data-parallel traffic not hidden behind compute, plus the pipeline bubble "
-                       "(p − 1)/(m + p − 1) ÷ interleaved stages", f"Narayanan et al. 2021; {KERNEL_EFFICIENCY_SOURCE}"),
-            Assumption("activations", "16-bit activations with 1-byte dropout masks; "
+                       "data-parallel traffic not hidden behind compute (tensor-parallel collectives with "
+                       "NCCL's ring latency), plus the pipeline bubble "
+                       "(p − 1)/(m + p − 1) ÷ interleaved stages", f"Narayanan et al. 2021; NCCL src/graph/tuning.cc; {KERNEL_EFFICIENCY_SOURCE}"),
+            Assumption("activations", "16-bit activations"
+                       + (" with 1-byte dropout masks; " if framework(inputs.framework).dropout else " (no dropout); ")
                        + ("sequence parallelism with" if inputs.sequence_parallel else "no sequence parallelism: "
                           "LayerNorm/dropout activations whole on every rank of")
                        + " tensor parallelism; 1F1B pipeline (first stage holds L layers' worth)", KORTHIKANTI),
@@ -86,7 +92,8 @@ def assumptions_for(inputs, arch, hw) -> tuple:
         items += [
             Assumption("serving steps", f"bandwidth bound at small batch, MBU {inputs.mbu:g}; compute bound at large "
                        f"batch at {efficiency(hw.gpu).compute:g} of peak ({efficiency(hw.gpu).source}); "
-                       f"a fixed {efficiency(hw.gpu).step_s * 1e3:g} ms per step; prompt chunks at "
+                       f"a fixed {efficiency(hw.gpu).step_s * 1e3:g} ms plus {efficiency(hw.gpu).layer_step_s * 1e6:g} µs per layer "
+                       "per step; prompt chunks at "
                        f"{efficiency(hw.gpu).prefill:g} of peak (routed experts {EXPERT_PREFILL:g} of that) share "
                        "steps with decode and queue for the prompt "
                        f"budget (Kingman); {ENGINES[DEFAULT_ENGINE].request_s * 1e3:g} ms to each first token in "

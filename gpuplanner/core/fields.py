@@ -224,6 +224,10 @@ GROUPS = (
         InputField("activation_offload", "Offload activations", "bool",
                    tip="Keep what each layer stores for backward in host memory, copied back just in time "
                        "(torchtune's enable_activation_offloading); costs PCIe traffic, mostly hidden.", mode="train"),
+        InputField("optimizer_in_backward", "Optimizer step in backward", "bool",
+                   tip="Apply each parameter's optimizer step as soon as backward produces its gradient and free "
+                       "it (torchtune's optimizer_in_bwd): no whole set of gradients is ever held, only one "
+                       "tensor's. Full training, no gradient accumulation.", mode="train"),
         InputField("sequence_parallel", "Sequence parallelism", "bool",
                    tip="With tensor parallelism, also split the LayerNorm/dropout activations it would "
                        "otherwise keep whole on every rank (Korthikanti et al. 2022); Megatron-LM's "

@@ -70,6 +70,7 @@ class PlanInputs:
     offload_params: str = "none"  # none, cpu or nvme: ZeRO-Infinity parameter offload (ZeRO-3)
     chunked_loss: bool = False  # cross-entropy in chunks: 16-bit logits, fp32 one chunk at a time
     activation_offload: bool = False  # what each layer keeps for backward waits in host memory
+    optimizer_in_backward: bool = False  # each gradient applied and freed as backward makes it (full training)
     sequence_parallel: bool = True  # with tensor parallelism, also split the activations it would replicate
     lora_rank: int = 16
     training_tokens: float = 1e9
@@ -124,6 +125,8 @@ class PlanInputs:
         _one_of("offload_params", self.offload_params, OFFLOAD_DEVICES)
         if self.mode == "train":
             check_offload(self.offload_optimizer, self.offload_params, self.zero_stage, self.train_method)
+            if self.optimizer_in_backward is True and self.train_method != "full":
+                raise InputError("optimizer_in_backward", "applies to full training; LoRA's trained states are small")
         _one_of("price_kind", self.price_kind, PRICE_KINDS)
         _one_of("interconnect", self.interconnect, INTERCONNECTS)
         if self.mode == "train" and self.train_method == "full" and self.precision not in TRAIN_PRECISIONS:
@@ -172,7 +175,8 @@ class PlanInputs:
             self.model.check()
         elif not isinstance(self.model, str):
             raise InputError("model", "must be a preset name or a model architecture")
-        for name in ("flash_attention", "sequence_parallel", "chunked_loss", "activation_offload"):
+        for name in ("flash_attention", "sequence_parallel", "chunked_loss", "activation_offload",
+                     "optimizer_in_backward"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(name, f"'{getattr(self, name)}' must be true or false")
         for name in ("gpu", "instance"):

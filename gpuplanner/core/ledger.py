@@ -31,10 +31,6 @@ DGX_H100_NETWORK_GBIT_S = 8 * 400.0  # DGX H100: eight 400 Gb/s ConnectX-7 Infin
 SELENE_NETWORK_GBIT_S = 8 * 200.0  # Selene (DGX A100): eight 200 Gb/s HDR InfiniBand HCAs per node
 LLAMA3_NETWORK_GBIT_S = 8 * 400.0  # Llama 3: 400 Gb/s RoCE per GPU, 8 GPUs per server
 
-# torchtune README revision whose Llama 3.x recipes compute the loss with CEWithChunkedOutputLoss
-# (the May 2024 revision predates it).
-TORCHTUNE_CHUNKED_LOSS_COMMIT = "bd2a0fc7"
-
 # Source spellings -> planner GPU catalog names.
 GPUS = {
     "H100": "H100", "H100-80GB": "H100", "H100 80G": "H100", "H100 80GB HBM3": "H100", "H100 (DGX-H100)": "H100",
@@ -67,7 +63,15 @@ MODELS = {
     "deepseek-ai/DeepSeek-V2-Lite-Chat": "deepseek-ai/DeepSeek-V2-Lite",
     "google/gemma-2-2b-it": "google/gemma-2-2b-it", "google/gemma-2-9b-it": "google/gemma-2-9b-it",
     "google/gemma-2-27b-it": "google/gemma-2-27b-it", "google/gemma-7b": "google/gemma-7b",
-    "microsoft/phi-2": "microsoft/phi-2",
+    "microsoft/phi-2": "microsoft/phi-2", "Llama 3.2 3B": "llama-3.2-3b", "Llama-2-7B": "llama-2-7b",
+    "Llama3-8B-Instruct": "llama-3.1-8b",  # the Llama 3.1 8B shapes (they differ only in RoPE scaling)
+}
+# Architectures no preset or copied config has, from the builder of the framework that ran them.
+ARCHS = {
+    "llama-3.2-3b": ModelArch(
+        name="llama-3.2-3b", n_layers=28, hidden=3072, intermediate=8192, n_heads=24, n_kv_heads=8, vocab=128256,
+        max_positions=131072, tied_embeddings=True,
+        source="pytorch/torchtune:torchtune/models/llama3_2/_model_builders.py@bd2a0fc7 (llama3_2_3b)"),
 }
 MODEL_NOTES = {
     "llama-3.3-70b": "Llama-3.3-70B has the Llama-3.1-70B architecture (model_configs_extra.csv)",
@@ -116,9 +120,10 @@ def _configs() -> dict:
 
 def _config_arch(name: str) -> ModelArch:
     """A ModelArch from one copied model_configs_extra.csv row, through the planner's own HF-config
-    reader. Every sliding-window model there interleaves sliding and full layers (gemma-2, gpt-oss),
-    which the planner's all-layer `sliding_window` cannot say: full attention is kept, as the KV pool
-    vLLM prints counts every layer at full length."""
+    reader. gpt-oss gets its window and MXFP4 checkpoint from their columns and the reader's
+    alternating layer_types, checked against the counts the row states. Gemma 2's layer pattern is
+    not in the data, so its layers are read as full attention (its rows compare only figures vLLM
+    prints as if every layer were full: pool tokens and concurrency at max_model_len = 2 windows)."""
     row = _configs()[name]
     family = next((v for k, v in _FAMILY.items() if k in name.lower()), {})
     cfg = {"model_type": re.sub(r" .*", "", row["model_type"]) or family.get("model_type", "")}
@@ -136,7 +141,16 @@ def _config_arch(name: str) -> ModelArch:
     cfg["tie_word_embeddings"] = tied == "True" if tied else family.get("tie_word_embeddings", False)
     if "hidden_act" in family:
         cfg["hidden_act"] = family["hidden_act"]
+    if cfg["model_type"] == "gpt_oss":
+        cfg["sliding_window"] = int(float(row["sliding_window"]))
+        if row["checkpoint_quantization"]:
+            cfg["quantization_config"] = {"quant_method": row["checkpoint_quantization"]}
     arch = from_hf_config(cfg, name=name, path=row["source"])
+    if arch.layer_types:
+        stated = dict(re.findall(r"(\w+_attention)=(\d+)", row["attention_layer_pattern"]))
+        if {t: str(arch.layer_types.count(t)) for t in set(arch.layer_types)} != stated:
+            raise InputError("layer_types", f"{name}: the reader's layer types differ from the stated "
+                             f"'{row['attention_layer_pattern']}'")
     if family.get("model_type") == "phi":  # phi-2: LayerNorm and a bias on every linear layer (notes)
         arch = replace(arch, norm="layernorm", bias="all")
     return arch
@@ -158,6 +172,8 @@ def model_for(name: str):
     key = MODELS.get(name.strip())
     if key is None:
         raise InputError("model", f"'{name}' has no architecture in the ledger's model table")
+    if key in ARCHS:
+        return ARCHS[key]
     return _config_arch(key) if key in _configs() else key
 
 
@@ -203,7 +219,7 @@ def _vllm(r: dict) -> list[Case]:
     if r["quantization"] == "fp8":
         precision = "fp8"
     elif r["quantization"] == "mxfp4":
-        precision = "int4"
+        precision = "fp4"  # the MXFP4 checkpoint's own layout (ModelArch.checkpoint_quantization)
     else:
         precision = {"torch.bfloat16": "bf16", "torch.float16": "fp16", "torch.float32": "fp32"}[r["dtype"]]
     inputs = _serve(model=model_for(r["model"]), precision=precision, gpu=gpu_name(r["gpu"]),
@@ -211,8 +227,7 @@ def _vllm(r: dict) -> list[Case]:
                         kv_dtype="fp8" if r["kv_cache_dtype"] == "fp8" else "auto",
                         util_cap=float(r["gpu_memory_utilization"]), context_len=_int(r["max_model_len"]),
                         concurrency=1)
-    note = _notes("MXFP4 (4.25 bits) planned as int4 with group scales (4.25 bits); the planner quantizes "
-                  "attention too, gpt-oss keeps it bf16" if precision == "int4" else "",
+    note = _notes("MXFP4 checkpoint: experts in MXFP4 (4.25 bits), the rest bf16" if precision == "fp4" else "",
                   "prefix caching off; CUDA-graph memory not subtracted by vLLM")
     base = dict(dataset="vllm_memory_llmd", row_id=r["row_id"], source=r["source"], model=r["model"],
                 gpu=inputs.gpu, engine="vllm", inputs=inputs, assumptions=note)
@@ -350,23 +365,105 @@ def _published(r: dict) -> list[Case]:
                  metric=metric)]
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """What a torchtune table row ran: its recipe config at the commit that published the table,
+    with the flags the table itself states (packing, compile, the cumulative optimizations)."""
+
+    config: str  # repo path@commit of the config
+    recompute: str = "full"  # enable_activation_checkpointing: True -> full, False -> none
+    chunked_loss: bool = True  # loss: CEWithChunkedOutputLoss (False: torch.nn.CrossEntropyLoss)
+    optimizer: str = "adamw"
+    optimizer_in_backward: bool = False  # optimizer_in_bwd
+    paged: bool = False  # a bitsandbytes Paged* optimizer: its states live in CUDA unified memory
+    params_on_cpu: bool = False  # fsdp_cpu_offload: parameters, gradients and optimizer in host memory
+    activation_offload: bool = False  # enable_activation_offloading
+    lora_rank: int = 8
+    note: str = ""  # where the row cannot have run the config as written
+
+
+# The README's last definition of its "Peak memory per GPU" column (removed in eef59f7a).
+TORCHTUNE_PEAK_NOTE = ("'Peak Memory per GPU': torch.cuda.max_memory_reserved(), as the README defined the column "
+                       "until 2024-04 (README.md@240cff85); the planner's tensors plus its fragmentation margin")
+_TT31 = "pytorch/torchtune:recipes/configs/llama3_1/{}.yaml@30b8519e86d2"  # the commit that added the table
+_TT32 = "pytorch/torchtune:recipes/configs/llama3_2/{}.yaml@1814feb17a90"  # the commit that added the table
+_TT2 = "pytorch/torchtune:recipes/configs/llama2/{}.yaml@0217d44c2e1e"
+# (model, method, GPUs) -> Recipe; the Llama 3.2 3B rows of the cumulative "Optimization flags"
+# table by their step (every step keeps the ones above it, except LoRA/QLoRA: no optimizer in
+# backward, no 8-bit AdamW).
+_3B_STEPS = ("+ Compile", "+ Chunked Cross Entropy", "+ Activation Checkpointing",
+             "+ Fuse optimizer step into backward", "+ Activation Offloading", "+ 8-bit AdamW")
+RECIPES = {
+    ("Llama 3.1 8B", "full", 1): Recipe(_TT31.format("8B_full_single_device"), optimizer="adamw8bit",
+                                        optimizer_in_backward=True, paged=True),
+    ("Llama 3.1 8B", "lora", 1): Recipe(_TT31.format("8B_lora_single_device")),
+    ("Llama 3.1 8B", "qlora", 1): Recipe(_TT31.format("8B_qlora_single_device")),
+    ("Llama 3.1 70B", "full", 8): Recipe(_TT31.format("70B_full"), params_on_cpu=True),
+    ("Llama 3.1 70B", "lora", 8): Recipe(_TT31.format("70B_lora"), lora_rank=16),
+    ("Llama 3.1 405B", "qlora", 8): Recipe(_TT31.format("405B_qlora"), chunked_loss=False, lora_rank=16),
+    ("Llama2-7B", "qlora", 1): Recipe(_TT2.format("7B_qlora_single_device"), chunked_loss=False),
+    ("Llama2-7B", "lora", 1): Recipe(_TT2.format("7B_lora_single_device"), chunked_loss=False),
+    ("Llama2-7B", "lora", 2): Recipe(
+        _TT2.format("7B_lora"), chunked_loss=False,
+        note="7B_lora sets enable_activation_checkpointing: False, but without it batch 4 x 2048 keeps ~35 GiB of "
+             "activations, more than a 24 GB RTX 4090 holds: planned with checkpointing, as the 1-GPU row"),
+    ("Llama2-7B", "full", 1): Recipe(_TT2.format("7B_full_low_memory"), chunked_loss=False,
+                                     optimizer_in_backward=True, paged=True),
+    ("Llama2-7B", "full", 4): Recipe(_TT2.format("7B_full"), chunked_loss=False),
+    ("Llama2-70B", "lora", 8): Recipe(_TT2.format("70B_lora"), chunked_loss=False, lora_rank=16),
+}
+
+
+def _llama32_recipe(step: str, method: str) -> Recipe:
+    """The 3B table's row after `step` (baseline: full_finetune_single_device with AdamW, no
+    checkpointing, plain cross-entropy; the table adds one flag per row)."""
+    if method != "full":
+        return Recipe(_TT32.format(f"3B_{method}_single_device"), activation_offload=True, lora_rank=64)
+    done = _3B_STEPS[:_3B_STEPS.index(step) + 1]
+    return Recipe(_TT32.format("3B_full_single_device"), recompute="full" if _3B_STEPS[2] in done else "none",
+                  chunked_loss=_3B_STEPS[1] in done, optimizer="adamw8bit" if _3B_STEPS[5] in done else "adamw",
+                  optimizer_in_backward=_3B_STEPS[3] in done, activation_offload=_3B_STEPS[4] in done)
+
+
+def torchtune_recipe(r: dict, method: str, gpus: int) -> Recipe:
+    """The Recipe of one torchtune row; InputError when no config at the cited commit says."""
+    if r["model"] == "Llama 3.2 3B":
+        step = r["method"].split("cumulative: ")[-1]
+        if method == "full" and step not in _3B_STEPS:
+            raise InputError("ledger", f"'{step}' is not a step of the table the planner can express")
+        return _llama32_recipe(step, method)
+    if (r["model"], method, gpus) not in RECIPES:
+        raise InputError("ledger", f"no torchtune config for {r['model']} {method} on {gpus} GPUs at the cited commit")
+    return RECIPES[(r["model"], method, gpus)]
+
+
 def _torchtune(r: dict) -> list[Case]:
-    """torchtune LoRA/QLoRA fine-tuning peak memory (torchtune's accounting); several GPUs =
-    FSDP2 (ZeRO-3)."""
+    """torchtune fine-tuning peak memory in torchtune's accounting, with what its recipe config
+    ran (Recipe); several GPUs = FSDP (ZeRO-3). A paged optimizer's states live in CUDA unified
+    memory, which torch's allocator statistics do not count and which pages to host memory
+    when the GPU runs short: planned as optimizer offload to the CPU."""
     gpus = _int(_found(r"\s*(\d+)", r["gpu"]).group(1))
-    method = "qlora" if "qlora" in r["method"].lower() else "lora"
-    metric = "allocated" if "active" in r["memory_metric"].lower() else "device"
-    chunked = TORCHTUNE_CHUNKED_LOSS_COMMIT in r["source"]
+    text = r["method"].lower()
+    method = "qlora" if "qlora" in text else "lora" if "lora" in text else "full"
+    recipe = torchtune_recipe(r, method, gpus)
+    metric = "allocated" if "active" in r["memory_metric"].lower() else "reserved"
+    on_cpu = "cpu" if recipe.paged or recipe.params_on_cpu else "none"
     inputs = _train(model=model_for(r["model"]), train_method=method, precision="bf16", gpu=gpu_name(r["gpu"]),
                     framework="torchtune", tp=1, pp=1, dp=gpus, zero_stage=3 if gpus > 1 else 0,
-                    seq_len=_int(r["seq_len"]), micro_batch=_int(r["batch"]), recompute="full", lora_rank=8,
-                    chunked_loss=chunked)
-    note = _notes("activation checkpointing, LoRA rank and targets not stated: torchtune's recipe defaults "
-                  "(checkpointing on, rank 8) with the planner's all-linear adapters",
+                    seq_len=_int(r["seq_len"]), micro_batch=_int(r["batch"]), recompute=recipe.recompute,
+                    lora_rank=recipe.lora_rank, chunked_loss=recipe.chunked_loss, optimizer=recipe.optimizer,
+                    optimizer_in_backward=recipe.optimizer_in_backward, offload_optimizer=on_cpu,
+                    offload_params="cpu" if recipe.params_on_cpu else "none",
+                    activation_offload=recipe.activation_offload)
+    note = _notes(f"settings from {recipe.config}: checkpointing {'on' if recipe.recompute == 'full' else 'off'}, "
+                  f"{'chunked' if recipe.chunked_loss else 'plain'} cross-entropy"
+                  + (f", LoRA rank {recipe.lora_rank} (the planner puts adapters on every linear layer)"
+                     if method != "full" else ""),
+                  "paged optimizer: states in unified memory, planned as optimizer offload" if recipe.paged else "",
+                  "fsdp_cpu_offload: parameters and optimizer offloaded" if recipe.params_on_cpu else "",
+                  recipe.note, MODEL_NOTES.get(r["model"], ""),
                   GPU_NOTES.get(re.sub(r"^\d+\s*x\s*", "", r["gpu"].strip()), ""),
-                  "'Peak Memory per GPU' metric not stated: compared with the planner's whole per-GPU figure"
-                  if metric == "device" else "",
-                  "chunked cross-entropy: torchtune's Llama 3.x recipes use CEWithChunkedOutputLoss" if chunked else "")
+                  TORCHTUNE_PEAK_NOTE if metric == "reserved" else "")
     return [Case(dataset="finetune_memory_torchtune", row_id=r["row_id"], figure_class="training_memory",
                  figure="peak_memory", measured=float(r["peak_memory"]), unit=r["memory_unit"], source=r["source"],
                  model=r["model"], gpu=inputs.gpu, engine="torchtune", inputs=inputs, assumptions=note,

@@ -32,11 +32,18 @@ class Links:
     network_bytes_per_s: float  # per instance, one direction (NaN: unknown, 100 Gb/s assumed)
     source: str = "datasheet and instance catalog"
 
+    def fabric(self, group: int) -> str:
+        """The slowest fabric a collective among `group` GPUs crosses: nvlink, pcie or network."""
+        if group <= self.nvlink_domain_gpus and math.isfinite(self.nvlink_bytes_per_s):
+            return "nvlink"
+        return "pcie" if group <= self.gpus_per_instance else "network"
+
     def bytes_per_s(self, group: int) -> float:
         """One direction of the slowest link a collective among `group` GPUs crosses, per GPU."""
-        if group <= self.nvlink_domain_gpus and math.isfinite(self.nvlink_bytes_per_s):
+        fabric = self.fabric(group)
+        if fabric == "nvlink":
             return self.nvlink_bytes_per_s
-        if group <= self.gpus_per_instance:
+        if fabric == "pcie":
             return self.pcie_bytes_per_s if math.isfinite(self.pcie_bytes_per_s) else PCIE_ASSUMED_BYTES_PER_S
         net = self.network_bytes_per_s if math.isfinite(self.network_bytes_per_s) else NETWORK_ASSUMED_BYTES_PER_S
         return net / self.gpus_per_instance

@@ -11,12 +11,14 @@ All functions return bytes. Sources:
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from gpuplanner.core.model import GATED_MLPS, ModelArch, ModelSizes
 
 DTYPE_BYTES = {"fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5, "fp4": 0.5}
 INT4_GROUP_BYTES = 4 / 128  # 16-bit scale + 16-bit zero per group of 128 weights (AWQ/GPTQ)
 FP4_BLOCK_BYTES = 1 / 16  # NVFP4: one FP8 scale per block of 16 weights (NVIDIA's NVFP4 format)
+MXFP4_BLOCK_BYTES = 1 / 32  # MXFP4: one E8M0 scale byte per block of 32 weights (OCP Microscaling spec v1.0)
 QUANTIZED = ("fp8", "int8", "int4", "fp4")  # weight formats whose embeddings and head stay 16-bit
 QLORA_BYTES = 0.5 + 0.127 / 8  # NF4 + double-quantized constants: 0.127 bit/param (QLoRA §3)
 OPTIMIZER_BYTES = {"adamw": 8.0, "adamw8bit": 2.0, "sgd_momentum": 4.0, "sgd": 0.0, "lion": 4.0}
@@ -32,6 +34,35 @@ def weight_bytes_per_param(precision: str) -> float:
     if precision == "fp4":
         return DTYPE_BYTES["fp4"] + FP4_BLOCK_BYTES
     return DTYPE_BYTES[precision]
+
+
+class WeightBytes(NamedTuple):
+    """Stored bytes per parameter of each part of a model at one precision."""
+
+    dense: float  # transformer blocks outside the routed experts
+    experts: float  # routed experts
+    edge: float  # embedding and output head
+
+    def replica(self, sz: ModelSizes) -> tuple[float, float]:
+        """(everything but the routed experts, the routed experts): bytes of one whole copy."""
+        return self.dense * sz.block_dense + self.edge * (sz.embed + sz.head), self.experts * sz.block_experts
+
+    def step_read(self, sz: ModelSizes, tied: bool) -> float:
+        """Bytes of everything but the routed experts that one decode step reads: the blocks and
+        the output head; an untied embedding table is only indexed (a row per token), not read."""
+        dense, _ = self.replica(sz)
+        return dense if tied else dense - self.edge * sz.embed
+
+
+def weight_bytes(arch: ModelArch, precision: str) -> WeightBytes:
+    """Bytes per parameter by part: quantized formats shrink the blocks' linear weights and keep
+    embedding and head 16-bit; an MXFP4 checkpoint (gpt-oss) planned at fp4 stores only the
+    experts' matrices in MXFP4 (4.25 bits) and the rest of the blocks 16-bit."""
+    edge = 2.0 if precision in QUANTIZED else DTYPE_BYTES[precision]
+    if arch.checkpoint_quantization == "mxfp4" and precision == "fp4":
+        return WeightBytes(2.0, DTYPE_BYTES["fp4"] + MXFP4_BLOCK_BYTES, edge)
+    block = weight_bytes_per_param(precision)
+    return WeightBytes(block, block, edge)
 
 
 def optimizer_bytes_per_param(optimizer: str, arch: ModelArch) -> float:
@@ -114,28 +145,42 @@ def activation_bytes_per_layer(arch: ModelArch, seq: int, batch: int, act_bytes:
 
 def training_activation_bytes(arch: ModelArch, seq: int, batch: int, tp: int, recompute: str,
                               flash_attention: bool, act_bytes: float, dropout: bool = True,
-                              chunked_loss: bool = False, offload: bool = False) -> float:
+                              chunked_loss: bool = False, offload: bool = False, eager_loss: bool = False) -> float:
     """Activations on the busiest GPU (the first pipeline stage under 1F1B holds p
     micro-batches of L/p layers, i.e. L layers' worth whatever p is). Tensor parallelism with
     sequence parallelism divides everything by t. Full recomputation keeps each layer's
-    2·s·b·h input plus one layer's working set. The logits for the loss are added on top:
-    fp32, 4·s·b·V/t, or with a chunked cross-entropy (torchtune's CEWithChunkedOutputLoss)
-    the 16-bit logits plus one fp32 chunk of LOSS_CHUNKS. Activation offloading keeps what
-    each layer stores in host memory (activation_offload_bytes): the GPU holds the working
-    layer and the next layer's tensors being copied back."""
+    2·s·b·h input plus one layer's working set; activation offloading keeps what each layer
+    stores in host memory (activation_offload_bytes): the GPU holds the working layer and the
+    next layer's tensors being copied back. The loss (loss_bytes) runs at the end of forward and
+    its tensors are freed by the output layer's backward, before the last layer is recomputed
+    or fetched back: those working sets never coexist with it, so the peak holds the larger of
+    the two. Without recomputation every layer's activations are still held at the loss."""
     # Scores are stored unless FlashAttention never materializes them or selective
     # recomputation rebuilds them; under full recomputation the one re-run layer holds them.
     store_scores = recompute != "selective" and not flash_attention
     per_layer = activation_bytes_per_layer(arch, seq, batch, act_bytes, store_scores, dropout)
     kept = _kept_per_layer(arch, seq, batch, act_bytes, per_layer, recompute)
+    loss = loss_bytes(seq * batch, arch.vocab, act_bytes, chunked_loss, eager_loss)
     if offload:
-        stored = per_layer + kept
+        peak = max(per_layer + kept, loss)
     elif recompute == "full":
-        stored = arch.n_layers * kept + per_layer
+        peak = arch.n_layers * kept + max(per_layer, loss)
     else:
-        stored = arch.n_layers * per_layer
-    logits = (act_bytes + 4.0 / LOSS_CHUNKS if chunked_loss else 4.0) * seq * batch * arch.vocab
-    return (stored + logits) / tp
+        peak = arch.n_layers * per_layer + loss
+    return peak / tp
+
+
+def loss_bytes(tokens: int, vocab: int, act_bytes: float, chunked: bool, eager: bool) -> float:
+    """The logits and what cross-entropy keeps for and builds in backward, at their peak. A
+    fused loss (Megatron's vocab-parallel cross-entropy turns the fp32 logits into the softmax
+    and then into its gradient in place) holds one fp32 copy, 4·n·V; an eager one
+    (torch.nn.functional.cross_entropy on fp32 logits) three at its backward: the output
+    log_softmax keeps for backward, the gradient nll_loss hands it and the gradient it returns,
+    12·n·V; a chunked one (torchtune's CEWithChunkedOutputLoss) the 16-bit logits plus one
+    fp32 chunk of LOSS_CHUNKS."""
+    if chunked:
+        return (act_bytes + 4.0 / LOSS_CHUNKS) * tokens * vocab
+    return (12.0 if eager else 4.0) * tokens * vocab
 
 
 def _kept_per_layer(arch: ModelArch, seq: int, batch: int, act_bytes: float, per_layer: float,
@@ -165,17 +210,28 @@ def replicated_activation_bytes(arch: ModelArch, seq: int, batch: int, recompute
     return arch.n_layers * per_layer
 
 
+def stage_layers(n_layers: int, pp: int) -> list[range]:
+    """The layers of each pipeline stage, split evenly with the remainder on the first stages
+    (vLLM's and Megatron's default partition)."""
+    bounds = [0]
+    for stage in range(pp):
+        bounds.append(bounds[-1] + n_layers // pp + (1 if stage < n_layers % pp else 0))
+    return [range(a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
 def kv_bytes_per_sequence(arch: ModelArch, tokens: int, kv_dtype: str, tp: int, pp: int) -> float:
-    """KV cache of one sequence on one GPU: 2·k·d values per token per layer (MLA: its latent,
-    replicated across tensor ranks), k split over tensor ranks (replicated when k < t), layers
-    split over pipeline stages; sliding-window models cap tokens at the window."""
-    if arch.sliding_window:
-        tokens = min(tokens, arch.sliding_window)
+    """KV cache of one sequence on one GPU of the heaviest pipeline stage: 2·k·d values per
+    token per layer (MLA: its latent, replicated across tensor ranks), k split over tensor ranks
+    (replicated when k < t); a sliding-window layer holds at most the window's tokens (all
+    layers, or those `layer_types` names, as vLLM allocates per layer type)."""
     if arch.is_mla:
         per_layer = arch.kv_values_per_token_per_layer()
     else:
         per_layer = 2 * math.ceil(arch.n_kv_heads / tp) * arch.d_head
-    return math.ceil(arch.n_layers / pp) * per_layer * DTYPE_BYTES[kv_dtype] * tokens
+    windowed = min(tokens, arch.sliding_window) if arch.sliding_window else tokens
+    held = max(len(layers) * tokens - arch.sliding_layers(layers.start, layers.stop) * (tokens - windowed)
+               for layers in stage_layers(arch.n_layers, pp))
+    return per_layer * DTYPE_BYTES[kv_dtype] * held
 
 
 def prefill_activation_bytes(arch: ModelArch, concurrency: int, tp: int) -> float:

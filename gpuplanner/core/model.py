@@ -17,6 +17,11 @@ from gpuplanner.core.errors import InputError
 GATED_MLPS = {"swiglu", "geglu"}
 MLP_KINDS = ("swiglu", "geglu", "gelu", "relu")
 POSITIONS = ("rope", "learned", "alibi", "relative")
+LAYER_TYPES = ("sliding_attention", "full_attention")  # Hugging Face `layer_types` values
+# Checkpoint formats that store only some weights quantized: the routed experts' matrices in
+# MXFP4 (OCP Microscaling spec v1.0; gpt-oss), everything else (attention, router, biases,
+# norms, sinks, embeddings) 16-bit.
+CHECKPOINT_QUANTIZATIONS = ("", "mxfp4")
 MAX_PARAMS = 1e16
 _DIM = 1 << 20  # widest plausible matrix side (hidden, MLP, head, rank)
 # ModelArch field: (config key it comes from, smallest, largest allowed value)
@@ -62,6 +67,10 @@ class ModelArch:
     cross_attention_layers: int = 0  # decoder layers (each: one more attention block and norm)
     relative_buckets: int = 0  # T5 relative-position buckets (a table per stack, first layer)
     sliding_window: int = 0
+    # per layer "sliding_attention" or "full_attention" (gpt-oss, Gemma 2); () = every layer
+    # slides when sliding_window > 0
+    layer_types: tuple[str, ...] = ()
+    attention_sinks: bool = False  # gpt-oss: one learned softmax-sink logit per head per layer
     # Mixture of experts (0 = dense)
     n_experts: int = 0
     experts_per_token: int = 0
@@ -76,6 +85,7 @@ class ModelArch:
     qk_nope_head_dim: int = 0
     v_head_dim: int = 0
     dtype: str = ""
+    checkpoint_quantization: str = ""  # '' or one of CHECKPOINT_QUANTIZATIONS (what the checkpoint stores)
     published_params: float = math.nan
     published_active_params: float = math.nan
     source: str = ""
@@ -115,6 +125,13 @@ class ModelArch:
         if self.cross_attention_layers >= self.n_layers:
             raise InputError("num_decoder_layers", f"{self.cross_attention_layers} decoder layers leave no encoder "
                              f"layer among the {self.n_layers}")
+        self._check_layer_types()
+        if self.checkpoint_quantization not in CHECKPOINT_QUANTIZATIONS:
+            raise InputError("quantization_config", f"{self.checkpoint_quantization!r} is not allowed; use one of "
+                             f"{', '.join(repr(q) for q in CHECKPOINT_QUANTIZATIONS)}")
+        if self.checkpoint_quantization and not self.is_moe:
+            raise InputError("quantization_config", f"{self.checkpoint_quantization} stores routed experts; "
+                             "this model has none")
         if self.positions == "relative" and not self.relative_buckets:
             raise InputError("relative_attention_num_buckets", "relative positions need at least 1 bucket")
         if self.positions == "learned" and not self.max_positions:
@@ -123,6 +140,18 @@ class ModelArch:
             raise InputError("num_hidden_layers", f"this shape has {self.total_params():.3g} parameters; "
                              f"the planner handles up to {MAX_PARAMS:g}")
         return self
+
+    def _check_layer_types(self) -> None:
+        if not self.layer_types:
+            return
+        if len(self.layer_types) != self.n_layers:
+            raise InputError("layer_types", f"{len(self.layer_types)} entries for {self.n_layers} layers; "
+                             "give one per layer")
+        unknown = sorted(set(self.layer_types) - set(LAYER_TYPES))
+        if unknown:
+            raise InputError("layer_types", f"{unknown[0]!r} is not allowed; use {' or '.join(LAYER_TYPES)}")
+        if "sliding_attention" in self.layer_types and not self.sliding_window:
+            raise InputError("sliding_window", "sliding_attention layers need a window of at least 1 token")
 
     # ---- derived shapes -------------------------------------------------------------
     @property
@@ -145,6 +174,13 @@ class ModelArch:
     def expert_width(self) -> int:
         return self.expert_intermediate or self.intermediate
 
+    def sliding_layers(self, start: int = 0, stop: int | None = None) -> int:
+        """How many of layers [start, stop) attend over a sliding window only."""
+        stop = self.n_layers if stop is None else stop
+        if self.layer_types:
+            return self.layer_types[start:stop].count("sliding_attention")
+        return max(0, stop - start) if self.sliding_window else 0
+
     @property
     def attn_width(self) -> int:
         """a·d: width of the attention output (query heads × head dim)."""
@@ -160,7 +196,7 @@ class ModelArch:
             kv = h * (kvr + rope) + kvr + kvr * a * (nope + v)
             return q + kv + a * v * h
         d, k = self.d_head, self.n_kv_heads
-        weights = h * a * d + 2 * h * k * d + a * d * h
+        weights = h * a * d + 2 * h * k * d + a * d * h + (a if self.attention_sinks else 0)
         if self.bias == "qkv":
             return weights + (a + 2 * k) * d
         if self.bias == "all":

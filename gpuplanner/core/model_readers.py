@@ -54,6 +54,9 @@ _FAMILIES = {
     "gpt_neox": _Family(False, "gelu", "layernorm", "all"),
     "falcon": _FALCON, "refinedweb": _FALCON, "refinedwebmodel": _FALCON,
     "t5": _Family(False, "relu", positions="relative", tied=True),  # gated or not: feed_forward_proj
+    # gpt-oss: q/k/v/o biases, experts with biases around a clamped SwiGLU (gated, width
+    # intermediate_size), router with a bias, attention sinks (_gpt_oss)
+    "gpt_oss": _Family(gated=True, act="silu", bias="all"),
 }
 _GELUS = {"gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_python", "gelu_accurate", "quick_gelu"}
 # (activation, gated) -> mlp_kind; anything else is refused rather than guessed
@@ -180,6 +183,8 @@ def _family_options(r: _Reader, model_type: str, family: _Family, shape: dict) -
         return {"n_kv_heads": 1 if r.flag("multi_query", True) else shape["n_heads"]}
     if family is _FALCON:
         return _falcon(r, model_type, shape)
+    if model_type == "gpt_oss":
+        return _gpt_oss(r, shape)
     if model_type == "t5":
         decoder = r.int("num_decoder_layers", shape["n_layers"])
         return {"n_layers": shape["n_layers"] + decoder, "cross_attention_layers": decoder,
@@ -200,6 +205,49 @@ def _falcon(r: _Reader, model_type: str, shape: dict) -> dict:
         norms = 1 if r.flag("parallel_attn", True) else 2
     return {"n_kv_heads": kv, "layer_norms": norms, "bias": "all" if r.flag("bias", False) else "none",
             "positions": "alibi" if r.flag("alibi", False) else "rope"}
+
+
+# GptOssConfig defaults (transformers configuration_gpt_oss.py), for keys a config may leave out
+_GPT_OSS_HEAD_DIM = 64
+_GPT_OSS_WINDOW = 128
+_MXFP4_KEEPS = ("experts",)  # transformers' MXFP4 integration converts only GptOssExperts
+
+
+def _gpt_oss(r: _Reader, shape: dict) -> dict:
+    """gpt-oss as transformers' modeling_gpt_oss.py builds it: every layer MoE (the experts' width
+    is intermediate_size; no shared experts, no dense layers), q/k/v/o and expert biases, a router
+    bias, one sink logit per head, and `layer_types` alternating sliding (from the first layer)
+    and full attention when the config gives none. quantization_config mxfp4 stores the experts'
+    matrices in MXFP4 and leaves everything else 16-bit."""
+    if not r.flag("attention_bias", True):
+        raise r.refuse("attention_bias", "gpt-oss without attention biases keeps its expert biases, which this "
+                       "planner's bias scheme cannot express; only true is supported")
+    n_layers = shape["n_layers"]
+    types = r.cfg.get("layer_types")
+    if types is None:  # (a layer count out of range is refused by ModelArch.check, not built here)
+        count = n_layers if INT_LIMITS["n_layers"][1] <= n_layers <= INT_LIMITS["n_layers"][2] else 0
+        types = ["sliding_attention" if i % 2 == 0 else "full_attention" for i in range(count)]
+    elif not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+        raise r.refuse("layer_types", f"{types!r} is not allowed; use a list of sliding_attention/full_attention")
+    values = {
+        "n_experts": r.int(("num_local_experts", "num_experts"), field="num_local_experts"),
+        "experts_per_token": r.int("num_experts_per_tok"),
+        "expert_intermediate": 0, "n_shared_experts": 0, "first_dense_layers": 0, "router_bias": True,
+        "attention_sinks": True, "head_dim": r.int("head_dim", _GPT_OSS_HEAD_DIM),
+        "layer_types": tuple(types), "sliding_window": r.int("sliding_window", _GPT_OSS_WINDOW),
+    }
+    quant = r.cfg.get("quantization_config")
+    if quant is None:
+        return values
+    if not isinstance(quant, dict) or str(quant.get("quant_method", "")).lower() != "mxfp4":
+        method = quant.get("quant_method") if isinstance(quant, dict) else quant
+        raise r.refuse("quantization_config", f"quant_method {method!r} is not one this planner maps for gpt-oss; "
+                       "supported: mxfp4 (the published checkpoints)")
+    kept = quant.get("modules_to_not_convert") or []
+    if not isinstance(kept, list) or any(not isinstance(m, str) or any(k in m for k in _MXFP4_KEEPS) for m in kept):
+        raise r.refuse("quantization_config", f"modules_to_not_convert {kept!r} leaves experts unquantized: "
+                       "only the published layout (experts in MXFP4) is supported")
+    return {**values, "checkpoint_quantization": "mxfp4"}
 
 
 def load_config_json(path) -> ModelArch:

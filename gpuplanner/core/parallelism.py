@@ -13,12 +13,14 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from gpuplanner.core.errors import InputError
-from gpuplanner.core.frameworks import State, buffer_bytes, framework, frozen_gather_bytes, full_training_states
+from gpuplanner.core.frameworks import State, buffer_bytes, frozen_gather_bytes, full_training_states
+from gpuplanner.core.frameworks import framework as framework_spec  # `framework` names an argument here
 from gpuplanner.core.memo import remembered
 from gpuplanner.core.memory import (
     DTYPE_BYTES,
     LORA_PARAM_BYTES,
     QLORA_BYTES,
+    WeightBytes,
     edge_params,
     kv_bytes_per_sequence,
     lora_adapter_params,
@@ -126,6 +128,8 @@ class TrainingSetup:
     offload_params: str = "none"
     adapter_bytes: float = LORA_PARAM_BYTES  # per LoRA adapter parameter, and again for its gradient
     adapter_optimizer_bytes: float = 0.0  # optimizer state per adapter parameter
+    optimizer_in_backward: bool = False  # gradients applied and freed one tensor at a time (full training)
+    transient_gradients: bool = False  # frameworks.Framework.transient_gradients, full training
     _terms: dict = field(default_factory=dict, compare=False, repr=False)  # memo of zero_terms
 
     def states(self) -> tuple:
@@ -174,32 +178,50 @@ class TrainingSetup:
             return frozen_gather_bytes(self.framework, zero, self.weight_bytes, block / tp)
         largest = self.largest_tensor()
         linear = (sz.block_dense + sz.block_experts / ep) * stage_share(arch.n_layers, pp)
-        return buffer_bytes(self.framework, zero, self.compute_bytes, largest / tp, block / tp, linear / tp)
+        return buffer_bytes(self.framework, zero, self.compute_bytes, largest / tp, block / tp, linear / tp,
+                            self.optimizer_in_backward)
+
+    def _transient(self, st: State) -> bool:
+        return self.transient_gradients and st.component == "gradients"
 
     def zero_terms(self, tp: int, pp: int, ep: int) -> tuple:
         """For ZeRO stages 0..3, (bytes that stay, bytes that divide by dp) of model states and
-        buffers on the busiest GPU; memoized because the search asks for every layout of every
-        GPU type."""
+        buffers on the busiest GPU, then the same two of gradients that never coexist with the
+        activations (transient_gradients; else 0, 0); memoized because the search asks for every
+        layout of every GPU type."""
         key = (tp, pp, ep)
         if key not in self._terms:
             amounts, never_sharded = self.state_amounts(tp, pp, ep)
+
+            def held(z, transient):
+                mine = [(st, sh, un) for st, sh, un in amounts if st.held_at(z) and self._transient(st) == transient]
+                return (sum(un for st, _, un in mine if z < st.stage), sum(sh for st, sh, _ in mine if st.stage <= z))
             self._terms[key] = tuple(
-                (never_sharded + self.buffers(tp, pp, ep, z) + sum(un for st, _, un in amounts if z < st.stage),
-                 sum(sh for st, sh, _ in amounts if st.stage <= z < st.released))
+                (never_sharded + self.buffers(tp, pp, ep, z) + held(z, False)[0], held(z, False)[1], *held(z, True))
                 for z in range(4))
         return self._terms[key]
 
     def memory_parts(self, tp: int, pp: int, ep: int, zero: int, dp: int) -> list:
-        """[weights, master, gradients, optimizer, activations] bytes on the busiest GPU."""
+        """[weights, master, gradients, optimizer, activations] bytes on the busiest GPU at its
+        peak: with transient gradients, the end of forward (activations, no gradients) or the
+        end of backward (gradients, activations freed), whichever holds more."""
         amounts, _ = self.state_amounts(tp, pp, ep)
         parts = dict.fromkeys(_PARTS, 0.0)
+        transient = 0.0
         for st, sh, un in amounts:
-            parts[st.component] += 0.0 if zero >= st.released else (sh / dp if zero >= st.stage else un)
+            held = 0.0 if not st.held_at(zero) else (sh / dp if zero >= st.stage else un)
+            parts[st.component] += held
+            transient += held if self._transient(st) else 0.0
         adapters = self.adapters * stage_share(self.arch.n_layers, pp) / tp
         parts["weights"] += self.adapter_bytes * adapters
         parts["gradients"] += self.adapter_bytes * adapters
         parts["optimizer"] += self.adapter_optimizer_bytes * adapters
-        return [parts[k] for k in _PARTS] + [self.activations(tp)]
+        acts = self.activations(tp)
+        if transient and acts >= transient:
+            parts["gradients"] -= transient
+        elif transient:
+            acts = 0.0
+        return [parts[k] for k in _PARTS] + [acts]
 
     def activations(self, tp: int) -> float:
         """Activation bytes on the busiest GPU at tensor degree tp."""
@@ -211,7 +233,7 @@ def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str,
                    micro_batch: int, recompute: str, flash_attention: bool, lora_rank: int,
                    framework: str = "zero", sequence_parallel: bool = True, offload_optimizer: str = "none",
                    offload_params: str = "none", chunked_loss: bool = False,
-                   activation_offload: bool = False) -> TrainingSetup:
+                   activation_offload: bool = False, optimizer_in_backward: bool = False) -> TrainingSetup:
     """The byte costs of one training configuration; cached, because a sweep plans the same
     configuration on every GPU."""
     full = method == "full"
@@ -225,20 +247,25 @@ def training_setup(arch: ModelArch, precision: str, method: str, optimizer: str,
         base = edge = compute  # fp8 training keeps bf16 weights
     opt = optimizer_bytes_per_param(optimizer, arch)
     act_bytes = 4.0 if precision == "fp32" else 2.0
+    spec = framework_spec(framework)
     # PEFT keeps adapters (and so their gradients and optimizer states) in fp32; torchtune builds
     # the whole model, adapters included, in the training dtype (its recipes' set_default_dtype).
     adapter = compute if framework == "torchtune" else LORA_PARAM_BYTES
+    in_backward = optimizer_in_backward and full
+    states = full_training_states(framework, compute, precision, grad_dtype == "fp32", opt) if full else ()
+    if in_backward:  # no set of gradients is ever kept: only the one being applied (frameworks.buffer_bytes)
+        states = tuple(st for st in states if st.component != "gradients")
     return TrainingSetup(
-        arch=arch, method=method, framework=framework, compute_bytes=compute,
-        full_states=full_training_states(framework, compute, precision, grad_dtype == "fp32", opt) if full else (),
+        arch=arch, method=method, framework=framework, compute_bytes=compute, full_states=states,
         weight_bytes=base, edge_weight_bytes=edge, optimizer_bytes=opt,
         activations_tp1=training_activation_bytes(arch, seq_len, micro_batch, 1, recompute, flash_attention, act_bytes,
-                                                  chunked_loss=chunked_loss, offload=activation_offload),
+                                                  spec.dropout, chunked_loss, activation_offload, spec.eager_loss),
         activations_replicated=0.0 if sequence_parallel or activation_offload else
-        replicated_activation_bytes(arch, seq_len, micro_batch, recompute, act_bytes),
+        replicated_activation_bytes(arch, seq_len, micro_batch, recompute, act_bytes, spec.dropout),
         adapters=0.0 if full else lora_adapter_params(arch, lora_rank),
         sizes=sizes(arch), offload_optimizer=offload_optimizer, offload_params=offload_params,
         adapter_bytes=adapter, adapter_optimizer_bytes=opt * adapter / LORA_PARAM_BYTES,
+        optimizer_in_backward=in_backward, transient_gradients=full and spec.transient_gradients,
     )
 
 
@@ -264,7 +291,7 @@ def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag:
     Ties go to the lower ZeRO stage, then less pipeline, then less tensor parallelism."""
     arch = setup.arch
     tps, pps, eps = degree_choices(arch, max_tp, fixed_layout)
-    fw = framework(setup.framework)
+    fw = framework_spec(setup.framework)
     if fw.data_parallel_only:
         tps, pps = [1], [1]
     zeros = [fixed_layout["zero"]] if fixed_layout["zero"] >= 0 else list(fw.zero_stages)
@@ -296,24 +323,25 @@ def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag:
                 for z in zeros:
                     if z == 3 and e > 1 and not fixed_layout["ep"]:
                         continue  # ZeRO-3 shards experts anyway: e > 1 only constrains dp
-                    fixed, sharded = terms[z]
-                    fixed += acts
+                    fixed, sharded, grads_fixed, grads_sharded = terms[z]
+                    # the peak: end of forward (activations), or end of backward (transient gradients)
+                    peaks = ((fixed + acts, sharded), (fixed + grads_fixed, sharded + grads_sharded))
                     if fixed_dp:
                         if fixed_dp % e:
                             continue
                         dp = fixed_dp
                     else:
-                        free = room - scale * fixed
+                        free = min(room - scale * f for f, _ in peaks)
                         if free <= 0:
                             dp = MAX_DP
                         else:
-                            dp_memory = max(1, math.ceil(scale * sharded / free - 1e-9))
+                            dp_memory = max(1, *(math.ceil(scale * s / (room - scale * f) - 1e-9) for f, s in peaks))
                             dp_memory = math.ceil(dp_memory / e) * e
                             if dp_memory < MAX_DP and (not memory_min or t * p * dp_memory < memory_min):
                                 memory_min = t * p * dp_memory
                             dp = math.ceil(max(dp_memory, math.ceil(min_gpus / (t * p))) / e) * e
                             unbound = dp_memory == e and min_gpus <= 1
-                    mem = overhead + scale * (fixed + sharded / dp)
+                    mem = overhead + scale * max(f + s / dp for f, s in peaks)
                     if smallest is None or mem < smallest[0]:
                         smallest = (mem, Layout(min(dp, MAX_DP), t, p, e, z))
                     if mem <= usable * (1 + 1e-9) and dp < MAX_DP:
@@ -359,8 +387,7 @@ def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag:
 class InferenceSetup:
     arch: ModelArch
     sizes: ModelSizes
-    weight_bytes: float
-    edge_weight_bytes: float
+    weights: WeightBytes  # stored bytes per parameter of each part
     kv_dtype: str
     context: int
     concurrency: int
@@ -378,8 +405,9 @@ class InferenceSetup:
 
     def _parts(self, tp: int, pp: int, ep: int) -> tuple:
         sz, share = self.sizes, stage_share(self.arch.n_layers, pp)
-        weights = (self.weight_bytes * sz.block_dense * share + self.edge_weight_bytes * edge_params(sz, pp)) / tp \
-            + self.weight_bytes * sz.block_experts * share / (tp * ep)
+        wb = self.weights
+        weights = (wb.dense * sz.block_dense * share + wb.edge * edge_params(sz, pp)) / tp \
+            + wb.experts * sz.block_experts * share / (tp * ep)
         seqs = math.ceil(self.concurrency / ep)
         # a paged pool (vLLM, SGLang, TensorRT-LLM): sequences hold the blocks they use, and the
         # pool must still hold one sequence of the full context (engines refuse to start otherwise)
@@ -390,10 +418,10 @@ class InferenceSetup:
 
 
 @lru_cache(maxsize=128)
-def inference_setup(arch: ModelArch, weight_bytes: float, edge_weight_bytes: float, kv_dtype: str, context: int,
+def inference_setup(arch: ModelArch, weights: WeightBytes, kv_dtype: str, context: int,
                     concurrency: int, held_tokens: int) -> InferenceSetup:
     """One serving configuration; cached, so a sweep sizes each layout once for every GPU."""
-    return InferenceSetup(arch, sizes(arch), weight_bytes, edge_weight_bytes, kv_dtype, context, concurrency,
+    return InferenceSetup(arch, sizes(arch), weights, kv_dtype, context, concurrency,
                           min(held_tokens, context))
 
 

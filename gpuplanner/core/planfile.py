@@ -80,6 +80,9 @@ def plan_to_dict(inputs: PlanInputs, gpus: Mapping[str, GpuSpec] | None = None,
             version = HUB_MODEL_VERSION
         else:
             del arch["hf_revision"]  # a config's model stays readable by gpuplanners before the Hub
+        for name, default in _LATER_ARCH_FIELDS.items():  # and by gpuplanners before these fields
+            if arch[name] == default:
+                del arch[name]
         values["model"] = {"arch": arch}
     gpu = (gpus or {}).get(inputs.gpu)
     if inputs.gpu and gpu is not None and gpu.measured:
@@ -157,7 +160,9 @@ def _named_positions(model: dict) -> dict:
 
 
 _TYPES: dict[str, type | tuple[type, ...]] = {"int": int, "float": (int, float), "str": str, "bool": bool,
-                                              "dict": dict}
+                                              "dict": dict, "tuple[str, ...]": tuple}
+# ModelArch fields added after plan version 3 was written: left out of a plan at their default
+_LATER_ARCH_FIELDS = {"layer_types": (), "attention_sinks": False, "checkpoint_quantization": ""}
 
 
 def _record(cls, holder: dict, key: str, where: str, noun: str, what: str):
@@ -173,6 +178,8 @@ def _record(cls, holder: dict, key: str, where: str, noun: str, what: str):
             values[f.name] = math.nan
         elif f.type == "dict" and isinstance(value, dict):
             values[f.name] = {k: math.nan if v is None else v for k, v in value.items()}
+        elif f.type == "tuple[str, ...]" and isinstance(value, list):  # JSON has lists
+            values[f.name] = tuple(value)
     try:
         record = cls(**values)
     except TypeError as e:
@@ -187,6 +194,8 @@ def _record(cls, holder: dict, key: str, where: str, noun: str, what: str):
 def _has_type(value, type_name: str) -> bool:
     if type_name == "dict":  # a dict of floats by name
         return isinstance(value, dict) and all(isinstance(k, str) and _has_type(v, "float") for k, v in value.items())
+    if type_name == "tuple[str, ...]":
+        return isinstance(value, tuple) and all(isinstance(v, str) for v in value)
     if type_name in ("int", "float") and isinstance(value, bool):
         return False
     return isinstance(value, _TYPES[type_name])

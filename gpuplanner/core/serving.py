@@ -5,8 +5,8 @@ Agrawal et al. 2024, "Sarathi-Serve"). A step costs the larger of the bytes it m
 the experts the batch touches, the KV cache it reads) over bandwidth × MBU and its FLOPs over
 peak × a fitted efficiency, plus tensor/expert-parallel communication over the link it crosses
 (NVLink or PCIe inside an instance, the instance network across instances) and a fixed
-per-step cost (scheduling, kernel launches, sampling). Pope et al. 2022 give the bound; the
-fitted parameters (efficiency and fixed cost per GPU generation) are checked against
+per-step cost (scheduling and sampling, plus kernel launches: a fixed number per layer). Pope
+et al. 2022 give the bound; the fitted parameters (efficiency and fixed cost per GPU generation) are checked against
 published measurements by `scripts/validate_serving.py`.
 
 At a replica arrival rate λ, with n uncached prompt tokens and m output tokens per request:
@@ -40,7 +40,7 @@ CLOSED_LOOP_BURSTINESS = 1.0
 CLOSED_LOOP_REQUESTS_PER_USER = 10.0
 # A prompt chunk's routed-expert GEMMs (many experts, few tokens each: grouped GEMMs) reach this
 # share of the prefill efficiency of dense GEMMs; fitted by scripts/validate_serving.py.
-EXPERT_PREFILL = 0.4
+EXPERT_PREFILL = 0.6
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,8 @@ class Efficiency:
     """Fitted, per GPU generation: what fraction of the datasheet a serving engine reaches."""
 
     compute: float  # of dense peak, in the decode batch's GEMMs, one GPU
-    step_s: float  # fixed cost of one engine step
+    step_s: float  # fixed cost of one engine step (scheduling, sampling)
+    layer_step_s: float  # and per transformer layer (its kernels' launches)
     tp_loss: float  # GEMMs split t ways are narrower: efficiency / (1 + tp_loss · (t − 1))
     prefill: float  # of dense peak, in prompt chunks (long GEMMs and attention), one GPU
     source: str
@@ -57,10 +58,10 @@ class Efficiency:
 # Fitted by scripts/validate_serving.py (TensorRT-LLM offline throughput, SGLang/vLLM and
 # aiconfigurator TTFT/TPOT); GPU generations without measurements take the Ampere values.
 EFFICIENCY = {
-    "hopper": Efficiency(0.5, 0.004, 0.15, 0.5, "fitted: TensorRT-LLM perf-overview (H100/H200), aiconfigurator measurements"),
-    "blackwell": Efficiency(0.3, 0.004, 0.3, 0.6, "fitted: aiconfigurator measurements (B200/GB200)"),
-    "ampere": Efficiency(0.5, 0.007, 0.1, 0.9, "fitted: TensorRT-LLM perf-overview (A100)"),
-    "ada": Efficiency(0.3, 0.007, 0.3, 0.4, "fitted: TensorRT-LLM perf-overview (L40S)"),
+    "hopper": Efficiency(0.3, 2e-3, 30e-6, 0.1, 0.6, "fitted: TensorRT-LLM perf-overview (H100/H200), aiconfigurator measurements"),
+    "blackwell": Efficiency(0.3, 0.5e-3, 30e-6, 0.3, 0.5, "fitted: aiconfigurator measurements (B200/GB200)"),
+    "ampere": Efficiency(0.5, 1e-3, 60e-6, 0.1, 0.9, "fitted: TensorRT-LLM perf-overview (A100)"),
+    "ada": Efficiency(0.3, 4e-3, 150e-6, 0.3, 0.4, "fitted: TensorRT-LLM perf-overview (L40S)"),
 }
 DEFAULT_GENERATION = "ampere"
 
@@ -77,7 +78,7 @@ class EngineCost:
 
 # Fitted by scripts/validate_serving.py on the aiconfigurator TTFTs (vLLM, SGLang, TensorRT-LLM);
 # a plan names no engine and takes vLLM's.
-ENGINES = {"vllm": EngineCost(1.0, 0.07), "sglang": EngineCost(1.25, 0.3), "trtllm": EngineCost(1.0, 0.15)}
+ENGINES = {"vllm": EngineCost(1.0, 0.07), "sglang": EngineCost(0.6, 0.2), "trtllm": EngineCost(1.0, 0.15)}
 DEFAULT_ENGINE = "vllm"
 
 
@@ -94,7 +95,7 @@ class Replica:
     tp: int
     pp: int
     ep: int
-    dense_weight_bytes: float  # one copy (with expert parallelism each attention group holds one)
+    dense_weight_bytes: float  # read per step, one copy (with expert parallelism each attention group reads one)
     expert_weight_bytes: float  # whole replica
     kv_bytes_per_token: float  # all layers, one sequence
     peak_flops: float  # per GPU, dtype the math runs in
@@ -107,6 +108,7 @@ class Replica:
     # per-step constants, set once by __post_init__ (not inputs: left out of init, repr and ==)
     _active_flops: float = field(init=False, repr=False, compare=False)
     _attn_flops: float = field(init=False, repr=False, compare=False)
+    _window_flops: float = field(init=False, repr=False, compare=False)
     _bandwidth: float = field(init=False, repr=False, compare=False)
     _compute: float = field(init=False, repr=False, compare=False)
     _prefill_compute: float = field(init=False, repr=False, compare=False)
@@ -121,7 +123,11 @@ class Replica:
         arch, t, e = self.arch, self.tp, self.ep
         const = object.__setattr__
         const(self, "_active_flops", 2.0 * sizes(arch).active)
-        const(self, "_attn_flops", 4.0 * arch.n_layers * arch.attn_width)
+        # attention FLOPs per token attended: full layers over the whole context, sliding-window
+        # layers over at most the window
+        sliding = arch.sliding_layers()
+        const(self, "_attn_flops", 4.0 * (arch.n_layers - sliding) * arch.attn_width)
+        const(self, "_window_flops", 4.0 * sliding * arch.attn_width)
         const(self, "_bandwidth", t * e * self.gpu.bandwidth_bytes_per_s * self.mbu)
         const(self, "_compute", t * e * self.peak_flops * self.compute_efficiency)
         const(self, "_prefill_compute", t * e * self.peak_flops * (self.prefill_efficiency or self.compute_efficiency))
@@ -159,7 +165,7 @@ class Replica:
 
     def _physics_key(self) -> tuple:
         key = (self.pp, self._dense_read, self.kv_bytes_per_token, self.expert_weight_bytes, self._untouched,
-               self._active_flops, self._attn_flops, self._bandwidth, self._compute, self._prefill_compute,
+               self._active_flops, self._attn_flops, self._window_flops, self._bandwidth, self._compute, self._prefill_compute,
                self._prefill_token_s, self._comm, self.step_s, self.compute_efficiency, self.prefill_efficiency,
                self.request_s)
         return tuple(None if isinstance(v, float) and math.isnan(v) else v for v in key)
@@ -187,9 +193,16 @@ class Replica:
             tokens = math.ceil(b + p)
             read = 1.0 - self._untouched ** (tokens if tokens > 1 else 1) if self._untouched is not None else 1.0
             bytes_moved += self.expert_weight_bytes * read
-        active, attn = self._active_flops, self._attn_flops
+        active, attn, window = self._active_flops, self._attn_flops, self._window_flops
+        span = (context if context < p else p) / 2  # tokens a prompt token attends, on average
+        if window:
+            w = self.arch.sliding_window
+            active += window * (context if context < w else w)
+            span_flops = attn * span + window * (span if span < w else w)
+        else:
+            span_flops = attn * span
         compute_s = b * (active + attn * context) / self._compute \
-            + p * (self._prefill_token_s + attn * (context if context < p else p) / 2 / self._prefill_compute)
+            + p * (self._prefill_token_s + span_flops / self._prefill_compute)
         memory_s = bytes_moved / self._bandwidth
         latency, per_token = self._comm
         return (memory_s if memory_s > compute_s else compute_s) + (latency + per_token * (b + p)) + self.step_s

@@ -10,7 +10,8 @@ bubble (p − 1)/(m + p − 1) shrinks by v) and one micro-batch's time
 
     t_mb = compute at the generation's kernel efficiency
          + tensor-parallel collectives (4 all-reduces per layer, 6 with full recomputation;
-           with sequence parallelism the same bytes as all-gather + reduce-scatter)
+           with sequence parallelism the same bytes as all-gather + reduce-scatter), each its
+           ring bytes over the link plus NCCL's latency for its 2(n − 1) ring steps
          + expert all-to-all (dispatch and combine, forward and backward)
          + pipeline send/receive of the stage boundary's activations.
 
@@ -38,12 +39,17 @@ from gpuplanner.core.performance import hardware_flops, training_flops
 # the nearest fitted generation's figure (an assumption the plan lists).
 KERNEL_EFFICIENCY = {"ampere": 0.50, "hopper": 0.42}
 KERNEL_EFFICIENCY_SOURCE = ("fitted on the accuracy ledger's training rows (NeMo 24.07/AutoModel, Megatron-LM "
-                            "Table 1, Llama 3): median error 6.3 % on 24 rows")
+                            "Table 1, Llama 3): median error 5.2 % on 24 rows")
 NEAREST_GENERATION = {"volta": "ampere", "turing": "ampere", "ada": "ampere", "blackwell": "hopper"}
 # Share of the per-layer tensor- and expert-parallel collectives hidden behind the neighbouring
 # layers' compute (communication overlap in Transformer Engine / DeepEP), fitted with the
 # efficiencies on the same rows.
-COLLECTIVE_OVERLAP = 0.5
+COLLECTIVE_OVERLAP = 0.7
+# NCCL's own cost model of a ring collective (src/graph/tuning.cc, Ring/Simple protocol): a base
+# latency plus one hop latency per ring step, 2(n − 1) steps for an all-reduce (or its
+# reduce-scatter + all-gather), the hop by the fabric crossed; microseconds there, seconds here.
+NCCL_BASE_LATENCY_S = 8.4e-6
+NCCL_HOP_LATENCY_S = {"nvlink": 3.4e-6, "pcie": 5.7e-6, "network": 14.0e-6}
 AUTO_STEP_TOKENS = 4 * 2**20  # global batch when not given: 4M tokens, Llama 2's (Touvron et al. 2023, §2.2)
 
 
@@ -55,6 +61,13 @@ def kernel_efficiency(generation: str) -> float:
 def ring_bytes(buffer_bytes: float, group: int) -> float:
     """Bytes one GPU sends in a ring all-reduce of `buffer_bytes` among `group` GPUs."""
     return 2.0 * (group - 1) / group * buffer_bytes if group > 1 else 0.0
+
+
+def ring_latency_s(links: Links, group: int) -> float:
+    """NCCL's latency of one ring all-reduce among `group` GPUs (its bytes aside)."""
+    if group <= 1:
+        return 0.0
+    return NCCL_BASE_LATENCY_S + 2 * (group - 1) * NCCL_HOP_LATENCY_S[links.fabric(group)]
 
 
 @dataclass(frozen=True)
@@ -133,7 +146,8 @@ def step_time(s: StepSetup, dp: int, tp: int, pp: int, ep: int, zero: int) -> St
     activation = tokens * arch.hidden * s.act_bytes
     passes = 6 if s.recompute == "full" else 4  # collectives per layer per micro-batch
     exposed = 1.0 - COLLECTIVE_OVERLAP
-    tp_s = exposed * layers * passes * ring_bytes(activation, tp) / links.bytes_per_s(tp)
+    tp_s = exposed * layers * passes * (ring_bytes(activation, tp) / links.bytes_per_s(tp)
+                                        + ring_latency_s(links, tp))
     moe_layers = math.ceil(arch.moe_layers * share)
     ep_s = 0.0
     if ep > 1:

@@ -60,7 +60,7 @@ def setup_for(inputs, arch, recompute: str, micro_batch: int):
     return training_setup(arch, inputs.precision, inputs.train_method, inputs.optimizer, inputs.grad_dtype,
                           inputs.seq_len, micro_batch, recompute, inputs.flash_attention, inputs.lora_rank,
                           inputs.framework, inputs.sequence_parallel, inputs.offload_optimizer, inputs.offload_params,
-                          inputs.chunked_loss, inputs.activation_offload)
+                          inputs.chunked_loss, inputs.activation_offload, inputs.optimizer_in_backward)
 
 
 def tune_training(inputs, arch, model_flops: float, peak: float, usable: float, frag: float, max_tp: int,

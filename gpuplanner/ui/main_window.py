@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -23,8 +24,7 @@ from gpuplanner.core.errors import InputError
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.planfile import SUFFIX
 from gpuplanner.ui import about
-from gpuplanner.ui.accuracy import AccuracyView, shared_ledger
-from gpuplanner.ui.bench.collectives import CollectivesView
+from gpuplanner.ui.accuracy.job import shared_ledger
 from gpuplanner.ui.bench.control import BenchControl
 from gpuplanner.ui.catalog_dialog import price_as_of
 from gpuplanner.ui.compare.state import CompareState
@@ -39,6 +39,10 @@ from gpuplanner.ui.plan.sources import InputSources
 from gpuplanner.ui.plan.state import PlannerState
 from gpuplanner.ui.plan.tab import PlanTab
 from gpuplanner.ui.settings import AppSettings
+
+if TYPE_CHECKING:  # imported when first opened: the ledger view and the collectives panel cost start-up time
+    from gpuplanner.ui.accuracy.view import AccuracyView
+    from gpuplanner.ui.bench.collectives import CollectivesView
 
 BANDS_AFTER_MS = 1000  # the ledger evaluation behind the error bands starts once the window is up
 
@@ -243,6 +247,9 @@ class MainWindow(QtWidgets.QMainWindow):
             cluster = getattr(self.live_panel, "cluster_panel", None)
             if cluster is not None:  # a running job is checked against the plan on show
                 cluster.set_plan(self.state.result)
+                if self.settings.cluster_url():  # the server connected to last time
+                    cluster.url_edit.setText(self.settings.cluster_url())
+                cluster.connecting.connect(self.settings.set_cluster_url)
                 self.state.result_changed.connect(lambda: cluster.set_plan(self.state.result))
         self.compare.set_active(self.tabs.currentWidget() is self.compare_tab)
 
@@ -290,6 +297,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.activateWindow()
 
         if self.accuracy_view is None:
+            from gpuplanner.ui.accuracy.view import AccuracyView
+
             self.accuracy_view = AccuracyView(shared_ledger(), self)
             self.accuracy_view.open_requested.connect(open_row)
             self.accuracy_view.resize(1100, 760)
@@ -311,6 +320,8 @@ class MainWindow(QtWidgets.QMainWindow):
         """The collective benchmark's results (it reads files: no runner needed), built on first use
         so its chart stays out of the first paint."""
         if self.collectives is None:
+            from gpuplanner.ui.bench.collectives import CollectivesView
+
             self.collectives = CollectivesView(dialogs=self.dialogs)
             self.collectives.use_for_planning.connect(self.use_measured_links)
             self.live_tab.addWidget(self.collectives)

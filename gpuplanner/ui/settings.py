@@ -46,6 +46,13 @@ class AppSettings:
     def set_memory_unit(self, unit: str) -> None:
         self.store.setValue("view/memory_unit", unit)
 
+    def cluster_url(self) -> str:
+        """The Prometheus address last connected to ('' = never); logins are never stored."""
+        return str(self.store.value("cluster/url", "") or "")
+
+    def set_cluster_url(self, url: str) -> None:
+        self.store.setValue("cluster/url", url)
+
     def bench_python(self) -> str:
         """The Python the benchmark runs under ('' = the app's own)."""
         return str(self.store.value("benchmark/python", "") or "")

@@ -24,11 +24,15 @@ def test_chunked_loss_keeps_16_bit_logits_and_one_fp32_chunk(recompute):
 
 
 def test_activation_offload_keeps_one_layer_and_the_next_on_the_gpu():
+    """The working layer and the next one's checkpoint, or the loss's logits: the loss is done
+    (its tensors freed by the output layer's backward) before the first layer comes back."""
     s, b, h = 2048, 2, LLAMA.hidden
     per_layer = activation_bytes_per_layer(LLAMA, s, b, 2.0, False)
     on_gpu = training_activation_bytes(LLAMA, s, b, 1, "full", True, 2.0, offload=True, chunked_loss=True)
     logits = (2.0 + 4.0 / LOSS_CHUNKS) * s * b * LLAMA.vocab
-    assert on_gpu == pytest.approx(per_layer + 2.0 * s * b * h + logits)
+    assert on_gpu == pytest.approx(max(per_layer + 2.0 * s * b * h, logits))
+    short = training_activation_bytes(LLAMA, 256, b, 1, "full", True, 2.0, offload=True, chunked_loss=True)
+    assert short == pytest.approx((2.0 + 4.0 / LOSS_CHUNKS) * 256 * b * LLAMA.vocab)  # the loss is the larger
     assert activation_offload_bytes(LLAMA, s, b, 1, "full", True, 2.0) == pytest.approx(LLAMA.n_layers * 2.0 * s * b * h)
 
 
@@ -66,3 +70,13 @@ def test_fsdp_gathers_the_frozen_base_block_by_block_for_lora():
     block = sizes(LLAMA).block_dense / LLAMA.n_layers
     assert setup.buffers(1, 1, 1, 3) == pytest.approx(2 * setup.weight_bytes * block)
     assert setup.buffers(1, 1, 1, 0) == 0
+
+
+def test_eager_cross_entropy_holds_three_fp32_logit_tensors():
+    """PyTorch's cross-entropy on fp32 logits (torchtune without a chunked loss): at its
+    backward the saved log-softmax output, the gradient from nll_loss and the one it returns;
+    Megatron's fused vocab-parallel loss works in place (one copy)."""
+    from gpuplanner.core.memory import loss_bytes
+    n, v = 4096, LLAMA.vocab
+    assert loss_bytes(n, v, 2.0, False, True) == 3 * loss_bytes(n, v, 2.0, False, False) == 12.0 * n * v
+    assert loss_bytes(n, v, 2.0, True, True) == loss_bytes(n, v, 2.0, True, False)  # chunked either way

@@ -31,13 +31,13 @@ def test_a_model_that_fills_the_gpu_leaves_no_pool_and_says_the_engine_will_not_
     big = CATALOGS.models["llama-3.1-70b"]
     launch = launches(big, "bf16", "bf16", 1, 1, 1, 4096, 16, 0.9, H100_TOTAL)["vllm"]
     assert not launch.pool.fits
-    assert "will not start" in pool_warning(launch, 16, 4096)
+    assert "will not start" in pool_warning(launch, big, 16, 4096)
 
 
 def test_a_small_pool_warns_that_requests_will_queue():
     launch = launches(LLAMA8, "bf16", "bf16", 1, 1, 1, 131072, 64, 0.9, H100_TOTAL)["vllm"]
-    assert launch.pool.fits and "will queue" in pool_warning(launch, 64, 131072)
-    assert pool_warning(launch, 1, 131072) == ""
+    assert launch.pool.fits and "will queue" in pool_warning(launch, LLAMA8, 64, 131072)
+    assert pool_warning(launch, LLAMA8, 1, 131072) == ""
 
 
 def test_the_plan_carries_copy_paste_commands_for_its_layout():

@@ -38,6 +38,15 @@ def test_deepspeed_zero2_estimator(n):
     assert states_per_param("deepspeed", "bf16", 2, n) == pytest.approx(2 + 18 / n)
 
 
+@pytest.mark.parametrize("zero,fixed,sharded", [(0, 16, 0), (1, 8, 12), (2, 4, 16), (3, 0, 20)])
+def test_deepspeed_fp32_model_keeps_the_cloned_fp32_partition(zero, fixed, sharded):
+    """An fp32 model: DeepSpeed's ZeRO optimizer (stage >= 1) clones its fp32 partition anyway
+    (stage_1_and_2.py and stage3.py, `.clone().float()`), the gradients need no second copy; at
+    stage 0 the plain optimizer keeps none. ZeRO-2 gives 4Ψ + 16Ψ/N (test_core_offload)."""
+    n = 8
+    assert states_per_param("deepspeed", "fp32", zero, n) == pytest.approx(fixed + sharded / n)
+
+
 def test_deepspeed_zero3_estimator_with_the_largest_layer_buffer():
     """estimate_zero3_model_states_mem_needs (no offload): 4·largest_layer_params + 18Ψ/N;
     Llama-2-7B's largest parameter tensor is its 32000 × 4096 embedding."""
@@ -126,9 +135,13 @@ def test_megatron_pr482_peak_memory():
 
 
 def test_torchtune_trains_the_whole_model_in_bf16():
-    """torchtune's recipes keep no fp32 copy: bf16 weights, gradients and AdamW states."""
-    assert states_per_param("torchtune", "bf16", 0, 1) == pytest.approx(8)
-    assert states_per_param("torchtune", "bf16", 3, 8) == pytest.approx(1)
+    """torchtune's recipes keep no fp32 copy: bf16 weights, gradients and AdamW states (whole,
+    or sharded over 8 ranks by FSDP2). Read from the states: the peak's breakdown holds the
+    gradients or the activations (test_torchtune_peak_holds_gradients_or_activations)."""
+    setup = training_setup(synthesize(7.5e9), "bf16", "full", "adamw", "auto", 2048, 1, "none", True, 16,
+                           "torchtune")
+    assert sum(st.bytes for st in setup.states()) == pytest.approx(8)
+    assert all(st.stage == 3 for st in setup.states())  # FSDP2: 8 / 8 = 1 B/param on 8 ranks
     # its distributed recipes shard with FSDP2: one block gathered, the next prefetched, its gradients
     setup = training_setup(LLAMA2_7B, "bf16", "full", "adamw", "auto", 2048, 1, "full", True, 16, "torchtune")
     assert setup.buffers(1, 1, 1, 3) == pytest.approx(3 * 2 * sizes(LLAMA2_7B).block_dense / LLAMA2_7B.n_layers)
@@ -142,3 +155,38 @@ def test_every_framework_has_its_assumption_text_and_source():
         r = estimate(PlanInputs(model="llama-2-7b", framework=name), CATALOGS)
         states = next(a for a in r.assumptions if a.name == "model states")
         assert states.value == FRAMEWORK_STATES[name]
+
+
+def test_torchtune_peak_holds_gradients_or_activations():
+    """torchtune frees the gradients every step (zero_grad(set_to_none=True)): backward builds
+    them as it frees activations, so the peak is the larger of the two, never their sum; the
+    breakdown shows the one held at the peak. Megatron keeps its gradient buffer: the sum."""
+    arch = synthesize(7.5e9)
+
+    def parts(framework, recompute):
+        setup = training_setup(arch, "bf16", "full", "adamw", "auto", 4096, 2, recompute, True, 16, framework)
+        w, m, g, o, a = setup.memory_parts(1, 1, 1, 0, 1)
+        return g, a, setup.activations(1), sizes(arch).total * 2.0
+    g, a, acts, grads = parts("torchtune", "none")  # activations of every layer exceed the bf16 gradients
+    assert acts > grads and (g, a) == (pytest.approx(0.0), pytest.approx(acts))
+    g, a, acts, grads = parts("torchtune", "full")  # checkpointed: the gradients are the larger
+    assert acts < grads and (g, a) == (pytest.approx(grads), 0.0)
+    g, a, acts, _ = parts("megatron", "full")
+    assert g == pytest.approx(4.0 * sizes(arch).total) and a == pytest.approx(acts)
+
+
+def test_optimizer_in_backward_keeps_one_gradient():
+    """torchtune's optimizer_in_bwd steps each parameter as its gradient arrives: no gradient
+    state, only the largest tensor's gradient alive at a time (the buffer)."""
+    kw = dict(model="llama-3.1-8b", gpu="A100-80GB", instance="", framework="torchtune", dp=1, zero_stage=0,
+              seq_len=2048, micro_batch=1, recompute="full")
+    plain = estimate(PlanInputs(**kw), CATALOGS).breakdown_bytes
+    fused = estimate(PlanInputs(optimizer_in_backward=True, **kw), CATALOGS).breakdown_bytes
+    arch = CATALOGS.models["llama-3.1-8b"]
+    assert fused.gradients == 0 and plain.gradients == pytest.approx(2.0 * sizes(arch).total)
+    assert fused.buffers == pytest.approx(2.0 * arch.vocab * arch.hidden)  # the output layer's gradient
+    assert fused.total < plain.total
+    with pytest.raises(InputError, match="optimizer_in_backward"):
+        PlanInputs(optimizer_in_backward="yes").validated()
+    with pytest.raises(InputError, match="full training"):
+        PlanInputs(optimizer_in_backward=True, train_method="lora").validated()

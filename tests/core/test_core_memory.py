@@ -41,10 +41,17 @@ def test_gpt3_full_stack_with_tensor_parallel_and_logits():
 
 
 def test_full_recomputation_keeps_layer_inputs_plus_one_layer():
+    """Every layer's input, plus the larger of the re-run layer and the loss's fp32 logits: the
+    output layer's backward frees the logits before the last layer is recomputed."""
     arch, s = gpt_layer(), 2048
     one = activation_bytes_per_layer(arch, s, 1, 2.0, store_scores=True)
-    expected = 24 * 2 * s * arch.hidden + one + 4 * s * arch.vocab
+    expected = 24 * 2 * s * arch.hidden + max(one, 4 * s * arch.vocab)
     assert training_activation_bytes(arch, s, 1, 1, "full", False, 2.0) == pytest.approx(expected)
+    short = 64  # few tokens: the loss's logits are the larger
+    one = activation_bytes_per_layer(arch, short, 1, 2.0, store_scores=True)
+    assert one < 4 * short * arch.vocab
+    assert training_activation_bytes(arch, short, 1, 1, "full", False, 2.0) == \
+        pytest.approx(24 * 2 * short * arch.hidden + 4 * short * arch.vocab)
 
 
 def test_kv_cache_per_token_known_values():

@@ -306,7 +306,7 @@ _KEYS = ["num_hidden_layers", "hidden_size", "intermediate_size", "num_attention
 
 
 @settings(max_examples=300, deadline=None)
-@given(model_type=st.sampled_from(["llama", "mixtral", "deepseek_v3", "falcon", "opt", "gpt2", "t5", "bert",
+@given(model_type=st.sampled_from(["llama", "mixtral", "deepseek_v3", "falcon", "opt", "gpt2", "t5", "bert", "gpt_oss",
                                    "gpt_bigcode", "x"]),
        changes=st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=6))
 def test_any_config_gives_a_positive_count_or_a_refusal_naming_a_key(model_type, changes):

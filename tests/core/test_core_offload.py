@@ -23,10 +23,10 @@ T5_3B = from_hf_config({"model_type": "t5", "d_model": 1024, "d_ff": 16384, "num
                        name="t5-3b")
 
 
-def deepspeed(zero, optimizer="none", params="none"):
+def deepspeed(zero, optimizer="none", params="none", precision="bf16"):
     return estimate(PlanInputs(model=T5_3B, framework="deepspeed", gpu="A100-80GB", instance="", zero_stage=zero,
                                dp=8, tp=1, pp=1, seq_len=512, micro_batch=1, offload_optimizer=optimizer,
-                               offload_params=params), CATALOGS)
+                               offload_params=params, precision=precision), CATALOGS)
 
 
 def gpu_states_gib(r):
@@ -53,13 +53,27 @@ def test_zero3_estimator_table(optimizer, params, per_cpu, per_gpu):
 
 def test_zero2_estimator_table():
     """cpu_offload=1: 127.48 GB per CPU, 5.31 GB per GPU; cpu_offload=0: 127.48 GB per CPU. The
-    page's cpu_offload=0 GPU figure (15.93 GB = 4Ψ + 16Ψ/N) is the estimator's older form; the
-    planner follows the current code, 2Ψ + 18Ψ/N (test_core_frameworks)."""
+    page's cpu_offload=0 GPU figure (15.93 GB = 4Ψ + 16Ψ/N) is the estimator before DeepSpeed PR
+    #5099 (commit f4cb866, "was considering 4 bytes per model param, and 4 bytes per gradient"):
+    for a 16-bit model the planner follows the current code, 2Ψ + 18Ψ/N (test_core_frameworks)."""
     offloaded, kept = deepspeed(2, "cpu"), deepspeed(2)
     assert offloaded.host_memory_bytes / GIB == pytest.approx(127.48, abs=0.006)
     assert gpu_states_gib(offloaded) == pytest.approx(5.31, abs=0.006)
     assert kept.host_memory_bytes / GIB == pytest.approx(127.48, abs=0.006)
     assert gpu_states_gib(kept) == pytest.approx((2 + 18 / 8) * sizes(T5_3B).total / GIB, rel=1e-9)
+
+
+def test_zero2_estimator_table_gpu_row_is_an_fp32_model():
+    """The page's 15.93 GB row (cpu_offload=0) is what an fp32 model holds under DeepSpeed's ZeRO-2
+    optimizer: 4-byte weights on every GPU, and per shard its 4-byte gradients, the fp32 partition
+    it clones anyway (deepspeed/runtime/zero/stage_1_and_2.py, `.clone().float()`) and Adam's two
+    moments: 4Ψ + 16Ψ/N. Without the ZeRO optimizer (stage 0) there is no cloned partition."""
+    fp32 = deepspeed(2, precision="fp32")
+    assert gpu_states_gib(fp32) == pytest.approx(15.93, abs=0.006)
+    assert fp32.host_memory_bytes / GIB == pytest.approx(127.48, abs=0.006)
+    plain = deepspeed(0, precision="fp32").breakdown_bytes
+    assert plain.master_weights == 0
+    assert plain.weights + plain.gradients + plain.optimizer == pytest.approx(16 * sizes(T5_3B).total)
 
 
 def test_fine_tuning_13b_on_one_24gb_card_with_the_optimizer_in_ram():

@@ -104,7 +104,7 @@ def test_a_first_token_target_needs_a_bigger_fleet():
 
 def test_fitted_efficiencies_are_physical():
     for eff in EFFICIENCY.values():
-        assert 0 < eff.compute <= 1 and 0 < eff.step_s < 0.05 and 0 <= eff.tp_loss < 1 and eff.source
+        assert 0 < eff.compute <= 1 and 0 <= eff.step_s < 0.05 and 0 <= eff.layer_step_s < 0.05 / 32 and eff.step_s + eff.layer_step_s > 0 and 0 <= eff.tp_loss < 1 and eff.source
 
 
 @pytest.mark.parametrize("model,precision,instance", [

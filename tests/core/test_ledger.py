@@ -165,10 +165,38 @@ def test_training_memory_metric_and_unit(cases, plans):
     b = plans.result(megatron.inputs).breakdown_bytes
     assert predict(megatron, plans).predicted == pytest.approx((b.total - b.overhead) / GB)
     tune = cases["finetune_memory_torchtune:7:peak_memory"]  # Llama 3.1 405B QLoRA, 8 x A100, 44.8 GB
-    assert (tune.measured, tune.unit, tune.metric, tune.inputs.train_method) == (44.8, "GB", "device", "qlora")
+    # 'Peak Memory per GPU': max_memory_reserved(), as the README defined the column
+    assert (tune.measured, tune.unit, tune.metric, tune.inputs.train_method) == (44.8, "GB", "reserved", "qlora")
     assert (tune.inputs.dp, tune.inputs.zero_stage, tune.inputs.framework, tune.inputs.recompute) == \
         (8, 3, "torchtune", "full")
-    assert predict(tune, plans).predicted == pytest.approx(plans.result(tune.inputs).breakdown_bytes.total / GB)
+    b = plans.result(tune.inputs).breakdown_bytes
+    assert predict(tune, plans).predicted == \
+        pytest.approx((b.total - b.overhead) * (1 + tune.inputs.fragmentation) / GB)
+
+
+def test_torchtune_rows_run_their_recipe_configs(cases):
+    """Each torchtune row plans what its recipe config at the table's commit ran: the 8B full
+    finetune pages its 8-bit AdamW (unified memory: planned as optimizer offload) and steps in
+    backward; the 70B full finetune offloads parameters with fsdp_cpu_offload; the 405B QLoRA
+    uses plain cross-entropy; the 3B table adds one flag per row."""
+    full8b = cases["finetune_memory_torchtune:0:peak_memory"].inputs
+    assert (full8b.train_method, full8b.optimizer, full8b.optimizer_in_backward, full8b.offload_optimizer,
+            full8b.recompute, full8b.chunked_loss) == ("full", "adamw8bit", True, "cpu", "full", True)
+    full70b = cases["finetune_memory_torchtune:5:peak_memory"].inputs
+    assert (full70b.dp, full70b.zero_stage, full70b.offload_params, full70b.offload_optimizer) == (8, 3, "cpu", "cpu")
+    qlora405b = cases["finetune_memory_torchtune:7:peak_memory"].inputs
+    assert (qlora405b.chunked_loss, qlora405b.lora_rank) == (False, 16)
+    steps = [cases[f"finetune_memory_torchtune:{i}:peak_memory"].inputs for i in range(10, 16)]
+    assert [(s.recompute, s.chunked_loss, s.optimizer_in_backward, s.activation_offload, s.optimizer)
+            for s in steps] == [("none", False, False, False, "adamw"), ("none", True, False, False, "adamw"),
+                                ("full", True, False, False, "adamw"), ("full", True, True, False, "adamw"),
+                                ("full", True, True, True, "adamw"), ("full", True, True, True, "adamw8bit")]
+    lora3b = cases["finetune_memory_torchtune:16:peak_memory"].inputs
+    assert (lora3b.optimizer_in_backward, lora3b.optimizer, lora3b.activation_offload, lora3b.lora_rank) == \
+        (False, "adamw", True, 64)
+    assert cases["finetune_memory_torchtune:16:peak_memory"].metric == "allocated"  # 'Peak Memory Active'
+    assert "checkpointing: False" not in cases["finetune_memory_torchtune:19:peak_memory"].assumptions
+    assert "checkpointing: False" in cases["finetune_memory_torchtune:20:peak_memory"].assumptions
 
 
 def test_enough_rows_sources_and_classes(cases):

@@ -8,7 +8,7 @@ from gpuplanner.core.sweep import sweep
 TRAIN = PlanInputs(model="llama-3.1-70b", mode="train", precision="bf16", instance="p5.48xlarge",
                    training_tokens=2e12)
 SERVE = TRAIN.with_(mode="infer")
-INFEASIBLE = TRAIN.with_(model="llama-3.1-405b", instance="g5.xlarge")
+INFEASIBLE = TRAIN.with_(model="llama-3.1-405b", instance="g5.xlarge", seq_len=8192)  # checkpoints alone > 24 GB
 
 
 @cache

@@ -21,9 +21,9 @@ from gpuplanner.core.fields import percent_text
 from gpuplanner.core.ledger import CLASSES
 from gpuplanner.core.model import ModelArch
 from gpuplanner.report import write_csv, write_pdf
-from gpuplanner.ui.accuracy import AccuracyView, LedgerJob, shared_ledger
+from gpuplanner.ui.accuracy.job import LedgerJob, shared_ledger
 from gpuplanner.ui.accuracy.model import COLUMN_INDEX, error_text, value_text
-from gpuplanner.ui.accuracy.view import COMPUTING
+from gpuplanner.ui.accuracy.view import COMPUTING, AccuracyView
 from gpuplanner.ui.plan.formatting import BAND_LINES
 
 LEDGER_TIMEOUT_MS = 60_000  # the evaluation takes ~0.6 s alone; the test machine is shared

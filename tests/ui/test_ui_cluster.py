@@ -212,3 +212,26 @@ def test_the_window_hands_its_current_plan_to_the_cluster_view(make_window) -> N
     assert cluster_panel.curves.plan_line.value() == pytest.approx(after / 2**30)
     window.close()
     assert not cluster_panel.connect_to_server()  # closing the window stopped the cluster view too
+
+
+def test_the_window_remembers_the_address_it_connected_to(make_window, settings) -> None:
+    """The next run offers the server used last (logins are never stored)."""
+    def live_panel():
+        cluster_panel = ClusterPanel(ClusterPoller())
+        return LivePanel(Sampler(SyntheticSource()), cluster_panel=cluster_panel), cluster_panel
+
+    live, cluster_panel = live_panel()
+    window = make_window(Services(make_live_panel=lambda dialogs: live))
+    window.tabs.setCurrentWidget(window.live_tab)
+    assert cluster_panel.url_edit.text() == "http://localhost:9090"  # nothing remembered yet
+    fill(cluster_panel, "http://127.0.0.1:1/")  # refused at once: the address is still the one used
+    assert cluster_panel.connect_to_server()
+    window.close()
+    assert settings.cluster_url() == "http://127.0.0.1:1/"
+    assert PASSWORD not in {str(settings.store.value(key)) for key in settings.store.allKeys()}
+
+    live, cluster_panel = live_panel()
+    window = make_window(Services(make_live_panel=lambda dialogs: live))
+    window.tabs.setCurrentWidget(window.live_tab)
+    assert cluster_panel.url_edit.text() == "http://127.0.0.1:1/"
+    window.close()

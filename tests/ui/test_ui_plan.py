@@ -69,6 +69,28 @@ def test_custom_parameter_count(make_window, qtbot, catalogs):
     assert_shows(window, catalogs, PlanInputs(model="", params=13e9))
 
 
+def test_custom_mixture_of_experts(make_window, qtbot, catalogs):
+    """Experts beside a bare parameter count plan a synthesized MoE, as --experts does; beside a
+    preset they are neither editable nor read."""
+    window = make_window()
+    assert not window.form.editor("experts").isEnabled()
+    choose(qtbot, window, window.form.model_combo, CUSTOM_MODEL)
+    assert window.form.editor("experts").isEnabled() and window.form.editor("experts_per_token").isEnabled()
+    type_into(qtbot, window, "params", "1.8T")
+    type_into(qtbot, window, "experts", "16")
+    expected = PlanInputs(model="", params=1.8e12, experts=16)
+    assert window.form.inputs() == expected
+    assert_shows(window, catalogs, expected)
+    assert window.state.result.model_name == "1.8T parameters, 16 experts"
+    assert window.state.result.params_active < 0.5 * window.state.result.params_total  # 2 of 16 experts
+
+    choose(qtbot, window, window.form.model_combo, "llama-3.1-70b")
+    assert not window.form.editor("experts").isEnabled()
+    assert window.form.inputs().experts == 0
+    window.form.set_inputs(expected)  # e.g. an opened plan file
+    assert window.form.editor("experts").text() == "16" and window.form.inputs() == expected
+
+
 def test_bad_value_is_marked_inline_and_last_answer_stays_greyed(make_window, qtbot):
     window = make_window()
     before = dict(window.plan_tab.summary.train_card.values)

@@ -46,6 +46,8 @@ _XID_COLUMN = len(COLUMNS) - 1
 class ClusterPanel(QtWidgets.QWidget):
     """Owns its poller; the owner calls ``stop()`` on quit (closing the widget does too)."""
 
+    connecting = QtCore.Signal(str)  # the address of a connection just started (the owner remembers it)
+
     def __init__(self, poller: ClusterPoller, parent: QtWidgets.QWidget | None = None,
                  dialogs: Dialogs | None = None, drain_interval_ms: int = 250) -> None:
         super().__init__(parent)
@@ -186,6 +188,7 @@ class ClusterPanel(QtWidgets.QWidget):
             self._set_status(ClusterStatus(ClusterState.BAD_INPUT, f"{e.field}: {e.message}"))
             return False
         self._connected_url = config.url
+        self.connecting.emit(config.url)
         self._snapshot = None
         self._histories.clear()
         self.table.setRowCount(0)

@@ -12,13 +12,14 @@ from PySide6 import QtCore, QtWidgets
 
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError, did_you_mean
-from gpuplanner.core.fields import GROUPS, InputField, count_text, field_for_error
+from gpuplanner.core.fields import GROUPS, INPUT_FIELDS, InputField, count_text, field_for_error
 from gpuplanner.core.hub import parse_hub_id
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.model import ModelArch
 from gpuplanner.core.units import parse_count
 
 CUSTOM_MODEL = "Custom parameter count"
+MOE_FIELDS = ("experts", "experts_per_token")  # with a bare parameter count: a synthesized mixture of experts
 BY_GPU = "(plan by GPU only)"
 ERROR_STYLE = "color: #d32f2f;"
 
@@ -140,6 +141,9 @@ class FormPanel(QtWidgets.QScrollArea):
         self.params_edit = QtWidgets.QLineEdit()
         self._add(grid, "params", "Parameters", self.params_edit, "params",
                   "Total parameter count when no architecture is known, e.g. 70B, 6.74e9, 350M.")
+        for name in MOE_FIELDS:  # read like the form's fields, but only beside a bare parameter count
+            spec = INPUT_FIELDS[name]
+            self._add(grid, name, spec.label, self._editor_for(spec), spec.unit, spec.tip)
         self.load_model_button = QtWidgets.QPushButton("Open config.json / model folder…")
         self.load_model_button.setToolTip("Read a Hugging Face config.json (and safetensors headers) "
                                           "without loading weights; you can also drop it on the window.")
@@ -243,6 +247,7 @@ class FormPanel(QtWidgets.QScrollArea):
         readers = {"model": self._read_model, "params": self._read_params,
                    "instance": lambda: combo_value(self.instance_combo, "instance", "an instance type"),
                    "gpu": self._read_gpu}
+        readers.update({name: (lambda n=name: self._read_moe(n)) for name in MOE_FIELDS})
         readers.update({name: (lambda s=spec: self._read_spec(s)) for name, spec in self.specs.items()})
         for name, read in readers.items():
             try:
@@ -289,6 +294,12 @@ class FormPanel(QtWidgets.QScrollArea):
             return 0.0
         return parse_count(self.params_edit.text(), "params")
 
+    def _read_moe(self, name: str) -> int:
+        """Experts count the same way as the parameters they go with: not at all beside a model."""
+        if self._read_model_or_none():
+            return 0
+        return INPUT_FIELDS[name].parse(self.editor(name).text())
+
     def _read_model_or_none(self):
         try:
             return self._read_model()
@@ -317,6 +328,8 @@ class FormPanel(QtWidgets.QScrollArea):
             else:
                 self.model_combo.setCurrentText(inputs.model or CUSTOM_MODEL)
             self.params_edit.setText(count_text(inputs.params) if inputs.params else "")
+            for name in MOE_FIELDS:
+                self._write_spec(INPUT_FIELDS[name], getattr(inputs, name))
             select(self.instance_combo, inputs.instance)
             if inputs.gpu:
                 select(self.gpu_combo, inputs.gpu)
@@ -354,7 +367,8 @@ class FormPanel(QtWidgets.QScrollArea):
 
     def _update_enabled(self) -> None:
         custom = self.model_combo.currentText() == CUSTOM_MODEL
-        self.params_edit.setEnabled(custom)
+        for editor in (self.params_edit, *map(self.editor, MOE_FIELDS)):
+            editor.setEnabled(custom)
         self.fetch_hub_button.setEnabled(bool(self._typed_hub_id()))
         note = self._notes.get(self.model_combo.currentText(), "")
         self.model_note.setText(note)
