@@ -189,8 +189,8 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
                         "1 / step; step = max(weights read / (bandwidth × MBU), GEMM FLOPs / (peak × efficiency)) "
                         "+ max(KV read / (bandwidth × MBU), attention FLOPs / (peak × efficiency)) "
                         "+ tensor/expert-parallel traffic over its link + a fixed cost per step",
-                        f"{inputs.concurrency} concurrent users of equal request lengths, decoding in step: "
-                        f"{_num(r.decode_tokens_per_s_per_user)} tokens/s per user", KV + "; " + SARATHI),
+                        f"{inputs.concurrency} concurrent users, each prompt's prefill sharing steps with the "
+                        f"others' decode: {_num(r.decode_tokens_per_s_per_user)} tokens/s per user", KV + "; " + SARATHI),
             Explanation("ttft_s", "wait for the step in flight + the prompt's chunks (up to 8,192 tokens per step)",
                         f"{inputs.prompt_tokens} prompt tokens, {inputs.concurrency} concurrent users: "
                         f"{fmt_duration(r.ttft_s)}; {fmt_duration(r.tpot_s)} per output token", SARATHI),

@@ -55,13 +55,13 @@ class Links:
         net = self.network_bytes_per_s if math.isfinite(self.network_bytes_per_s) else NETWORK_ASSUMED_BYTES_PER_S
         return net / self.gpus_per_instance
 
-    def collective_latency_s(self, group: int, protocol: str = "simple", steps: int = 0) -> float:
-        """NCCL's latency of one collective among `group` GPUs, its bytes aside: `steps` ring
-        steps (0: an all-reduce's 2(n − 1); 1: a send to each peer at once, as in an all-to-all
-        or a pipeline hand-off)."""
+    def collective_latency_s(self, group: int, protocol: str = "simple", collective: str = "all_reduce") -> float:
+        """NCCL's latency of one collective among `group` GPUs, its bytes aside: a hop per step,
+        2(n − 1) ring steps for an all-reduce, n − 1 sends (one per peer) for an all-to-all, one
+        for a send (a pipeline hand-off)."""
         if group <= 1:
             return 0.0
-        hops = steps or 2 * (group - 1)
+        hops = {"all_reduce": 2 * (group - 1), "all_to_all": group - 1, "send": 1}[collective]
         return NCCL_BASE_LATENCY_S[protocol] + hops * NCCL_HOP_LATENCY_S[protocol][self.fabric(group)]
 
     def crosses_network(self, group: int) -> bool:

@@ -42,7 +42,7 @@ CLOSED_LOOP_BURSTINESS = 1.0
 CLOSED_LOOP_REQUESTS_PER_USER = 10.0
 # A prompt chunk's routed-expert GEMMs (many experts, few tokens each: grouped GEMMs) reach this
 # share of the prefill efficiency of dense GEMMs; fitted by scripts/validate_serving.py.
-EXPERT_PREFILL = 0.6
+EXPERT_PREFILL = 0.4
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,10 @@ class Efficiency:
 # Fitted by scripts/validate_serving.py (TensorRT-LLM offline throughput, SGLang/vLLM and
 # aiconfigurator TTFT/TPOT); GPU generations without measurements take the Ampere values.
 EFFICIENCY = {
-    "hopper": Efficiency(0.3, 2e-3, 30e-6, 0.1, 0.6, "fitted: TensorRT-LLM perf-overview (H100/H200), aiconfigurator measurements"),
-    "blackwell": Efficiency(0.3, 0.5e-3, 30e-6, 0.3, 0.5, "fitted: aiconfigurator measurements (B200/GB200)"),
-    "ampere": Efficiency(0.5, 1e-3, 60e-6, 0.1, 0.9, "fitted: TensorRT-LLM perf-overview (A100)"),
-    "ada": Efficiency(0.3, 4e-3, 150e-6, 0.3, 0.4, "fitted: TensorRT-LLM perf-overview (L40S)"),
+    "hopper": Efficiency(0.7, 2e-3, 20e-6, 0.05, 0.6, "fitted: TensorRT-LLM perf-overview (H100/H200), aiconfigurator measurements"),
+    "blackwell": Efficiency(0.5, 0.5e-3, 30e-6, 0.3, 0.6, "fitted: aiconfigurator measurements (B200/GB200)"),
+    "ampere": Efficiency(0.6, 3e-3, 60e-6, 0.05, 0.9, "fitted: TensorRT-LLM perf-overview (A100)"),
+    "ada": Efficiency(0.4, 1e-3, 150e-6, 0.3, 0.4, "fitted: TensorRT-LLM perf-overview (L40S)"),
 }
 DEFAULT_GENERATION = "ampere"
 
@@ -155,11 +155,11 @@ class Replica:
             per_token += 2 * arch.n_layers * 2 * (t - 1) / t * arch.hidden * ACTIVATION_BYTES / self.link_bytes_per_s(t)
         if e > 1 and arch.is_moe:
             moe_layers = arch.n_layers - arch.first_dense_layers
-            latency += 2 * moe_layers * links.collective_latency_s(t * e, "ll", steps=1)
+            latency += 2 * moe_layers * links.collective_latency_s(t * e, "ll", "all_to_all")
             per_token += 2 * moe_layers * (e - 1) / e / e * arch.experts_per_token * arch.hidden * ACTIVATION_BYTES \
                 / self.link_bytes_per_s(t * e)
         if self.pp > 1:
-            latency += (self.pp - 1) * links.collective_latency_s(t * self.pp * e, "ll", steps=1)
+            latency += (self.pp - 1) * links.collective_latency_s(t * self.pp * e, "ll", "send")
             per_token += (self.pp - 1) * arch.hidden * ACTIVATION_BYTES / self.link_bytes_per_s(t * self.pp * e)
         const(self, "_comm", (latency, per_token))
         const(self, "_key", self._physics_key())
@@ -357,8 +357,7 @@ class ServingModel:
         """What a benchmark at fixed concurrency measures: `users` requests of equal lengths,
         each re-issued when it ends. The replica settles at the rate whose concurrency (Little's
         law) is `users`; the re-issued requests arrive in bursts (they were started together),
-        so their prompts queue as CLOSED_LOOP_BURSTINESS says; and, of equal lengths, they decode
-        in step, so their decode steps carry no prompt chunks (TPOT). More users than the KV pool holds
+        so their prompts queue as CLOSED_LOOP_BURSTINESS says. More users than the KV pool holds
         wait in the engine's queue: each request's time in system is users / rate, that wait
         included in TTFT. The run's first wave (every user at once) adds its queue, averaged over
         CLOSED_LOOP_REQUESTS_PER_USER requests per user."""
@@ -372,9 +371,7 @@ class ServingModel:
         waiting = max(0, users - running) + (short if short > 2 * SEARCH_TOLERANCE * running else 0.0)
         ttft = point.ttft_s + waiting / point.requests_per_s if waiting and point.requests_per_s > 0 else point.ttft_s
         ttft += (running - 1) / 2 * self.prefill_s() / CLOSED_LOOP_REQUESTS_PER_USER  # the first wave
-        x = point.requests_per_s * point.tpot_s  # requests per step, so m·x decoding
-        tpot = self.replica.step(self.load.output_tokens * x, 0.0, self.context)  # in step: no prompt chunks
-        return OperatingPoint(point.requests_per_s, tpot, ttft, users, True)
+        return OperatingPoint(point.requests_per_s, point.tpot_s, ttft, users, True)
 
     def max_throughput(self) -> OperatingPoint:
         """One replica, the largest concurrency that fits, no per-user floor: what an offline

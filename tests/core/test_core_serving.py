@@ -75,17 +75,6 @@ def test_a_collective_costs_nccls_latency_for_small_buffers():
     assert r.links.collective_latency_s(2, "ll") < r.links.collective_latency_s(2, "simple")
 
 
-def test_a_closed_loop_decodes_in_step_without_prompt_chunks():
-    """Users of a fixed-concurrency benchmark with equal lengths start and end together: their
-    decode steps carry no prompt chunks (an open loop's do)."""
-    m = model(prompt_tokens=8000)
-    closed = m.closed_loop(16)
-    open_loop = m.at_rate(closed.requests_per_s)  # the same rate, prompts spread over the steps
-    x = open_loop.requests_per_s * open_loop.tpot_s
-    assert open_loop.tpot_s == pytest.approx(m.replica.step(256 * x, 8000 * x, m.context))
-    assert m.replica.step(0, 0, m.context) < closed.tpot_s < open_loop.tpot_s
-
-
 def model(**load):
     return ServingModel(replica(), Load(**{"prompt_tokens": 2048, "output_tokens": 256, **load}), max_concurrency=256)
 
