@@ -60,7 +60,7 @@ class Efficiency:
 # Fitted by scripts/validate_serving.py (TensorRT-LLM offline throughput, SGLang/vLLM and
 # aiconfigurator TTFT/TPOT); GPU generations without measurements take the Ampere values.
 EFFICIENCY = {
-    "hopper": Efficiency(0.7, 2e-3, 20e-6, 0.05, 0.6, "fitted: TensorRT-LLM perf-overview (H100/H200), aiconfigurator measurements"),
+    "hopper": Efficiency(0.6, 1e-3, 20e-6, 0.05, 0.6, "fitted: TensorRT-LLM perf-overview (H100/H200), aiconfigurator measurements"),
     "blackwell": Efficiency(0.5, 0.5e-3, 30e-6, 0.3, 0.6, "fitted: aiconfigurator measurements (B200/GB200)"),
     "ampere": Efficiency(0.6, 3e-3, 60e-6, 0.05, 0.9, "fitted: TensorRT-LLM perf-overview (A100)"),
     "ada": Efficiency(0.4, 1e-3, 150e-6, 0.3, 0.4, "fitted: TensorRT-LLM perf-overview (L40S)"),

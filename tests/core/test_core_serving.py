@@ -72,7 +72,11 @@ def test_every_tensor_rank_reads_the_whole_mla_latent():
 def test_a_collective_costs_nccls_latency_for_small_buffers():
     r = replica(tp=2)
     assert r.comm_s(0) == pytest.approx(2 * LLAMA8.n_layers * r.links.collective_latency_s(2, "ll"))
-    assert r.links.collective_latency_s(2, "ll") < r.links.collective_latency_s(2, "simple")
+    ds = CATALOGS.models["deepseek-v3"]
+    wide = Replica(ds, H100, 1, 1, 16, dense_weight_bytes=1e9, expert_weight_bytes=1e9, kv_bytes_per_token=1e5,
+                   peak_flops=1e15, mbu=0.7, compute_efficiency=0.7, step_s=0.0, links=links_for(H100, None, 8))
+    # dispatch and combine per MoE layer, each a send to every other GPU of the group
+    assert wide.comm_s(0) == pytest.approx(2 * ds.moe_layers * wide.links.collective_latency_s(16, "ll", "all_to_all"))
 
 
 def model(**load):
