@@ -133,11 +133,17 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
     return estimate_validated(inputs.validated(), catalogs, explain)
 
 
-def estimate_validated(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> PlanResult:
+def estimate_validated(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True,
+                       row_only: bool = False) -> PlanResult:
     """estimate() for inputs that passed PlanInputs.validated(): a sweep validates each block of
-    rows once rather than every row (they differ only in the instance type)."""
+    rows once rather than every row (they differ only in the instance type).
+
+    row_only=True (with explain=False) also leaves out what no comparison row reads (core.sweep
+    COLUMNS): the engines' flags, the offline maximum, the API, break-even and energy figures,
+    and for training the money options, energy and host memory; those fields keep their
+    defaults and the warnings that only they raise are not given."""
     ctx = _context(inputs, catalogs)
-    result = _train(ctx, explain) if ctx.inputs.mode == "train" else _infer(ctx, explain)
+    result = _train(ctx, explain, row_only) if ctx.inputs.mode == "train" else _infer(ctx, explain, row_only)
     if not explain:
         return result
     return replace(result, assumptions=assumptions_for(ctx.inputs, ctx.arch, ctx.hw),
@@ -255,9 +261,10 @@ class _Context:
         return self.inputs.fragmentation
 
 
-def _train(ctx: _Context, with_horizon: bool = True) -> PlanResult:
+def _train(ctx: _Context, with_horizon: bool = True, row_only: bool = False) -> PlanResult:
     """Training: the tuned layout (tuning.py), its time and cost; with_horizon=False skips the
-    second search that names the GPUs meeting the horizon (only a single plan shows it)."""
+    second search that names the GPUs meeting the horizon (only a single plan shows it);
+    row_only=True the money options and host memory (estimate_validated)."""
     inputs, arch, hw, peak, usable = ctx.inputs, ctx.arch, ctx.hw, ctx.peak, ctx.usable
     blocked, warnings, common = ctx.blocked, ctx.warnings, ctx.common
     model_flops = training_flops(arch, inputs.training_tokens, inputs.seq_len, inputs.train_method,
@@ -289,7 +296,7 @@ def _train(ctx: _Context, with_horizon: bool = True) -> PlanResult:
         warnings.append(f"training takes {time_s / SECONDS_PER_DAY:,.1f} days, more than the "
                         f"{inputs.max_training_days:g}-day deadline: no layout meets it")
     reason = _first_reason(warnings, fits, ctx.unknown, deadline_met)
-    extra = _training_options(ctx, gpus, hours, warnings) if fits else {}
+    extra = _training_options(ctx, gpus, hours, warnings) if fits and not row_only else {}
     return PlanResult(
         **common, breakdown_bytes=cand.breakdown, fits=fits, layout=cand.layout, gpus=gpus, reason=reason,
         min_gpus=tuned.min_gpus if fits else 0, meets_slo=fits and deadline_met,
@@ -304,7 +311,8 @@ def _train(ctx: _Context, with_horizon: bool = True) -> PlanResult:
         mfu=model_flops / (gpus * peak * time_s) if fits else math.nan,
         tokens_per_s_per_gpu=inputs.training_tokens / (gpus * time_s) if fits else math.nan,
         step_time_s=step.tokens_per_step * time_s / inputs.training_tokens if fits and step else math.nan,
-        step_breakdown_s=step.breakdown() if fits and step else {}, host_memory_bytes=_host_memory(ctx, tuned),
+        step_breakdown_s=step.breakdown() if fits and step else {},
+        host_memory_bytes=math.nan if row_only else _host_memory(ctx, tuned),
         warnings=tuple(warnings),
         layout_notes=tuned.reasons + ((runner_up,) if runner_up else ()) + _layout_notes(tuned.best.notes, cand.fits),
     )
@@ -567,10 +575,11 @@ def _best_serving(ctx: _Context, setup: InferenceSetup, fitting) -> _Serving | N
     return s
 
 
-def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
+def _infer(ctx: _Context, with_curve: bool = True, row_only: bool = False) -> PlanResult:
     """Serving: among the replica layouts that fit, the one whose fleet carries the load on
     the smallest bill while keeping the service levels; then the one with the most capacity
-    for that bill; then the smaller replica."""
+    for that bill; then the smaller replica. row_only=True: what a comparison row reads
+    (estimate_validated)."""
     inputs, arch, hw, warnings, common = ctx.inputs, ctx.arch, ctx.hw, ctx.warnings, ctx.common
     setup, fitting, fallback, notes = _inference_search(ctx)
     if inputs.dp:
@@ -603,8 +612,9 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
     s = _best_serving(ctx, setup, fitting)
     assert s is not None  # `fitting` is not empty here, and every fitting layout is evaluated
     model, lay = s.model, s.candidate.layout
-    engines = launches(arch, inputs.precision, inputs.kv_dtype_effective(), lay.tp, lay.pp, lay.ep,
-                       inputs.context_len, inputs.concurrency, inputs.util_cap, hw.gpu.capacity_bytes)
+    engines = {} if row_only else launches(arch, inputs.precision, inputs.kv_dtype_effective(), lay.tp, lay.pp,
+                                           lay.ep, inputs.context_len, inputs.concurrency, inputs.util_cap,
+                                           hw.gpu.capacity_bytes)
     warnings.extend(w for w in (pool_warning(e, inputs.concurrency, inputs.context_len, setup.held_tokens)
                                 for e in engines.values()) if w)
     if model.replica.crosses_network:
@@ -617,8 +627,8 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
         warnings.append(_missed_levels(inputs, idle))
     reason = _first_reason(warnings, True, "", s.slo_met)
     at_users = model.closed_loop(inputs.concurrency)
-    offline = model.max_throughput()
-    day = _serving_day(ctx, s, warnings)
+    offline = None if row_only else model.max_throughput()
+    day = _serving_day(ctx, s, warnings, with_figures=not row_only)
     bill, fleet = day.bill, day.bill.peak
     load_tps = day.mean_rps * inputs.output_tokens
     capacity_tps = day.mean_capacity_rps * inputs.output_tokens
@@ -633,8 +643,8 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
         ttft_s=at_users.ttft_s, tpot_s=at_users.tpot_s,
         decode_tokens_per_s_per_user=at_users.decode_tokens_per_s_per_user,
         decode_tokens_per_s_total=at_users.output_tokens_per_s(model.load),
-        max_throughput_tokens_per_s=offline.output_tokens_per_s(model.load),
-        max_throughput_concurrency=offline.concurrency,
+        max_throughput_tokens_per_s=offline.output_tokens_per_s(model.load) if offline else math.nan,
+        max_throughput_concurrency=offline.concurrency if offline else math.nan,
         max_batch=model.max_concurrency, curve=curve,
         usd_per_million_tokens=usd_per_million_tokens(bill.monthly_cost_usd, load_tps),
         usd_per_million_tokens_at_capacity=usd_per_million_tokens(bill.monthly_cost_usd, capacity_tps),
@@ -663,9 +673,10 @@ class _Day:
     figures: dict  # PlanResult fields: the API beside the bill, and the energy
 
 
-def _serving_day(ctx: _Context, s: _Serving, warnings: list) -> _Day:
+def _serving_day(ctx: _Context, s: _Serving, warnings: list, with_figures: bool = True) -> _Day:
     """The chosen replica over the day: replicas scaled per hour of the load profile (at the
-    replica's capacity within the service levels), the bill, the API beside it, and the energy."""
+    replica's capacity within the service levels), the bill, and (with_figures) the API beside
+    it and the energy."""
     inputs, hw, lay = ctx.inputs, ctx.hw, s.candidate.layout
     cap = s.capacity.requests_per_s
     rates = hourly_rates(inputs.load_profile, inputs.requests_per_s)
@@ -674,6 +685,8 @@ def _serving_day(ctx: _Context, s: _Serving, warnings: list) -> _Day:
     bill = daily_bill(replicas, lay.gpus, hw)
     capacities = tuple(f.replica_slots * cap for f in bill.fleets)
     mean_rps, mean_capacity = mean_rate(rates), mean_rate(capacities)
+    if not with_figures:
+        return _Day(bill, mean_rps, mean_capacity, {})
     _reserved_warning(ctx, warnings)
     per_request = api_usd_per_request(inputs.prompt_tokens, inputs.output_tokens, inputs.api_usd_per_million_input,
                                       inputs.api_usd_per_million_output)

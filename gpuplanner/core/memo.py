@@ -4,11 +4,13 @@ size of a GPU and on every repeat sweep. Keys hold everything a result depends o
 is the same computation done once; the memo is cleared when full, never evicted piecemeal."""
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
 MEMO_ENTRIES = 50_000
 _MEMO: dict = {}
+_IDS = itertools.count()  # never restarts: an id once given names one key for good
 
 
 def remembered(key: tuple, compute: Callable[[], Any]) -> Any:
@@ -22,6 +24,12 @@ def remembered(key: tuple, compute: Callable[[], Any]) -> Any:
         _MEMO.clear()
     _MEMO[key] = value
     return value
+
+
+def interned(key: tuple) -> int:
+    """A small number standing for `key` in other keys (hashed once, not at every lookup):
+    equal keys get the same number while the memo holds it, and no two keys ever share one."""
+    return remembered(("interned", key), lambda: next(_IDS))
 
 
 def forget() -> None:

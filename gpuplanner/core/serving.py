@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from gpuplanner.core.catalogs import GpuSpec
 from gpuplanner.core.links import Links
-from gpuplanner.core.memo import remembered
+from gpuplanner.core.memo import interned, remembered
 from gpuplanner.core.model import ModelArch, sizes
 from gpuplanner.core.performance import expert_untouched_share
 
@@ -118,15 +118,15 @@ class Replica:
 
     def __post_init__(self):
         """Per-step constants, computed once: the search probes thousands of steps."""
-        arch, t, e = self.arch, self.tp, self.ep
+        arch, t, e, sz = self.arch, self.tp, self.ep, sizes(self.arch)
         const = object.__setattr__
-        const(self, "_active_flops", 2.0 * sizes(arch).active)
+        const(self, "_active_flops", 2.0 * sz.active)
         const(self, "_attn_flops", 4.0 * arch.n_layers * arch.attn_width)
         const(self, "_bandwidth", t * e * self.gpu.bandwidth_bytes_per_s * self.mbu)
         const(self, "_compute", t * e * self.peak_flops * self.compute_efficiency)
         const(self, "_prefill_compute", t * e * self.peak_flops * (self.prefill_efficiency or self.compute_efficiency))
-        routed = sizes(arch).block_experts * arch.experts_per_token / arch.n_experts if arch.is_moe else 0.0
-        const(self, "_prefill_token_s", (2.0 * (sizes(arch).active - routed) + 2.0 * routed / EXPERT_PREFILL)
+        routed = sz.block_experts * arch.experts_per_token / arch.n_experts if arch.is_moe else 0.0
+        const(self, "_prefill_token_s", (2.0 * (sz.active - routed) + 2.0 * routed / EXPERT_PREFILL)
               / self._prefill_compute)  # one prompt token's GEMMs, attention aside
         const(self, "_dense_read", self.dense_weight_bytes * e)
         # a step with B tokens reads 1 − untouched^B of the routed experts (all of them without routing)
@@ -178,26 +178,42 @@ class Replica:
         """One engine step: `batch` sequences decoding at average `context` tokens plus
         `prompt_tokens` of prefill. Pipeline stages work on `pp` micro-batches at once, so a
         sequence's step covers all stages with 1/pp of the batch in each."""
+        return self.steps(batch, (prompt_tokens,), context)[0]
+
+    def steps(self, batch: float, prompts: tuple, context: float) -> list[float]:
+        """step() of one decode batch with each prompt size in `prompts`: the decode batch's
+        bytes and FLOPs are computed once for all of them (a steady state asks for four)."""
         # the hottest function of a sweep: constants come from __post_init__, no helper calls
         b = batch / self.pp
-        p = prompt_tokens / self.pp
         # each of the ep attention groups reads the dense weights itself (attention data parallel)
-        bytes_moved = self._dense_read + b * context * self.kv_bytes_per_token
-        if self.expert_weight_bytes:
-            tokens = math.ceil(b + p)
-            read = 1.0 - self._untouched ** (tokens if tokens > 1 else 1) if self._untouched is not None else 1.0
-            bytes_moved += self.expert_weight_bytes * read
-        active, attn = self._active_flops, self._attn_flops
-        compute_s = b * (active + attn * context) / self._compute \
-            + p * (self._prefill_token_s + attn * (context if context < p else p) / 2 / self._prefill_compute)
-        memory_s = bytes_moved / self._bandwidth
+        decode_bytes = self._dense_read + b * context * self.kv_bytes_per_token
+        attn = self._attn_flops
+        decode_s = b * (self._active_flops + attn * context) / self._compute
+        experts, untouched, bandwidth = self.expert_weight_bytes, self._untouched, self._bandwidth
         latency, per_token = self._comm
-        return (memory_s if memory_s > compute_s else compute_s) + (latency + per_token * (b + p)) + self.step_s
+        times = []
+        for prompt_tokens in prompts:
+            p = prompt_tokens / self.pp
+            bytes_moved = decode_bytes
+            if experts:
+                tokens = math.ceil(b + p)
+                read = 1.0 - untouched ** (tokens if tokens > 1 else 1) if untouched is not None else 1.0
+                bytes_moved += experts * read
+            compute_s = decode_s + p * (self._prefill_token_s + attn * (context if context < p else p) / 2
+                                        / self._prefill_compute)
+            memory_s = bytes_moved / bandwidth
+            times.append((memory_s if memory_s > compute_s else compute_s) + (latency + per_token * (b + p))
+                         + self.step_s)
+        return times
 
     def chunk_step(self, batch: float, chunk_tokens: float, context: float) -> float:
-        """The step that carries one prompt chunk, seen by that prompt: a chunk is one
-        micro-batch, so it crosses every pipeline stage at full size."""
-        return self.step(batch, chunk_tokens * self.pp, context)
+        """The step that carries one prompt chunk, seen by that prompt."""
+        return self.step(batch, self.chunk_prompt(chunk_tokens), context)
+
+    def chunk_prompt(self, chunk_tokens: float) -> float:
+        """A prompt chunk as step() counts it: a chunk is one micro-batch, so it crosses every
+        pipeline stage at full size."""
+        return chunk_tokens * self.pp
 
 
 @dataclass(frozen=True)
@@ -243,7 +259,8 @@ class ServingModel:
         self.replica = replica
         self.load = load
         self.max_concurrency = max_concurrency
-        self._key = (replica.physics_key(), load, max_concurrency)  # what every search depends on
+        # what every search depends on, as a small number: the searches' memo keys hash it often
+        self._key = interned((replica.physics_key(), load, max_concurrency))
         self.context = load.prompt_tokens + load.output_tokens / 2  # average while decoding
         self._x_max = CHUNK_TOKENS / max(load.uncached_prompt_tokens, 1e-9)  # prompt budget full
         self._offline: ServingModel | None = None  # the same replica without the API server (max_throughput)
@@ -296,14 +313,15 @@ class ServingModel:
         time (burstiness: squared coefficient of variation of the arrivals, 1 for Poisson);
         then its own chunks, and the engine's fixed time per request."""
         r, n, m = self.replica, self.load.uncached_prompt_tokens, self.load.output_tokens
-        s = r.step(m * x, n * x, self.context)
+        chunk = min(n, CHUNK_TOKENS)
+        # the steady step, the decode alone, a prompt chunk's step (chunk_step) and this prompt's own
+        s, decode, chunk_s, own = r.steps(m * x, (n * x, 0, r.chunk_prompt(chunk), r.chunk_prompt(chunk + n * x / r.pp)),
+                                          self.context)
         rate = x / s
         chunks = max(1, math.ceil(n / CHUNK_TOKENS))
-        decode = r.step(m * x, 0, self.context)
-        prefill = chunks * (r.chunk_step(m * x, min(n, CHUNK_TOKENS), self.context) - decode)
+        prefill = chunks * (chunk_s - decode)
         rho = rate * prefill
         queue = 0.5 * s + (rho / (1 - rho) * burstiness / 2 * prefill if rho < 1 else math.inf)
-        own = r.chunk_step(m * x, min(n, CHUNK_TOKENS) + n * x / r.pp, self.context)
         ttft = r.request_s + queue + chunks * own
         return OperatingPoint(rate, s, ttft, rate * (ttft + m * s), True)
 

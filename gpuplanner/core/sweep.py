@@ -78,7 +78,7 @@ def _block(inputs: PlanInputs, catalogs: Catalogs, mode: str, precision: str) ->
 def _planned(inputs: PlanInputs, catalogs: Catalogs):
     """The bulk estimate (no explanations), or the InputError that says why there is none."""
     try:
-        return estimate_validated(inputs, catalogs, explain=False)
+        return estimate_validated(inputs, catalogs, explain=False, row_only=True)
     except InputError as e:
         return e
 
