@@ -1,7 +1,7 @@
 """Check that a faster sweep gives the same table: every column of every row, for every preset
 model under a few input sets (defaults, service levels and a daily load profile, LoRA, a
-training deadline), compared with the sweep of a reference commit (default: the merge base
-with main). Floats must agree to 1e-9 relative (NaN with NaN), everything else exactly; the
+training deadline), and the same single plans (every field, explanations included), compared
+with those of a reference commit (default: the merge base with main). Floats must agree to 1e-9 relative (NaN with NaN), everything else exactly; the
 maximum relative difference seen is printed. Run from the worktree:
 
     .venv/bin/python benchmarks/sweep_identity.py [REF]
@@ -11,6 +11,7 @@ process with that folder first on the path; its frames are kept in the temporary
 commit, so a second check runs only the sweep under test."""
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import pickle
@@ -31,15 +32,33 @@ VARIANTS = {
 
 
 def frames() -> dict:
-    """{(model, variant): list of row dicts} from the sweep importable here."""
-    from gpuplanner.core import PlanInputs, load_catalogs
+    """{(model, variant): list of row dicts} from the sweep importable here, and beside each
+    sweep the single plans (train and infer, explained) on the default instance, flattened."""
+    from dataclasses import asdict
+
+    from gpuplanner.core import PlanInputs, estimate, load_catalogs
     from gpuplanner.core.sweep import sweep
     catalogs = load_catalogs()
     out = {}
     for model in sorted(catalogs.models):
         for name, fields in VARIANTS.items():
-            out[model, name] = sweep(PlanInputs(model=model, **fields), catalogs).to_dict("records")
+            inputs = PlanInputs(model=model, **fields)
+            out[model, name] = sweep(inputs, catalogs).to_dict("records")
+            for mode in ("train", "infer"):
+                plan = estimate(inputs.with_(mode=mode), catalogs)
+                out[model, name, mode] = [{"mode": mode, "precision": plan.precision, "instance_type": "plan",
+                                           **_flat({**plan.to_dict(), "explanations": [
+                                               asdict(e) for e in plan.explanations]})}]
     return out
+
+
+def _flat(value, prefix: str = "") -> dict:
+    """A nested dict/list as one level of cells named by their paths."""
+    if isinstance(value, dict):
+        return {k: v for key, item in value.items() for k, v in _flat(item, f"{prefix}{key}.").items()}
+    if isinstance(value, list):
+        return {k: v for i, item in enumerate(value) for k, v in _flat(item, f"{prefix}{i}.").items()}
+    return {prefix.rstrip("."): value}
 
 
 def _same(a, b) -> tuple[bool, float]:
@@ -77,7 +96,9 @@ def compare(ref: dict, new: dict) -> int:
                     if bad <= 20:
                         print(f"{key} row {i} ({a['mode']} {a['precision']} {a['instance_type']}) {col}: "
                               f"{a[col]!r} vs {b[col]!r}")
-    print(f"{len(ref)} sweeps, {cells} cells compared: {bad} differ; largest relative difference {worst:.3g}")
+    plans = sum(len(key) == 3 for key in ref)
+    print(f"{len(ref) - plans} sweeps and {plans} plans, {cells} cells compared: {bad} differ; "
+          f"largest relative difference {worst:.3g}")
     return bad
 
 
@@ -92,7 +113,8 @@ def main(ref: str = "") -> int:
                                 check=True).stdout.strip()
     ref = subprocess.run(["git", "rev-parse", ref], cwd=here, capture_output=True, text=True,
                          check=True).stdout.strip()
-    cache = Path(tempfile.gettempdir()) / f"sweep_identity_{ref}.pickle"  # the reference never changes
+    digest = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:12]  # this check's own version
+    cache = Path(tempfile.gettempdir()) / f"sweep_identity_{ref}_{digest}.pickle"  # a reference never changes
     if not cache.is_file():
         with tempfile.TemporaryDirectory() as tmp:
             archive = subprocess.run(["git", "archive", ref], cwd=here, capture_output=True, check=True).stdout

@@ -133,21 +133,32 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
     return estimate_validated(inputs.validated(), catalogs, explain)
 
 
-def estimate_validated(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True,
-                       row_only: bool = False) -> PlanResult:
+def estimate_validated(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> PlanResult:
     """estimate() for inputs that passed PlanInputs.validated(): a sweep validates each block of
-    rows once rather than every row (they differ only in the instance type).
-
-    row_only=True (with explain=False) also leaves out what no comparison row reads (core.sweep
-    COLUMNS): the engines' flags, the offline maximum, the API, break-even and energy figures,
-    and for training the money options, energy and host memory; those fields keep their
-    defaults and the warnings that only they raise are not given."""
+    rows once rather than every row (they differ only in the instance type)."""
     ctx = _context(inputs, catalogs)
-    result = _train(ctx, explain, row_only) if ctx.inputs.mode == "train" else _infer(ctx, explain, row_only)
+    result = _train(ctx, explain) if ctx.inputs.mode == "train" else _infer(ctx, explain)
     if not explain:
         return result
     return replace(result, assumptions=assumptions_for(ctx.inputs, ctx.arch, ctx.hw),
                    explanations=explanations_for(result, ctx.inputs, ctx.arch, ctx.hw))
+
+
+def row_estimate(inputs: PlanInputs, catalogs: Catalogs) -> tuple[PlanResult, bool]:
+    """What a comparison row (core.sweep COLUMNS) reads of estimate_validated(explain=False),
+    and whether the instance network could have changed it.
+
+    Left out (row_only): the engines' flags, the offline maximum, the API, break-even and
+    energy figures, and for training the money options and host memory; those fields keep
+    their defaults and the warnings only they raise are not given. A serving plan reads the
+    network only through the links of a replica spanning instances (core.links), so one whose
+    search evaluated no such replica is the plan of every instance of the same GPU, size and
+    NVLink domain; a training plan is taken to read it."""
+    ctx = _context(inputs, catalogs)
+    if ctx.inputs.mode == "train":
+        return _train(ctx, with_horizon=False, row_only=True), True
+    result = _infer(ctx, with_curve=False, row_only=True)
+    return result, any(ctx.hw.links.crosses_network(gpus) for gpus in ctx.replica_gpus)
 
 
 def serving_model(inputs: PlanInputs, catalogs: Catalogs) -> ServingModel | None:
@@ -239,7 +250,7 @@ def _context(inputs: PlanInputs, catalogs: Catalogs) -> _Context:
     )
     check_fixed_layout(arch, hw.max_tp, _fixed_layout(inputs),
                        f"{hw.instance.instance_type} instance" if hw.instance else "node")
-    return _Context(inputs, arch, hw, peak, usable, blocked, unknown, warnings, common)
+    return _Context(inputs, arch, hw, peak, usable, blocked, unknown, warnings, common, set())
 
 
 @dataclass(frozen=True)
@@ -255,6 +266,7 @@ class _Context:
     unknown: str  # why speed and time are unknown ('' when they are known)
     warnings: list
     common: dict  # PlanResult fields shared by both modes
+    replica_gpus: set  # sizes of the serving replicas evaluated (row_estimate: did one cross the network?)
 
     @property
     def frag(self) -> float:
@@ -264,7 +276,7 @@ class _Context:
 def _train(ctx: _Context, with_horizon: bool = True, row_only: bool = False) -> PlanResult:
     """Training: the tuned layout (tuning.py), its time and cost; with_horizon=False skips the
     second search that names the GPUs meeting the horizon (only a single plan shows it);
-    row_only=True the money options and host memory (estimate_validated)."""
+    row_only=True the money options and host memory (row_estimate)."""
     inputs, arch, hw, peak, usable = ctx.inputs, ctx.arch, ctx.hw, ctx.peak, ctx.usable
     blocked, warnings, common = ctx.blocked, ctx.warnings, ctx.common
     model_flops = training_flops(arch, inputs.training_tokens, inputs.seq_len, inputs.train_method,
@@ -522,6 +534,7 @@ def _hopeless(model: ServingModel, cand, ctx: _Context, best: _Serving | None) -
 def _serving(cand, ctx: _Context, replica_model, best: _Serving | None = None) -> _Serving | None:
     """The layout against the load, or None when a cheap bound shows it cannot beat `best`."""
     inputs = ctx.inputs
+    ctx.replica_gpus.add(cand.layout.gpus)
     model = replica_model(cand)
     if _hopeless(model, cand, ctx, best):
         return None
@@ -579,7 +592,7 @@ def _infer(ctx: _Context, with_curve: bool = True, row_only: bool = False) -> Pl
     """Serving: among the replica layouts that fit, the one whose fleet carries the load on
     the smallest bill while keeping the service levels; then the one with the most capacity
     for that bill; then the smaller replica. row_only=True: what a comparison row reads
-    (estimate_validated)."""
+    (row_estimate)."""
     inputs, arch, hw, warnings, common = ctx.inputs, ctx.arch, ctx.hw, ctx.warnings, ctx.common
     setup, fitting, fallback, notes = _inference_search(ctx)
     if inputs.dp:

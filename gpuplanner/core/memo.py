@@ -10,7 +10,8 @@ from typing import Any
 
 MEMO_ENTRIES = 50_000
 _MEMO: dict = {}
-_IDS = itertools.count()  # never restarts: an id once given names one key for good
+_INTERNED: dict = {}  # key → its number (interned), bounded and cleared like _MEMO
+_NUMBERS = itertools.count()  # never restarts: a number once given names one key for good
 
 
 def remembered(key: tuple, compute: Callable[[], Any]) -> Any:
@@ -28,10 +29,18 @@ def remembered(key: tuple, compute: Callable[[], Any]) -> Any:
 
 def interned(key: tuple) -> int:
     """A small number standing for `key` in other keys (hashed once, not at every lookup):
-    equal keys get the same number while the memo holds it, and no two keys ever share one."""
-    return remembered(("interned", key), lambda: next(_IDS))
+    equal keys get the same number until the table is cleared, and no two keys ever share one."""
+    try:
+        return _INTERNED[key]
+    except KeyError:
+        pass
+    if len(_INTERNED) >= MEMO_ENTRIES:
+        _INTERNED.clear()
+    number = _INTERNED[key] = next(_NUMBERS)
+    return number
 
 
 def forget() -> None:
     """Drop every remembered result: benchmarks/sweep_speed.py times first sweeps."""
     _MEMO.clear()
+    _INTERNED.clear()

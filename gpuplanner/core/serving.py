@@ -162,7 +162,7 @@ class Replica:
                self._active_flops, self._attn_flops, self._bandwidth, self._compute, self._prefill_compute,
                self._prefill_token_s, self._comm, self.step_s, self.compute_efficiency, self.prefill_efficiency,
                self.request_s)
-        return tuple(None if isinstance(v, float) and math.isnan(v) else v for v in key)
+        return tuple([None if v != v else v for v in key])  # NaN (only NaN differs from itself) as None
 
     def link_bytes_per_s(self, group: int) -> float:
         """One direction of the link a group of `group` GPUs talks over (core.links)."""
@@ -262,7 +262,10 @@ class ServingModel:
         # what every search depends on, as a small number: the searches' memo keys hash it often
         self._key = interned((replica.physics_key(), load, max_concurrency))
         self.context = load.prompt_tokens + load.output_tokens / 2  # average while decoding
-        self._x_max = CHUNK_TOKENS / max(load.uncached_prompt_tokens, 1e-9)  # prompt budget full
+        self._prompt = load.uncached_prompt_tokens
+        self._chunk = min(self._prompt, CHUNK_TOKENS)  # a prompt's first chunk
+        self._chunks = max(1, math.ceil(self._prompt / CHUNK_TOKENS))  # a prompt's chunks, each one step
+        self._x_max = CHUNK_TOKENS / max(self._prompt, 1e-9)  # prompt budget full
         self._offline: ServingModel | None = None  # the same replica without the API server (max_throughput)
 
     def for_engine(self, engine: str) -> ServingModel:
@@ -276,8 +279,7 @@ class ServingModel:
 
     def prefill_s(self) -> float:
         """One prompt alone: its chunks, each one engine step."""
-        n = self.load.uncached_prompt_tokens
-        return max(1, math.ceil(n / CHUNK_TOKENS)) * self.replica.chunk_step(0, min(n, CHUNK_TOKENS), self.context)
+        return self._chunks * self.replica.chunk_step(0, self._chunk, self.context)
 
     def rate_upper_bound(self, min_tokens_per_s_per_user: float = 0.0) -> float:
         return remembered(("bound", self._key, min_tokens_per_s_per_user),
@@ -288,7 +290,7 @@ class ServingModel:
         KV pool over the shortest time in system; a full prompt budget at the fastest step; and,
         below the x_f whose step reaches 1 / floor, rate = x / step(x) ≤ x_(k+1) / step(x_k) on
         each cell of a grid (the step grows with x, though not always in proportion: experts)."""
-        r, n, m = self.replica, self.load.uncached_prompt_tokens, self.load.output_tokens
+        r, n, m = self.replica, self._prompt, self.load.output_tokens
         s_min = r.step(0, 0, self.context)
         bound = min(self.max_concurrency / (self.prefill_s() + m * s_min), self._x_max / s_min)
         if min_tokens_per_s_per_user > 0:
@@ -301,8 +303,8 @@ class ServingModel:
                     mid = (lo + hi) / 2
                     lo, hi = (mid, hi) if r.step(m * mid, n * mid, self.context) <= limit else (lo, mid)
                 cells = [hi * k / BOUND_CELLS for k in range(BOUND_CELLS + 1)]
-                bound = min(bound, max(cells[k + 1] / r.step(m * cells[k], n * cells[k], self.context)
-                                       for k in range(BOUND_CELLS)))
+                at = [s_min] + [r.step(m * x, n * x, self.context) for x in cells[1:-1]]  # cells[0] = 0: idle
+                bound = min(bound, max(cells[k + 1] / at[k] for k in range(BOUND_CELLS)))
         return bound
 
     def at_x(self, x: float, burstiness: float = 1.0) -> OperatingPoint:
@@ -312,13 +314,11 @@ class ServingModel:
         wait Kingman's G/D/1 approximation gives as rho / (1 − rho) × burstiness / 2 × that
         time (burstiness: squared coefficient of variation of the arrivals, 1 for Poisson);
         then its own chunks, and the engine's fixed time per request."""
-        r, n, m = self.replica, self.load.uncached_prompt_tokens, self.load.output_tokens
-        chunk = min(n, CHUNK_TOKENS)
+        r, n, m, chunk, chunks = self.replica, self._prompt, self.load.output_tokens, self._chunk, self._chunks
         # the steady step, the decode alone, a prompt chunk's step (chunk_step) and this prompt's own
-        s, decode, chunk_s, own = r.steps(m * x, (n * x, 0, r.chunk_prompt(chunk), r.chunk_prompt(chunk + n * x / r.pp)),
-                                          self.context)
+        s, decode, chunk_s, own = r.steps(m * x, (n * x, 0, r.chunk_prompt(chunk),
+                                                  r.chunk_prompt(chunk + n * x / r.pp)), self.context)
         rate = x / s
-        chunks = max(1, math.ceil(n / CHUNK_TOKENS))
         prefill = chunks * (chunk_s - decode)
         rho = rate * prefill
         queue = 0.5 * s + (rho / (1 - rho) * burstiness / 2 * prefill if rho < 1 else math.inf)
