@@ -151,14 +151,13 @@ def row_estimate(inputs: PlanInputs, catalogs: Catalogs) -> tuple[PlanResult, bo
     Left out (row_only): the engines' flags, the offline maximum, the API, break-even and
     energy figures, and for training the money options and host memory; those fields keep
     their defaults and the warnings only they raise are not given. A serving plan reads the
-    network only through the links of a replica spanning instances (core.links), so one whose
-    search evaluated no such replica is the plan of every instance of the same GPU, size and
-    NVLink domain; a training plan is taken to read it."""
+    network only through the links of a replica spanning instances, a training plan only through
+    those of a layout spanning them (core.links), so a plan that costed no such group is the plan
+    of every instance of the same GPU, size and NVLink domain."""
     ctx = _context(inputs, catalogs)
-    if ctx.inputs.mode == "train":
-        return _train(ctx, with_horizon=False, row_only=True), True
-    result = _infer(ctx, with_curve=False, row_only=True)
-    return result, any(ctx.hw.links.crosses_network(gpus) for gpus in ctx.replica_gpus)
+    result = _train(ctx, with_horizon=False, row_only=True) if ctx.inputs.mode == "train" else \
+        _infer(ctx, with_curve=False, row_only=True)
+    return result, any(ctx.hw.links.crosses_network(gpus) for gpus in ctx.link_groups)
 
 
 def serving_model(inputs: PlanInputs, catalogs: Catalogs) -> ServingModel | None:
@@ -266,7 +265,7 @@ class _Context:
     unknown: str  # why speed and time are unknown ('' when they are known)
     warnings: list
     common: dict  # PlanResult fields shared by both modes
-    replica_gpus: set  # sizes of the serving replicas evaluated (row_estimate: did one cross the network?)
+    link_groups: set  # GPU groups whose links a step was costed over (row_estimate: did one cross the network?)
 
     @property
     def frag(self) -> float:
@@ -359,6 +358,7 @@ def _step(ctx: _Context, tuned: Tuned) -> StepTime:
     adapters = 0.0 if inputs.train_method == "full" else lora_adapter_params(ctx.arch, inputs.lora_rank)
     setup = step_setup(inputs, ctx.arch, ctx.hw.gpu, ctx.hw.links, ctx.peak, best.recompute, best.micro_batch,
                        adapters)
+    ctx.link_groups.update((lay.gpus, lay.tp * lay.ep))  # the widest groups step_time costs: data, expert
     return step_time(setup, lay.dp, lay.tp, lay.pp, lay.ep, lay.zero_stage)
 
 
@@ -534,7 +534,7 @@ def _hopeless(model: ServingModel, cand, ctx: _Context, best: _Serving | None) -
 def _serving(cand, ctx: _Context, replica_model, best: _Serving | None = None) -> _Serving | None:
     """The layout against the load, or None when a cheap bound shows it cannot beat `best`."""
     inputs = ctx.inputs
-    ctx.replica_gpus.add(cand.layout.gpus)
+    ctx.link_groups.add(cand.layout.gpus)  # its links: tensor, expert, pipeline groups, all within the replica
     model = replica_model(cand)
     if _hopeless(model, cand, ctx, best):
         return None
