@@ -249,7 +249,7 @@ def _context(inputs: PlanInputs, catalogs: Catalogs) -> _Context:
     )
     check_fixed_layout(arch, hw.max_tp, _fixed_layout(inputs),
                        f"{hw.instance.instance_type} instance" if hw.instance else "node")
-    return _Context(inputs, arch, hw, peak, usable, blocked, unknown, warnings, common, set())
+    return _Context(inputs, arch, hw, peak, usable, blocked, unknown, warnings, common, set(), {})
 
 
 @dataclass(frozen=True)
@@ -266,6 +266,7 @@ class _Context:
     warnings: list
     common: dict  # PlanResult fields shared by both modes
     link_groups: set  # GPU groups whose links a step was costed over (row_estimate: did one cross the network?)
+    fleets: dict  # (replicas, replica GPUs) → its Fleet on this hardware, built once per estimate
 
     @property
     def frag(self) -> float:
@@ -507,7 +508,10 @@ def _replica_models(ctx: _Context, setup: InferenceSetup):
 
 def _fleet_for(rate_per_replica: float, cand, ctx: _Context) -> Fleet:
     replicas = max(1, math.ceil(ctx.inputs.requests_per_s / rate_per_replica - 1e-9)) if rate_per_replica > 0 else 1
-    return serving_fleet(replicas, cand.layout.gpus, ctx.hw)
+    key = (replicas, cand.layout.gpus)  # the search asks for the same few fleets many times
+    if key not in ctx.fleets:
+        ctx.fleets[key] = serving_fleet(replicas, cand.layout.gpus, ctx.hw)
+    return ctx.fleets[key]
 
 
 def _cannot_beat(bound: float, cand, ctx: _Context, best: _Serving) -> bool:

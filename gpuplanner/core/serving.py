@@ -184,26 +184,27 @@ class Replica:
         """step() of one decode batch with each prompt size in `prompts`: the decode batch's
         bytes and FLOPs are computed once for all of them (a steady state asks for four)."""
         # the hottest function of a sweep: constants come from __post_init__, no helper calls
-        b = batch / self.pp
+        pp = self.pp
+        b = batch / pp
         # each of the ep attention groups reads the dense weights itself (attention data parallel)
         decode_bytes = self._dense_read + b * context * self.kv_bytes_per_token
         attn = self._attn_flops
         decode_s = b * (self._active_flops + attn * context) / self._compute
         experts, untouched, bandwidth = self.expert_weight_bytes, self._untouched, self._bandwidth
+        token_s, prefill_compute, fixed_s = self._prefill_token_s, self._prefill_compute, self.step_s
         latency, per_token = self._comm
         times = []
         for prompt_tokens in prompts:
-            p = prompt_tokens / self.pp
+            p = prompt_tokens / pp
             bytes_moved = decode_bytes
             if experts:
                 tokens = math.ceil(b + p)
                 read = 1.0 - untouched ** (tokens if tokens > 1 else 1) if untouched is not None else 1.0
                 bytes_moved += experts * read
-            compute_s = decode_s + p * (self._prefill_token_s + attn * (context if context < p else p) / 2
-                                        / self._prefill_compute)
+            compute_s = decode_s + p * (token_s + attn * (context if context < p else p) / 2 / prefill_compute)
             memory_s = bytes_moved / bandwidth
             times.append((memory_s if memory_s > compute_s else compute_s) + (latency + per_token * (b + p))
-                         + self.step_s)
+                         + fixed_s)
         return times
 
     def chunk_step(self, batch: float, chunk_tokens: float, context: float) -> float:
