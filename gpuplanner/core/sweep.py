@@ -1,8 +1,8 @@
 """The comparison table: every instance type × every precision, for both modes, as a
 pandas DataFrame. Estimates that differ only by price are computed once (same GPU, instance
 size, NVLink domain and network, so the same layout and the same number of instances; the
-same but the network when no replica tried spans instances) and priced per instance through
-core.pricing; `cheapest` marks the one row per mode that `cheapest_first` ranks first."""
+same but the network when no replica or layout the plan costed spans instances) and priced
+per instance through core.pricing; `cheapest` marks the one row per mode that `cheapest_first` ranks first."""
 from __future__ import annotations
 
 import math
