@@ -143,6 +143,22 @@ def estimate_validated(inputs: PlanInputs, catalogs: Catalogs, explain: bool = T
                    explanations=explanations_for(result, ctx.inputs, ctx.arch, ctx.hw))
 
 
+def row_estimate(inputs: PlanInputs, catalogs: Catalogs) -> tuple[PlanResult, bool]:
+    """What a comparison row (core.sweep COLUMNS) reads of estimate_validated(explain=False),
+    and whether the instance network could have changed it.
+
+    Left out (row_only): the engines' flags, the offline maximum, the API, break-even and
+    energy figures, and for training the money options and host memory; those fields keep
+    their defaults and the warnings only they raise are not given. A serving plan reads the
+    network only through the links of a replica spanning instances, a training plan only through
+    those of a layout spanning them (core.links), so a plan that costed no such group is the plan
+    of every instance of the same GPU, size and NVLink domain."""
+    ctx = _context(inputs, catalogs)
+    result = _train(ctx, with_horizon=False, row_only=True) if ctx.inputs.mode == "train" else \
+        _infer(ctx, with_curve=False, row_only=True)
+    return result, any(ctx.hw.links.crosses_network(gpus) for gpus in ctx.link_groups)
+
+
 def serving_model(inputs: PlanInputs, catalogs: Catalogs) -> ServingModel | None:
     """The serving model of the replica a serving plan chooses (None when nothing fits), to
     ask it about other operating points (a request rate, a concurrency): validation uses it."""
@@ -232,7 +248,7 @@ def _context(inputs: PlanInputs, catalogs: Catalogs) -> _Context:
     )
     check_fixed_layout(arch, hw.max_tp, _fixed_layout(inputs),
                        f"{hw.instance.instance_type} instance" if hw.instance else "node")
-    return _Context(inputs, arch, hw, peak, usable, blocked, unknown, warnings, common)
+    return _Context(inputs, arch, hw, peak, usable, blocked, unknown, warnings, common, set(), {})
 
 
 @dataclass(frozen=True)
@@ -248,15 +264,18 @@ class _Context:
     unknown: str  # why speed and time are unknown ('' when they are known)
     warnings: list
     common: dict  # PlanResult fields shared by both modes
+    link_groups: set  # GPU groups whose links a step was costed over (row_estimate: did one cross the network?)
+    fleets: dict  # (replicas, replica GPUs) → its Fleet on this hardware, built once per estimate
 
     @property
     def frag(self) -> float:
         return self.inputs.fragmentation
 
 
-def _train(ctx: _Context, with_horizon: bool = True) -> PlanResult:
+def _train(ctx: _Context, with_horizon: bool = True, row_only: bool = False) -> PlanResult:
     """Training: the tuned layout (tuning.py), its time and cost; with_horizon=False skips the
-    second search that names the GPUs meeting the horizon (only a single plan shows it)."""
+    second search that names the GPUs meeting the horizon (only a single plan shows it);
+    row_only=True the money options and host memory (row_estimate)."""
     inputs, arch, hw, peak, usable = ctx.inputs, ctx.arch, ctx.hw, ctx.peak, ctx.usable
     blocked, warnings, common = ctx.blocked, ctx.warnings, ctx.common
     model_flops = training_flops(arch, inputs.training_tokens, inputs.seq_len, inputs.train_method,
@@ -288,7 +307,7 @@ def _train(ctx: _Context, with_horizon: bool = True) -> PlanResult:
         warnings.append(f"training takes {time_s / SECONDS_PER_DAY:,.1f} days, more than the "
                         f"{inputs.max_training_days:g}-day deadline: no layout meets it")
     reason = _first_reason(warnings, fits, ctx.unknown, deadline_met)
-    extra = _training_options(ctx, gpus, hours, warnings) if fits else {}
+    extra = _training_options(ctx, gpus, hours, warnings) if fits and not row_only else {}
     return PlanResult(
         **common, breakdown_bytes=cand.breakdown, fits=fits, layout=cand.layout, gpus=gpus, reason=reason,
         min_gpus=tuned.min_gpus if fits else 0, meets_slo=fits and deadline_met,
@@ -303,7 +322,8 @@ def _train(ctx: _Context, with_horizon: bool = True) -> PlanResult:
         mfu=model_flops / (gpus * peak * time_s) if fits else math.nan,
         tokens_per_s_per_gpu=inputs.training_tokens / (gpus * time_s) if fits else math.nan,
         step_time_s=step.tokens_per_step * time_s / inputs.training_tokens if fits and step else math.nan,
-        step_breakdown_s=step.breakdown() if fits and step else {}, host_memory_bytes=_host_memory(ctx, tuned),
+        step_breakdown_s=step.breakdown() if fits and step else {},
+        host_memory_bytes=math.nan if row_only else _host_memory(ctx, tuned),
         warnings=tuple(warnings),
         layout_notes=tuned.reasons + ((runner_up,) if runner_up else ()) + _layout_notes(tuned.best.notes, cand.fits),
     )
@@ -338,6 +358,7 @@ def _step(ctx: _Context, tuned: Tuned) -> StepTime:
     adapters = 0.0 if inputs.train_method == "full" else lora_adapter_params(ctx.arch, inputs.lora_rank)
     setup = step_setup(inputs, ctx.arch, ctx.hw.gpu, ctx.hw.links, ctx.peak, best.recompute, best.micro_batch,
                        adapters)
+    ctx.link_groups.update((lay.gpus, lay.tp * lay.ep))  # the widest groups step_time costs: data, expert
     return step_time(setup, lay.dp, lay.tp, lay.pp, lay.ep, lay.zero_stage)
 
 
@@ -486,7 +507,10 @@ def _replica_models(ctx: _Context, setup: InferenceSetup):
 
 def _fleet_for(rate_per_replica: float, cand, ctx: _Context) -> Fleet:
     replicas = max(1, math.ceil(ctx.inputs.requests_per_s / rate_per_replica - 1e-9)) if rate_per_replica > 0 else 1
-    return serving_fleet(replicas, cand.layout.gpus, ctx.hw)
+    key = (replicas, cand.layout.gpus)  # the search asks for the same few fleets many times
+    if key not in ctx.fleets:
+        ctx.fleets[key] = serving_fleet(replicas, cand.layout.gpus, ctx.hw)
+    return ctx.fleets[key]
 
 
 def _cannot_beat(bound: float, cand, ctx: _Context, best: _Serving) -> bool:
@@ -513,6 +537,7 @@ def _hopeless(model: ServingModel, cand, ctx: _Context, best: _Serving | None) -
 def _serving(cand, ctx: _Context, replica_model, best: _Serving | None = None) -> _Serving | None:
     """The layout against the load, or None when a cheap bound shows it cannot beat `best`."""
     inputs = ctx.inputs
+    ctx.link_groups.add(cand.layout.gpus)  # its links: tensor, expert, pipeline groups, all within the replica
     model = replica_model(cand)
     if _hopeless(model, cand, ctx, best):
         return None
@@ -564,10 +589,11 @@ def _best_serving(ctx: _Context, setup: InferenceSetup, fitting) -> _Serving | N
     return s
 
 
-def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
+def _infer(ctx: _Context, with_curve: bool = True, row_only: bool = False) -> PlanResult:
     """Serving: among the replica layouts that fit, the one whose fleet carries the load on
     the smallest bill while keeping the service levels; then the one with the most capacity
-    for that bill; then the smaller replica."""
+    for that bill; then the smaller replica. row_only=True: what a comparison row reads
+    (row_estimate)."""
     inputs, arch, hw, warnings, common = ctx.inputs, ctx.arch, ctx.hw, ctx.warnings, ctx.common
     setup, fitting, fallback, notes = _inference_search(ctx)
     if inputs.dp:
@@ -600,8 +626,9 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
     s = _best_serving(ctx, setup, fitting)
     assert s is not None  # `fitting` is not empty here, and every fitting layout is evaluated
     model, lay = s.model, s.candidate.layout
-    engines = launches(arch, inputs.precision, inputs.kv_dtype_effective(), lay.tp, lay.pp, lay.ep,
-                       inputs.context_len, inputs.concurrency, inputs.util_cap, hw.gpu.capacity_bytes)
+    engines = {} if row_only else launches(arch, inputs.precision, inputs.kv_dtype_effective(), lay.tp, lay.pp,
+                                           lay.ep, inputs.context_len, inputs.concurrency, inputs.util_cap,
+                                           hw.gpu.capacity_bytes)
     warnings.extend(w for w in (pool_warning(e, arch, inputs.concurrency, inputs.context_len, setup.held_tokens)
                                 for e in engines.values()) if w)
     if model.replica.crosses_network:
@@ -614,8 +641,8 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
         warnings.append(_missed_levels(inputs, idle))
     reason = _first_reason(warnings, True, "", s.slo_met)
     at_users = model.closed_loop(inputs.concurrency)
-    offline = model.max_throughput()
-    day = _serving_day(ctx, s, warnings)
+    offline = None if row_only else model.max_throughput()
+    day = _serving_day(ctx, s, warnings, with_figures=not row_only)
     bill, fleet = day.bill, day.bill.peak
     load_tps = day.mean_rps * inputs.output_tokens
     capacity_tps = day.mean_capacity_rps * inputs.output_tokens
@@ -630,8 +657,8 @@ def _infer(ctx: _Context, with_curve: bool = True) -> PlanResult:
         ttft_s=at_users.ttft_s, tpot_s=at_users.tpot_s,
         decode_tokens_per_s_per_user=at_users.decode_tokens_per_s_per_user,
         decode_tokens_per_s_total=at_users.output_tokens_per_s(model.load),
-        max_throughput_tokens_per_s=offline.output_tokens_per_s(model.load),
-        max_throughput_concurrency=offline.concurrency,
+        max_throughput_tokens_per_s=offline.output_tokens_per_s(model.load) if offline else math.nan,
+        max_throughput_concurrency=offline.concurrency if offline else math.nan,
         max_batch=model.max_concurrency, curve=curve,
         usd_per_million_tokens=usd_per_million_tokens(bill.monthly_cost_usd, load_tps),
         usd_per_million_tokens_at_capacity=usd_per_million_tokens(bill.monthly_cost_usd, capacity_tps),
@@ -660,9 +687,10 @@ class _Day:
     figures: dict  # PlanResult fields: the API beside the bill, and the energy
 
 
-def _serving_day(ctx: _Context, s: _Serving, warnings: list) -> _Day:
+def _serving_day(ctx: _Context, s: _Serving, warnings: list, with_figures: bool = True) -> _Day:
     """The chosen replica over the day: replicas scaled per hour of the load profile (at the
-    replica's capacity within the service levels), the bill, the API beside it, and the energy."""
+    replica's capacity within the service levels), the bill, and (with_figures) the API beside
+    it and the energy."""
     inputs, hw, lay = ctx.inputs, ctx.hw, s.candidate.layout
     cap = s.capacity.requests_per_s
     rates = hourly_rates(inputs.load_profile, inputs.requests_per_s)
@@ -671,6 +699,8 @@ def _serving_day(ctx: _Context, s: _Serving, warnings: list) -> _Day:
     bill = daily_bill(replicas, lay.gpus, hw)
     capacities = tuple(f.replica_slots * cap for f in bill.fleets)
     mean_rps, mean_capacity = mean_rate(rates), mean_rate(capacities)
+    if not with_figures:
+        return _Day(bill, mean_rps, mean_capacity, {})
     _reserved_warning(ctx, warnings)
     per_request = api_usd_per_request(inputs.prompt_tokens, inputs.output_tokens, inputs.api_usd_per_million_input,
                                       inputs.api_usd_per_million_output)

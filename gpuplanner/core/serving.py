@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 
 from gpuplanner.core.catalogs import GpuSpec
 from gpuplanner.core.links import Links
-from gpuplanner.core.memo import remembered
+from gpuplanner.core.memo import interned, remembered
 from gpuplanner.core.model import ModelArch, sizes
 from gpuplanner.core.performance import expert_untouched_share
 
@@ -125,9 +125,9 @@ class Replica:
 
     def __post_init__(self):
         """Per-step constants, computed once: the search probes thousands of steps."""
-        arch, t, e = self.arch, self.tp, self.ep
+        arch, t, e, sz = self.arch, self.tp, self.ep, sizes(self.arch)
         const = object.__setattr__
-        const(self, "_active_flops", 2.0 * sizes(arch).matmul_active)
+        const(self, "_active_flops", 2.0 * sz.matmul_active)
         # attention FLOPs per token attended: full layers over the whole context, sliding-window
         # layers over at most the window; decoding (MLA: absorbed) and in prompt chunks
         sliding = arch.sliding_layers()
@@ -140,8 +140,8 @@ class Replica:
         const(self, "_bandwidth", t * e * self.gpu.bandwidth_bytes_per_s * self.mbu)
         const(self, "_compute", t * e * self.peak_flops * self.compute_efficiency)
         const(self, "_prefill_compute", t * e * self.peak_flops * (self.prefill_efficiency or self.compute_efficiency))
-        routed = sizes(arch).block_experts * arch.experts_per_token / arch.n_experts if arch.is_moe else 0.0
-        const(self, "_prefill_token_s", (2.0 * (sizes(arch).matmul_active - routed) + 2.0 * routed / EXPERT_PREFILL)
+        routed = sz.block_experts * arch.experts_per_token / arch.n_experts if arch.is_moe else 0.0
+        const(self, "_prefill_token_s", (2.0 * (sz.matmul_active - routed) + 2.0 * routed / EXPERT_PREFILL)
               / self._prefill_compute)  # one prompt token's GEMMs, attention aside
         const(self, "_dense_read", self.dense_weight_bytes * e)
         # a step with B tokens reads 1 − untouched^B of the routed experts (all of them without routing)
@@ -180,7 +180,7 @@ class Replica:
                self._prefill_window_flops, self._bandwidth, self._compute, self._prefill_compute,
                self._prefill_token_s, self._comm, self.step_s, self.compute_efficiency, self.prefill_efficiency,
                self.request_s)
-        return tuple(None if isinstance(v, float) and math.isnan(v) else v for v in key)
+        return tuple([None if v != v else v for v in key])  # NaN (only NaN differs from itself) as None
 
     def link_bytes_per_s(self, group: int) -> float:
         """One direction of the link a group of `group` GPUs talks over (core.links)."""
@@ -196,38 +196,52 @@ class Replica:
         """One engine step: `batch` sequences decoding at average `context` tokens plus
         `prompt_tokens` of prefill. Pipeline stages work on `pp` micro-batches at once, so a
         sequence's step covers all stages with 1/pp of the batch in each."""
+        return self.steps(batch, (prompt_tokens,), context)[0]
+
+    def steps(self, batch: float, prompts: tuple, context: float) -> list[float]:
+        """step() of one decode batch with each prompt size in `prompts`: the decode batch's
+        bytes and FLOPs are computed once for all of them (a steady state asks for four)."""
         # the hottest function of a sweep: constants come from __post_init__, no helper calls
-        b = batch / self.pp
-        p = prompt_tokens / self.pp
+        pp = self.pp
+        b = batch / pp
         # Two rooflines in turn, as the kernels run: the GEMMs (weights read, or their FLOPs) and
         # the decode attention (KV read, or its FLOPs); each of the ep attention groups reads the
-        # dense weights itself (attention data parallel)
-        weights = self._dense_read
-        if self.expert_weight_bytes:
-            tokens = math.ceil(b + p)
-            read = 1.0 - self._untouched ** (tokens if tokens > 1 else 1) if self._untouched is not None else 1.0
-            weights += self.expert_weight_bytes * read
-        attn, window = self._attn_flops, self._window_flops
-        span = (context if context < p else p) / 2  # tokens a prompt token attends, on average
-        if window:
-            w = self.arch.sliding_window
-            attended = attn * context + window * (context if context < w else w)
-            span_flops = self._prefill_attn_flops * span + self._prefill_window_flops * (span if span < w else w)
-        else:
-            attended = attn * context
-            span_flops = self._prefill_attn_flops * span
-        gemm_s = b * self._active_flops / self._compute + p * (self._prefill_token_s + span_flops / self._prefill_compute)
-        weights_s = weights / self._bandwidth
+        # dense weights itself (attention data parallel). The attention roofline is the decode
+        # batch's alone: computed once for every prompt size.
+        attn, window, w = self._attn_flops, self._window_flops, self.arch.sliding_window
+        attended = attn * context + window * (context if context < w else w) if window else attn * context
         attn_s = b * attended / self._compute
         kv_s = b * context * self._kv_read / self._bandwidth
+        attention_s = kv_s if kv_s > attn_s else attn_s
+        decode_gemm_s = b * self._active_flops / self._compute
+        experts, untouched, bandwidth = self.expert_weight_bytes, self._untouched, self._bandwidth
+        full, windowed = self._prefill_attn_flops, self._prefill_window_flops
+        token_s, prefill_compute, fixed_s = self._prefill_token_s, self._prefill_compute, self.step_s
         latency, per_token = self._comm
-        return (weights_s if weights_s > gemm_s else gemm_s) + (kv_s if kv_s > attn_s else attn_s) \
-            + (latency + per_token * (b + p)) + self.step_s
+        times = []
+        for prompt_tokens in prompts:
+            p = prompt_tokens / pp
+            weights = self._dense_read
+            if experts:
+                tokens = math.ceil(b + p)
+                read = 1.0 - untouched ** (tokens if tokens > 1 else 1) if untouched is not None else 1.0
+                weights += experts * read
+            span = (context if context < p else p) / 2  # tokens a prompt token attends, on average
+            span_flops = full * span + windowed * (span if span < w else w) if window else full * span
+            gemm_s = decode_gemm_s + p * (token_s + span_flops / prefill_compute)
+            weights_s = weights / bandwidth
+            times.append((weights_s if weights_s > gemm_s else gemm_s) + attention_s
+                         + (latency + per_token * (b + p)) + fixed_s)
+        return times
 
     def chunk_step(self, batch: float, chunk_tokens: float, context: float) -> float:
-        """The step that carries one prompt chunk, seen by that prompt: a chunk is one
-        micro-batch, so it crosses every pipeline stage at full size."""
-        return self.step(batch, chunk_tokens * self.pp, context)
+        """The step that carries one prompt chunk, seen by that prompt."""
+        return self.step(batch, self.chunk_prompt(chunk_tokens), context)
+
+    def chunk_prompt(self, chunk_tokens: float) -> float:
+        """A prompt chunk as step() counts it: a chunk is one micro-batch, so it crosses every
+        pipeline stage at full size."""
+        return chunk_tokens * self.pp
 
 
 @dataclass(frozen=True)
@@ -273,9 +287,13 @@ class ServingModel:
         self.replica = replica
         self.load = load
         self.max_concurrency = max_concurrency
-        self._key = (replica.physics_key(), load, max_concurrency)  # what every search depends on
+        # what every search depends on, as a small number: the searches' memo keys hash it often
+        self._key = interned((replica.physics_key(), load, max_concurrency))
         self.context = load.prompt_tokens + load.output_tokens / 2  # average while decoding
-        self._x_max = CHUNK_TOKENS / max(load.uncached_prompt_tokens, 1e-9)  # prompt budget full
+        self._prompt = load.uncached_prompt_tokens
+        self._chunk = min(self._prompt, CHUNK_TOKENS)  # a prompt's first chunk
+        self._chunks = max(1, math.ceil(self._prompt / CHUNK_TOKENS))  # a prompt's chunks, each one step
+        self._x_max = CHUNK_TOKENS / max(self._prompt, 1e-9)  # prompt budget full
         self._offline: ServingModel | None = None  # the same replica without the API server (max_throughput)
 
     def for_engine(self, engine: str) -> ServingModel:
@@ -289,8 +307,7 @@ class ServingModel:
 
     def prefill_s(self) -> float:
         """One prompt alone: its chunks, each one engine step."""
-        n = self.load.uncached_prompt_tokens
-        return max(1, math.ceil(n / CHUNK_TOKENS)) * self.replica.chunk_step(0, min(n, CHUNK_TOKENS), self.context)
+        return self._chunks * self.replica.chunk_step(0, self._chunk, self.context)
 
     def rate_upper_bound(self, min_tokens_per_s_per_user: float = 0.0) -> float:
         return remembered(("bound", self._key, min_tokens_per_s_per_user),
@@ -301,7 +318,7 @@ class ServingModel:
         KV pool over the shortest time in system; a full prompt budget at the fastest step; and,
         below the x_f whose step reaches 1 / floor, rate = x / step(x) ≤ x_(k+1) / step(x_k) on
         each cell of a grid (the step grows with x, though not always in proportion: experts)."""
-        r, n, m = self.replica, self.load.uncached_prompt_tokens, self.load.output_tokens
+        r, n, m = self.replica, self._prompt, self.load.output_tokens
         s_min = r.step(0, 0, self.context)
         bound = min(self.max_concurrency / (self.prefill_s() + m * s_min), self._x_max / s_min)
         if min_tokens_per_s_per_user > 0:
@@ -314,8 +331,8 @@ class ServingModel:
                     mid = (lo + hi) / 2
                     lo, hi = (mid, hi) if r.step(m * mid, n * mid, self.context) <= limit else (lo, mid)
                 cells = [hi * k / BOUND_CELLS for k in range(BOUND_CELLS + 1)]
-                bound = min(bound, max(cells[k + 1] / r.step(m * cells[k], n * cells[k], self.context)
-                                       for k in range(BOUND_CELLS)))
+                at = [s_min] + [r.step(m * x, n * x, self.context) for x in cells[1:-1]]  # cells[0] = 0: idle
+                bound = min(bound, max(cells[k + 1] / at[k] for k in range(BOUND_CELLS)))
         return bound
 
     def at_x(self, x: float, burstiness: float = 1.0) -> OperatingPoint:
@@ -325,15 +342,14 @@ class ServingModel:
         wait Kingman's G/D/1 approximation gives as rho / (1 − rho) × burstiness / 2 × that
         time (burstiness: squared coefficient of variation of the arrivals, 1 for Poisson);
         then its own chunks, and the engine's fixed time per request."""
-        r, n, m = self.replica, self.load.uncached_prompt_tokens, self.load.output_tokens
-        s = r.step(m * x, n * x, self.context)
+        r, n, m, chunk, chunks = self.replica, self._prompt, self.load.output_tokens, self._chunk, self._chunks
+        # the steady step, the decode alone, a prompt chunk's step (chunk_step) and this prompt's own
+        s, decode, chunk_s, own = r.steps(m * x, (n * x, 0, r.chunk_prompt(chunk),
+                                                  r.chunk_prompt(chunk + n * x / r.pp)), self.context)
         rate = x / s
-        chunks = max(1, math.ceil(n / CHUNK_TOKENS))
-        decode = r.step(m * x, 0, self.context)
-        prefill = chunks * (r.chunk_step(m * x, min(n, CHUNK_TOKENS), self.context) - decode)
+        prefill = chunks * (chunk_s - decode)
         rho = rate * prefill
         queue = 0.5 * s + (rho / (1 - rho) * burstiness / 2 * prefill if rho < 1 else math.inf)
-        own = r.chunk_step(m * x, min(n, CHUNK_TOKENS) + n * x / r.pp, self.context)
         ttft = r.request_s + queue + chunks * own
         return OperatingPoint(rate, s, ttft, rate * (ttft + m * s), True)
 

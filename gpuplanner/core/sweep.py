@@ -1,8 +1,9 @@
 """The comparison table: every instance type × every precision, for both modes, as a
-pandas DataFrame. Estimates that differ only by price are computed once (same GPU and
-instance size, so the same layout and the same number of instances) and priced per instance
-through core.pricing; `cheapest` marks the one row per mode that `cheapest_first` ranks first at
-the plan's price kind (on-demand, spot or 1-year reserved; the frame's attrs say which)."""
+pandas DataFrame. Estimates that differ only by price are computed once (same GPU, instance
+size, NVLink domain and network, so the same layout and the same number of instances; the
+same but the network when no replica or layout the plan costed spans instances) and priced
+per instance through core.pricing; `cheapest` marks the one row per mode that `cheapest_first`
+ranks first at the plan's price kind (on-demand, spot or 1-year reserved; the frame's attrs say which)."""
 from __future__ import annotations
 
 import math
@@ -12,7 +13,7 @@ import pandas as pd
 
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError, SweepCancelled
-from gpuplanner.core.estimate import estimate_validated
+from gpuplanner.core.estimate import row_estimate
 from gpuplanner.core.inputs import LORA_PRECISIONS, PRECISIONS, TRAIN_PRECISIONS, PlanInputs
 from gpuplanner.core.money import hourly_rates, mean_rate, parse_discounts
 from gpuplanner.core.pricing import (
@@ -81,12 +82,13 @@ def _block(inputs: PlanInputs, catalogs: Catalogs, mode: str, precision: str) ->
                                                                                   block.requests_per_s)))
 
 
-def _planned(inputs: PlanInputs, catalogs: Catalogs):
-    """The bulk estimate (no explanations), or the InputError that says why there is none."""
+def _planned(inputs: PlanInputs, catalogs: Catalogs) -> tuple:
+    """(what a row reads of the estimate, or the InputError that says why there is none;
+    whether the instance network could have changed it: core.estimate.row_estimate)."""
     try:
-        return estimate_validated(inputs, catalogs, explain=False)
+        return row_estimate(inputs, catalogs)
     except InputError as e:
-        return e
+        return e, True
 
 
 def _reason(r, hw) -> str:
@@ -104,13 +106,17 @@ def _row(block, catalogs, mode, precision, inst, shared) -> dict:
     if inst.gpu not in catalogs.gpus:
         row["reason"] = "no datasheet for this GPU"
         return row
-    # instance size sets the tensor limit and the billing unit; its network and NVLink domain the links
-    key = (inst.gpu, inst.gpu_count, None if math.isnan(inst.network_bytes_per_s) else inst.network_bytes_per_s,
-           inst.nvlink_domain_gpus)
+    # instance size sets the tensor limit and the billing unit; its NVLink domain and network the links
+    local = (inst.gpu, inst.gpu_count, inst.nvlink_domain_gpus)
+    key = local + (None if math.isnan(inst.network_bytes_per_s) else inst.network_bytes_per_s,)
     if key not in shared:
-        shared[key] = block if isinstance(block, InputError) else \
-            _planned(block.inputs.with_(instance=inst.instance_type), catalogs)
-    r = shared[key]
+        if isinstance(block, InputError):
+            shared[key] = (block, True)
+        else:  # a plan of this GPU, size and domain that never used the network is every network's plan
+            shared[key] = shared.get(local) or _planned(block.inputs.with_(instance=inst.instance_type), catalogs)
+            if not shared[key][1]:
+                shared[local] = shared[key]
+    r = shared[key][0]
     if isinstance(r, InputError):
         row["reason"] = r.message
         return row

@@ -100,3 +100,26 @@ def test_cheapest_follows_the_price_kind_the_plan_headlines(kind):
         cheapest = table[(table["mode"] == mode) & table["cheapest"]]
         assert len(cheapest) == 1
         assert cheapest[at_kind].iloc[0] == rows[at_kind].min()
+
+
+def test_rows_sharing_a_plan_across_networks_equal_their_own_estimates():
+    """A row whose GPU, instance size and NVLink domain an earlier row had with another network
+    may take that row's plan (core.sweep, when no layout tried spans instances): each such row
+    still equals a cold estimate on its own instance, reason included."""
+    inputs = PlanInputs(model="llama-2-7b", training_tokens=1e11)
+    table = sweep(inputs, CATALOGS, precisions=("bf16",))
+    seen, checked = {}, 0
+    for row in table.to_dict("records"):
+        inst = CATALOGS.instances[row["instance_type"]]
+        local = (row["mode"], inst.gpu, inst.gpu_count, inst.nvlink_domain_gpus)
+        network = None if math.isnan(inst.network_bytes_per_s) else inst.network_bytes_per_s
+        if seen.setdefault(local, network) == network or inst.gpu not in CATALOGS.gpus \
+                or not math.isfinite(inst.price_usd_per_hour):
+            continue
+        forget()
+        r = estimate(inputs.with_(mode=row["mode"], precision="bf16", instance=inst.instance_type), CATALOGS,
+                     explain=False)
+        for name, value in {**_expected(r, row["mode"]), "reason": r.reason}.items():
+            assert _same(row[name], value), (row["mode"], inst.instance_type, name, row[name], value)
+        checked += 1
+    assert checked > 40
