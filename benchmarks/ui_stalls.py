@@ -1,7 +1,7 @@
 """The longest event-loop stall while a user works the window (offscreen, real widgets).
 
 Drives the window through edits, model changes, mode switches, tab switches, filter changes
-and sorts, with the Compare tab open, and prints the longest time the event loop could not
+and sorts, with the Compare tab open and then with the Plan tab open, and prints the longest time the event loop could not
 run (a 2 ms timer's late arrival), per action. `--catalog-scale 10` repeats every instance
 type ten times (a catalog 10× the bundled one). Beside each stall it prints the GUI thread's
 own CPU time over the same gap: on a busy machine the wall-clock stall also counts time the
@@ -88,6 +88,11 @@ def actions(window: MainWindow):
     yield "sort by instance", lambda: tab.view.sortByColumn(3, QtCore.Qt.SortOrder.AscendingOrder)
     yield combo("mode → training", form.editor("mode"), "train")
     yield "open Plan", lambda: window.tabs.setCurrentIndex(0)
+    for label, act in (edit("seq_len", "2048"), combo("model → llama-3.1-8b", form.model_combo, "llama-3.1-8b"),
+                       combo("mode → serving", form.editor("mode"), "infer"),
+                       combo("model → deepseek-v3", form.model_combo, "deepseek-v3"),
+                       combo("mode → training", form.editor("mode"), "train")):
+        yield f"Plan tab: {label}", act  # the cards, chart and Explain area redrawn
     yield "open Compare again", lambda: window.tabs.setCurrentWidget(tab)
 
 

@@ -42,6 +42,7 @@ def main() -> int:
         if not window.sources.load_hub_model(QWEN):
             raise SystemExit(f"cannot fetch {QWEN} from the loopback Hub")
         window.state.recompute()
+        window.state.wait()
         wait_for_bands(window, app)
         grab(window, app, out / "hub-model.png")
         window.close()

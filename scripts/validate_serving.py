@@ -25,7 +25,7 @@ from gpuplanner.core.ledger import load_cases
 
 SERVING_CLASSES = ("serving_kv_pool", "serving_throughput", "ttft", "tpot")
 FITTED_CLASSES = ("serving_throughput", "tpot", "ttft")
-GRID = {"compute": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9), "prefill": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+GRID = {"compute": (0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9), "prefill": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
         "step_s": (0.0, 0.5e-3, 1e-3, 2e-3, 3e-3, 4e-3),
         "layer_step_s": (0.0, 10e-6, 20e-6, 30e-6, 40e-6, 50e-6, 60e-6, 70e-6, 100e-6, 150e-6), "tp_loss": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)}
 ENGINE_GRID = {"prefill": (0.25, 0.4, 0.6, 0.8, 1.0, 1.25), "request_s": (0.0, 0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.4)}

@@ -190,7 +190,8 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
             Explanation("prefill_time_s", "(2·P_active·n + 2·L·(a·d)·n²) / (GPUs × peak × MFU)",
                         f"n={inputs.prompt_tokens} prompt tokens → {fmt_duration(r.prefill_time_s)}", KV),
             Explanation("decode_tokens_per_s_per_user",
-                        "1 / step; step = max(bytes read / (bandwidth × MBU), FLOPs / (peak × efficiency)) "
+                        "1 / step; step = max(weights read / (bandwidth × MBU), GEMM FLOPs / (peak × efficiency)) "
+                        "+ max(KV read / (bandwidth × MBU), attention FLOPs / (peak × efficiency)) "
                         "+ tensor/expert-parallel traffic over its link + a fixed cost per step",
                         f"{inputs.concurrency} concurrent users, each prompt's prefill sharing steps with the "
                         f"others' decode: {_num(r.decode_tokens_per_s_per_user)} tokens/s per user", KV + "; " + SARATHI),

@@ -19,6 +19,13 @@ NETWORK_ASSUMED_BYTES_PER_S = 12.5e9  # 100 Gb/s per instance, used only when it
 # NVIDIA HGX/DGX H100, H200 and B200 reference designs, ConnectX-7), one direction
 BY_GPU_NETWORK_BYTES_PER_S_PER_GPU = 50e9
 PCIE_ASSUMED_BYTES_PER_S = 16e9  # PCIe Gen4 x16, one direction, when the datasheet gives none
+# NCCL's own cost model of a collective (src/graph/tuning.cc, Ring algorithm): a base latency
+# plus one hop latency per ring step, the hop by the fabric crossed, per protocol: Simple for
+# large buffers (training's gradients), LL for the small ones of a decode step; microseconds
+# there, seconds here.
+NCCL_BASE_LATENCY_S = {"simple": 8.4e-6, "ll": 6.6e-6}
+NCCL_HOP_LATENCY_S = {"simple": {"nvlink": 3.4e-6, "pcie": 5.7e-6, "network": 14.0e-6},
+                      "ll": {"nvlink": 0.6e-6, "pcie": 1.0e-6, "network": 2.7e-6}}
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,15 @@ class Links:
             return self.pcie_bytes_per_s if math.isfinite(self.pcie_bytes_per_s) else PCIE_ASSUMED_BYTES_PER_S
         net = self.network_bytes_per_s if math.isfinite(self.network_bytes_per_s) else NETWORK_ASSUMED_BYTES_PER_S
         return net / self.gpus_per_instance
+
+    def collective_latency_s(self, group: int, protocol: str = "simple", collective: str = "all_reduce") -> float:
+        """NCCL's latency of one collective among `group` GPUs, its bytes aside: a hop per step,
+        2(n − 1) ring steps for an all-reduce, n − 1 sends (one per peer) for an all-to-all, one
+        for a send (a pipeline hand-off)."""
+        if group <= 1:
+            return 0.0
+        hops = {"all_reduce": 2 * (group - 1), "all_to_all": group - 1, "send": 1}[collective]
+        return NCCL_BASE_LATENCY_S[protocol] + hops * NCCL_HOP_LATENCY_S[protocol][self.fabric(group)]
 
     def crosses_network(self, group: int) -> bool:
         """A group of this size needs the instance network (not one NVLink domain or instance)."""

@@ -224,10 +224,7 @@ def kv_bytes_per_sequence(arch: ModelArch, tokens: int, kv_dtype: str, tp: int, 
     token per layer (MLA: its latent, replicated across tensor ranks), k split over tensor ranks
     (replicated when k < t); a sliding-window layer holds at most the window's tokens (all
     layers, or those `layer_types` names, as vLLM allocates per layer type)."""
-    if arch.is_mla:
-        per_layer = arch.kv_values_per_token_per_layer()
-    else:
-        per_layer = 2 * math.ceil(arch.n_kv_heads / tp) * arch.d_head
+    per_layer = arch.kv_values_per_rank(tp)
     windowed = min(tokens, arch.sliding_window) if arch.sliding_window else tokens
     held = max(len(layers) * tokens - arch.sliding_layers(layers.start, layers.stop) * (tokens - windowed)
                for layers in stage_layers(arch.n_layers, pp))

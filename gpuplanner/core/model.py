@@ -269,6 +269,30 @@ class ModelArch:
             return self.kv_lora_rank + self.qk_rope_head_dim
         return 2 * self.n_kv_heads * self.d_head
 
+    def kv_values_per_rank(self, tp: int) -> int:
+        """Cached values per token per layer on one of `tp` tensor ranks: the k heads split over
+        the ranks (replicated when k < t); MLA's latent is not split, every rank holds it all."""
+        if self.is_mla:
+            return self.kv_values_per_token_per_layer()
+        return 2 * math.ceil(self.n_kv_heads / tp) * self.d_head
+
+    def kv_copies(self, tp: int) -> float:
+        """Copies of each token's cache that `tp` tensor ranks hold (and read) together: 1 when
+        the heads split evenly, t for MLA."""
+        return tp * self.kv_values_per_rank(tp) / self.kv_values_per_token_per_layer()
+
+    def attention_flops_per_pair(self, absorbed: bool = False) -> int:
+        """FLOPs of one query token attending one cached token in one layer: q·k and p·v, 2·a·d
+        each. MLA decode with the up-projections absorbed into the query and output (DeepSeek-AI
+        2024, DeepSeek-V2 §2.1.2) works on the latent: 2·a·(r + rope) + 2·a·r; MLA prefill
+        expands it: 2·a·(nope + rope) + 2·a·v."""
+        a = self.n_heads
+        if self.is_mla and absorbed:
+            return 2 * a * (self.kv_lora_rank + self.qk_rope_head_dim) + 2 * a * self.kv_lora_rank
+        if self.is_mla:
+            return 2 * a * (self.qk_nope_head_dim + self.qk_rope_head_dim) + 2 * a * self.v_head_dim
+        return 4 * self.attn_width
+
 
 @dataclass(frozen=True, slots=True)
 class ModelSizes:
@@ -280,13 +304,18 @@ class ModelSizes:
     block_experts: int  # routed experts
     embed: int
     head: int
+    # parameters a token multiplies (2 FLOPs each): the active ones but the embedding and
+    # position tables, which are indexed (a row per token); a tied output head multiplies the table
+    matmul_active: int
 
 
 @lru_cache(maxsize=256)
 def sizes(arch: ModelArch) -> ModelSizes:
     experts = arch.expert_params()
-    return ModelSizes(arch.total_params(), arch.active_params(), arch.linear_params() - experts,
-                      experts, arch.embedding_params(), arch.head_params())
+    embed, active = arch.embedding_params(), arch.active_params()
+    tied_head = arch.vocab * arch.hidden if arch.tied_embeddings else 0
+    return ModelSizes(arch.total_params(), active, arch.linear_params() - experts,
+                      experts, embed, arch.head_params(), active - embed + tied_head)
 
 
 def synthesize(params: float, name: str = "custom", experts: int = 0, experts_per_token: int = 0) -> ModelArch:

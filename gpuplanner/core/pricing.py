@@ -231,7 +231,18 @@ def usd_per_million_tokens(monthly_usd: float, tokens_per_s: float) -> float:
 
 # ---- "cheapest": one rule -------------------------------------------------------------------
 
-COST_KEY = {"train": "training_cost_usd", "infer": "monthly_cost_usd"}
+# The cost a comparison row is ranked by, per mode and price kind (the sweep's columns).
+COST_KEYS = {
+    ("train", "on_demand"): "training_cost_usd", ("train", "spot"): "training_spot_cost_usd",
+    ("train", "reserved_1y"): "training_reserved_cost_usd",
+    ("infer", "on_demand"): "monthly_cost_usd", ("infer", "spot"): "spot_monthly_cost_usd",
+    ("infer", "reserved_1y"): "reserved_monthly_cost_usd",
+}
+
+
+def cost_key(mode: str, price_kind: str = "on_demand") -> str:
+    """The column holding a row's cost at the price the plan headlines (PlanInputs.price_kind)."""
+    return COST_KEYS[(mode, price_kind)]
 
 
 def _number(value) -> float:
@@ -241,11 +252,11 @@ def _number(value) -> float:
         return math.nan
 
 
-def feasible(row: dict) -> bool:
+def feasible(row: dict, price_kind: str = "on_demand") -> bool:
     """A comparison row that can be bought: it fits, keeps its service levels (serving) or
-    deadline (training), and has a known price."""
-    cost = _number(row.get(COST_KEY.get(str(row.get("mode")), ""), math.nan))
-    return _flag(row.get("fits")) and _flag(row.get("meets_slo")) and math.isfinite(cost)
+    deadline (training), and has a known price of the kind the plan headlines."""
+    key = COST_KEYS.get((str(row.get("mode")), price_kind), "")
+    return _flag(row.get("fits")) and _flag(row.get("meets_slo")) and math.isfinite(_number(row.get(key)))
 
 
 def _flag(value) -> bool:
@@ -253,15 +264,17 @@ def _flag(value) -> bool:
     return value is True or (getattr(value, "dtype", None) == bool and bool(value))
 
 
-def order_key(row: dict) -> tuple:
+def order_key(row: dict, price_kind: str = "on_demand") -> tuple:
     """Serving: the lowest monthly bill that carries the load, then fewer GPUs. Training: the
-    lowest training cost, then fewer GPUs, then the shorter run."""
+    lowest training cost, then fewer GPUs, then the shorter run. Costs at `price_kind`."""
+    cost = _number(row[cost_key(row["mode"], price_kind)])
     if row["mode"] == "train":
-        return (_number(row["training_cost_usd"]), _number(row.get("gpus")), _number(row.get("training_days")))
-    return (_number(row["monthly_cost_usd"]), _number(row.get("serving_gpus")))
+        return (cost, _number(row.get("gpus")), _number(row.get("training_days")))
+    return (cost, _number(row.get("serving_gpus")))
 
 
-def cheapest_first(rows: Iterable[dict], mode: str) -> list[int]:
-    """Positions of `mode`'s feasible rows, cheapest first (stable: catalog order breaks ties)."""
-    chosen = [(i, row) for i, row in enumerate(rows) if row.get("mode") == mode and feasible(row)]
-    return [i for i, _ in sorted(chosen, key=lambda item: order_key(item[1]))]
+def cheapest_first(rows: Iterable[dict], mode: str, price_kind: str = "on_demand") -> list[int]:
+    """Positions of `mode`'s feasible rows, cheapest first at `price_kind` (stable: catalog
+    order breaks ties)."""
+    chosen = [(i, row) for i, row in enumerate(rows) if row.get("mode") == mode and feasible(row, price_kind)]
+    return [i for i, _ in sorted(chosen, key=lambda item: order_key(item[1], price_kind))]

@@ -1,13 +1,16 @@
 """One serving model: a replica running continuous batching in steady state.
 
 Every engine step runs the decode batch plus a chunk of prompt tokens (chunked prefill,
-Agrawal et al. 2024, "Sarathi-Serve"). A step costs the larger of the bytes it moves (weights,
-the experts the batch touches, the KV cache it reads) over bandwidth × MBU and its FLOPs over
-peak × a fitted efficiency, plus tensor/expert-parallel communication over the link it crosses
-(NVLink or PCIe inside an instance, the instance network across instances) and a fixed
-per-step cost (scheduling and sampling, plus kernel launches: a fixed number per layer). Pope
-et al. 2022 give the bound; the fitted parameters (efficiency and fixed cost per GPU generation) are checked against
-published measurements by `scripts/validate_serving.py`.
+Agrawal et al. 2024, "Sarathi-Serve"). A step runs two rooflines in turn (Pope et al. 2022 give
+the bound): the GEMMs, the larger of the weights and experts the batch touches over bandwidth ×
+MBU and their FLOPs over peak × a fitted efficiency (an embedding table is indexed, not
+multiplied); then the decode attention, the larger of the KV cache it reads (each tensor rank
+its own copy: MLA's latent whole) and its FLOPs (MLA absorbed). Plus tensor/expert-parallel
+communication over the link it crosses (NVLink or PCIe inside an instance, the instance network
+across instances; NCCL's latency per collective, core.links) and a fixed per-step cost
+(scheduling and sampling, plus kernel launches: a fixed number per layer). The fitted parameters
+(efficiency and fixed cost per GPU generation) are checked against published measurements by
+`scripts/validate_serving.py`.
 
 At a replica arrival rate λ, with n uncached prompt tokens and m output tokens per request:
 prompt tokens per step p = λ·n·s and decoding sequences B = λ·m·s solve s = step(B, p);
@@ -27,7 +30,6 @@ from gpuplanner.core.performance import expert_untouched_share
 
 ACTIVATION_BYTES = 2.0  # 16-bit activations cross the links
 CHUNK_TOKENS = 8192  # prompt tokens per step: vLLM's and SGLang's default chunked-prefill budget
-LINK_LATENCY_S = 8e-6  # one small collective (NCCL all-reduce / all-to-all launch and sync)
 BOUND_CELLS = 8  # grid cells of the rate bound below the per-user floor
 SEARCH_TOLERANCE = 1e-2  # relative precision (of x) of the steady-state searches
 # Squared coefficient of variation of the arrivals of a closed-loop benchmark (fixed concurrency,
@@ -40,7 +42,7 @@ CLOSED_LOOP_BURSTINESS = 1.0
 CLOSED_LOOP_REQUESTS_PER_USER = 10.0
 # A prompt chunk's routed-expert GEMMs (many experts, few tokens each: grouped GEMMs) reach this
 # share of the prefill efficiency of dense GEMMs; fitted by scripts/validate_serving.py.
-EXPERT_PREFILL = 0.6
+EXPERT_PREFILL = 0.4
 
 
 @dataclass(frozen=True)
@@ -58,10 +60,10 @@ class Efficiency:
 # Fitted by scripts/validate_serving.py (TensorRT-LLM offline throughput, SGLang/vLLM and
 # aiconfigurator TTFT/TPOT); GPU generations without measurements take the Ampere values.
 EFFICIENCY = {
-    "hopper": Efficiency(0.3, 2e-3, 30e-6, 0.1, 0.6, "fitted: TensorRT-LLM perf-overview (H100/H200), aiconfigurator measurements"),
-    "blackwell": Efficiency(0.3, 0.5e-3, 30e-6, 0.3, 0.5, "fitted: aiconfigurator measurements (B200/GB200)"),
-    "ampere": Efficiency(0.5, 1e-3, 60e-6, 0.1, 0.9, "fitted: TensorRT-LLM perf-overview (A100)"),
-    "ada": Efficiency(0.3, 4e-3, 150e-6, 0.3, 0.4, "fitted: TensorRT-LLM perf-overview (L40S)"),
+    "hopper": Efficiency(0.6, 1e-3, 20e-6, 0.05, 0.6, "fitted: TensorRT-LLM perf-overview (H100/H200), aiconfigurator measurements"),
+    "blackwell": Efficiency(0.5, 0.5e-3, 30e-6, 0.3, 0.6, "fitted: aiconfigurator measurements (B200/GB200)"),
+    "ampere": Efficiency(0.6, 3e-3, 60e-6, 0.05, 0.9, "fitted: TensorRT-LLM perf-overview (A100)"),
+    "ada": Efficiency(0.4, 1e-3, 150e-6, 0.3, 0.4, "fitted: TensorRT-LLM perf-overview (L40S)"),
 }
 DEFAULT_GENERATION = "ampere"
 
@@ -109,6 +111,9 @@ class Replica:
     _active_flops: float = field(init=False, repr=False, compare=False)
     _attn_flops: float = field(init=False, repr=False, compare=False)
     _window_flops: float = field(init=False, repr=False, compare=False)
+    _prefill_attn_flops: float = field(init=False, repr=False, compare=False)
+    _prefill_window_flops: float = field(init=False, repr=False, compare=False)
+    _kv_read: float = field(init=False, repr=False, compare=False)
     _bandwidth: float = field(init=False, repr=False, compare=False)
     _compute: float = field(init=False, repr=False, compare=False)
     _prefill_compute: float = field(init=False, repr=False, compare=False)
@@ -122,33 +127,39 @@ class Replica:
         """Per-step constants, computed once: the search probes thousands of steps."""
         arch, t, e = self.arch, self.tp, self.ep
         const = object.__setattr__
-        const(self, "_active_flops", 2.0 * sizes(arch).active)
+        const(self, "_active_flops", 2.0 * sizes(arch).matmul_active)
         # attention FLOPs per token attended: full layers over the whole context, sliding-window
-        # layers over at most the window
+        # layers over at most the window; decoding (MLA: absorbed) and in prompt chunks
         sliding = arch.sliding_layers()
-        const(self, "_attn_flops", 4.0 * (arch.n_layers - sliding) * arch.attn_width)
-        const(self, "_window_flops", 4.0 * sliding * arch.attn_width)
+        const(self, "_attn_flops", float((arch.n_layers - sliding) * arch.attention_flops_per_pair(absorbed=True)))
+        const(self, "_window_flops", float(sliding * arch.attention_flops_per_pair(absorbed=True)))
+        const(self, "_prefill_attn_flops", float((arch.n_layers - sliding) * arch.attention_flops_per_pair()))
+        const(self, "_prefill_window_flops", float(sliding * arch.attention_flops_per_pair()))
+        # the KV a decode step reads: every tensor rank reads its own copy (MLA's whole latent)
+        const(self, "_kv_read", self.kv_bytes_per_token * arch.kv_copies(t))
         const(self, "_bandwidth", t * e * self.gpu.bandwidth_bytes_per_s * self.mbu)
         const(self, "_compute", t * e * self.peak_flops * self.compute_efficiency)
         const(self, "_prefill_compute", t * e * self.peak_flops * (self.prefill_efficiency or self.compute_efficiency))
         routed = sizes(arch).block_experts * arch.experts_per_token / arch.n_experts if arch.is_moe else 0.0
-        const(self, "_prefill_token_s", (2.0 * (sizes(arch).active - routed) + 2.0 * routed / EXPERT_PREFILL)
+        const(self, "_prefill_token_s", (2.0 * (sizes(arch).matmul_active - routed) + 2.0 * routed / EXPERT_PREFILL)
               / self._prefill_compute)  # one prompt token's GEMMs, attention aside
         const(self, "_dense_read", self.dense_weight_bytes * e)
         # a step with B tokens reads 1 − untouched^B of the routed experts (all of them without routing)
         const(self, "_untouched", expert_untouched_share(arch) if self.expert_weight_bytes and arch.is_moe else None)
         # communication = latency + bytes_per_token × tokens, per step
+        # (latency: NCCL's for the small buffers of a step, core.links)
         latency, per_token = 0.0, 0.0
+        links = self.links
         if t > 1:
-            latency += 2 * arch.n_layers * LINK_LATENCY_S
+            latency += 2 * arch.n_layers * links.collective_latency_s(t, "ll")
             per_token += 2 * arch.n_layers * 2 * (t - 1) / t * arch.hidden * ACTIVATION_BYTES / self.link_bytes_per_s(t)
         if e > 1 and arch.is_moe:
             moe_layers = arch.n_layers - arch.first_dense_layers
-            latency += 2 * moe_layers * LINK_LATENCY_S
+            latency += 2 * moe_layers * links.collective_latency_s(t * e, "ll", "all_to_all")
             per_token += 2 * moe_layers * (e - 1) / e / e * arch.experts_per_token * arch.hidden * ACTIVATION_BYTES \
                 / self.link_bytes_per_s(t * e)
         if self.pp > 1:
-            latency += (self.pp - 1) * LINK_LATENCY_S
+            latency += (self.pp - 1) * links.collective_latency_s(t * self.pp * e, "ll", "send")
             per_token += (self.pp - 1) * arch.hidden * ACTIVATION_BYTES / self.link_bytes_per_s(t * self.pp * e)
         const(self, "_comm", (latency, per_token))
         const(self, "_key", self._physics_key())
@@ -164,8 +175,9 @@ class Replica:
         return self._key
 
     def _physics_key(self) -> tuple:
-        key = (self.pp, self._dense_read, self.kv_bytes_per_token, self.expert_weight_bytes, self._untouched,
-               self._active_flops, self._attn_flops, self._window_flops, self._bandwidth, self._compute, self._prefill_compute,
+        key = (self.pp, self._dense_read, self._kv_read, self.expert_weight_bytes, self._untouched,
+               self._active_flops, self._attn_flops, self._window_flops, self._prefill_attn_flops,
+               self._prefill_window_flops, self._bandwidth, self._compute, self._prefill_compute,
                self._prefill_token_s, self._comm, self.step_s, self.compute_efficiency, self.prefill_efficiency,
                self.request_s)
         return tuple(None if isinstance(v, float) and math.isnan(v) else v for v in key)
@@ -187,25 +199,30 @@ class Replica:
         # the hottest function of a sweep: constants come from __post_init__, no helper calls
         b = batch / self.pp
         p = prompt_tokens / self.pp
-        # each of the ep attention groups reads the dense weights itself (attention data parallel)
-        bytes_moved = self._dense_read + b * context * self.kv_bytes_per_token
+        # Two rooflines in turn, as the kernels run: the GEMMs (weights read, or their FLOPs) and
+        # the decode attention (KV read, or its FLOPs); each of the ep attention groups reads the
+        # dense weights itself (attention data parallel)
+        weights = self._dense_read
         if self.expert_weight_bytes:
             tokens = math.ceil(b + p)
             read = 1.0 - self._untouched ** (tokens if tokens > 1 else 1) if self._untouched is not None else 1.0
-            bytes_moved += self.expert_weight_bytes * read
-        active, attn, window = self._active_flops, self._attn_flops, self._window_flops
+            weights += self.expert_weight_bytes * read
+        attn, window = self._attn_flops, self._window_flops
         span = (context if context < p else p) / 2  # tokens a prompt token attends, on average
         if window:
             w = self.arch.sliding_window
-            active += window * (context if context < w else w)
-            span_flops = attn * span + window * (span if span < w else w)
+            attended = attn * context + window * (context if context < w else w)
+            span_flops = self._prefill_attn_flops * span + self._prefill_window_flops * (span if span < w else w)
         else:
-            span_flops = attn * span
-        compute_s = b * (active + attn * context) / self._compute \
-            + p * (self._prefill_token_s + span_flops / self._prefill_compute)
-        memory_s = bytes_moved / self._bandwidth
+            attended = attn * context
+            span_flops = self._prefill_attn_flops * span
+        gemm_s = b * self._active_flops / self._compute + p * (self._prefill_token_s + span_flops / self._prefill_compute)
+        weights_s = weights / self._bandwidth
+        attn_s = b * attended / self._compute
+        kv_s = b * context * self._kv_read / self._bandwidth
         latency, per_token = self._comm
-        return (memory_s if memory_s > compute_s else compute_s) + (latency + per_token * (b + p)) + self.step_s
+        return (weights_s if weights_s > gemm_s else gemm_s) + (kv_s if kv_s > attn_s else attn_s) \
+            + (latency + per_token * (b + p)) + self.step_s
 
     def chunk_step(self, batch: float, chunk_tokens: float, context: float) -> float:
         """The step that carries one prompt chunk, seen by that prompt: a chunk is one

@@ -45,11 +45,6 @@ NEAREST_GENERATION = {"volta": "ampere", "turing": "ampere", "ada": "ampere", "b
 # layers' compute (communication overlap in Transformer Engine / DeepEP), fitted with the
 # efficiencies on the same rows.
 COLLECTIVE_OVERLAP = 0.7
-# NCCL's own cost model of a ring collective (src/graph/tuning.cc, Ring/Simple protocol): a base
-# latency plus one hop latency per ring step, 2(n − 1) steps for an all-reduce (or its
-# reduce-scatter + all-gather), the hop by the fabric crossed; microseconds there, seconds here.
-NCCL_BASE_LATENCY_S = 8.4e-6
-NCCL_HOP_LATENCY_S = {"nvlink": 3.4e-6, "pcie": 5.7e-6, "network": 14.0e-6}
 AUTO_STEP_TOKENS = 4 * 2**20  # global batch when not given: 4M tokens, Llama 2's (Touvron et al. 2023, §2.2)
 
 
@@ -64,10 +59,9 @@ def ring_bytes(buffer_bytes: float, group: int) -> float:
 
 
 def ring_latency_s(links: Links, group: int) -> float:
-    """NCCL's latency of one ring all-reduce among `group` GPUs (its bytes aside)."""
-    if group <= 1:
-        return 0.0
-    return NCCL_BASE_LATENCY_S + 2 * (group - 1) * NCCL_HOP_LATENCY_S[links.fabric(group)]
+    """NCCL's latency of one ring all-reduce of gradient-sized buffers (Simple protocol) among
+    `group` GPUs, its bytes aside (core.links)."""
+    return links.collective_latency_s(group, "simple")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The comparison table: every instance type × every precision, for both modes, as a
 pandas DataFrame. Estimates that differ only by price are computed once (same GPU and
 instance size, so the same layout and the same number of instances) and priced per instance
-through core.pricing; `cheapest` marks the one row per mode that `cheapest_first` ranks first."""
+through core.pricing; `cheapest` marks the one row per mode that `cheapest_first` ranks first at
+the plan's price kind (on-demand, spot or 1-year reserved; the frame's attrs say which)."""
 from __future__ import annotations
 
 import math
@@ -20,6 +21,7 @@ from gpuplanner.core.pricing import (
     daily_bill,
     hourly_usd,
     instance_hardware,
+    reserved_cost_usd,
     usd_per_million_tokens,
 )
 from gpuplanner.core.units import GIB, SECONDS_PER_DAY
@@ -27,10 +29,12 @@ from gpuplanner.core.units import GIB, SECONDS_PER_DAY
 COLUMNS = [
     "mode", "precision", "cloud", "instance_type", "gpu", "gpus_per_instance", "fits", "meets_slo", "cheapest",
     "gpus", "instances", "layout", "memory_per_gpu_gib", "price_usd_per_hour", "spot_price_usd_per_hour",
-    "training_days", "training_cost_usd", "training_spot_cost_usd", "usd_per_million_tokens",
+    "training_days", "training_cost_usd", "training_spot_cost_usd", "training_reserved_cost_usd", "usd_per_million_tokens",
     "usd_per_million_tokens_at_capacity", "tokens_per_s_per_user", "tokens_per_s_total", "replicas",
-    "serving_gpus", "replica_price_usd_per_hour", "fleet_utilization", "monthly_cost_usd", "reason",
+    "serving_gpus", "replica_price_usd_per_hour", "fleet_utilization", "monthly_cost_usd", "spot_monthly_cost_usd",
+    "reserved_monthly_cost_usd", "reason",
 ]
+PRICE_KIND_ATTR = "price_kind"  # DataFrame.attrs key: the price kind `cheapest` ranked by
 
 
 def sweep(inputs: PlanInputs, catalogs: Catalogs, modes=("train", "infer"), precisions=None,
@@ -48,10 +52,12 @@ def sweep(inputs: PlanInputs, catalogs: Catalogs, modes=("train", "infer"), prec
             shared: dict = {}
             for inst in catalogs.instances.values():
                 rows.append(_row(block, catalogs, mode, precision, inst, shared))
-        ranked = cheapest_first(rows, mode)
+        ranked = cheapest_first(rows, mode, inputs.price_kind)
         if ranked:
             rows[ranked[0]]["cheapest"] = True
-    return pd.DataFrame(rows, columns=COLUMNS)
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame.attrs[PRICE_KIND_ATTR] = inputs.price_kind
+    return frame
 
 
 @dataclass(frozen=True)
@@ -120,7 +126,8 @@ def _row(block, catalogs, mode, precision, inst, shared) -> dict:
     if mode == "train" and r.fits:
         hours = r.training_time_s / 3600
         row.update(training_days=r.training_time_s / SECONDS_PER_DAY, training_cost_usd=hourly_usd(r.gpus, hw) * hours,
-                   training_spot_cost_usd=hourly_usd(r.gpus, hw, spot=True) * hours)
+                   training_spot_cost_usd=hourly_usd(r.gpus, hw, spot=True) * hours,
+                   training_reserved_cost_usd=reserved_cost_usd(r.gpus, hw, hours))
     elif mode == "infer" and r.fits and r.replicas:
         bill = daily_bill(r.replicas_by_hour, r.gpus, hw)  # the plan's replicas, hour by hour
         fleet, tokens, load = bill.peak, block.inputs.output_tokens, block.mean_rps
@@ -131,6 +138,7 @@ def _row(block, catalogs, mode, precision, inst, shared) -> dict:
             tokens_per_s_per_user=r.decode_tokens_per_s_per_user, tokens_per_s_total=r.decode_tokens_per_s_total,
             replicas=r.replicas, serving_gpus=r.serving_gpus,
             replica_price_usd_per_hour=fleet.replica_price_usd_per_hour, fleet_utilization=r.fleet_utilization,
-            monthly_cost_usd=bill.monthly_cost_usd,
+            monthly_cost_usd=bill.monthly_cost_usd, spot_monthly_cost_usd=bill.spot_monthly_cost_usd,
+            reserved_monthly_cost_usd=bill.reserved_monthly_cost_usd,
         )
     return row

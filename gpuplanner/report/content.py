@@ -16,8 +16,9 @@ from gpuplanner.core import fields
 from gpuplanner.core.accuracy import band_text, headline_bands
 from gpuplanner.core.frontier import FRONTIER_ATTR
 from gpuplanner.core.option_texts import option_rows
-from gpuplanner.core.pricing import cheapest_first
+from gpuplanner.core.pricing import cheapest_first, cost_key
 from gpuplanner.core.result import BREAKDOWN_KEYS
+from gpuplanner.core.sweep import PRICE_KIND_ATTR
 from gpuplanner.core.units import GIB, MEMORY_UNITS, SECONDS_PER_DAY, fmt_duration, fmt_memory, fmt_usd
 
 COMPONENT_LABELS = {
@@ -60,6 +61,10 @@ CANDIDATE_COLUMNS = {
               Column("tok/s", "tokens_per_s_total", _whole),
               Column("$/1M tok", "usd_per_million_tokens", fmt_usd), Column("$/month", "monthly_cost_usd", fmt_usd)),
 }
+
+
+PRICE_KIND_HEADERS = {"training_reserved_cost_usd": "Reserved cost", "spot_monthly_cost_usd": "Spot $/month",
+                      "reserved_monthly_cost_usd": "Reserved $/month"}  # a ranking cost the columns lack
 
 
 def is_training(result) -> bool:
@@ -162,14 +167,19 @@ def component_rows(result) -> list[tuple[str, str, float]]:
 
 
 def best_candidates(table: pd.DataFrame, mode: str, count: int = TOP_CANDIDATES) -> pd.DataFrame:
-    """The cheapest feasible rows of the comparison table for this mode, by the core's one rule."""
-    return table.iloc[cheapest_first(table.to_dict("records"), mode)[:count]]
+    """The cheapest feasible rows of the comparison table for this mode, by the core's one rule
+    at the table's price kind."""
+    kind = table.attrs.get(PRICE_KIND_ATTR, "on_demand")
+    return table.iloc[cheapest_first(table.to_dict("records"), mode, kind)[:count]]
 
 
 def candidate_cells(result, table: pd.DataFrame, unit: str = "GiB") -> tuple[list[str], list[list[str]], list[bool]]:
     """Headers, formatted cells and which row is this plan, for the best-candidates table (the
-    sweep's memory column is in GiB; it is written in `unit`)."""
+    sweep's memory column is in GiB; it is written in `unit`), with the cost they are ranked by."""
     columns = CANDIDATE_COLUMNS[result.mode]
+    ranked_by = cost_key(result.mode, table.attrs.get(PRICE_KIND_ATTR, "on_demand"))
+    if ranked_by not in {c.key for c in columns}:
+        columns += (Column(PRICE_KIND_HEADERS[ranked_by], ranked_by, fmt_usd),)
     best = best_candidates(table, result.mode)
     scale = {"memory_per_gpu_gib": GIB / MEMORY_UNITS[unit]}
     cells = [[c.fmt(row[c.key] * scale[c.key] if c.key in scale else row[c.key]) for c in columns]

@@ -2,7 +2,7 @@
 menus, toolbar, title and status bar.
 
 Each feature keeps its own logic: the PlannerState (ui/plan/state.py) recomputes after a
-pause; the Document (ui/plan/document.py) keeps the file life cycle; InputSources
+pause, on a worker thread; the Document (ui/plan/document.py) keeps the file life cycle; InputSources
 (ui/plan/sources.py) loads models and catalogs; the Exporter (ui/plan/export.py) writes
 reports; the CompareState (ui/compare/state.py) runs the sweep on a worker thread, only while
 its tab is showing; BenchControl (ui/bench/control.py) drives the benchmark. Everything the
@@ -106,6 +106,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setAcceptDrops(True)
 
         self.state.result_changed.connect(self._show_state)
+        self.state.stale_changed.connect(self._show_stale)
+        self.state.outcomes_ready.connect(self.plan_tab.summary.set_outcomes)
         self.form.changed.connect(self.state.request)
         self.document = Document(self.state, self, settings, self.errors)
         self.document.changed.connect(self._update_title)
@@ -121,7 +123,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._show_as_of()
         self.state.recompute()
         QtCore.QTimer.singleShot(BANDS_AFTER_MS, self, lambda: shared_ledger().when_ready(
-            self.plan_tab.summary.set_outcomes))  # on a pool thread; the cards get their bands when done
+            self.state.set_outcomes))  # on a pool thread; the cards get their bands when done
         if settings.memory_unit() != "GiB":
             self.set_memory_unit(settings.memory_unit())
 
@@ -212,6 +214,14 @@ class MainWindow(QtWidgets.QMainWindow):
             self.statusBar().showMessage(f"recomputed in {state.recompute_ms:.1f} ms")
         self._update_title()
 
+    def _show_stale(self, stale: bool) -> None:
+        """Grey the answer on show while the one for the edited inputs is computing, and say so."""
+        self.plan_tab.set_stale(stale)
+        if stale:
+            self.statusBar().showMessage("computing the plan for the new inputs; the greyed figures are the previous plan's")
+        else:
+            self.statusBar().clearMessage()  # the answer (or the field to fix) follows at once
+
     def _estimate_failed(self, error: Exception) -> None:
         """Show that no answer matches the form (the stale one is dropped); the edits stay saveable."""
         self.plan_tab.set_error(f"This plan cannot be computed ({type(error).__name__}: {error}). "
@@ -267,7 +277,6 @@ class MainWindow(QtWidgets.QMainWindow):
         if catalogs is not None and catalogs is not self.state.catalogs:
             self.sources.set_catalogs(catalogs)
         self.form.set_inputs(inputs)
-        self.state.recompute_timer.stop()
         self.state.recompute()
 
     def restore_session(self) -> None:
@@ -345,7 +354,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self.document.maybe_save():
             event.ignore()
             return
-        self.state.recompute_timer.stop()
+        self.state.stop()
         self.compare.stop()
         if self.live_panel is not None:
             self.live_panel.stop()

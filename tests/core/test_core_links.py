@@ -79,3 +79,14 @@ def test_plan_files_hold_the_measurement_only_when_the_plan_uses_it():
     doc["inputs"]["interconnect"]["measured"]["nodes"] = 0
     with pytest.raises(PlanFileError, match="nodes"):
         plan_from_dict(doc)
+
+
+def test_a_collectives_latency_is_a_hop_per_step_over_the_fabric_it_crosses():
+    links = links_for(H100, None, 8)
+    assert links.collective_latency_s(1) == 0
+    # an all-reduce rings 2(n − 1) steps, an all-to-all sends to n − 1 peers, a hand-off once
+    assert links.collective_latency_s(8, "ll") > links.collective_latency_s(8, "ll", "all_to_all") > \
+        links.collective_latency_s(8, "ll", "send") > 0
+    assert links.collective_latency_s(16, "ll", "all_to_all") > 2 * links.collective_latency_s(8, "ll", "all_to_all")
+    # small buffers (LL protocol) pay less per hop than large ones (Simple)
+    assert links.collective_latency_s(8, "ll") < links.collective_latency_s(8, "simple")

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpuplanner.core import CatalogError, load_catalogs
+from gpuplanner.core.memory import kv_bytes_per_sequence
 from gpuplanner.core.model import sizes, synthesize
 from gpuplanner.core.model_readers import from_hf_config, load_config_json, load_model_folder
 from gpuplanner.core.resource_files import resource_path
@@ -423,3 +424,29 @@ def test_a_row_agreeing_with_its_family_and_spreadsheet_numbers_are_read(tmp_pat
                          num_hidden_layers="24.0")
     arch = CATALOGS.with_user_file(path).models["my-gpt2"]
     assert arch.n_layers == 24 and sizes(arch).total > EXACT_TOTAL["gpt2"]
+
+
+@pytest.mark.parametrize("model_id", ["llama-3.1-8b", "deepseek-v3", "gpt2"])
+def test_a_token_multiplies_its_active_weights_but_only_indexes_the_embedding(model_id):
+    arch = CATALOGS.models[model_id]
+    s = sizes(arch)
+    head_matrix = arch.vocab * arch.hidden  # the output head multiplies it, tied or not
+    assert s.matmul_active == s.active - s.embed + (head_matrix if arch.tied_embeddings else 0)
+    assert s.matmul_active < s.active  # an untied table, or learned positions, are lookups
+
+
+@pytest.mark.parametrize("model_id,tp,copies", [
+    ("llama-3.1-8b", 1, 1), ("llama-3.1-8b", 8, 1), ("llama-3.1-8b", 16, 2), ("deepseek-v3", 8, 8)])
+def test_tensor_ranks_hold_one_copy_of_split_heads_and_each_its_own_latent(model_id, tp, copies):
+    arch = CATALOGS.models[model_id]
+    assert arch.kv_copies(tp) == copies
+    assert kv_bytes_per_sequence(arch, 1000, "bf16", tp, 1) * tp == \
+        pytest.approx(kv_bytes_per_sequence(arch, 1000, "bf16", 1, 1) * copies)
+
+
+def test_absorbed_mla_decode_attends_over_the_latent():
+    ds, llama = CATALOGS.models["deepseek-v3"], CATALOGS.models["llama-3.1-8b"]
+    r, rope, a = ds.kv_lora_rank, ds.qk_rope_head_dim, ds.n_heads
+    assert ds.attention_flops_per_pair(absorbed=True) == 2 * a * (r + rope) + 2 * a * r
+    assert ds.attention_flops_per_pair() == 2 * a * (ds.qk_nope_head_dim + rope) + 2 * a * ds.v_head_dim
+    assert llama.attention_flops_per_pair(absorbed=True) == llama.attention_flops_per_pair() == 4 * llama.attn_width

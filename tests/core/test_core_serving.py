@@ -9,6 +9,7 @@ import pytest
 from gpuplanner.core import PlanInputs, estimate, load_catalogs
 from gpuplanner.core.estimate import serving_model
 from gpuplanner.core.links import links_for
+from gpuplanner.core.model import sizes
 from gpuplanner.core.serving import CHUNK_TOKENS, EFFICIENCY, SEARCH_TOLERANCE, Load, Replica, ServingModel
 
 CATALOGS = load_catalogs()
@@ -42,6 +43,40 @@ def test_tensor_parallel_traffic_costs_more_over_the_network_than_over_nvlink():
     across = replica(tp=8, gpus_per_instance=4, network=400e9 / 8)
     assert replica(tp=1).comm_s(64) == 0
     assert 0 < inside.comm_s(64) < across.comm_s(64)
+
+
+def test_gemms_and_decode_attention_are_two_rooflines_in_turn():
+    """At a batch whose GEMMs are compute-bound, the KV read still adds its own time: the
+    attention kernels run after the GEMMs, not under them."""
+    r = replica(step_s=0.0)
+    b, context = 2048, 4000
+    gemm_s = b * 2.0 * sizes(LLAMA8).matmul_active / (H100.peak("bf16") * 0.7)
+    kv_s = b * context * 131072.0 / (3350e9 * 0.7)
+    assert gemm_s > 16e9 / (3350e9 * 0.7)  # compute-bound GEMMs
+    assert r.step(b, 0, context) == pytest.approx(gemm_s + kv_s)
+
+
+def test_every_tensor_rank_reads_the_whole_mla_latent():
+    """Heads split over tensor ranks split the KV read; MLA's latent is read whole by each rank."""
+    ds = CATALOGS.models["deepseek-v3"]
+
+    def kv_time(arch, tp):
+        r = Replica(arch, H100, tp, 1, 1, dense_weight_bytes=0.0, expert_weight_bytes=0.0, kv_bytes_per_token=1e5,
+                    peak_flops=1e30, mbu=0.7, compute_efficiency=0.7, step_s=0.0,
+                    links=links_for(H100, None, 8))
+        return r.step(64, 0, 1000) - r.comm_s(64)
+    assert kv_time(LLAMA8, 8) == pytest.approx(kv_time(LLAMA8, 1) / 8)
+    assert kv_time(ds, 8) == pytest.approx(kv_time(ds, 1))
+
+
+def test_a_collective_costs_nccls_latency_for_small_buffers():
+    r = replica(tp=2)
+    assert r.comm_s(0) == pytest.approx(2 * LLAMA8.n_layers * r.links.collective_latency_s(2, "ll"))
+    ds = CATALOGS.models["deepseek-v3"]
+    wide = Replica(ds, H100, 1, 1, 16, dense_weight_bytes=1e9, expert_weight_bytes=1e9, kv_bytes_per_token=1e5,
+                   peak_flops=1e15, mbu=0.7, compute_efficiency=0.7, step_s=0.0, links=links_for(H100, None, 8))
+    # dispatch and combine per MoE layer, each a send to every other GPU of the group
+    assert wide.comm_s(0) == pytest.approx(2 * ds.moe_layers * wide.links.collective_latency_s(16, "ll", "all_to_all"))
 
 
 def model(**load):

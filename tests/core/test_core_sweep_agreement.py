@@ -2,11 +2,13 @@
 row equals what a cold estimate (nothing remembered, core.memo) gives for that row's inputs,
 also after the sweep has remembered searches for other inputs (memo keys must tell them apart)."""
 import math
+from dataclasses import replace
 
 import pytest
 
 from gpuplanner.core import PlanInputs, estimate, load_catalogs
 from gpuplanner.core.memo import forget
+from gpuplanner.core.pricing import cost_key
 from gpuplanner.core.sweep import sweep
 from gpuplanner.core.units import GIB, SECONDS_PER_DAY
 
@@ -31,14 +33,15 @@ def _expected(r, mode: str) -> dict:
                spot_price_usd_per_hour=r.spot_price_usd_per_hour)
     if mode == "train":
         out.update(training_days=r.training_time_s / SECONDS_PER_DAY, training_cost_usd=r.cost_usd,
-                   training_spot_cost_usd=r.spot_cost_usd)
+                   training_spot_cost_usd=r.spot_cost_usd, training_reserved_cost_usd=r.reserved_cost_usd)
     elif r.replicas:
         out.update(usd_per_million_tokens=r.usd_per_million_tokens,
                    usd_per_million_tokens_at_capacity=r.usd_per_million_tokens_at_capacity,
                    tokens_per_s_per_user=r.decode_tokens_per_s_per_user,
                    tokens_per_s_total=r.decode_tokens_per_s_total, replicas=r.replicas,
                    serving_gpus=r.serving_gpus, replica_price_usd_per_hour=r.replica_price_usd_per_hour,
-                   fleet_utilization=r.fleet_utilization, monthly_cost_usd=r.monthly_cost_usd)
+                   fleet_utilization=r.fleet_utilization, monthly_cost_usd=r.monthly_cost_usd,
+                   spot_monthly_cost_usd=r.spot_monthly_cost_usd, reserved_monthly_cost_usd=r.reserved_monthly_cost_usd)
     return out
 
 
@@ -74,3 +77,26 @@ def test_a_sweep_after_other_inputs_reuses_nothing_it_should_not():
     assert _check_rows(other, ("infer",), ("bf16",)) > 10
     sweep(base, CATALOGS, modes=("train",), precisions=("bf16",))
     assert _check_rows(base.with_(max_training_days=20.0, training_tokens=1e11), ("train",), ("bf16",)) > 10
+
+
+@pytest.mark.parametrize("kind", ["spot", "reserved_1y"])
+def test_cheapest_follows_the_price_kind_the_plan_headlines(kind):
+    """With spot (or reserved) prices chosen, `cheapest` is the row with the lowest cost at that
+    price among the rows that have one, in each mode; the frame says which price it ranked by."""
+    catalogs = CATALOGS
+    if kind == "reserved_1y":  # the bundled catalog has no reserved prices: every 3rd instance gets one
+        instances = dict(catalogs.instances)
+        for name in list(instances)[::3]:
+            instances[name] = replace(instances[name],
+                                      reserved_1y_price_usd_per_hour=0.6 * instances[name].price_usd_per_hour)
+        catalogs = replace(catalogs, instances=instances)
+    inputs = PlanInputs(model="llama-3.1-8b", training_tokens=1e11, requests_per_s=2.0, price_kind=kind)
+    table = sweep(inputs, catalogs, precisions=("bf16",))
+    assert table.attrs["price_kind"] == kind
+    for mode in ("train", "infer"):
+        at_kind = cost_key(mode, kind)
+        rows = table[(table["mode"] == mode) & table["fits"] & table["meets_slo"] & table[at_kind].notna()]
+        assert len(rows) > 3
+        cheapest = table[(table["mode"] == mode) & table["cheapest"]]
+        assert len(cheapest) == 1
+        assert cheapest[at_kind].iloc[0] == rows[at_kind].min()

@@ -72,13 +72,16 @@ def make_window(qtbot, catalogs, settings, dialogs):
                             kwargs.get("dialogs", dialogs), services or Services())
         qtbot.addWidget(window)
         window.resize(1280, 800)
+        assert window.state.wait()  # the first answer, computed on the worker
         return window
 
     return make
 
 
 def settle(qtbot, window: MainWindow) -> None:
-    """Wait for the debounced recompute that the last edit started."""
+    """Wait for the debounced recompute that the last edit started, and for its answer (computed
+    on the worker) to be shown."""
     if window.state.recompute_timer.isActive():
         with qtbot.waitSignal(window.state.recompute_timer.timeout, timeout=2000):
             pass
+    assert window.state.wait()

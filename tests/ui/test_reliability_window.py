@@ -57,6 +57,7 @@ def test_a_failing_estimate_is_shown_once_and_the_stale_answer_dropped(make_wind
     assert [t for t, _ in dialogs.errors] == ["Unexpected error"]
     assert "Computing the plan failed: OverflowError" in dialogs.errors[0][1]
     window.state.recompute()  # the same failure again: no second dialog
+    assert window.state.wait()
     assert len(dialogs.errors) == 1
 
 

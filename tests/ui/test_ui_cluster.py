@@ -206,6 +206,7 @@ def test_the_window_hands_its_current_plan_to_the_cluster_view(make_window) -> N
     before = window.state.result.memory_per_gpu_bytes
     window.form.set_inputs(PlanInputs(model="llama-3.1-70b"))
     window.state.recompute()
+    assert window.state.wait()
     after = window.state.result.memory_per_gpu_bytes
     assert after != before
     assert cluster_panel.curves.plan_line.value() == pytest.approx(after / 2**30)

@@ -8,6 +8,7 @@ import pytest
 from PySide6 import QtCore
 
 from gpuplanner.core import PlanInputs, estimate
+from gpuplanner.core.pricing import cost_key
 from gpuplanner.core.sweep import COLUMNS, sweep
 from gpuplanner.report import write_csv
 from gpuplanner.report.content import candidate_cells
@@ -95,10 +96,12 @@ def test_serving_chart_draws_one_curve_per_selected_candidate(make_window, qtbot
     assert len(x) > 1 and (y > 0).all()
 
 
-def test_window_pdf_and_csv_agree_on_the_cheapest_row(qtbot, catalogs, tmp_path):
+@pytest.mark.parametrize("kind", ["on_demand", "spot"])
+def test_window_pdf_and_csv_agree_on_the_cheapest_row(qtbot, catalogs, tmp_path, kind):
     """Issue 9: the Compare highlight, the PDF's first best candidate and the CSV's `cheapest`
-    column name the same row, per mode (the window once ranked by $/1M tokens, the PDF by $/month)."""
-    inputs = PlanInputs(model="llama-3.1-70b", mode="infer", instance="p5.48xlarge")
+    column name the same row, per mode (the window once ranked by $/1M tokens, the PDF by $/month),
+    at the price the plan headlines (spot: spot costs, shown beside the on-demand ones)."""
+    inputs = PlanInputs(model="llama-3.1-70b", mode="infer", instance="p5.48xlarge", price_kind=kind)
     table = sweep(inputs, catalogs)
     tab = CompareTab()
     qtbot.addWidget(tab)
@@ -112,9 +115,12 @@ def test_window_pdf_and_csv_agree_on_the_cheapest_row(qtbot, catalogs, tmp_path)
         picked = {(r["instance_type"], r["precision"]) for r in (window_row, csv_row)}
         assert picked == {(cells[0][0], cells[0][2])}
         # the rule itself: no feasible row of the mode bills less
-        feasible = table[(table["mode"] == mode) & table["fits"] & table["meets_slo"]]
-        cost = "monthly_cost_usd" if mode == "infer" else "training_cost_usd"
+        cost = cost_key(mode, kind)
+        feasible = table[(table["mode"] == mode) & table["fits"] & table["meets_slo"] & table[cost].notna()]
         assert csv_row[cost] == pytest.approx(feasible[cost].min())
+        assert not tab.view.isColumnHidden(COLUMN_INDEX[cost]) and not tab.view.isColumnHidden(
+            COLUMN_INDEX[cost_key(mode)])  # the ranking cost beside the on-demand one
+        assert tab.view.isColumnHidden(COLUMN_INDEX[cost_key(mode, "reserved_1y")])
 
 
 def test_sweep_marks_exactly_one_cheapest_row_per_mode(catalogs):

@@ -127,6 +127,7 @@ def test_a_plan_on_this_machine_reopens_with_its_measured_gpu(make_window, tmp_p
     (here: a new window) that never ran the benchmark."""
     window = make_window()
     window.use_machine_gpu(_measured_gpu())
+    assert window.state.wait()
     assert window.state.result.gpu_name == "This machine"
     dialogs.paths.append(str(tmp_path / "mine"))
     assert window.document.save_as()
@@ -135,7 +136,7 @@ def test_a_plan_on_this_machine_reopens_with_its_measured_gpu(make_window, tmp_p
 
     fresh = make_window()
     assert "This machine" not in fresh.state.catalogs.gpus
-    assert fresh.document.open_plan(str(path))
+    assert fresh.document.open_plan(str(path)) and fresh.state.wait()
     assert fresh.state.result is not None and fresh.state.result.gpu_name == "This machine"
     assert fresh.state.catalogs.gpus["This machine"].as_of == "2026-11-21"
     assert fresh.form.gpu_combo.currentData() == "This machine"
@@ -144,6 +145,7 @@ def test_a_plan_on_this_machine_reopens_with_its_measured_gpu(make_window, tmp_p
 
     restored = make_window()  # the last plan comes back at start with its GPU too
     restored.restore_session()
+    assert restored.state.wait()
     assert restored.document.path == path and restored.state.result.gpu_name == "This machine" and not restored.document.is_dirty()
 
 
@@ -166,7 +168,7 @@ def test_opening_a_plan_does_not_mark_it_modified(make_window, tmp_path, inputs)
 
     save_plan(tmp_path / "p.gpuplan", inputs)
     window = make_window()
-    assert window.document.open_plan(str(tmp_path / "p.gpuplan"))
+    assert window.document.open_plan(str(tmp_path / "p.gpuplan")) and window.state.wait()
     assert not window.document.is_dirty() and window.windowTitle().startswith("p.gpuplan — ")  # no '*'
 
 

@@ -40,6 +40,7 @@ def test_a_typed_hub_id_is_fetched_and_planned(make_window, qtbot, hub_env):
     type_model(qtbot, window, "llama-3.1-70b")
     assert not form.model_note.isVisibleTo(window)
     window.show_plan(PlanInputs(model=arch), None)  # as a saved plan reopens it, offline
+    assert window.state.wait()
     assert form.model_combo.currentText() == f"{TINYLLAMA} (Hub)"
     assert form.model_note.text() == f"{TINYLLAMA} @ {arch.hf_revision[:12]} (read from the Hugging Face Hub)"
     assert window.state.result.params_total == TINYLLAMA_PARAMS

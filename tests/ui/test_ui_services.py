@@ -70,6 +70,7 @@ def test_catalog_dialog_and_user_catalog(make_window, qtbot, tmp_path, catalogs)
     assert "2026-01 negotiated" in window.as_of_label.text()
     window.form.instance_combo.setCurrentText("big-box")
     window.state.recompute()
+    assert window.state.wait()
     assert window.state.result.instance_type == "big-box"
     dialog.close()
 
@@ -166,6 +167,7 @@ def test_use_for_planning_plans_on_this_machine(make_window):
     window = make_window(Services(bench_runner=runner, start_benchmark=lambda r: None))
     runner.finished.emit(True)
     window.bench.results.plan_button.click()
+    assert window.state.wait()
     assert window.state.result.gpu_name == "This machine" and window.state.result.instance_type == ""
     assert "This machine" in window.state.catalogs.gpus
     assert any("measured throughput" in w for w in window.state.result.warnings)
@@ -266,6 +268,7 @@ def test_a_measured_gpu_is_not_called_a_datasheet_figure(make_window):
     window = make_window(Services(bench_runner=runner, start_benchmark=lambda r: None))
     runner.finished.emit(True)
     window.bench.results.plan_button.click()
+    assert window.state.wait()
     window.plan_tab.explain_link("")  # the assumptions, as the Explain area shows them
     text = window.plan_tab.explain.toPlainText()
     peak = next(a for a in window.state.result.assumptions if a.name == "peak FLOP/s")

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6 import QtCore, QtGui
 
-from gpuplanner.core.pricing import cheapest_first
+from gpuplanner.core.pricing import COST_KEYS, cheapest_first
+from gpuplanner.core.sweep import PRICE_KIND_ATTR
 from gpuplanner.core.units import fmt_usd
 from gpuplanner.ui.plan.formatting import fmt_int
 from gpuplanner.ui.tables import column_header
@@ -24,7 +25,7 @@ if TYPE_CHECKING:  # pandas loads with the first comparison, not at start-up
 SORT_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = QtCore.Qt.ItemDataRole.UserRole + 2  # the source row's dict
 MODE_NAMES = {"train": "training", "infer": "serving"}
-RANK_KEYS = ("mode", "fits", "meets_slo", "training_cost_usd", "monthly_cost_usd", "gpus", "serving_gpus",
+RANK_KEYS = ("mode", "fits", "meets_slo", *COST_KEYS.values(), "gpus", "serving_gpus",
              "training_days")  # what core.pricing's cheapest-first rule reads of a row
 HIGHLIGHT = QtGui.QColor(76, 175, 80, 90)
 
@@ -57,10 +58,16 @@ COLUMNS = (
     Column("Spot $/h", "spot_price_usd_per_hour", _money),
     Column("Days", "training_days", _days, "training time in days"),
     Column("Training $", "training_cost_usd", _money, "on-demand cost of the whole training run"),
+    Column("Spot training $", "training_spot_cost_usd", _money, "the run at spot prices, without interruptions"),
+    Column("Reserved training $", "training_reserved_cost_usd", _money,
+           "the run on 1-year reserved capacity: the commitment bills a whole year"),
     Column("$/1M tok", "usd_per_million_tokens", _money,
            "the monthly bill over the output tokens served per month at the request rate, per million"),
     Column("$/month", "monthly_cost_usd", _money,
            "whole instances that carry the request rate within the per-user speed floor × 730 h"),
+    Column("Spot $/month", "spot_monthly_cost_usd", _money, "the same instances at spot prices × 730 h"),
+    Column("Reserved $/month", "reserved_monthly_cost_usd", _money,
+           "the busiest hour's instances on 1-year reserved capacity, all month"),
     Column("Fits / reason", "reason", tip="why a configuration does not fit"),
 )
 COLUMN_INDEX = {c.key: i for i, c in enumerate(COLUMNS)}
@@ -107,11 +114,13 @@ class SweepTableModel(QtCore.QAbstractTableModel):
         self.cheapest: set[int] = set()
         self.filters: tuple[str, str, bool] = ("", "", False)
         self.mask: list[bool] = []  # per table row: passes the filters
+        self.price_kind = "on_demand"  # the price `cheapest` ranks by: the sweep's (PlanInputs.price_kind)
 
     def set_table(self, table: pd.DataFrame) -> None:
         """Show `table`, in the last sort order and through the last filters (one reset: the
         proxy filters each row once)."""
         self.beginResetModel()
+        self.price_kind = table.attrs.get(PRICE_KIND_ATTR, "on_demand")
         self._table = table.reset_index(drop=True)
         self._columns = {key: self._table[key].tolist() for key in self._table.columns}
         self._records = {}
@@ -131,8 +140,8 @@ class SweepTableModel(QtCore.QAbstractTableModel):
         return row
 
     def cheapest_first(self, positions: list[int]) -> dict[str, list[int]]:
-        """Per mode, the `positions` (rows shown) of feasible rows, cheapest first, by the core's
-        one rule (the sweep's `cheapest` column when every row is shown). It reads small rows of
+        """Per mode, the `positions` (rows shown) of feasible rows, cheapest first at the sweep's
+        price kind, by the core's one rule (the sweep's `cheapest` column when every row is shown). It reads small rows of
         the keys that rule needs, not whole records."""
         columns = {key: self._columns[key] for key in RANK_KEYS if key in self._columns}
         if "meets_slo" in columns:  # rows the rule would drop anyway are not built (a rule-free prefilter)
@@ -140,7 +149,7 @@ class SweepTableModel(QtCore.QAbstractTableModel):
             kept = (np.asarray(columns["fits"], dtype=bool) & np.asarray(columns["meets_slo"], dtype=bool))[order]
             positions = [i for i in positions if kept[i]] if len(positions) else positions
         ranking = [{key: values[self.order[i]] for key, values in columns.items()} for i in positions]
-        return {mode: [positions[i] for i in cheapest_first(ranking, mode)] for mode in MODE_NAMES}
+        return {mode: [positions[i] for i in cheapest_first(ranking, mode, self.price_kind)] for mode in MODE_NAMES}
 
     def set_filters(self, cloud: str, mode: str, fits_only: bool) -> None:
         """Keep the rows of `cloud` and `mode` ('' = any) that fit (if `fits_only`): one

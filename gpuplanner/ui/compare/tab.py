@@ -18,7 +18,7 @@ from PySide6 import QtCore, QtWidgets
 
 from gpuplanner.core.frontier import FRONTIER_ATTR
 from gpuplanner.core.inputs import MODES
-from gpuplanner.core.pricing import COST_KEY
+from gpuplanner.core.pricing import COST_KEYS, cost_key
 
 if TYPE_CHECKING:  # pandas loads with the first comparison, not at start-up
     import pandas as pd
@@ -36,8 +36,10 @@ from gpuplanner.ui.theme import ThemedPlot
 
 MAX_DEFAULT_CANDIDATES = 5
 CELL_PADDING_PX = 16  # around a cell's text, beyond what the style draws
-MODE_ONLY_COLUMNS = {"mode": "", "training_days": "train", "training_cost_usd": "train",
-                     "usd_per_million_tokens": "infer", "monthly_cost_usd": "infer"}  # hidden for the other mode
+MODE_ONLY_COLUMNS = {"mode": "", "training_days": "train", "usd_per_million_tokens": "infer"} | {
+    key: mode for (mode, _), key in COST_KEYS.items()}  # hidden for the other mode
+# the spot and reserved costs show when the plan headlines that price (on-demand always shows)
+PRICE_KIND_COLUMNS = {key: kind for (_, kind), key in COST_KEYS.items() if kind != "on_demand"}
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7")
 
 
@@ -216,9 +218,13 @@ class CompareTab(QtWidgets.QWidget):
             for cloud in clouds:
                 self.cloud_filter.addItem(cloud, cloud)
             self.cloud_filter.setCurrentIndex(max(0, self.cloud_filter.findData(current)))
+        kind = self.model.price_kind
         self.model.set_table(table)
         self.frontier_chart.show_frontier(table.attrs.get(FRONTIER_ATTR))
         self._filters_changed()
+        mode = self.mode_filter.currentData()
+        if mode and self.model.price_kind != kind:  # a new headline price: rank the rows shown by it
+            self.sort_by(cost_key(mode, self.model.price_kind))
 
     def _frontier_shown(self) -> None:
         """The frontier is a serving chart: hidden while only training rows are shown."""
@@ -236,7 +242,7 @@ class CompareTab(QtWidgets.QWidget):
     def set_mode(self, mode: str) -> None:
         """Show `mode`'s rows, cheapest first."""
         self.mode_filter.setCurrentIndex(self.mode_filter.findData(mode))
-        self.sort_by(COST_KEY[mode])
+        self.sort_by(cost_key(mode, self.model.price_kind))
 
     def _follow_plan_mode(self, mode: str) -> None:
         with QtCore.QSignalBlocker(self):  # the state already asks for this mode's sweep
@@ -248,8 +254,9 @@ class CompareTab(QtWidgets.QWidget):
     def _filters_changed(self) -> None:
         mode = self.mode_filter.currentData() or ""
         for key, column in COLUMN_INDEX.items():
-            only = MODE_ONLY_COLUMNS.get(key)
-            self.view.setColumnHidden(column, bool(mode) and only is not None and only != mode)
+            only, kind = MODE_ONLY_COLUMNS.get(key), PRICE_KIND_COLUMNS.get(key, self.model.price_kind)
+            self.view.setColumnHidden(column, (bool(mode) and only is not None and only != mode)
+                                      or kind != self.model.price_kind)
         self.proxy.set_filters(self.cloud_filter.currentData() or "", mode, self.fits_only.isChecked())
         shown = self.proxy.accepted_source_rows()
         self.ranked = self.model.cheapest_first(shown)

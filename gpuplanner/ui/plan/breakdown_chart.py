@@ -2,11 +2,13 @@
 
 One BarGraphItem per component (so each has a legend entry and can be clicked), created once
 and moved on each result; clicking a segment emits `segment_clicked(key)` for the Explain area.
+A legend is built once per set of components (training's, serving's) and swapped in when the
+mode changes: rebuilding one costs tens of milliseconds of the GUI thread.
 """
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from gpuplanner.core.result import BREAKDOWN_KEYS, PlanResult
 from gpuplanner.core.units import MEMORY_UNITS
@@ -19,6 +21,7 @@ COLORS = {
     "overhead": "#9c755f",
 }
 BAR_HEIGHT = 0.6
+GREYED_OPACITY = 0.35
 
 
 class _Segment(pg.BarGraphItem):
@@ -48,18 +51,23 @@ class BreakdownChart(ThemedPlot):
         self.setLabel("bottom", "memory per GPU (GiB)")
         self.setMinimumHeight(150)
         self.setMaximumHeight(230)
-        self.legend = self.addLegend(offset=(5, 5), colCount=4)
+        self.legend = self.addLegend(offset=(5, 5), colCount=4)  # the one shown (empty until a result)
+        self.legends: dict[tuple[str, ...], pg.LegendItem] = {}  # by the components listed
         self.segments = {key: _Segment(key, self._clicked, x0=[0.0], width=[0.0], y=[0.0], height=BAR_HEIGHT,
                                        brush=COLORS[key], pen=pg.mkPen(None)) for key in BREAKDOWN_KEYS}
         for segment in self.segments.values():
             self.addItem(segment)
-        self._legend_keys: list[str] = []
         self.usable_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d32f2f", width=2,
                                                                   style=QtCore.Qt.PenStyle.DashLine),
                                            label="usable {value:.1f} GiB",
                                            labelOpts={"position": 0.9, "color": "#d32f2f"})
         self.addItem(self.usable_line)
         self.setToolTip("Memory of the busiest GPU by component; click a segment to see its formula.")
+
+    def set_greyed(self, greyed: bool) -> None:
+        """Fade the bars, axis and legend while they show an earlier answer (a disabled chart
+        would look the same as an enabled one)."""
+        self.getPlotItem().setOpacity(GREYED_OPACITY if greyed else 1.0)
 
     def set_unit(self, unit: str) -> None:
         """GiB (2^30 bytes) or GB (10^9 bytes); the next show_result uses it."""
@@ -72,15 +80,13 @@ class BreakdownChart(ThemedPlot):
         keystroke would cost more than the estimate itself."""
         rows = breakdown_rows(result, self.unit)
         keys = [key for key, _, _ in rows]
-        if keys != self._legend_keys:
-            self.legend.clear()
-            for key, label, _ in rows:
-                self.legend.addItem(self.segments[key], label)
-            self._legend_keys = keys
+        self._show_legend(rows)
         start = 0.0
         for (key, label, size), (_, legend_label) in zip(rows, self.legend.items, strict=True):
             self.segments[key].setOpts(x0=[start], width=[size])
-            legend_label.setText(f"{label} {size:,.1f}")
+            text = f"{label} {size:,.1f}"
+            if legend_label.text != text:  # each relabel lays the legend out again
+                legend_label.setText(text)
             start += size
         for key, segment in self.segments.items():
             segment.setVisible(key in keys)
@@ -88,6 +94,27 @@ class BreakdownChart(ThemedPlot):
         self.usable_line.setValue(usable)
         self.setXRange(0, max(start, usable) * 1.08, padding=0)
         self.setYRange(-0.5, 1.5, padding=0)
+
+    def _show_legend(self, rows: list) -> None:
+        """Show the legend of these rows' components, built the first time they are shown."""
+        keys = tuple(key for key, _, _ in rows)
+        legend = self.legends.get(keys)
+        if legend is None:
+            legend = self.legends[keys] = pg.LegendItem(offset=(5, 5), colCount=4)
+            legend.setParentItem(self.getPlotItem().vb)
+            for key, label, _ in rows:
+                legend.addItem(self.segments[key], label)
+            legend.setLabelTextColor(self.palette().color(QtGui.QPalette.ColorRole.Text))
+        if legend is not self.legend:
+            self.legend.setVisible(False)
+            legend.setVisible(True)
+            self.legend = self.getPlotItem().legend = legend  # the one the theme restyles
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:
+        super().changeEvent(event)  # restyles the legend shown
+        if event.type() == QtCore.QEvent.Type.PaletteChange and hasattr(self, "legends"):
+            for legend in self.legends.values():
+                legend.setLabelTextColor(self.palette().color(QtGui.QPalette.ColorRole.Text))
 
     def _clicked(self, key: str) -> None:
         self.segment_clicked.emit(key)

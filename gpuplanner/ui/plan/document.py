@@ -123,6 +123,7 @@ class Document(QtCore.QObject):
         return self.save_as() if self.path is None else self._write(self.path)
 
     def save_as(self) -> bool:
+        self.state.flush()  # the name proposed is the model's now (failing that, _write says why)
         suggested = str(self.path) if self.path else f"{self.host.suggested_stem()}{SUFFIX}"
         path = self.dialogs.save_path(self.host, "Save plan", PLAN_FILTER, suggested)
         if not path:
@@ -131,7 +132,9 @@ class Document(QtCore.QObject):
         return self._write(path if path.suffix == SUFFIX else path.with_name(path.name + SUFFIX))
 
     def _write(self, path: Path) -> bool:
-        self.state.recompute()
+        if not self.state.flush():  # an edit still in its debounce is read (and checked) now
+            self.dialogs.error(self.host, "Cannot save plan", "The plan is still being computed; save again in a moment.")
+            return False
         inputs = self.state.inputs
         if inputs is None:
             self.dialogs.error(self.host, "Cannot save plan", "Fix the fields marked in red before saving.")

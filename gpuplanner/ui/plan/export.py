@@ -41,6 +41,9 @@ class Exporter(QtCore.QObject):
             dialogs.error(self.window, "Export unavailable",
                           "This build has no report writer (gpuplanner.report.write_report).")
             return False
+        if not self.state.flush():  # the answer must match the inputs as they are now
+            self.message.emit("the plan is still being computed; export again in a moment", 8000)
+            return False
         if self.state.result is None or self.state.inputs is None:
             dialogs.error(self.window, "Nothing to export", "Fix the fields marked in red first.")
             return False

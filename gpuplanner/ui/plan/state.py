@@ -1,43 +1,98 @@
-"""The planner's state: the catalogs in use, the last valid inputs, the answers for both modes,
-and the one debounced recompute that produces them.
+"""The planner's state: the catalogs in use, the form's last valid inputs, the answers for both
+modes, and the one debounced recompute that produces them — estimated off the GUI thread.
 
-No widget estimates: the form asks for a recompute (``request`` after an edit, ``recompute`` when
-an answer is needed now) and whatever shows an answer listens to the one ``result_changed``
-signal and reads the state. The estimate runs on the GUI thread; it takes well under a
-millisecond.
+No widget estimates: the form asks for a recompute (``request`` after an edit, ``recompute``
+when the inputs changed under it) and whatever shows an answer listens to the one
+``result_changed`` signal and reads the state. The inputs are read on the GUI thread (widgets
+live there); the estimate runs on a worker thread (ui.worker), because a cold estimate after a
+model change takes tens to hundreds of milliseconds. Each request carries a generation: the
+newest request wins, an older answer is dropped on arrival and an older job still queued is
+skipped. Callers that need the answer now (saving, exporting, tests) call ``flush``/``wait``:
+a bounded wait on the GUI thread.
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
 from PySide6 import QtCore
 
+from gpuplanner.core.accuracy import headline_bands
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.estimate import estimate
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.result import PlanResult
+from gpuplanner.ui.worker import Worker
 
 DEBOUNCE_MS = 150
 MODES = ("train", "infer")
+WAIT_S = 10.0  # the longest a save or an export waits for the answer in flight
+
+
+class _Job:
+    """One request: estimate both modes of `inputs` on the worker; `done` is set when it ran.
+    With the evaluated ledger (`outcomes`) it also works out the results' error bands, which the
+    cards then read from core.accuracy's cache instead of computing them on the GUI thread."""
+
+    def __init__(self, inputs: PlanInputs, catalogs: Catalogs, outcomes=None):
+        self.inputs, self.catalogs, self.outcomes = inputs, catalogs, outcomes
+        self.done = threading.Event()
+        # {mode: result or InputError}; an InputError of the chosen mode; or an unexpected failure
+        self.outcome: dict[str, PlanResult | InputError] | Exception | None = None
+        self.ms = 0.0
+
+    def run(self) -> None:
+        started = time.perf_counter()
+        try:
+            self.outcome = {self.inputs.mode: estimate(self.inputs, self.catalogs)}
+            for mode in MODES:
+                if mode != self.inputs.mode:
+                    try:
+                        self.outcome[mode] = estimate(self.inputs.with_(mode=mode), self.catalogs)
+                    except InputError as e:
+                        self.outcome[mode] = e
+            if self.outcomes is not None:
+                for result in self.outcome.values():
+                    if isinstance(result, PlanResult):
+                        headline_bands(result, self.outcomes)
+        except Exception as e:  # InputError of the chosen mode, or a bug: told on the GUI thread
+            self.outcome = e
+        self.ms = (time.perf_counter() - started) * 1e3
+        self.done.set()
 
 
 class PlannerState(QtCore.QObject):
-    """Inputs in, results out; ``error`` says why the last recompute gave no new answer."""
+    """Inputs in, results out; ``error`` says why the last recompute gave no new answer.
+
+    ``inputs`` are the form's as read by the last recompute (None: a field is wrong); ``result``
+    and ``results`` are the newest answer that arrived. While ``stale`` (an edit waits for its
+    debounce or its answer is computing) they belong to earlier inputs.
+    """
 
     result_changed = QtCore.Signal()
+    stale_changed = QtCore.Signal(bool)  # the answer on show is behind the form (True) or caught up
+    outcomes_ready = QtCore.Signal(object)  # the evaluated ledger, the bands of the answer on show worked out
+    _done = QtCore.Signal(object)  # a finished _Job, from the worker to the GUI thread
+    _bands_done = QtCore.Signal(object)  # the ledger, from the worker to the GUI thread
 
     def __init__(self, catalogs: Catalogs, read_inputs: Callable[[], PlanInputs],
                  parent: QtCore.QObject | None = None):
         super().__init__(parent)
         self.catalogs = catalogs
         self._read_inputs = read_inputs  # raises InputError naming the field that is wrong
-        self.inputs: PlanInputs | None = None  # the last valid inputs
+        self.inputs: PlanInputs | None = None  # the form's last valid inputs
         self.result: PlanResult | None = None  # the last good result of the chosen mode
         self.results: dict[str, PlanResult | InputError] = {}  # both modes, for the cards
         self.error: Exception | None = None  # an InputError (a field to fix) or an unexpected failure
-        self.recompute_ms = 0.0
+        self.recompute_ms = 0.0  # the last answer's estimate time on the worker
+        self.outcomes = None  # the evaluated accuracy ledger, once it is there (error bands)
+        self.stale = False
+        self._pending: _Job | None = None  # the newest request, until its answer is shown
+        self.worker = Worker("gpuplanner-plan")
+        self._done.connect(self._deliver, QtCore.Qt.ConnectionType.QueuedConnection)
+        self._bands_done.connect(self.outcomes_ready, QtCore.Qt.ConnectionType.QueuedConnection)
         self.recompute_timer = QtCore.QTimer(self)
         self.recompute_timer.setSingleShot(True)
         self.recompute_timer.setInterval(DEBOUNCE_MS)
@@ -46,37 +101,89 @@ class PlannerState(QtCore.QObject):
     def request(self) -> None:
         """Recompute once the user pauses (every edit restarts the timer)."""
         self.recompute_timer.start()
+        self._set_stale()
 
     def set_catalogs(self, catalogs: Catalogs) -> None:
         self.catalogs = catalogs
 
+    def set_outcomes(self, outcomes) -> None:
+        """The evaluated accuracy ledger: work out the error bands of the answer on show on the
+        worker, then say so through ``outcomes_ready``; every later answer brings its own."""
+        self.outcomes = outcomes
+        shown = [r for r in self.results.values() if isinstance(r, PlanResult)]
+
+        def work() -> None:
+            for result in shown:
+                headline_bands(result, outcomes)
+            self._bands_done.emit(outcomes)
+
+        self.worker.submit(work)
+
     def recompute(self) -> None:
-        """Estimate both modes from the form's inputs, then say so once through ``result_changed``."""
-        started = time.perf_counter()
+        """Read the form now and estimate both modes on the worker; ``result_changed`` says when
+        the answer is in (at once for a field the form cannot read)."""
+        self.recompute_timer.stop()
         try:
             inputs = self._read_inputs()
-            primary = estimate(inputs, self.catalogs)
         except InputError as e:  # the last answer stays on show; there are no valid inputs
+            self._pending = None  # an answer still computing is for older inputs
             self.inputs, self.error = None, e
+            self._set_stale()
             self.result_changed.emit()
             return
-        except Exception as e:  # a bug or an input no check caught: keep the inputs saveable
-            self._failed(inputs, e)
-            return
-        results: dict[str, PlanResult | InputError] = {}
-        for mode in MODES:
-            try:
-                results[mode] = primary if mode == inputs.mode else estimate(inputs.with_(mode=mode), self.catalogs)
-            except InputError as e:
-                results[mode] = e
-            except Exception as e:
-                self._failed(inputs, e)
-                return
-        self.inputs, self.result, self.results, self.error = inputs, primary, results, None
-        self.recompute_ms = (time.perf_counter() - started) * 1e3
+        job = self._pending = _Job(inputs, self.catalogs, self.outcomes)
+        self.inputs = inputs
+        self._set_stale()
+
+        def work() -> None:
+            if job is self._pending:  # a newer request is queued behind it: skip this one
+                job.run()
+                self._done.emit(job)
+
+        self.worker.submit(work)
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Block until the answer in flight is shown (False: it took longer than `timeout_s`,
+        default WAIT_S)."""
+        job = self._pending
+        if job is None:
+            return True
+        if not job.done.wait(WAIT_S if timeout_s is None else timeout_s):
+            return False
+        self._deliver(job)  # its queued signal arrives later and finds it shown
+        return True
+
+    def flush(self, timeout_s: float | None = None) -> bool:
+        """The answer for the form as it is now: an edit still in its debounce is computed at once,
+        then `wait`. Saving and exporting call this, so they never use a stale answer."""
+        if self.recompute_timer.isActive():
+            self.recompute()
+        return self.wait(timeout_s)
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Drop the answer in flight and end the worker (the window calls this when it closes)."""
+        self.recompute_timer.stop()
+        self._pending = None
+        self.worker.stop(timeout_s)
+
+    def _deliver(self, job: _Job) -> None:
+        if job is not self._pending:
+            return  # superseded by a newer request, or already shown by `wait`
+        self._pending = None
+        outcome = job.outcome
+        if isinstance(outcome, InputError):  # the core found a field wrong: no valid inputs
+            self.inputs, self.error = None, outcome
+        elif isinstance(outcome, Exception):  # a bug or an input no check caught: keep the inputs saveable
+            self.result, self.error = None, outcome
+        else:
+            assert outcome is not None
+            self.result, self.results, self.error = outcome[job.inputs.mode], outcome, None
+            self.recompute_ms = job.ms
+        self._set_stale()
         self.result_changed.emit()
 
-    def _failed(self, inputs: PlanInputs, error: Exception) -> None:
-        """No answer matches the inputs: the stale one is dropped, the inputs stay saveable."""
-        self.inputs, self.result, self.error = inputs, None, error
-        self.result_changed.emit()
+    def _set_stale(self) -> None:
+        stale = self.recompute_timer.isActive() or self._pending is not None
+        if stale != self.stale:
+            self.stale = stale
+            self.stale_changed.emit(stale)

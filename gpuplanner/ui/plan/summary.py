@@ -1,13 +1,14 @@
 """Summary cards: what training and serving need and cost, with the quick rule beside them.
 
 Every number is a link: clicking it asks for its explanation (`explain_requested` with
-"train:<key>" or "serve:<key>").
+"train:<key>" or "serve:<key>"). A disabled QLabel greys its text but not its links, so greyed
+(stale) figures are drawn again in the palette's disabled text colour.
 """
 from __future__ import annotations
 
 import html
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.fields import result_label
@@ -28,8 +29,17 @@ EXPLAIN_KEYS = {
 }
 
 
-def link(href: str, text: str) -> str:
-    return f'<a href="{html.escape(href)}" style="text-decoration:none">{html.escape(text)}</a>'
+def link(href: str, text: str, color: str = "") -> str:
+    """An explanation link; `color` ('' = the palette's link colour) greys a stale figure."""
+    style = "text-decoration:none" + (f"; color:{color}" if color else "")
+    return f'<a href="{html.escape(href)}" style="{style}">{html.escape(text)}</a>'
+
+
+def link_color(widget: QtWidgets.QWidget) -> str:
+    """'' while `widget` is enabled; the disabled text colour while it is greyed out."""
+    if widget.isEnabled():
+        return ""
+    return widget.palette().color(QtGui.QPalette.ColorGroup.Disabled, QtGui.QPalette.ColorRole.Text).name()
 
 
 class Card(QtWidgets.QFrame):
@@ -41,6 +51,11 @@ class Card(QtWidgets.QFrame):
         self.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
         self.values: dict[str, str] = {}
         self.bands: dict[str, str] = {}  # error band shown after a line's value, by line key
+        self.linked = False  # the body shows figures (links), not a message
+        self._restyle = QtCore.QTimer(self)  # links recoloured after an enable/disable, unless new
+        self._restyle.setSingleShot(True)  # texts arrive first (an answer both ungreys and replaces)
+        self._restyle.setInterval(0)
+        self._restyle.timeout.connect(self._render)
         self.title = QtWidgets.QLabel(f"<b>{html.escape(title)}</b>")
         self.body = QtWidgets.QLabel()
         self.body.setTextFormat(QtCore.Qt.TextFormat.RichText)  # escaped text must never show as '&#x27;'
@@ -56,10 +71,15 @@ class Card(QtWidgets.QFrame):
     def show_texts(self, texts: dict[str, str], bands: dict[str, str] | None = None) -> None:
         self.values = dict(texts)
         self.bands = {k: b for k, b in (bands or {}).items() if k in texts}
-        lines = []
-        for key, text in texts.items():
+        self.linked = True
+        self._render()
+
+    def _render(self) -> None:
+        self._restyle.stop()
+        lines, color = [], link_color(self)
+        for key, text in self.values.items():
             caption = CAPTIONS.get(key) if key in CAPTIONS else result_label(key)
-            value = link(f"{self.prefix}:{EXPLAIN_KEYS.get(key, key)}", text)
+            value = link(f"{self.prefix}:{EXPLAIN_KEYS.get(key, key)}", text, color)
             if key in self.bands:
                 value += f' <span style="color:gray; font-size:small">{html.escape(self.bands[key])}</span>'
             lines.append(f"{html.escape(caption)}: {value}" if caption else value)
@@ -68,7 +88,14 @@ class Card(QtWidgets.QFrame):
     def show_message(self, message: str) -> None:
         self.values = {"message": message}
         self.bands = {}
+        self.linked = False
+        self._restyle.stop()
         self.body.setText(html.escape(message))
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QtCore.QEvent.Type.EnabledChange and self.linked:
+            self._restyle.start()
 
 
 class _CardsArea(QtWidgets.QScrollArea):
@@ -123,6 +150,10 @@ class SummaryPanel(QtWidgets.QWidget):
         self.cards_area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         self.cards_area.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.cards_area.setWidget(holder)
+        self._fit_timer = QtCore.QTimer(self)  # sizing the cards lays out their text again (~20 ms):
+        self._fit_timer.setSingleShot(True)  # done once, after the event loop has turned
+        self._fit_timer.setInterval(0)
+        self._fit_timer.timeout.connect(self.cards_area.fit)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.cards_area)
@@ -147,12 +178,22 @@ class SummaryPanel(QtWidgets.QWidget):
                 card.show_texts(texts(result, self.unit), band_texts(result, self.outcomes))
         self.commands = {} if isinstance(serve, InputError) else \
             {name: launch.command for name, launch in serve.engine_flags.items()}
-        self.cards_area.fit()
+        self._fit_timer.start()
         self.copy_vllm.setEnabled("vllm" in self.commands)
         self.copy_sglang.setEnabled("sglang" in self.commands)
         self.quick_text = quick_vs_detailed(primary, self.unit)
-        prefix = "train" if primary.mode == "train" else "serve"
-        self.quick.setText(f"{html.escape(self.quick_text)} {link(f'{prefix}:quick_rule', '(formula)')}")
+        self._render_quick()
+
+    def _render_quick(self) -> None:
+        if self._shown is not None:
+            prefix = "train" if self._shown[0].mode == "train" else "serve"
+            self.quick.setText(f"{html.escape(self.quick_text)} "
+                               f"{link(f'{prefix}:quick_rule', '(formula)', link_color(self))}")
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QtCore.QEvent.Type.EnabledChange:
+            self._render_quick()
 
     def set_outcomes(self, outcomes) -> None:
         """The evaluated ledger has arrived: show the error bands beside the headline figures."""

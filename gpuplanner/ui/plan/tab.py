@@ -1,6 +1,8 @@
 """The Plan tab: summary cards, warnings, the memory breakdown and the Explain area.
 
-It shows results it is given and turns clicks into explanations; it computes nothing.
+It shows results it is given and turns clicks into explanations; it computes nothing. While
+another tab is showing, a new answer is only kept: the cards, chart and explanation are drawn
+when the tab is shown again (drawing them costs more than the estimate).
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ class PlanTab(QtWidgets.QWidget):
         self.results: dict[str, PlanResult] = {}  # "train"/"serve" -> the last good results
         self.primary: PlanResult | None = None
         self.explained = ""  # "train:<key>" / "serve:<key>" shown in the Explain area
+        self.stale = False  # the answer on show is for earlier inputs (a newer one is computing)
+        self.drawn = True  # the cards, chart and explanation show `primary` (False: drawn when shown)
         self.summary = SummaryPanel()
         self.error = QtWidgets.QLabel()
         self.error.setStyleSheet(ERROR_STYLE)
@@ -51,6 +55,19 @@ class PlanTab(QtWidgets.QWidget):
         self.primary = primary
         self._last_pair = (train, serve)
         self.results = {k: r for k, r in (("train", train), ("serve", serve)) if isinstance(r, PlanResult)}
+        self.set_error("")
+        self.drawn = False
+        if not self.isHidden():  # hidden: another tab is current; drawn when this one shows
+            self._draw()
+
+    def setVisible(self, visible: bool) -> None:
+        super().setVisible(visible)
+        if visible and not self.drawn and self.primary is not None:
+            self._draw()
+
+    def _draw(self) -> None:
+        primary, (train, serve) = self.primary, self._last_pair
+        self.drawn = True
         self.summary.show_results(primary, train, serve)
         self.warnings.setText("\n".join(f"⚠ {in_unit(w, self.explain.unit)}" for w in primary.warnings))
         self.warnings.setVisible(bool(primary.warnings))
@@ -58,7 +75,6 @@ class PlanTab(QtWidgets.QWidget):
         self.chart_title.setText(f"<b>Memory on the busiest GPU, {html.escape(what)}</b> — "
                                  f"{html.escape(primary.layout.describe())} on {html.escape(primary.gpu_name)}")
         self.chart.show_result(primary)
-        self.set_error("")
         self.explain_link(self.explained)
 
     def set_memory_unit(self, unit: str) -> None:
@@ -72,9 +88,18 @@ class PlanTab(QtWidgets.QWidget):
         """Show why there is no new answer (empty: there is one); the last answer greys out."""
         self.error.setText(message)
         self.error.setVisible(bool(message))
-        stale = bool(message)
-        for w in (self.summary, self.chart, self.warnings, self.chart_title):
-            w.setEnabled(not stale)
+        self._grey()
+
+    def set_stale(self, stale: bool) -> None:
+        """A newer answer is on its way: the one on show greys out until it arrives."""
+        self.stale = stale
+        self._grey()
+
+    def _grey(self) -> None:
+        greyed = self.stale or not self.error.isHidden()
+        for w in (self.summary, self.warnings, self.chart_title, self.explain):
+            w.setEnabled(not greyed)
+        self.chart.set_greyed(greyed)
 
     def explain_link(self, href: str) -> None:
         """`href` is "train:<key>" or "serve:<key>" from a summary link ('' = assumptions only)."""
