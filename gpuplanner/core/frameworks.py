@@ -61,7 +61,7 @@ class State:
 class Framework:
     name: str
     zero_stages: tuple  # ZeRO stages (or their equivalents) the framework offers
-    data_parallel_only: bool = False  # no tensor or pipeline parallelism (HF Trainer with DDP)
+    data_parallel_only: bool = False  # no tensor, pipeline or expert parallelism (HF Trainer with DDP)
     transient_gradients: bool = False  # gradients freed every step: the peak holds them or the activations
     eager_loss: bool = False  # unfused cross-entropy on fp32 logits (memory.loss_bytes)
     dropout: bool = True  # its models store 1-byte dropout masks (Korthikanti et al.'s count)

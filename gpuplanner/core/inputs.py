@@ -218,7 +218,7 @@ class PlanInputs:
         if self.grad_dtype != "auto":
             raise InputError("grad_dtype", f"{self.framework} keeps its own gradient dtypes; use auto "
                              "(fp32 gradients apply to the zero framework)")
-        for name in ("tp", "pp"):
+        for name in ("tp", "pp", "ep"):
             if spec.data_parallel_only and getattr(self, name) > 1:
                 raise InputError(name, f"{self.framework} (Trainer with DDP) is data parallel only; use 0 or 1, "
                                  "or the fsdp/deepspeed framework")

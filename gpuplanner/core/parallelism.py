@@ -130,7 +130,7 @@ class TrainingSetup:
     adapter_optimizer_bytes: float = 0.0  # optimizer state per adapter parameter
     optimizer_in_backward: bool = False  # gradients applied and freed one tensor at a time (full training)
     transient_gradients: bool = False  # frameworks.Framework.transient_gradients, full training
-    _terms: dict = field(default_factory=dict, compare=False, repr=False)  # memo of zero_terms
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)  # of _held and zero_terms
 
     def states(self) -> tuple:
         """The model states on the GPU as frameworks.State (LoRA: the frozen base, sharded by
@@ -139,23 +139,20 @@ class TrainingSetup:
             return gpu_states(self.full_states, self.offload_optimizer, self.offload_params)
         return (State("weights", self.weight_bytes, 3),)
 
-    def state_amounts(self, tp: int, pp: int, ep: int) -> tuple[list, float]:
-        """([(State, bytes if sharded at dp = 1, bytes if not)]; bytes that are never sharded).
+    def state_amounts(self, tp: int, pp: int, ep: int) -> list:
+        """[(State, bytes if sharded at dp = 1, bytes if not)] on the busiest GPU.
 
         The heaviest pipeline stage holds ceil(L/p) blocks plus the larger of embedding and
         head. Routed experts are split over e ranks; ZeRO shards them over the expert
-        data-parallel group dp/e, so sharded they divide by dp like the rest. LoRA adds small
-        fp32 adapters with their own gradients and optimizer states, never sharded."""
+        data-parallel group dp/e, so sharded they divide by dp like the rest."""
         sz = self.sizes
         share = stage_share(self.arch.n_layers, pp)
         dense = sz.block_dense * share / tp
         experts = sz.block_experts * share / tp
         edge = edge_params(sz, pp) / tp
         edge_bytes = None if self.method == "full" else self.edge_weight_bytes
-        amounts = [(st, st.bytes * (dense + experts) + (edge_bytes or st.bytes) * edge,
-                    st.bytes * (dense + experts / ep) + (edge_bytes or st.bytes) * edge) for st in self.states()]
-        adapters = self.adapters * share / tp
-        return amounts, (2 * self.adapter_bytes + self.adapter_optimizer_bytes) * adapters
+        return [(st, st.bytes * (dense + experts) + (edge_bytes or st.bytes) * edge,
+                 st.bytes * (dense + experts / ep) + (edge_bytes or st.bytes) * edge) for st in self.states()]
 
     def largest_tensor(self) -> float:
         """Parameters of the largest weight matrix (embedding, MLP or attention projection)."""
@@ -184,44 +181,68 @@ class TrainingSetup:
     def _transient(self, st: State) -> bool:
         return self.transient_gradients and st.component == "gradients"
 
+    def _held(self, tp: int, pp: int, ep: int, zero: int) -> tuple:
+        """({component: [bytes that stay, bytes that divide by dp]} of the states held through
+        the step, the same pair for gradients freed every step, the buffers, the activations).
+        LoRA adds small adapters with their own gradients and optimizer states, never sharded.
+        Memoized: the search asks for every layout of every GPU type."""
+        key = ("held", tp, pp, ep, zero)
+        if key not in self._memo:
+            parts = {k: [0.0, 0.0] for k in _PARTS}
+            transient = [0.0, 0.0]
+            for st, sharded, whole in self.state_amounts(tp, pp, ep):
+                if st.held_at(zero):
+                    slot = transient if self._transient(st) else parts[st.component]
+                    if zero >= st.stage:
+                        slot[1] += sharded
+                    else:
+                        slot[0] += whole
+            adapters = self.adapters * stage_share(self.arch.n_layers, pp) / tp
+            parts["weights"][0] += self.adapter_bytes * adapters
+            parts["gradients"][0] += self.adapter_bytes * adapters
+            parts["optimizer"][0] += self.adapter_optimizer_bytes * adapters
+            self._memo[key] = parts, transient, self.buffers(tp, pp, ep, zero), self.activations(tp)
+        return self._memo[key]
+
+    def phases(self, tp: int, pp: int, ep: int, zero: int, dp: float) -> tuple[dict, dict]:
+        """The busiest GPU's tensors ({MemoryBreakdown field: bytes}) at the two moments a step can
+        peak: the end of forward (every activation held) and the end of backward (gradients freed
+        every step all built, the activations freed); without such gradients the second is the
+        first without activations. The one accounting of a layout's memory: the search's fit
+        test and the plan's breakdown both read it (through breakdown()). dp may be math.inf: every
+        sharded state gone."""
+        parts, (stay, divides), buffers, acts = self._held(tp, pp, ep, zero)
+        backward_end = {k: whole + sharded / dp for k, (whole, sharded) in parts.items()}
+        backward_end["buffers"] = buffers
+        forward_end = dict(backward_end, activations=acts)
+        backward_end["gradients"] += stay + divides / dp
+        return forward_end, backward_end
+
+    def _peak(self, tp: int, pp: int, ep: int, zero: int, dp: float) -> dict:
+        """The tensors at the step's peak: the larger of phases() (the end of forward on a tie)."""
+        forward_end, backward_end = self.phases(tp, pp, ep, zero, dp)
+        return backward_end if sum(backward_end.values()) > sum(forward_end.values()) else forward_end
+
+    def breakdown(self, layout: Layout, overhead: float, frag: float) -> MemoryBreakdown:
+        """The layout's bytes per GPU as the plan shows them: the tensors at the step's peak plus the
+        runtime overhead and the allocator's fragmentation margin on every tensor. A layout fits when this total does
+        (fits_memory)."""
+        tensors = self._peak(layout.tp, layout.pp, layout.ep, layout.zero_stage, layout.dp)
+        return MemoryBreakdown(**tensors, overhead=overhead + frag * sum(tensors.values()))
+
     def zero_terms(self, tp: int, pp: int, ep: int) -> tuple:
-        """For ZeRO stages 0..3, (bytes that stay, bytes that divide by dp) of model states and
-        buffers on the busiest GPU, then the same two of gradients that never coexist with the
-        activations (transient_gradients; else 0, 0); memoized because the search asks for every
-        layout of every GPU type."""
-        key = (tp, pp, ep)
-        if key not in self._terms:
-            amounts, never_sharded = self.state_amounts(tp, pp, ep)
-
-            def held(z, transient):
-                mine = [(st, sh, un) for st, sh, un in amounts if st.held_at(z) and self._transient(st) == transient]
-                return (sum(un for st, _, un in mine if z < st.stage), sum(sh for st, sh, _ in mine if st.stage <= z))
-            self._terms[key] = tuple(
-                (never_sharded + self.buffers(tp, pp, ep, z) + held(z, False)[0], held(z, False)[1], *held(z, True))
-                for z in range(4))
-        return self._terms[key]
-
-    def memory_parts(self, tp: int, pp: int, ep: int, zero: int, dp: int) -> list:
-        """[weights, master, gradients, optimizer, activations] bytes on the busiest GPU at its
-        peak: with transient gradients, the end of forward (activations, no gradients) or the
-        end of backward (gradients, activations freed), whichever holds more."""
-        amounts, _ = self.state_amounts(tp, pp, ep)
-        parts = dict.fromkeys(_PARTS, 0.0)
-        transient = 0.0
-        for st, sh, un in amounts:
-            held = 0.0 if not st.held_at(zero) else (sh / dp if zero >= st.stage else un)
-            parts[st.component] += held
-            transient += held if self._transient(st) else 0.0
-        adapters = self.adapters * stage_share(self.arch.n_layers, pp) / tp
-        parts["weights"] += self.adapter_bytes * adapters
-        parts["gradients"] += self.adapter_bytes * adapters
-        parts["optimizer"] += self.adapter_optimizer_bytes * adapters
-        acts = self.activations(tp)
-        if transient and acts >= transient:
-            parts["gradients"] -= transient
-        elif transient:
-            acts = 0.0
-        return [parts[k] for k in _PARTS] + [acts]
+        """For ZeRO stages 0..3, per phase, (bytes that stay, bytes that divide by dp): the
+        tensors of phases() are affine in 1/dp, so its figures at dp = inf and dp = 1 give both,
+        and the search solves for the smallest dp in closed form. Memoized because the search
+        asks for every layout of every GPU type."""
+        key = ("terms", tp, pp, ep)
+        if key not in self._memo:
+            def terms(z):
+                stay = [sum(b.values()) for b in self.phases(tp, pp, ep, z, math.inf)]
+                whole = [sum(b.values()) for b in self.phases(tp, pp, ep, z, 1)]
+                return tuple((f, w - f) for f, w in zip(stay, whole, strict=True))
+            self._memo[key] = tuple(terms(z) for z in range(4))
+        return self._memo[key]
 
     def activations(self, tp: int) -> float:
         """Activation bytes on the busiest GPU at tensor degree tp."""
@@ -280,23 +301,44 @@ def search_training(setup: TrainingSetup, usable: float, overhead: float, frag: 
                                                     gpus_per_instance, max_gpus))
 
 
+def search_space(setup: TrainingSetup, max_tp: int, fixed_layout: dict) -> tuple[list, list, list, list]:
+    """The tensor, pipeline and expert degrees and the ZeRO stages the training search walks:
+    the fixed ones or every one the model and the framework allow."""
+    tps, pps, eps = degree_choices(setup.arch, max_tp, fixed_layout)
+    fw = framework_spec(setup.framework)
+    if fw.data_parallel_only:  # no tensor, pipeline or expert parallelism
+        tps, pps, eps = [1], [1], [1]
+    zeros = [fixed_layout["zero"]] if fixed_layout["zero"] >= 0 else list(fw.zero_stages)
+    if setup.offload_params != "none":
+        zeros = [3]  # parameter offload is a ZeRO-3 option
+    return tps, pps, eps, zeros
+
+
+def fits_memory(total: float, usable: float) -> bool:
+    """Whether a breakdown's total fits the usable bytes (to rounding): the one fit test."""
+    return total <= usable * (1 + 1e-9)
+
+
+def _smallest_dp(peaks: tuple, room: float, scale: float, e: int) -> int:
+    """The smallest multiple of e at which every phase's stay + (1 + frag)·divides/dp fits the
+    room left by the overhead (TrainingSetup.zero_terms); MAX_DP when no degree is enough."""
+    if any(room - scale * stay <= 0 for stay, _ in peaks):
+        return MAX_DP
+    dp = max(1, *(math.ceil(scale * divides / (room - scale * stay) - 1e-9) for stay, divides in peaks))
+    return min(math.ceil(dp / e) * e, MAX_DP)
+
+
 def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag: float, max_tp: int,
                      fixed_layout: dict, min_gpus: int, gpus_per_instance: int, max_gpus: float):
     """Best Candidate over all allowed layouts, plus the best layout per tensor degree.
     Layouts whose tensor × pipeline degree alone exceeds max_gpus (a plan found elsewhere)
-    are not tried.
+    are not tried. A layout fits when its breakdown (TrainingSetup.breakdown, what the plan
+    shows) does; the closed form only proposes the data-parallel degree to test.
 
     Fewest GPUs wins; with an instance type, fewest instances wins and the layout then fills
     those instances (whole instances are billed, and more data parallelism finishes sooner).
     Ties go to the lower ZeRO stage, then less pipeline, then less tensor parallelism."""
-    arch = setup.arch
-    tps, pps, eps = degree_choices(arch, max_tp, fixed_layout)
-    fw = framework_spec(setup.framework)
-    if fw.data_parallel_only:
-        tps, pps = [1], [1]
-    zeros = [fixed_layout["zero"]] if fixed_layout["zero"] >= 0 else list(fw.zero_stages)
-    if setup.offload_params != "none":
-        zeros = [3]  # parameter offload is a ZeRO-3 option
+    tps, pps, eps, zeros = search_space(setup, max_tp, fixed_layout)
     fixed_dp = fixed_layout["dp"]
     scale = 1.0 + frag
     room = usable - overhead
@@ -308,7 +350,7 @@ def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag:
     # (dp is a multiple of e) would be dropped anyway when the layouts fill the fewest instances.
     billed = math.inf
     for t in tps:
-        floor = overhead + scale * setup.activations(t)  # all states sharded away
+        floor = overhead + scale * setup.activations(t)  # a lower bound: all states sharded away
         if floor > usable:  # activations alone do not fit at this tensor degree
             if smallest is None or floor < smallest[0]:
                 smallest = (floor, Layout(MAX_DP, t, pps[-1] if pps else 1, eps[-1] if eps else 1, 3))
@@ -318,40 +360,35 @@ def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag:
                 if (t * p > bound or t * p * e > billed) and not fixed_dp:
                     break  # even dp = 1 (dp = e) would need more GPUs than a layout already found
                 terms = setup.zero_terms(t, p, e)
-                acts = setup.activations(t)
                 unbound = False  # memory no longer binds: deeper pipelines only add GPUs
                 for z in zeros:
-                    if z == 3 and e > 1 and not fixed_layout["ep"]:
-                        continue  # ZeRO-3 shards experts anyway: e > 1 only constrains dp
-                    fixed, sharded, grads_fixed, grads_sharded = terms[z]
-                    # the peak: end of forward (activations), or end of backward (transient gradients)
-                    peaks = ((fixed + acts, sharded), (fixed + grads_fixed, sharded + grads_sharded))
+                    if z == 3 and e > 1 and not fixed_layout["ep"] and terms[3] == setup.zero_terms(t, p, 1)[3]:
+                        continue  # ZeRO-3 shards the experts anyway: here e > 1 only constrains dp
+                    dp_memory = 0
                     if fixed_dp:
                         if fixed_dp % e:
                             continue
                         dp = fixed_dp
                     else:
-                        free = min(room - scale * f for f, _ in peaks)
-                        if free <= 0:
-                            dp = MAX_DP
-                        else:
-                            dp_memory = max(1, *(math.ceil(scale * s / (room - scale * f) - 1e-9) for f, s in peaks))
-                            dp_memory = math.ceil(dp_memory / e) * e
-                            if dp_memory < MAX_DP and (not memory_min or t * p * dp_memory < memory_min):
-                                memory_min = t * p * dp_memory
-                            dp = math.ceil(max(dp_memory, math.ceil(min_gpus / (t * p))) / e) * e
-                            unbound = dp_memory == e and min_gpus <= 1
-                    mem = overhead + scale * max(f + s / dp for f, s in peaks)
+                        dp_memory = _smallest_dp(terms[z], room, scale, e)
+                        dp = math.ceil(max(dp_memory, math.ceil(min_gpus / (t * p))) / e) * e
+                        unbound = dp_memory == e and min_gpus <= 1
+                    lay = Layout(min(dp, MAX_DP), t, p, e, z)
+                    mem = setup.breakdown(lay, overhead, frag).total
                     if smallest is None or mem < smallest[0]:
-                        smallest = (mem, Layout(min(dp, MAX_DP), t, p, e, z))
-                    if mem <= usable * (1 + 1e-9) and dp < MAX_DP:
+                        smallest = (mem, lay)
+                    if fits_memory(mem, usable) and dp < MAX_DP:
                         fitting.append((dp, t, p, e, z))
                         per = gpus_per_instance or 1
                         bound = min(bound, math.ceil(t * p * dp / per) * per)
                         if gpus_per_instance:
                             billed = min(billed, math.ceil(t * p * dp / per) * per)
-                        if fixed_dp and (not memory_min or t * p * dp < memory_min):
-                            memory_min = t * p * dp
+                        fewest = dp if dp == dp_memory or fixed_dp else dp_memory  # below a deadline's dp
+                        if fewest != dp and not fits_memory(setup.breakdown(replace(lay, dp=fewest), overhead,
+                                                                            frag).total, usable):
+                            fewest = dp
+                        if not memory_min or t * p * fewest < memory_min:
+                            memory_min = t * p * fewest
                     if unbound:
                         break  # a higher ZeRO stage gives the same GPUs with more traffic
                 if unbound and not fixed_layout["pp"]:
@@ -374,12 +411,9 @@ def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag:
         lay = smallest[1]
     else:
         return None, notes
-    w, m, g, o, a = setup.memory_parts(lay.tp, lay.pp, lay.ep, lay.zero_stage, lay.dp)
-    buffers = setup.buffers(lay.tp, lay.pp, lay.ep, lay.zero_stage)
+    breakdown = setup.breakdown(lay, overhead, frag)
     if not fitting and lay.dp >= MAX_DP:  # nothing fits even with unbounded sharding
         lay = replace(lay, dp=0)
-    breakdown = MemoryBreakdown(weights=w, master_weights=m, gradients=g, optimizer=o, activations=a,
-                                buffers=buffers, overhead=overhead + frag * (w + m + g + o + a + buffers))
     return Candidate(lay, breakdown, bool(fitting), memory_min if fitting else 0), notes
 
 
@@ -461,12 +495,12 @@ def search_inference(setup: InferenceSetup, usable: float, overhead: float, frag
                 mem = overhead + scale * (w + kv + a)
                 if smallest is None or mem < smallest[0]:
                     smallest = (mem, t, p, e)
-                if mem <= usable * (1 + 1e-9):
+                if fits_memory(mem, usable):
                     fitting.append(inference_candidate(setup, overhead, frag, t, p, e, True))
                     break
                 if i == 0 and len(pps) > 1:  # the deepest split needs the least memory:
                     deepest = setup.parts(t, pps[-1], e)  # if it fails, all do
-                    if overhead + scale * sum(deepest) > usable * (1 + 1e-9):
+                    if not fits_memory(overhead + scale * sum(deepest), usable):
                         break
     notes = {t: min((c.layout for c in fitting if c.layout.tp == t), key=lambda x: (x.gpus, x.pp), default=None)
              for t in tps}

@@ -6,14 +6,14 @@ on the fewest GPUs (whole instances when billed by the instance), ties going to 
 recomputes less (full recomputation runs one more forward pass, 8/6 of the compute). The
 runner-up is kept so the plan can show the alternative a user would otherwise try. The
 micro-batch then grows (1, 2, 4, 8) while the chosen layout still fits: the GPUs are paid for
-either way and larger micro-batches keep them busier (the time estimate does not depend on it).
+either way and larger micro-batches keep them busier.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
 
-from gpuplanner.core.parallelism import Candidate, search_training, training_setup
+from gpuplanner.core.parallelism import Candidate, fits_memory, search_training, training_setup
 from gpuplanner.core.performance import hardware_flops
 from gpuplanner.core.units import SECONDS_PER_DAY
 
@@ -95,7 +95,7 @@ def tune_training(inputs, arch, model_flops: float, peak: float, usable: float, 
     best, runner_up = options[0], (options[1] if len(options) > 1 else None)
     reasons = [_recompute_reason(inputs.recompute, best, runner_up, inputs.flash_attention)]
     if not inputs.micro_batch:
-        best = _grow_micro_batch(best, usable, frag)
+        best = _grow_micro_batch(best, inputs, arch, usable, frag)
         reasons.append(f"micro-batch {best.micro_batch} (auto): the largest of "
                        f"{', '.join(map(str, MICRO_BATCHES))} that fits the same layout"
                        if best.candidate.fits else "micro-batch 1 (auto): nothing fits")
@@ -109,19 +109,21 @@ def tune_training(inputs, arch, model_flops: float, peak: float, usable: float, 
     return Tuned(best, runner_up, tuple(reasons), min_gpus)
 
 
-def _grow_micro_batch(best: Option, usable: float, frag: float) -> Option:
-    """The largest micro-batch of MICRO_BATCHES whose activations still fit the chosen layout.
-    Activations (and the fp32 logits) are linear in the micro-batch (memory.py), so k
-    micro-batch-1 sequences need k × those bytes plus the fragmentation margin on the rest."""
+def _grow_micro_batch(best: Option, inputs, arch, usable: float, frag: float) -> Option:
+    """The largest micro-batch of MICRO_BATCHES at which the chosen layout still fits, by the
+    breakdown the plan shows at that micro-batch (TrainingSetup.breakdown)."""
     cand = best.candidate
-    acts = cand.breakdown.activations
-    if not cand.fits or acts <= 0:
+    if not cand.fits:
         return best
-    room = (usable * (1 + 1e-9) - cand.breakdown.total) / ((1 + frag) * acts)
-    grown = max(k for k in MICRO_BATCHES if k - 1 <= room)
-    b = cand.breakdown
-    breakdown = replace(b, activations=acts * grown, overhead=b.overhead + frag * acts * (grown - 1))
-    return replace(best, micro_batch=grown, candidate=replace(cand, breakdown=breakdown))
+    grown = best
+    for k in MICRO_BATCHES:
+        if k <= best.micro_batch:
+            continue
+        breakdown = setup_for(inputs, arch, best.recompute, k).breakdown(cand.layout, inputs.overhead_bytes, frag)
+        if not fits_memory(breakdown.total, usable):
+            break  # memory grows with the micro-batch
+        grown = replace(best, micro_batch=k, candidate=replace(cand, breakdown=breakdown))
+    return grown
 
 
 def _recompute_reason(asked: str, best: Option, runner_up: Option | None, flash: bool) -> str:

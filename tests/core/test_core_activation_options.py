@@ -53,10 +53,12 @@ def test_torchtune_builds_lora_adapters_in_the_training_dtype():
     adapter parameter); PEFT keeps them in fp32 (16)."""
     from gpuplanner.core.memory import lora_adapter_params
     from gpuplanner.core.parallelism import training_setup
+    from gpuplanner.core.result import Layout
 
     def adapter_bytes(framework):
         setup = training_setup(LLAMA, "bf16", "lora", "adamw", "auto", 2048, 1, "full", True, 8, framework)
-        return sum(setup.memory_parts(1, 1, 1, 0, 1)[:4]) - setup.weight_bytes * sizes(LLAMA).total
+        b = setup.breakdown(Layout(1, 1, 1, 1, 0), 0, 0)
+        return b.weights + b.master_weights + b.gradients + b.optimizer - setup.weight_bytes * sizes(LLAMA).total
     adapters = lora_adapter_params(LLAMA, 8)
     assert adapter_bytes("torchtune") == pytest.approx(8 * adapters)
     assert adapter_bytes("zero") == pytest.approx(16 * adapters)

@@ -10,6 +10,7 @@ from gpuplanner.core.ledger import load_cases
 from gpuplanner.core.memory import activation_bytes_per_layer, replicated_activation_bytes
 from gpuplanner.core.model import ModelArch, sizes, synthesize
 from gpuplanner.core.parallelism import training_setup
+from gpuplanner.core.result import Layout
 
 CATALOGS = load_catalogs()
 LLAMA2_7B = CATALOGS.models["llama-2-7b"]
@@ -18,8 +19,8 @@ LLAMA2_7B = CATALOGS.models["llama-2-7b"]
 def states_per_param(framework, precision, zero, dp):
     arch = synthesize(7.5e9)
     setup = training_setup(arch, precision, "full", "adamw", "auto", 2048, 1, "none", True, 16, framework)
-    w, m, g, o, _ = setup.memory_parts(1, 1, 1, zero, dp)
-    return (w + m + g + o) / sizes(arch).total
+    b = setup.breakdown(Layout(dp, 1, 1, 1, zero), 0, 0)
+    return (b.weights + b.master_weights + b.gradients + b.optimizer) / sizes(arch).total
 
 
 @pytest.mark.parametrize("precision,plain,distributed", [("bf16", 18, (6, 12)), ("fp16", 20, (4, 16)),
@@ -165,8 +166,8 @@ def test_torchtune_peak_holds_gradients_or_activations():
 
     def parts(framework, recompute):
         setup = training_setup(arch, "bf16", "full", "adamw", "auto", 4096, 2, recompute, True, 16, framework)
-        w, m, g, o, a = setup.memory_parts(1, 1, 1, 0, 1)
-        return g, a, setup.activations(1), sizes(arch).total * 2.0
+        b = setup.breakdown(Layout(1, 1, 1, 1, 0), 0, 0)
+        return b.gradients, b.activations, setup.activations(1), sizes(arch).total * 2.0
     g, a, acts, grads = parts("torchtune", "none")  # activations of every layer exceed the bf16 gradients
     assert acts > grads and (g, a) == (pytest.approx(0.0), pytest.approx(acts))
     g, a, acts, grads = parts("torchtune", "full")  # checkpointed: the gradients are the larger

@@ -11,6 +11,7 @@ from gpuplanner.core.memory import (
 )
 from gpuplanner.core.model import ModelArch, synthesize
 from gpuplanner.core.parallelism import training_setup
+from gpuplanner.core.result import Layout
 
 CATALOGS = load_catalogs()
 GPT3 = CATALOGS.models["gpt-3-175b"]
@@ -75,8 +76,8 @@ def test_sliding_window_caps_the_cache():
 
 def _states_gb(psi_model, zero, dp):
     setup = training_setup(psi_model, "bf16", "full", "adamw", "auto", 4096, 1, "selective", True, 16)
-    w, m, g, o, _ = setup.memory_parts(1, 1, 1, zero, dp)
-    return (w + m + g + o) / 1e9
+    b = setup.breakdown(Layout(dp, 1, 1, 1, zero), 0, 0)
+    return (b.weights + b.master_weights + b.gradients + b.optimizer) / 1e9
 
 
 @pytest.mark.parametrize("zero,expected_gb", [(0, 120.0), (1, 31.40625), (2, 16.640625), (3, 1.875)])
