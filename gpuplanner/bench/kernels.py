@@ -31,6 +31,9 @@ MIB = 2**20
 _TORCH_DTYPES = {"fp32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
+MAX_CALL_S = 1.0  # the longest single matmul call worth timing (seven calls per size)
+
+
 class NoDevice(RuntimeError):
     """The requested device is not usable by this torch build."""
 
@@ -264,12 +267,22 @@ def measure_matmul(dtype_name: str, n: int, device: torch.device, min_timed_s: f
 
 
 def run_matmul(session: Session, device: torch.device, sizes: Sizes, probe: MemoryProbe) -> None:
+    """Every dtype at every size, smallest first; a size whose one call would take longer than
+    MAX_CALL_S at the rate the dtype reached one size down is left out (a CPU without bf16
+    units multiplies bf16 at ~1 GFLOP/s: a 2048³ call would take a quarter of a minute, seven
+    times over, with no sign of life)."""
     jobs = [(name, n) for name in matmul_dtypes(device) for n in sizes.matmul_sizes]
+    rates: dict[str, float] = {}
     for step, (dtype_name, n) in enumerate(jobs, start=1):
         session.check_cancel()
-        figures = measure_matmul(dtype_name, n, device, sizes.min_timed_s)
-        session.metrics(**probe.sample(held_bytes=3 * n * n * _itemsize(dtype_name)))
-        session.result("matmul", **figures)
+        if dtype_name in rates and 2 * n**3 / rates[dtype_name] > MAX_CALL_S:
+            print(f"bench: skipping {dtype_name} matmul at {n}: one call would take "
+                  f"{2 * n**3 / rates[dtype_name]:.1f} s at {rates[dtype_name] / 1e9:.1f} GFLOP/s", file=sys.stderr)
+        else:
+            figures = measure_matmul(dtype_name, n, device, sizes.min_timed_s)
+            rates[dtype_name] = figures["flops_per_s"]
+            session.metrics(**probe.sample(held_bytes=3 * n * n * _itemsize(dtype_name)))
+            session.result("matmul", **figures)
         session.progress("matmul", step, len(jobs))
         release(device)
 

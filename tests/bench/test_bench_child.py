@@ -143,3 +143,34 @@ def test_bad_flags_exit_with_usage_and_no_stdout(tmp_path):
     messages, exit_code = finish(start([*NO_TORCH_CHILD, "--phases", "nap"], tmp_path))
     assert exit_code == protocol.EXIT_USAGE and messages == []
     assert "phases must be" in (tmp_path / "stderr.txt").read_text()
+
+
+def test_a_matmul_size_too_slow_to_time_is_left_out_with_the_reason(monkeypatch, capsys):
+    """A dtype whose one call at the next size would outlast MAX_CALL_S (at the rate it reached
+    one size down) is not timed there: the run keeps showing progress instead of going silent
+    (a CPU without bf16 units once made the full benchmark trip the parent's watchdog)."""
+    import io
+    import threading
+
+    import torch
+
+    from gpuplanner.bench import kernels
+    from gpuplanner.bench.session import Session
+
+    def run(max_call_s: float) -> list[dict]:
+        monkeypatch.setattr(kernels, "MAX_CALL_S", max_call_s)
+        out = io.BytesIO()
+        sizes = kernels.Sizes(None, 1, 0.0, (64, 128), (), 0.001)
+        kernels.run_matmul(Session(out, threading.Event()), torch.device("cpu"), sizes,
+                           kernels.MemoryProbe(torch.device("cpu")))
+        return [json.loads(line) for line in out.getvalue().splitlines()]
+
+    everything = run(1.0)
+    timed = {(m["dtype"], m["size"]) for m in everything if m["type"] == "result"}
+    assert {size for _, size in timed} == {64, 128}
+    messages = run(1e-7)  # no 128³ call is that fast: every dtype stops at 64
+    timed = [(m["dtype"], m["size"]) for m in messages if m["type"] == "result"]
+    assert timed and {size for _, size in timed} == {64}
+    steps = [m["step"] for m in messages if m["type"] == "progress"]
+    assert steps == list(range(1, 2 * len(timed) + 1))  # every job, timed or left out, shows progress
+    assert "skipping fp32 matmul at 128: one call would take" in capsys.readouterr().err
