@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # imported when first opened: the ledger view and the collect
     from gpuplanner.ui.accuracy.view import AccuracyView
     from gpuplanner.ui.bench.collectives import CollectivesView
 
+LIVE_SHARES = (3, 2)  # the Live tab's height: the curves, then the results
 BANDS_AFTER_MS = 1000  # the ledger evaluation behind the error bands starts once the window is up
 
 
@@ -88,9 +89,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.live_tab = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         if self.services.make_live_panel is None:
             self.live_tab.addWidget(QtWidgets.QLabel("Live telemetry is not available in this build."))
+        self.live_results = QtWidgets.QTabWidget()  # under the curves: the benchmark's and the collectives' results
+        self.live_results.setDocumentMode(True)
         if self.bench.results is not None:
             self.bench.results.use_for_planning.connect(self.use_machine_gpu)
-            self.live_tab.addWidget(self.bench.results)
+            self.live_results.addTab(self.bench.results, "Benchmark results")
+        self.live_tab.addWidget(self.live_results)
         self.collectives: CollectivesView | None = None  # built when the Live tab is first shown
         self.tabs.addTab(self.live_tab, "Live")
         self.tabs.currentChanged.connect(self._tab_changed)
@@ -237,8 +241,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.tabs.currentWidget() is self.live_tab and self.live_panel is None and self.services.make_live_panel:
             self.live_panel = self.services.make_live_panel(self.dialogs)
             self.live_tab.insertWidget(0, self.live_panel)
-            self.live_tab.setStretchFactor(0, 3)  # the curves get most of the height
-            self.live_tab.setStretchFactor(1, 2)
+            self._share_live_height()
             self.live_panel.show()  # a child added to a shown parent is otherwise shown only later
             if self.bench.link is not None:
                 self.bench.link.attach_panel(self.live_panel)
@@ -252,6 +255,16 @@ class MainWindow(QtWidgets.QMainWindow):
                 cluster.connecting.connect(self.settings.set_cluster_url)
                 self.state.result_changed.connect(lambda: cluster.set_plan(self.state.result))
         self.compare.set_active(self.tabs.currentWidget() is self.compare_tab)
+
+    def _share_live_height(self) -> None:
+        """The curves get most of the Live tab's height, the results the rest; neither can be
+        squeezed away (the curves were once a smear under a full results table)."""
+        shares = (LIVE_SHARES + (1,) * self.live_tab.count())[:self.live_tab.count()]
+        for index, share in enumerate(shares):
+            self.live_tab.setStretchFactor(index, share)
+        self.live_tab.setChildrenCollapsible(False)
+        height = max(self.live_tab.height(), 600)
+        self.live_tab.setSizes([height * share // sum(shares) for share in shares])
 
     def use_measured_power(self, watts: float) -> None:
         """Plan energy with the watts the live panel measured (the form's GPU power field)."""
@@ -324,8 +337,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
             self.collectives = CollectivesView(dialogs=self.dialogs)
             self.collectives.use_for_planning.connect(self.use_measured_links)
-            self.live_tab.addWidget(self.collectives)
-            self.collectives.show()  # a child added to a shown parent is otherwise shown only later
+            self.live_results.addTab(self.collectives, "Collective results")
         return self.collectives
 
     def use_measured_links(self, links) -> None:

@@ -4,6 +4,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from PySide6 import QtWidgets
 
 from gpuplanner.bench.calibration import MACHINE_GPU, predict_train_step
 from gpuplanner.bench.run import BenchRun
@@ -110,3 +111,9 @@ def test_every_result_row_is_visible_in_the_live_tab(make_window, qtbot):
     assert view.table.rowCount() == 9
     qtbot.waitUntil(lambda: all(view.table.viewport().rect().contains(view.table.visualRect(
         view.table.model().index(r, 0))) for r in range(9)), timeout=2000)
+    # ... and the curves above them stay legible (they were once squeezed to a smear), at 1280×800
+    from gpuplanner.ui.live.panel import PLOT_MIN_HEIGHT_PX
+
+    assert window.height() == 800
+    shown = [g for g in window.live_panel.findChildren(QtWidgets.QWidget, "live-curves") if g.isVisible()]
+    assert len(shown) == 1 and shown[0].height() >= PLOT_MIN_HEIGHT_PX * 4  # the GPU page's four plots

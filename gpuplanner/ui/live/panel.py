@@ -43,6 +43,7 @@ from gpuplanner.ui.theme import ThemedGraphicsLayout
 
 HISTORY_WINDOWS_S = (60.0, 300.0, 900.0)
 _BYTES_PER_GIB = 2**30
+PLOT_MIN_HEIGHT_PX = 50  # per stacked plot: its axis labels and a few ticks stay readable (4 fit at 1280×800)
 _BYTES_PER_MIB = 2**20
 _MAX_PHASES = 32
 _BENCH_COLUMNS = ("timestamp_s", "allocated_bytes", "reserved_bytes")
@@ -179,6 +180,7 @@ class _KindPage(QtWidgets.QWidget):
             self.value_labels.append((value, label))
         labels_row.addStretch(1)
         self.graphics = ThemedGraphicsLayout()
+        self.graphics.setObjectName("live-curves")
         self.plots: list[pg.PlotItem] = []
         self.curves: list[tuple[_Field, pg.PlotCurveItem]] = []
         self._plot_curves: dict[int, list[pg.PlotCurveItem]] = {}  # row -> its curves (auto-scaled rows)
@@ -209,6 +211,7 @@ class _KindPage(QtWidgets.QWidget):
             plot.hideAxis("bottom")
         self._cache_static_items()
         self.graphics.restyle()
+        self.graphics.setMinimumHeight(PLOT_MIN_HEIGHT_PX * len(self.plots))  # legible, never a smear
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(labels_row)
