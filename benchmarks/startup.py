@@ -2,7 +2,9 @@
 first paint ≤ 1.25 × a bare `import PySide6.QtWidgets, pyqtgraph` (both timed inside the
 interpreter, from its first line), and `gpuplanner-cli plan` ≤ 1.5 × `python -c "import numpy"`
 (both whole processes, wall clock). Runs are interleaved so that a busy machine slows both
-sides alike; prints medians and the ratios.
+sides alike; prints medians and the ratios. The app's bytecode is compiled first, as
+scripts/setup.sh does (with PYTHONDONTWRITEBYTECODE set, as on this machine, every changed
+module would otherwise be compiled from source at each start).
 
     .venv/bin/python benchmarks/startup.py [--rounds 7]
 """
@@ -38,6 +40,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     rounds = parser.parse_args().rounds
     py = sys.executable
+    import gpuplanner
+
+    subprocess.run([py, "-m", "compileall", "-q", os.path.dirname(gpuplanner.__file__)], check=True,
+                   stdout=subprocess.DEVNULL)
     cli = [py, "-m", "gpuplanner.cli", "plan", "--model", "llama-3.1-70b", "--instance", "p5.48xlarge"]
     runs: dict[str, list[float]] = {"bare Qt + pyqtgraph import": [], "first paint": [],
                                     "python -c 'import numpy'": [], "gpuplanner-cli plan": []}

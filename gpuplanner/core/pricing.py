@@ -231,6 +231,8 @@ def usd_per_million_tokens(monthly_usd: float, tokens_per_s: float) -> float:
 
 # ---- "cheapest": one rule -------------------------------------------------------------------
 
+PRICE_KIND_ATTR = "price_kind"  # a comparison table's attrs key: the price kind `cheapest` ranked by
+
 # The cost a comparison row is ranked by, per mode and price kind (the sweep's columns).
 COST_KEYS = {
     ("train", "on_demand"): "training_cost_usd", ("train", "spot"): "training_spot_cost_usd",

@@ -17,6 +17,7 @@ from gpuplanner.core.estimate import row_estimate
 from gpuplanner.core.inputs import LORA_PRECISIONS, PRECISIONS, TRAIN_PRECISIONS, PlanInputs
 from gpuplanner.core.money import hourly_rates, mean_rate, parse_discounts
 from gpuplanner.core.pricing import (
+    PRICE_KIND_ATTR,
     billed_instances,
     cheapest_first,
     daily_bill,
@@ -35,7 +36,6 @@ COLUMNS = [
     "serving_gpus", "replica_price_usd_per_hour", "fleet_utilization", "monthly_cost_usd", "spot_monthly_cost_usd",
     "reserved_monthly_cost_usd", "reason",
 ]
-PRICE_KIND_ATTR = "price_kind"  # DataFrame.attrs key: the price kind `cheapest` ranked by
 
 
 def sweep(inputs: PlanInputs, catalogs: Catalogs, modes=("train", "infer"), precisions=None,

@@ -16,9 +16,8 @@ from gpuplanner.core import fields
 from gpuplanner.core.accuracy import band_text, headline_bands
 from gpuplanner.core.frontier import FRONTIER_ATTR
 from gpuplanner.core.option_texts import option_rows
-from gpuplanner.core.pricing import cheapest_first, cost_key
+from gpuplanner.core.pricing import PRICE_KIND_ATTR, cheapest_first, cost_key
 from gpuplanner.core.result import BREAKDOWN_KEYS
-from gpuplanner.core.sweep import PRICE_KIND_ATTR
 from gpuplanner.core.units import GIB, MEMORY_UNITS, SECONDS_PER_DAY, fmt_duration, fmt_memory, fmt_usd
 
 COMPONENT_LABELS = {

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6 import QtCore, QtGui
 
-from gpuplanner.core.pricing import COST_KEYS, cheapest_first
-from gpuplanner.core.sweep import PRICE_KIND_ATTR
+from gpuplanner.core.pricing import COST_KEYS, PRICE_KIND_ATTR, cheapest_first
 from gpuplanner.core.units import fmt_usd
 from gpuplanner.ui.plan.formatting import fmt_int
 from gpuplanner.ui.tables import column_header
