@@ -8,6 +8,7 @@ import pytest
 from PySide6 import QtCore
 
 from gpuplanner.core import PlanInputs, estimate
+from gpuplanner.core.frontier import FRONTIER_ATTR
 from gpuplanner.core.pricing import cost_key
 from gpuplanner.core.sweep import COLUMNS, sweep
 from gpuplanner.report import write_csv
@@ -32,6 +33,25 @@ def table(costs, clouds=None, fits=None, mode="train") -> pd.DataFrame:
 
 def column_values(proxy, key, role=QtCore.Qt.ItemDataRole.DisplayRole):
     return [proxy.index(r, COLUMN_INDEX[key]).data(role) for r in range(proxy.rowCount())]
+
+
+def test_a_new_sweep_does_not_copy_its_frontier_per_column(qtbot):
+    """pandas deep-copies DataFrame.attrs (where the serving frontier rides) into every column it
+    hands out: reading the ~30 columns of a sweep once copied the frontier ~30 times on the GUI
+    thread (a second of a sort or a mode switch)."""
+    copies = []
+
+    class Frontier:
+        def __deepcopy__(self, memo):
+            copies.append(1)
+            return self
+
+    frame = table([3.0, 1.0, 2.0])
+    frame.attrs[FRONTIER_ATTR] = Frontier()
+    model = SweepTableModel()
+    model.set_table(frame)
+    assert len(copies) <= 1  # the one copy the model keeps of the table
+    assert model.rows[0]["training_cost_usd"] == 3.0
 
 
 def test_cost_sorts_numerically_not_as_text(qtbot):

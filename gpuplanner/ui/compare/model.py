@@ -121,6 +121,7 @@ class SweepTableModel(QtCore.QAbstractTableModel):
         self.beginResetModel()
         self.price_kind = table.attrs.get(PRICE_KIND_ATTR, "on_demand")
         self._table = table.reset_index(drop=True)
+        self._table.attrs = {}  # pandas deep-copies attrs (the frontier) into every column read below
         self._columns = {key: self._table[key].tolist() for key in self._table.columns}
         self._records = {}
         self.order = list(range(len(self._table)))
