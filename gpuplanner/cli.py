@@ -322,7 +322,7 @@ def plan_text(r, quick_only: bool = False) -> str:
     lines.append(f"Instances: {inst} · {fmt_usd(r.price_usd_per_hour)}/h on-demand, "
                  f"{fmt_usd(r.spot_price_usd_per_hour)}/h spot (prices: {r.price_as_of or 'n/a'})")
     if r.mode == "train":
-        lines.append(f"Training: {r.training_flops:.3e} FLOP, {fmt_duration(r.training_time_s)}, "
+        lines.append(f"Training: {result_text('training_flops', r.training_flops)}, {fmt_duration(r.training_time_s)}, "
                      f"{fmt_number(r.gpu_hours)} GPU-hours, {fmt_usd(r.cost_usd)} on-demand, "
                      f"{fmt_usd(r.spot_cost_usd)} spot")
         host = f"; host memory per node {result_text('host_memory_bytes', r.host_memory_bytes)}" \

@@ -13,7 +13,7 @@ from gpuplanner.core.result import Assumption, Explanation
 from gpuplanner.core.serving import DEFAULT_ENGINE, ENGINES, EXPERT_PREFILL, efficiency
 from gpuplanner.core.steptime import KERNEL_EFFICIENCY_SOURCE, kernel_efficiency
 from gpuplanner.core.text import Text
-from gpuplanner.core.units import fmt_count, fmt_duration, fmt_usd
+from gpuplanner.core.units import fmt_count, fmt_duration, fmt_flops, fmt_usd
 
 KORTHIKANTI = "Korthikanti et al. 2022, 'Reducing Activation Recomputation in Large Transformer Models', §4"
 ZERO = "Rajbhandari et al. 2020, 'ZeRO: Memory Optimizations Toward Training Trillion Parameter Models', §5"
@@ -157,7 +157,7 @@ def explanations_for(r, inputs, arch, hw) -> tuple:
                         "c = 1 full attention, 1/2 causal, 0 for 6ND",
                         f"P_active={fmt_count(r.params_active)}, T={fmt_count(inputs.training_tokens)} tokens, "
                         f"{inputs.flop_convention} convention → "
-                        f"{r.training_flops:.3e} FLOP", CHINCHILLA),
+                        f"{fmt_flops(r.training_flops)}", CHINCHILLA),
             Explanation("training_time_s", "hardware FLOPs / (GPUs × dense peak × MFU)",
                         f"{r.hardware_flops:.3e} / ({r.gpus} × {r.peak_flops / 1e12:,.1f} TFLOP/s × {inputs.mfu:g}) = "
                         f"{fmt_duration(r.training_time_s)}", CHINCHILLA) if inputs.mfu else

@@ -16,6 +16,7 @@ from gpuplanner.core.units import (
     GIB,
     fmt_count,
     fmt_duration,
+    fmt_flops,
     fmt_memory,
     fmt_sig,
     fmt_usd,
@@ -368,7 +369,7 @@ class ResultField:
         if kind == "rate":
             return f"{value:,.1f} tok/s" if value < 100 else f"{value:,.0f} tok/s"
         if kind == "flops":
-            return f"{value:.3g} FLOP"
+            return fmt_flops(value)
         if kind == "flops_per_s":
             return f"{value / 1e12:,.1f} TFLOP/s"
         if kind == "fraction":

@@ -65,6 +65,14 @@ def fmt_count(n: float) -> str:
     return f"{n:.3g}"
 
 
+def fmt_flops(n: float) -> str:
+    """2.638e21 -> '2.64 ZFLOP': a run's FLOPs with an SI prefix (3 significant figures)."""
+    for scale, prefix in ((1e24, "Y"), (1e21, "Z"), (1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G")):
+        if abs(n) >= scale:
+            return f"{n / scale:.3g} {prefix}FLOP"
+    return f"{n:.3g} FLOP"
+
+
 MEMORY_UNITS = {"GiB": GIB, "GB": GB}  # GiB (2^30) by default; GB (10^9) as vendors count
 
 

@@ -74,6 +74,12 @@ def test_money_is_written_one_way_in_every_column():
         ["$0.68", "$99.50", "$5,103", "$39,112", "$12,345,679"]
 
 
+def test_a_runs_flops_carry_an_si_prefix_not_an_exponent():
+    """Issue 12 (scientific notation on screen): a run's FLOPs read as 2.64 ZFLOP in every face."""
+    assert [result_text("training_flops", x) for x in (2.638e21, 8.4e17, 3.1e24, 512.0)] == \
+        ["2.64 ZFLOP", "840 PFLOP", "3.1 YFLOP", "512 FLOP"]
+
+
 
 def test_one_version_everywhere(catalogs):
     import gpuplanner
