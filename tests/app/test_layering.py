@@ -7,6 +7,8 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+from import_probe import loaded_after_a_plan
+
 ROOT = Path(__file__).resolve().parents[2]
 
 BLOCKED = ["PySide6", "pyqtgraph", "pynvml", "torch", "shiboken6"]
@@ -74,13 +76,7 @@ def test_import_contracts_can_break(tmp_path):
 def test_a_single_plan_imports_neither_pandas_nor_numpy():
     """`gpuplanner-cli plan` stays within 1.5× a bare numpy import because a plan needs neither
     pandas nor numpy (the comparison and the ledger import pandas when they run)."""
-    code = ("import io, sys, contextlib, gpuplanner.cli\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            "    assert gpuplanner.cli.main(['plan', '--model', 'llama-3.1-70b']) == 0\n"
-            "print(sorted(m for m in ('pandas', 'numpy') if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert loaded_after_a_plan(("pandas", "numpy")) == []
 
 
 def test_the_window_starts_without_pandas():

@@ -162,12 +162,18 @@ def test_live_tab_and_benchmark_action(make_window):
     assert live.stopped
 
 
-def test_use_for_planning_plans_on_this_machine(make_window):
+def planned_on_this_machine(make_window):
+    """A window after a (fake) benchmark run whose "Use for planning" was pressed."""
     runner = FakeRunner()
     window = make_window(Services(bench_runner=runner, start_benchmark=lambda r: None))
     runner.finished.emit(True)
     window.bench.results.plan_button.click()
     assert window.state.wait()
+    return window
+
+
+def test_use_for_planning_plans_on_this_machine(make_window):
+    window = planned_on_this_machine(make_window)
     assert window.state.result.gpu_name == "This machine" and window.state.result.instance_type == ""
     assert "This machine" in window.state.catalogs.gpus
     assert any("measured throughput" in w for w in window.state.result.warnings)
@@ -264,11 +270,7 @@ def test_benchmark_finished_names_each_phase_once(make_window):
 
 def test_a_measured_gpu_is_not_called_a_datasheet_figure(make_window):
     """Issue 12: the Explain area said "datasheet figure" of the benchmark's own measurement."""
-    runner = FakeRunner()
-    window = make_window(Services(bench_runner=runner, start_benchmark=lambda r: None))
-    runner.finished.emit(True)
-    window.bench.results.plan_button.click()
-    assert window.state.wait()
+    window = planned_on_this_machine(make_window)
     window.plan_tab.explain_link("")  # the assumptions, as the Explain area shows them
     text = window.plan_tab.explain.toPlainText()
     peak = next(a for a in window.state.result.assumptions if a.name == "peak FLOP/s")
