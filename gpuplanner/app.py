@@ -21,6 +21,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("plan", nargs="?", help="a .gpuplan file to open")
     parser.add_argument("--smoke-test", action="store_true",
                         help=f"quit after the first paint and print its time (also {SMOKE_ENV}=1)")
+    parser.add_argument("--smoke-compare", action="store_true",
+                        help="like --smoke-test, then run one comparison in the comparison process and print its rows")
     parser.add_argument("--settings", metavar="FILE", help="keep settings in this INI file")
     return parser.parse_args(argv)
 
@@ -93,6 +95,9 @@ def _services(parent, settings):
 
 
 def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # the frozen app started as the comparison child (ui.job_process)
     argv = list(sys.argv[1:] if argv is None else argv)
     from gpuplanner.bench.launcher import RUN_BENCHMARK_FLAG
 
@@ -101,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return bench_main(argv[1:])
     args = parse_args(argv)
-    smoke = args.smoke_test or os.environ.get(SMOKE_ENV) == "1"
+    smoke = args.smoke_test or args.smoke_compare or os.environ.get(SMOKE_ENV) == "1"
     if not _has_display():
         if not smoke:
             print("gpuplanner: no display (set DISPLAY, or QT_QPA_PLATFORM=offscreen)", file=sys.stderr)
@@ -146,5 +151,6 @@ def _run(args: argparse.Namespace, argv: list[str], smoke: bool) -> int:
             window.document.open_plan(args.plan)
         window.show()
         if smoke:
-            FirstPaintReporter(window, lambda: print(f"first paint: {startup_ms():.0f} ms", flush=True))
+            FirstPaintReporter(window, lambda: print(f"first paint: {startup_ms():.0f} ms", flush=True),
+                               compare=args.smoke_compare)
         return app.exec()

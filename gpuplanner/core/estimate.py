@@ -201,6 +201,19 @@ def attach_frontier(table, inputs: PlanInputs, catalogs: Catalogs):
     return table
 
 
+def serving_curves(inputs: PlanInputs, wanted: list, *, catalogs: Catalogs) -> dict:
+    """{(instance type, precision): the serving curve (PlanResult.curve)} of each pair in `wanted`,
+    () where the plan cannot be served."""
+    curves = {}
+    for instance, precision in wanted:
+        try:
+            curves[(instance, precision)] = estimate(inputs.with_(mode="infer", precision=precision,
+                                                                  instance=instance, gpu=""), catalogs).curve
+        except InputError:
+            curves[(instance, precision)] = ()
+    return curves
+
+
 def _context(inputs: PlanInputs, catalogs: Catalogs) -> _Context:
     """Everything both modes resolve first (for validated inputs), with the warnings that apply to both."""
     arch = resolve_model(inputs, catalogs)

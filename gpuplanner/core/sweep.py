@@ -13,7 +13,7 @@ import pandas as pd
 
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError, SweepCancelled
-from gpuplanner.core.estimate import row_estimate
+from gpuplanner.core.estimate import attach_frontier, row_estimate
 from gpuplanner.core.inputs import LORA_PRECISIONS, PRECISIONS, TRAIN_PRECISIONS, PlanInputs
 from gpuplanner.core.money import hourly_rates, mean_rate, parse_discounts
 from gpuplanner.core.pricing import (
@@ -59,6 +59,13 @@ def sweep(inputs: PlanInputs, catalogs: Catalogs, modes=("train", "infer"), prec
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame.attrs[PRICE_KIND_ATTR] = inputs.price_kind
     return frame
+
+
+def comparison(inputs: PlanInputs, modes: tuple, *, catalogs: Catalogs, stop=None) -> pd.DataFrame:
+    """The Compare tab's table (and the report's): the sweep of `modes`, carrying the plan
+    hardware's serving frontier when serving is swept (core.estimate.attach_frontier)."""
+    table = sweep(inputs, catalogs, tuple(modes), stop=stop)
+    return attach_frontier(table, inputs, catalogs) if "infer" in modes else table
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,16 @@ def test_smoke_test_paints_and_quits(args, env):
     assert 0 < int(match.group(1)) < 30000
 
 
+@pytest.mark.slow
+def test_smoke_compare_runs_a_comparison_in_the_child_process():
+    """The app's comparison child starts (spawned from `python -m gpuplanner`, which must not
+    start a second window) and answers with the plan mode's table."""
+    done = run("--smoke-compare")
+    assert done.returncode == 0, done.stderr
+    rows = re.search(r"^comparison: (\d+) rows$", done.stdout, re.M)
+    assert rows and int(rows.group(1)) > 0, done.stdout
+
+
 def test_benchmark_flag_runs_the_child_without_qt():
     """The frozen bundle starts itself as the benchmark child; bad child arguments exit 2."""
     done = run("--run-benchmark", "--device", "no-such-device")

@@ -153,6 +153,15 @@ def test_bundle_paints_its_window(bundle, tmp_path):
 
 
 @pytest.mark.slow
+def test_bundle_runs_its_comparison_child(bundle, tmp_path):
+    """The frozen app spawns itself as the comparison process (multiprocessing.freeze_support
+    in gpuplanner.app.main) and gets a table back."""
+    done = run([bundle / "gpuplanner", "--smoke-compare"], cwd=tmp_path, env=headless_env(QT_QPA_PLATFORM="offscreen"))
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert re.search(r"^comparison: [1-9]\d* rows$", done.stdout, re.M), done.stdout
+
+
+@pytest.mark.slow
 def test_bundle_runs_the_benchmark_child_for_the_hidden_flag(bundle, tmp_path):
     """launcher.child_command's frozen contract: the app's own executable with the flag first
     runs the child, never Qt (there is no display: Qt would abort). No torch inside: no_torch."""

@@ -1,64 +1,73 @@
-"""The comparison sweep runs off the GUI thread, and the newest request always wins."""
+"""The comparison sweep runs in a child process, and the newest request always wins."""
 from __future__ import annotations
 
-import threading
+import os
 import time
 
-import pandas as pd
 import pytest
+from pandas.testing import assert_frame_equal
+from slow_jobs import logged
 
 from gpuplanner.core import PlanInputs
-from gpuplanner.core.sweep import SweepCancelled, sweep
+from gpuplanner.core.frontier import FRONTIER_ATTR
+from gpuplanner.core.sweep import SweepCancelled, comparison, sweep
 from gpuplanner.ui.compare.sweep_runner import SweepRunner
+from gpuplanner.ui.job_process import JobProcess
+
+SLOW = "slow_jobs:slow_comparison"
 
 
 @pytest.fixture
-def slow_sweep(monkeypatch):
-    """core.sweep that records its thread and takes `delay[seq_len]` seconds per block."""
-    calls = []
-    delay = {}
-
-    def fake(inputs, catalogs, modes, stop=lambda: False):
-        rows = []
-        for block in range(4):  # four (mode, precision) blocks, like the real sweep
-            if stop():
-                raise SweepCancelled
-            calls.append((inputs.seq_len, threading.current_thread()))
-            time.sleep(delay.get(inputs.seq_len, 0.0))
-            rows.append({"mode": modes[0], "block": block, "seq_len": inputs.seq_len})
-        return pd.DataFrame(rows)
-
-    monkeypatch.setattr("gpuplanner.core.sweep.sweep", fake)  # the runner imports it when it runs
-    return calls, delay
+def process():
+    """A child of the test's own (the window's shared one may hold another environment)."""
+    jobs = JobProcess("gpuplanner-test-jobs")
+    yield jobs
+    jobs.close()
 
 
-def test_a_stale_sweep_never_overwrites_a_newer_one(qtbot, catalogs, slow_sweep):
-    calls, delay = slow_sweep
-    delay[1000] = 0.2  # the old request is slow
-    runner = SweepRunner()
+@pytest.fixture
+def log(tmp_path, monkeypatch):
+    path = tmp_path / "blocks.log"
+    monkeypatch.setenv("SLOW_JOBS_LOG", str(path))
+    return path
+
+
+def test_a_stale_sweep_never_overwrites_a_newer_one(qtbot, catalogs, process, log, monkeypatch):
+    monkeypatch.setenv("SLOW_JOBS_DELAY_1000", "0.2")  # the old request is slow
+    runner = SweepRunner(job=SLOW, process=process)
     shown = []
     runner.ready.connect(lambda inputs, modes, table: shown.append(inputs.seq_len))
     runner.request(PlanInputs(seq_len=1000), catalogs, ("train",))
+    qtbot.waitUntil(lambda: bool(logged(log)), timeout=15_000)  # the child started on it
     runner.request(PlanInputs(seq_len=2000), catalogs, ("train",))
-    qtbot.waitUntil(lambda: shown == [2000])
+    qtbot.waitUntil(lambda: shown == [2000], timeout=15_000)
     qtbot.wait(500)  # the old one had time to finish, had it not been stopped
     assert shown == [2000]
-    assert sum(1 for seq, _ in calls if seq == 1000) < 4  # it stopped at a block boundary, not after all 4
-    runner.stop()
+    assert sum(1 for seq, _ in logged(log) if seq == 1000) < 4  # it stopped at a block boundary, not after all 4
 
 
-def test_the_sweep_runs_on_a_worker_thread_and_is_cached(qtbot, catalogs, slow_sweep):
-    calls, _ = slow_sweep
-    runner = SweepRunner()
+def test_the_sweep_runs_in_a_child_process_and_is_cached(qtbot, catalogs, process, log):
+    runner = SweepRunner(job=SLOW, process=process)
     tables = []
     runner.ready.connect(lambda inputs, modes, table: tables.append(table))
     runner.request(PlanInputs(), catalogs, ("infer",))
-    qtbot.waitUntil(lambda: len(tables) == 1)
-    assert calls and all(thread is not threading.main_thread() for _, thread in calls)
-    blocks = len(calls)
+    qtbot.waitUntil(lambda: len(tables) == 1, timeout=15_000)
+    blocks = logged(log)
+    assert len(blocks) == 4 and all(pid != os.getpid() for _, pid in blocks)
     runner.request(PlanInputs(), catalogs, ("infer",))  # again: from the cache, at once
-    assert len(tables) == 2 and tables[1] is tables[0] and len(calls) == blocks
-    runner.stop()
+    assert len(tables) == 2 and tables[1] is tables[0] and logged(log) == blocks
+
+
+def test_the_child_computes_the_same_table_as_core(qtbot, catalogs, process):
+    inputs = PlanInputs(model="llama-2-7b", mode="infer")
+    runner = SweepRunner(process=process)
+    tables = []
+    runner.ready.connect(lambda inputs, modes, table: tables.append(table))
+    runner.request(inputs, catalogs, ("infer",))
+    qtbot.waitUntil(lambda: bool(tables), timeout=60_000)
+    here = comparison(inputs, ("infer",), catalogs=catalogs)
+    assert_frame_equal(tables[0], here)
+    assert tables[0].attrs[FRONTIER_ATTR] == here.attrs[FRONTIER_ATTR]
 
 
 def test_core_sweep_stops_between_blocks_when_asked(catalogs):
@@ -73,12 +82,34 @@ def test_core_sweep_stops_between_blocks_when_asked(catalogs):
     assert len(asked) == 3
 
 
-def test_stop_cancels_and_joins(qtbot, catalogs, slow_sweep):
-    _, delay = slow_sweep
-    delay[4096] = 0.3
-    runner = SweepRunner()
-    runner.request(PlanInputs(), catalogs, ("train",))
+def test_stop_cancels_what_runs_and_frees_the_child(qtbot, catalogs, process, log, monkeypatch):
+    monkeypatch.setenv("SLOW_JOBS_DELAY_4096", "0.3")
+    closing = SweepRunner(job=SLOW, process=process)
+    shown = []
+    closing.ready.connect(lambda *args: shown.append(args))
+    closing.request(PlanInputs(), catalogs, ("train",))
+    qtbot.waitUntil(lambda: bool(logged(log)), timeout=15_000)
+    closing.stop()  # as when the window closes
+    other = SweepRunner(job=SLOW, process=process)
+    answers = []
+    other.ready.connect(lambda inputs, modes, table: answers.append(inputs.seq_len))
     started = time.perf_counter()
-    runner.stop()
-    assert time.perf_counter() - started < 1.0
-    assert not any(t.is_alive() for t in threading.enumerate() if t.name == "gpuplanner-sweep")
+    other.request(PlanInputs(seq_len=8), catalogs, ("train",))
+    qtbot.waitUntil(lambda: answers == [8], timeout=5_000)
+    assert time.perf_counter() - started < 1.0  # not behind the rest of the cancelled sweep (0.9 s)
+    assert not shown and sum(1 for seq, _ in logged(log) if seq == 4096) < 4
+
+
+def test_a_child_that_dies_is_reported_and_replaced(qtbot, catalogs, process, log):
+    crashing = SweepRunner(job="slow_jobs:crash", process=process)
+    failures = []
+    crashing.failed.connect(failures.append)
+    crashing.request(PlanInputs(), catalogs, ("train",))
+    qtbot.waitUntil(lambda: bool(failures), timeout=15_000)
+    assert "comparison process ended unexpectedly (exit code 3)" in failures[0]
+    runner = SweepRunner(job=SLOW, process=process)
+    tables = []
+    runner.ready.connect(lambda inputs, modes, table: tables.append(table))
+    runner.request(PlanInputs(), catalogs, ("train",))  # a new child, sent the catalogs again
+    qtbot.waitUntil(lambda: bool(tables), timeout=15_000)
+    assert len(tables[0]) == 4

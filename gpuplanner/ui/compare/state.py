@@ -1,5 +1,5 @@
 """The comparison's state: which sweep the Compare tab wants, the table that came back, and the
-serving curves of the candidates it charts — all computed on worker threads.
+serving curves of the candidates it charts — all computed in a child process (SweepRunner).
 
 It follows the PlannerState (a new answer asks for a new sweep, only while the tab is showing)
 and says what changed through its own signals: ``sweep_changed`` when a table for the current
@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtCore
 
-from gpuplanner.core.errors import InputError
-from gpuplanner.core.estimate import estimate
 from gpuplanner.core.inputs import MODES, PlanInputs
 from gpuplanner.ui.compare.sweep_runner import SweepRunner
 from gpuplanner.ui.plan.state import PlannerState
@@ -77,25 +75,15 @@ class CompareState(QtCore.QObject):
         return self.runner.table_now(self.planner.inputs, self.planner.catalogs, MODES)
 
     def request_curves(self, rows: list[dict]) -> None:
-        """Compute the serving curves of `rows` not known yet, on a worker thread."""
+        """Compute the serving curves of `rows` not known yet, beside the sweep (SweepRunner)."""
         inputs, catalogs = self.inputs, self.planner.catalogs
         wanted = [curve_key(r) for r in rows
                   if curve_key(r) not in self.curves and curve_key(r) not in self._curves_pending]
         if inputs is None or not wanted:
             return
         self._curves_pending.update(wanted)
-
-        def work() -> None:
-            curves = {}
-            for instance, precision in wanted:
-                try:
-                    curves[(instance, precision)] = estimate(inputs.with_(
-                        mode="infer", precision=precision, instance=instance, gpu=""), catalogs).curve
-                except InputError:
-                    curves[(instance, precision)] = ()
-            self._curves_done.emit(inputs, curves)
-
-        self.runner.worker.submit(work)  # after the sweep that may be running: it is wanted first
+        self.runner.request_curves(inputs, catalogs, wanted,
+                                   lambda curves: self._curves_done.emit(inputs, curves))
 
     def stop(self) -> None:
         self.runner.stop()

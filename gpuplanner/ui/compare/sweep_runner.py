@@ -1,11 +1,11 @@
-"""The comparison sweep, off the GUI thread.
+"""The comparison sweep, off the GUI thread and out of its process.
 
-A sweep takes tens of milliseconds with the bundled catalogs and seconds with a large user
-catalog, so the window asks for one and gets it back by signal; a serving sweep brings the plan
-hardware's serving frontier with it (the table's attrs). The newest request wins: an older one
-still running stops at its next (mode, precision) block (core.sweep's `stop`). Sweeps run one
-after another on one worker thread (ui.worker), which other comparison jobs (the serving curves)
-share.
+A sweep takes a second or more, so the window asks for one and gets it back by signal; it runs
+in a child process (ui.job_process: on a thread it would hold the GIL the GUI thread needs to
+paint). A serving sweep brings the plan hardware's serving frontier with it (the table's
+attrs: core.sweep.comparison). The newest request wins: an older one still running stops at its
+next (mode, precision) block. The serving curves the chart asks for run in the same child, after
+the sweep they belong to.
 Recent sweeps are kept, so switching back to an earlier plan or tab costs nothing.
 """
 from __future__ import annotations
@@ -17,39 +17,35 @@ from typing import TYPE_CHECKING
 from PySide6 import QtCore
 
 from gpuplanner.core.catalogs import Catalogs
-from gpuplanner.core.errors import SweepCancelled
 from gpuplanner.core.inputs import PlanInputs
-from gpuplanner.ui.worker import Worker
+from gpuplanner.ui import job_process
 
 if TYPE_CHECKING:  # pandas loads with the first comparison, not at start-up
     import pandas as pd
 
 CACHE_SIZE = 8
-
-
-def _frontier(table, inputs: PlanInputs, catalogs: Catalogs, modes: tuple):
-    """Serving comparisons carry the plan hardware's serving frontier (core.estimate.attach_frontier),
-    computed here on the worker with the table."""
-    if "infer" in modes:
-        from gpuplanner.core.estimate import attach_frontier
-        attach_frontier(table, inputs, catalogs)
-    return table
+COMPARISON = "gpuplanner.core.sweep:comparison"
+CURVES = "gpuplanner.core.estimate:serving_curves"
 
 
 class SweepRunner(QtCore.QObject):
-    """`request()` a sweep; `ready(inputs, modes, table)` arrives on the GUI thread, newest only."""
+    """`request()` a sweep; `ready(inputs, modes, table)` arrives on the GUI thread, newest only.
+    `job` names the sweep function (core.sweep.comparison; tests name a slower one)."""
 
     ready = QtCore.Signal(object, object, object)  # inputs, modes, DataFrame
     failed = QtCore.Signal(str)
     busy_changed = QtCore.Signal(bool)
     _done = QtCore.Signal(int, object, object, object)  # generation, key, (catalogs, table), error
 
-    def __init__(self, parent: QtCore.QObject | None = None):
+    def __init__(self, parent: QtCore.QObject | None = None, job: str = COMPARISON,
+                 process: job_process.JobProcess | None = None):
         super().__init__(parent)
         self._cache: OrderedDict = OrderedDict()
         self._generation = 0
         self._lock = threading.Lock()
-        self.worker = Worker("gpuplanner-sweep")
+        self._job = job
+        self.process = process or job_process.shared()
+        self.group = self.process.new_group()
         self._done.connect(self._deliver, QtCore.Qt.ConnectionType.QueuedConnection)
 
     @staticmethod
@@ -77,34 +73,33 @@ class SweepRunner(QtCore.QObject):
             return
         self.busy_changed.emit(True)
 
-        def work():
-            try:
-                from gpuplanner.core.sweep import sweep  # pandas: imported with the first comparison
-                table = sweep(inputs, catalogs, tuple(modes), stop=lambda: generation != self._generation)
-                _frontier(table, inputs, catalogs, modes)
-                self._done.emit(generation, key, (catalogs, table), None)
-            except SweepCancelled:
-                pass
-            except Exception as e:  # reported on the GUI thread; the worker never dies silently
-                self._done.emit(generation, key, None, e)
+        def done(table, error):  # on the process's reader thread
+            self._done.emit(generation, key, None if error else (catalogs, table), error)
 
-        self.worker.submit(work)
+        self.process.submit(self._job, (inputs, tuple(modes)), catalogs, done, self.group)
+
+    def request_curves(self, inputs: PlanInputs, catalogs: Catalogs, wanted: list, done) -> None:
+        """The serving curves of `wanted` (core.estimate.serving_curves), after any sweep
+        requested before; `done(curves)` is called on a worker thread (never cancelled: each
+        request asks for other rows; failed ones come back empty)."""
+        self.process.submit(CURVES, (inputs, wanted), catalogs,
+                            lambda curves, error: done(curves or {key: () for key in wanted}), cancellable=False)
 
     def table_now(self, inputs: PlanInputs, catalogs: Catalogs, modes: tuple) -> pd.DataFrame:
         """The sweep, computed here if it is not cached (for exports, which need it whole)."""
         key = self._key(inputs, catalogs, modes)
         table = self._lookup(key, catalogs)
         if table is None:
-            from gpuplanner.core.sweep import sweep
-            table = _frontier(sweep(inputs, catalogs, tuple(modes)), inputs, catalogs, modes)
+            from gpuplanner.core.sweep import comparison
+            table = comparison(inputs, tuple(modes), catalogs=catalogs)
             self._store(key, (catalogs, table))
         return table
 
-    def stop(self, timeout_s: float = 2.0) -> None:
-        """Cancel what runs and wait for it (the window calls this when it closes)."""
+    def stop(self) -> None:
+        """Cancel what runs (the window calls this when it closes): nothing more is delivered."""
         with self._lock:
             self._generation += 1
-        self.worker.stop(timeout_s)
+        self.process.cancel(self.group)
 
     def _store(self, key, entry) -> None:
         self._cache[key] = entry
@@ -119,7 +114,7 @@ class SweepRunner(QtCore.QObject):
             return
         self.busy_changed.emit(False)
         if error is not None:
-            self.failed.emit(f"{type(error).__name__}: {error}")
+            self.failed.emit(error)
         else:
             inputs, _, modes = key
             self.ready.emit(inputs, modes, entry[1])

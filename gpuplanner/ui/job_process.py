@@ -1,0 +1,186 @@
+"""Comparison jobs (sweeps, serving curves) in one child process.
+
+A sweep is seconds of pure-Python work. On a thread it shares the GIL with the GUI thread, and
+every Qt call the GUI thread makes releases the GIL and must then wait for the worker to give it
+back (up to the interpreter's switch interval): a busy worker turned 100 ms of painting into
+seconds of frozen window. In a child process the sweep runs on its own core and the window
+never waits for it. The child stays up between jobs, so its memo (core.memo) stays warm.
+
+`JobProcess.submit(fn, args, catalogs, done, group)` runs the function named `fn`
+("module:function") as `fn(*args, catalogs=catalogs, stop=stop)` (without `stop` when not
+cancellable) in the child, jobs in the order submitted, and calls `done(value, error)` on a
+reader thread (error: a one-line message, or None). A job whose `stop()` answers True raises
+core.errors.SweepCancelled and is dropped without calling `done`. `stop()` answers True once
+a newer job of the same group is waiting, or `cancel(group)` was called: the newest request
+wins. The catalogs travel once per catalogs object, not with every job. The child is spawned on
+first use (not at start-up) and again if it dies; jobs it was running report that it ended.
+
+Functions travel by name, so the window imports nothing of a job's (the sweep's pandas loads
+with its first table); its arguments and result must be picklable.
+"""
+from __future__ import annotations
+
+import importlib
+import itertools
+import multiprocessing
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+Done = Callable[[Any, "str | None"], None]
+
+
+class JobProcess:
+    def __init__(self, name: str = "gpuplanner-jobs"):
+        self.name = name
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._groups = itertools.count(1)
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._conn = None
+        self._pending: dict[int, tuple[Any, Done]] = {}  # job → (the process running it, done)
+        self._catalogs: object | None = None  # what the child holds (kept alive: compared by identity)
+
+    def new_group(self) -> int:
+        """A cancellation group of its own (one per requester)."""
+        return next(self._groups)
+
+    def submit(self, fn: str, args: tuple, catalogs, done: Done, group: int = 0, cancellable: bool = True) -> None:
+        with self._lock:
+            self._start_if_needed()
+            if catalogs is not self._catalogs:
+                self._send(("catalogs", catalogs))
+                self._catalogs = catalogs
+            job = next(self._ids)
+            self._pending[job] = (self._process, done)
+            self._send(("job", job, group if cancellable else None, fn, args))
+
+    def cancel(self, group: int) -> None:
+        """The group's running and queued jobs stop at their next check."""
+        with self._lock:
+            if self._process is not None:
+                self._send(("cancel", group))
+
+    def close(self, timeout_s: float = 2.0) -> None:
+        """End the child (after the job it runs checks `stop`, or by force after `timeout_s`)."""
+        with self._lock:
+            process, conn = self._process, self._conn
+            self._process, self._conn, self._catalogs = None, None, None
+            self._pending = {job: entry for job, entry in self._pending.items() if entry[0] is not process}
+            if process is None:
+                return
+            try:
+                conn.send(None)
+            except OSError:
+                pass
+        process.join(timeout_s)
+        if process.is_alive():
+            process.terminate()
+            process.join(timeout_s)  # its reader sees the pipe end and closes it
+
+    def _start_if_needed(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            return
+        context = multiprocessing.get_context("spawn")  # never fork a process that runs Qt threads
+        parent, child = context.Pipe()
+        process = context.Process(target=_serve, args=(child,), name=self.name, daemon=True)
+        process.start()
+        child.close()
+        self._process, self._conn, self._catalogs = process, parent, None
+        threading.Thread(target=self._read, args=(process, parent), name=f"{self.name}-reader", daemon=True).start()
+
+    def _send(self, message) -> None:
+        try:
+            self._conn.send(message)
+        except OSError:  # the child is gone: the reader reports its pending jobs
+            pass
+
+    def _read(self, process, conn) -> None:
+        """Hand each answer to its job's `done`; when the child ends, fail what it still owed."""
+        while True:
+            try:
+                kind, job, *rest = conn.recv()
+            except (EOFError, OSError):
+                break
+            with self._lock:
+                entry = self._pending.pop(job, None)
+            if entry is not None and kind != "cancelled":
+                try:
+                    entry[1](*rest)
+                except RuntimeError:  # its requester is gone (a closed window's deleted QObject)
+                    pass
+        conn.close()
+        process.join(1.0)
+        with self._lock:
+            if self._process is process:  # it died (close() forgets it first): the next submit starts another
+                self._process, self._conn, self._catalogs = None, None, None
+            owed = [done for p, done in self._pending.values() if p is process]
+            self._pending = {job: entry for job, entry in self._pending.items() if entry[0] is not process}
+        for done in owed:
+            done(None, f"the comparison process ended unexpectedly (exit code {process.exitcode})")
+
+
+def _function(name: str) -> Callable:
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def _serve(conn) -> None:
+    """The child's loop: read messages, run jobs in order, answer each one."""
+    from gpuplanner.core.errors import SweepCancelled
+
+    inbox: deque = deque()
+    cancelled: set[int] = set()  # groups cancelled since their last job started
+    catalogs = None
+
+    def read_waiting() -> None:
+        while conn.poll():
+            message = conn.recv()
+            if message is not None and message[0] == "cancel":
+                cancelled.add(message[1])
+            inbox.append(message)
+
+    while True:
+        if not inbox:
+            try:
+                inbox.append(conn.recv())
+            except EOFError:
+                return
+        message = inbox.popleft()
+        if message is None:
+            return
+        if message[0] == "catalogs":
+            catalogs = message[1]
+            continue
+        if message[0] == "cancel":
+            cancelled.discard(message[1])
+            continue
+        _, job, group, fn, args = message
+
+        def stop(group=group) -> bool:
+            read_waiting()
+            return group in cancelled or any(m is not None and m[0] == "job" and m[2] == group for m in inbox)
+
+        try:
+            answer = ("done", job, _function(fn)(*args, catalogs=catalogs, **({} if group is None else {"stop": stop})),
+                      None)
+        except SweepCancelled:
+            answer = ("cancelled", job)
+        except Exception as e:  # reported to the requester; the child lives on
+            answer = ("done", job, None, f"{type(e).__name__}: {e}")
+        try:
+            conn.send(answer)
+        except Exception as e:  # an answer that cannot be pickled
+            conn.send(("done", job, None, f"{type(e).__name__}: {e}"))
+
+
+_SHARED: JobProcess | None = None
+
+
+def shared() -> JobProcess:
+    """The one child every window's comparisons use: its memo serves them all."""
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = JobProcess()
+    return _SHARED
