@@ -123,7 +123,7 @@ RULES = {
     "nemo_throughput": ("training/nemo_throughput.csv", [
         "source_group", "model", "task", "gpu", "num_gpus", "precision", "seq_len", "global_batch", "micro_batch",
         "tp", "pp", "cp", "vp", "ep", "fsdp", "activation_checkpointing", "tokens_per_s_per_gpu",
-        "model_tflops_per_gpu", "source"], None, [
+        "model_tflops_per_gpu", "other", "source"], None, [
         _model_rule("model"),
         lambda r: "context parallelism: the planner has none" if _float(r["cp"], 1.0) > 1 else "",
     ]),

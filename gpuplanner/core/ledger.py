@@ -310,8 +310,11 @@ def _nemo(r: dict) -> list[Case]:
     """NeMo 24.07 (Megatron core, distributed optimizer = ZeRO-1) and AutoModel (FSDP2 = ZeRO-3),
     each with its framework's memory accounting."""
     tp, pp, gpus = _int(r["tp"]), _int(r["pp"]), _int(r["num_gpus"])
-    ep = _int(r["ep"]) if re.match(r"\d", r["ep"]) else 1
     megatron = r["source_group"].startswith("NeMo 24.07")
+    # AutoModel prints EP "-" for its GPT-OSS rows, yet runs DeepEP: the benchmark configs the
+    # table links (examples/benchmark/configs/gptoss_*_te_deepep.yaml) set ep_size to the GPU count
+    deepep_unprinted = not re.match(r"\d", r["ep"]) and "DeepEP" in r["other"]
+    ep = _int(r["ep"]) if re.match(r"\d", r["ep"]) else gpus if deepep_unprinted else 1
     lora = "lora" in r["task"].lower()
     vp = _int(r["vp"]) if re.match(r"\d", r["vp"]) else 1
     inputs = _train(model=model_for(r["model"]), precision=r["precision"].lower(), gpu=gpu_name(r["gpu"]),
@@ -322,6 +325,8 @@ def _nemo(r: dict) -> list[Case]:
                     network_gbit_s=DGX_H100_NETWORK_GBIT_S)
     note = _notes(MODEL_NOTES.get(r["model"], ""),
                   "distributed optimizer (ZeRO-1) assumed" if megatron else "FSDP2 planned as ZeRO-3",
+                  f"EP not printed: {ep}, as the table's linked DeepEP benchmark config sets it" if deepep_unprinted
+                  else "",
                   "activation checkpointing not stated: the planner's choice (auto)",
                   "DGX-H100 network: 8 x 400 Gb/s InfiniBand (DGX H100 datasheet)",
                   "LoRA rank not stated: planner default" if lora else "",
