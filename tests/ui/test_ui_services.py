@@ -276,3 +276,30 @@ def test_a_measured_gpu_is_not_called_a_datasheet_figure(make_window):
     peak = next(a for a in window.state.result.assumptions if a.name == "peak FLOP/s")
     assert "datasheet" not in peak.value and "measured by the benchmark" in peak.value
     assert "measured by the benchmark" in text and "datasheet figure" not in text
+
+
+def test_export_waits_for_its_comparison_with_the_window_responsive(make_window, tmp_path, dialogs, qtbot,
+                                                                     monkeypatch, catalogs):
+    """The comparison of both modes (seconds when not cached) is waited for off the GUI thread:
+    the event loop keeps turning, and the export gets the table the comparison process made."""
+    from gpuplanner.ui.compare.sweep_runner import SweepRunner
+    from gpuplanner.ui.job_process import JobProcess
+
+    written = []
+    window = make_window(Services(write_report=lambda result, table, path, memory_unit: written.append(table)))
+    monkeypatch.setenv("SLOW_JOBS_LOG", str(tmp_path / "blocks.log"))
+    monkeypatch.setenv(f"SLOW_JOBS_DELAY_{window.state.inputs.seq_len}", "0.25")  # 4 blocks: 1 s
+    process = JobProcess("gpuplanner-test-jobs")
+    window.compare.runner = SweepRunner(job="slow_jobs:slow_comparison", process=process)
+    ticks = []
+    timer = QtCore.QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(20)
+    dialogs.paths.append(str(tmp_path / "x.csv"))
+    try:
+        assert window.exporter.export(".csv")
+    finally:
+        timer.stop()
+        process.close()
+    assert list(written[0]["seq_len"]) == [window.state.inputs.seq_len] * 4  # the child's table
+    assert len(ticks) >= 20  # ≥ 1 s of 20 ms ticks: the window was never frozen

@@ -70,9 +70,9 @@ class CompareState(QtCore.QObject):
             self.plan_mode_changed.emit(planner.inputs.mode)
         self.runner.request(planner.inputs, planner.catalogs, self.modes)
 
-    def table_now(self) -> pd.DataFrame:
-        """Both modes' sweep for the planner's inputs, computed here if not cached (exports)."""
-        return self.runner.table_now(self.planner.inputs, self.planner.catalogs, MODES)
+    def table_for(self, inputs: PlanInputs, catalogs) -> pd.DataFrame:
+        """Both modes' sweep for `inputs`, waited for if not cached (exports, on a worker thread)."""
+        return self.runner.table_now(inputs, catalogs, MODES)
 
     def request_curves(self, rows: list[dict]) -> None:
         """Compute the serving curves of `rows` not known yet, beside the sweep (SweepRunner)."""

@@ -55,11 +55,12 @@ class SweepRunner(QtCore.QObject):
     def _lookup(self, key, catalogs: Catalogs) -> pd.DataFrame | None:
         """The cached table, if it was computed from these very catalogs (the entry keeps them
         alive, so their id in the key cannot be reused by another object meanwhile)."""
-        entry = self._cache.get(key)
-        if entry is None or entry[0] is not catalogs:
-            return None
-        self._cache.move_to_end(key)
-        return entry[1]
+        with self._lock:  # exports read and fill the cache from a worker thread
+            entry = self._cache.get(key)
+            if entry is None or entry[0] is not catalogs:
+                return None
+            self._cache.move_to_end(key)
+            return entry[1]
 
     def request(self, inputs: PlanInputs, catalogs: Catalogs, modes: tuple) -> None:
         """Start a sweep in the background (or answer at once from the cache)."""
@@ -86,13 +87,26 @@ class SweepRunner(QtCore.QObject):
                             lambda curves, error: done(curves or {key: () for key in wanted}), cancellable=False)
 
     def table_now(self, inputs: PlanInputs, catalogs: Catalogs, modes: tuple) -> pd.DataFrame:
-        """The sweep, computed here if it is not cached (for exports, which need it whole)."""
+        """The sweep, from the cache or the child, waiting for it (exports need it whole: call
+        this from a worker thread, ui.background). Raises RuntimeError when the child fails."""
         key = self._key(inputs, catalogs, modes)
         table = self._lookup(key, catalogs)
-        if table is None:
-            from gpuplanner.core.sweep import comparison
-            table = comparison(inputs, tuple(modes), catalogs=catalogs)
-            self._store(key, (catalogs, table))
+        if table is not None:
+            return table
+        answered = threading.Event()
+        answer: list = []
+
+        def done(table, error):
+            answer[:] = [table, error]
+            answered.set()
+
+        # a group of its own: it queues behind a running sweep instead of cancelling it
+        self.process.submit(self._job, (inputs, tuple(modes)), catalogs, done, self.process.new_group())
+        answered.wait()
+        table, error = answer
+        if error:
+            raise RuntimeError(f"the comparison failed: {error}")
+        self._store(key, (catalogs, table))
         return table
 
     def stop(self) -> None:
@@ -102,10 +116,11 @@ class SweepRunner(QtCore.QObject):
         self.process.cancel(self.group)
 
     def _store(self, key, entry) -> None:
-        self._cache[key] = entry
-        self._cache.move_to_end(key)
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache[key] = entry
+            self._cache.move_to_end(key)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
 
     def _deliver(self, generation: int, key, entry, error) -> None:
         if entry is not None:

@@ -1,7 +1,9 @@
 """Export the plan (with the comparison of both modes) as a CSV table or a PDF report.
 
 The report writer comes from the composition root (None: this build has none); the
-comparison comes from the CompareState, computed here only if it is not cached.
+comparison comes from the CompareState (computed in the comparison process if it is not
+cached), waited for on a worker thread while the window stays responsive (ui.background): the
+comparison of both modes takes seconds.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
+from gpuplanner.ui.background import Cancelled, run_in_background
 from gpuplanner.ui.compare.state import CompareState
 from gpuplanner.ui.plan.state import PlannerState
 
@@ -52,9 +55,15 @@ class Exporter(QtCore.QObject):
         if not path:
             return False
         path = path if path.lower().endswith(suffix) else path + suffix
-        try:
-            self.write_report(self.state.result, self.compare.table_now(), path,
-                              memory_unit=self.window.settings.memory_unit())
+        result, inputs, catalogs = self.state.result, self.state.inputs, self.state.catalogs  # as they are now
+        try:  # the comparison on a worker thread: the window repaints meanwhile (a dialog shows after a moment)
+            table = run_in_background(self.window, f"Exporting {Path(path).name}…",
+                                      lambda: self.compare.table_for(inputs, catalogs))
+            # QtGui paints the PDF: on the GUI thread
+            self.write_report(result, table, path, memory_unit=self.window.settings.memory_unit())
+        except Cancelled:
+            self.message.emit(f"export of {Path(path).name} cancelled", 5000)
+            return False
         except Exception as e:  # the report layer's ReportError, OSError, …: tell the user, keep running
             dialogs.error(self.window, "Export failed", f"{Path(path).name} was not written: {e}")
             return False
