@@ -39,6 +39,12 @@ class Frontier:
     chosen: FrontierPoint | None  # the plan's replica at its fleet's operating point
     hardware: str  # what it was computed for (instance type or GPU)
 
+    def __deepcopy__(self, memo) -> Frontier:
+        """Itself: it is immutable all the way down. pandas deep-copies a DataFrame's attrs
+        (where the comparison table carries its frontier: thousands of points) into every
+        column, row or slice read from it."""
+        return self
+
 
 def point(model, lay, users: int) -> FrontierPoint:
     """One replica layout `lay` running `users` concurrent requests (closed loop)."""

@@ -87,3 +87,20 @@ def test_pareto_keeps_exactly_the_undominated_points(points):
     users = [f.tokens_per_s_per_user for f in front]
     gpus = [f.tokens_per_s_per_gpu for f in front]
     assert users == sorted(users, reverse=True) and gpus == sorted(gpus)
+
+
+def test_a_comparison_table_shares_its_frontier_with_every_column_read():
+    """pandas deep-copies DataFrame.attrs into each column or slice read; the frontier (thousands
+    of points) is immutable, so each copy is the frontier itself: the report's candidate table
+    read ~50 columns and spent seconds copying it."""
+    import copy
+
+    from gpuplanner.core.frontier import FRONTIER_ATTR
+    from gpuplanner.core.sweep import comparison
+
+    inputs = PlanInputs(model="llama-2-7b", mode="infer")
+    table = comparison(inputs, ("infer",), catalogs=CATALOGS)
+    frontier = table.attrs[FRONTIER_ATTR]
+    assert frontier is not None and len(frontier.points) > 10
+    assert copy.deepcopy(frontier) is frontier
+    assert table["gpu"].attrs[FRONTIER_ATTR] is frontier and table.iloc[:3].attrs[FRONTIER_ATTR] is frontier
