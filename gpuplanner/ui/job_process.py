@@ -171,7 +171,9 @@ def _serve(conn) -> None:
             answer = ("done", job, None, f"{type(e).__name__}: {e}")
         try:
             conn.send(answer)
-        except Exception as e:  # an answer that cannot be pickled
+        except OSError:  # the window's process is gone
+            return
+        except Exception as e:  # an answer that cannot be pickled (pickled whole before anything is sent)
             conn.send(("done", job, None, f"{type(e).__name__}: {e}"))
 
 

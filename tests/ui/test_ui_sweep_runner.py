@@ -113,3 +113,41 @@ def test_a_child_that_dies_is_reported_and_replaced(qtbot, catalogs, process, lo
     runner.request(PlanInputs(), catalogs, ("train",))  # a new child, sent the catalogs again
     qtbot.waitUntil(lambda: bool(tables), timeout=15_000)
     assert len(tables[0]) == 4
+
+
+def test_the_child_never_outlives_a_crashed_window(tmp_path):
+    """A window process that dies without cleaning up (os._exit) leaves a child that notices
+    the closed pipe at its next block and ends."""
+    import subprocess
+    import sys
+
+    script = f"""
+import multiprocessing, os, sys, time
+sys.path.insert(0, {os.path.dirname(__file__) + '/../helpers'!r})
+os.environ["SLOW_JOBS_LOG"] = {str(tmp_path / 'blocks.log')!r}
+os.environ["SLOW_JOBS_DELAY_4096"] = "0.5"
+from gpuplanner.core import PlanInputs, load_catalogs
+from gpuplanner.ui.job_process import JobProcess
+jobs = JobProcess()
+jobs.submit("slow_jobs:slow_comparison", (PlanInputs(), ("train",)), load_catalogs(), lambda *a: None, jobs.new_group())
+while not os.path.exists(os.environ["SLOW_JOBS_LOG"]):
+    time.sleep(0.05)
+print(multiprocessing.active_children()[0].pid, flush=True)
+os._exit(0)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    pid = int(done.stdout.split()[0])
+    deadline = time.perf_counter() + 10
+    while time.perf_counter() < deadline and _alive(pid):
+        time.sleep(0.1)
+    assert not _alive(pid)
+    assert len(logged(tmp_path / "blocks.log")) < 4  # it stopped at a block boundary
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:  # a zombie has ended too
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
