@@ -56,6 +56,14 @@ class JobProcess:
             self._pending[job] = (self._process, done)
             self._send(("job", job, group if cancellable else None, fn, args))
 
+    def prepare(self, *functions: str) -> None:
+        """Start the child now and have it import `functions` ("module:function"), so that the
+        first job does not wait for the spawn and the imports (a second or two)."""
+        with self._lock:
+            self._start_if_needed()
+            for fn in functions:
+                self._send(("import", fn))
+
     def cancel(self, group: int) -> None:
         """The group's running and queued jobs stop at their next check."""
         with self._lock:
@@ -152,6 +160,9 @@ def _serve(conn) -> None:
             return
         if message[0] == "catalogs":
             catalogs = message[1]
+            continue
+        if message[0] == "import":
+            _function(message[1])
             continue
         if message[0] == "cancel":
             cancelled.discard(message[1])

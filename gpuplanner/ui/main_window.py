@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # imported when first opened: the ledger view and the collect
 
 LIVE_SHARES = (3, 2)  # the Live tab's height: the curves, then the results
 BANDS_AFTER_MS = 1000  # the ledger evaluation behind the error bands starts once the window is up
+COMPARE_PREPARE_AFTER_MS = 2000  # then the comparison process starts, so the first comparison need not wait for it
 
 
 @dataclass
@@ -128,6 +129,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state.recompute()
         QtCore.QTimer.singleShot(BANDS_AFTER_MS, self, lambda: shared_ledger().when_ready(
             self.state.set_outcomes))  # on a pool thread; the cards get their bands when done
+        QtCore.QTimer.singleShot(COMPARE_PREPARE_AFTER_MS, self, self.compare.prepare)
         if settings.memory_unit() != "GiB":
             self.set_memory_unit(settings.memory_unit())
 

@@ -36,3 +36,10 @@ def logged(path) -> list[tuple[int, int]]:
         return []
     with open(path, encoding="utf-8") as log:
         return [tuple(int(v) for v in line.split()) for line in log]
+
+
+def loaded(module: str, *, catalogs, stop) -> bool:
+    """Whether the child has imported `module`."""
+    import sys
+
+    return module in sys.modules

@@ -151,3 +151,29 @@ def _alive(pid: int) -> bool:
             return stat.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_prepare_starts_the_child_and_its_imports_ahead_of_the_first_job(qtbot, catalogs, process):
+    answers = []
+    process.prepare("gpuplanner.core.sweep:comparison")
+    process.submit("slow_jobs:loaded", ("gpuplanner.core.sweep",), catalogs, lambda value, error: answers.append(value))
+    qtbot.waitUntil(lambda: bool(answers), timeout=15_000)
+    assert answers == [True]
+    fresh = JobProcess("gpuplanner-test-jobs")  # unprepared: the job finds it not imported
+    try:
+        fresh.submit("slow_jobs:loaded", ("gpuplanner.core.sweep",), catalogs, lambda value, error: answers.append(value))
+        qtbot.waitUntil(lambda: len(answers) == 2, timeout=15_000)
+    finally:
+        fresh.close()
+    assert answers == [True, False]
+
+
+def test_the_window_prepares_the_comparison_process_once_it_is_up(make_window, qtbot, monkeypatch):
+    from gpuplanner.ui import main_window
+
+    monkeypatch.setattr(main_window, "COMPARE_PREPARE_AFTER_MS", 10)
+    prepared = []
+    monkeypatch.setattr(JobProcess, "prepare", lambda self, *functions: prepared.append(functions))
+    make_window()
+    qtbot.waitUntil(lambda: bool(prepared), timeout=5_000)
+    assert prepared == [("gpuplanner.core.sweep:comparison", "gpuplanner.core.estimate:serving_curves")]

@@ -51,6 +51,10 @@ class CompareState(QtCore.QObject):
         self.runner.failed.connect(lambda message: self.busy_changed.emit(False, f"comparison failed: {message}"))
         self._curves_done.connect(self._curves_ready, QtCore.Qt.ConnectionType.QueuedConnection)
 
+    def prepare(self) -> None:
+        """Get the comparison process ready (the window calls this once it is up and idle)."""
+        self.runner.prepare()
+
     def set_active(self, active: bool) -> None:
         self.active = active
         self.refresh()

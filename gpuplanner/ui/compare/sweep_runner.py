@@ -79,6 +79,10 @@ class SweepRunner(QtCore.QObject):
 
         self.process.submit(self._job, (inputs, tuple(modes)), catalogs, done, self.group)
 
+    def prepare(self) -> None:
+        """Start the comparison process and its imports ahead of the first request."""
+        self.process.prepare(self._job, CURVES)
+
     def request_curves(self, inputs: PlanInputs, catalogs: Catalogs, wanted: list, done) -> None:
         """The serving curves of `wanted` (core.estimate.serving_curves), after any sweep
         requested before; `done(curves)` is called on a worker thread (never cancelled: each
