@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib
 import itertools
 import multiprocessing
+import queue
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -38,7 +39,7 @@ class JobProcess:
         self._ids = itertools.count(1)
         self._groups = itertools.count(1)
         self._process: multiprocessing.process.BaseProcess | None = None
-        self._conn = None
+        self._outbox: queue.SimpleQueue | None = None  # what the writer thread sends the child
         self._pending: dict[int, tuple[Any, Done]] = {}  # job → (the process running it, done)
         self._catalogs: object | None = None  # what the child holds (kept alive: compared by identity)
 
@@ -73,15 +74,12 @@ class JobProcess:
     def close(self, timeout_s: float = 2.0) -> None:
         """End the child (after the job it runs checks `stop`, or by force after `timeout_s`)."""
         with self._lock:
-            process, conn = self._process, self._conn
-            self._process, self._conn, self._catalogs = None, None, None
+            process, outbox = self._process, self._outbox
+            self._process, self._outbox, self._catalogs = None, None, None
             self._pending = {job: entry for job, entry in self._pending.items() if entry[0] is not process}
             if process is None:
                 return
-            try:
-                conn.send(None)
-            except OSError:
-                pass
+            outbox.put(None)
         process.join(timeout_s)
         if process.is_alive():
             process.terminate()
@@ -95,14 +93,19 @@ class JobProcess:
         process = context.Process(target=_serve, args=(child,), name=self.name, daemon=True)
         process.start()
         child.close()
-        self._process, self._conn, self._catalogs = process, parent, None
+        self._process, self._outbox, self._catalogs = process, queue.SimpleQueue(), None
+        threading.Thread(target=_write, args=(self._outbox, parent, self._failed), name=f"{self.name}-writer",
+                         daemon=True).start()
         threading.Thread(target=self._read, args=(process, parent), name=f"{self.name}-reader", daemon=True).start()
 
     def _send(self, message) -> None:
-        try:
-            self._conn.send(message)
-        except OSError:  # the child is gone: the reader reports its pending jobs
-            pass
+        self._outbox.put(message)
+
+    def _failed(self, job: int, error: str) -> None:
+        with self._lock:
+            entry = self._pending.pop(job, None)
+        if entry is not None:
+            entry[1](None, error)
 
     def _read(self, process, conn) -> None:
         """Hand each answer to its job's `done`; when the child ends, fail what it still owed."""
@@ -122,11 +125,28 @@ class JobProcess:
         process.join(1.0)
         with self._lock:
             if self._process is process:  # it died (close() forgets it first): the next submit starts another
-                self._process, self._conn, self._catalogs = None, None, None
+                self._process, self._outbox, self._catalogs = None, None, None
             owed = [done for p, done in self._pending.values() if p is process]
             self._pending = {job: entry for job, entry in self._pending.items() if entry[0] is not process}
         for done in owed:
             done(None, f"the comparison process ended unexpectedly (exit code {process.exitcode})")
+
+
+def _write(outbox: queue.SimpleQueue, conn, failed: Callable[[int, str], None]) -> None:
+    """Send the child its messages in order, off the caller's thread: a large one (a user's
+    catalog) fills the pipe and waits until the child reads, which a running job does only
+    between its blocks. None (sent too) ends the child and this thread."""
+    while True:
+        message = outbox.get()
+        try:
+            conn.send(message)
+        except OSError:  # the child is gone: the reader reports its pending jobs
+            return
+        except Exception as e:  # it cannot be pickled (nothing was sent): its job fails, the others go on
+            if message[0] == "job":
+                failed(message[1], f"{type(e).__name__}: {e}")
+        if message is None:
+            return
 
 
 def _function(name: str) -> Callable:

@@ -177,3 +177,30 @@ def test_the_window_prepares_the_comparison_process_once_it_is_up(make_window, q
     make_window()
     qtbot.waitUntil(lambda: bool(prepared), timeout=5_000)
     assert prepared == [("gpuplanner.core.sweep:comparison", "gpuplanner.core.estimate:serving_curves")]
+
+
+def test_submit_never_waits_for_a_busy_child_to_read(qtbot, catalogs, process, log, monkeypatch):
+    """A catalog larger than the pipe's buffer, sent while the child runs a job (it reads only
+    between blocks), is handed to a writer thread: the GUI thread returns at once."""
+    import dataclasses
+
+    monkeypatch.setenv("SLOW_JOBS_DELAY_4096", "0.5")
+    big = dataclasses.replace(catalogs, instances={f"{name}-{copy}": spec for copy in range(30)
+                                                   for name, spec in catalogs.instances.items()})
+    answers = []
+    process.submit(SLOW, (PlanInputs(), ("train",)), catalogs, lambda *a: answers.append(a), process.new_group())
+    qtbot.waitUntil(lambda: bool(logged(log)), timeout=15_000)  # the child is inside its first block
+    started = time.perf_counter()
+    process.submit(SLOW, (PlanInputs(), ("infer",)), big, lambda *a: answers.append(a), process.new_group())
+    assert time.perf_counter() - started < 0.05
+    qtbot.waitUntil(lambda: len(answers) == 2, timeout=15_000)
+    assert [error for _, error in answers] == [None, None]
+
+
+def test_a_job_that_cannot_be_sent_fails_alone(qtbot, catalogs, process, log):
+    answers = []
+    process.submit(SLOW, (PlanInputs(), ("train",), lambda: None), catalogs, lambda *a: answers.append(a))  # a lambda
+    process.submit(SLOW, (PlanInputs(), ("train",)), catalogs, lambda *a: answers.append(a), process.new_group())
+    qtbot.waitUntil(lambda: len(answers) == 2, timeout=15_000)
+    assert answers[0][0] is None and "pickle" in answers[0][1].lower()
+    assert answers[1][1] is None and len(answers[1][0]) == 4
