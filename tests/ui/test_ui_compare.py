@@ -13,7 +13,7 @@ from gpuplanner.core.pricing import cost_key
 from gpuplanner.core.sweep import COLUMNS, sweep
 from gpuplanner.report import write_csv
 from gpuplanner.report.content import candidate_cells
-from gpuplanner.ui.compare.model import COLUMN_INDEX, SORT_ROLE, SweepFilter, SweepTableModel
+from gpuplanner.ui.compare.model import COLUMN_INDEX, SORT_ROLE, SweepTableModel
 from gpuplanner.ui.compare.tab import CompareTab
 
 ASC = QtCore.Qt.SortOrder.AscendingOrder
@@ -31,8 +31,9 @@ def table(costs, clouds=None, fits=None, mode="train") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def column_values(proxy, key, role=QtCore.Qt.ItemDataRole.DisplayRole):
-    return [proxy.index(r, COLUMN_INDEX[key]).data(role) for r in range(proxy.rowCount())]
+def column_values(model, key, role=QtCore.Qt.ItemDataRole.DisplayRole):
+    """Column `key` of the rows the view shows, in the order shown."""
+    return [model.index(r, COLUMN_INDEX[key]).data(role) for r in range(model.rowCount())]
 
 
 def test_a_new_sweep_does_not_copy_its_frontier_per_column(qtbot):
@@ -56,14 +57,12 @@ def test_a_new_sweep_does_not_copy_its_frontier_per_column(qtbot):
 
 def test_cost_sorts_numerically_not_as_text(qtbot):
     model = SweepTableModel()
-    proxy = SweepFilter()
-    proxy.setSourceModel(model)
     model.set_table(table([100.0, 9.5, 10.2, math.nan]))
-    proxy.sort(COLUMN_INDEX["training_cost_usd"], ASC)
-    assert column_values(proxy, "training_cost_usd") == ["$9.50", "$10.20", "$100", ""]
-    assert column_values(proxy, "training_cost_usd", SORT_ROLE)[:3] == [9.5, 10.2, 100.0]
-    proxy.sort(COLUMN_INDEX["training_cost_usd"], QtCore.Qt.SortOrder.DescendingOrder)
-    assert column_values(proxy, "training_cost_usd") == ["$100", "$10.20", "$9.50", ""]  # gaps stay last
+    model.sort(COLUMN_INDEX["training_cost_usd"], ASC)
+    assert column_values(model, "training_cost_usd") == ["$9.50", "$10.20", "$100", ""]
+    assert column_values(model, "training_cost_usd", SORT_ROLE)[:3] == [9.5, 10.2, 100.0]
+    model.sort(COLUMN_INDEX["training_cost_usd"], QtCore.Qt.SortOrder.DescendingOrder)
+    assert column_values(model, "training_cost_usd") == ["$100", "$10.20", "$9.50", ""]  # gaps stay last
 
 
 def test_filters_and_cheapest_highlight(qtbot):
@@ -72,18 +71,19 @@ def test_filters_and_cheapest_highlight(qtbot):
     data = table([30.0, 20.0, 10.0, 5.0], clouds=["aws", "gcp", "gcp", "aws"], fits=[True, True, True, False])
     tab.set_table(data)
     tab.set_mode("train")
-    assert tab.proxy.rowCount() == 3  # fits only by default
+    assert tab.model.rowCount() == 3  # fits only by default
     assert [tab.model.rows[i]["instance_type"] for i in tab.model.cheapest] == ["inst-2"]
     tab.cloud_filter.setCurrentIndex(tab.cloud_filter.findData("aws"))
-    assert column_values(tab.proxy, "instance_type") == ["inst-0"]
+    assert column_values(tab.model, "instance_type") == ["inst-0"]
     assert [tab.model.rows[i]["instance_type"] for i in tab.model.cheapest] == ["inst-0"]  # among those shown
     tab.fits_only.setChecked(False)
-    assert sorted(column_values(tab.proxy, "instance_type")) == ["inst-0", "inst-3"]
+    assert sorted(column_values(tab.model, "instance_type")) == ["inst-0", "inst-3"]
     background = QtCore.Qt.ItemDataRole.BackgroundRole
-    shown = {tab.model.rows[r]["instance_type"]: tab.model.index(r, 0).data(background) for r in range(4)}
+    shown = {tab.model.rows[r]["instance_type"]: tab.model.index(r, 0).data(background)
+             for r in range(tab.model.rowCount())}  # the model holds the rows shown (no proxy)
     assert shown["inst-0"] is not None and shown["inst-3"] is None
     tab.mode_filter.setCurrentIndex(tab.mode_filter.findData("infer"))
-    assert tab.proxy.rowCount() == 0
+    assert tab.model.rowCount() == 0
 
 
 def test_window_compare_tab_matches_the_core_sweep(make_window, qtbot, catalogs):
@@ -94,8 +94,8 @@ def test_window_compare_tab_matches_the_core_sweep(make_window, qtbot, catalogs)
     pd.testing.assert_frame_equal(window.compare.table, expected)
     tab = window.compare_tab
     fitting = expected[(expected["mode"] == "train") & expected["fits"]]
-    assert tab.proxy.rowCount() == len(fitting)
-    costs = column_values(tab.proxy, "training_cost_usd", SORT_ROLE)
+    assert tab.model.rowCount() == len(fitting)
+    costs = column_values(tab.model, "training_cost_usd", SORT_ROLE)
     assert costs == sorted(costs)  # cheapest first
     assert costs[0] == fitting["training_cost_usd"].min()
     assert tab.model.rows[next(iter(tab.model.cheapest))]["training_cost_usd"] == costs[0]

@@ -25,12 +25,7 @@ if TYPE_CHECKING:  # pandas loads with the first comparison, not at start-up
 
     from gpuplanner.ui.compare.state import CompareState
 
-from gpuplanner.ui.compare.model import (
-    COLUMN_INDEX,
-    ROW_ROLE,
-    SweepFilter,
-    SweepTableModel,
-)
+from gpuplanner.ui.compare.model import COLUMN_INDEX, ROW_ROLE, SweepTableModel
 from gpuplanner.ui.compare.state import curve_key
 from gpuplanner.ui.theme import ThemedPlot
 
@@ -149,8 +144,6 @@ class CompareTab(QtWidgets.QWidget):
         super().__init__(parent)
         self.state = state
         self.model = SweepTableModel(self)
-        self.proxy = SweepFilter(self)
-        self.proxy.setSourceModel(self.model)
         self.mode_filter = QtWidgets.QComboBox()
         for label, value in (("Training", "train"), ("Serving", "infer"), ("Both", "")):
             self.mode_filter.addItem(label, value)
@@ -168,12 +161,13 @@ class CompareTab(QtWidgets.QWidget):
         self.cloud_filter.currentIndexChanged.connect(self._filters_changed)
         self.fits_only.toggled.connect(self._filters_changed)
         self.view = QtWidgets.QTableView()
-        self.view.setModel(self.proxy)
+        self.view.setModel(self.model)
         self.view.setSortingEnabled(True)
         self.view.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.verticalHeader().setVisible(False)
         self.view.verticalHeader().setDefaultSectionSize(self.view.fontMetrics().height() + 6)
-        self.ranked: dict[str, list[int]] = {mode: [] for mode in MODES}  # shown rows, cheapest first
+        self.ranked: dict[str, list[dict]] = {mode: [] for mode in MODES}  # the cheapest rows shown, first first
+        self._header_widths: dict[int, int] = {}  # per column, its header's size hint
         self.view.setWordWrap(False)
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.selectionModel().selectionChanged.connect(self._update_chart)
@@ -210,16 +204,17 @@ class CompareTab(QtWidgets.QWidget):
 
     def set_table(self, table: pd.DataFrame) -> None:
         """Show a new sweep, keeping the filters, the sort and the column widths' fit."""
-        clouds = sorted(set(table["cloud"]))
-        current = self.cloud_filter.currentData() or ""
-        with QtCore.QSignalBlocker(self.cloud_filter):
-            self.cloud_filter.clear()
-            self.cloud_filter.addItem("All", "")
-            for cloud in clouds:
-                self.cloud_filter.addItem(cloud, cloud)
-            self.cloud_filter.setCurrentIndex(max(0, self.cloud_filter.findData(current)))
         kind = self.model.price_kind
         self.model.set_table(table)
+        clouds = sorted(set(self.model.column("cloud")))
+        if clouds != [self.cloud_filter.itemData(i) for i in range(1, self.cloud_filter.count())]:
+            current = self.cloud_filter.currentData() or ""
+            with QtCore.QSignalBlocker(self.cloud_filter):
+                self.cloud_filter.clear()
+                self.cloud_filter.addItem("All", "")
+                for cloud in clouds:
+                    self.cloud_filter.addItem(cloud, cloud)
+                self.cloud_filter.setCurrentIndex(max(0, self.cloud_filter.findData(current)))
         self.frontier_chart.show_frontier(table.attrs.get(FRONTIER_ATTR))
         self._filters_changed()
         mode = self.mode_filter.currentData()
@@ -255,19 +250,20 @@ class CompareTab(QtWidgets.QWidget):
         mode = self.mode_filter.currentData() or ""
         for key, column in COLUMN_INDEX.items():
             only, kind = MODE_ONLY_COLUMNS.get(key), PRICE_KIND_COLUMNS.get(key, self.model.price_kind)
-            self.view.setColumnHidden(column, (bool(mode) and only is not None and only != mode)
-                                      or kind != self.model.price_kind)
-        self.proxy.set_filters(self.cloud_filter.currentData() or "", mode, self.fits_only.isChecked())
-        shown = self.proxy.accepted_source_rows()
-        self.ranked = self.model.cheapest_first(shown)
-        self.model.set_cheapest({ranked[0] for ranked in self.ranked.values() if ranked})
+            hidden = (bool(mode) and only is not None and only != mode) or kind != self.model.price_kind
+            if hidden != self.view.isColumnHidden(column):
+                self.view.setColumnHidden(column, hidden)
+        self.model.set_filters(self.cloud_filter.currentData() or "", mode, self.fits_only.isChecked())
+        ranked = self.model.cheapest_first(MAX_DEFAULT_CANDIDATES)  # positions: a sort moves them
+        self.ranked = {mode: [self.model.rows[i] for i in positions] for mode, positions in ranked.items()}
+        self.model.set_cheapest({positions[0] for positions in ranked.values() if positions})
         texts = [f"cheapest {('training' if self.model.rows[i]['mode'] == 'train' else 'serving')}: "
                  f"{candidate_name(self.model.rows[i])}" for i in sorted(self.model.cheapest)]
         self.cheapest_label.setText(" · ".join(texts) or "nothing fits with these filters")
-        self._fit_columns(shown)
+        self._fit_columns()
         self._update_chart()
 
-    def _fit_columns(self, rows: list[int]) -> None:
+    def _fit_columns(self) -> None:
         """Widen the columns to their header and the widest text of the rows shown (never
         narrower, so nothing jumps): no figure is clipped. Qt's resizeColumnsToContents asks the
         model for ~6 roles of each of up to 1,000 rows per column, a stall of its own."""
@@ -275,9 +271,11 @@ class CompareTab(QtWidgets.QWidget):
         for column in range(self.model.columnCount() - 1):  # the last column stretches
             if self.view.isColumnHidden(column):
                 continue
-            texts = self.model.widest_texts(column, rows)
+            texts = self.model.widest_texts(column)
             width = max((metrics.horizontalAdvance(text) for text in texts), default=0) + CELL_PADDING_PX
-            width = max(width, header.sectionSizeHint(column))
+            if column not in self._header_widths:  # the header's text and sort arrow: fixed
+                self._header_widths[column] = header.sectionSizeHint(column)
+            width = max(width, self._header_widths[column])
             if width > self.view.columnWidth(column):
                 self.view.setColumnWidth(column, width)
 
@@ -287,7 +285,7 @@ class CompareTab(QtWidgets.QWidget):
         if selected:
             return [index.data(ROW_ROLE) for index in selected]
         ranked = itertools.chain.from_iterable(self.ranked[mode] for mode in MODES)
-        return [self.model.rows[i] for i in itertools.islice(ranked, MAX_DEFAULT_CANDIDATES)]
+        return list(itertools.islice(ranked, MAX_DEFAULT_CANDIDATES))
 
     def _update_chart(self) -> None:
         rows = [r for r in self.chosen_rows() if r["fits"]]
