@@ -61,6 +61,7 @@ class CompareChart(ThemedPlot):
         self.legend.setWordWrap(True)
         self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self._items: list[pg.PlotDataItem] = []
+        self._drawn: list[tuple] = []  # per item, the (axes, x, y, colour) it shows
         self._axes = ("", "")
         for name in ("left", "bottom"):
             self.getAxis(name).enableAutoSIPrefix(False)
@@ -80,25 +81,39 @@ class CompareChart(ThemedPlot):
                                   "symbolBrush": color})
 
     def _draw(self, x_label: str, y_label: str, series: list[tuple[str, list, list]], style) -> None:
-        """One data item per series, reusing the items already on the plot."""
-        if self._axes != (x_label, y_label):
-            self._axes = (x_label, y_label)
+        """One data item per series, reusing the items already on the plot; an item whose
+        series and colour are unchanged is left alone (each pyqtgraph update costs milliseconds)."""
+        axes = (x_label, y_label)
+        if self._axes != axes:
+            self._axes = axes
             self.setLabel("bottom", x_label)
             self.setLabel("left", y_label)
         while len(self._items) > len(series):
             self.removeItem(self._items.pop())
+            self._drawn.pop()
         while len(self._items) < len(series):
-            self._items.append(self.plot([], []))
+            # no dynamic range limit: it re-processes every item on each change of the view's range
+            self._items.append(self.plot([], [], dynamicRangeLimit=None))
+            self._drawn.append(())
         groups = coincident_groups([(*x, *y) for _, x, y in series])
         colors = [PALETTE[sorted(set(groups)).index(g) % len(PALETTE)] for g in groups]
-        for item, (_, x, y), color in zip(self._items, series, colors):
-            item.setData(x, y, **style(color))
+        for i, (item, (_, x, y), color) in enumerate(zip(self._items, series, colors)):
+            drawn = (axes, list(x), list(y), color)
+            if drawn == self._drawn[i]:
+                continue
+            if drawn[0::3] == self._drawn[i][0::3]:  # the same style: only the data moves
+                item.setData(x, y)
+            else:
+                item.setData(x, y, **style(color))
+            self._drawn[i] = drawn
         entries: dict[int, list[str]] = {}
         for (name, _, _), group in zip(series, groups):
             entries.setdefault(group, []).append(name)
-        self.legend.setText(" &nbsp; ".join(
+        legend = " &nbsp; ".join(
             f'<span style="color:{colors[g]}">●</span>&nbsp;{html.escape(" = ".join(names))}'
-            + (" (same values)" if len(names) > 1 else "") for g, names in entries.items()))
+            + (" (same values)" if len(names) > 1 else "") for g, names in entries.items())
+        if legend != self.legend.text():
+            self.legend.setText(legend)
 
 
 class FrontierChart(ThemedPlot):
@@ -112,26 +127,35 @@ class FrontierChart(ThemedPlot):
         self.setMinimumHeight(180)
         for name in ("left", "bottom"):
             self.getAxis(name).enableAutoSIPrefix(False)
-        self.frontier = None
-
-    def show_frontier(self, frontier) -> None:
-        self.frontier = frontier
-        self.clear()
-        self.legend.clear()
         self.setLabel("bottom", "tokens/s per user")
         self.setLabel("left", "tokens/s per GPU")
-        if frontier is None or not frontier.pareto:
-            self.setTitle("frontier: nothing fits on the plan's hardware")
+        self.frontier = None
+        # three items, created once and given new data (no dynamic range limit: it re-processes
+        # every item on each change of the view's range)
+        self.points = self.plot([], [], pen=None, symbol="o", symbolSize=3, symbolPen=None, symbolBrush="#9a9a9a",
+                                name="layout × batch", dynamicRangeLimit=None)
+        self.pareto = self.plot([], [], pen=pg.mkPen(PALETTE[0], width=2), name="Pareto frontier",
+                                dynamicRangeLimit=None)
+        self.chosen = self.plot([], [], pen=None, symbol="s", symbolSize=11, symbolBrush=PALETTE[2],
+                                dynamicRangeLimit=None)
+
+    def show_frontier(self, frontier) -> None:
+        if frontier is self.frontier and frontier is not None:
             return
-        self.setTitle(f"frontier on {frontier.hardware}")
-        self.plot([q.tokens_per_s_per_user for q in frontier.points], [q.tokens_per_s_per_gpu for q in frontier.points],
-                  pen=None, symbol="o", symbolSize=3, symbolPen=None, symbolBrush="#9a9a9a", name="layout × batch")
-        self.plot([q.tokens_per_s_per_user for q in frontier.pareto], [q.tokens_per_s_per_gpu for q in frontier.pareto],
-                  pen=pg.mkPen(PALETTE[0], width=2), name="Pareto frontier")
-        if frontier.chosen is not None:
-            c = frontier.chosen
-            self.plot([c.tokens_per_s_per_user], [c.tokens_per_s_per_gpu], pen=None, symbol="s", symbolSize=11,
-                      symbolBrush=PALETTE[2], name=f"this plan: {c.describe()}")
+        self.frontier = frontier
+        shown = frontier is not None and bool(frontier.pareto)
+        title = f"frontier on {frontier.hardware}" if shown else "frontier: nothing fits on the plan's hardware"
+        if title != self.plotItem.titleLabel.text:
+            self.setTitle(title)
+        points, pareto = (frontier.points, frontier.pareto) if shown else ((), ())
+        self.points.setData([q.tokens_per_s_per_user for q in points], [q.tokens_per_s_per_gpu for q in points])
+        self.pareto.setData([q.tokens_per_s_per_user for q in pareto], [q.tokens_per_s_per_gpu for q in pareto])
+        chosen = frontier.chosen if shown else None
+        self.chosen.setData([chosen.tokens_per_s_per_user] if chosen else [],
+                            [chosen.tokens_per_s_per_gpu] if chosen else [])
+        self.legend.removeItem(self.chosen)
+        if chosen is not None:
+            self.legend.addItem(self.chosen, f"this plan: {chosen.describe()}")
 
 
 class CompareTab(QtWidgets.QWidget):

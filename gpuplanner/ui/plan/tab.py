@@ -61,9 +61,9 @@ class PlanTab(QtWidgets.QWidget):
             self._draw()
 
     def setVisible(self, visible: bool) -> None:
-        super().setVisible(visible)
         if visible and not self.drawn and self.primary is not None:
-            self._draw()
+            self._draw()  # before showing: the layout that showing runs then sizes the new texts, once
+        super().setVisible(visible)
 
     def _draw(self) -> None:
         primary, (train, serve) = self.primary, self._last_pair
