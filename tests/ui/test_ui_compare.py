@@ -208,3 +208,95 @@ def test_legend_sits_outside_the_plot_and_merges_coincident_candidates(qtbot):
     assert brushes[0] == brushes[1] != brushes[2]
     tab.chart.show_training(rows[2:])  # fewer candidates: items are reused, the extra ones removed
     assert len(tab.chart.listDataItems()) == 1 and "same values" not in tab.chart.legend.text()
+
+
+def test_sorting_and_filtering_move_the_selection_and_highlight_with_their_rows(qtbot):
+    """Issue 12: the model sorts and filters itself (no proxy); the view's selection and the
+    cheapest highlight follow their rows, and a row filtered out leaves the selection."""
+    tab = CompareTab()
+    qtbot.addWidget(tab)
+    tab.set_table(table([30.0, 20.0, 10.0, 40.0], clouds=["aws", "gcp", "gcp", "aws"]))
+    tab.set_mode("train")
+    tab.view.selectRow(column_values(tab.model, "instance_type").index("inst-0"))
+
+    def selected():
+        return [tab.model.rows[i.row()]["instance_type"] for i in tab.view.selectionModel().selectedRows()]
+
+    assert selected() == ["inst-0"]
+    tab.sort_by("training_cost_usd", QtCore.Qt.SortOrder.DescendingOrder)
+    assert column_values(tab.model, "instance_type") == ["inst-3", "inst-0", "inst-1", "inst-2"]
+    assert selected() == ["inst-0"]
+    assert [tab.model.rows[i]["instance_type"] for i in tab.model.cheapest] == ["inst-2"]
+    tab.cloud_filter.setCurrentIndex(tab.cloud_filter.findData("aws"))
+    assert column_values(tab.model, "instance_type") == ["inst-3", "inst-0"]
+    assert selected() == ["inst-0"] and tab.view.verticalHeader().count() == 2
+    tab.cloud_filter.setCurrentIndex(tab.cloud_filter.findData("gcp"))
+    assert selected() == [] and column_values(tab.model, "instance_type") == ["inst-1", "inst-2"]
+
+
+def test_a_sort_keeps_the_charted_candidates(qtbot):
+    """The chart's default candidates are rows, not positions: sorting the table once pointed
+    them at whichever rows then sat in the cheapest rows' places."""
+    tab = CompareTab()
+    qtbot.addWidget(tab)
+    tab.set_table(table([float(c) for c in range(10, 0, -1)]))
+    tab.set_mode("train")
+    cheapest = [r["instance_type"] for r in tab.chosen_rows()]
+    assert cheapest == ["inst-9", "inst-8", "inst-7", "inst-6", "inst-5"]
+    tab.sort_by("training_cost_usd", QtCore.Qt.SortOrder.DescendingOrder)
+    assert [r["instance_type"] for r in tab.chosen_rows()] == cheapest
+
+
+def test_sorting_and_filtering_a_large_table_build_no_rows(qtbot, monkeypatch):
+    """Sorts and filters are numpy over whole columns: no row is turned into a dict (nor any
+    Python run per row), and text sorts by the text shown, case-blind."""
+    n = 20_000
+    frame = table([float((i * 7919) % n) for i in range(n)], clouds=[("aws", "gcp", "Azure")[i % 3] for i in range(n)],
+                  fits=[i % 5 != 0 for i in range(n)])
+    frame.loc[frame["fits"] == False, "reason"] = "needs more memory"  # noqa: E712
+    model = SweepTableModel()
+    model.set_table(frame)
+    built = []
+    monkeypatch.setattr(model, "record", lambda row: built.append(row) or {})
+    model.sort(COLUMN_INDEX["training_cost_usd"], ASC)
+    model.set_filters("gcp", "train", True)
+    model.sort(COLUMN_INDEX["cloud"], ASC)
+    model.sort(COLUMN_INDEX["reason"], QtCore.Qt.SortOrder.DescendingOrder)
+    model.set_filters("", "", False)
+    assert built == []
+    monkeypatch.undo()
+    expected = frame.assign(text=frame["reason"].where(~frame["fits"], "fits"))
+    shown = column_values(model, "reason")
+    assert shown == sorted(expected["text"], key=str.lower, reverse=True)
+    model.sort(COLUMN_INDEX["cloud"], ASC)
+    assert column_values(model, "cloud")[:1] + column_values(model, "cloud")[-1:] == ["aws", "gcp"]  # Azure sorts as azure
+
+
+def test_the_frontier_chart_is_updated_in_place(qtbot):
+    """A new sweep gives the frontier's items new data; none is rebuilt."""
+    from types import SimpleNamespace as Point
+
+    def frontier(scale, chosen=True):
+        points = [Point(tokens_per_s_per_user=u, tokens_per_s_per_gpu=scale * 100 / u) for u in (1.0, 2.0, 4.0)]
+        return Point(hardware="p5.48xlarge", points=points, pareto=points[:2],
+                     chosen=Point(tokens_per_s_per_user=2.0, tokens_per_s_per_gpu=scale * 50, describe=lambda: "tp 8")
+                     if chosen else None)
+
+    tab = CompareTab()
+    qtbot.addWidget(tab)
+    chart = tab.frontier_chart
+    chart.show_frontier(frontier(1.0))
+    items = chart.listDataItems()
+    chart.show_frontier(frontier(3.0, chosen=False))
+    assert chart.listDataItems() == items
+    x, y = chart.pareto.getData()
+    assert list(x) == [1.0, 2.0] and list(y) == [300.0, 150.0]
+    def empty(item):
+        x, _ = item.getData()
+        return x is None or len(x) == 0
+
+    assert empty(chart.chosen) and not any(label.text.startswith("this plan") for _, label in chart.legend.items)
+    chart.show_frontier(frontier(2.0))
+    assert [label.text for _, label in chart.legend.items][-1] == "this plan: tp 8"
+    chart.show_frontier(None)
+    assert empty(chart.points) and "nothing fits" in chart.plotItem.titleLabel.text

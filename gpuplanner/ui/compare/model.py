@@ -178,14 +178,16 @@ class SweepTableModel(QtCore.QAbstractTableModel):
         if order == self.order:
             return
         self.layoutAboutToBeChanged.emit()
-        cheapest = {self.order[i] for i in self.cheapest}
+        cheapest = [self.order[i] for i in self.cheapest]
         persistent = self.persistentIndexList()
         moved = [(self.order[i.row()], i.column()) for i in persistent]
         self.order = order
-        position = {row: i for i, row in enumerate(order)} if persistent or cheapest else {}
-        self.cheapest = {position[row] for row in cheapest if row in position}
+        position = np.full(len(self._mask), -1)  # table row -> position shown (-1: filtered out)
+        position[order] = np.arange(len(order))
+        self.cheapest = {int(position[row]) for row in cheapest if position[row] >= 0}
         self.changePersistentIndexList(persistent, [
-            self.createIndex(position[row], c) if row in position else QtCore.QModelIndex() for row, c in moved])
+            self.createIndex(int(position[row]), c) if position[row] >= 0 else QtCore.QModelIndex()
+            for row, c in moved])
         self.layoutChanged.emit()
 
     def _filtered(self, cloud: str, mode: str, fits_only: bool) -> np.ndarray:
