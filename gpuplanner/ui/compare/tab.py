@@ -192,6 +192,7 @@ class CompareTab(QtWidgets.QWidget):
         self.view.verticalHeader().setDefaultSectionSize(self.view.fontMetrics().height() + 6)
         self.ranked: dict[str, list[dict]] = {mode: [] for mode in MODES}  # the cheapest rows shown, first first
         self._header_widths: dict[int, int] = {}  # per column, its header's size hint
+        self._text_widths: dict[str, int] = {}  # per cell text, its width (instance names recur in every sweep)
         self.view.setWordWrap(False)
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.selectionModel().selectionChanged.connect(self._update_chart)
@@ -292,16 +293,25 @@ class CompareTab(QtWidgets.QWidget):
         narrower, so nothing jumps): no figure is clipped. Qt's resizeColumnsToContents asks the
         model for ~6 roles of each of up to 1,000 rows per column, a stall of its own."""
         metrics, header = self.view.fontMetrics(), self.view.horizontalHeader()
+        widths = self._text_widths
         for column in range(self.model.columnCount() - 1):  # the last column stretches
             if self.view.isColumnHidden(column):
                 continue
             texts = self.model.widest_texts(column)
-            width = max((metrics.horizontalAdvance(text) for text in texts), default=0) + CELL_PADDING_PX
+            for text in texts:
+                if text not in widths:
+                    widths[text] = metrics.horizontalAdvance(text)
+            width = max((widths[text] for text in texts), default=0) + CELL_PADDING_PX
             if column not in self._header_widths:  # the header's text and sort arrow: fixed
                 self._header_widths[column] = header.sectionSizeHint(column)
             width = max(width, self._header_widths[column])
             if width > self.view.columnWidth(column):
                 self.view.setColumnWidth(column, width)
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:
+        if event.type() in (QtCore.QEvent.Type.FontChange, QtCore.QEvent.Type.StyleChange):
+            self._header_widths, self._text_widths = {}, {}  # measured in the old font
+        super().changeEvent(event)
 
     def chosen_rows(self) -> list[dict]:
         """Selected rows, else the cheapest fitting rows shown (at most five)."""
