@@ -123,6 +123,7 @@ class SweepTableModel(QtCore.QAbstractTableModel):
         self._table: pd.DataFrame | None = None
         self._columns: dict[str, list] = {}  # the table's columns as Python lists, table order
         self._numbers: dict[str, np.ndarray] = {}  # numeric columns as floats (NaN: a gap), when first needed
+        self._arrays: dict[tuple, np.ndarray] = {}  # (column, dtype) -> the column as an array, when first needed
         self._records: dict[int, dict] = {}
         self._cells: dict[tuple[int, int], str] = {}  # (table row, column) -> text
         self._ranked: np.ndarray = np.zeros(0, dtype=int)  # every table row in the sort order
@@ -143,7 +144,7 @@ class SweepTableModel(QtCore.QAbstractTableModel):
         # column read or copy made, which once cost a second of GUI-thread time per sweep
         self._table = pd.DataFrame(table, copy=False)
         self._columns = {key: self._table[key].tolist() for key in self._table.columns}
-        self._numbers, self._records, self._cells = {}, {}, {}
+        self._numbers, self._arrays, self._records, self._cells = {}, {}, {}, {}
         self._ranked = self._sorted(*self._sorted_by) if self._sorted_by else np.arange(len(self._table))
         self._mask = self._filtered(*self.filters)
         self.order = self._shown().tolist()
@@ -195,11 +196,11 @@ class SweepTableModel(QtCore.QAbstractTableModel):
         mask = np.ones(len(self._table) if self._table is not None else 0, dtype=bool)
         if self._columns:
             if cloud:
-                mask &= np.asarray(self._columns["cloud"], dtype=object) == cloud
+                mask &= self.array("cloud", object) == cloud
             if mode:
-                mask &= np.asarray(self._columns["mode"], dtype=object) == mode
+                mask &= self.array("mode", object) == mode
             if fits_only:
-                mask &= np.asarray(self._columns["fits"], dtype=bool)
+                mask &= self.array("fits", bool)
         return mask
 
     def _sorted(self, column: int, order) -> np.ndarray:
@@ -229,6 +230,13 @@ class SweepTableModel(QtCore.QAbstractTableModel):
             texts = values.astype(str)
         return np.asarray(texts.str.lower().tolist(), dtype=str)
 
+    def array(self, key: str, dtype) -> np.ndarray:
+        """Column `key` as a numpy array of `dtype`, converted once per table."""
+        values = self._arrays.get((key, dtype))
+        if values is None:
+            values = self._arrays[(key, dtype)] = np.asarray(self._columns[key], dtype=dtype)
+        return values
+
     def numbers(self, key: str) -> np.ndarray:
         """Numeric column `key` as floats (NaN for gaps and text), converted once per table."""
         values = self._numbers.get(key)
@@ -253,10 +261,10 @@ class SweepTableModel(QtCore.QAbstractTableModel):
         if not self.order:
             return {mode: [] for mode in MODE_NAMES}
         shown = np.asarray(self.order, dtype=int)
-        modes = np.asarray(self._columns["mode"], dtype=object)[shown]
-        fits = np.asarray(self._columns["fits"], dtype=bool)[shown]
+        modes = self.array("mode", object)[shown]
+        fits = self.array("fits", bool)[shown]
         if "meets_slo" in self._columns:
-            fits &= np.asarray(self._columns["meets_slo"], dtype=bool)[shown]
+            fits &= self.array("meets_slo", bool)[shown]
         columns = {key: self._columns[key] for key in RANK_KEYS if key in self._columns}
         ranked = {}
         for mode in MODE_NAMES:
@@ -282,10 +290,10 @@ class SweepTableModel(QtCore.QAbstractTableModel):
         shown = np.asarray(self.order, dtype=int)
         if column.fmt is None:
             if column.key == "reason":
-                pairs = zip(np.asarray(self._columns["fits"], dtype=object)[shown].tolist(),
-                            np.asarray(self._columns["reason"], dtype=object)[shown].tolist())
+                pairs = zip(self.array("fits", object)[shown].tolist(),
+                            self.array("reason", object)[shown].tolist())
                 return [_reason_text(fits, reason) for fits, reason in set(pairs)]
-            values = np.asarray(self._columns[column.key], dtype=object)[shown]
+            values = self.array(column.key, object)[shown]
             return [self._text(column, {column.key: v}) for v in set(values.tolist())]
         numbers = self.numbers(column.key)[shown]
         numbers = np.sort(numbers[np.isfinite(numbers)])
