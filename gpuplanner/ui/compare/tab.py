@@ -186,6 +186,8 @@ class CompareTab(QtWidgets.QWidget):
         self.fits_only.toggled.connect(self._filters_changed)
         self.view = QtWidgets.QTableView()
         self.view.setModel(self.model)
+        for changed in (self.model.modelReset, self.model.layoutChanged):  # lay the rows out now, in this
+            changed.connect(self.view.doItemsLayout)  # paint: the view's own delayed layout paints them twice
         self.view.setSortingEnabled(True)
         self.view.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.verticalHeader().setVisible(False)
