@@ -316,3 +316,19 @@ def test_a_hidden_plan_tab_draws_the_newest_answer_when_shown(make_window, qtbot
     result = window.state.results["train"]
     assert window.plan_tab.drawn and card.values == train_texts(result)
     assert window.plan_tab.chart.usable_line.value() == pytest.approx(result.usable_bytes / 2**30)
+
+
+def test_the_explain_area_follows_a_new_answer(make_window, qtbot):
+    """Issue 12: a new answer's Explain text is drawn in the event loop's next turn (after the
+    cards and chart); it shows the new answer's formula and assumptions."""
+    from gpuplanner.ui.plan.explain import assumptions_html, explanation_html
+
+    window = make_window()
+    window.show()
+    window.plan_tab.summary.train_card.body.linkActivated.emit("train:gpus")
+    before = window.plan_tab.explain.shown_html
+    type_into(qtbot, window, "seq_len", "16384")
+    result = window.state.results["train"]
+    expected = (explanation_html(result, "gpus"), assumptions_html(result))
+    assert expected[0] not in before
+    qtbot.waitUntil(lambda: all(part in window.plan_tab.explain.shown_html for part in expected))
