@@ -3,8 +3,8 @@
 It shows results it is given and turns clicks into explanations; it computes nothing. While
 another tab is showing, a new answer is only kept: the cards, chart and explanation are drawn
 when the tab is shown again (drawing them costs more than the estimate). A new answer's
-Explain text follows the cards and chart in the event loop's next turn, so no single turn
-holds the whole redraw.
+Explain text follows the cards and chart in the event loop's next turn (also when the tab
+is shown), so no single turn holds the whole redraw.
 """
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ class PlanTab(QtWidgets.QWidget):
 
     def setVisible(self, visible: bool) -> None:
         if visible and not self.drawn and self.primary is not None:
-            self._draw()  # before showing: the layout that showing runs then sizes the new texts, once
+            self._draw(explain_now=False)  # before showing: the layout that showing runs sizes the new texts once
         super().setVisible(visible)
 
     def _draw(self, explain_now: bool = True) -> None:
