@@ -5,7 +5,9 @@ shown): cost against days for training, total against per-user tokens/s for serv
 table and the serving curves come from the CompareState's workers; the tab computes nothing.
 Beside the chart, the serving frontier of the plan's hardware, which arrives with the sweep.
 Its legend sits under the plot (never over the points), and candidates that coincide share
-one colour and one legend entry, so no entry names a curve hidden under another.
+one colour and one legend entry, so no entry names a curve hidden under another. After a
+new table or a filter change the chart is updated in the event loop's next turn, so the
+table's paint and the chart's do not share one stall.
 """
 from __future__ import annotations
 
@@ -198,6 +200,10 @@ class CompareTab(QtWidgets.QWidget):
         self.view.setWordWrap(False)
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.selectionModel().selectionChanged.connect(self._update_chart)
+        self._chart_later = QtCore.QTimer(self)  # after a new table or filter: the chart in the next turn
+        self._chart_later.setSingleShot(True)
+        self._chart_later.setInterval(0)
+        self._chart_later.timeout.connect(self._update_chart)
         self.chart = CompareChart()
         self.frontier_chart = FrontierChart()
         bar = QtWidgets.QHBoxLayout()
@@ -288,7 +294,7 @@ class CompareTab(QtWidgets.QWidget):
                  f"{candidate_name(self.model.rows[i])}" for i in sorted(self.model.cheapest)]
         self.cheapest_label.setText(" · ".join(texts) or "nothing fits with these filters")
         self._fit_columns()
-        self._update_chart()
+        self._chart_later.start()  # the table is painted first; the chart's update and paint follow
 
     def _fit_columns(self) -> None:
         """Widen the columns to their header and the widest text of the rows shown (never
@@ -324,6 +330,7 @@ class CompareTab(QtWidgets.QWidget):
         return list(itertools.islice(ranked, MAX_DEFAULT_CANDIDATES))
 
     def _update_chart(self) -> None:
+        self._chart_later.stop()
         rows = [r for r in self.chosen_rows() if r["fits"]]
         if self.mode_filter.currentData() == "infer" or (rows and all(r["mode"] == "infer" for r in rows)):
             serving = [r for r in rows if r["mode"] == "infer"]
