@@ -43,8 +43,8 @@ def _has_display() -> bool:
 def freeze_startup_heap() -> None:
     """Take the objects built at start-up (modules, catalogs, widgets: they live as long as the
     window) out of the cyclic collector's scans. A full collection otherwise walks all ~300,000
-    of them, 50–250 ms that land on whatever the GUI thread is doing when it triggers."""
-    gc.collect()
+    of them, 50–250 ms that land on whatever the GUI thread is doing when it triggers. (No
+    collection first: it would hold up the first paint; the few start-up cycles kept are small.)"""
     gc.freeze()
 
 
