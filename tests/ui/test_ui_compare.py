@@ -13,7 +13,7 @@ from gpuplanner.core.pricing import cost_key
 from gpuplanner.core.sweep import COLUMNS, sweep
 from gpuplanner.report import write_csv
 from gpuplanner.report.content import candidate_cells
-from gpuplanner.ui.compare.model import COLUMN_INDEX, SORT_ROLE, SweepFilter, SweepTableModel
+from gpuplanner.ui.compare.model import COLUMN_INDEX, SORT_ROLE, SweepTableModel
 from gpuplanner.ui.compare.tab import CompareTab
 
 ASC = QtCore.Qt.SortOrder.AscendingOrder
@@ -31,8 +31,9 @@ def table(costs, clouds=None, fits=None, mode="train") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def column_values(proxy, key, role=QtCore.Qt.ItemDataRole.DisplayRole):
-    return [proxy.index(r, COLUMN_INDEX[key]).data(role) for r in range(proxy.rowCount())]
+def column_values(model, key, role=QtCore.Qt.ItemDataRole.DisplayRole):
+    """Column `key` of the rows the view shows, in the order shown."""
+    return [model.index(r, COLUMN_INDEX[key]).data(role) for r in range(model.rowCount())]
 
 
 def test_a_new_sweep_does_not_copy_its_frontier_per_column(qtbot):
@@ -56,14 +57,12 @@ def test_a_new_sweep_does_not_copy_its_frontier_per_column(qtbot):
 
 def test_cost_sorts_numerically_not_as_text(qtbot):
     model = SweepTableModel()
-    proxy = SweepFilter()
-    proxy.setSourceModel(model)
     model.set_table(table([100.0, 9.5, 10.2, math.nan]))
-    proxy.sort(COLUMN_INDEX["training_cost_usd"], ASC)
-    assert column_values(proxy, "training_cost_usd") == ["$9.50", "$10.20", "$100", ""]
-    assert column_values(proxy, "training_cost_usd", SORT_ROLE)[:3] == [9.5, 10.2, 100.0]
-    proxy.sort(COLUMN_INDEX["training_cost_usd"], QtCore.Qt.SortOrder.DescendingOrder)
-    assert column_values(proxy, "training_cost_usd") == ["$100", "$10.20", "$9.50", ""]  # gaps stay last
+    model.sort(COLUMN_INDEX["training_cost_usd"], ASC)
+    assert column_values(model, "training_cost_usd") == ["$9.50", "$10.20", "$100", ""]
+    assert column_values(model, "training_cost_usd", SORT_ROLE)[:3] == [9.5, 10.2, 100.0]
+    model.sort(COLUMN_INDEX["training_cost_usd"], QtCore.Qt.SortOrder.DescendingOrder)
+    assert column_values(model, "training_cost_usd") == ["$100", "$10.20", "$9.50", ""]  # gaps stay last
 
 
 def test_filters_and_cheapest_highlight(qtbot):
@@ -72,18 +71,19 @@ def test_filters_and_cheapest_highlight(qtbot):
     data = table([30.0, 20.0, 10.0, 5.0], clouds=["aws", "gcp", "gcp", "aws"], fits=[True, True, True, False])
     tab.set_table(data)
     tab.set_mode("train")
-    assert tab.proxy.rowCount() == 3  # fits only by default
+    assert tab.model.rowCount() == 3  # fits only by default
     assert [tab.model.rows[i]["instance_type"] for i in tab.model.cheapest] == ["inst-2"]
     tab.cloud_filter.setCurrentIndex(tab.cloud_filter.findData("aws"))
-    assert column_values(tab.proxy, "instance_type") == ["inst-0"]
+    assert column_values(tab.model, "instance_type") == ["inst-0"]
     assert [tab.model.rows[i]["instance_type"] for i in tab.model.cheapest] == ["inst-0"]  # among those shown
     tab.fits_only.setChecked(False)
-    assert sorted(column_values(tab.proxy, "instance_type")) == ["inst-0", "inst-3"]
+    assert sorted(column_values(tab.model, "instance_type")) == ["inst-0", "inst-3"]
     background = QtCore.Qt.ItemDataRole.BackgroundRole
-    shown = {tab.model.rows[r]["instance_type"]: tab.model.index(r, 0).data(background) for r in range(4)}
+    shown = {tab.model.rows[r]["instance_type"]: tab.model.index(r, 0).data(background)
+             for r in range(tab.model.rowCount())}  # the model holds the rows shown (no proxy)
     assert shown["inst-0"] is not None and shown["inst-3"] is None
     tab.mode_filter.setCurrentIndex(tab.mode_filter.findData("infer"))
-    assert tab.proxy.rowCount() == 0
+    assert tab.model.rowCount() == 0
 
 
 def test_window_compare_tab_matches_the_core_sweep(make_window, qtbot, catalogs):
@@ -94,12 +94,13 @@ def test_window_compare_tab_matches_the_core_sweep(make_window, qtbot, catalogs)
     pd.testing.assert_frame_equal(window.compare.table, expected)
     tab = window.compare_tab
     fitting = expected[(expected["mode"] == "train") & expected["fits"]]
-    assert tab.proxy.rowCount() == len(fitting)
-    costs = column_values(tab.proxy, "training_cost_usd", SORT_ROLE)
+    assert tab.model.rowCount() == len(fitting)
+    costs = column_values(tab.model, "training_cost_usd", SORT_ROLE)
     assert costs == sorted(costs)  # cheapest first
     assert costs[0] == fitting["training_cost_usd"].min()
     assert tab.model.rows[next(iter(tab.model.cheapest))]["training_cost_usd"] == costs[0]
-    assert len(tab.chart.listDataItems()) == min(5, len(fitting))
+    # the chart follows the table in the event loop's next turn
+    qtbot.waitUntil(lambda: len(tab.chart.listDataItems()) == min(5, len(fitting)))
 
 
 def test_serving_chart_draws_one_curve_per_selected_candidate(make_window, qtbot):
@@ -208,3 +209,95 @@ def test_legend_sits_outside_the_plot_and_merges_coincident_candidates(qtbot):
     assert brushes[0] == brushes[1] != brushes[2]
     tab.chart.show_training(rows[2:])  # fewer candidates: items are reused, the extra ones removed
     assert len(tab.chart.listDataItems()) == 1 and "same values" not in tab.chart.legend.text()
+
+
+def test_sorting_and_filtering_move_the_selection_and_highlight_with_their_rows(qtbot):
+    """Issue 12: the model sorts and filters itself (no proxy); the view's selection and the
+    cheapest highlight follow their rows, and a row filtered out leaves the selection."""
+    tab = CompareTab()
+    qtbot.addWidget(tab)
+    tab.set_table(table([30.0, 20.0, 10.0, 40.0], clouds=["aws", "gcp", "gcp", "aws"]))
+    tab.set_mode("train")
+    tab.view.selectRow(column_values(tab.model, "instance_type").index("inst-0"))
+
+    def selected():
+        return [tab.model.rows[i.row()]["instance_type"] for i in tab.view.selectionModel().selectedRows()]
+
+    assert selected() == ["inst-0"]
+    tab.sort_by("training_cost_usd", QtCore.Qt.SortOrder.DescendingOrder)
+    assert column_values(tab.model, "instance_type") == ["inst-3", "inst-0", "inst-1", "inst-2"]
+    assert selected() == ["inst-0"]
+    assert [tab.model.rows[i]["instance_type"] for i in tab.model.cheapest] == ["inst-2"]
+    tab.cloud_filter.setCurrentIndex(tab.cloud_filter.findData("aws"))
+    assert column_values(tab.model, "instance_type") == ["inst-3", "inst-0"]
+    assert selected() == ["inst-0"] and tab.view.verticalHeader().count() == 2
+    tab.cloud_filter.setCurrentIndex(tab.cloud_filter.findData("gcp"))
+    assert selected() == [] and column_values(tab.model, "instance_type") == ["inst-1", "inst-2"]
+
+
+def test_a_sort_keeps_the_charted_candidates(qtbot):
+    """The chart's default candidates are rows, not positions: sorting the table once pointed
+    them at whichever rows then sat in the cheapest rows' places."""
+    tab = CompareTab()
+    qtbot.addWidget(tab)
+    tab.set_table(table([float(c) for c in range(10, 0, -1)]))
+    tab.set_mode("train")
+    cheapest = [r["instance_type"] for r in tab.chosen_rows()]
+    assert cheapest == ["inst-9", "inst-8", "inst-7", "inst-6", "inst-5"]
+    tab.sort_by("training_cost_usd", QtCore.Qt.SortOrder.DescendingOrder)
+    assert [r["instance_type"] for r in tab.chosen_rows()] == cheapest
+
+
+def test_sorting_and_filtering_a_large_table_build_no_rows(qtbot, monkeypatch):
+    """Sorts and filters are numpy over whole columns: no row is turned into a dict (nor any
+    Python run per row), and text sorts by the text shown, case-blind."""
+    n = 20_000
+    frame = table([float((i * 7919) % n) for i in range(n)], clouds=[("aws", "gcp", "Azure")[i % 3] for i in range(n)],
+                  fits=[i % 5 != 0 for i in range(n)])
+    frame.loc[frame["fits"] == False, "reason"] = "needs more memory"  # noqa: E712
+    model = SweepTableModel()
+    model.set_table(frame)
+    built = []
+    monkeypatch.setattr(model, "record", lambda row: built.append(row) or {})
+    model.sort(COLUMN_INDEX["training_cost_usd"], ASC)
+    model.set_filters("gcp", "train", True)
+    model.sort(COLUMN_INDEX["cloud"], ASC)
+    model.sort(COLUMN_INDEX["reason"], QtCore.Qt.SortOrder.DescendingOrder)
+    model.set_filters("", "", False)
+    assert built == []
+    monkeypatch.undo()
+    expected = frame.assign(text=frame["reason"].where(~frame["fits"], "fits"))
+    shown = column_values(model, "reason")
+    assert shown == sorted(expected["text"], key=str.lower, reverse=True)
+    model.sort(COLUMN_INDEX["cloud"], ASC)
+    assert column_values(model, "cloud")[:1] + column_values(model, "cloud")[-1:] == ["aws", "gcp"]  # Azure sorts as azure
+
+
+def test_the_frontier_chart_is_updated_in_place(qtbot):
+    """A new sweep gives the frontier's items new data; none is rebuilt."""
+    from types import SimpleNamespace as Point
+
+    def frontier(scale, chosen=True):
+        points = [Point(tokens_per_s_per_user=u, tokens_per_s_per_gpu=scale * 100 / u) for u in (1.0, 2.0, 4.0)]
+        return Point(hardware="p5.48xlarge", points=points, pareto=points[:2],
+                     chosen=Point(tokens_per_s_per_user=2.0, tokens_per_s_per_gpu=scale * 50, describe=lambda: "tp 8")
+                     if chosen else None)
+
+    tab = CompareTab()
+    qtbot.addWidget(tab)
+    chart = tab.frontier_chart
+    chart.show_frontier(frontier(1.0))
+    items = chart.listDataItems()
+    chart.show_frontier(frontier(3.0, chosen=False))
+    assert chart.listDataItems() == items
+    x, y = chart.pareto.getData()
+    assert list(x) == [1.0, 2.0] and list(y) == [300.0, 150.0]
+    def empty(item):
+        x, _ = item.getData()
+        return x is None or len(x) == 0
+
+    assert empty(chart.chosen) and not any(label.text.startswith("this plan") for _, label in chart.legend.items)
+    chart.show_frontier(frontier(2.0))
+    assert [label.text for _, label in chart.legend.items][-1] == "this plan: tp 8"
+    chart.show_frontier(None)
+    assert empty(chart.points) and "nothing fits" in chart.plotItem.titleLabel.text

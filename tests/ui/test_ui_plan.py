@@ -4,12 +4,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 from ui_support import settle
 
 from gpuplanner.core import PlanInputs, estimate
+from gpuplanner.ui.plan.explain import assumptions_html, explanation_html
 from gpuplanner.ui.plan.form import CUSTOM_MODEL
 from gpuplanner.ui.plan.formatting import quick_vs_detailed, serve_texts, train_texts
+from gpuplanner.ui.plan.summary import SummaryPanel
 
 
 def type_into(qtbot, window, name: str, text: str) -> None:
@@ -267,3 +269,66 @@ def test_memory_in_gb_reaches_the_explanations_the_assumptions_and_the_warnings(
     window.set_memory_unit("GB")
     shown = window.plan_tab.warnings.text() + window.plan_tab.explain.toPlainText()
     assert "GiB" not in shown and " GB" in shown
+
+
+def test_card_sizes_follow_their_figures_and_keep_through_greying(qtbot):
+    """Issue 12: a card keeps its text's size answers between layouts (laying its rich text out
+    again for each size question was most of showing an answer); new figures are measured
+    again, and greying (a recolour) gives the same sizes without laying the text out again."""
+    panel = SummaryPanel()
+    qtbot.addWidget(panel)
+    card = panel.train_card
+
+    def qt_height(width):  # what a plain QLabel answers for the text on show
+        label = QtWidgets.QLabel()
+        label.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        label.setWordWrap(True)
+        label.setFont(card.body.font())
+        label.setText(card.body.text())
+        return label.heightForWidth(width)
+
+    card.show_texts({"gpus": "8"})
+    short = card.body.heightForWidth(300)
+    assert short == qt_height(300)
+    card.show_texts({key: "a long figure " * 3 for key in ("gpus", "instances", "layout", "price_usd_per_hour")})
+    tall = card.body.heightForWidth(300)
+    assert tall == qt_height(300) > short
+    card.setEnabled(False)
+    qtbot.waitUntil(lambda: "color:#" in card.body.text())  # the links recoloured
+    asked = []
+    real = QtWidgets.QLabel.heightForWidth
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(QtWidgets.QLabel, "heightForWidth", lambda self, w: asked.append(w) or real(self, w))
+        assert card.body.heightForWidth(300) == tall
+    assert asked == []
+
+
+def test_a_hidden_plan_tab_draws_the_newest_answer_when_shown(make_window, qtbot):
+    """While Compare is showing, answers are kept, not drawn; showing the Plan tab draws the
+    newest: cards and chart before its first paint, the Explain text in the next turn."""
+    window = make_window()
+    window.show()
+    card = window.plan_tab.summary.train_card
+    before = dict(card.values)
+    window.tabs.setCurrentWidget(window.compare_tab)
+    type_into(qtbot, window, "seq_len", "16384")
+    assert not window.plan_tab.drawn and card.values == before
+    window.tabs.setCurrentWidget(window.plan_tab)
+    result = window.state.results["train"]
+    assert window.plan_tab.drawn and card.values == train_texts(result)
+    assert window.plan_tab.chart.usable_line.value() == pytest.approx(result.usable_bytes / 2**30)
+    qtbot.waitUntil(lambda: assumptions_html(result) in window.plan_tab.explain.shown_html)  # the next turn
+
+
+def test_the_explain_area_follows_a_new_answer(make_window, qtbot):
+    """Issue 12: a new answer's Explain text is drawn in the event loop's next turn (after the
+    cards and chart); it shows the new answer's formula and assumptions."""
+    window = make_window()
+    window.show()
+    window.plan_tab.summary.train_card.body.linkActivated.emit("train:gpus")
+    before = window.plan_tab.explain.shown_html
+    type_into(qtbot, window, "seq_len", "16384")
+    result = window.state.results["train"]
+    expected = (explanation_html(result, "gpus"), assumptions_html(result))
+    assert expected[0] not in before
+    qtbot.waitUntil(lambda: all(part in window.plan_tab.explain.shown_html for part in expected))

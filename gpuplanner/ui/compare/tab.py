@@ -5,7 +5,9 @@ shown): cost against days for training, total against per-user tokens/s for serv
 table and the serving curves come from the CompareState's workers; the tab computes nothing.
 Beside the chart, the serving frontier of the plan's hardware, which arrives with the sweep.
 Its legend sits under the plot (never over the points), and candidates that coincide share
-one colour and one legend entry, so no entry names a curve hidden under another.
+one colour and one legend entry, so no entry names a curve hidden under another. After a
+new table or a filter change the chart is updated in the event loop's next turn, so the
+table's paint and the chart's do not share one stall.
 """
 from __future__ import annotations
 
@@ -25,12 +27,7 @@ if TYPE_CHECKING:  # pandas loads with the first comparison, not at start-up
 
     from gpuplanner.ui.compare.state import CompareState
 
-from gpuplanner.ui.compare.model import (
-    COLUMN_INDEX,
-    ROW_ROLE,
-    SweepFilter,
-    SweepTableModel,
-)
+from gpuplanner.ui.compare.model import COLUMN_INDEX, ROW_ROLE, SweepTableModel
 from gpuplanner.ui.compare.state import curve_key
 from gpuplanner.ui.theme import ThemedPlot
 
@@ -66,6 +63,7 @@ class CompareChart(ThemedPlot):
         self.legend.setWordWrap(True)
         self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self._items: list[pg.PlotDataItem] = []
+        self._drawn: list[tuple] = []  # per item, the (axes, x, y, colour) it shows
         self._axes = ("", "")
         for name in ("left", "bottom"):
             self.getAxis(name).enableAutoSIPrefix(False)
@@ -85,25 +83,39 @@ class CompareChart(ThemedPlot):
                                   "symbolBrush": color})
 
     def _draw(self, x_label: str, y_label: str, series: list[tuple[str, list, list]], style) -> None:
-        """One data item per series, reusing the items already on the plot."""
-        if self._axes != (x_label, y_label):
-            self._axes = (x_label, y_label)
+        """One data item per series, reusing the items already on the plot; an item whose
+        series and colour are unchanged is left alone (each pyqtgraph update costs milliseconds)."""
+        axes = (x_label, y_label)
+        if self._axes != axes:
+            self._axes = axes
             self.setLabel("bottom", x_label)
             self.setLabel("left", y_label)
         while len(self._items) > len(series):
             self.removeItem(self._items.pop())
+            self._drawn.pop()
         while len(self._items) < len(series):
-            self._items.append(self.plot([], []))
+            # no dynamic range limit: it re-processes every item on each change of the view's range
+            self._items.append(self.plot([], [], dynamicRangeLimit=None))
+            self._drawn.append(())
         groups = coincident_groups([(*x, *y) for _, x, y in series])
         colors = [PALETTE[sorted(set(groups)).index(g) % len(PALETTE)] for g in groups]
-        for item, (_, x, y), color in zip(self._items, series, colors):
-            item.setData(x, y, **style(color))
+        for i, (item, (_, x, y), color) in enumerate(zip(self._items, series, colors)):
+            drawn = (axes, list(x), list(y), color)
+            if drawn == self._drawn[i]:
+                continue
+            if drawn[0::3] == self._drawn[i][0::3]:  # the same style: only the data moves
+                item.setData(x, y)
+            else:
+                item.setData(x, y, **style(color))
+            self._drawn[i] = drawn
         entries: dict[int, list[str]] = {}
         for (name, _, _), group in zip(series, groups):
             entries.setdefault(group, []).append(name)
-        self.legend.setText(" &nbsp; ".join(
+        legend = " &nbsp; ".join(
             f'<span style="color:{colors[g]}">●</span>&nbsp;{html.escape(" = ".join(names))}'
-            + (" (same values)" if len(names) > 1 else "") for g, names in entries.items()))
+            + (" (same values)" if len(names) > 1 else "") for g, names in entries.items())
+        if legend != self.legend.text():
+            self.legend.setText(legend)
 
 
 class FrontierChart(ThemedPlot):
@@ -117,26 +129,35 @@ class FrontierChart(ThemedPlot):
         self.setMinimumHeight(180)
         for name in ("left", "bottom"):
             self.getAxis(name).enableAutoSIPrefix(False)
-        self.frontier = None
-
-    def show_frontier(self, frontier) -> None:
-        self.frontier = frontier
-        self.clear()
-        self.legend.clear()
         self.setLabel("bottom", "tokens/s per user")
         self.setLabel("left", "tokens/s per GPU")
-        if frontier is None or not frontier.pareto:
-            self.setTitle("frontier: nothing fits on the plan's hardware")
+        self.frontier = None
+        # three items, created once and given new data (no dynamic range limit: it re-processes
+        # every item on each change of the view's range)
+        self.points = self.plot([], [], pen=None, symbol="o", symbolSize=3, symbolPen=None, symbolBrush="#9a9a9a",
+                                name="layout × batch", dynamicRangeLimit=None)
+        self.pareto = self.plot([], [], pen=pg.mkPen(PALETTE[0], width=2), name="Pareto frontier",
+                                dynamicRangeLimit=None)
+        self.chosen = self.plot([], [], pen=None, symbol="s", symbolSize=11, symbolBrush=PALETTE[2],
+                                dynamicRangeLimit=None)
+
+    def show_frontier(self, frontier) -> None:
+        if frontier is self.frontier and frontier is not None:
             return
-        self.setTitle(f"frontier on {frontier.hardware}")
-        self.plot([q.tokens_per_s_per_user for q in frontier.points], [q.tokens_per_s_per_gpu for q in frontier.points],
-                  pen=None, symbol="o", symbolSize=3, symbolPen=None, symbolBrush="#9a9a9a", name="layout × batch")
-        self.plot([q.tokens_per_s_per_user for q in frontier.pareto], [q.tokens_per_s_per_gpu for q in frontier.pareto],
-                  pen=pg.mkPen(PALETTE[0], width=2), name="Pareto frontier")
-        if frontier.chosen is not None:
-            c = frontier.chosen
-            self.plot([c.tokens_per_s_per_user], [c.tokens_per_s_per_gpu], pen=None, symbol="s", symbolSize=11,
-                      symbolBrush=PALETTE[2], name=f"this plan: {c.describe()}")
+        self.frontier = frontier
+        shown = frontier is not None and bool(frontier.pareto)
+        title = f"frontier on {frontier.hardware}" if shown else "frontier: nothing fits on the plan's hardware"
+        if title != self.plotItem.titleLabel.text:
+            self.setTitle(title)
+        points, pareto = (frontier.points, frontier.pareto) if shown else ((), ())
+        self.points.setData([q.tokens_per_s_per_user for q in points], [q.tokens_per_s_per_gpu for q in points])
+        self.pareto.setData([q.tokens_per_s_per_user for q in pareto], [q.tokens_per_s_per_gpu for q in pareto])
+        chosen = frontier.chosen if shown else None
+        self.chosen.setData([chosen.tokens_per_s_per_user] if chosen else [],
+                            [chosen.tokens_per_s_per_gpu] if chosen else [])
+        self.legend.removeItem(self.chosen)
+        if chosen is not None:
+            self.legend.addItem(self.chosen, f"this plan: {chosen.describe()}")
 
 
 class CompareTab(QtWidgets.QWidget):
@@ -149,8 +170,6 @@ class CompareTab(QtWidgets.QWidget):
         super().__init__(parent)
         self.state = state
         self.model = SweepTableModel(self)
-        self.proxy = SweepFilter(self)
-        self.proxy.setSourceModel(self.model)
         self.mode_filter = QtWidgets.QComboBox()
         for label, value in (("Training", "train"), ("Serving", "infer"), ("Both", "")):
             self.mode_filter.addItem(label, value)
@@ -168,15 +187,23 @@ class CompareTab(QtWidgets.QWidget):
         self.cloud_filter.currentIndexChanged.connect(self._filters_changed)
         self.fits_only.toggled.connect(self._filters_changed)
         self.view = QtWidgets.QTableView()
-        self.view.setModel(self.proxy)
+        self.view.setModel(self.model)
+        for changed in (self.model.modelReset, self.model.layoutChanged):  # lay the rows out now, in this
+            changed.connect(self.view.doItemsLayout)  # paint: the view's own delayed layout paints them twice
         self.view.setSortingEnabled(True)
         self.view.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.verticalHeader().setVisible(False)
         self.view.verticalHeader().setDefaultSectionSize(self.view.fontMetrics().height() + 6)
-        self.ranked: dict[str, list[int]] = {mode: [] for mode in MODES}  # shown rows, cheapest first
+        self.ranked: dict[str, list[dict]] = {mode: [] for mode in MODES}  # the cheapest rows shown, first first
+        self._header_widths: dict[int, int] = {}  # per column, its header's size hint
+        self._text_widths: dict[str, int] = {}  # per cell text, its width (instance names recur in every sweep)
         self.view.setWordWrap(False)
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.selectionModel().selectionChanged.connect(self._update_chart)
+        self._chart_later = QtCore.QTimer(self)  # after a new table or filter: the chart in the next turn
+        self._chart_later.setSingleShot(True)
+        self._chart_later.setInterval(0)
+        self._chart_later.timeout.connect(self._update_chart)
         self.chart = CompareChart()
         self.frontier_chart = FrontierChart()
         bar = QtWidgets.QHBoxLayout()
@@ -210,16 +237,17 @@ class CompareTab(QtWidgets.QWidget):
 
     def set_table(self, table: pd.DataFrame) -> None:
         """Show a new sweep, keeping the filters, the sort and the column widths' fit."""
-        clouds = sorted(set(table["cloud"]))
-        current = self.cloud_filter.currentData() or ""
-        with QtCore.QSignalBlocker(self.cloud_filter):
-            self.cloud_filter.clear()
-            self.cloud_filter.addItem("All", "")
-            for cloud in clouds:
-                self.cloud_filter.addItem(cloud, cloud)
-            self.cloud_filter.setCurrentIndex(max(0, self.cloud_filter.findData(current)))
         kind = self.model.price_kind
         self.model.set_table(table)
+        clouds = sorted(set(self.model.column("cloud")))
+        if clouds != [self.cloud_filter.itemData(i) for i in range(1, self.cloud_filter.count())]:
+            current = self.cloud_filter.currentData() or ""
+            with QtCore.QSignalBlocker(self.cloud_filter):
+                self.cloud_filter.clear()
+                self.cloud_filter.addItem("All", "")
+                for cloud in clouds:
+                    self.cloud_filter.addItem(cloud, cloud)
+                self.cloud_filter.setCurrentIndex(max(0, self.cloud_filter.findData(current)))
         self.frontier_chart.show_frontier(table.attrs.get(FRONTIER_ATTR))
         self._filters_changed()
         mode = self.mode_filter.currentData()
@@ -255,31 +283,43 @@ class CompareTab(QtWidgets.QWidget):
         mode = self.mode_filter.currentData() or ""
         for key, column in COLUMN_INDEX.items():
             only, kind = MODE_ONLY_COLUMNS.get(key), PRICE_KIND_COLUMNS.get(key, self.model.price_kind)
-            self.view.setColumnHidden(column, (bool(mode) and only is not None and only != mode)
-                                      or kind != self.model.price_kind)
-        self.proxy.set_filters(self.cloud_filter.currentData() or "", mode, self.fits_only.isChecked())
-        shown = self.proxy.accepted_source_rows()
-        self.ranked = self.model.cheapest_first(shown)
-        self.model.set_cheapest({ranked[0] for ranked in self.ranked.values() if ranked})
+            hidden = (bool(mode) and only is not None and only != mode) or kind != self.model.price_kind
+            if hidden != self.view.isColumnHidden(column):
+                self.view.setColumnHidden(column, hidden)
+        self.model.set_filters(self.cloud_filter.currentData() or "", mode, self.fits_only.isChecked())
+        ranked = self.model.cheapest_first(MAX_DEFAULT_CANDIDATES)  # positions: a sort moves them
+        self.ranked = {mode: [self.model.rows[i] for i in positions] for mode, positions in ranked.items()}
+        self.model.set_cheapest({positions[0] for positions in ranked.values() if positions})
         texts = [f"cheapest {('training' if self.model.rows[i]['mode'] == 'train' else 'serving')}: "
                  f"{candidate_name(self.model.rows[i])}" for i in sorted(self.model.cheapest)]
         self.cheapest_label.setText(" · ".join(texts) or "nothing fits with these filters")
-        self._fit_columns(shown)
-        self._update_chart()
+        self._fit_columns()
+        self._chart_later.start()  # the table is painted first; the chart's update and paint follow
 
-    def _fit_columns(self, rows: list[int]) -> None:
+    def _fit_columns(self) -> None:
         """Widen the columns to their header and the widest text of the rows shown (never
         narrower, so nothing jumps): no figure is clipped. Qt's resizeColumnsToContents asks the
         model for ~6 roles of each of up to 1,000 rows per column, a stall of its own."""
         metrics, header = self.view.fontMetrics(), self.view.horizontalHeader()
+        widths = self._text_widths
         for column in range(self.model.columnCount() - 1):  # the last column stretches
             if self.view.isColumnHidden(column):
                 continue
-            texts = self.model.widest_texts(column, rows)
-            width = max((metrics.horizontalAdvance(text) for text in texts), default=0) + CELL_PADDING_PX
-            width = max(width, header.sectionSizeHint(column))
+            texts = self.model.widest_texts(column)
+            for text in texts:
+                if text not in widths:
+                    widths[text] = metrics.horizontalAdvance(text)
+            width = max((widths[text] for text in texts), default=0) + CELL_PADDING_PX
+            if column not in self._header_widths:  # the header's text and sort arrow: fixed
+                self._header_widths[column] = header.sectionSizeHint(column)
+            width = max(width, self._header_widths[column])
             if width > self.view.columnWidth(column):
                 self.view.setColumnWidth(column, width)
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:
+        if event.type() in (QtCore.QEvent.Type.FontChange, QtCore.QEvent.Type.StyleChange):
+            self._header_widths, self._text_widths = {}, {}  # measured in the old font
+        super().changeEvent(event)
 
     def chosen_rows(self) -> list[dict]:
         """Selected rows, else the cheapest fitting rows shown (at most five)."""
@@ -287,9 +327,10 @@ class CompareTab(QtWidgets.QWidget):
         if selected:
             return [index.data(ROW_ROLE) for index in selected]
         ranked = itertools.chain.from_iterable(self.ranked[mode] for mode in MODES)
-        return [self.model.rows[i] for i in itertools.islice(ranked, MAX_DEFAULT_CANDIDATES)]
+        return list(itertools.islice(ranked, MAX_DEFAULT_CANDIDATES))
 
     def _update_chart(self) -> None:
+        self._chart_later.stop()
         rows = [r for r in self.chosen_rows() if r["fits"]]
         if self.mode_filter.currentData() == "infer" or (rows and all(r["mode"] == "infer" for r in rows)):
             serving = [r for r in rows if r["mode"] == "infer"]

@@ -42,9 +42,13 @@ class ExplainPanel(QtWidgets.QTextBrowser):
         self.setOpenLinks(False)
         self.key = ""
         self.unit = "GiB"
+        self.shown_html = ""  # what setHtml was last given
 
     def explain(self, result: PlanResult, key: str) -> None:
         """Show `key`'s explanation ('' = only the prompt) and the result's assumptions."""
         self.key = key
         top = explanation_html(result, key, self.unit) if key else html.escape(PROMPT)
-        self.setHtml(f"<p>{top}</p>{assumptions_html(result, self.unit)}")
+        text = f"<p>{top}</p>{assumptions_html(result, self.unit)}"
+        if text != self.shown_html:  # parsing and laying out the assumptions table costs ~6 ms
+            self.shown_html = text
+            self.setHtml(text)

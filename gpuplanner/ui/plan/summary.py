@@ -42,6 +42,44 @@ def link_color(widget: QtWidgets.QWidget) -> str:
     return widget.palette().color(QtGui.QPalette.ColorGroup.Disabled, QtGui.QPalette.ColorRole.Text).name()
 
 
+class _CardText(QtWidgets.QLabel):
+    """A word-wrapped rich-text label that lays its text out once per width. QLabel lays the
+    whole document out again for every size question, and one answer asks ~6 (the card, the
+    row of cards, the scroll area fitting them); greying recolours the links without moving
+    them, so it keeps the sizes worked out (`set_text`'s `layout_key`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.layout_key: object = None
+        self._sizes: dict = {}  # ("hfw", width) / "hint" / "minimum" -> answer, for layout_key
+
+    def set_text(self, text: str, layout_key: object) -> None:
+        """Show `text`; a `layout_key` equal to the last one says it lays out the same."""
+        if layout_key != self.layout_key:
+            self.layout_key, self._sizes = layout_key, {}
+        self.setText(text)
+
+    def _held(self, key, ask):
+        value = self._sizes.get(key)
+        if value is None:
+            value = self._sizes[key] = ask()
+        return value
+
+    def heightForWidth(self, width: int) -> int:
+        return self._held(("hfw", width), lambda: super(_CardText, self).heightForWidth(width))
+
+    def sizeHint(self) -> QtCore.QSize:
+        return self._held("hint", lambda: super(_CardText, self).sizeHint())
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        return self._held("minimum", lambda: super(_CardText, self).minimumSizeHint())
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:
+        if event.type() in (QtCore.QEvent.Type.FontChange, QtCore.QEvent.Type.StyleChange):
+            self._sizes = {}
+        super().changeEvent(event)
+
+
 class Card(QtWidgets.QFrame):
     """One titled card of caption/value lines; `values` holds the plain texts shown."""
 
@@ -57,7 +95,7 @@ class Card(QtWidgets.QFrame):
         self._restyle.setInterval(0)
         self._restyle.timeout.connect(self._render)
         self.title = QtWidgets.QLabel(f"<b>{html.escape(title)}</b>")
-        self.body = QtWidgets.QLabel()
+        self.body = _CardText()
         self.body.setTextFormat(QtCore.Qt.TextFormat.RichText)  # escaped text must never show as '&#x27;'
         self.body.setWordWrap(True)
         self.body.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.LinksAccessibleByMouse
@@ -83,14 +121,14 @@ class Card(QtWidgets.QFrame):
             if key in self.bands:
                 value += f' <span style="color:gray; font-size:small">{html.escape(self.bands[key])}</span>'
             lines.append(f"{html.escape(caption)}: {value}" if caption else value)
-        self.body.setText("<br>".join(lines))
+        self.body.set_text("<br>".join(lines), (tuple(self.values.items()), tuple(self.bands.items())))
 
     def show_message(self, message: str) -> None:
         self.values = {"message": message}
         self.bands = {}
         self.linked = False
         self._restyle.stop()
-        self.body.setText(html.escape(message))
+        self.body.set_text(html.escape(message), message)
 
     def changeEvent(self, event: QtCore.QEvent) -> None:
         super().changeEvent(event)

@@ -2,13 +2,15 @@
 
 It shows results it is given and turns clicks into explanations; it computes nothing. While
 another tab is showing, a new answer is only kept: the cards, chart and explanation are drawn
-when the tab is shown again (drawing them costs more than the estimate).
+when the tab is shown again (drawing them costs more than the estimate). A new answer's
+Explain text follows the cards and chart in the event loop's next turn (also when the tab
+is shown), so no single turn holds the whole redraw.
 """
 from __future__ import annotations
 
 import html
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.result import PlanResult
@@ -40,6 +42,10 @@ class PlanTab(QtWidgets.QWidget):
         self.chart_title = QtWidgets.QLabel()
         self.chart = BreakdownChart()
         self.explain = ExplainPanel()
+        self._explain_later = QtCore.QTimer(self)  # a new answer's Explain text, in the event loop's next turn
+        self._explain_later.setSingleShot(True)
+        self._explain_later.setInterval(0)
+        self._explain_later.timeout.connect(lambda: self.explain_link(self.explained))
         self.summary.explain_requested.connect(self.explain_link)
         self.chart.segment_clicked.connect(self.explain_primary)
         layout = QtWidgets.QVBoxLayout(self)
@@ -58,14 +64,17 @@ class PlanTab(QtWidgets.QWidget):
         self.set_error("")
         self.drawn = False
         if not self.isHidden():  # hidden: another tab is current; drawn when this one shows
-            self._draw()
+            self._draw(explain_now=False)
 
     def setVisible(self, visible: bool) -> None:
-        super().setVisible(visible)
         if visible and not self.drawn and self.primary is not None:
-            self._draw()
+            self._draw(explain_now=False)  # before showing: the layout that showing runs sizes the new texts once
+        super().setVisible(visible)
 
-    def _draw(self) -> None:
+    def _draw(self, explain_now: bool = True) -> None:
+        """Draw the answer on show; `explain_now` False leaves the Explain text (laying out its
+        assumptions table is the costliest part) to the event loop's next turn, after the
+        cards and the chart have been painted."""
         primary, (train, serve) = self.primary, self._last_pair
         self.drawn = True
         self.summary.show_results(primary, train, serve)
@@ -75,7 +84,10 @@ class PlanTab(QtWidgets.QWidget):
         self.chart_title.setText(f"<b>Memory on the busiest GPU, {html.escape(what)}</b> — "
                                  f"{html.escape(primary.layout.describe())} on {html.escape(primary.gpu_name)}")
         self.chart.show_result(primary)
-        self.explain_link(self.explained)
+        if explain_now:
+            self.explain_link(self.explained)
+        else:
+            self._explain_later.start()
 
     def set_memory_unit(self, unit: str) -> None:
         """Show memory in GiB (2^30 bytes) or GB (10^9 bytes) and redraw the last results."""
@@ -83,6 +95,8 @@ class PlanTab(QtWidgets.QWidget):
         self.chart.set_unit(unit)
         if self.primary is not None:
             self.show_results(self.primary, *self._last_pair)
+            if self.drawn:  # a menu choice: the Explain text changes unit with the rest, at once
+                self.explain_link(self.explained)
 
     def set_error(self, message: str) -> None:
         """Show why there is no new answer (empty: there is one); the last answer greys out."""
@@ -103,6 +117,7 @@ class PlanTab(QtWidgets.QWidget):
 
     def explain_link(self, href: str) -> None:
         """`href` is "train:<key>" or "serve:<key>" from a summary link ('' = assumptions only)."""
+        self._explain_later.stop()
         which, _, key = href.partition(":")
         result = self.results.get(which, self.primary)
         if result is not None:
