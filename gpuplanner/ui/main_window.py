@@ -5,9 +5,10 @@ Each feature keeps its own logic: the PlannerState (ui/plan/state.py) recomputes
 pause, on a worker thread; the Document (ui/plan/document.py) keeps the file life cycle; InputSources
 (ui/plan/sources.py) loads models and catalogs; the Exporter (ui/plan/export.py) writes
 reports; the CompareState (ui/compare/state.py) runs the sweep on a worker thread, only while
-its tab is showing; BenchControl (ui/bench/control.py) drives the benchmark. Everything the
-window needs comes in through the constructor (catalogs, settings, dialogs, report writer,
-live panel, benchmark runner), so tests build it with fakes.
+its tab is showing; BenchControl (ui/bench/control.py) drives the benchmark. Only the Plan tab
+is built before the first paint: the Compare and Live tabs are built when first shown or asked
+for (ui/lazy_tab.py). Everything the window needs comes in through the constructor (catalogs,
+settings, dialogs, report writer, live panel, benchmark runner), so tests build it with fakes.
 """
 from __future__ import annotations
 
@@ -28,9 +29,9 @@ from gpuplanner.ui.accuracy.job import shared_ledger
 from gpuplanner.ui.bench.control import BenchControl
 from gpuplanner.ui.catalog_dialog import price_as_of
 from gpuplanner.ui.compare.state import CompareState
-from gpuplanner.ui.compare.tab import CompareTab
 from gpuplanner.ui.dialogs import Dialogs
 from gpuplanner.ui.errors import ErrorReporter
+from gpuplanner.ui.lazy_tab import LazyTab
 from gpuplanner.ui.plan.document import Document
 from gpuplanner.ui.plan.export import Exporter
 from gpuplanner.ui.plan.form import ERROR_STYLE, FormPanel
@@ -40,9 +41,10 @@ from gpuplanner.ui.plan.state import PlannerState
 from gpuplanner.ui.plan.tab import PlanTab
 from gpuplanner.ui.settings import AppSettings
 
-if TYPE_CHECKING:  # imported when first opened: the ledger view and the collectives panel cost start-up time
+if TYPE_CHECKING:  # imported when first opened: these views cost start-up time
     from gpuplanner.ui.accuracy.view import AccuracyView
     from gpuplanner.ui.bench.collectives import CollectivesView
+    from gpuplanner.ui.compare.tab import CompareTab
 
 LIVE_SHARES = (3, 2)  # the Live tab's height: the curves, then the results
 BANDS_AFTER_MS = 1000  # the ledger evaluation behind the error bands starts once the window is up
@@ -81,23 +83,19 @@ class MainWindow(QtWidgets.QMainWindow):
         self.exporter = Exporter(self.state, self.compare, self.services.write_report, self)
         self.bench = BenchControl(self.services, settings, self.dialogs, catalogs.gpus, self)
         self.plan_tab = PlanTab()
-        self.compare_tab = CompareTab(self.compare)
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.addTab(self.plan_tab, "Plan")
-        self.tabs.addTab(self.compare_tab, "Compare")
+        # the other tabs are built when first shown or asked for: only the Plan tab is in the first paint
+        self._compare_page = LazyTab(self.tabs, "Compare", self._build_compare_tab)
+        self._live_page = LazyTab(self.tabs, "Live", self._build_live_tab)
         self.live_panel: QtWidgets.QWidget | None = None  # built when its tab is first shown
-        self.live_tab = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        if self.services.make_live_panel is None:
-            self.live_tab.addWidget(QtWidgets.QLabel("Live telemetry is not available in this build."))
         self.live_results = QtWidgets.QTabWidget()  # under the curves: the benchmark's and the collectives' results
         self.live_results.setDocumentMode(True)
         if self.bench.results is not None:
             self.bench.results.use_for_planning.connect(self.use_machine_gpu)
             self.live_results.addTab(self.bench.results, "Benchmark results")
-        self.live_tab.addWidget(self.live_results)
         self.collectives: CollectivesView | None = None  # built when the Live tab is first shown
-        self.tabs.addTab(self.live_tab, "Live")
-        self.tabs.currentChanged.connect(self._tab_changed)
+        self.tabs.currentChanged.connect(self._tab_changed)  # after the lazy tabs: it sees their built pages
         splitter = QtWidgets.QSplitter()
         splitter.addWidget(self.form)
         splitter.addWidget(self.tabs)
@@ -235,10 +233,34 @@ class MainWindow(QtWidgets.QMainWindow):
             self._last_failure = failure
             self.errors.report("Computing the plan", error)
 
+    # ----- the tabs ---------------------------------------------------------------------
+    @property
+    def compare_tab(self) -> CompareTab:
+        """The Compare tab, built on first use."""
+        return self._compare_page.widget()
+
+    @property
+    def live_tab(self) -> QtWidgets.QSplitter:
+        """The Live tab (the curves over the results), built on first use."""
+        return self._live_page.widget()
+
+    def _build_compare_tab(self) -> CompareTab:
+        from gpuplanner.ui.compare.tab import CompareTab
+
+        return CompareTab(self.compare)
+
+    def _build_live_tab(self) -> QtWidgets.QSplitter:
+        """The results under the live curves (the curves come when the tab is first shown)."""
+        live = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        if self.services.make_live_panel is None:
+            live.addWidget(QtWidgets.QLabel("Live telemetry is not available in this build."))
+        live.addWidget(self.live_results)
+        return live
+
     def _tab_changed(self) -> None:
-        if self.tabs.currentWidget() is self.live_tab:
+        if self._live_page.is_current():
             self.collectives_view()
-        if self.tabs.currentWidget() is self.live_tab and self.live_panel is None and self.services.make_live_panel:
+        if self._live_page.is_current() and self.live_panel is None and self.services.make_live_panel:
             self.live_panel = self.services.make_live_panel(self.dialogs)
             self.live_tab.insertWidget(0, self.live_panel)
             self._share_live_height()
@@ -254,7 +276,7 @@ class MainWindow(QtWidgets.QMainWindow):
                     cluster.url_edit.setText(self.settings.cluster_url())
                 cluster.connecting.connect(self.settings.set_cluster_url)
                 self.state.result_changed.connect(lambda: cluster.set_plan(self.state.result))
-        self.compare.set_active(self.tabs.currentWidget() is self.compare_tab)
+        self.compare.set_active(self._compare_page.is_current())
 
     def _share_live_height(self) -> None:
         """The curves get most of the Live tab's height, the results the rest; neither can be
