@@ -1,4 +1,4 @@
-"""Startup timing for `--smoke-test`: after the window's first paint, report and quit."""
+"""The window's first paint: what waits for it (the smoke test's report, the garbage collector)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -6,24 +6,28 @@ from collections.abc import Callable
 from PySide6 import QtCore, QtWidgets
 
 
-class FirstPaintReporter(QtCore.QObject):
-    """Watches `window` for its first Paint event, then (once that paint is done) calls
-    `report()`, closes the window and quits the application."""
+class AfterFirstPaint(QtCore.QObject):
+    """Calls `callback()` once, on the event loop's next turn after `window`'s first Paint
+    event (so that paint, children included, is on screen first)."""
 
-    def __init__(self, window: QtWidgets.QWidget, report: Callable[[], None]):
+    def __init__(self, window: QtWidgets.QWidget, callback: Callable[[], None]):
         super().__init__(window)
         self._window = window
-        self._report = report
-        self._seen = False
+        self._callback = callback
         window.installEventFilter(self)
 
     def eventFilter(self, obj: QtCore.QObject, event: QtCore.QEvent) -> bool:
-        if obj is self._window and event.type() == QtCore.QEvent.Type.Paint and not self._seen:
-            self._seen = True
-            QtCore.QTimer.singleShot(0, self._finish)
+        if obj is self._window and event.type() == QtCore.QEvent.Type.Paint:
+            self._window.removeEventFilter(self)
+            QtCore.QTimer.singleShot(0, self._callback)
         return False
 
-    def _finish(self) -> None:
-        self._report()
-        self._window.close()
+
+def report_and_quit(window: QtWidgets.QWidget, report: Callable[[], None]) -> AfterFirstPaint:
+    """Startup timing for `--smoke-test`: after the first paint, `report()`, close and quit."""
+    def finish() -> None:
+        report()
+        window.close()
         QtWidgets.QApplication.quit()
+
+    return AfterFirstPaint(window, finish)

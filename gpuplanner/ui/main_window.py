@@ -24,8 +24,6 @@ from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.planfile import SUFFIX
-from gpuplanner.ui import about
-from gpuplanner.ui.accuracy.job import shared_ledger
 from gpuplanner.ui.bench.control import BenchControl
 from gpuplanner.ui.catalog_dialog import price_as_of
 from gpuplanner.ui.compare.state import CompareState
@@ -41,7 +39,7 @@ from gpuplanner.ui.plan.state import PlannerState
 from gpuplanner.ui.plan.tab import PlanTab
 from gpuplanner.ui.settings import AppSettings
 
-if TYPE_CHECKING:  # imported when first opened: these views cost start-up time
+if TYPE_CHECKING:  # imported when first used (the ledger, the about box too): they cost start-up time
     from gpuplanner.ui.accuracy.view import AccuracyView
     from gpuplanner.ui.bench.collectives import CollectivesView
     from gpuplanner.ui.compare.tab import CompareTab
@@ -124,8 +122,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_actions()
         self._show_as_of()
         self.state.recompute()
-        QtCore.QTimer.singleShot(BANDS_AFTER_MS, self, lambda: shared_ledger().when_ready(
-            self.state.set_outcomes))  # on a pool thread; the cards get their bands when done
+        QtCore.QTimer.singleShot(BANDS_AFTER_MS, self, self._evaluate_ledger)
         if settings.memory_unit() != "GiB":
             self.set_memory_unit(settings.memory_unit())
 
@@ -332,6 +329,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.activateWindow()
 
         if self.accuracy_view is None:
+            from gpuplanner.ui.accuracy.job import shared_ledger
             from gpuplanner.ui.accuracy.view import AccuracyView
 
             self.accuracy_view = AccuracyView(shared_ledger(), self)
@@ -340,7 +338,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.accuracy_view.show()
         self.accuracy_view.activateWindow()
 
+    def _evaluate_ledger(self) -> None:
+        """The ledger evaluation behind the cards' error bands, on a pool thread (the cards get
+        their bands when it is done)."""
+        from gpuplanner.ui.accuracy.job import shared_ledger
+
+        shared_ledger().when_ready(self.state.set_outcomes)
+
     def show_about(self) -> None:
+        from gpuplanner.ui import about
+
         QtWidgets.QMessageBox.about(self, "About gpuplanner", about.about_html(self.state.catalogs))
 
     def use_machine_gpu(self, gpu) -> None:
