@@ -84,8 +84,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.addTab(self.plan_tab, "Plan")
         # the other tabs are built when first shown or asked for: only the Plan tab is in the first paint
-        self._compare_page = LazyTab(self.tabs, "Compare", self._build_compare_tab)
-        self._live_page = LazyTab(self.tabs, "Live", self._build_live_tab)
+        self.compare_page = LazyTab(self.tabs, "Compare", self._build_compare_tab)
+        self.live_page = LazyTab(self.tabs, "Live", self._build_live_tab)
         self.live_panel: QtWidgets.QWidget | None = None  # built when its tab is first shown
         self.live_results = QtWidgets.QTabWidget()  # under the curves: the benchmark's and the collectives' results
         self.live_results.setDocumentMode(True)
@@ -234,12 +234,12 @@ class MainWindow(QtWidgets.QMainWindow):
     @property
     def compare_tab(self) -> CompareTab:
         """The Compare tab, built on first use."""
-        return self._compare_page.widget()
+        return self.compare_page.widget()
 
     @property
     def live_tab(self) -> QtWidgets.QSplitter:
         """The Live tab (the curves over the results), built on first use."""
-        return self._live_page.widget()
+        return self.live_page.widget()
 
     def _build_compare_tab(self) -> CompareTab:
         from gpuplanner.ui.compare.tab import CompareTab
@@ -255,9 +255,9 @@ class MainWindow(QtWidgets.QMainWindow):
         return live
 
     def _tab_changed(self) -> None:
-        if self._live_page.is_current():
+        if self.live_page.is_current():
             self.collectives_view()
-        if self._live_page.is_current() and self.live_panel is None and self.services.make_live_panel:
+        if self.live_page.is_current() and self.live_panel is None and self.services.make_live_panel:
             self.live_panel = self.services.make_live_panel(self.dialogs)
             self.live_tab.insertWidget(0, self.live_panel)
             self._share_live_height()
@@ -273,7 +273,7 @@ class MainWindow(QtWidgets.QMainWindow):
                     cluster.url_edit.setText(self.settings.cluster_url())
                 cluster.connecting.connect(self.settings.set_cluster_url)
                 self.state.result_changed.connect(lambda: cluster.set_plan(self.state.result))
-        self.compare.set_active(self._compare_page.is_current())
+        self.compare.set_active(self.compare_page.is_current())
 
     def _share_live_height(self) -> None:
         """The curves get most of the Live tab's height, the results the rest; neither can be
