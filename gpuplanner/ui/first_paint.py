@@ -1,4 +1,5 @@
-"""The window's first paint: what waits for it (the smoke test's report, the garbage collector)."""
+"""The window's first paint: what waits for it (the smoke test's report, the garbage collector,
+the tabs it does not show)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -21,13 +22,3 @@ class AfterFirstPaint(QtCore.QObject):
             self._window.removeEventFilter(self)
             QtCore.QTimer.singleShot(0, self._callback)
         return False
-
-
-def report_and_quit(window: QtWidgets.QWidget, report: Callable[[], None]) -> AfterFirstPaint:
-    """Startup timing for `--smoke-test`: after the first paint, `report()`, close and quit."""
-    def finish() -> None:
-        report()
-        window.close()
-        QtWidgets.QApplication.quit()
-
-    return AfterFirstPaint(window, finish)

@@ -22,8 +22,8 @@ class LazyTab(QtCore.QObject):
         super().__init__(tabs)
         self._tabs, self._label, self._build = tabs, label, build
         self._page: QtWidgets.QWidget | None = None
-        self.placeholder = QtWidgets.QWidget()
-        tabs.addTab(self.placeholder, label)
+        self._placeholder: QtWidgets.QWidget | None = QtWidgets.QWidget()
+        tabs.addTab(self._placeholder, label)
         tabs.currentChanged.connect(self._current_changed)
 
     def is_built(self) -> bool:
@@ -31,22 +31,23 @@ class LazyTab(QtCore.QObject):
 
     def is_current(self) -> bool:
         """Is this tab showing? (Asking does not build it.)"""
-        return self._tabs.currentWidget() is (self._page or self.placeholder)
+        return self._tabs.currentWidget() is (self._page or self._placeholder)
 
     def widget(self) -> QtWidgets.QWidget:
         """The real page, built now if it was not yet."""
         if self._page is None:
             page = self._page = self._build()
-            index = self._tabs.indexOf(self.placeholder)
+            index = self._tabs.indexOf(self._placeholder)
             current = self._tabs.currentIndex() == index
             with QtCore.QSignalBlocker(self._tabs):  # the tab shown does not change, only its page
                 self._tabs.insertTab(index, page, self._label)
                 if current:
                     self._tabs.setCurrentIndex(index)
                 self._tabs.removeTab(index + 1)
-            self.placeholder.deleteLater()
+            self._placeholder.setParent(None)  # now Python's: deleted with this last reference
+            self._placeholder = None
         return self._page
 
     def _current_changed(self) -> None:
-        if self._page is None and self._tabs.currentWidget() is self.placeholder:
+        if self._page is None and self._tabs.currentWidget() is self._placeholder:
             self.widget()

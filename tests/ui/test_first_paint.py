@@ -10,6 +10,7 @@ import tempfile
 import pyqtgraph as pg
 from PySide6 import QtWidgets
 
+from gpuplanner.ui.accuracy.job import shared_ledger
 from gpuplanner.ui.compare.tab import CompareTab
 from gpuplanner.ui.first_paint import AfterFirstPaint
 from gpuplanner.ui.lazy_tab import LazyTab
@@ -40,6 +41,9 @@ def test_the_first_paint_builds_the_plan_tab_only_and_the_others_come_when_shown
     assert window.live_page.is_built() and window.tabs.currentWidget() is window.live_tab
     assert "not available" in window.live_tab.findChild(QtWidgets.QLabel).text()
     assert window.collectives is not None and window.collectives.parent() is not None  # its results tab
+    ledger = shared_ledger()  # the window starts the bands' evaluation after 1 s: let it end here, not mid-teardown
+    ledger.request()
+    qtbot.waitUntil(lambda: ledger.outcomes is not None or bool(ledger.error), timeout=60000)
 
 
 def test_a_lazy_tab_asked_for_is_built_without_being_shown(qtbot):
@@ -107,3 +111,13 @@ def test_the_live_tab_built_by_a_benchmark_run_shows_the_curves(make_window):
     assert window.live_page.is_built() and window.tabs.currentWidget() is window.live_tab
     assert live.parent() is window.live_tab and window.live_results.parent() is window.live_tab
     assert window.live_results.indexOf(window.bench.results) == 0  # the results under the curves
+
+
+def test_the_hidden_tabs_built_after_the_first_paint_stay_hidden_and_idle(make_window):
+    """What the app does once the window is on screen: the Compare and Live tabs are built (so
+    their first opening does not wait) but the Plan tab stays current and no sweep runs."""
+    window = make_window()
+    window.build_hidden_tabs()
+    assert window.compare_page.is_built() and window.live_page.is_built()
+    assert window.tabs.currentWidget() is window.plan_tab and window.compare_tab.isHidden()
+    assert not window.compare.active and window.compare.table is None and window.live_panel is None
