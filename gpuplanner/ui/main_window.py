@@ -7,8 +7,9 @@ pause, on a worker thread; the Document (ui/plan/document.py) keeps the file lif
 reports; the CompareState (ui/compare/state.py) runs the sweep on a worker thread, only while
 its tab is showing; BenchControl (ui/bench/control.py) drives the benchmark. Only the Plan tab
 is built before the first paint: the Compare and Live tabs are built when first shown or asked
-for (ui/lazy_tab.py). Everything the window needs comes in through the constructor (catalogs,
-settings, dialogs, report writer, live panel, benchmark runner), so tests build it with fakes.
+for (ui/lazy_tab.py), or by the app once the window is on screen (build_hidden_tabs).
+Everything the window needs comes in through the constructor (catalogs, settings, dialogs,
+report writer, live panel, benchmark runner), so tests build it with fakes.
 """
 from __future__ import annotations
 
@@ -83,11 +84,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.plan_tab = PlanTab()
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.addTab(self.plan_tab, "Plan")
-        # the other tabs are built when first shown or asked for: only the Plan tab is in the first paint
+        # the other tabs are built when first shown or asked for (or after the first paint: build_hidden_tabs)
         self.compare_page = LazyTab(self.tabs, "Compare", self._build_compare_tab)
         self.live_page = LazyTab(self.tabs, "Live", self._build_live_tab)
         self.live_panel: QtWidgets.QWidget | None = None  # built when its tab is first shown
-        self.live_results = QtWidgets.QTabWidget()  # under the curves: the benchmark's and the collectives' results
+        self.live_results = QtWidgets.QTabWidget()  # the benchmark's and collectives' results (in the Live tab)
         self.live_results.setDocumentMode(True)
         if self.bench.results is not None:
             self.bench.results.use_for_planning.connect(self.use_machine_gpu)
