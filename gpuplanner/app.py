@@ -15,6 +15,7 @@ import tempfile
 import time
 
 SMOKE_ENV = "GPUPLANNER_SMOKE_TEST"
+GC_BACKSTOP_MS = 5000  # the garbage collector is back by then even if the window was never painted
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -124,14 +125,51 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="gpuplanner-") as scratch:
         if smoke and not args.settings:  # a smoke test never touches the user's settings
             args.settings = os.path.join(scratch, "settings.ini")
-        return _run(args, argv, smoke)
+        gc.disable()  # until the first paint (see _run): start-up only adds long-lived objects
+        try:
+            return _run(args, argv, smoke)
+        finally:
+            gc.enable()
+
+
+def _import_before_qt() -> None:
+    """Import the pure-Python modules the window needs before Qt: once PySide6 is loaded, its
+    import hook reads the source of every later module to see whether it uses PySide6's
+    features (PYSIDE-2029), which costs the first paint tens of milliseconds for numpy (which
+    pyqtgraph imports after Qt) and the core."""
+    import numpy  # noqa: F401
+
+    import gpuplanner.core  # noqa: F401
+
+
+def _after_first_paint(window, smoke: bool, compare: bool) -> None:
+    """The window is on screen: a smoke test reports the time and quits (--smoke-compare after
+    a comparison); otherwise the start-up heap is frozen and the garbage collector comes back
+    (its passes over the start-up's objects would cost the first paint ~0.1 s), and the tabs
+    the first paint left out are built, so that opening one does not wait."""
+    from PySide6 import QtWidgets
+
+    from gpuplanner.ui.first_paint import compare_then_quit
+
+    if smoke:
+        print(f"first paint: {startup_ms():.0f} ms", flush=True)
+        if compare:
+            compare_then_quit(window)
+            return
+        window.close()
+        QtWidgets.QApplication.quit()
+        return
+    freeze_startup_heap()
+    gc.enable()
+    window.build_hidden_tabs()
 
 
 def _run(args: argparse.Namespace, argv: list[str], smoke: bool) -> int:
+    _import_before_qt()
     from PySide6 import QtCore, QtWidgets
 
     from gpuplanner.core import CatalogError, load_catalogs
-    from gpuplanner.ui.first_paint import FirstPaintReporter
+    from gpuplanner.ui.first_paint import AfterFirstPaint
     from gpuplanner.ui.main_window import MainWindow
     from gpuplanner.ui.settings import AppSettings
 
@@ -158,9 +196,8 @@ def _run(args: argparse.Namespace, argv: list[str], smoke: bool) -> int:
         window.restore_session()
         if args.plan:
             window.document.open_plan(args.plan)
+        window.state.wait()  # the first paint shows the plan (estimated on the worker meanwhile), not empty cards
         window.show()
-        freeze_startup_heap()
-        if smoke:
-            FirstPaintReporter(window, lambda: print(f"first paint: {startup_ms():.0f} ms", flush=True),
-                               compare=args.smoke_compare)
+        AfterFirstPaint(window, lambda: _after_first_paint(window, smoke, args.smoke_compare))
+        QtCore.QTimer.singleShot(GC_BACKSTOP_MS, gc.enable)  # a window started minimised is not painted at once
         return app.exec()

@@ -5,9 +5,11 @@ Each feature keeps its own logic: the PlannerState (ui/plan/state.py) recomputes
 pause, on a worker thread; the Document (ui/plan/document.py) keeps the file life cycle; InputSources
 (ui/plan/sources.py) loads models and catalogs; the Exporter (ui/plan/export.py) writes
 reports; the CompareState (ui/compare/state.py) runs the sweep on a worker thread, only while
-its tab is showing; BenchControl (ui/bench/control.py) drives the benchmark. Everything the
-window needs comes in through the constructor (catalogs, settings, dialogs, report writer,
-live panel, benchmark runner), so tests build it with fakes.
+its tab is showing; BenchControl (ui/bench/control.py) drives the benchmark. Only the Plan tab
+is built before the first paint: the Compare and Live tabs are built when first shown or asked
+for (ui/lazy_tab.py), or by the app once the window is on screen (build_hidden_tabs).
+Everything the window needs comes in through the constructor (catalogs, settings, dialogs,
+report writer, live panel, benchmark runner), so tests build it with fakes.
 """
 from __future__ import annotations
 
@@ -23,14 +25,12 @@ from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.planfile import SUFFIX
-from gpuplanner.ui import about
-from gpuplanner.ui.accuracy.job import shared_ledger
 from gpuplanner.ui.bench.control import BenchControl
 from gpuplanner.ui.catalog_dialog import price_as_of
 from gpuplanner.ui.compare.state import CompareState
-from gpuplanner.ui.compare.tab import CompareTab
 from gpuplanner.ui.dialogs import Dialogs
 from gpuplanner.ui.errors import ErrorReporter
+from gpuplanner.ui.lazy_tab import LazyTab
 from gpuplanner.ui.plan.document import Document
 from gpuplanner.ui.plan.export import Exporter
 from gpuplanner.ui.plan.form import ERROR_STYLE, FormPanel
@@ -40,9 +40,10 @@ from gpuplanner.ui.plan.state import PlannerState
 from gpuplanner.ui.plan.tab import PlanTab
 from gpuplanner.ui.settings import AppSettings
 
-if TYPE_CHECKING:  # imported when first opened: the ledger view and the collectives panel cost start-up time
+if TYPE_CHECKING:  # imported when first used (the ledger, the about box too): they cost start-up time
     from gpuplanner.ui.accuracy.view import AccuracyView
     from gpuplanner.ui.bench.collectives import CollectivesView
+    from gpuplanner.ui.compare.tab import CompareTab
 
 LIVE_SHARES = (3, 2)  # the Live tab's height: the curves, then the results
 BANDS_AFTER_MS = 1000  # the ledger evaluation behind the error bands starts once the window is up
@@ -82,23 +83,19 @@ class MainWindow(QtWidgets.QMainWindow):
         self.exporter = Exporter(self.state, self.compare, self.services.write_report, self)
         self.bench = BenchControl(self.services, settings, self.dialogs, catalogs.gpus, self)
         self.plan_tab = PlanTab()
-        self.compare_tab = CompareTab(self.compare)
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.addTab(self.plan_tab, "Plan")
-        self.tabs.addTab(self.compare_tab, "Compare")
+        # the other tabs are built when first shown or asked for (or after the first paint: build_hidden_tabs)
+        self.compare_page = LazyTab(self.tabs, "Compare", self._build_compare_tab)
+        self.live_page = LazyTab(self.tabs, "Live", self._build_live_tab)
         self.live_panel: QtWidgets.QWidget | None = None  # built when its tab is first shown
-        self.live_tab = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        if self.services.make_live_panel is None:
-            self.live_tab.addWidget(QtWidgets.QLabel("Live telemetry is not available in this build."))
-        self.live_results = QtWidgets.QTabWidget()  # under the curves: the benchmark's and the collectives' results
+        self.live_results = QtWidgets.QTabWidget()  # the benchmark's and collectives' results (in the Live tab)
         self.live_results.setDocumentMode(True)
         if self.bench.results is not None:
             self.bench.results.use_for_planning.connect(self.use_machine_gpu)
             self.live_results.addTab(self.bench.results, "Benchmark results")
-        self.live_tab.addWidget(self.live_results)
         self.collectives: CollectivesView | None = None  # built when the Live tab is first shown
-        self.tabs.addTab(self.live_tab, "Live")
-        self.tabs.currentChanged.connect(self._tab_changed)
+        self.tabs.currentChanged.connect(self._tab_changed)  # after the lazy tabs: it sees their built pages
         splitter = QtWidgets.QSplitter()
         splitter.addWidget(self.form)
         splitter.addWidget(self.tabs)
@@ -127,8 +124,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_actions()
         self._show_as_of()
         self.state.recompute()
-        QtCore.QTimer.singleShot(BANDS_AFTER_MS, self, lambda: shared_ledger().when_ready(
-            self.state.set_outcomes))  # on a pool thread; the cards get their bands when done
+        QtCore.QTimer.singleShot(BANDS_AFTER_MS, self, self._evaluate_ledger)
         QtCore.QTimer.singleShot(COMPARE_PREPARE_AFTER_MS, self, self.compare.prepare)
         if settings.memory_unit() != "GiB":
             self.set_memory_unit(settings.memory_unit())
@@ -237,10 +233,40 @@ class MainWindow(QtWidgets.QMainWindow):
             self._last_failure = failure
             self.errors.report("Computing the plan", error)
 
+    # ----- the tabs ---------------------------------------------------------------------
+    @property
+    def compare_tab(self) -> CompareTab:
+        """The Compare tab, built on first use."""
+        return self.compare_page.widget()
+
+    @property
+    def live_tab(self) -> QtWidgets.QSplitter:
+        """The Live tab (the curves over the results), built on first use."""
+        return self.live_page.widget()
+
+    def build_hidden_tabs(self) -> None:
+        """Build the tabs the first paint left out (the app calls this once the window is on
+        screen), so that opening one for the first time does not wait ~0.07 s for it."""
+        self.compare_page.widget()
+        self.live_page.widget()
+
+    def _build_compare_tab(self) -> CompareTab:
+        from gpuplanner.ui.compare.tab import CompareTab
+
+        return CompareTab(self.compare)
+
+    def _build_live_tab(self) -> QtWidgets.QSplitter:
+        """The results under the live curves (the curves come when the tab is first shown)."""
+        live = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        if self.services.make_live_panel is None:
+            live.addWidget(QtWidgets.QLabel("Live telemetry is not available in this build."))
+        live.addWidget(self.live_results)
+        return live
+
     def _tab_changed(self) -> None:
-        if self.tabs.currentWidget() is self.live_tab:
+        if self.live_page.is_current():
             self.collectives_view()
-        if self.tabs.currentWidget() is self.live_tab and self.live_panel is None and self.services.make_live_panel:
+        if self.live_page.is_current() and self.live_panel is None and self.services.make_live_panel:
             self.live_panel = self.services.make_live_panel(self.dialogs)
             self.live_tab.insertWidget(0, self.live_panel)
             self._share_live_height()
@@ -256,7 +282,7 @@ class MainWindow(QtWidgets.QMainWindow):
                     cluster.url_edit.setText(self.settings.cluster_url())
                 cluster.connecting.connect(self.settings.set_cluster_url)
                 self.state.result_changed.connect(lambda: cluster.set_plan(self.state.result))
-        self.compare.set_active(self.tabs.currentWidget() is self.compare_tab)
+        self.compare.set_active(self.compare_page.is_current())
 
     def _share_live_height(self) -> None:
         """The curves get most of the Live tab's height, the results the rest; neither can be
@@ -312,6 +338,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.activateWindow()
 
         if self.accuracy_view is None:
+            from gpuplanner.ui.accuracy.job import shared_ledger
             from gpuplanner.ui.accuracy.view import AccuracyView
 
             self.accuracy_view = AccuracyView(shared_ledger(), self)
@@ -320,7 +347,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.accuracy_view.show()
         self.accuracy_view.activateWindow()
 
+    def _evaluate_ledger(self) -> None:
+        """The ledger evaluation behind the cards' error bands, on a pool thread (the cards get
+        their bands when it is done)."""
+        from gpuplanner.ui.accuracy.job import shared_ledger
+
+        shared_ledger().when_ready(self.state.set_outcomes)
+
     def show_about(self) -> None:
+        from gpuplanner.ui import about
+
         QtWidgets.QMessageBox.about(self, "About gpuplanner", about.about_html(self.state.catalogs))
 
     def use_machine_gpu(self, gpu) -> None:

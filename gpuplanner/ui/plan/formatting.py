@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 
-from gpuplanner.core.accuracy import band_text, headline_bands
 from gpuplanner.core.option_texts import option_texts
 from gpuplanner.core.result import BREAKDOWN_KEYS, PlanResult
 from gpuplanner.core.text import in_unit
@@ -120,6 +119,8 @@ def band_texts(r: PlanResult, outcomes) -> dict[str, str]:
     still being evaluated (outcomes None)."""
     if outcomes is None:
         return {}
+    from gpuplanner.core.accuracy import band_text, headline_bands  # loaded with the ledger, after the first paint
+
     bands = headline_bands(r, outcomes)
     return {line: ("memory " if key == "memory_per_gpu_bytes" else "") + band_text(bands[key])
             for line, key in BAND_LINES.items() if key in bands}

@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 from PySide6 import QtCore
 
-from gpuplanner.core.accuracy import headline_bands
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.estimate import estimate
@@ -29,6 +28,16 @@ from gpuplanner.ui.worker import Worker
 DEBOUNCE_MS = 150
 MODES = ("train", "infer")
 WAIT_S = 10.0  # the longest a save or an export waits for the answer in flight
+
+
+def _work_out_bands(results, outcomes) -> None:
+    """Fill core.accuracy's cache of the error bands of `results` (on the worker). The module
+    is imported with the ledger's first evaluation, not for the first paint."""
+    from gpuplanner.core.accuracy import headline_bands
+
+    for result in results:
+        if isinstance(result, PlanResult):
+            headline_bands(result, outcomes)
 
 
 class _Job:
@@ -54,9 +63,7 @@ class _Job:
                     except InputError as e:
                         self.outcome[mode] = e
             if self.outcomes is not None:
-                for result in self.outcome.values():
-                    if isinstance(result, PlanResult):
-                        headline_bands(result, self.outcomes)
+                _work_out_bands(self.outcome.values(), self.outcomes)
         except Exception as e:  # InputError of the chosen mode, or a bug: told on the GUI thread
             self.outcome = e
         self.ms = (time.perf_counter() - started) * 1e3
@@ -110,11 +117,10 @@ class PlannerState(QtCore.QObject):
         """The evaluated accuracy ledger: work out the error bands of the answer on show on the
         worker, then say so through ``outcomes_ready``; every later answer brings its own."""
         self.outcomes = outcomes
-        shown = [r for r in self.results.values() if isinstance(r, PlanResult)]
+        shown = list(self.results.values())
 
         def work() -> None:
-            for result in shown:
-                headline_bands(result, outcomes)
+            _work_out_bands(shown, outcomes)
             self._bands_done.emit(outcomes)
 
         self.worker.submit(work)

@@ -1,0 +1,123 @@
+"""The first paint shows the whole Plan tab and builds nothing else: the Compare and Live tabs
+(and their modules) come when first shown, and then work as if they had always been there."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+
+import pyqtgraph as pg
+from PySide6 import QtWidgets
+
+from gpuplanner.ui.accuracy.job import shared_ledger
+from gpuplanner.ui.compare.tab import CompareTab
+from gpuplanner.ui.first_paint import AfterFirstPaint
+from gpuplanner.ui.lazy_tab import LazyTab
+from gpuplanner.ui.main_window import Services
+
+
+def test_the_first_paint_builds_the_plan_tab_only_and_the_others_come_when_shown(make_window, qtbot):
+    window = make_window()
+    at_paint = {}
+    AfterFirstPaint(window, lambda: at_paint.update(
+        compare=window.compare_page.is_built(), live=window.live_page.is_built(),
+        plots=window.findChildren(pg.PlotWidget), cards=dict(window.plan_tab.summary.train_card.values)))
+    window.show()
+    qtbot.waitUntil(lambda: bool(at_paint))
+    assert not at_paint["compare"] and not at_paint["live"]
+    assert at_paint["plots"] == [window.plan_tab.chart]  # the Compare tab's two charts are not built
+    assert at_paint["cards"] == window.plan_tab.summary.train_card.values and at_paint["cards"]  # the plan is on show
+
+    window.tabs.setCurrentIndex(1)  # the user clicks "Compare"
+    assert window.compare_page.is_built() and isinstance(window.tabs.currentWidget(), CompareTab)
+    assert window.tabs.currentWidget() is window.compare_tab and window.compare_tab.isVisible()
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Plan", "Compare", "Live"]
+    qtbot.waitUntil(lambda: window.compare_tab.proxy.rowCount() > 0, timeout=30000)  # its sweep arrives
+    assert window.compare_tab.cheapest_label.text().startswith("cheapest")
+    assert not window.live_page.is_built()
+
+    window.tabs.setCurrentIndex(2)
+    assert window.live_page.is_built() and window.tabs.currentWidget() is window.live_tab
+    assert "not available" in window.live_tab.findChild(QtWidgets.QLabel).text()
+    assert window.collectives is not None and window.collectives.parent() is not None  # its results tab
+    ledger = shared_ledger()  # the window starts the bands' evaluation after 1 s: let it end here, not mid-teardown
+    ledger.request()
+    qtbot.waitUntil(lambda: ledger.outcomes is not None or bool(ledger.error), timeout=60000)
+
+
+def test_a_lazy_tab_asked_for_is_built_without_being_shown(qtbot):
+    tabs = QtWidgets.QTabWidget()
+    qtbot.addWidget(tabs)
+    tabs.addTab(QtWidgets.QLabel("first"), "First")
+    built = []
+    lazy = LazyTab(tabs, "Second", lambda: built.append(QtWidgets.QLabel("second")) or built[-1])
+    switches = []
+    tabs.currentChanged.connect(switches.append)
+    tabs.show()
+    assert not built and not lazy.is_current()
+
+    page = lazy.widget()  # e.g. a menu action reaching into the tab
+    assert built == [page] and tabs.widget(1) is page and tabs.count() == 2 and tabs.tabText(1) == "Second"
+    assert tabs.currentIndex() == 0 and not switches and page.isHidden()  # still on the first tab
+    assert lazy.widget() is page and len(built) == 1  # built once
+
+    tabs.setCurrentIndex(1)
+    assert lazy.is_current() and page.isVisible() and switches == [1]
+
+
+def test_a_lazy_tab_shown_is_built_before_the_window_hears_of_it(qtbot):
+    tabs = QtWidgets.QTabWidget()
+    qtbot.addWidget(tabs)
+    tabs.addTab(QtWidgets.QLabel("first"), "First")
+    lazy = LazyTab(tabs, "Second", lambda: QtWidgets.QLabel("second"))
+    seen = []
+    tabs.currentChanged.connect(lambda index: seen.append((index, tabs.currentWidget())))
+    tabs.show()
+    tabs.setCurrentIndex(1)
+    assert seen == [(1, lazy.widget())] and isinstance(seen[0][1], QtWidgets.QLabel)
+    assert lazy.widget().text() == "second" and lazy.widget().isVisible()
+
+
+def test_the_window_starts_without_the_other_tabs_modules():
+    """The composed window (real services) reaches its first paint without importing the Compare
+    tab, the accuracy ledger or the about box."""
+    code = ("import os, sys\nos.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+            "from PySide6 import QtCore, QtWidgets\nfrom gpuplanner import app\n"
+            "from gpuplanner.core import load_catalogs\nfrom gpuplanner.ui.main_window import MainWindow\n"
+            "from gpuplanner.ui.first_paint import AfterFirstPaint\n"
+            "from gpuplanner.ui.settings import AppSettings\n"
+            "qt = QtWidgets.QApplication([])\n"
+            "settings = AppSettings(QtCore.QSettings(sys.argv[1], QtCore.QSettings.Format.IniFormat))\n"
+            "window = MainWindow(load_catalogs(), settings, services=app._services(qt, settings))\n"
+            "names = ('gpuplanner.ui.compare.tab', 'gpuplanner.core.accuracy', 'gpuplanner.ui.about', 'pandas')\n"
+            "AfterFirstPaint(window, lambda: (print('loaded:' + ','.join(n for n in names if n in sys.modules)), qt.quit()))\n"
+            "window.show(); qt.exec()\n")
+    done = subprocess.run([sys.executable, "-c", code, os.path.join(tempfile.mkdtemp(), "s.ini")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "loaded:"
+
+
+def test_the_live_tab_built_by_a_benchmark_run_shows_the_curves(make_window):
+    """Run benchmark shows the Live tab: a lazy tab reached through an action, not a click."""
+    from test_ui_services import FakeLive, FakeRunner
+
+    live, runner = FakeLive("live"), FakeRunner()
+    window = make_window(Services(make_live_panel=lambda dialogs: live, bench_runner=runner,
+                                  start_benchmark=lambda r: setattr(r, "running", True)))
+    assert not window.live_page.is_built()
+    window.bench.action.trigger()
+    assert window.live_page.is_built() and window.tabs.currentWidget() is window.live_tab
+    assert live.parent() is window.live_tab and window.live_results.parent() is window.live_tab
+    assert window.live_results.indexOf(window.bench.results) == 0  # the results under the curves
+
+
+def test_the_hidden_tabs_built_after_the_first_paint_stay_hidden_and_idle(make_window):
+    """What the app does once the window is on screen: the Compare and Live tabs are built (so
+    their first opening does not wait) but the Plan tab stays current and no sweep runs."""
+    window = make_window()
+    window.build_hidden_tabs()
+    assert window.compare_page.is_built() and window.live_page.is_built()
+    assert window.tabs.currentWidget() is window.plan_tab and window.compare_tab.isHidden()
+    assert not window.compare.active and window.compare.table is None and window.live_panel is None
