@@ -21,7 +21,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6 import QtCore, QtWidgets  # noqa: E402  (Qt before pyqtgraph)
 
-from gpuplanner.app import freeze_startup_heap  # noqa: E402
+from gpuplanner.app import freeze_startup_heap, hand_over_the_lock_often  # noqa: E402
 from gpuplanner.core import load_catalogs  # noqa: E402
 from gpuplanner.core.resource_files import resource_path  # noqa: E402
 from gpuplanner.ui.main_window import MainWindow  # noqa: E402
@@ -102,6 +102,7 @@ def main() -> int:
     parser.add_argument("--catalog-scale", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
+    hand_over_the_lock_often()  # as the app does
     app = QtWidgets.QApplication([])
     with tempfile.TemporaryDirectory() as scratch:
         catalogs = load_catalogs()

@@ -97,3 +97,13 @@ def test_composed_services_build_the_real_live_panel_and_runner(qtbot, qapp, tmp
     assert window.live_panel is not None and window.live_panel.isVisible()
     window.close()
     services.bench_runner.deleteLater()
+
+
+def test_the_app_hands_the_interpreter_lock_over_every_millisecond():
+    """Worker threads share the lock with the GUI thread (benchmarks/lock_handover.py)."""
+    before = sys.getswitchinterval()
+    try:
+        app.hand_over_the_lock_often()
+        assert sys.getswitchinterval() <= 0.001 < before
+    finally:
+        sys.setswitchinterval(before)
