@@ -21,9 +21,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6 import QtCore, QtWidgets  # noqa: E402  (Qt before pyqtgraph)
 
-from gpuplanner.app import freeze_startup_heap, hand_over_the_lock_often  # noqa: E402
+from gpuplanner.app import after_first_paint, hand_over_the_lock_often  # noqa: E402
 from gpuplanner.core import load_catalogs  # noqa: E402
 from gpuplanner.core.resource_files import resource_path  # noqa: E402
+from gpuplanner.ui.first_paint import AfterFirstPaint  # noqa: E402
 from gpuplanner.ui.main_window import MainWindow  # noqa: E402
 from gpuplanner.ui.settings import AppSettings  # noqa: E402
 
@@ -111,8 +112,9 @@ def main() -> int:
         store = QtCore.QSettings(os.path.join(scratch, "s.ini"), QtCore.QSettings.Format.IniFormat)
         window = MainWindow(catalogs, AppSettings(store))
         window.resize(1280, 800)
+        window.state.wait()  # as the app starts: the first answer, the first paint, then what follows it
         window.show()
-        freeze_startup_heap()  # as the app does once its window is up
+        AfterFirstPaint(window, lambda: after_first_paint(window, smoke=False, compare=False))
         app.processEvents()
         meter = StallMeter()
         steps = [step for _ in range(args.rounds) for step in actions(window)]

@@ -152,7 +152,7 @@ def _import_before_qt() -> None:
     import gpuplanner.core  # noqa: F401
 
 
-def _after_first_paint(window, smoke: bool, compare: bool) -> None:
+def after_first_paint(window, smoke: bool, compare: bool) -> None:
     """The window is on screen: a smoke test reports the time and quits (--smoke-compare after
     a comparison); otherwise the start-up heap is frozen and the garbage collector comes back
     (its passes over the start-up's objects would cost the first paint ~0.1 s), and the tabs
@@ -209,6 +209,6 @@ def _run(args: argparse.Namespace, argv: list[str], smoke: bool) -> int:
             window.document.open_plan(args.plan)
         window.state.wait()  # the first paint shows the plan (estimated on the worker meanwhile), not empty cards
         window.show()
-        AfterFirstPaint(window, lambda: _after_first_paint(window, smoke, args.smoke_compare))
+        AfterFirstPaint(window, lambda: after_first_paint(window, smoke, args.smoke_compare))
         QtCore.QTimer.singleShot(GC_BACKSTOP_MS, gc.enable)  # a window started minimised is not painted at once
         return app.exec()

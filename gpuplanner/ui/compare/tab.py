@@ -166,7 +166,9 @@ class CompareTab(QtWidgets.QWidget):
 
     modes_changed = QtCore.Signal()
 
-    def __init__(self, state: CompareState | None = None, parent: QtWidgets.QWidget | None = None):
+    def __init__(self, state: CompareState | None = None, parent: QtWidgets.QWidget | None = None,
+                 chart: CompareChart | None = None, frontier_chart: FrontierChart | None = None):
+        """`chart` and `frontier_chart`: built ahead (ui.main_window.build_hidden_tabs), or here."""
         super().__init__(parent)
         self.state = state
         self.model = SweepTableModel(self)
@@ -204,8 +206,8 @@ class CompareTab(QtWidgets.QWidget):
         self._chart_later.setSingleShot(True)
         self._chart_later.setInterval(0)
         self._chart_later.timeout.connect(self._update_chart)
-        self.chart = CompareChart()
-        self.frontier_chart = FrontierChart()
+        self.chart = chart or CompareChart()
+        self.frontier_chart = frontier_chart or FrontierChart()
         bar = QtWidgets.QHBoxLayout()
         for label, w in (("Mode", self.mode_filter), ("Cloud", self.cloud_filter)):
             bar.addWidget(QtWidgets.QLabel(label))
