@@ -69,33 +69,38 @@ def scaled_catalog(scale: int, folder: str) -> str:
 
 
 def actions(window: MainWindow):
-    form, tab = window.form, window.compare_tab
+    """(label, action) pairs; the Compare tab is looked up when an action runs, as a user's click
+    finds it (built after the first paint, or then)."""
+    form = window.form
 
     def edit(field, text):
         return f"edit {field}={text}", lambda: form.editor(field).setText(text)
 
     def combo(name, widget, value):
-        return name, lambda: widget.setCurrentIndex(max(0, widget.findData(value)))
+        return name, lambda: widget().setCurrentIndex(max(0, widget().findData(value)))
 
-    yield "open Compare", lambda: window.tabs.setCurrentWidget(tab)
+    def sort(column, order):
+        return lambda: window.compare_tab.view.sortByColumn(column, order)
+
+    yield "open Compare", lambda: window.tabs.setCurrentIndex(1)
     for text in ("2048", "8192", "4096"):
         yield edit("seq_len", text)
-    yield combo("model → llama-3.1-70b", form.model_combo, "llama-3.1-70b")
-    yield combo("model → mixtral-8x7b-v0.1", form.model_combo, "mixtral-8x7b-v0.1")
-    yield combo("model → deepseek-v3", form.model_combo, "deepseek-v3")
-    yield combo("mode → serving", form.editor("mode"), "infer")
+    yield combo("model → llama-3.1-70b", lambda: form.model_combo, "llama-3.1-70b")
+    yield combo("model → mixtral-8x7b-v0.1", lambda: form.model_combo, "mixtral-8x7b-v0.1")
+    yield combo("model → deepseek-v3", lambda: form.model_combo, "deepseek-v3")
+    yield combo("mode → serving", lambda: form.editor("mode"), "infer")
     yield edit("concurrency", "64")
-    yield combo("Compare filter → both modes", tab.mode_filter, "")
-    yield "sort by $/h", lambda: tab.view.sortByColumn(7, QtCore.Qt.SortOrder.DescendingOrder)
-    yield "sort by instance", lambda: tab.view.sortByColumn(3, QtCore.Qt.SortOrder.AscendingOrder)
-    yield combo("mode → training", form.editor("mode"), "train")
+    yield combo("Compare filter → both modes", lambda: window.compare_tab.mode_filter, "")
+    yield "sort by $/h", sort(7, QtCore.Qt.SortOrder.DescendingOrder)
+    yield "sort by instance", sort(3, QtCore.Qt.SortOrder.AscendingOrder)
+    yield combo("mode → training", lambda: form.editor("mode"), "train")
     yield "open Plan", lambda: window.tabs.setCurrentIndex(0)
-    for label, act in (edit("seq_len", "2048"), combo("model → llama-3.1-8b", form.model_combo, "llama-3.1-8b"),
-                       combo("mode → serving", form.editor("mode"), "infer"),
-                       combo("model → deepseek-v3", form.model_combo, "deepseek-v3"),
-                       combo("mode → training", form.editor("mode"), "train")):
+    for label, act in (edit("seq_len", "2048"), combo("model → llama-3.1-8b", lambda: form.model_combo, "llama-3.1-8b"),
+                       combo("mode → serving", lambda: form.editor("mode"), "infer"),
+                       combo("model → deepseek-v3", lambda: form.model_combo, "deepseek-v3"),
+                       combo("mode → training", lambda: form.editor("mode"), "train")):
         yield f"Plan tab: {label}", act  # the cards, chart and Explain area redrawn
-    yield "open Compare again", lambda: window.tabs.setCurrentWidget(tab)
+    yield "open Compare again", lambda: window.tabs.setCurrentIndex(1)
 
 
 def main() -> int:
