@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib
 import itertools
 import multiprocessing
+import os
 import queue
 import threading
 from collections import deque
@@ -30,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 Done = Callable[[Any, "str | None"], None]
+CHILD_NICENESS = 5  # added to the child's scheduling niceness (POSIX): the window comes first
 
 
 class JobProcess:
@@ -155,8 +157,12 @@ def _function(name: str) -> Callable:
 
 
 def _serve(conn) -> None:
-    """The child's loop: read messages, run jobs in order, answer each one."""
+    """The child's loop: read messages, run jobs in order, answer each one. It runs at a lower
+    scheduling priority: it is background work, and where cores are few the window must win."""
     from gpuplanner.core.errors import SweepCancelled
+
+    if hasattr(os, "nice"):
+        os.nice(CHILD_NICENESS)
 
     inbox: deque = deque()
     cancelled: set[int] = set()  # groups cancelled since their last job started

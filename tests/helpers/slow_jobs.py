@@ -43,3 +43,8 @@ def loaded(module: str, *, catalogs, stop) -> bool:
     import sys
 
     return module in sys.modules
+
+
+def niceness(*, catalogs, stop) -> int:
+    """The child's scheduling niceness."""
+    return os.nice(0)

@@ -204,3 +204,12 @@ def test_a_job_that_cannot_be_sent_fails_alone(qtbot, catalogs, process, log):
     qtbot.waitUntil(lambda: len(answers) == 2, timeout=15_000)
     assert answers[0][0] is None and "pickle" in answers[0][1].lower()
     assert answers[1][1] is None and len(answers[1][0]) == 4
+
+
+def test_the_child_yields_the_cores_to_the_window(qtbot, catalogs, process):
+    from gpuplanner.ui.job_process import CHILD_NICENESS
+
+    answers = []
+    process.submit("slow_jobs:niceness", (), catalogs, lambda value, error: answers.append(value))
+    qtbot.waitUntil(lambda: bool(answers), timeout=15_000)
+    assert answers == [os.nice(0) + CHILD_NICENESS]
