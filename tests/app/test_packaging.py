@@ -36,6 +36,15 @@ def desktop_entry(path: Path) -> configparser.SectionProxy:
     return parser["Desktop Entry"]
 
 
+def test_the_spec_bundles_the_jobs_the_comparison_process_imports_by_name():
+    """No import statement names them, so PyInstaller's analysis alone would leave them out."""
+    from gpuplanner.ui.compare.sweep_runner import COMPARISON, CURVES
+
+    spec = (PACKAGING / "gpuplanner.spec").read_text()
+    for job in (COMPARISON, CURVES):
+        assert f'"{job.partition(":")[0]}"' in spec, job
+
+
 def test_desktop_entry_has_the_required_keys():
     entry = desktop_entry(RESOURCES / "gpuplanner.desktop")
     assert entry["Type"] == "Application"
