@@ -12,8 +12,10 @@ cancellable) in the child, jobs in the order submitted, and calls `done(value, e
 reader thread (error: a one-line message, or None). A job whose `stop()` answers True raises
 core.errors.SweepCancelled and is dropped without calling `done`. `stop()` answers True once
 a newer job of the same group is waiting, or `cancel(group)` was called: the newest request
-wins. The catalogs travel once per catalogs object, not with every job. The child is spawned on
-first use (not at start-up) and again if it dies; jobs it was running report that it ended.
+wins. The catalogs travel once per catalogs object, not with every job, and every message
+through a writer thread (a large one must never wait on the GUI thread for a busy child to
+read). The child is spawned by `prepare()` (the window calls it once it is up) or the first
+job, and again if it dies; jobs it was running report that it ended.
 
 Functions travel by name, so the window imports nothing of a job's (the sweep's pandas loads
 with its first table); its arguments and result must be picklable.
