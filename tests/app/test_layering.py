@@ -1,13 +1,11 @@
 """The Qt-free layers import with PySide6, pyqtgraph, pynvml and torch blocked
 (ARCHITECTURE.md: core knows nothing above it; monitor/bench/report-CSV need no Qt)."""
-import os
 import subprocess
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
-from import_probe import loaded_after_a_plan
+from import_probe import loaded_after_a_plan, loaded_at_first_paint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,16 +79,4 @@ def test_a_single_plan_imports_neither_pandas_nor_numpy():
 
 def test_the_window_starts_without_pandas():
     """pandas (~0.9 s) loads with the first comparison or export, never for the first paint."""
-    code = ("import os, sys\nos.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
-            "from PySide6 import QtCore, QtWidgets\nfrom gpuplanner import app\n"
-            "from gpuplanner.core import load_catalogs\nfrom gpuplanner.ui.main_window import MainWindow\n"
-            "from gpuplanner.ui.settings import AppSettings\n"
-            "qt = QtWidgets.QApplication([])\n"
-            "settings = AppSettings(QtCore.QSettings(sys.argv[1], QtCore.QSettings.Format.IniFormat))\n"
-            "window = MainWindow(load_catalogs(), settings, services=app._services(qt, settings))\n"
-            "window.show(); qt.processEvents()\n"
-            "print('pandas' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", code, os.path.join(tempfile.mkdtemp(), "s.ini")],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "False"
+    assert loaded_at_first_paint(("pandas",)) == []

@@ -15,3 +15,24 @@ def loaded_after_a_plan(modules: tuple[str, ...]) -> list[str]:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return [m for m in done.stdout.strip().split(",") if m]
+
+
+def loaded_at_first_paint(modules: tuple[str, ...]) -> list[str]:
+    """Of `modules`, those in sys.modules when the composed window (real services) first paints,
+    in a fresh interpreter."""
+    code = ("import os, sys, tempfile\nos.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+            "from PySide6 import QtCore, QtWidgets\nfrom gpuplanner import app\n"
+            "from gpuplanner.core import load_catalogs\nfrom gpuplanner.ui.main_window import MainWindow\n"
+            "from gpuplanner.ui.first_paint import AfterFirstPaint\n"
+            "from gpuplanner.ui.settings import AppSettings\n"
+            "qt = QtWidgets.QApplication([])\n"
+            "ini = os.path.join(tempfile.mkdtemp(), 's.ini')\n"
+            "settings = AppSettings(QtCore.QSettings(ini, QtCore.QSettings.Format.IniFormat))\n"
+            "window = MainWindow(load_catalogs(), settings, services=app._services(qt, settings))\n"
+            f"names = {modules!r}\n"
+            "AfterFirstPaint(window, lambda: (print('loaded:' + ','.join(n for n in names if n in sys.modules)),"
+            " qt.quit()))\n"
+            "window.show(); qt.exec()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return [m for m in done.stdout.strip().splitlines()[-1].removeprefix("loaded:").split(",") if m]

@@ -2,12 +2,8 @@
 (and their modules) come when first shown, and then work as if they had always been there."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tempfile
-
 import pyqtgraph as pg
+from import_probe import loaded_at_first_paint
 from PySide6 import QtWidgets
 
 from gpuplanner.ui.accuracy.job import shared_ledger
@@ -81,22 +77,9 @@ def test_a_lazy_tab_shown_is_built_before_the_window_hears_of_it(qtbot):
 
 def test_the_window_starts_without_the_other_tabs_modules():
     """The composed window (real services) reaches its first paint without importing the Compare
-    tab, the accuracy ledger or the about box."""
-    code = ("import os, sys\nos.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
-            "from PySide6 import QtCore, QtWidgets\nfrom gpuplanner import app\n"
-            "from gpuplanner.core import load_catalogs\nfrom gpuplanner.ui.main_window import MainWindow\n"
-            "from gpuplanner.ui.first_paint import AfterFirstPaint\n"
-            "from gpuplanner.ui.settings import AppSettings\n"
-            "qt = QtWidgets.QApplication([])\n"
-            "settings = AppSettings(QtCore.QSettings(sys.argv[1], QtCore.QSettings.Format.IniFormat))\n"
-            "window = MainWindow(load_catalogs(), settings, services=app._services(qt, settings))\n"
-            "names = ('gpuplanner.ui.compare.tab', 'gpuplanner.core.accuracy', 'gpuplanner.ui.about', 'pandas')\n"
-            "AfterFirstPaint(window, lambda: (print('loaded:' + ','.join(n for n in names if n in sys.modules)), qt.quit()))\n"
-            "window.show(); qt.exec()\n")
-    done = subprocess.run([sys.executable, "-c", code, os.path.join(tempfile.mkdtemp(), "s.ini")],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "loaded:"
+    tab, the accuracy ledger, the about box or pandas."""
+    assert loaded_at_first_paint(("gpuplanner.ui.compare.tab", "gpuplanner.core.accuracy", "gpuplanner.ui.about",
+                                  "pandas")) == []
 
 
 def test_the_live_tab_built_by_a_benchmark_run_shows_the_curves(make_window):
