@@ -11,7 +11,6 @@ a fixed concurrency. Nothing is fitted per row.
 from __future__ import annotations
 
 import math
-import pickle
 import re
 import statistics
 from dataclasses import dataclass
@@ -177,33 +176,10 @@ def evaluate(cases: list[Case], catalogs: Catalogs) -> list[Outcome]:
     return [predict(c, plans) for c in cases]
 
 
-_BUNDLED: list = []  # bundled_outcomes(), once computed here or adopted
-
-
+@lru_cache(maxsize=1)
 def bundled_outcomes() -> tuple:
     """The shipped ledger evaluated with the shipped catalogs (computed once per process)."""
-    if not _BUNDLED:
-        _BUNDLED.append(tuple(evaluate(load_cases(), load_catalogs())))
-    return _BUNDLED[0]
-
-
-def adopt_bundled_outcomes(outcomes: tuple) -> tuple:
-    """Take `outcomes` as this process's bundled_outcomes(): the same evaluation, computed in
-    another process (the window's comparison process: 1.3 s of Python off the window's lock)."""
-    if not _BUNDLED:
-        _BUNDLED.append(tuple(outcomes))
-    return _BUNDLED[0]
-
-
-OUTCOMES_PER_CHUNK = 250
-
-
-def pickled_bundled_outcomes() -> list[bytes]:
-    """bundled_outcomes() as pickles of OUTCOMES_PER_CHUNK outcomes each, for another process to
-    unpickle a chunk at a time (2.6 MB in one pickle is one 150 ms call holding its lock)."""
-    outcomes = bundled_outcomes()
-    return [pickle.dumps(outcomes[i:i + OUTCOMES_PER_CHUNK], protocol=pickle.HIGHEST_PROTOCOL)
-            for i in range(0, len(outcomes), OUTCOMES_PER_CHUNK)]
+    return tuple(evaluate(load_cases(), load_catalogs()))
 
 
 def summarize(outcomes, by: str = "class") -> dict:

@@ -337,16 +337,3 @@ def test_ratchet_median_error_within_bound(figure_class):
     median = summarize(bundled_outcomes())[figure_class]["median_abs_error"]
     assert median <= _bounds()[figure_class], (
         f"{figure_class}: median |error| {median:.2%} is above its bound {_bounds()[figure_class]:.0%}")
-
-
-def test_the_bundled_outcomes_travel_in_chunks_that_unpickle_to_the_same_rows():
-    import pickle
-
-    from gpuplanner.core.accuracy import OUTCOMES_PER_CHUNK, pickled_bundled_outcomes
-
-    chunks = pickled_bundled_outcomes()
-    outcomes = bundled_outcomes()
-    assert len(chunks) == -(-len(outcomes) // OUTCOMES_PER_CHUNK)
-    back = [o for chunk in chunks for o in pickle.loads(chunk)]
-    assert [(o.case.dataset, o.case.row_id, o.case.figure, o.reason) for o in back] == \
-        [(o.case.dataset, o.case.row_id, o.case.figure, o.reason) for o in outcomes]

@@ -232,17 +232,3 @@ def test_no_band_for_a_plan_that_does_not_fit(tmp_path):
     row = pd.read_csv(write_csv(result, table, tmp_path / "plan.csv")[0]).iloc[0]
     columns = [f"{k}_error_band" for k in HEADLINE_CLASSES[result.mode]]
     assert all(math.isnan(row[c]) for c in columns)
-
-
-def test_the_window_evaluates_the_ledger_in_the_comparison_process(monkeypatch):
-    """1.3 s of Python that held the window's interpreter lock now runs in the comparison
-    process; its outcomes come back in chunks and become this process's bundled_outcomes."""
-    import gpuplanner.core.accuracy as accuracy
-    from gpuplanner.ui.accuracy.job import outcomes_from_the_comparison_process
-
-    monkeypatch.setattr(accuracy, "_BUNDLED", [])  # as in a window process that has not evaluated it
-    monkeypatch.setattr(accuracy, "evaluate", lambda *args: pytest.fail("evaluated in the window's process"))
-    outcomes = outcomes_from_the_comparison_process()
-    assert len(outcomes) == len(accuracy.load_cases()) and accuracy.bundled_outcomes() is outcomes
-    assert [(o.case.dataset, o.case.row_id, o.case.figure) for o in outcomes[:5]] == \
-        [(c.dataset, c.row_id, c.figure) for c in accuracy.load_cases()[:5]]

@@ -1,46 +1,20 @@
-"""The ledger evaluation (every published run re-planned, ~1.3 s of Python), waited for on a
-pool thread.
+"""The ledger evaluation (every published run re-planned, ~0.6 s) on a pool thread.
 
-It runs in the comparison process (ui.job_process): on a thread of the window's process it held
-the interpreter lock the GUI thread needs, 90-125 ms stalls while the user typed. The outcomes
-come back as pickled chunks, unpickled here one at a time (letting the GUI thread in between),
-and become this process's core.accuracy.bundled_outcomes, which the report's error bands read.
-One evaluation per process: this job makes sure the window starts it at most once, never on
-the GUI thread, and tells every waiting view when it is done. A request while it runs only
-waits for the running one.
+One evaluation per process: the core caches it (bundled_outcomes), and this job makes sure the
+window starts it at most once, never on the GUI thread, and tells every waiting view when it is
+done. A request while it runs only waits for the running one.
 """
 from __future__ import annotations
 
 import atexit
-import pickle
 import threading
 from collections.abc import Callable
 
 from PySide6 import QtCore
 
-from gpuplanner.ui import job_process
+from gpuplanner.core.accuracy import bundled_outcomes
 
 EXIT_WAIT_S = 30.0
-PICKLED_OUTCOMES = "gpuplanner.core.accuracy:pickled_bundled_outcomes"
-
-
-def outcomes_from_the_comparison_process() -> tuple:
-    """bundled_outcomes(), evaluated in the comparison process (call from a worker thread)."""
-    from gpuplanner.core.accuracy import adopt_bundled_outcomes
-
-    answered = threading.Event()
-    answer: list = []
-
-    def done(chunks, error) -> None:
-        answer[:] = [chunks, error]
-        answered.set()
-
-    job_process.shared().submit(PICKLED_OUTCOMES, (), None, done, cancellable=False)
-    answered.wait()
-    chunks, error = answer
-    if error:
-        raise RuntimeError(error)
-    return adopt_bundled_outcomes(tuple(o for chunk in chunks for o in pickle.loads(chunk)))
 
 
 class LedgerJob(QtCore.QObject):
@@ -51,8 +25,7 @@ class LedgerJob(QtCore.QObject):
     failed = QtCore.Signal(str)
     _done = QtCore.Signal(object, str)  # emitted on the pool thread, delivered on the job's thread
 
-    def __init__(self, compute: Callable[[], tuple] = outcomes_from_the_comparison_process,
-                 parent: QtCore.QObject | None = None):
+    def __init__(self, compute: Callable[[], tuple] = bundled_outcomes, parent: QtCore.QObject | None = None):
         super().__init__(parent)
         self.compute = compute
         self.outcomes: tuple | None = None
