@@ -182,6 +182,43 @@ def bundled_outcomes() -> tuple:
     return tuple(evaluate(load_cases(), load_catalogs()))
 
 
+@dataclass(frozen=True)
+class BandRow:
+    """What an error band reads of one outcome with a prediction (error_band). Small on purpose:
+    the window gets its rows from the comparison process (a few kB) rather than evaluating the
+    ledger itself, which holds its interpreter lock for over a second."""
+
+    figure_class: str
+    gpu: str
+    model: str
+    engine: str
+    error: float
+
+
+def band_rows(outcomes) -> tuple[BandRow, ...]:
+    """The outcomes with a prediction, as error_band reads them."""
+    return tuple(BandRow(o.case.figure_class, o.case.gpu, o.case.model, o.case.engine, o.error)
+                 for o in outcomes if o.ok)
+
+
+_BUNDLED_BAND_ROWS: list = []  # bundled_band_rows(), once computed here or adopted
+
+
+def bundled_band_rows() -> tuple[BandRow, ...]:
+    """band_rows(bundled_outcomes()), once per process; what the error bands read by default."""
+    if not _BUNDLED_BAND_ROWS:
+        _BUNDLED_BAND_ROWS.append(band_rows(bundled_outcomes()))
+    return _BUNDLED_BAND_ROWS[0]
+
+
+def adopt_bundled_band_rows(rows: tuple) -> tuple[BandRow, ...]:
+    """Take `rows` as this process's bundled_band_rows(): the same evaluation, done in another
+    process (the window's comparison process). The first one held wins."""
+    if not _BUNDLED_BAND_ROWS:
+        _BUNDLED_BAND_ROWS.append(tuple(rows))
+    return _BUNDLED_BAND_ROWS[0]
+
+
 def summarize(outcomes, by: str = "class") -> dict:
     """{group: {n, median_abs_error, p90_abs_error, bias}} over the rows with a prediction; by
     'class' (figure class) or 'dataset'. bias is the median signed error."""
@@ -245,21 +282,21 @@ def _generations() -> dict:
     return {r["name"]: r["architecture"].split(" ")[0] for r in read_csv_records(resource_path("gpus.csv"))}
 
 
+@lru_cache(maxsize=1024)
 def model_family(name: str) -> str:
     """'meta-llama/Llama-3.1-8B' -> 'llama', 'DeepSeek V3 671B' -> 'deepseek'."""
     match = re.match(r"[a-z]+", str(name).split("/")[-1].lower())
     return match.group(0) if match else ""
 
 
-def error_band(subject, figure_class: str, outcomes=None, catalogs: Catalogs | None = None,
+def error_band(subject, figure_class: str, rows=None, catalogs: Catalogs | None = None,
                engine: str = "") -> tuple[float, int]:
-    """(median |error|, n) of the ledger rows nearest a plan (a PlanResult or PlanInputs) for one
-    figure class: same GPU generation and model family (and serving engine, when one is given),
-    else same generation and family, else same family, else same generation, else the whole class.
-    A narrower set is used once it has MIN_BAND_ROWS rows; (NaN, 0) when the class has no row with
-    a prediction."""
-    rows = [o for o in (bundled_outcomes() if outcomes is None else outcomes)
-            if o.ok and o.case.figure_class == figure_class]
+    """(median |error|, n) of the ledger rows (BandRows; default bundled_band_rows()) nearest a
+    plan (a PlanResult or PlanInputs) for one figure class: same GPU generation and model family
+    (and serving engine, when one is given), else same generation and family, else same family,
+    else same generation, else the whole class. A narrower set is used once it has MIN_BAND_ROWS
+    rows; (NaN, 0) when the class has no row with a prediction."""
+    rows = [r for r in (bundled_band_rows() if rows is None else rows) if r.figure_class == figure_class]
     if isinstance(subject, PlanResult):
         gpu, model = subject.gpu_name, subject.model_name
     else:
@@ -269,15 +306,15 @@ def error_band(subject, figure_class: str, outcomes=None, catalogs: Catalogs | N
             gpu = instance.gpu if instance else ""
     gens = _generations()
     gen, family = gens.get(gpu, ""), model_family(model)
-    in_gen = [bool(gen) and gens.get(o.case.gpu) == gen for o in rows]
-    in_family = [bool(family) and model_family(o.case.model) == family for o in rows]
-    levels = ([o for o, g, f in zip(rows, in_gen, in_family) if g and f and engine and o.case.engine == engine],
-              [o for o, g, f in zip(rows, in_gen, in_family) if g and f],
-              [o for o, f in zip(rows, in_family) if f], [o for o, g in zip(rows, in_gen) if g])
+    in_gen = [bool(gen) and gens.get(r.gpu) == gen for r in rows]
+    in_family = [bool(family) and model_family(r.model) == family for r in rows]
+    levels = ([r for r, g, f in zip(rows, in_gen, in_family) if g and f and engine and r.engine == engine],
+              [r for r, g, f in zip(rows, in_gen, in_family) if g and f],
+              [r for r, f in zip(rows, in_family) if f], [r for r, g in zip(rows, in_gen) if g])
     near = next((level for level in levels if len(level) >= MIN_BAND_ROWS), rows)
     if not near:
         return math.nan, 0
-    return statistics.median(abs(o.error) for o in near), len(near)
+    return statistics.median(abs(r.error) for r in near), len(near)
 
 
 # Each headline figure of a plan (PlanResult key) and the ledger class that checks it, per mode.
@@ -292,14 +329,15 @@ HEADLINE_CLASSES = {
 }
 
 
-def headline_bands(result: PlanResult, outcomes=None) -> dict[str, tuple[float, int]]:
+def headline_bands(result: PlanResult, rows=None) -> dict[str, tuple[float, int]]:
     """{result key: (median |error|, n)} of a plan's headline figures (HEADLINE_CLASSES), from
-    the ledger rows nearest it (error_band); figures without a band, and plans that do not fit,
-    get none. The window, the PDF and the CSV all read their bands from here. Bands depend only
-    on the mode, GPU and model, so each is worked out once per ledger evaluation."""
+    the ledger rows (BandRows; default bundled_band_rows()) nearest it (error_band); figures
+    without a band, and plans that do not fit, get none. The window, the PDF and the CSV all read
+    their bands from here. Bands depend only on the mode, GPU and model, so each is worked out
+    once per set of rows."""
     if not result.fits:
         return {}
-    rows = bundled_outcomes() if outcomes is None else outcomes
+    rows = bundled_band_rows() if rows is None else rows
     key = (id(rows), result.mode, result.gpu_name, result.model_name)
     held = _BANDS.get(key)
     if held is None or held[0] is not rows:  # holding `rows` keeps its id from being reused

@@ -7,8 +7,8 @@ seconds of frozen window. In a child process the sweep runs on its own core and 
 never waits for it. The child stays up between jobs, so its memo (core.memo) stays warm.
 
 `JobProcess.submit(fn, args, catalogs, done, group)` runs the function named `fn`
-("module:function") as `fn(*args, catalogs=catalogs, stop=stop)` (without `stop` when not
-cancellable) in the child, jobs in the order submitted, and calls `done(value, error)` on a
+("module:function") as `fn(*args, catalogs=catalogs, stop=stop)` (without `catalogs` when
+None, without `stop` when not cancellable) in the child, jobs in the order submitted, and calls `done(value, error)` on a
 reader thread (error: a one-line message, or None). A job whose `stop()` answers True raises
 core.errors.SweepCancelled and is dropped without calling `done`. `stop()` answers True once
 a newer job of the same group is waiting, or `cancel(group)` was called: the newest request
@@ -54,12 +54,12 @@ class JobProcess:
     def submit(self, fn: str, args: tuple, catalogs, done: Done, group: int = 0, cancellable: bool = True) -> None:
         with self._lock:
             self._start_if_needed()
-            if catalogs is not self._catalogs:
+            if catalogs is not None and catalogs is not self._catalogs:
                 self._send(("catalogs", catalogs))
                 self._catalogs = catalogs
             job = next(self._ids)
             self._pending[job] = (self._process, done)
-            self._send(("job", job, group if cancellable else None, fn, args))
+            self._send(("job", job, group if cancellable else None, fn, args, catalogs is not None))
 
     def prepare(self, *functions: str) -> None:
         """Start the child now and have it import `functions` ("module:function"), so that the
@@ -195,15 +195,17 @@ def _serve(conn) -> None:
         if message[0] == "cancel":
             cancelled.discard(message[1])
             continue
-        _, job, group, fn, args = message
+        _, job, group, fn, args, with_catalogs = message
 
         def stop(group=group) -> bool:
             read_waiting()
             return group in cancelled or any(m is not None and m[0] == "job" and m[2] == group for m in inbox)
 
         try:
-            answer = ("done", job, _function(fn)(*args, catalogs=catalogs, **({} if group is None else {"stop": stop})),
-                      None)
+            keywords = {"catalogs": catalogs} if with_catalogs else {}
+            if group is not None:
+                keywords["stop"] = stop
+            answer = ("done", job, _function(fn)(*args, **keywords), None)
         except SweepCancelled:
             answer = ("cancelled", job)
         except Exception as e:  # reported to the requester; the child lives on

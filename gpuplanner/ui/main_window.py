@@ -110,7 +110,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.state.result_changed.connect(self._show_state)
         self.state.stale_changed.connect(self._show_stale)
-        self.state.outcomes_ready.connect(self.plan_tab.summary.set_outcomes)
+        self.state.bands_ready.connect(self.plan_tab.summary.set_band_rows)
         self.form.changed.connect(self.state.request)
         self.document = Document(self.state, self, settings, self.errors)
         self.document.changed.connect(self._update_title)
@@ -125,7 +125,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_actions()
         self._show_as_of()
         self.state.recompute()
-        QtCore.QTimer.singleShot(BANDS_AFTER_MS, self, self._evaluate_ledger)
+        QtCore.QTimer.singleShot(BANDS_AFTER_MS, self, self._evaluate_bands)
         QtCore.QTimer.singleShot(COMPARE_PREPARE_AFTER_MS, self, self.compare.prepare)
         if settings.memory_unit() != "GiB":
             self.set_memory_unit(settings.memory_unit())
@@ -361,12 +361,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.accuracy_view.show()
         self.accuracy_view.activateWindow()
 
-    def _evaluate_ledger(self) -> None:
-        """The ledger evaluation behind the cards' error bands, on a pool thread (the cards get
-        their bands when it is done)."""
-        from gpuplanner.ui.accuracy.job import shared_ledger
+    def _evaluate_bands(self) -> None:
+        """The ledger evaluation behind the cards' error bands, in the comparison process (the
+        cards get their bands when it is done)."""
+        from gpuplanner.ui.accuracy.job import shared_bands
 
-        shared_ledger().when_ready(self.state.set_outcomes)
+        shared_bands().when_ready(self.state.set_band_rows)
 
     def show_about(self) -> None:
         from gpuplanner.ui import about

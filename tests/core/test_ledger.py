@@ -12,8 +12,11 @@ import pytest
 from gpuplanner.cli import main
 from gpuplanner.core import PlanInputs, estimate, load_catalogs
 from gpuplanner.core.accuracy import (
+    BandRow,
     Outcome,
     Plans,
+    band_rows,
+    bundled_band_rows,
     bundled_outcomes,
     error_band,
     evaluate,
@@ -289,7 +292,7 @@ def test_error_band_takes_the_nearest_rows(cases):
     hopper_llama = [at("H100", "meta-llama/Llama-3.1-8B", e) for e in (0.1, -0.2, 0.3)]
     ampere_llama = [at("A100-80GB", "llama-2-7b", e) for e in (0.6, 0.7)]
     hopper_qwen = [at("H200", "Qwen/Qwen3-32B", e) for e in (0.05, 0.05, 0.05, 0.05)]
-    rows = hopper_llama + ampere_llama + hopper_qwen
+    rows = band_rows(hopper_llama + ampere_llama + hopper_qwen)
     llama_h200 = PlanInputs(model="llama-3.1-70b", gpu="H200", instance="")
     assert error_band(llama_h200, "weights_memory", rows) == (pytest.approx(0.2), 3)
     # two Ampere Llama rows are too few: the family's five rows answer instead
@@ -299,13 +302,20 @@ def test_error_band_takes_the_nearest_rows(cases):
     mixtral = PlanInputs(model="mixtral-8x7b-v0.1", gpu="H100", instance="")
     assert error_band(mixtral, "weights_memory", rows)[1] == 7
     # an engine narrows further once it has enough rows of its own
-    vllm = [_outcome(replace(base, engine="vllm", gpu="H100", model="llama-2-7b"), base.measured * 1.9)] * 3
+    vllm = band_rows([_outcome(replace(base, engine="vllm", gpu="H100", model="llama-2-7b"), base.measured * 1.9)]) * 3
     assert error_band(llama_h200, "weights_memory", rows + vllm, engine="vllm") == (pytest.approx(0.9), 3)
     assert error_band(llama_h200, "weights_memory", rows + vllm[:2], engine="vllm")[1] == 5
     # nothing near: the whole class; no row of the class: no band
     t4 = PlanInputs(model="gpt2", gpu="T4", instance="")
     assert error_band(t4, "weights_memory", rows) == (pytest.approx(float(np.median([abs(o.error) for o in rows]))), 9)
     assert error_band(t4, "ttft", rows) == (pytest.approx(math.nan, nan_ok=True), 0)
+
+
+def test_band_rows_keep_what_a_band_reads_of_each_outcome_with_a_prediction(cases):
+    case = cases["vllm_memory_llmd:26:model_loading_weights_gib"]
+    rows = band_rows([_outcome(case, case.measured * 1.25), _outcome(case, math.nan)])
+    assert rows == (BandRow(case.figure_class, case.gpu, case.model, case.engine, pytest.approx(0.25)),)
+    assert bundled_band_rows() == band_rows(bundled_outcomes())
 
 
 def test_error_band_of_a_plan_from_the_bundled_ledger():

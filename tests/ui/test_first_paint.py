@@ -6,7 +6,7 @@ import pyqtgraph as pg
 from import_probe import loaded_at_first_paint
 from PySide6 import QtWidgets
 
-from gpuplanner.ui.accuracy.job import shared_ledger
+from gpuplanner.ui.accuracy.job import shared_bands
 from gpuplanner.ui.compare.tab import CompareTab
 from gpuplanner.ui.first_paint import AfterFirstPaint
 from gpuplanner.ui.lazy_tab import LazyTab
@@ -37,9 +37,9 @@ def test_the_first_paint_builds_the_plan_tab_only_and_the_others_come_when_shown
     assert window.live_page.is_built() and window.tabs.currentWidget() is window.live_tab
     assert "not available" in window.live_tab.findChild(QtWidgets.QLabel).text()
     assert window.collectives is not None and window.collectives.parent() is not None  # its results tab
-    ledger = shared_ledger()  # the window starts the bands' evaluation after 1 s: let it end here, not mid-teardown
-    ledger.request()
-    qtbot.waitUntil(lambda: ledger.outcomes is not None or bool(ledger.error), timeout=60000)
+    bands = shared_bands()  # the window starts the bands' evaluation after 1 s: let it end here, not mid-teardown
+    bands.request()
+    qtbot.waitUntil(lambda: bands.outcomes is not None or bool(bands.error), timeout=60000)
 
 
 def test_a_lazy_tab_asked_for_is_built_without_being_shown(qtbot):

@@ -200,7 +200,7 @@ def test_a_failed_evaluation_is_said_in_the_view(qtbot):
 def test_cards_show_the_error_band_of_each_headline_figure(qtbot, make_window):
     window = make_window()
     summary = window.plan_tab.summary
-    qtbot.waitUntil(lambda: summary.outcomes is not None, timeout=LEDGER_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: summary.band_rows is not None, timeout=LEDGER_TIMEOUT_MS)
     for card, which, mode in ((summary.train_card, "train", "train"), (summary.serve_card, "serve", "infer")):
         result = window.plan_tab.results[which]
         expected = {}
@@ -232,3 +232,16 @@ def test_no_band_for_a_plan_that_does_not_fit(tmp_path):
     row = pd.read_csv(write_csv(result, table, tmp_path / "plan.csv")[0]).iloc[0]
     columns = [f"{k}_error_band" for k in HEADLINE_CLASSES[result.mode]]
     assert all(math.isnan(row[c]) for c in columns)
+
+
+def test_the_window_evaluates_the_bands_in_the_comparison_process(monkeypatch):
+    """1.3 s of Python that held the window's interpreter lock runs in the comparison process;
+    only the band rows come back, and they become this process's bundled_band_rows."""
+    import gpuplanner.core.accuracy as accuracy
+    from gpuplanner.ui.accuracy.job import band_rows_from_the_comparison_process
+
+    expected = accuracy.band_rows(bundled_outcomes())
+    monkeypatch.setattr(accuracy, "_BUNDLED_BAND_ROWS", [])  # as in a window that has not evaluated them
+    monkeypatch.setattr(accuracy, "bundled_outcomes", lambda: pytest.fail("evaluated in the window's process"))
+    rows = band_rows_from_the_comparison_process()
+    assert rows == expected and accuracy.bundled_band_rows() is rows

@@ -151,3 +151,28 @@ def test_save_and_export_that_cannot_wait_for_the_answer_say_so(make_window, qtb
     settle(qtbot, window)
     dialogs.paths.append(str(tmp_path / "p.gpuplan"))
     assert window.document.save_as() and (tmp_path / "p.gpuplan").exists()
+
+
+def test_bands_that_arrive_while_an_answer_computes_are_worked_out_on_the_worker(make_window, qtbot, hold,
+                                                                               monkeypatch):
+    """The ledger's rows can land while an estimate runs: that answer's bands are worked out on
+    the worker too, so the cards never compute them on the GUI thread."""
+    from gpuplanner.core import accuracy
+
+    window = make_window()
+    combo = window.form.model_combo
+    combo.setCurrentIndex(combo.findData("qwen2.5-7b"))  # bands are per model: not those on show
+    set_seq_len(window, HELD_SEQ_LEN)
+    assert hold.started.wait(5)
+    rows = accuracy.bundled_band_rows()
+    gui_thread = threading.get_ident()
+    real = accuracy.error_band
+    on_gui = []
+    monkeypatch.setattr(accuracy, "error_band", lambda *a, **k: on_gui.append(threading.get_ident() == gui_thread)
+                        or real(*a, **k))
+    window.state.set_band_rows(rows)  # while the held estimate runs
+    with qtbot.waitSignal(window.state.bands_ready, timeout=20000):
+        hold.set()
+    assert window.state.result.inputs.seq_len == HELD_SEQ_LEN and window.state.result.model_name == "qwen2.5-7b"
+    assert on_gui and not any(on_gui)
+    assert window.plan_tab.summary.train_card.bands  # shown, from the worker's cache

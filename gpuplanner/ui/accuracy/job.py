@@ -1,8 +1,14 @@
-"""The ledger evaluation (every published run re-planned, ~0.6 s) on a pool thread.
+"""The ledger evaluation (every published run re-planned, ~1.3 s of Python) off the GUI thread.
 
-One evaluation per process: the core caches it (bundled_outcomes), and this job makes sure the
-window starts it at most once, never on the GUI thread, and tells every waiting view when it is
-done. A request while it runs only waits for the running one.
+Two jobs, each run at most once per process and never on the GUI thread, each telling every
+waiting view when it is done (a request while one runs only waits for it):
+- shared_ledger(): every outcome, for the ledger view the user opens; evaluated on a pool
+  thread of this process (core.accuracy.bundled_outcomes).
+- shared_bands(): the cards' error bands need only core.accuracy.BandRows. They are evaluated in
+  the comparison process (ui.job_process) and only the rows come back (a few kB): on a thread
+  of the window's process the evaluation held the interpreter lock the GUI thread needs, and
+  typing stalled for 90-125 ms. They become this process's bundled_band_rows, which the report's
+  bands read too.
 """
 from __future__ import annotations
 
@@ -12,9 +18,28 @@ from collections.abc import Callable
 
 from PySide6 import QtCore
 
-from gpuplanner.core.accuracy import bundled_outcomes
+from gpuplanner.core.accuracy import adopt_bundled_band_rows, bundled_outcomes
+from gpuplanner.ui import job_process
 
 EXIT_WAIT_S = 30.0
+BAND_ROWS = "gpuplanner.core.accuracy:bundled_band_rows"
+
+
+def band_rows_from_the_comparison_process() -> tuple:
+    """bundled_band_rows(), evaluated in the comparison process (call it from a worker thread)."""
+    answered = threading.Event()
+    answer: list = []
+
+    def done(rows, error) -> None:
+        answer[:] = [rows, error]
+        answered.set()
+
+    job_process.shared().submit(BAND_ROWS, (), None, done, cancellable=False)
+    answered.wait()
+    rows, error = answer
+    if error:
+        raise RuntimeError(error)
+    return adopt_bundled_band_rows(rows)
 
 
 class LedgerJob(QtCore.QObject):
@@ -79,13 +104,22 @@ class LedgerJob(QtCore.QObject):
             self.finished.emit(outcomes)
 
 
-_SHARED: LedgerJob | None = None
+_SHARED: dict[str, LedgerJob] = {}
+
+
+def _shared(name: str, compute: Callable[[], tuple]) -> LedgerJob:
+    """The process's one job of that name (created on the GUI thread at first use)."""
+    if name not in _SHARED:
+        _SHARED[name] = LedgerJob(compute)
+        atexit.register(_SHARED[name].wait)
+    return _SHARED[name]
 
 
 def shared_ledger() -> LedgerJob:
-    """The process's one job over the shipped ledger (created on the GUI thread at first use)."""
-    global _SHARED
-    if _SHARED is None:
-        _SHARED = LedgerJob()
-        atexit.register(_SHARED.wait)
-    return _SHARED
+    """Every outcome of the shipped ledger (the ledger view)."""
+    return _shared("ledger", bundled_outcomes)
+
+
+def shared_bands() -> LedgerJob:
+    """The shipped ledger's BandRows, from the comparison process (the cards' error bands)."""
+    return _shared("bands", band_rows_from_the_comparison_process)

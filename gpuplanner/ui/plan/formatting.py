@@ -114,14 +114,14 @@ def serve_texts(r: PlanResult, unit: str = "GiB") -> dict[str, str]:
     }, "monthly_cost_usd", "spot_monthly_cost_usd", "reserved_monthly_cost_usd")
 
 
-def band_texts(r: PlanResult, outcomes) -> dict[str, str]:
+def band_texts(r: PlanResult, band_rows) -> dict[str, str]:
     """Error-band text per card line (keys as train_texts/serve_texts); none while the ledger is
-    still being evaluated (outcomes None)."""
-    if outcomes is None:
+    still being evaluated (band_rows None)."""
+    if band_rows is None:
         return {}
     from gpuplanner.core.accuracy import band_text, headline_bands  # loaded with the ledger, after the first paint
 
-    bands = headline_bands(r, outcomes)
+    bands = headline_bands(r, band_rows)
     return {line: ("memory " if key == "memory_per_gpu_bytes" else "") + band_text(bands[key])
             for line, key in BAND_LINES.items() if key in bands}
 

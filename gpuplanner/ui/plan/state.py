@@ -30,23 +30,24 @@ MODES = ("train", "infer")
 WAIT_S = 10.0  # the longest a save or an export waits for the answer in flight
 
 
-def _work_out_bands(results, outcomes) -> None:
+def _work_out_bands(results, band_rows) -> None:
     """Fill core.accuracy's cache of the error bands of `results` (on the worker). The module
     is imported with the ledger's first evaluation, not for the first paint."""
     from gpuplanner.core.accuracy import headline_bands
 
     for result in results:
         if isinstance(result, PlanResult):
-            headline_bands(result, outcomes)
+            headline_bands(result, band_rows)
 
 
 class _Job:
     """One request: estimate both modes of `inputs` on the worker; `done` is set when it ran.
-    With the evaluated ledger (`outcomes`) it also works out the results' error bands, which the
-    cards then read from core.accuracy's cache instead of computing them on the GUI thread."""
+    With the evaluated ledger's rows (`band_rows`: core.accuracy.BandRow) it also works out the
+    results' error bands, which the cards then read from core.accuracy's cache instead of
+    computing them on the GUI thread."""
 
-    def __init__(self, inputs: PlanInputs, catalogs: Catalogs, outcomes=None):
-        self.inputs, self.catalogs, self.outcomes = inputs, catalogs, outcomes
+    def __init__(self, inputs: PlanInputs, catalogs: Catalogs, band_rows=None):
+        self.inputs, self.catalogs, self.band_rows = inputs, catalogs, band_rows
         self.done = threading.Event()
         # {mode: result or InputError}; an InputError of the chosen mode; or an unexpected failure
         self.outcome: dict[str, PlanResult | InputError] | Exception | None = None
@@ -62,8 +63,8 @@ class _Job:
                         self.outcome[mode] = estimate(self.inputs.with_(mode=mode), self.catalogs)
                     except InputError as e:
                         self.outcome[mode] = e
-            if self.outcomes is not None:
-                _work_out_bands(self.outcome.values(), self.outcomes)
+            if self.band_rows is not None:
+                _work_out_bands(self.outcome.values(), self.band_rows)
         except Exception as e:  # InputError of the chosen mode, or a bug: told on the GUI thread
             self.outcome = e
         self.ms = (time.perf_counter() - started) * 1e3
@@ -80,9 +81,9 @@ class PlannerState(QtCore.QObject):
 
     result_changed = QtCore.Signal()
     stale_changed = QtCore.Signal(bool)  # the answer on show is behind the form (True) or caught up
-    outcomes_ready = QtCore.Signal(object)  # the evaluated ledger, the bands of the answer on show worked out
+    bands_ready = QtCore.Signal(object)  # the ledger's band rows, the bands of the answer on show worked out
     _done = QtCore.Signal(object)  # a finished _Job, from the worker to the GUI thread
-    _bands_done = QtCore.Signal(object)  # the ledger, from the worker to the GUI thread
+    _bands_done = QtCore.Signal(object)  # the band rows, from the worker to the GUI thread
 
     def __init__(self, catalogs: Catalogs, read_inputs: Callable[[], PlanInputs],
                  parent: QtCore.QObject | None = None):
@@ -94,12 +95,12 @@ class PlannerState(QtCore.QObject):
         self.results: dict[str, PlanResult | InputError] = {}  # both modes, for the cards
         self.error: Exception | None = None  # an InputError (a field to fix) or an unexpected failure
         self.recompute_ms = 0.0  # the last answer's estimate time on the worker
-        self.outcomes = None  # the evaluated accuracy ledger, once it is there (error bands)
+        self.band_rows = None  # the evaluated accuracy ledger's BandRows, once they are there
         self.stale = False
         self._pending: _Job | None = None  # the newest request, until its answer is shown
         self.worker = Worker("gpuplanner-plan")
         self._done.connect(self._deliver, QtCore.Qt.ConnectionType.QueuedConnection)
-        self._bands_done.connect(self.outcomes_ready, QtCore.Qt.ConnectionType.QueuedConnection)
+        self._bands_done.connect(self.bands_ready, QtCore.Qt.ConnectionType.QueuedConnection)
         self.recompute_timer = QtCore.QTimer(self)
         self.recompute_timer.setSingleShot(True)
         self.recompute_timer.setInterval(DEBOUNCE_MS)
@@ -113,15 +114,16 @@ class PlannerState(QtCore.QObject):
     def set_catalogs(self, catalogs: Catalogs) -> None:
         self.catalogs = catalogs
 
-    def set_outcomes(self, outcomes) -> None:
-        """The evaluated accuracy ledger: work out the error bands of the answer on show on the
-        worker, then say so through ``outcomes_ready``; every later answer brings its own."""
-        self.outcomes = outcomes
-        shown = list(self.results.values())
+    def set_band_rows(self, band_rows) -> None:
+        """The evaluated accuracy ledger's rows: work out the error bands of the answer on show
+        on the worker, then say so through ``bands_ready``; every later answer brings its own."""
+        self.band_rows = band_rows
+        shown, pending = list(self.results.values()), self._pending
 
-        def work() -> None:
-            _work_out_bands(shown, outcomes)
-            self._bands_done.emit(outcomes)
+        def work() -> None:  # after the pending job (one worker, in order): its answer needs bands too
+            done = pending.outcome if pending is not None and isinstance(pending.outcome, dict) else {}
+            _work_out_bands(shown + list(done.values()), band_rows)
+            self._bands_done.emit(band_rows)
 
         self.worker.submit(work)
 
@@ -137,7 +139,7 @@ class PlannerState(QtCore.QObject):
             self._set_stale()
             self.result_changed.emit()
             return
-        job = self._pending = _Job(inputs, self.catalogs, self.outcomes)
+        job = self._pending = _Job(inputs, self.catalogs, self.band_rows)
         self.inputs = inputs
         self._set_stale()
 

@@ -198,7 +198,7 @@ class SummaryPanel(QtWidgets.QWidget):
         layout.addWidget(self.quick)
         self.quick_text = ""
         self.unit = "GiB"  # memory unit of the texts (GiB or GB)
-        self.outcomes = None  # the evaluated ledger, once it is there: the error bands
+        self.band_rows = None  # the evaluated ledger's BandRows, once they are there: the error bands
         self._shown: tuple | None = None
 
     def copy_command(self, engine: str) -> None:
@@ -213,7 +213,7 @@ class SummaryPanel(QtWidgets.QWidget):
             if isinstance(result, InputError):
                 card.show_message(f"Not available: {result.message}")
             else:
-                card.show_texts(texts(result, self.unit), band_texts(result, self.outcomes))
+                card.show_texts(texts(result, self.unit), band_texts(result, self.band_rows))
         self.commands = {} if isinstance(serve, InputError) else \
             {name: launch.command for name, launch in serve.engine_flags.items()}
         self._fit_timer.start()
@@ -233,8 +233,8 @@ class SummaryPanel(QtWidgets.QWidget):
         if event.type() == QtCore.QEvent.Type.EnabledChange:
             self._render_quick()
 
-    def set_outcomes(self, outcomes) -> None:
+    def set_band_rows(self, band_rows) -> None:
         """The evaluated ledger has arrived: show the error bands beside the headline figures."""
-        self.outcomes = outcomes
+        self.band_rows = band_rows
         if self._shown is not None:
             self.show_results(*self._shown)
