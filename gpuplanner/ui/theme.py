@@ -27,7 +27,9 @@ def style_plot(plot: pg.PlotWidget, palette: QtGui.QPalette) -> None:
 
 
 class ThemedPlot(pg.PlotWidget):
-    """A PlotWidget that restyles itself when its palette changes (system light/dark switch)."""
+    """A PlotWidget that restyles itself when its palette changes (system light/dark switch).
+    Charts without pyqtgraph's context menus say so with enableMenu=False when they are made:
+    building the menus and dropping them again costs about 15 ms of the GUI thread per chart."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None, **kwargs):
         self._built = False  # PlotWidget's own constructor changes the palette before the axes exist

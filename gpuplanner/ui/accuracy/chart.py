@@ -32,8 +32,7 @@ class AccuracyChart(ThemedPlot):
     point_clicked = QtCore.Signal(int)  # outcome index
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
-        super().__init__(parent, axisItems={"bottom": LogAxis("bottom"), "left": LogAxis("left")})
-        self.setMenuEnabled(False)
+        super().__init__(parent, enableMenu=False, axisItems={"bottom": LogAxis("bottom"), "left": LogAxis("left")})
         self.setLogMode(x=True, y=True)
         self.showGrid(x=True, y=True, alpha=0.2)
         self.legend = self.addLegend(offset=(5, 5))

@@ -56,8 +56,7 @@ class CompareChart(ThemedPlot):
     kept and updated in place; `legend` is a label for the owner to place under the plot."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
-        super().__init__(parent)
-        self.setMenuEnabled(False)
+        super().__init__(parent, enableMenu=False)
         self.setMinimumHeight(180)
         self.legend = QtWidgets.QLabel()
         self.legend.setWordWrap(True)
@@ -123,8 +122,7 @@ class FrontierChart(ThemedPlot):
     layout and batch (core.frontier, computed with the sweep on its worker), this plan marked."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
-        super().__init__(parent)
-        self.setMenuEnabled(False)
+        super().__init__(parent, enableMenu=False)
         self.legend = self.addLegend(offset=(-5, 5))
         self.setMinimumHeight(180)
         for name in ("left", "bottom"):

@@ -39,9 +39,8 @@ class GpuCurves(QtWidgets.QWidget):
         self.plots: list[pg.PlotItem] = []
         self.curves: list[tuple[str, float, pg.PlotDataItem]] = []
         for row, (title, curves, divisor, fixed_y) in enumerate(_PLOTS):
-            plot = self.graphics.addPlot(row=row, col=0, axisItems={"bottom": pg.DateAxisItem()})
+            plot = self.graphics.addPlot(row=row, col=0, enableMenu=False, axisItems={"bottom": pg.DateAxisItem()})
             plot.setLabel("left", title)
-            plot.setMenuEnabled(False)
             plot.addLegend(offset=(5, 5), labelTextSize="8pt")
             if fixed_y is not None:
                 plot.setYRange(*fixed_y, padding=0.02)

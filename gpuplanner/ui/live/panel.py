@@ -188,9 +188,8 @@ class _KindPage(QtWidgets.QWidget):
         self._shown_spans: list[tuple[float, ...] | None] = []  # per curve: (count, first, last time) drawn
         self._y_ranges: list[tuple[float, float] | None] = [None] * len(plots)
         for row, spec in enumerate(plots):
-            plot = self.graphics.addPlot(row=row, col=0, axisItems={"bottom": pg.DateAxisItem()})
+            plot = self.graphics.addPlot(row=row, col=0, enableMenu=False, axisItems={"bottom": pg.DateAxisItem()})
             plot.setLabel("left", spec.title)
-            plot.setMenuEnabled(False)
             plot.addLegend(offset=(5, 5), labelTextSize="8pt")
             plot.disableAutoRange()  # x follows the clock; y is set from the shown values (_nice_range)
             if spec.fixed_y is not None:

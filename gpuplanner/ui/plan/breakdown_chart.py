@@ -42,8 +42,7 @@ class BreakdownChart(ThemedPlot):
     segment_clicked = QtCore.Signal(str)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
-        super().__init__(parent)
-        self.setMenuEnabled(False)
+        super().__init__(parent, enableMenu=False)
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         self.hideAxis("left")
