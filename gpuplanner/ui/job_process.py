@@ -61,6 +61,24 @@ class JobProcess:
             self._pending[job] = (self._process, done)
             self._send(("job", job, group if cancellable else None, fn, args, catalogs is not None))
 
+    def call(self, fn: str, args: tuple, catalogs, cancellable: bool = True) -> Any:
+        """Run a job and wait for its value: call it from a worker thread, never the GUI thread.
+        A cancellable call gets a group of its own, so it queues behind a running job rather
+        than cancelling it. Raises RuntimeError with the child's message when the job fails."""
+        answered = threading.Event()
+        answer: list = []
+
+        def done(value, error) -> None:
+            answer[:] = [value, error]
+            answered.set()
+
+        self.submit(fn, args, catalogs, done, self.new_group(), cancellable)
+        answered.wait()
+        value, error = answer
+        if error:
+            raise RuntimeError(error)
+        return value
+
     def prepare(self, *functions: str) -> None:
         """Start the child now and have it import `functions` ("module:function"), so that the
         first job does not wait for the spawn and the imports (a second or two)."""

@@ -213,3 +213,13 @@ def test_the_child_yields_the_cores_to_the_window(qtbot, catalogs, process):
     process.submit("slow_jobs:niceness", (), catalogs, lambda value, error: answers.append(value))
     qtbot.waitUntil(lambda: bool(answers), timeout=15_000)
     assert answers == [os.nice(0) + CHILD_NICENESS]
+
+
+def test_call_waits_for_the_value_and_raises_the_childs_error(catalogs, process, log):
+    """JobProcess.call: what the export and the error bands use from a worker thread. A job
+    without catalogs is called without them."""
+    table = process.call(SLOW, (PlanInputs(seq_len=1024), ("train",)), catalogs)
+    assert list(table["block"]) == [0, 1, 2, 3] and set(table["seq_len"]) == {1024}
+    assert process.call("os:getpid", (), None, cancellable=False) != os.getpid()
+    with pytest.raises(RuntimeError, match="TypeError: getenv"):
+        process.call("os:getenv", (), None, cancellable=False)  # getenv() needs a key

@@ -27,19 +27,7 @@ BAND_ROWS = "gpuplanner.core.accuracy:bundled_band_rows"
 
 def band_rows_from_the_comparison_process() -> tuple:
     """bundled_band_rows(), evaluated in the comparison process (call it from a worker thread)."""
-    answered = threading.Event()
-    answer: list = []
-
-    def done(rows, error) -> None:
-        answer[:] = [rows, error]
-        answered.set()
-
-    job_process.shared().submit(BAND_ROWS, (), None, done, cancellable=False)
-    answered.wait()
-    rows, error = answer
-    if error:
-        raise RuntimeError(error)
-    return adopt_bundled_band_rows(rows)
+    return adopt_bundled_band_rows(job_process.shared().call(BAND_ROWS, (), None, cancellable=False))
 
 
 class LedgerJob(QtCore.QObject):

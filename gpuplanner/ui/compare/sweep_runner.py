@@ -97,19 +97,10 @@ class SweepRunner(QtCore.QObject):
         table = self._lookup(key, catalogs)
         if table is not None:
             return table
-        answered = threading.Event()
-        answer: list = []
-
-        def done(table, error):
-            answer[:] = [table, error]
-            answered.set()
-
-        # a group of its own: it queues behind a running sweep instead of cancelling it
-        self.process.submit(self._job, (inputs, tuple(modes)), catalogs, done, self.process.new_group())
-        answered.wait()
-        table, error = answer
-        if error:
-            raise RuntimeError(f"the comparison failed: {error}")
+        try:
+            table = self.process.call(self._job, (inputs, tuple(modes)), catalogs)
+        except RuntimeError as e:
+            raise RuntimeError(f"the comparison failed: {e}") from None
         self._store(key, (catalogs, table))
         return table
 
