@@ -211,6 +211,11 @@ def bundled_band_rows() -> tuple[BandRow, ...]:
     return _BUNDLED_BAND_ROWS[0]
 
 
+def held_band_rows() -> tuple[BandRow, ...] | None:
+    """bundled_band_rows() if this process has them already (computed or adopted), else None."""
+    return _BUNDLED_BAND_ROWS[0] if _BUNDLED_BAND_ROWS else None
+
+
 def adopt_bundled_band_rows(rows: tuple) -> tuple[BandRow, ...]:
     """Take `rows` as this process's bundled_band_rows(): the same evaluation, done in another
     process (the window's comparison process). The first one held wins."""

@@ -37,6 +37,21 @@ def test_export_passes_the_shown_result_and_table(make_window, tmp_path, dialogs
     pd.testing.assert_frame_equal(table, sweep(window.state.inputs, window.state.catalogs))  # both modes, in full
 
 
+def test_export_brings_the_error_bands_from_the_comparison_process(make_window, tmp_path, dialogs, monkeypatch):
+    """The report's bands read core.accuracy's band rows; an export before the window has them
+    gets them from the comparison process on its worker thread, never by evaluating the
+    ledger while the GUI thread paints the PDF."""
+    from gpuplanner.core import accuracy
+
+    held = []
+    window = make_window(Services(write_report=lambda *args, memory_unit: held.append(accuracy.held_band_rows())))
+    monkeypatch.setattr(accuracy, "_BUNDLED_BAND_ROWS", [])
+    monkeypatch.setattr(accuracy, "bundled_outcomes", lambda: pytest.fail("the ledger evaluated in the window"))
+    dialogs.paths.append(str(tmp_path / "x.pdf"))
+    assert window.exporter.export(".pdf")
+    assert held and held[0] and all(isinstance(r, accuracy.BandRow) for r in held[0])
+
+
 def test_export_errors_are_reported_not_raised(make_window, tmp_path, dialogs):
     def broken(result, table, path, memory_unit):
         raise OSError("disk full")

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from PySide6 import QtCore
 
-from gpuplanner.core.accuracy import adopt_bundled_band_rows, bundled_outcomes
+from gpuplanner.core.accuracy import adopt_bundled_band_rows, bundled_outcomes, held_band_rows
 from gpuplanner.ui import job_process
 
 EXIT_WAIT_S = 30.0
@@ -26,7 +26,11 @@ BAND_ROWS = "gpuplanner.core.accuracy:bundled_band_rows"
 
 
 def band_rows_from_the_comparison_process() -> tuple:
-    """bundled_band_rows(), evaluated in the comparison process (call it from a worker thread)."""
+    """bundled_band_rows(): this process's if it has them, else evaluated in the comparison
+    process (call it from a worker thread)."""
+    held = held_band_rows()
+    if held is not None:
+        return held
     return adopt_bundled_band_rows(job_process.shared().call(BAND_ROWS, (), None, cancellable=False))
 
 

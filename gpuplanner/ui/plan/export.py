@@ -56,9 +56,14 @@ class Exporter(QtCore.QObject):
             return False
         path = path if path.lower().endswith(suffix) else path + suffix
         result, inputs, catalogs = self.state.result, self.state.inputs, self.state.catalogs  # as they are now
+        def comparison():  # the report's error bands too: here, not evaluated on the GUI thread below
+            from gpuplanner.ui.accuracy.job import band_rows_from_the_comparison_process  # not at start-up
+
+            band_rows_from_the_comparison_process()
+            return self.compare.table_for(inputs, catalogs)
+
         try:  # the comparison on a worker thread: the window repaints meanwhile (a dialog shows after a moment)
-            table = run_in_background(self.window, f"Exporting {Path(path).name}…",
-                                      lambda: self.compare.table_for(inputs, catalogs))
+            table = run_in_background(self.window, f"Exporting {Path(path).name}…", comparison)
             # QtGui paints the PDF: on the GUI thread
             self.write_report(result, table, path, memory_unit=self.window.settings.memory_unit())
         except Cancelled:
