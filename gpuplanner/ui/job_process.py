@@ -15,7 +15,8 @@ a newer job of the same group is waiting, or `cancel(group)` was called: the new
 wins. The catalogs travel once per catalogs object, not with every job, and every message
 through a writer thread (a large one must never wait on the GUI thread for a busy child to
 read). The child is spawned by `prepare()` (the window calls it once it is up) or the first
-job, and again if it dies; jobs it was running report that it ended.
+job, and again if it dies, on the writer thread (the caller never waits for a spawn); jobs it
+was running report that it ended.
 
 Functions travel by name, so the window imports nothing of a job's (the sweep's pandas loads
 with its first table); its arguments and result must be picklable.
@@ -42,7 +43,7 @@ class JobProcess:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._groups = itertools.count(1)
-        self._process: multiprocessing.process.BaseProcess | None = None
+        self._process: _Child | None = None
         self._outbox: queue.SimpleQueue | None = None  # what the writer thread sends the child
         self._pending: dict[int, tuple[Any, Done]] = {}  # job → (the process running it, done)
         self._catalogs: object | None = None  # what the child holds (kept alive: compared by identity)
@@ -96,29 +97,42 @@ class JobProcess:
     def close(self, timeout_s: float = 2.0) -> None:
         """End the child (after the job it runs checks `stop`, or by force after `timeout_s`)."""
         with self._lock:
-            process, outbox = self._process, self._outbox
+            child, outbox = self._process, self._outbox
             self._process, self._outbox, self._catalogs = None, None, None
-            self._pending = {job: entry for job, entry in self._pending.items() if entry[0] is not process}
-            if process is None:
+            self._pending = {job: entry for job, entry in self._pending.items() if entry[0] is not child}
+            if child is None:
                 return
             outbox.put(None)
-        process.join(timeout_s)
-        if process.is_alive():
-            process.terminate()
-            process.join(timeout_s)  # its reader sees the pipe end and closes it
+        child.started.wait(timeout_s)
+        child.join(timeout_s)
+        if child.process.is_alive():
+            child.process.terminate()
+            child.join(timeout_s)  # its reader sees the pipe end and closes it
 
     def _start_if_needed(self) -> None:
-        if self._process is not None and self._process.is_alive():
+        if self._process is not None and self._process.alive():
             return
         context = multiprocessing.get_context("spawn")  # never fork a process that runs Qt threads
-        parent, child = context.Pipe()
-        process = context.Process(target=_serve, args=(child,), name=self.name, daemon=True)
-        process.start()
-        child.close()
-        self._process, self._outbox, self._catalogs = process, queue.SimpleQueue(), None
-        threading.Thread(target=_write, args=(self._outbox, parent, self._failed), name=f"{self.name}-writer",
-                         daemon=True).start()
-        threading.Thread(target=self._read, args=(process, parent), name=f"{self.name}-reader", daemon=True).start()
+        parent, child_end = context.Pipe()
+        child = _Child(context.Process(target=_serve, args=(child_end,), name=self.name, daemon=True))
+        self._process, self._outbox, self._catalogs = child, queue.SimpleQueue(), None
+        threading.Thread(target=self._start_then_write, args=(child, child_end, parent, self._outbox),
+                         name=f"{self.name}-writer", daemon=True).start()
+
+    def _start_then_write(self, child: _Child, child_end, conn, outbox: queue.SimpleQueue) -> None:
+        """The writer thread: start the child (off the caller's thread: a first start costs it
+        ~25 ms, the spawn and multiprocessing's resource tracker), give the answers' end of the
+        pipe to a reader thread, then send the messages queued meanwhile and later."""
+        try:
+            child.process.start()
+        except Exception as e:  # no process (out of memory, too many processes): its jobs fail
+            child.error = f"the comparison process could not start: {type(e).__name__}: {e}"
+        finally:
+            child.started.set()
+            child_end.close()
+        threading.Thread(target=self._read, args=(child, conn), name=f"{self.name}-reader", daemon=True).start()
+        if not child.error:
+            _write(outbox, conn, self._failed)
 
     def _send(self, message) -> None:
         self._outbox.put(message)
@@ -129,7 +143,7 @@ class JobProcess:
         if entry is not None:
             entry[1](None, error)
 
-    def _read(self, process, conn) -> None:
+    def _read(self, child: _Child, conn) -> None:
         """Hand each answer to its job's `done`; when the child ends, fail what it still owed."""
         while True:
             try:
@@ -144,14 +158,31 @@ class JobProcess:
                 except RuntimeError:  # its requester is gone (a closed window's deleted QObject)
                     pass
         conn.close()
-        process.join(1.0)
+        child.join(1.0)
         with self._lock:
-            if self._process is process:  # it died (close() forgets it first): the next submit starts another
+            if self._process is child:  # it died (close() forgets it first): the next submit starts another
                 self._process, self._outbox, self._catalogs = None, None, None
-            owed = [done for p, done in self._pending.values() if p is process]
-            self._pending = {job: entry for job, entry in self._pending.items() if entry[0] is not process}
+            owed = [done for c, done in self._pending.values() if c is child]
+            self._pending = {job: entry for job, entry in self._pending.items() if entry[0] is not child}
         for done in owed:
-            done(None, f"the comparison process ended unexpectedly (exit code {process.exitcode})")
+            done(None, child.error or f"the comparison process ended unexpectedly (exit code {child.process.exitcode})")
+
+
+class _Child:
+    """One child process: started on its writer thread, then running until it ends."""
+
+    def __init__(self, process):
+        self.process = process
+        self.started = threading.Event()  # start() has returned (or failed: `error` says why)
+        self.error = ""
+
+    def alive(self) -> bool:
+        """Starting or running: a submit now reaches it."""
+        return not self.started.is_set() or self.process.is_alive()
+
+    def join(self, timeout_s: float) -> None:
+        if self.process.pid is not None:  # started
+            self.process.join(timeout_s)
 
 
 def _write(outbox: queue.SimpleQueue, conn, failed: Callable[[int, str], None]) -> None:

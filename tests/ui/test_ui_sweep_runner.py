@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import pytest
@@ -223,3 +224,30 @@ def test_call_waits_for_the_value_and_raises_the_childs_error(catalogs, process,
     assert process.call("os:getpid", (), None, cancellable=False) != os.getpid()
     with pytest.raises(RuntimeError, match="TypeError: getenv"):
         process.call("os:getenv", (), None, cancellable=False)  # getenv() needs a key
+
+
+def test_the_child_starts_off_the_callers_thread_and_a_failed_start_fails_its_jobs(qtbot, catalogs, log,
+                                                                                   monkeypatch):
+    import multiprocessing.context
+
+    real = multiprocessing.context.SpawnProcess.start
+    starts = []
+
+    def start(self):
+        starts.append(threading.get_ident())
+        if len(starts) == 1:
+            raise OSError("Resource temporarily unavailable")
+        real(self)
+
+    monkeypatch.setattr(multiprocessing.context.SpawnProcess, "start", start)
+    jobs = JobProcess("gpuplanner-test-jobs")
+    try:
+        answers = []
+        jobs.submit(SLOW, (PlanInputs(), ("train",)), catalogs, lambda *a: answers.append(a))
+        qtbot.waitUntil(lambda: bool(answers), timeout=15_000)
+        assert answers == [(None, "the comparison process could not start: OSError: Resource temporarily unavailable")]
+        table = jobs.call(SLOW, (PlanInputs(), ("train",)), catalogs)  # the next one starts another
+        assert len(table) == 4 and len(starts) == 2
+        assert threading.get_ident() not in starts  # the spawn ran on the writer thread
+    finally:
+        jobs.close()
