@@ -245,3 +245,15 @@ def test_the_window_evaluates_the_bands_in_the_comparison_process(monkeypatch):
     monkeypatch.setattr(accuracy, "bundled_outcomes", lambda: pytest.fail("evaluated in the window's process"))
     rows = band_rows_from_the_comparison_process()
     assert rows == expected and accuracy.bundled_band_rows() is rows
+
+
+def test_the_bands_job_loads_the_ledger_on_its_worker_not_with_the_job():
+    """The window creates the job on its GUI thread a second after it is up; the ledger's
+    modules (~30 ms of imports) load on the worker that evaluates it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, gpuplanner.ui.accuracy.job as job; job.shared_bands; "
+            "print('gpuplanner.core.accuracy' in sys.modules, 'gpuplanner.core.ledger' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.split() == ["False", "False"]

@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 from PySide6 import QtCore
 
-from gpuplanner.core.accuracy import adopt_bundled_band_rows, bundled_outcomes, held_band_rows
 from gpuplanner.ui import job_process
 
 EXIT_WAIT_S = 30.0
@@ -28,10 +27,19 @@ BAND_ROWS = "gpuplanner.core.accuracy:bundled_band_rows"
 def band_rows_from_the_comparison_process() -> tuple:
     """bundled_band_rows(): this process's if it has them, else evaluated in the comparison
     process (call it from a worker thread)."""
+    from gpuplanner.core.accuracy import adopt_bundled_band_rows, held_band_rows  # here: not on the GUI thread
+
     held = held_band_rows()
     if held is not None:
         return held
     return adopt_bundled_band_rows(job_process.shared().call(BAND_ROWS, (), None, cancellable=False))
+
+
+def _bundled_outcomes() -> tuple:
+    """core.accuracy.bundled_outcomes(), the module imported by the worker that asks (~30 ms)."""
+    from gpuplanner.core.accuracy import bundled_outcomes as outcomes
+
+    return outcomes()
 
 
 class LedgerJob(QtCore.QObject):
@@ -42,7 +50,7 @@ class LedgerJob(QtCore.QObject):
     failed = QtCore.Signal(str)
     _done = QtCore.Signal(object, str)  # emitted on the pool thread, delivered on the job's thread
 
-    def __init__(self, compute: Callable[[], tuple] = bundled_outcomes, parent: QtCore.QObject | None = None):
+    def __init__(self, compute: Callable[[], tuple] = _bundled_outcomes, parent: QtCore.QObject | None = None):
         super().__init__(parent)
         self.compute = compute
         self.outcomes: tuple | None = None
@@ -109,7 +117,7 @@ def _shared(name: str, compute: Callable[[], tuple]) -> LedgerJob:
 
 def shared_ledger() -> LedgerJob:
     """Every outcome of the shipped ledger (the ledger view)."""
-    return _shared("ledger", bundled_outcomes)
+    return _shared("ledger", _bundled_outcomes)
 
 
 def shared_bands() -> LedgerJob:
