@@ -78,6 +78,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.form = FormPanel(catalogs)
         self.form.setMinimumWidth(340)
         self.state = PlannerState(catalogs, self.form.inputs, self)
+        self.state.recompute()  # now: the worker estimates while the rest of the window is built
         self.compare = CompareState(self.state, self)
         self.sources = InputSources(self.state, self.form, self)
         self.exporter = Exporter(self.state, self.compare, self.services.write_report, self)
@@ -124,7 +125,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.form.hub_requested.connect(self.sources.load_hub_model)
         self._build_actions()
         self._show_as_of()
-        self.state.recompute()
         QtCore.QTimer.singleShot(BANDS_AFTER_MS, self, self._evaluate_bands)
         QtCore.QTimer.singleShot(COMPARE_PREPARE_AFTER_MS, self, self.compare.prepare)
         if settings.memory_unit() != "GiB":
