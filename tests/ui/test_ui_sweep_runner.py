@@ -213,7 +213,7 @@ def test_the_child_yields_the_cores_to_the_window(qtbot, catalogs, process):
     answers = []
     process.submit("slow_jobs:niceness", (), catalogs, lambda value, error: answers.append(value))
     qtbot.waitUntil(lambda: bool(answers), timeout=15_000)
-    assert answers == [os.nice(0) + CHILD_NICENESS]
+    assert answers == [min(os.nice(0) + CHILD_NICENESS, 19)]  # 19: the lowest priority there is (POSIX)
 
 
 def test_call_waits_for_the_value_and_raises_the_childs_error(catalogs, process, log):
