@@ -38,10 +38,11 @@ def desktop_entry(path: Path) -> configparser.SectionProxy:
 
 def test_the_spec_bundles_the_jobs_the_comparison_process_imports_by_name():
     """No import statement names them, so PyInstaller's analysis alone would leave them out."""
+    from gpuplanner.ui.accuracy.job import BAND_ROWS
     from gpuplanner.ui.compare.sweep_runner import COMPARISON, CURVES
 
     spec = (PACKAGING / "gpuplanner.spec").read_text()
-    for job in (COMPARISON, CURVES):
+    for job in (COMPARISON, CURVES, BAND_ROWS):
         assert f'"{job.partition(":")[0]}"' in spec, job
 
 
