@@ -319,13 +319,58 @@ def fits_memory(total: float, usable: float) -> bool:
     return total <= usable * (1 + 1e-9)
 
 
-def _smallest_dp(peaks: tuple, room: float, scale: float, e: int) -> int:
-    """The smallest multiple of e at which every phase's stay + (1 + frag)·divides/dp fits the
-    room left by the overhead (TrainingSetup.zero_terms); MAX_DP when no degree is enough."""
-    if any(room - scale * stay <= 0 for stay, _ in peaks):
-        return MAX_DP
-    dp = max(1, *(math.ceil(scale * divides / (room - scale * stay) - 1e-9) for stay, divides in peaks))
-    return min(math.ceil(dp / e) * e, MAX_DP)
+# The search's quick total of a layout, overhead + (1 + frag)·max over the two phases of
+# stay + divides/dp (TrainingSetup.zero_terms), differs from TrainingSetup.breakdown(...).total
+# only by rounding: both sum a dozen non-negative terms (zero_terms' divides is a difference of
+# such sums, at most the dp = 1 total), so they agree to well under 1e-13 relative. Where the
+# quick total is farther than this from a decision's threshold it decides as the breakdown
+# would; nearer, the breakdown decides (_Fit, _smallest_memory).
+_ROUNDING = 1e-11
+
+
+def _quick_total(phases: tuple, dp: int, overhead: float, scale: float) -> float:
+    """The quick total at dp of one ZeRO stage's zero_terms (see _ROUNDING)."""
+    (fs, fd), (bs, bd) = phases
+    return overhead + scale * max(fs + fd / dp, bs + bd / dp)
+
+
+class _Fit:
+    """The fit test of one search: fits_memory of the layout's breakdown, decided from the quick
+    total (_quick_total) unless that is within rounding of the usable bytes."""
+
+    __slots__ = ("setup", "usable", "overhead", "frag", "low", "high")
+
+    def __init__(self, setup: TrainingSetup, usable: float, overhead: float, frag: float):
+        self.setup, self.usable, self.overhead, self.frag = setup, usable, overhead, frag
+        limit = usable * (1 + 1e-9)  # fits_memory's
+        self.low, self.high = limit * (1 - _ROUNDING), limit * (1 + _ROUNDING)
+
+    def __call__(self, quick: float, c: tuple) -> bool:
+        if quick < self.low:
+            return True
+        if quick > self.high:
+            return False
+        return fits_memory(self.total(c), self.usable)
+
+    def total(self, c: tuple) -> float:
+        """The breakdown's total of the layout c = (dp, t, p, e, z): what the plan shows."""
+        return self.setup.breakdown(Layout(*c), self.overhead, self.frag).total
+
+
+def _smallest_memory(tried: list, fit: _Fit) -> tuple | None:
+    """The layout of least memory among `tried` [(quick total or exact floor, exact?, layout
+    tuple)], the first in walk order on a tie, by exact totals: only layouts whose quick total is
+    within rounding of the least can be it, and only theirs are computed."""
+    if not tried:
+        return None
+    low = min(q for q, _, _ in tried) * (1 + 2 * _ROUNDING)
+    best = None
+    for quick, exact, c in tried:
+        if quick <= low:
+            mem = quick if exact else fit.total(c)
+            if best is None or mem < best[0]:
+                best = (mem, c)
+    return best[1]
 
 
 def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag: float, max_tp: int,
@@ -333,7 +378,7 @@ def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag:
     """Best Candidate over all allowed layouts, plus the best layout per tensor degree.
     Layouts whose tensor × pipeline degree alone exceeds max_gpus (a plan found elsewhere)
     are not tried. A layout fits when its breakdown (TrainingSetup.breakdown, what the plan
-    shows) does; the closed form only proposes the data-parallel degree to test.
+    shows) does (_Fit); the closed form only proposes the data-parallel degree to test.
 
     Fewest GPUs wins; with an instance type, fewest instances wins and the layout then fills
     those instances (whole instances are billed, and more data parallelism finishes sooner).
@@ -342,50 +387,69 @@ def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag:
     fixed_dp = fixed_layout["dp"]
     scale = 1.0 + frag
     room = usable - overhead
+    fit = _Fit(setup, usable, overhead, frag)
     fitting = []  # Layouts at the smallest dp that fits (and meets min_gpus)
     memory_min = 0  # fewest GPUs that hold the job, whatever the deadline
-    smallest = None  # (memory, Layout): reported when nothing fits
+    tried: list = []  # layouts that may hold the least memory, reported when nothing fits (_smallest_memory)
+    least = math.inf  # the least quick total in `tried`
     bound = max_gpus  # GPUs of the best layout so far (rounded up to whole instances)
     # The same found by this search, billed by the instance (no max_gpus): a layout of more GPUs
     # (dp is a multiple of e) would be dropped anyway when the layouts fill the fewest instances.
     billed = math.inf
+    per = gpus_per_instance or 1
+    skip_expert_zero3 = not fixed_layout["ep"]
     for t in tps:
         floor = overhead + scale * setup.activations(t)  # a lower bound: all states sharded away
         if floor > usable:  # activations alone do not fit at this tensor degree
-            if smallest is None or floor < smallest[0]:
-                smallest = (floor, Layout(MAX_DP, t, pps[-1] if pps else 1, eps[-1] if eps else 1, 3))
+            if floor <= least * (1 + 2 * _ROUNDING):
+                least = min(least, floor)
+                tried.append((floor, True, (MAX_DP, t, pps[-1] if pps else 1, eps[-1] if eps else 1, 3)))
             continue
         for e in eps:
             for p in pps:
                 if (t * p > bound or t * p * e > billed) and not fixed_dp:
                     break  # even dp = 1 (dp = e) would need more GPUs than a layout already found
                 terms = setup.zero_terms(t, p, e)
+                # ZeRO-3 shards the experts anyway: there e > 1 only constrains dp
+                skip3 = e > 1 and skip_expert_zero3 and terms[3] == setup.zero_terms(t, p, 1)[3]
                 unbound = False  # memory no longer binds: deeper pipelines only add GPUs
                 for z in zeros:
-                    if z == 3 and e > 1 and not fixed_layout["ep"] and terms[3] == setup.zero_terms(t, p, 1)[3]:
-                        continue  # ZeRO-3 shards the experts anyway: here e > 1 only constrains dp
+                    if z == 3 and skip3:
+                        continue
+                    phases = terms[z]
+                    (fs, fd), (bs, bd) = phases  # per phase: bytes that stay, bytes that divide by dp
                     dp_memory = 0
                     if fixed_dp:
                         if fixed_dp % e:
                             continue
                         dp = fixed_dp
                     else:
-                        dp_memory = _smallest_dp(terms[z], room, scale, e)
-                        dp = math.ceil(max(dp_memory, math.ceil(min_gpus / (t * p))) / e) * e
+                        # the smallest multiple of e at which both phases fit the room left by the
+                        # overhead, in closed form; MAX_DP when no degree is enough
+                        free_f, free_b = room - scale * fs, room - scale * bs
+                        if free_f <= 0 or free_b <= 0:
+                            dp_memory = MAX_DP
+                        else:
+                            dp_memory = max(1, math.ceil(scale * fd / free_f - 1e-9),
+                                            math.ceil(scale * bd / free_b - 1e-9))
+                            dp_memory = min(math.ceil(dp_memory / e) * e, MAX_DP)
+                        dp = dp_memory if min_gpus <= 1 else math.ceil(max(dp_memory, math.ceil(min_gpus / (t * p)))
+                                                                       / e) * e
                         unbound = dp_memory == e and min_gpus <= 1
-                    lay = Layout(min(dp, MAX_DP), t, p, e, z)
-                    mem = setup.breakdown(lay, overhead, frag).total
-                    if smallest is None or mem < smallest[0]:
-                        smallest = (mem, lay)
-                    if fits_memory(mem, usable) and dp < MAX_DP:
-                        fitting.append((dp, t, p, e, z))
-                        per = gpus_per_instance or 1
-                        bound = min(bound, math.ceil(t * p * dp / per) * per)
+                    c = (min(dp, MAX_DP), t, p, e, z)
+                    quick = _quick_total(phases, c[0], overhead, scale)
+                    if quick <= least * (1 + 2 * _ROUNDING):
+                        least = min(least, quick)
+                        tried.append((quick, False, c))
+                    if dp < MAX_DP and fit(quick, c):
+                        fitting.append(c)
+                        gpus = math.ceil(t * p * dp / per) * per
+                        bound = min(bound, gpus)
                         if gpus_per_instance:
-                            billed = min(billed, math.ceil(t * p * dp / per) * per)
+                            billed = min(billed, gpus)
                         fewest = dp if dp == dp_memory or fixed_dp else dp_memory  # below a deadline's dp
-                        if fewest != dp and not fits_memory(setup.breakdown(replace(lay, dp=fewest), overhead,
-                                                                            frag).total, usable):
+                        if fewest != dp and not fit(_quick_total(phases, fewest, overhead, scale),
+                                                    (fewest, t, p, e, z)):
                             fewest = dp
                         if not memory_min or t * p * fewest < memory_min:
                             memory_min = t * p * fewest
@@ -407,10 +471,10 @@ def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag:
     notes = {t: _layout(min((c for c in fitting if c[1] == t), key=key, default=None)) for t in tps}
     if fitting:
         lay = _layout(min(fitting, key=key))
-    elif smallest:
-        lay = smallest[1]
     else:
-        return None, notes
+        lay = _layout(_smallest_memory(tried, fit))
+        if lay is None:
+            return None, notes
     breakdown = setup.breakdown(lay, overhead, frag)
     if not fitting and lay.dp >= MAX_DP:  # nothing fits even with unbounded sharding
         lay = replace(lay, dp=0)
