@@ -398,6 +398,12 @@ def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag:
     billed = math.inf
     per = gpus_per_instance or 1
     skip_expert_zero3 = not fixed_layout["ep"]
+    # Billed by the instance (dp free), a layout of more GPUs than the fewest instances found so
+    # far hold, whose smallest dp also needs as many GPUs as the fewest that hold the job so far,
+    # changes nothing: it is dropped when the layouts fill the fewest instances, lowers neither
+    # the bounds nor those fewest GPUs, and the smallest memory is reported only when nothing fits.
+    # Such a layout is not tested.
+    prune = bool(gpus_per_instance) and not fixed_dp
     for t in tps:
         floor = overhead + scale * setup.activations(t)  # a lower bound: all states sharded away
         if floor > usable:  # activations alone do not fit at this tensor degree
@@ -436,9 +442,11 @@ def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag:
                         dp = dp_memory if min_gpus <= 1 else math.ceil(max(dp_memory, math.ceil(min_gpus / (t * p)))
                                                                        / e) * e
                         unbound = dp_memory == e and min_gpus <= 1
+                    if prune and t * p * dp > billed and t * p * dp_memory >= memory_min:
+                        continue  # changes nothing (see `prune`); not unbound, or dp = e would have broken off
                     c = (min(dp, MAX_DP), t, p, e, z)
                     quick = _quick_total(phases, c[0], overhead, scale)
-                    if quick <= least * (1 + 2 * _ROUNDING):
+                    if not fitting and quick <= least * (1 + 2 * _ROUNDING):  # once one fits, none is reported
                         least = min(least, quick)
                         tried.append((quick, False, c))
                     if dp < MAX_DP and fit(quick, c):
