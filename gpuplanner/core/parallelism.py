@@ -105,6 +105,8 @@ def ep_choices(arch: ModelArch) -> tuple:
 
 
 _PARTS = ("weights", "master_weights", "gradients", "optimizer")
+_PHASE_KEYS = _PARTS + ("buffers",)
+_GRADIENTS = _PARTS.index("gradients")
 
 
 @dataclass(frozen=True)
@@ -139,20 +141,27 @@ class TrainingSetup:
             return gpu_states(self.full_states, self.offload_optimizer, self.offload_params)
         return (State("weights", self.weight_bytes, 3),)
 
-    def state_amounts(self, tp: int, pp: int, ep: int) -> list:
-        """[(State, bytes if sharded at dp = 1, bytes if not)] on the busiest GPU.
+    def state_amounts(self, tp: int, pp: int, ep: int) -> tuple:
+        """((State, bytes if sharded at dp = 1, bytes if not), ...) on the busiest GPU; memoized,
+        as every ZeRO stage of a layout reads them (_held).
 
         The heaviest pipeline stage holds ceil(L/p) blocks plus the larger of embedding and
         head. Routed experts are split over e ranks; ZeRO shards them over the expert
         data-parallel group dp/e, so sharded they divide by dp like the rest."""
+        key = ("amounts", tp, pp, ep)
+        if key not in self._memo:
+            self._memo[key] = self._state_amounts(tp, pp, ep)
+        return self._memo[key]
+
+    def _state_amounts(self, tp: int, pp: int, ep: int) -> tuple:
         sz = self.sizes
         share = stage_share(self.arch.n_layers, pp)
         dense = sz.block_dense * share / tp
         experts = sz.block_experts * share / tp
         edge = edge_params(sz, pp) / tp
         edge_bytes = None if self.method == "full" else self.edge_weight_bytes
-        return [(st, st.bytes * (dense + experts) + (edge_bytes or st.bytes) * edge,
-                 st.bytes * (dense + experts / ep) + (edge_bytes or st.bytes) * edge) for st in self.states()]
+        return tuple((st, st.bytes * (dense + experts) + (edge_bytes or st.bytes) * edge,
+                      st.bytes * (dense + experts / ep) + (edge_bytes or st.bytes) * edge) for st in self.states())
 
     def largest_tensor(self) -> float:
         """Parameters of the largest weight matrix (embedding, MLP or attention projection)."""
@@ -211,12 +220,18 @@ class TrainingSetup:
         first without activations. The one accounting of a layout's memory: the search's fit
         test and the plan's breakdown both read it (through breakdown()). dp may be math.inf: every
         sharded state gone."""
+        forward_end, backward_end = self._phase_values(tp, pp, ep, zero, dp)
+        return dict(zip(_PHASE_KEYS + ("activations",), forward_end, strict=True)), \
+            dict(zip(_PHASE_KEYS, backward_end, strict=True))
+
+    def _phase_values(self, tp: int, pp: int, ep: int, zero: int, dp: float) -> tuple[tuple, tuple]:
+        """phases() as bytes in the order of _PHASE_KEYS (then the activations at the end of
+        forward); zero_terms sums them without building the dicts."""
         parts, (stay, divides), buffers, acts = self._held(tp, pp, ep, zero)
-        backward_end = {k: whole + sharded / dp for k, (whole, sharded) in parts.items()}
-        backward_end["buffers"] = buffers
-        forward_end = dict(backward_end, activations=acts)
-        backward_end["gradients"] += stay + divides / dp
-        return forward_end, backward_end
+        held = [whole + sharded / dp for whole, sharded in parts.values()]
+        forward_end = (*held, buffers, acts)
+        held[_GRADIENTS] += stay + divides / dp
+        return forward_end, (*held, buffers)
 
     def _peak(self, tp: int, pp: int, ep: int, zero: int, dp: float) -> dict:
         """The tensors at the step's peak: the larger of phases() (the end of forward on a tie)."""
@@ -238,8 +253,8 @@ class TrainingSetup:
         key = ("terms", tp, pp, ep)
         if key not in self._memo:
             def terms(z):
-                stay = [sum(b.values()) for b in self.phases(tp, pp, ep, z, math.inf)]
-                whole = [sum(b.values()) for b in self.phases(tp, pp, ep, z, 1)]
+                stay = [sum(b) for b in self._phase_values(tp, pp, ep, z, math.inf)]
+                whole = [sum(b) for b in self._phase_values(tp, pp, ep, z, 1)]
                 return tuple((f, w - f) for f, w in zip(stay, whole, strict=True))
             self._memo[key] = tuple(terms(z) for z in range(4))
         return self._memo[key]
