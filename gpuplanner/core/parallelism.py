@@ -379,13 +379,13 @@ def _smallest_memory(tried: list, fit: _Fit) -> tuple | None:
     if not tried:
         return None
     low = min(q for q, _, _ in tried) * (1 + 2 * _ROUNDING)
-    best = None
+    least, best = math.inf, None
     for quick, exact, c in tried:
         if quick <= low:
             mem = quick if exact else fit.total(c)
-            if best is None or mem < best[0]:
-                best = (mem, c)
-    return best[1]
+            if best is None or mem < least:
+                least, best = mem, c
+    return best
 
 
 def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag: float, max_tp: int,
@@ -403,7 +403,7 @@ def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag:
     scale = 1.0 + frag
     room = usable - overhead
     fit = _Fit(setup, usable, overhead, frag)
-    fitting = []  # Layouts at the smallest dp that fits (and meets min_gpus)
+    fitting: list = []  # Layouts at the smallest dp that fits (and meets min_gpus)
     memory_min = 0  # fewest GPUs that hold the job, whatever the deadline
     tried: list = []  # layouts that may hold the least memory, reported when nothing fits (_smallest_memory)
     least = math.inf  # the least quick total in `tried`
