@@ -372,6 +372,54 @@ class _Fit:
         return self.setup.breakdown(Layout(*c), self.overhead, self.frag).total
 
 
+def _smallest_dp(phases: tuple, room: float, scale: float, e: int) -> int:
+    """The smallest multiple of e at which both phases' stay + (1 + frag)·divides/dp of one ZeRO
+    stage's zero_terms fit the room left by the overhead, in closed form; MAX_DP when no degree
+    is enough."""
+    (fs, fd), (bs, bd) = phases
+    free_f, free_b = room - scale * fs, room - scale * bs
+    if free_f <= 0 or free_b <= 0:
+        return MAX_DP
+    dp = max(1, math.ceil(scale * fd / free_f - 1e-9), math.ceil(scale * bd / free_b - 1e-9))
+    return min(math.ceil(dp / e) * e, MAX_DP)
+
+
+def _first_billed(setup: TrainingSetup, tps: list, pps: list, eps: list, zeros: list, fit: _Fit, room: float,
+                  scale: float, per: int, max_gpus: float) -> float:
+    """The GPUs (whole instances) of the fewest-instance layout among the first the search tests at
+    each tensor degree (first pipeline and expert degree, ZeRO stages up to the one where memory
+    no longer binds; dp free, no deadline): the search tests them all, so its best needs no more."""
+    best = math.inf
+    p, e = pps[0], eps[0]
+    for t in tps:
+        if t * p > max_gpus or fit.overhead + scale * setup.activations(t) > fit.usable:
+            continue  # the search does not test this tensor degree
+        terms = setup.zero_terms(t, p, e)
+        for z in zeros:
+            dp = _smallest_dp(terms[z], room, scale, e)
+            if dp < MAX_DP and fit(_quick_total(terms[z], dp, fit.overhead, scale), (dp, t, p, e, z)):
+                best = min(best, math.ceil(t * p * dp / per) * per)
+            if dp == e:
+                break  # memory no longer binds: the search goes no further
+    return best
+
+
+def _least_gpus(setup: TrainingSetup, t: int, p: int, e: int, zeros: list, skip_expert_zero3: bool, room: float,
+                scale: float) -> int:
+    """The fewest GPUs, t·p·dp at the closed form's dp, of the ZeRO stages the search tries at
+    (t, p, e) with dp free and no deadline."""
+    terms = setup.zero_terms(t, p, e)
+    least = t * p * MAX_DP
+    for z in zeros:
+        if z == 3 and e > 1 and skip_expert_zero3 and terms[3] == setup.zero_terms(t, p, 1)[3]:
+            continue
+        dp = _smallest_dp(terms[z], room, scale, e)
+        least = min(least, t * p * dp)
+        if dp == e:
+            break
+    return least
+
+
 def _smallest_memory(tried: list, fit: _Fit) -> tuple | None:
     """The layout of least memory among `tried` [(quick total or exact floor, exact?, layout
     tuple)], the first in walk order on a tie, by exact totals: only layouts whose quick total is
@@ -413,16 +461,19 @@ def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag:
     billed = math.inf
     per = gpus_per_instance or 1
     skip_expert_zero3 = not fixed_layout["ep"]
-    # Billed by the instance (dp free), a layout of more GPUs than the fewest instances found so
-    # far hold, whose smallest dp also needs as many GPUs as the fewest that hold the job so far,
-    # changes nothing: it is dropped when the layouts fill the fewest instances, lowers neither
-    # the bounds nor those fewest GPUs, and the smallest memory is reported only when nothing fits.
-    # Such a layout is not tested.
+    # Billed by the instance with dp free, a layout changes nothing once it needs more GPUs than
+    # the fewest instances found so far hold and its smallest dp at least the fewest GPUs found
+    # to hold the job: filling the fewest instances drops it, it lowers neither bound nor those
+    # fewest GPUs, and the smallest memory is reported only when nothing fits. It is not tested.
     prune = bool(gpus_per_instance) and not fixed_dp
+    rows = None  # {(t, p, e): _least_gpus}, shared by the searches of every instance size of the GPU
+    if prune and min_gpus <= 1 and pps and eps:  # so it skips from the start
+        billed = _first_billed(setup, tps, pps, eps, zeros, fit, room, scale, per, max_gpus)
+        rows = remembered(("least gpus", setup, usable, overhead, frag, tuple(zeros), skip_expert_zero3), dict)
     for t in tps:
         floor = overhead + scale * setup.activations(t)  # a lower bound: all states sharded away
         if floor > usable:  # activations alone do not fit at this tensor degree
-            if floor <= least * (1 + 2 * _ROUNDING):
+            if not fitting and floor <= least * (1 + 2 * _ROUNDING):
                 least = min(least, floor)
                 tried.append((floor, True, (MAX_DP, t, pps[-1] if pps else 1, eps[-1] if eps else 1, 3)))
             continue
@@ -430,30 +481,25 @@ def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag:
             for p in pps:
                 if (t * p > bound or t * p * e > billed) and not fixed_dp:
                     break  # even dp = 1 (dp = e) would need more GPUs than a layout already found
+                if rows is not None:
+                    least_gpus = rows.get((t, p, e))
+                    if least_gpus is None:
+                        least_gpus = rows[t, p, e] = _least_gpus(setup, t, p, e, zeros, skip_expert_zero3, room, scale)
+                    if least_gpus > billed:
+                        continue  # every stage here changes nothing (see `prune`)
                 terms = setup.zero_terms(t, p, e)
-                # ZeRO-3 shards the experts anyway: there e > 1 only constrains dp
-                skip3 = e > 1 and skip_expert_zero3 and terms[3] == setup.zero_terms(t, p, 1)[3]
                 unbound = False  # memory no longer binds: deeper pipelines only add GPUs
                 for z in zeros:
-                    if z == 3 and skip3:
-                        continue
+                    if z == 3 and e > 1 and skip_expert_zero3 and terms[3] == setup.zero_terms(t, p, 1)[3]:
+                        continue  # ZeRO-3 shards the experts anyway: here e > 1 only constrains dp
                     phases = terms[z]
-                    (fs, fd), (bs, bd) = phases  # per phase: bytes that stay, bytes that divide by dp
                     dp_memory = 0
                     if fixed_dp:
                         if fixed_dp % e:
                             continue
                         dp = fixed_dp
                     else:
-                        # the smallest multiple of e at which both phases fit the room left by the
-                        # overhead, in closed form; MAX_DP when no degree is enough
-                        free_f, free_b = room - scale * fs, room - scale * bs
-                        if free_f <= 0 or free_b <= 0:
-                            dp_memory = MAX_DP
-                        else:
-                            dp_memory = max(1, math.ceil(scale * fd / free_f - 1e-9),
-                                            math.ceil(scale * bd / free_b - 1e-9))
-                            dp_memory = min(math.ceil(dp_memory / e) * e, MAX_DP)
+                        dp_memory = _smallest_dp(phases, room, scale, e)
                         dp = dp_memory if min_gpus <= 1 else math.ceil(max(dp_memory, math.ceil(min_gpus / (t * p)))
                                                                        / e) * e
                         unbound = dp_memory == e and min_gpus <= 1
