@@ -105,6 +105,8 @@ def ep_choices(arch: ModelArch) -> tuple:
 
 
 _PARTS = ("weights", "master_weights", "gradients", "optimizer")
+_PHASE_KEYS = _PARTS + ("buffers",)
+_GRADIENTS = _PARTS.index("gradients")
 
 
 @dataclass(frozen=True)
@@ -139,20 +141,27 @@ class TrainingSetup:
             return gpu_states(self.full_states, self.offload_optimizer, self.offload_params)
         return (State("weights", self.weight_bytes, 3),)
 
-    def state_amounts(self, tp: int, pp: int, ep: int) -> list:
-        """[(State, bytes if sharded at dp = 1, bytes if not)] on the busiest GPU.
+    def state_amounts(self, tp: int, pp: int, ep: int) -> tuple:
+        """((State, bytes if sharded at dp = 1, bytes if not), ...) on the busiest GPU; memoized,
+        as every ZeRO stage of a layout reads them (_held).
 
         The heaviest pipeline stage holds ceil(L/p) blocks plus the larger of embedding and
         head. Routed experts are split over e ranks; ZeRO shards them over the expert
         data-parallel group dp/e, so sharded they divide by dp like the rest."""
+        key = ("amounts", tp, pp, ep)
+        if key not in self._memo:
+            self._memo[key] = self._state_amounts(tp, pp, ep)
+        return self._memo[key]
+
+    def _state_amounts(self, tp: int, pp: int, ep: int) -> tuple:
         sz = self.sizes
         share = stage_share(self.arch.n_layers, pp)
         dense = sz.block_dense * share / tp
         experts = sz.block_experts * share / tp
         edge = edge_params(sz, pp) / tp
         edge_bytes = None if self.method == "full" else self.edge_weight_bytes
-        return [(st, st.bytes * (dense + experts) + (edge_bytes or st.bytes) * edge,
-                 st.bytes * (dense + experts / ep) + (edge_bytes or st.bytes) * edge) for st in self.states()]
+        return tuple((st, st.bytes * (dense + experts) + (edge_bytes or st.bytes) * edge,
+                      st.bytes * (dense + experts / ep) + (edge_bytes or st.bytes) * edge) for st in self.states())
 
     def largest_tensor(self) -> float:
         """Parameters of the largest weight matrix (embedding, MLP or attention projection)."""
@@ -211,12 +220,18 @@ class TrainingSetup:
         first without activations. The one accounting of a layout's memory: the search's fit
         test and the plan's breakdown both read it (through breakdown()). dp may be math.inf: every
         sharded state gone."""
+        forward_end, backward_end = self._phase_values(tp, pp, ep, zero, dp)
+        return dict(zip(_PHASE_KEYS + ("activations",), forward_end, strict=True)), \
+            dict(zip(_PHASE_KEYS, backward_end, strict=True))
+
+    def _phase_values(self, tp: int, pp: int, ep: int, zero: int, dp: float) -> tuple[tuple, tuple]:
+        """phases() as bytes in the order of _PHASE_KEYS (then the activations at the end of
+        forward); zero_terms sums them without building the dicts."""
         parts, (stay, divides), buffers, acts = self._held(tp, pp, ep, zero)
-        backward_end = {k: whole + sharded / dp for k, (whole, sharded) in parts.items()}
-        backward_end["buffers"] = buffers
-        forward_end = dict(backward_end, activations=acts)
-        backward_end["gradients"] += stay + divides / dp
-        return forward_end, backward_end
+        held = [whole + sharded / dp for whole, sharded in parts.values()]
+        forward_end = (*held, buffers, acts)
+        held[_GRADIENTS] += stay + divides / dp
+        return forward_end, (*held, buffers)
 
     def _peak(self, tp: int, pp: int, ep: int, zero: int, dp: float) -> dict:
         """The tensors at the step's peak: the larger of phases() (the end of forward on a tie)."""
@@ -238,8 +253,8 @@ class TrainingSetup:
         key = ("terms", tp, pp, ep)
         if key not in self._memo:
             def terms(z):
-                stay = [sum(b.values()) for b in self.phases(tp, pp, ep, z, math.inf)]
-                whole = [sum(b.values()) for b in self.phases(tp, pp, ep, z, 1)]
+                stay = [sum(b) for b in self._phase_values(tp, pp, ep, z, math.inf)]
+                whole = [sum(b) for b in self._phase_values(tp, pp, ep, z, 1)]
                 return tuple((f, w - f) for f, w in zip(stay, whole, strict=True))
             self._memo[key] = tuple(terms(z) for z in range(4))
         return self._memo[key]
@@ -319,13 +334,106 @@ def fits_memory(total: float, usable: float) -> bool:
     return total <= usable * (1 + 1e-9)
 
 
-def _smallest_dp(peaks: tuple, room: float, scale: float, e: int) -> int:
-    """The smallest multiple of e at which every phase's stay + (1 + frag)·divides/dp fits the
-    room left by the overhead (TrainingSetup.zero_terms); MAX_DP when no degree is enough."""
-    if any(room - scale * stay <= 0 for stay, _ in peaks):
+# The search's quick total of a layout, overhead + (1 + frag)·max over the two phases of
+# stay + divides/dp (TrainingSetup.zero_terms), differs from TrainingSetup.breakdown(...).total
+# only by rounding: both sum a dozen non-negative terms (zero_terms' divides is a difference of
+# such sums, at most the dp = 1 total), so they agree to well under 1e-13 relative. Where the
+# quick total is farther than this from a decision's threshold it decides as the breakdown
+# would; nearer, the breakdown decides (_Fit, _smallest_memory).
+_ROUNDING = 1e-11
+
+
+def _quick_total(phases: tuple, dp: int, overhead: float, scale: float) -> float:
+    """The quick total at dp of one ZeRO stage's zero_terms (see _ROUNDING)."""
+    (fs, fd), (bs, bd) = phases
+    return overhead + scale * max(fs + fd / dp, bs + bd / dp)
+
+
+class _Fit:
+    """The fit test of one search: fits_memory of the layout's breakdown, decided from the quick
+    total (_quick_total) unless that is within rounding of the usable bytes."""
+
+    __slots__ = ("setup", "usable", "overhead", "frag", "low", "high")
+
+    def __init__(self, setup: TrainingSetup, usable: float, overhead: float, frag: float):
+        self.setup, self.usable, self.overhead, self.frag = setup, usable, overhead, frag
+        limit = usable * (1 + 1e-9)  # fits_memory's
+        self.low, self.high = limit * (1 - _ROUNDING), limit * (1 + _ROUNDING)
+
+    def __call__(self, quick: float, c: tuple) -> bool:
+        if quick < self.low:
+            return True
+        if quick > self.high:
+            return False
+        return fits_memory(self.total(c), self.usable)
+
+    def total(self, c: tuple) -> float:
+        """The breakdown's total of the layout c = (dp, t, p, e, z): what the plan shows."""
+        return self.setup.breakdown(Layout(*c), self.overhead, self.frag).total
+
+
+def _smallest_dp(phases: tuple, room: float, scale: float, e: int) -> int:
+    """The smallest multiple of e at which both phases' stay + (1 + frag)·divides/dp of one ZeRO
+    stage's zero_terms fit the room left by the overhead, in closed form; MAX_DP when no degree
+    is enough."""
+    (fs, fd), (bs, bd) = phases
+    free_f, free_b = room - scale * fs, room - scale * bs
+    if free_f <= 0 or free_b <= 0:
         return MAX_DP
-    dp = max(1, *(math.ceil(scale * divides / (room - scale * stay) - 1e-9) for stay, divides in peaks))
+    dp = max(1, math.ceil(scale * fd / free_f - 1e-9), math.ceil(scale * bd / free_b - 1e-9))
     return min(math.ceil(dp / e) * e, MAX_DP)
+
+
+def _first_billed(setup: TrainingSetup, tps: list, pps: list, eps: list, zeros: list, fit: _Fit, room: float,
+                  scale: float, per: int, max_gpus: float) -> float:
+    """The GPUs (whole instances) of the fewest-instance layout among the first the search tests at
+    each tensor degree (first pipeline and expert degree, ZeRO stages up to the one where memory
+    no longer binds; dp free, no deadline): the search tests them all, so its best needs no more."""
+    best = math.inf
+    p, e = pps[0], eps[0]
+    for t in tps:
+        if t * p > max_gpus or fit.overhead + scale * setup.activations(t) > fit.usable:
+            continue  # the search does not test this tensor degree
+        terms = setup.zero_terms(t, p, e)
+        for z in zeros:
+            dp = _smallest_dp(terms[z], room, scale, e)
+            if dp < MAX_DP and fit(_quick_total(terms[z], dp, fit.overhead, scale), (dp, t, p, e, z)):
+                best = min(best, math.ceil(t * p * dp / per) * per)
+            if dp == e:
+                break  # memory no longer binds: the search goes no further
+    return best
+
+
+def _least_gpus(setup: TrainingSetup, t: int, p: int, e: int, zeros: list, skip_expert_zero3: bool, room: float,
+                scale: float) -> int:
+    """The fewest GPUs, t·p·dp at the closed form's dp, of the ZeRO stages the search tries at
+    (t, p, e) with dp free and no deadline."""
+    terms = setup.zero_terms(t, p, e)
+    least = t * p * MAX_DP
+    for z in zeros:
+        if z == 3 and e > 1 and skip_expert_zero3 and terms[3] == setup.zero_terms(t, p, 1)[3]:
+            continue
+        dp = _smallest_dp(terms[z], room, scale, e)
+        least = min(least, t * p * dp)
+        if dp == e:
+            break
+    return least
+
+
+def _smallest_memory(tried: list, fit: _Fit) -> tuple | None:
+    """The layout of least memory among `tried` [(quick total or exact floor, exact?, layout
+    tuple)], the first in walk order on a tie, by exact totals: only layouts whose quick total is
+    within rounding of the least can be it, and only theirs are computed."""
+    if not tried:
+        return None
+    low = min(q for q, _, _ in tried) * (1 + 2 * _ROUNDING)
+    least, best = math.inf, None
+    for quick, exact, c in tried:
+        if quick <= low:
+            mem = quick if exact else fit.total(c)
+            if best is None or mem < least:
+                least, best = mem, c
+    return best
 
 
 def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag: float, max_tp: int,
@@ -333,7 +441,7 @@ def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag:
     """Best Candidate over all allowed layouts, plus the best layout per tensor degree.
     Layouts whose tensor × pipeline degree alone exceeds max_gpus (a plan found elsewhere)
     are not tried. A layout fits when its breakdown (TrainingSetup.breakdown, what the plan
-    shows) does; the closed form only proposes the data-parallel degree to test.
+    shows) does (_Fit); the closed form only proposes the data-parallel degree to test.
 
     Fewest GPUs wins; with an instance type, fewest instances wins and the layout then fills
     those instances (whole instances are billed, and more data parallelism finishes sooner).
@@ -342,50 +450,75 @@ def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag:
     fixed_dp = fixed_layout["dp"]
     scale = 1.0 + frag
     room = usable - overhead
-    fitting = []  # Layouts at the smallest dp that fits (and meets min_gpus)
+    fit = _Fit(setup, usable, overhead, frag)
+    fitting: list = []  # Layouts at the smallest dp that fits (and meets min_gpus)
     memory_min = 0  # fewest GPUs that hold the job, whatever the deadline
-    smallest = None  # (memory, Layout): reported when nothing fits
+    tried: list = []  # layouts that may hold the least memory, reported when nothing fits (_smallest_memory)
+    least = math.inf  # the least quick total in `tried`
     bound = max_gpus  # GPUs of the best layout so far (rounded up to whole instances)
     # The same found by this search, billed by the instance (no max_gpus): a layout of more GPUs
     # (dp is a multiple of e) would be dropped anyway when the layouts fill the fewest instances.
     billed = math.inf
+    per = gpus_per_instance or 1
+    skip_expert_zero3 = not fixed_layout["ep"]
+    # Billed by the instance with dp free, a layout changes nothing once it needs more GPUs than
+    # the fewest instances found so far hold and its smallest dp at least the fewest GPUs found
+    # to hold the job: filling the fewest instances drops it, it lowers neither bound nor those
+    # fewest GPUs, and the smallest memory is reported only when nothing fits. It is not tested.
+    prune = bool(gpus_per_instance) and not fixed_dp
+    rows = None  # {(t, p, e): _least_gpus}, shared by the searches of every instance size of the GPU
+    if prune and min_gpus <= 1 and pps and eps:  # so it skips from the start
+        billed = _first_billed(setup, tps, pps, eps, zeros, fit, room, scale, per, max_gpus)
+        rows = remembered(("least gpus", setup, usable, overhead, frag, tuple(zeros), skip_expert_zero3), dict)
     for t in tps:
         floor = overhead + scale * setup.activations(t)  # a lower bound: all states sharded away
         if floor > usable:  # activations alone do not fit at this tensor degree
-            if smallest is None or floor < smallest[0]:
-                smallest = (floor, Layout(MAX_DP, t, pps[-1] if pps else 1, eps[-1] if eps else 1, 3))
+            if not fitting and floor <= least * (1 + 2 * _ROUNDING):
+                least = min(least, floor)
+                tried.append((floor, True, (MAX_DP, t, pps[-1] if pps else 1, eps[-1] if eps else 1, 3)))
             continue
         for e in eps:
             for p in pps:
                 if (t * p > bound or t * p * e > billed) and not fixed_dp:
                     break  # even dp = 1 (dp = e) would need more GPUs than a layout already found
+                if rows is not None:
+                    least_gpus = rows.get((t, p, e))
+                    if least_gpus is None:
+                        least_gpus = rows[t, p, e] = _least_gpus(setup, t, p, e, zeros, skip_expert_zero3, room, scale)
+                    if least_gpus > billed:
+                        continue  # every stage here changes nothing (see `prune`)
                 terms = setup.zero_terms(t, p, e)
                 unbound = False  # memory no longer binds: deeper pipelines only add GPUs
                 for z in zeros:
-                    if z == 3 and e > 1 and not fixed_layout["ep"] and terms[3] == setup.zero_terms(t, p, 1)[3]:
+                    if z == 3 and e > 1 and skip_expert_zero3 and terms[3] == setup.zero_terms(t, p, 1)[3]:
                         continue  # ZeRO-3 shards the experts anyway: here e > 1 only constrains dp
+                    phases = terms[z]
                     dp_memory = 0
                     if fixed_dp:
                         if fixed_dp % e:
                             continue
                         dp = fixed_dp
                     else:
-                        dp_memory = _smallest_dp(terms[z], room, scale, e)
-                        dp = math.ceil(max(dp_memory, math.ceil(min_gpus / (t * p))) / e) * e
+                        dp_memory = _smallest_dp(phases, room, scale, e)
+                        dp = dp_memory if min_gpus <= 1 else math.ceil(max(dp_memory, math.ceil(min_gpus / (t * p)))
+                                                                       / e) * e
                         unbound = dp_memory == e and min_gpus <= 1
-                    lay = Layout(min(dp, MAX_DP), t, p, e, z)
-                    mem = setup.breakdown(lay, overhead, frag).total
-                    if smallest is None or mem < smallest[0]:
-                        smallest = (mem, lay)
-                    if fits_memory(mem, usable) and dp < MAX_DP:
-                        fitting.append((dp, t, p, e, z))
-                        per = gpus_per_instance or 1
-                        bound = min(bound, math.ceil(t * p * dp / per) * per)
+                    if prune and t * p * dp > billed and t * p * dp_memory >= memory_min:
+                        continue  # changes nothing (see `prune`); not unbound, or dp = e would have broken off
+                    c = (min(dp, MAX_DP), t, p, e, z)
+                    quick = _quick_total(phases, c[0], overhead, scale)
+                    if not fitting and quick <= least * (1 + 2 * _ROUNDING):  # once one fits, none is reported
+                        least = min(least, quick)
+                        tried.append((quick, False, c))
+                    if dp < MAX_DP and fit(quick, c):
+                        fitting.append(c)
+                        gpus = math.ceil(t * p * dp / per) * per
+                        bound = min(bound, gpus)
                         if gpus_per_instance:
-                            billed = min(billed, math.ceil(t * p * dp / per) * per)
+                            billed = min(billed, gpus)
                         fewest = dp if dp == dp_memory or fixed_dp else dp_memory  # below a deadline's dp
-                        if fewest != dp and not fits_memory(setup.breakdown(replace(lay, dp=fewest), overhead,
-                                                                            frag).total, usable):
+                        if fewest != dp and not fit(_quick_total(phases, fewest, overhead, scale),
+                                                    (fewest, t, p, e, z)):
                             fewest = dp
                         if not memory_min or t * p * fewest < memory_min:
                             memory_min = t * p * fewest
@@ -407,10 +540,10 @@ def _search_training(setup: TrainingSetup, usable: float, overhead: float, frag:
     notes = {t: _layout(min((c for c in fitting if c[1] == t), key=key, default=None)) for t in tps}
     if fitting:
         lay = _layout(min(fitting, key=key))
-    elif smallest:
-        lay = smallest[1]
     else:
-        return None, notes
+        lay = _layout(_smallest_memory(tried, fit))
+        if lay is None:
+            return None, notes
     breakdown = setup.breakdown(lay, overhead, frag)
     if not fitting and lay.dp >= MAX_DP:  # nothing fits even with unbounded sharding
         lay = replace(lay, dp=0)
