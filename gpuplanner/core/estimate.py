@@ -17,7 +17,6 @@ from gpuplanner.core.memo import remembered
 from gpuplanner.core.memory import (
     DTYPE_BYTES,
     activation_offload_bytes,
-    kv_bytes_per_sequence,
     lora_adapter_params,
     weight_bytes,
 )
@@ -489,7 +488,7 @@ def _replica_models(ctx: _Context, setup: InferenceSetup):
     eff = efficiency(hw.gpu)
     per_replica: dict[str, Any] = dict(
         dense_weight_bytes=setup.weights.step_read(setup.sizes, ctx.arch.tied_embeddings), expert_weight_bytes=experts,
-        kv_bytes_per_token=kv_bytes_per_sequence(ctx.arch, held, setup.kv_dtype, 1, 1) / held,
+        kv_bytes_per_token=setup.held_kv_bytes(1, 1) / held,
         peak_flops=ctx.peak, mbu=inputs.mbu, step_s=eff.step_s + eff.layer_step_s * ctx.arch.n_layers, links=hw.links,
         request_s=ENGINES[DEFAULT_ENGINE].request_s)
     load = Load(inputs.prompt_tokens, inputs.output_tokens, inputs.prefix_cache_hit_rate)
@@ -503,7 +502,7 @@ def _replica_models(ctx: _Context, setup: InferenceSetup):
 
     def model(cand) -> ServingModel:
         lay, b = cand.layout, cand.breakdown  # the layout's memory at the requested concurrency
-        kv_seq = kv_bytes_per_sequence(ctx.arch, held, setup.kv_dtype, lay.tp, lay.pp)  # paged: what it holds
+        kv_seq = setup.held_kv_bytes(lay.tp, lay.pp)  # paged: what it holds
         free = room - b.weights - b.activations
         max_batch = max(0, int(free // kv_seq)) * lay.ep if kv_seq > 0 else 0
         key = (lay.tp, lay.pp, lay.ep, max_batch)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from gpuplanner.core.catalogs import GpuSpec
 from gpuplanner.core.links import Links
@@ -89,6 +90,34 @@ def efficiency(gpu: GpuSpec) -> Efficiency:
 
 
 @dataclass(frozen=True)
+class _ArchTerms:
+    """The per-step constants of a Replica that depend on the architecture alone."""
+
+    active_flops: float  # a token's GEMMs
+    # attention FLOPs per token attended: full layers over the whole context, sliding-window
+    # layers over at most the window; decoding (MLA: absorbed) and in prompt chunks
+    attn_flops: float
+    window_flops: float
+    prefill_attn_flops: float
+    prefill_window_flops: float
+    prefill_token_flops: float  # one prompt token's GEMMs at dense efficiency, attention aside (EXPERT_PREFILL)
+    untouched: float | None  # performance.expert_untouched_share (None: no routing)
+
+
+@lru_cache(maxsize=64)
+def _arch_terms(arch: ModelArch) -> _ArchTerms:
+    """Computed once per architecture: a sweep builds a Replica for every layout it tries."""
+    sz, sliding = sizes(arch), arch.sliding_layers()
+    decode, prefill = arch.attention_flops_per_pair(absorbed=True), arch.attention_flops_per_pair()
+    routed = sz.block_experts * arch.experts_per_token / arch.n_experts if arch.is_moe else 0.0
+    return _ArchTerms(
+        2.0 * sz.matmul_active, float((arch.n_layers - sliding) * decode), float(sliding * decode),
+        float((arch.n_layers - sliding) * prefill), float(sliding * prefill),
+        2.0 * (sz.matmul_active - routed) + 2.0 * routed / EXPERT_PREFILL,
+        expert_untouched_share(arch) if arch.is_moe else None)
+
+
+@dataclass(frozen=True)
 class Replica:
     """What the physics needs about one serving replica (t·p·e GPUs)."""
 
@@ -125,27 +154,23 @@ class Replica:
 
     def __post_init__(self):
         """Per-step constants, computed once: the search probes thousands of steps."""
-        arch, t, e, sz = self.arch, self.tp, self.ep, sizes(self.arch)
+        arch, t, e = self.arch, self.tp, self.ep
         const = object.__setattr__
-        const(self, "_active_flops", 2.0 * sz.matmul_active)
-        # attention FLOPs per token attended: full layers over the whole context, sliding-window
-        # layers over at most the window; decoding (MLA: absorbed) and in prompt chunks
-        sliding = arch.sliding_layers()
-        const(self, "_attn_flops", float((arch.n_layers - sliding) * arch.attention_flops_per_pair(absorbed=True)))
-        const(self, "_window_flops", float(sliding * arch.attention_flops_per_pair(absorbed=True)))
-        const(self, "_prefill_attn_flops", float((arch.n_layers - sliding) * arch.attention_flops_per_pair()))
-        const(self, "_prefill_window_flops", float(sliding * arch.attention_flops_per_pair()))
+        terms = _arch_terms(arch)
+        const(self, "_active_flops", terms.active_flops)
+        const(self, "_attn_flops", terms.attn_flops)
+        const(self, "_window_flops", terms.window_flops)
+        const(self, "_prefill_attn_flops", terms.prefill_attn_flops)
+        const(self, "_prefill_window_flops", terms.prefill_window_flops)
         # the KV a decode step reads: every tensor rank reads its own copy (MLA's whole latent)
         const(self, "_kv_read", self.kv_bytes_per_token * arch.kv_copies(t))
         const(self, "_bandwidth", t * e * self.gpu.bandwidth_bytes_per_s * self.mbu)
         const(self, "_compute", t * e * self.peak_flops * self.compute_efficiency)
         const(self, "_prefill_compute", t * e * self.peak_flops * (self.prefill_efficiency or self.compute_efficiency))
-        routed = sz.block_experts * arch.experts_per_token / arch.n_experts if arch.is_moe else 0.0
-        const(self, "_prefill_token_s", (2.0 * (sz.matmul_active - routed) + 2.0 * routed / EXPERT_PREFILL)
-              / self._prefill_compute)  # one prompt token's GEMMs, attention aside
+        const(self, "_prefill_token_s", terms.prefill_token_flops / self._prefill_compute)
         const(self, "_dense_read", self.dense_weight_bytes * e)
         # a step with B tokens reads 1 − untouched^B of the routed experts (all of them without routing)
-        const(self, "_untouched", expert_untouched_share(arch) if self.expert_weight_bytes and arch.is_moe else None)
+        const(self, "_untouched", terms.untouched if self.expert_weight_bytes else None)
         # communication = latency + bytes_per_token × tokens, per step
         # (latency: NCCL's for the small buffers of a step, core.links)
         latency, per_token = 0.0, 0.0
