@@ -533,6 +533,16 @@ def _cannot_beat(bound: float, cand, ctx: _Context, best: _Serving) -> bool:
     return (fleet.billed_gpus, -fleet.replica_slots * bound) > (best.fleet.billed_gpus, -best.capacity_requests_per_s)
 
 
+def _rate_to_beat(cand, ctx: _Context, best: _Serving) -> float:
+    """A rate per replica below which the layout loses to `best` (0: none found): below it
+    more replicas are needed than the GPUs `best` bills hold. Checked with _cannot_beat, which
+    then holds for every smaller rate too (fewer replicas never suffice at a lower rate)."""
+    unit = serving_fleet(1, cand.layout.gpus, ctx.hw)  # the smallest billed unit holding whole replicas
+    most = best.fleet.billed_gpus // unit.billed_gpus * unit.replica_slots  # replicas within best's bill
+    rate = ctx.inputs.requests_per_s / (most + 1e-9) * (1 - 1e-9)
+    return rate if _cannot_beat(rate, cand, ctx, best) else 0.0
+
+
 def _hopeless(model: ServingModel, cand, ctx: _Context, best: _Serving | None) -> bool:
     """True when cheap rate bounds show the layout cannot beat `best`, so its capacity need not
     be solved (the searches are most of a sweep's time). A replica with no rate within the
@@ -540,9 +550,13 @@ def _hopeless(model: ServingModel, cand, ctx: _Context, best: _Serving | None) -
     does, and against one that does not, only its capacity without levels counts."""
     if best is None:
         return False
-    within = model.rate_upper_bound(ctx.inputs.min_tokens_per_s_per_user)
     if best.slo_met:
+        needed = _rate_to_beat(cand, ctx, best)
+        if needed and model.out_of_reach(needed, ctx.inputs.min_tokens_per_s_per_user):
+            return True  # below `needed` it loses; within the floor it never reaches it
+        within = model.rate_upper_bound(ctx.inputs.min_tokens_per_s_per_user)
         return within <= 0 or _cannot_beat(within, cand, ctx, best)
+    within = model.rate_upper_bound(ctx.inputs.min_tokens_per_s_per_user)
     return within <= 0 and _cannot_beat(model.rate_upper_bound(), cand, ctx, best)
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 
 from gpuplanner.core.catalogs import GpuSpec
 from gpuplanner.core.links import Links
@@ -32,6 +31,8 @@ from gpuplanner.core.performance import expert_untouched_share
 ACTIVATION_BYTES = 2.0  # 16-bit activations cross the links
 CHUNK_TOKENS = 8192  # prompt tokens per step: vLLM's and SGLang's default chunked-prefill budget
 BOUND_CELLS = 8  # grid cells of the rate bound below the per-user floor
+REACH_ROUNDS = 8  # step evaluations out_of_reach spends before it gives up
+REACH_SETTLED = 1e-2  # out_of_reach stops when its lower bound climbs by less than this share
 SEARCH_TOLERANCE = 1e-2  # relative precision (of x) of the steady-state searches
 # Squared coefficient of variation of the arrivals of a closed-loop benchmark (fixed concurrency,
 # requests started together and re-issued as they end): fitted on the aiconfigurator TTFTs by
@@ -104,9 +105,21 @@ class _ArchTerms:
     untouched: float | None  # performance.expert_untouched_share (None: no routing)
 
 
-@lru_cache(maxsize=64)
+_TERMS: dict = {}  # id(arch) → (arch, its _ArchTerms); the entry keeps the arch alive, so its id stays its own
+
+
 def _arch_terms(arch: ModelArch) -> _ArchTerms:
-    """Computed once per architecture: a sweep builds a Replica for every layout it tries."""
+    """Computed once per architecture: a sweep builds a Replica for every layout it tries.
+    Looked up by identity, as hashing a ModelArch (every field) costs more than the lookup saves."""
+    entry = _TERMS.get(id(arch))
+    if entry is None or entry[0] is not arch:
+        if len(_TERMS) >= 256:
+            _TERMS.clear()
+        entry = _TERMS[id(arch)] = (arch, _terms(arch))
+    return entry[1]
+
+
+def _terms(arch: ModelArch) -> _ArchTerms:
     sz, sliding = sizes(arch), arch.sliding_layers()
     decode, prefill = arch.attention_flops_per_pair(absorbed=True), arch.attention_flops_per_pair()
     routed = sz.block_experts * arch.experts_per_token / arch.n_experts if arch.is_moe else 0.0
@@ -359,6 +372,30 @@ class ServingModel:
                 at = [s_min] + [r.step(m * x, n * x, self.context) for x in cells[1:-1]]  # cells[0] = 0: idle
                 bound = min(bound, max(cells[k + 1] / at[k] for k in range(BOUND_CELLS)))
         return bound
+
+    def out_of_reach(self, rate: float, min_tokens_per_s_per_user: float) -> bool:
+        """True when no state within the per-user floor carries `rate` requests/s (False: not
+        shown within REACH_ROUNDS step evaluations). A state x carrying it has x ≥ rate ×
+        step(x); the step grows with x, so x ≥ rate × step(x_i) for any x_i below it: from x_0 = 0
+        these lower bounds climb until the step breaks the floor or x leaves the range the
+        searches cover (out of reach), or stop climbing (a state may carry it)."""
+        if not min_tokens_per_s_per_user > 0 or not rate > 0:
+            return False
+        r, n, m = self.replica, self._prompt, self.load.output_tokens
+        limit = 1.0 / min_tokens_per_s_per_user * (1 + 1e-9)  # margins: float rounding never decides
+        x_top = min(self._x_max, self.max_concurrency / m) * (1 + 1e-9)
+        x = 0.0
+        for _ in range(REACH_ROUNDS):
+            s = r.step(m * x, n * x, self.context)
+            if s > limit:
+                return True
+            lower = rate * s * (1 - 1e-9)
+            if lower > x_top:
+                return True
+            if lower <= x * (1 + REACH_SETTLED):
+                return False
+            x = lower
+        return False
 
     def at_x(self, x: float, burstiness: float = 1.0) -> OperatingPoint:
         """The steady state at x requests per step (below the full prompt budget). A prompt
