@@ -519,6 +519,10 @@ def _replica_models(ctx: _Context, setup: InferenceSetup):
 
 def _fleet_for(rate_per_replica: float, cand, ctx: _Context) -> Fleet:
     replicas = max(1, math.ceil(ctx.inputs.requests_per_s / rate_per_replica - 1e-9)) if rate_per_replica > 0 else 1
+    return _fleet(replicas, cand, ctx)
+
+
+def _fleet(replicas: int, cand, ctx: _Context) -> Fleet:
     key = (replicas, cand.layout.gpus)  # the search asks for the same few fleets many times
     if key not in ctx.fleets:
         ctx.fleets[key] = serving_fleet(replicas, cand.layout.gpus, ctx.hw)
@@ -537,7 +541,7 @@ def _rate_to_beat(cand, ctx: _Context, best: _Serving) -> float:
     """A rate per replica below which the layout loses to `best` (0: none found): below it
     more replicas are needed than the GPUs `best` bills hold. Checked with _cannot_beat, which
     then holds for every smaller rate too (fewer replicas never suffice at a lower rate)."""
-    unit = serving_fleet(1, cand.layout.gpus, ctx.hw)  # the smallest billed unit holding whole replicas
+    unit = _fleet(1, cand, ctx)  # the smallest billed unit holding whole replicas
     most = best.fleet.billed_gpus // unit.billed_gpus * unit.replica_slots  # replicas within best's bill
     rate = ctx.inputs.requests_per_s / (most + 1e-9) * (1 - 1e-9)
     return rate if _cannot_beat(rate, cand, ctx, best) else 0.0

@@ -163,7 +163,7 @@ class Replica:
     _dense_read: float = field(init=False, repr=False, compare=False)
     _untouched: float | None = field(init=False, repr=False, compare=False)
     _comm: tuple = field(init=False, repr=False, compare=False)
-    _key: tuple = field(init=False, repr=False, compare=False)
+    _key: tuple | None = field(init=False, default=None, repr=False, compare=False)  # physics_key(), once asked
 
     def __post_init__(self):
         """Per-step constants, computed once: the search probes thousands of steps."""
@@ -200,7 +200,6 @@ class Replica:
             latency += (self.pp - 1) * links.collective_latency_s(t * self.pp * e, "ll", "send")
             per_token += (self.pp - 1) * arch.hidden * ACTIVATION_BYTES / self.link_bytes_per_s(t * self.pp * e)
         const(self, "_comm", (latency, per_token))
-        const(self, "_key", self._physics_key())
 
     @property
     def crosses_network(self) -> bool:
@@ -209,7 +208,10 @@ class Replica:
 
     def physics_key(self) -> tuple:
         """Everything its steps depend on: the per-step constants step() reads, so the same
-        replica on a 4- or an 8-GPU NVLink instance (or of two equal architectures) is one key."""
+        replica on a 4- or an 8-GPU NVLink instance (or of two equal architectures) is one key.
+        Built when first asked: most replicas a search sizes are ruled out without a memo lookup."""
+        if self._key is None:
+            object.__setattr__(self, "_key", self._physics_key())
         return self._key
 
     def _physics_key(self) -> tuple:
@@ -325,14 +327,20 @@ class ServingModel:
         self.replica = replica
         self.load = load
         self.max_concurrency = max_concurrency
-        # what every search depends on, as a small number: the searches' memo keys hash it often
-        self._key = interned((replica.physics_key(), load, max_concurrency))
+        self._number: int | None = None  # key(), once asked
         self.context = load.prompt_tokens + load.output_tokens / 2  # average while decoding
         self._prompt = load.uncached_prompt_tokens
         self._chunk = min(self._prompt, CHUNK_TOKENS)  # a prompt's first chunk
         self._chunks = max(1, math.ceil(self._prompt / CHUNK_TOKENS))  # a prompt's chunks, each one step
         self._x_max = CHUNK_TOKENS / max(self._prompt, 1e-9)  # prompt budget full
         self._offline: ServingModel | None = None  # the same replica without the API server (max_throughput)
+
+    def key(self) -> int:
+        """What every search depends on, as a small number (the searches' memo keys hash it
+        often); built when first asked, as most models a search builds are never searched."""
+        if self._number is None:
+            self._number = interned((self.replica.physics_key(), self.load, self.max_concurrency))
+        return self._number
 
     def for_engine(self, engine: str) -> ServingModel:
         """The same replica run by `engine` (ENGINES; an unknown engine is the default's)."""
@@ -348,7 +356,7 @@ class ServingModel:
         return self._chunks * self.replica.chunk_step(0, self._chunk, self.context)
 
     def rate_upper_bound(self, min_tokens_per_s_per_user: float = 0.0) -> float:
-        return remembered(("bound", self._key, min_tokens_per_s_per_user),
+        return remembered(("bound", self.key(), min_tokens_per_s_per_user),
                           lambda: self._rate_upper_bound(min_tokens_per_s_per_user))
 
     def _rate_upper_bound(self, min_tokens_per_s_per_user: float) -> float:
@@ -421,7 +429,7 @@ class ServingModel:
     def capacity(self, ttft_target_s: float = 0.0, min_tokens_per_s_per_user: float = 0.0) -> OperatingPoint:
         """The largest rate kept within the KV pool and the service levels (0 = no target);
         remembered, since a sweep asks for the same replica on every size of an instance."""
-        return remembered(("capacity", self._key, ttft_target_s, min_tokens_per_s_per_user),
+        return remembered(("capacity", self.key(), ttft_target_s, min_tokens_per_s_per_user),
                           lambda: self._capacity(ttft_target_s, min_tokens_per_s_per_user))
 
     def _capacity(self, ttft_target_s: float, min_tokens_per_s_per_user: float) -> OperatingPoint:
@@ -439,7 +447,7 @@ class ServingModel:
         wait in the engine's queue: each request's time in system is users / rate, that wait
         included in TTFT. The run's first wave (every user at once) adds its queue, averaged over
         CLOSED_LOOP_REQUESTS_PER_USER requests per user."""
-        return remembered(("closed", self._key, users, CLOSED_LOOP_BURSTINESS, CLOSED_LOOP_REQUESTS_PER_USER),
+        return remembered(("closed", self.key(), users, CLOSED_LOOP_BURSTINESS, CLOSED_LOOP_REQUESTS_PER_USER),
                           lambda: self._closed_loop(users))
 
     def _closed_loop(self, users: int) -> OperatingPoint:
