@@ -539,19 +539,23 @@ def _cannot_beat(bound: float, cand, ctx: _Context, best: _Serving) -> bool:
 
 def _rate_to_beat(cand, ctx: _Context, best: _Serving) -> float:
     """A rate per replica below which the layout loses to `best` (0: none found): below it
-    more replicas are needed than the GPUs `best` bills hold. Checked with _cannot_beat, which
-    then holds for every smaller rate too (fewer replicas never suffice at a lower rate)."""
+    the fleet needs more replicas than the GPUs `best` bills hold, or fills them and carries
+    less. Each is checked with _cannot_beat, which then holds for every smaller rate too
+    (fewer replicas never suffice at a lower rate)."""
     unit = _fleet(1, cand, ctx)  # the smallest billed unit holding whole replicas
     most = best.fleet.billed_gpus // unit.billed_gpus * unit.replica_slots  # replicas within best's bill
-    rate = ctx.inputs.requests_per_s / (most + 1e-9) * (1 - 1e-9)
-    return rate if _cannot_beat(rate, cand, ctx, best) else 0.0
+    more = ctx.inputs.requests_per_s / (most + 1e-9) * (1 - 1e-9)
+    less = best.capacity_requests_per_s / _fleet(max(most, 1), cand, ctx).replica_slots * (1 - 1e-9)
+    return max((rate for rate in (more, less) if _cannot_beat(rate, cand, ctx, best)), default=0.0)
 
 
 def _hopeless(model: ServingModel, cand, ctx: _Context, best: _Serving | None) -> bool:
     """True when cheap rate bounds show the layout cannot beat `best`, so its capacity need not
     be solved (the searches are most of a sweep's time). A replica with no rate within the
     per-user floor (its bound is 0) never keeps the service levels: it loses to a `best` that
-    does, and against one that does not, only its capacity without levels counts."""
+    does, and against one that does not, only its capacity without levels counts. First asked:
+    whether it can reach the rate it needs to beat `best` at all (ServingModel.out_of_reach,
+    a few steps); then the grid bound (ServingModel.rate_upper_bound)."""
     if best is None:
         return False
     if best.slo_met:
@@ -560,8 +564,10 @@ def _hopeless(model: ServingModel, cand, ctx: _Context, best: _Serving | None) -
             return True  # below `needed` it loses; within the floor it never reaches it
         within = model.rate_upper_bound(ctx.inputs.min_tokens_per_s_per_user)
         return within <= 0 or _cannot_beat(within, cand, ctx, best)
-    within = model.rate_upper_bound(ctx.inputs.min_tokens_per_s_per_user)
-    return within <= 0 and _cannot_beat(model.rate_upper_bound(), cand, ctx, best)
+    if model.rate_upper_bound(ctx.inputs.min_tokens_per_s_per_user) > 0:
+        return False
+    needed = _rate_to_beat(cand, ctx, best)
+    return bool(needed) and model.out_of_reach(needed) or _cannot_beat(model.rate_upper_bound(), cand, ctx, best)
 
 
 def _serving(cand, ctx: _Context, replica_model, best: _Serving | None = None) -> _Serving | None:

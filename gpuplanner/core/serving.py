@@ -381,16 +381,21 @@ class ServingModel:
                 bound = min(bound, max(cells[k + 1] / at[k] for k in range(BOUND_CELLS)))
         return bound
 
-    def out_of_reach(self, rate: float, min_tokens_per_s_per_user: float) -> bool:
-        """True when no state within the per-user floor carries `rate` requests/s (False: not
-        shown within REACH_ROUNDS step evaluations). A state x carrying it has x ≥ rate ×
-        step(x); the step grows with x, so x ≥ rate × step(x_i) for any x_i below it: from x_0 = 0
-        these lower bounds climb until the step breaks the floor or x leaves the range the
-        searches cover (out of reach), or stop climbing (a state may carry it)."""
-        if not min_tokens_per_s_per_user > 0 or not rate > 0:
+    def out_of_reach(self, rate: float, min_tokens_per_s_per_user: float = 0.0) -> bool:
+        """True when no state within the KV pool and the per-user floor (0: none) carries `rate`
+        requests/s (False: not shown within REACH_ROUNDS step evaluations). A state x carrying
+        it has x ≥ rate × step(x), and holds rate × (TTFT + m·step) ≥ rate·m·step sequences
+        (Little's law), so its step is at most pool / (rate·m). The step grows with x, so
+        x ≥ rate × step(x_i) for any x_i below it: from x_0 = 0 these lower bounds climb until
+        the step breaks a limit or x leaves the range the searches cover (out of reach), or
+        stop climbing (a state may carry it)."""
+        if not rate > 0:
             return False
         r, n, m = self.replica, self._prompt, self.load.output_tokens
-        limit = 1.0 / min_tokens_per_s_per_user * (1 + 1e-9)  # margins: float rounding never decides
+        limit = self.max_concurrency / (rate * m)
+        if min_tokens_per_s_per_user > 0:
+            limit = min(limit, 1.0 / min_tokens_per_s_per_user)
+        limit *= 1 + 1e-9  # margins: float rounding never decides
         x_top = min(self._x_max, self.max_concurrency / m) * (1 + 1e-9)
         x = 0.0
         for _ in range(REACH_ROUNDS):
