@@ -260,7 +260,7 @@ def _context(inputs: PlanInputs, catalogs: Catalogs) -> _Context:
     )
     check_fixed_layout(arch, hw.max_tp, _fixed_layout(inputs),
                        f"{hw.instance.instance_type} instance" if hw.instance else "node")
-    return _Context(inputs, arch, hw, peak, usable, blocked, unknown, warnings, common, set(), {})
+    return _Context(inputs, arch, hw, peak, usable, blocked, unknown, warnings, common, set(), {}, {})
 
 
 @dataclass(frozen=True)
@@ -278,6 +278,7 @@ class _Context:
     common: dict  # PlanResult fields shared by both modes
     link_groups: set  # GPU groups whose links a step was costed over (row_estimate: did one cross the network?)
     fleets: dict  # (replicas, replica GPUs) → its Fleet on this hardware, built once per estimate
+    to_beat: dict  # (replica GPUs, best's billed GPUs and capacity) → _rate_to_beat, once per estimate
 
     @property
     def frag(self) -> float:
@@ -541,7 +542,15 @@ def _rate_to_beat(cand, ctx: _Context, best: _Serving) -> float:
     """A rate per replica below which the layout loses to `best` (0: none found): below it
     the fleet needs more replicas than the GPUs `best` bills hold, or fills them and carries
     less. Each is checked with _cannot_beat, which then holds for every smaller rate too
-    (fewer replicas never suffice at a lower rate)."""
+    (fewer replicas never suffice at a lower rate). Remembered by what it reads: a search asks
+    for each replica size again at every layout until the best changes."""
+    key = (cand.layout.gpus, best.fleet.billed_gpus, best.capacity_requests_per_s)
+    if key not in ctx.to_beat:
+        ctx.to_beat[key] = _find_rate_to_beat(cand, ctx, best)
+    return ctx.to_beat[key]
+
+
+def _find_rate_to_beat(cand, ctx: _Context, best: _Serving) -> float:
     unit = _fleet(1, cand, ctx)  # the smallest billed unit holding whole replicas
     most = best.fleet.billed_gpus // unit.billed_gpus * unit.replica_slots  # replicas within best's bill
     more = ctx.inputs.requests_per_s / (most + 1e-9) * (1 - 1e-9)

@@ -333,6 +333,7 @@ class ServingModel:
         self._chunk = min(self._prompt, CHUNK_TOKENS)  # a prompt's first chunk
         self._chunks = max(1, math.ceil(self._prompt / CHUNK_TOKENS))  # a prompt's chunks, each one step
         self._x_max = CHUNK_TOKENS / max(self._prompt, 1e-9)  # prompt budget full
+        self._chunk_prompt = replica.chunk_prompt(self._chunk)  # the first chunk as step() counts it
         self._offline: ServingModel | None = None  # the same replica without the API server (max_throughput)
 
     def key(self) -> int:
@@ -419,7 +420,7 @@ class ServingModel:
         then its own chunks, and the engine's fixed time per request."""
         r, n, m, chunk, chunks = self.replica, self._prompt, self.load.output_tokens, self._chunk, self._chunks
         # the steady step, the decode alone, a prompt chunk's step (chunk_step) and this prompt's own
-        s, decode, chunk_s, own = r.steps(m * x, (n * x, 0, r.chunk_prompt(chunk),
+        s, decode, chunk_s, own = r.steps(m * x, (n * x, 0, self._chunk_prompt,
                                                   r.chunk_prompt(chunk + n * x / r.pp)), self.context)
         rate = x / s
         prefill = chunks * (chunk_s - decode)
