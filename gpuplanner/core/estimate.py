@@ -562,15 +562,16 @@ def _hopeless(model: ServingModel, cand, ctx: _Context, best: _Serving | None) -
     """True when cheap rate bounds show the layout cannot beat `best`, so its capacity need not
     be solved (the searches are most of a sweep's time). A replica with no rate within the
     per-user floor (its bound is 0) never keeps the service levels: it loses to a `best` that
-    does, and against one that does not, only its capacity without levels counts. First asked:
-    whether it can reach the rate it needs to beat `best` at all (ServingModel.out_of_reach,
-    a few steps); then the grid bound (ServingModel.rate_upper_bound)."""
+    does, and against one that does not, only its capacity without levels counts. Where a rate
+    it needs to beat `best` is known, the question is only whether it can reach it
+    (ServingModel.out_of_reach, a few steps): when it may, the grid bound
+    (ServingModel.rate_upper_bound, some twenty steps) rules out too few such layouts to pay."""
     if best is None:
         return False
     if best.slo_met:
         needed = _rate_to_beat(cand, ctx, best)
-        if needed and model.out_of_reach(needed, ctx.inputs.min_tokens_per_s_per_user):
-            return True  # below `needed` it loses; within the floor it never reaches it
+        if needed:  # below `needed` it loses: is it out of reach? (if not, the grid bound seldom rules it out)
+            return model.out_of_reach(needed, ctx.inputs.min_tokens_per_s_per_user)
         within = model.rate_upper_bound(ctx.inputs.min_tokens_per_s_per_user)
         return within <= 0 or _cannot_beat(within, cand, ctx, best)
     if model.rate_upper_bound(ctx.inputs.min_tokens_per_s_per_user) > 0:
