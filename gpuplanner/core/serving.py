@@ -210,9 +210,11 @@ class Replica:
         """Everything its steps depend on: the per-step constants step() reads, so the same
         replica on a 4- or an 8-GPU NVLink instance (or of two equal architectures) is one key.
         Built when first asked: most replicas a search sizes are ruled out without a memo lookup."""
-        if self._key is None:
-            object.__setattr__(self, "_key", self._physics_key())
-        return self._key
+        key = self._key
+        if key is None:
+            key = self._physics_key()
+            object.__setattr__(self, "_key", key)
+        return key
 
     def _physics_key(self) -> tuple:
         key = (self.pp, self._dense_read, self._kv_read, self.expert_weight_bytes, self._untouched,
