@@ -17,7 +17,6 @@ from gpuplanner.core.memo import remembered
 from gpuplanner.core.memory import (
     DTYPE_BYTES,
     activation_offload_bytes,
-    kv_bytes_per_sequence,
     lora_adapter_params,
     weight_bytes,
 )
@@ -261,7 +260,7 @@ def _context(inputs: PlanInputs, catalogs: Catalogs) -> _Context:
     )
     check_fixed_layout(arch, hw.max_tp, _fixed_layout(inputs),
                        f"{hw.instance.instance_type} instance" if hw.instance else "node")
-    return _Context(inputs, arch, hw, peak, usable, blocked, unknown, warnings, common, set(), {})
+    return _Context(inputs, arch, hw, peak, usable, blocked, unknown, warnings, common, set(), {}, {})
 
 
 @dataclass(frozen=True)
@@ -279,6 +278,7 @@ class _Context:
     common: dict  # PlanResult fields shared by both modes
     link_groups: set  # GPU groups whose links a step was costed over (row_estimate: did one cross the network?)
     fleets: dict  # (replicas, replica GPUs) → its Fleet on this hardware, built once per estimate
+    to_beat: dict  # (replica GPUs, best's billed GPUs and capacity) → _rate_to_beat, once per estimate
 
     @property
     def frag(self) -> float:
@@ -489,7 +489,7 @@ def _replica_models(ctx: _Context, setup: InferenceSetup):
     eff = efficiency(hw.gpu)
     per_replica: dict[str, Any] = dict(
         dense_weight_bytes=setup.weights.step_read(setup.sizes, ctx.arch.tied_embeddings), expert_weight_bytes=experts,
-        kv_bytes_per_token=kv_bytes_per_sequence(ctx.arch, held, setup.kv_dtype, 1, 1) / held,
+        kv_bytes_per_token=setup.held_kv_bytes(1, 1) / held,
         peak_flops=ctx.peak, mbu=inputs.mbu, step_s=eff.step_s + eff.layer_step_s * ctx.arch.n_layers, links=hw.links,
         request_s=ENGINES[DEFAULT_ENGINE].request_s)
     load = Load(inputs.prompt_tokens, inputs.output_tokens, inputs.prefix_cache_hit_rate)
@@ -503,7 +503,7 @@ def _replica_models(ctx: _Context, setup: InferenceSetup):
 
     def model(cand) -> ServingModel:
         lay, b = cand.layout, cand.breakdown  # the layout's memory at the requested concurrency
-        kv_seq = kv_bytes_per_sequence(ctx.arch, held, setup.kv_dtype, lay.tp, lay.pp)  # paged: what it holds
+        kv_seq = setup.held_kv_bytes(lay.tp, lay.pp)  # paged: what it holds
         free = room - b.weights - b.activations
         max_batch = max(0, int(free // kv_seq)) * lay.ep if kv_seq > 0 else 0
         key = (lay.tp, lay.pp, lay.ep, max_batch)
@@ -520,6 +520,10 @@ def _replica_models(ctx: _Context, setup: InferenceSetup):
 
 def _fleet_for(rate_per_replica: float, cand, ctx: _Context) -> Fleet:
     replicas = max(1, math.ceil(ctx.inputs.requests_per_s / rate_per_replica - 1e-9)) if rate_per_replica > 0 else 1
+    return _fleet(replicas, cand, ctx)
+
+
+def _fleet(replicas: int, cand, ctx: _Context) -> Fleet:
     key = (replicas, cand.layout.gpus)  # the search asks for the same few fleets many times
     if key not in ctx.fleets:
         ctx.fleets[key] = serving_fleet(replicas, cand.layout.gpus, ctx.hw)
@@ -534,17 +538,46 @@ def _cannot_beat(bound: float, cand, ctx: _Context, best: _Serving) -> bool:
     return (fleet.billed_gpus, -fleet.replica_slots * bound) > (best.fleet.billed_gpus, -best.capacity_requests_per_s)
 
 
+def _rate_to_beat(cand, ctx: _Context, best: _Serving) -> float:
+    """A rate per replica below which the layout loses to `best` (0: none found): below it
+    the fleet needs more replicas than the GPUs `best` bills hold, or fills them and carries
+    less. Each is checked with _cannot_beat, which then holds for every smaller rate too
+    (fewer replicas never suffice at a lower rate). Remembered by what it reads: a search asks
+    for each replica size again at every layout until the best changes."""
+    key = (cand.layout.gpus, best.fleet.billed_gpus, best.capacity_requests_per_s)
+    if key not in ctx.to_beat:
+        ctx.to_beat[key] = _find_rate_to_beat(cand, ctx, best)
+    return ctx.to_beat[key]
+
+
+def _find_rate_to_beat(cand, ctx: _Context, best: _Serving) -> float:
+    unit = _fleet(1, cand, ctx)  # the smallest billed unit holding whole replicas
+    most = best.fleet.billed_gpus // unit.billed_gpus * unit.replica_slots  # replicas within best's bill
+    more = ctx.inputs.requests_per_s / (most + 1e-9) * (1 - 1e-9)
+    less = best.capacity_requests_per_s / _fleet(max(most, 1), cand, ctx).replica_slots * (1 - 1e-9)
+    return max((rate for rate in (more, less) if _cannot_beat(rate, cand, ctx, best)), default=0.0)
+
+
 def _hopeless(model: ServingModel, cand, ctx: _Context, best: _Serving | None) -> bool:
     """True when cheap rate bounds show the layout cannot beat `best`, so its capacity need not
     be solved (the searches are most of a sweep's time). A replica with no rate within the
     per-user floor (its bound is 0) never keeps the service levels: it loses to a `best` that
-    does, and against one that does not, only its capacity without levels counts."""
+    does, and against one that does not, only its capacity without levels counts. Where a rate
+    it needs to beat `best` is known, the question is only whether it can reach it
+    (ServingModel.out_of_reach, a few steps): when it may, the grid bound
+    (ServingModel.rate_upper_bound, some twenty steps) rules out too few such layouts to pay."""
     if best is None:
         return False
-    within = model.rate_upper_bound(ctx.inputs.min_tokens_per_s_per_user)
     if best.slo_met:
+        needed = _rate_to_beat(cand, ctx, best)
+        if needed:  # below `needed` it loses: is it out of reach? (if not, the grid bound seldom rules it out)
+            return model.out_of_reach(needed, ctx.inputs.min_tokens_per_s_per_user)
+        within = model.rate_upper_bound(ctx.inputs.min_tokens_per_s_per_user)
         return within <= 0 or _cannot_beat(within, cand, ctx, best)
-    return within <= 0 and _cannot_beat(model.rate_upper_bound(), cand, ctx, best)
+    if model.rate_upper_bound(ctx.inputs.min_tokens_per_s_per_user) > 0:
+        return False
+    needed = _rate_to_beat(cand, ctx, best)
+    return bool(needed) and model.out_of_reach(needed) or _cannot_beat(model.rate_upper_bound(), cand, ctx, best)
 
 
 def _serving(cand, ctx: _Context, replica_model, best: _Serving | None = None) -> _Serving | None:

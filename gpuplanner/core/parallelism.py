@@ -570,6 +570,14 @@ class InferenceSetup:
             self._memo[key] = self._parts(tp, pp, ep)
         return self._memo[key]
 
+    def held_kv_bytes(self, tp: int, pp: int) -> float:
+        """KV cache one sequence holds on average (held_tokens) on one GPU of a t·p replica (the
+        heaviest stage; core.memory): the paged pool's unit. Memoized like parts()."""
+        key = ("held kv", tp, pp)
+        if key not in self._memo:
+            self._memo[key] = kv_bytes_per_sequence(self.arch, self.held_tokens, self.kv_dtype, tp, pp)
+        return self._memo[key]
+
     def _parts(self, tp: int, pp: int, ep: int) -> tuple:
         sz, share = self.sizes, stage_share(self.arch.n_layers, pp)
         wb = self.weights
@@ -578,7 +586,7 @@ class InferenceSetup:
         seqs = math.ceil(self.concurrency / ep)
         # a paged pool (vLLM, SGLang, TensorRT-LLM): sequences hold the blocks they use, and the
         # pool must still hold one sequence of the full context (engines refuse to start otherwise)
-        kv = max(seqs * kv_bytes_per_sequence(self.arch, self.held_tokens, self.kv_dtype, tp, pp),
+        kv = max(seqs * self.held_kv_bytes(tp, pp),
                  kv_bytes_per_sequence(self.arch, self.context, self.kv_dtype, tp, pp))
         acts = prefill_activation_bytes(self.arch, seqs, tp)
         return weights, kv, acts

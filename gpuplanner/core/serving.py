@@ -31,6 +31,8 @@ from gpuplanner.core.performance import expert_untouched_share
 ACTIVATION_BYTES = 2.0  # 16-bit activations cross the links
 CHUNK_TOKENS = 8192  # prompt tokens per step: vLLM's and SGLang's default chunked-prefill budget
 BOUND_CELLS = 8  # grid cells of the rate bound below the per-user floor
+REACH_ROUNDS = 8  # step evaluations out_of_reach spends before it gives up
+REACH_SETTLED = 1e-2  # out_of_reach stops when its lower bound climbs by less than this share
 SEARCH_TOLERANCE = 1e-2  # relative precision (of x) of the steady-state searches
 # Squared coefficient of variation of the arrivals of a closed-loop benchmark (fixed concurrency,
 # requests started together and re-issued as they end): fitted on the aiconfigurator TTFTs by
@@ -89,6 +91,46 @@ def efficiency(gpu: GpuSpec) -> Efficiency:
 
 
 @dataclass(frozen=True)
+class _ArchTerms:
+    """The per-step constants of a Replica that depend on the architecture alone."""
+
+    active_flops: float  # a token's GEMMs
+    # attention FLOPs per token attended: full layers over the whole context, sliding-window
+    # layers over at most the window; decoding (MLA: absorbed) and in prompt chunks
+    attn_flops: float
+    window_flops: float
+    prefill_attn_flops: float
+    prefill_window_flops: float
+    prefill_token_flops: float  # one prompt token's GEMMs at dense efficiency, attention aside (EXPERT_PREFILL)
+    untouched: float | None  # performance.expert_untouched_share (None: no routing)
+
+
+_TERMS: dict = {}  # id(arch) → (arch, its _ArchTerms); the entry keeps the arch alive, so its id stays its own
+
+
+def _arch_terms(arch: ModelArch) -> _ArchTerms:
+    """Computed once per architecture: a sweep builds a Replica for every layout it tries.
+    Looked up by identity, as hashing a ModelArch (every field) costs more than the lookup saves."""
+    entry = _TERMS.get(id(arch))
+    if entry is None or entry[0] is not arch:
+        if len(_TERMS) >= 256:
+            _TERMS.clear()
+        entry = _TERMS[id(arch)] = (arch, _terms(arch))
+    return entry[1]
+
+
+def _terms(arch: ModelArch) -> _ArchTerms:
+    sz, sliding = sizes(arch), arch.sliding_layers()
+    decode, prefill = arch.attention_flops_per_pair(absorbed=True), arch.attention_flops_per_pair()
+    routed = sz.block_experts * arch.experts_per_token / arch.n_experts if arch.is_moe else 0.0
+    return _ArchTerms(
+        2.0 * sz.matmul_active, float((arch.n_layers - sliding) * decode), float(sliding * decode),
+        float((arch.n_layers - sliding) * prefill), float(sliding * prefill),
+        2.0 * (sz.matmul_active - routed) + 2.0 * routed / EXPERT_PREFILL,
+        expert_untouched_share(arch) if arch.is_moe else None)
+
+
+@dataclass(frozen=True)
 class Replica:
     """What the physics needs about one serving replica (t·p·e GPUs)."""
 
@@ -121,31 +163,27 @@ class Replica:
     _dense_read: float = field(init=False, repr=False, compare=False)
     _untouched: float | None = field(init=False, repr=False, compare=False)
     _comm: tuple = field(init=False, repr=False, compare=False)
-    _key: tuple = field(init=False, repr=False, compare=False)
+    _key: tuple | None = field(init=False, default=None, repr=False, compare=False)  # physics_key(), once asked
 
     def __post_init__(self):
         """Per-step constants, computed once: the search probes thousands of steps."""
-        arch, t, e, sz = self.arch, self.tp, self.ep, sizes(self.arch)
+        arch, t, e = self.arch, self.tp, self.ep
         const = object.__setattr__
-        const(self, "_active_flops", 2.0 * sz.matmul_active)
-        # attention FLOPs per token attended: full layers over the whole context, sliding-window
-        # layers over at most the window; decoding (MLA: absorbed) and in prompt chunks
-        sliding = arch.sliding_layers()
-        const(self, "_attn_flops", float((arch.n_layers - sliding) * arch.attention_flops_per_pair(absorbed=True)))
-        const(self, "_window_flops", float(sliding * arch.attention_flops_per_pair(absorbed=True)))
-        const(self, "_prefill_attn_flops", float((arch.n_layers - sliding) * arch.attention_flops_per_pair()))
-        const(self, "_prefill_window_flops", float(sliding * arch.attention_flops_per_pair()))
+        terms = _arch_terms(arch)
+        const(self, "_active_flops", terms.active_flops)
+        const(self, "_attn_flops", terms.attn_flops)
+        const(self, "_window_flops", terms.window_flops)
+        const(self, "_prefill_attn_flops", terms.prefill_attn_flops)
+        const(self, "_prefill_window_flops", terms.prefill_window_flops)
         # the KV a decode step reads: every tensor rank reads its own copy (MLA's whole latent)
         const(self, "_kv_read", self.kv_bytes_per_token * arch.kv_copies(t))
         const(self, "_bandwidth", t * e * self.gpu.bandwidth_bytes_per_s * self.mbu)
         const(self, "_compute", t * e * self.peak_flops * self.compute_efficiency)
         const(self, "_prefill_compute", t * e * self.peak_flops * (self.prefill_efficiency or self.compute_efficiency))
-        routed = sz.block_experts * arch.experts_per_token / arch.n_experts if arch.is_moe else 0.0
-        const(self, "_prefill_token_s", (2.0 * (sz.matmul_active - routed) + 2.0 * routed / EXPERT_PREFILL)
-              / self._prefill_compute)  # one prompt token's GEMMs, attention aside
+        const(self, "_prefill_token_s", terms.prefill_token_flops / self._prefill_compute)
         const(self, "_dense_read", self.dense_weight_bytes * e)
         # a step with B tokens reads 1 − untouched^B of the routed experts (all of them without routing)
-        const(self, "_untouched", expert_untouched_share(arch) if self.expert_weight_bytes and arch.is_moe else None)
+        const(self, "_untouched", terms.untouched if self.expert_weight_bytes else None)
         # communication = latency + bytes_per_token × tokens, per step
         # (latency: NCCL's for the small buffers of a step, core.links)
         latency, per_token = 0.0, 0.0
@@ -162,7 +200,6 @@ class Replica:
             latency += (self.pp - 1) * links.collective_latency_s(t * self.pp * e, "ll", "send")
             per_token += (self.pp - 1) * arch.hidden * ACTIVATION_BYTES / self.link_bytes_per_s(t * self.pp * e)
         const(self, "_comm", (latency, per_token))
-        const(self, "_key", self._physics_key())
 
     @property
     def crosses_network(self) -> bool:
@@ -171,8 +208,13 @@ class Replica:
 
     def physics_key(self) -> tuple:
         """Everything its steps depend on: the per-step constants step() reads, so the same
-        replica on a 4- or an 8-GPU NVLink instance (or of two equal architectures) is one key."""
-        return self._key
+        replica on a 4- or an 8-GPU NVLink instance (or of two equal architectures) is one key.
+        Built when first asked: most replicas a search sizes are ruled out without a memo lookup."""
+        key = self._key
+        if key is None:
+            key = self._physics_key()
+            object.__setattr__(self, "_key", key)
+        return key
 
     def _physics_key(self) -> tuple:
         key = (self.pp, self._dense_read, self._kv_read, self.expert_weight_bytes, self._untouched,
@@ -287,14 +329,21 @@ class ServingModel:
         self.replica = replica
         self.load = load
         self.max_concurrency = max_concurrency
-        # what every search depends on, as a small number: the searches' memo keys hash it often
-        self._key = interned((replica.physics_key(), load, max_concurrency))
+        self._number: int | None = None  # key(), once asked
         self.context = load.prompt_tokens + load.output_tokens / 2  # average while decoding
         self._prompt = load.uncached_prompt_tokens
         self._chunk = min(self._prompt, CHUNK_TOKENS)  # a prompt's first chunk
         self._chunks = max(1, math.ceil(self._prompt / CHUNK_TOKENS))  # a prompt's chunks, each one step
         self._x_max = CHUNK_TOKENS / max(self._prompt, 1e-9)  # prompt budget full
+        self._chunk_prompt = replica.chunk_prompt(self._chunk)  # the first chunk as step() counts it
         self._offline: ServingModel | None = None  # the same replica without the API server (max_throughput)
+
+    def key(self) -> int:
+        """What every search depends on, as a small number (the searches' memo keys hash it
+        often); built when first asked, as most models a search builds are never searched."""
+        if self._number is None:
+            self._number = interned((self.replica.physics_key(), self.load, self.max_concurrency))
+        return self._number
 
     def for_engine(self, engine: str) -> ServingModel:
         """The same replica run by `engine` (ENGINES; an unknown engine is the default's)."""
@@ -310,7 +359,7 @@ class ServingModel:
         return self._chunks * self.replica.chunk_step(0, self._chunk, self.context)
 
     def rate_upper_bound(self, min_tokens_per_s_per_user: float = 0.0) -> float:
-        return remembered(("bound", self._key, min_tokens_per_s_per_user),
+        return remembered(("bound", self.key(), min_tokens_per_s_per_user),
                           lambda: self._rate_upper_bound(min_tokens_per_s_per_user))
 
     def _rate_upper_bound(self, min_tokens_per_s_per_user: float) -> float:
@@ -335,6 +384,35 @@ class ServingModel:
                 bound = min(bound, max(cells[k + 1] / at[k] for k in range(BOUND_CELLS)))
         return bound
 
+    def out_of_reach(self, rate: float, min_tokens_per_s_per_user: float = 0.0) -> bool:
+        """True when no state within the KV pool and the per-user floor (0: none) carries `rate`
+        requests/s (False: not shown within REACH_ROUNDS step evaluations). A state x carrying
+        it has x ≥ rate × step(x), and holds rate × (TTFT + m·step) ≥ rate·m·step sequences
+        (Little's law), so its step is at most pool / (rate·m). The step grows with x, so
+        x ≥ rate × step(x_i) for any x_i below it: from x_0 = 0 these lower bounds climb until
+        the step breaks a limit or x leaves the range the searches cover (out of reach), or
+        stop climbing (a state may carry it)."""
+        if not rate > 0:
+            return False
+        r, n, m = self.replica, self._prompt, self.load.output_tokens
+        limit = self.max_concurrency / (rate * m)
+        if min_tokens_per_s_per_user > 0:
+            limit = min(limit, 1.0 / min_tokens_per_s_per_user)
+        limit *= 1 + 1e-9  # margins: float rounding never decides
+        x_top = min(self._x_max, self.max_concurrency / m) * (1 + 1e-9)
+        x = 0.0
+        for _ in range(REACH_ROUNDS):
+            s = r.step(m * x, n * x, self.context)
+            if s > limit:
+                return True
+            lower = rate * s * (1 - 1e-9)
+            if lower > x_top:
+                return True
+            if lower <= x * (1 + REACH_SETTLED):
+                return False
+            x = lower
+        return False
+
     def at_x(self, x: float, burstiness: float = 1.0) -> OperatingPoint:
         """The steady state at x requests per step (below the full prompt budget). A prompt
         waits for the step in flight, then behind the prompts queued before it: the prefill
@@ -344,7 +422,7 @@ class ServingModel:
         then its own chunks, and the engine's fixed time per request."""
         r, n, m, chunk, chunks = self.replica, self._prompt, self.load.output_tokens, self._chunk, self._chunks
         # the steady step, the decode alone, a prompt chunk's step (chunk_step) and this prompt's own
-        s, decode, chunk_s, own = r.steps(m * x, (n * x, 0, r.chunk_prompt(chunk),
+        s, decode, chunk_s, own = r.steps(m * x, (n * x, 0, self._chunk_prompt,
                                                   r.chunk_prompt(chunk + n * x / r.pp)), self.context)
         rate = x / s
         prefill = chunks * (chunk_s - decode)
@@ -359,7 +437,7 @@ class ServingModel:
     def capacity(self, ttft_target_s: float = 0.0, min_tokens_per_s_per_user: float = 0.0) -> OperatingPoint:
         """The largest rate kept within the KV pool and the service levels (0 = no target);
         remembered, since a sweep asks for the same replica on every size of an instance."""
-        return remembered(("capacity", self._key, ttft_target_s, min_tokens_per_s_per_user),
+        return remembered(("capacity", self.key(), ttft_target_s, min_tokens_per_s_per_user),
                           lambda: self._capacity(ttft_target_s, min_tokens_per_s_per_user))
 
     def _capacity(self, ttft_target_s: float, min_tokens_per_s_per_user: float) -> OperatingPoint:
@@ -377,7 +455,7 @@ class ServingModel:
         wait in the engine's queue: each request's time in system is users / rate, that wait
         included in TTFT. The run's first wave (every user at once) adds its queue, averaged over
         CLOSED_LOOP_REQUESTS_PER_USER requests per user."""
-        return remembered(("closed", self._key, users, CLOSED_LOOP_BURSTINESS, CLOSED_LOOP_REQUESTS_PER_USER),
+        return remembered(("closed", self.key(), users, CLOSED_LOOP_BURSTINESS, CLOSED_LOOP_REQUESTS_PER_USER),
                           lambda: self._closed_loop(users))
 
     def _closed_loop(self, users: int) -> OperatingPoint:

@@ -154,6 +154,20 @@ def test_the_pruning_bound_never_undercuts_the_capacity(model, precision, instan
     assert capacity.requests_per_s <= m.rate_upper_bound(floor) * (1 + 1e-9)
 
 
+@pytest.mark.parametrize("model,precision,instance", [
+    ("llama-3.1-70b", "bf16", "p5.48xlarge"), ("deepseek-v3", "fp8", "g6.xlarge"),
+    ("mixtral-8x7b-v0.1", "bf16", "g6e.12xlarge"), ("deepseek-v3", "fp8", "p5en.48xlarge")])
+@pytest.mark.parametrize("floor", [0.0, 5.0, 20.0, 60.0])
+def test_a_rate_out_of_reach_is_above_the_capacity(model, precision, instance, floor):
+    """The search rules layouts out when they cannot reach the rate they need: a rate the
+    capacity carries is never out of reach, and one far above it is shown to be."""
+    m = serving_model(PlanInputs(model=model, mode="infer", precision=precision, instance=instance), CATALOGS)
+    capacity = m.capacity(min_tokens_per_s_per_user=floor).requests_per_s
+    for share in (0.5, 0.99, 1.0):
+        assert not m.out_of_reach(capacity * share, floor)
+    assert capacity == 0 or m.out_of_reach(capacity * 10.0, floor)
+
+
 @pytest.mark.parametrize("model,precision,instance,changes", [
     ("llama-3.1-70b", "bf16", "p5.48xlarge", {}), ("deepseek-v3", "fp8", "p5.48xlarge", {}),
     ("mixtral-8x7b-v0.1", "bf16", "g6e.12xlarge", {"requests_per_s": 20.0, "max_ttft_s": 1.0}),
