@@ -130,6 +130,7 @@ def main() -> int:
                 app.exit(0)  # not quit(): Qt 6 would first close the window, which asks (modally) to save
                 return
             meter.label, act = steps[i]
+            window.collector.poke()  # as the user's click or key press would (this script calls the widgets)
             act()
             QtCore.QTimer.singleShot(400, lambda: run(i + 1))  # time for debounce, sweep and repaint
 

@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # imported when first used (the ledger, the about box too): t
     from gpuplanner.ui.accuracy.view import AccuracyView
     from gpuplanner.ui.bench.collectives import CollectivesView
     from gpuplanner.ui.compare.tab import CompareTab
+    from gpuplanner.ui.idle_collector import IdleCollector
 
 LIVE_SHARES = (3, 2)  # the Live tab's height: the curves, then the results
 BANDS_AFTER_MS = 1000  # the ledger evaluation behind the error bands starts once the window is up
@@ -74,6 +75,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.errors = ErrorReporter(self.dialogs, self, self.services.error_log)
         self._last_failure = ""  # the unexpected estimate error already reported
         self.accuracy_view: AccuracyView | None = None
+        self.collector: IdleCollector | None = None  # full garbage collections in quiet moments, once shown
 
         self.form = FormPanel(catalogs)
         self.form.setMinimumWidth(340)
@@ -263,6 +265,18 @@ class MainWindow(QtWidgets.QMainWindow):
 
         QtCore.QTimer.singleShot(0, self, next_step)
 
+    def collect_garbage_when_idle(self) -> None:
+        """Full garbage collections wait for a quiet moment (ui.idle_collector): the app calls
+        this once the window is on screen."""
+        from gpuplanner.ui.idle_collector import IdleCollector
+
+        self.collector = IdleCollector(self)
+        if self.windowHandle() is not None:  # shown (the app calls this after the first paint)
+            self.collector.watch(self.windowHandle())
+        for signal in (self.form.changed, self.tabs.currentChanged, self.state.result_changed,
+                       self.compare.sweep_changed, self.compare.curves_changed):
+            signal.connect(self.collector.poke)
+
     def _build_compare_tab(self) -> CompareTab:
         from gpuplanner.ui.compare.tab import CompareTab
 
@@ -423,6 +437,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.live_panel is not None:
             self.live_panel.stop()
         self.bench.stop()
+        if self.collector is not None:
+            self.collector.stop()
         self.settings.save_window(self)
         self.settings.set_last_folder(getattr(self.dialogs, "folder", ""))
         self.document.remember()

@@ -103,6 +103,38 @@ def test_window_compare_tab_matches_the_core_sweep(make_window, qtbot, catalogs)
     qtbot.waitUntil(lambda: len(tab.chart.listDataItems()) == min(5, len(fitting)))
 
 
+def test_a_sweep_that_lands_on_a_hidden_tab_is_shown_when_the_tab_is(make_window, qtbot):
+    """The user left the tab before its sweep arrived: the table and charts are drawn when it
+    is shown again, not for no one to see."""
+    window = make_window()
+    window.show()
+    window.tabs.setCurrentWidget(window.compare_tab)
+    qtbot.waitUntil(lambda: window.compare.table is not None)
+    tab = window.compare_tab
+    window.tabs.setCurrentWidget(window.plan_tab)
+    drawn = []
+    real = tab.set_table
+    tab.set_table = lambda t: drawn.append(t) or real(t)
+    late = window.compare.table = table([5.0, 7.0], fits=[True, True])  # as a late sweep would leave it
+    window.compare.sweep_changed.emit()
+    assert drawn == [] and tab.model.rowCount() != 2
+    window.tabs.setCurrentWidget(tab)
+    assert drawn and drawn[0] is late  # drawn as the tab is shown (then the state's own refresh)
+
+
+def test_opening_the_tab_again_does_not_redraw_the_table_on_show(make_window, qtbot):
+    window = make_window()
+    window.tabs.setCurrentWidget(window.compare_tab)
+    qtbot.waitUntil(lambda: window.compare.table is not None)
+    tab, drawn = window.compare_tab, []
+    real = tab.set_table
+    tab.set_table = lambda t: drawn.append(t) or real(t)
+    window.tabs.setCurrentWidget(window.plan_tab)
+    window.tabs.setCurrentWidget(tab)  # the sweep comes from the runner's cache: the same table
+    qtbot.wait(50)
+    assert drawn == []
+
+
 def test_serving_chart_draws_one_curve_per_selected_candidate(make_window, qtbot):
     window = make_window()
     window.tabs.setCurrentWidget(window.compare_tab)

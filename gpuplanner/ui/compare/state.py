@@ -95,6 +95,8 @@ class CompareState(QtCore.QObject):
     def _sweep_ready(self, inputs: PlanInputs, modes: tuple, table) -> None:
         if inputs != self.planner.inputs or modes != self.modes:
             return  # the form or the filter moved on; a newer request is on its way
+        if table is self.table:
+            return  # the one on show (from the cache, as the tab is shown again): nothing to redraw
         if inputs != self.inputs:
             self.curves, self._curves_pending = {}, set()
         self.table, self.inputs = table, inputs

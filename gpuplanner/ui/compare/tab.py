@@ -200,6 +200,7 @@ class CompareTab(QtWidgets.QWidget):
         self.view.setWordWrap(False)
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.selectionModel().selectionChanged.connect(self._update_chart)
+        self._table_waiting = False  # a sweep landed while the tab was hidden (_sweep_changed)
         self._chart_later = QtCore.QTimer(self)  # after a new table or filter: the chart in the next turn
         self._chart_later.setSingleShot(True)
         self._chart_later.setInterval(0)
@@ -229,11 +230,25 @@ class CompareTab(QtWidgets.QWidget):
         layout.addWidget(splitter, 1)
         self._frontier_shown()
         if state is not None:
-            state.sweep_changed.connect(lambda: self.set_table(state.table))
+            state.sweep_changed.connect(self._sweep_changed)
             state.curves_changed.connect(self._update_chart)
             state.busy_changed.connect(self.set_busy)
             state.plan_mode_changed.connect(self._follow_plan_mode)
             self.modes_changed.connect(lambda: state.set_modes(self.wanted_modes()))
+
+    def _sweep_changed(self) -> None:
+        """A new sweep: shown now, or (the tab hidden: it landed after the user left it) when the
+        tab is shown again; drawing a table and charts no one sees costs the window ~40 ms."""
+        if self.isHidden():  # another tab is current
+            self._table_waiting = True
+        else:
+            self.set_table(self.state.table)
+
+    def setVisible(self, visible: bool) -> None:
+        if visible and self._table_waiting:
+            self._table_waiting = False
+            self.set_table(self.state.table)  # before showing: the first paint shows it
+        super().setVisible(visible)
 
     def set_table(self, table: pd.DataFrame) -> None:
         """Show a new sweep, keeping the filters, the sort and the column widths' fit."""
