@@ -10,19 +10,14 @@ before the first measurement), as in a window that has been open a few seconds.
 """
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from PySide6 import QtCore, QtWidgets
+from scratch_window import scratch_window
 
-from PySide6 import QtCore, QtWidgets  # noqa: E402  (Qt before pyqtgraph)
-
-from gpuplanner.app import hand_over_the_lock_often  # noqa: E402
-from gpuplanner.core import load_catalogs  # noqa: E402
-from gpuplanner.ui.main_window import MainWindow  # noqa: E402
-from gpuplanner.ui.settings import AppSettings  # noqa: E402
+from gpuplanner.app import hand_over_the_lock_often
+from gpuplanner.ui.main_window import MainWindow
 
 MODELS = ("llama-2-7b", "llama-3.1-70b", "mixtral-8x7b-v0.1", "deepseek-v3")
 TIMEOUT_S = 120.0
@@ -43,23 +38,17 @@ def table_after(app: QtWidgets.QApplication, window: MainWindow, change) -> floa
 
 def main(models: list[str]) -> int:
     hand_over_the_lock_often()  # as the app does
-    app = QtWidgets.QApplication([])
-    with tempfile.TemporaryDirectory() as scratch:
-        store = QtCore.QSettings(os.path.join(scratch, "s.ini"), QtCore.QSettings.Format.IniFormat)
-        window = MainWindow(load_catalogs(), AppSettings(store))
-        window.resize(1280, 800)
-        window.show()
+    with scratch_window() as (app, window):
         form = window.form
         table_after(app, window, lambda: window.tabs.setCurrentIndex(1))  # the process started and warm
         print("seconds from a change to its Compare table (Compare tab showing):")
+        mode_box, models_box, seq_len = form.editor("mode"), form.model_combo, form.editor("seq_len")
         for mode in ("train", "infer"):
-            mode_box = form.editor("mode")
-            table_after(app, window, lambda: mode_box.setCurrentIndex(mode_box.findData(mode)))
+            table_after(app, window, lambda mode=mode: mode_box.setCurrentIndex(mode_box.findData(mode)))
             for model in models or MODELS:
-                pick = table_after(app, window, lambda: form.model_combo.setCurrentIndex(form.model_combo.findData(model)))
-                seq_len = form.editor("seq_len")
+                pick = table_after(app, window, lambda model=model: models_box.setCurrentIndex(models_box.findData(model)))
                 new = "8192" if seq_len.text() != "8192" else "4096"
-                edit = table_after(app, window, lambda: seq_len.setText(new))
+                edit = table_after(app, window, lambda new=new: seq_len.setText(new))
                 print(f"  {mode:5}  {model:20}  model picked {pick:6.2f}   seq_len edited {edit:6.2f}", flush=True)
         window.compare.stop()  # no close(): for an edited plan it would ask, modally, whether to save
     return 0

@@ -8,19 +8,14 @@ training and serving plans, and prints the median.
 """
 from __future__ import annotations
 
-import os
 import statistics
 import sys
-import tempfile
 import time
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from PySide6 import QtWidgets
+from scratch_window import scratch_window
 
-from PySide6 import QtCore, QtWidgets  # noqa: E402  (Qt before pyqtgraph)
-
-from gpuplanner.core import load_catalogs  # noqa: E402
-from gpuplanner.ui.main_window import MainWindow  # noqa: E402
-from gpuplanner.ui.settings import AppSettings  # noqa: E402
+from gpuplanner.ui.main_window import MainWindow
 
 
 def measure(window: MainWindow, app: QtWidgets.QApplication, field: str, values: list[str],
@@ -39,12 +34,7 @@ def measure(window: MainWindow, app: QtWidgets.QApplication, field: str, values:
 
 def main() -> int:
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-    app = QtWidgets.QApplication([])
-    with tempfile.TemporaryDirectory() as scratch:
-        store = QtCore.QSettings(os.path.join(scratch, "s.ini"), QtCore.QSettings.Format.IniFormat)
-        window = MainWindow(load_catalogs(), AppSettings(store))
-        window.resize(1280, 800)
-        window.show()
+    with scratch_window() as (app, window):
         window.form.model_combo.setCurrentText("llama-3.1-70b")
         for mode, field, values in (("Training", "seq_len", ["2048", "4096", "8192"]),
                                     ("Serving", "concurrency", ["8", "16", "64"])):
