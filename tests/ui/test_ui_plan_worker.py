@@ -176,3 +176,15 @@ def test_bands_that_arrive_while_an_answer_computes_are_worked_out_on_the_worker
     assert window.state.result.inputs.seq_len == HELD_SEQ_LEN and window.state.result.model_name == "qwen2.5-7b"
     assert on_gui and not any(on_gui)
     assert window.plan_tab.summary.train_card.bands  # shown, from the worker's cache
+
+
+def test_bands_or_edits_that_arrive_after_the_window_closed_start_nothing(make_window, qtbot):
+    """The shared bands job can finish after a window closed: its state must not start its
+    worker again (a job on a worker whose window is gone emitted on a deleted object)."""
+    from gpuplanner.core import accuracy
+
+    window = make_window()
+    window.state.stop()
+    window.state.set_band_rows(accuracy.bundled_band_rows())
+    window.state.recompute()
+    assert window.state.worker._thread is None and window.state.band_rows is None

@@ -97,6 +97,7 @@ class PlannerState(QtCore.QObject):
         self.recompute_ms = 0.0  # the last answer's estimate time on the worker
         self.band_rows = None  # the evaluated accuracy ledger's BandRows, once they are there
         self.stale = False
+        self.stopped = False  # the window closed: nothing more runs on the worker (stop)
         self._pending: _Job | None = None  # the newest request, until its answer is shown
         self.worker = Worker("gpuplanner-plan")
         self._done.connect(self._deliver, QtCore.Qt.ConnectionType.QueuedConnection)
@@ -117,13 +118,16 @@ class PlannerState(QtCore.QObject):
     def set_band_rows(self, band_rows) -> None:
         """The evaluated accuracy ledger's rows: work out the error bands of the answer on show
         on the worker, then say so through ``bands_ready``; every later answer brings its own."""
+        if self.stopped:  # the shared evaluation ended after this window closed
+            return
         self.band_rows = band_rows
         shown, pending = list(self.results.values()), self._pending
 
         def work() -> None:  # after the pending job (one worker, in order): its answer needs bands too
             done = pending.outcome if pending is not None and isinstance(pending.outcome, dict) else {}
             _work_out_bands(shown + list(done.values()), band_rows)
-            self._bands_done.emit(band_rows)
+            if not self.stopped:
+                self._bands_done.emit(band_rows)
 
         self.worker.submit(work)
 
@@ -131,6 +135,8 @@ class PlannerState(QtCore.QObject):
         """Read the form now and estimate both modes on the worker; ``result_changed`` says when
         the answer is in (at once for a field the form cannot read)."""
         self.recompute_timer.stop()
+        if self.stopped:  # a late edit after the window closed: no worker to start again
+            return
         try:
             inputs = self._read_inputs()
         except InputError as e:  # the last answer stays on show; there are no valid inputs
@@ -170,6 +176,7 @@ class PlannerState(QtCore.QObject):
 
     def stop(self, timeout_s: float = 2.0) -> None:
         """Drop the answer in flight and end the worker (the window calls this when it closes)."""
+        self.stopped = True
         self.recompute_timer.stop()
         self._pending = None
         self.worker.stop(timeout_s)
