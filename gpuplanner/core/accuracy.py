@@ -206,9 +206,8 @@ _BUNDLED_BAND_ROWS: list = []  # bundled_band_rows(), once computed here or adop
 
 def bundled_band_rows() -> tuple[BandRow, ...]:
     """band_rows(bundled_outcomes()), once per process; what the error bands read by default."""
-    if not _BUNDLED_BAND_ROWS:
-        _BUNDLED_BAND_ROWS.append(band_rows(bundled_outcomes()))
-    return _BUNDLED_BAND_ROWS[0]
+    held = held_band_rows()
+    return held if held is not None else adopt_bundled_band_rows(band_rows(bundled_outcomes()))
 
 
 def held_band_rows() -> tuple[BandRow, ...] | None:

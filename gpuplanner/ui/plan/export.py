@@ -56,6 +56,7 @@ class Exporter(QtCore.QObject):
             return False
         path = path if path.lower().endswith(suffix) else path + suffix
         result, inputs, catalogs = self.state.result, self.state.inputs, self.state.catalogs  # as they are now
+
         def comparison():  # the report's error bands too: here, not evaluated on the GUI thread below
             from gpuplanner.ui.accuracy.job import band_rows_from_the_comparison_process  # not at start-up
 
