@@ -5,7 +5,7 @@ import math
 
 import pandas as pd
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 from gpuplanner.core import PlanInputs, estimate
 from gpuplanner.core.frontier import FRONTIER_ATTR
@@ -333,3 +333,31 @@ def test_the_frontier_chart_is_updated_in_place(qtbot):
     assert [label.text for _, label in chart.legend.items][-1] == "this plan: tp 8"
     chart.show_frontier(None)
     assert empty(chart.points) and "nothing fits" in chart.plotItem.titleLabel.text
+
+
+def test_painted_cells_show_what_data_says(qtbot):
+    """A painted cell's text, alignment and highlight come from one multiData() call per cell
+    (Qt's delegate asks for seven roles); they are what data() answers role by role."""
+    tab = CompareTab()
+    qtbot.addWidget(tab)
+    tab.set_table(table([30.0, 20.0, 10.0], clouds=["aws", "gcp", "gcp"]))
+    tab.set_mode("train")
+    delegate, roles = tab.view.itemDelegate(), QtCore.Qt.ItemDataRole
+    calls = []
+    model_data = tab.model.data
+    tab.model.data = lambda index, role=roles.DisplayRole: calls.append(role) or model_data(index, role)
+    painted = set()
+    for r in range(tab.model.rowCount()):
+        for c in range(tab.model.columnCount()):
+            index = tab.model.index(r, c)
+            option = QtWidgets.QStyleOptionViewItem()
+            delegate.initStyleOption(option, index)
+            assert option.text == model_data(index, roles.DisplayRole)
+            alignment = model_data(index, roles.TextAlignmentRole)
+            if alignment is not None:
+                assert option.displayAlignment == QtCore.Qt.AlignmentFlag(alignment)
+            highlighted = option.backgroundBrush.style() != QtCore.Qt.BrushStyle.NoBrush
+            assert highlighted == (model_data(index, roles.BackgroundRole) is not None)
+            painted.add((tab.model.rows[r]["instance_type"], highlighted))
+    assert calls == []  # every role in the one call
+    assert ("inst-2", True) in painted and ("inst-0", False) in painted and ("inst-0", True) not in painted

@@ -30,11 +30,13 @@ MODE_NAMES = {"train": "training", "infer": "serving"}
 RANK_KEYS = ("mode", "fits", "meets_slo", *COST_KEYS.values(), "gpus", "serving_gpus",
              "training_days")  # what core.pricing's cheapest-first rule reads of a row
 HIGHLIGHT = QtGui.QColor(76, 175, 80, 90)
+_HIGHLIGHT_BRUSH = QtGui.QBrush(HIGHLIGHT)
 # data() runs for every role of every painted cell: roles compared as plain ints
 _DISPLAY, _TOOLTIP, _ALIGNMENT, _BACKGROUND = (int(r) for r in (
     QtCore.Qt.ItemDataRole.DisplayRole, QtCore.Qt.ItemDataRole.ToolTipRole,
     QtCore.Qt.ItemDataRole.TextAlignmentRole, QtCore.Qt.ItemDataRole.BackgroundRole))
 _SORT, _ROW = int(SORT_ROLE), int(ROW_ROLE)
+_OWN_ROLES = (_SORT, _ROW, _TOOLTIP)  # the other roles data() answers (a delegate asks none of them)
 _RIGHT = int(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
 
 
@@ -344,7 +346,7 @@ class SweepTableModel(QtCore.QAbstractTableModel):
         if role == _ALIGNMENT:
             return _RIGHT if _RIGHT_ALIGNED[index.column()] else None
         if role == _BACKGROUND:
-            return QtGui.QBrush(HIGHLIGHT) if index.row() in self.cheapest else None
+            return _HIGHLIGHT_BRUSH if index.row() in self.cheapest else None
         if not index.isValid() or role not in (_SORT, _ROW, _TOOLTIP):
             return None
         r, c = index.row(), index.column()
@@ -357,6 +359,26 @@ class SweepTableModel(QtCore.QAbstractTableModel):
         if role == _ROW:
             return self.rows[r]
         return self.cell_text(r, c) if COLUMNS[c].key == "reason" else None
+
+    def multiData(self, index: QtCore.QModelIndex, roles: QtCore.QModelRoleDataSpan) -> None:
+        """Every role a painted cell asks for, in one Python call: Qt's item delegate asks for
+        seven roles per cell, and seven calls from C++ into Python cost more than drawing it.
+        The delegate reuses its span from cell to cell, so a role without a value is cleared."""
+        if not index.isValid():
+            return
+        r, c = index.row(), index.column()
+        for role_data in roles:
+            role = role_data.role()
+            if role == _DISPLAY:
+                role_data.setData(self.cell_text(r, c))
+            elif role == _ALIGNMENT and _RIGHT_ALIGNED[c]:
+                role_data.setData(_RIGHT)
+            elif role == _BACKGROUND and r in self.cheapest:
+                role_data.setData(_HIGHLIGHT_BRUSH)
+            elif role in _OWN_ROLES:
+                role_data.setData(self.data(index, role))
+            else:
+                role_data.clearData()
 
     def headerData(self, section: int, orientation, role=QtCore.Qt.ItemDataRole.DisplayRole):
         return column_header(COLUMNS, section, orientation, role)
