@@ -113,9 +113,8 @@ RULES = {
     "sglang_vllm_bench": ("serving/sglang_vllm_bench.csv", [
         "benchmark", "table_title_as_printed", "scenario", "engine", "engine_version", "engine_flags", "model",
         "gpu", "num_gpus", "tp", "precision_label", "dataset", "isl", "osl", "request_rate_rps",
-        "median_e2e_latency_ms", "median_ttft_ms", "median_tpot_ms", "output_token_throughput_tok_s"],
-        _repo_source, [
-        lambda r: "ShareGPT requests: input and output lengths not stated" if r["dataset"] == "sharegpt" else "",
+        "median_e2e_latency_ms", "median_ttft_ms", "median_tpot_ms", "request_throughput_req_s",
+        "output_token_throughput_tok_s"], _repo_source, [
         lambda r: "TP16 over two nodes, overloaded (README: not capacity points)" if r["tp"] == "16" else "",
         lambda r: "weight dtype not stated (section label BF16 adds no flag; DeepSeek-V3 in BF16 needs 1.34 TB, "
                   "more than 8 x 141 GB)" if r["precision_label"].startswith("BF16 (section") else "",

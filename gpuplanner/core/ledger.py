@@ -48,7 +48,8 @@ GPU_NOTES = {
 MODELS = {
     "meta-llama/Llama-3.1-8B-Instruct": "llama-3.1-8b", "llama-3.1-8b": "llama-3.1-8b",
     "nvidia/Llama-3.1-8B-Instruct-FP8": "llama-3.1-8b", "Llama 3.1 8B": "llama-3.1-8b",
-    "meta-llama/Llama-3.1-70B": "llama-3.1-70b", "llama-3.1-70b": "llama-3.1-70b",
+    "meta-llama/Llama-3.1-70B": "llama-3.1-70b", "meta-llama/Llama-3.1-70B-Instruct": "llama-3.1-70b",
+    "llama-3.1-70b": "llama-3.1-70b",
     "llama-3.3-70b": "llama-3.1-70b", "Llama 3.1 70B": "llama-3.1-70b", "Llama3 70B": "llama-3.1-70b",
     "Llama 3.1 405B": "llama-3.1-405b", "Llama 3 405B": "llama-3.1-405b",
     "Qwen/Qwen2.5-7B-Instruct": "qwen2.5-7b",
@@ -283,7 +284,90 @@ def _aiconfigurator(r: dict) -> list[Case]:
                  assumptions=note, **base)]
 
 
+# ShareGPT requests of `sglang.bench_serving --dataset-name sharegpt` (SGLang 0.3.0 vs vLLM 0.6.0
+# rows): the first two turns of ShareGPT V3 conversations, shuffled, kept when the prompt has 4 to
+# 1,024 tokens and prompt + output at most 2,048 (the sampler of vLLM's benchmark_serving, which
+# sglang.bench_serving adapts), tokens of the served model's tokenizer (Llama 3). The table prints
+# neither length. Mean prompt: 230,969 input tokens over 1,000 such requests, printed by vLLM
+# 0.6.2's benchmark_serving with the Llama 3 tokenizer; its 194,523 generated tokens (194.5 a
+# request) agree with the output length the offline rows imply (sharegpt_output_tokens).
+SHAREGPT_PROMPT_TOKENS = 231
+SHAREGPT_MAX_TOKENS = 2048  # prompt + output of the longest request the sampler keeps
+SHAREGPT_PROMPT_SOURCE = ("substratusai/kubeai:docs/benchmarks/llama-3.2-11b-vision.md"
+                          "@9c3d77c8e427e87facf4f3cb2c14ccd4ac4a3501")
+# What SGLang 0.3.0 holds at the benchmark's launch lines: --mem-frac where given, else its default
+# mem_fraction_static, 0.88 at TP1 and 0.85 at TP4 (benchmark_vllm_060/README.md, Notes); vLLM's
+# gpu_memory_utilization is 0.9 at both.
+SGLANG_MEM_FRACTION = {1: 0.88, 4: 0.85}
+VLLM_MEMORY_UTILIZATION = 0.9
+
+
+@lru_cache(maxsize=1)
+def sharegpt_output_tokens() -> int:
+    """Mean output tokens of the ShareGPT requests: each offline row prints its request and output
+    token throughput over the same 5,000 requests, so their ratio is the mean output length."""
+    rows = [r for r in read_dataset("sglang_vllm_bench")
+            if r["dataset"] == "sharegpt" and r["request_throughput_req_s"]]
+    if not rows:
+        raise InputError("ledger", "no offline ShareGPT row prints its request and output throughput")
+    ratios = [float(r["output_token_throughput_tok_s"]) / float(r["request_throughput_req_s"]) for r in rows]
+    return round(sum(ratios) / len(ratios))
+
+
+def _flag(flags: str, name: str) -> str:
+    """The value of `--name value` (or `--name=value`) in a launch line, '' when absent."""
+    match = re.search(rf"--{name}[ =](\S+)", flags)
+    return match.group(1) if match else ""
+
+
 def _sglang(r: dict) -> list[Case]:
+    """The SGLang benchmark tables: Llama 3.1 on ShareGPT (SGLang 0.3.0 against vLLM 0.6.0) and
+    DeepSeek-V3 on random requests."""
+    return _sharegpt(r) if r["dataset"] == "sharegpt" else _sglang_random(r)
+
+
+def _sharegpt(r: dict) -> list[Case]:
+    """Llama 3.1 in bf16 on ShareGPT requests, run by the engine the row names: online rows are
+    the replica's steady state at the request rate (open loop), offline rows (rate inf, every
+    request queued) its maximum output throughput, the whole system being one replica."""
+    engine, tp = r["engine"].lower(), _int(r["tp"])
+    flags = r["engine_flags"]
+    prompt, output = SHAREGPT_PROMPT_TOKENS, sharegpt_output_tokens()
+    if engine == "vllm":
+        util, context = VLLM_MEMORY_UTILIZATION, _int(_flag(flags, "max_model_len"))
+    else:
+        fraction = _flag(flags, "mem-frac") or SGLANG_MEM_FRACTION.get(tp)
+        if fraction is None:
+            raise InputError("ledger", f"SGLang's default memory fraction at TP{tp} is not stated")
+        util, context = float(fraction), SHAREGPT_MAX_TOKENS
+    inputs = _serve(model=model_for(r["model"]), precision="bf16", gpu=gpu_name(r["gpu"]), tp=tp,
+                    util_cap=util, context_len=context, prompt_tokens=prompt, output_tokens=output,
+                    concurrency=1)
+    note = _notes("weights bf16: the checkpoint's dtype (no quantization flag)",
+                  f"ShareGPT mean lengths: {prompt} prompt tokens ({SHAREGPT_PROMPT_SOURCE}: 230,969 over 1,000 "
+                  f"requests sampled as bench_serving samples), {output} output tokens (the offline rows' output "
+                  "over request throughput); every request is planned at the means, whereas prompts run 4-1,024 "
+                  f"tokens and prompt + output up to {SHAREGPT_MAX_TOKENS:,}, and the source prints medians",
+                  f"memory utilization {util:g} (vLLM's default)" if engine == "vllm" else
+                  f"memory utilization {util:g} (SGLang's mem_fraction_static); context {SHAREGPT_MAX_TOKENS:,}, "
+                  "the longest request (SGLang pages a pool for the model's 131,072); radix cache off",
+                  "--num-scheduler-steps 10 (multi-step scheduling, not modelled): a new prompt waits for up to 10 "
+                  "decode steps and tokens stream in bursts of 10, so ITL is inflated; TPOT is compared"
+                  if engine == "vllm" else "")
+    base = dict(dataset="sglang_vllm_bench", row_id=r["row_id"], source=r["source"], model=r["model"],
+                gpu=inputs.gpu, engine=engine, inputs=inputs, assumptions=note)
+    if r["request_rate_rps"] == "inf":
+        return [Case(figure_class="serving_throughput", figure="output_token_throughput_tok_s",
+                     measured=float(r["output_token_throughput_tok_s"]), unit="output tokens/s", isl=prompt,
+                     osl=output, **base)]
+    rate = float(r["request_rate_rps"])
+    return [Case(figure_class="ttft", figure="median_ttft_ms", measured=float(r["median_ttft_ms"]), unit="ms",
+                 requests_per_s=rate, **base),
+            Case(figure_class="tpot", figure="median_tpot_ms", measured=float(r["median_tpot_ms"]), unit="ms",
+                 requests_per_s=rate, **base)]
+
+
+def _sglang_random(r: dict) -> list[Case]:
     """SGLang DeepSeek-V3 FP8 on 8xH200 with DP attention, random requests at a request rate:
     the replica's steady state at that rate (open loop)."""
     isl, osl = _int(r["isl"]), _int(r["osl"])

@@ -26,8 +26,16 @@ from gpuplanner.core.accuracy import (
 )
 from gpuplanner.core.engines import vllm_kv_pool
 from gpuplanner.core.estimate import resolve_model
-from gpuplanner.core.ledger import CLASSES, DATASETS, load_cases
+from gpuplanner.core.ledger import (
+    CLASSES,
+    DATASETS,
+    SHAREGPT_PROMPT_TOKENS,
+    load_cases,
+    read_dataset,
+    sharegpt_output_tokens,
+)
 from gpuplanner.core.resource_files import resource_path
+from gpuplanner.core.serving import ENGINES
 from gpuplanner.core.units import GB, GIB
 
 
@@ -131,6 +139,72 @@ def test_request_rate_rows_are_the_steady_state_at_that_rate(cases, plans):
     assert ttft == pytest.approx(point.ttft_s * 1e3)
     # a higher rate queues more: the model's TTFT grows with the source's rate, as the measurements do
     assert predict(cases["sglang_vllm_bench:19:median_ttft_ms"], plans).predicted > ttft
+
+
+def _sharegpt_cases(cases):
+    return [c for c in cases.values() if c.dataset == "sglang_vllm_bench" and int(c.row_id) < 12]
+
+
+def test_sharegpt_rows_are_mapped(cases):
+    # SGLang 0.3.0 vs vLLM 0.6.0 (rows 0-11): 8 online rows (TTFT and TPOT) and 4 offline rows
+    rows = [r for r in read_dataset("sglang_vllm_bench") if r["dataset"] == "sharegpt"]
+    assert {r["row_id"] for r in rows} == {str(i) for i in range(12)}
+    mapped = _sharegpt_cases(cases)
+    assert len(mapped) == 2 * sum(r["request_rate_rps"] != "inf" for r in rows) + sum(
+        r["request_rate_rps"] == "inf" for r in rows) == 20
+    assert {c.figure_class for c in mapped} == {"ttft", "tpot", "serving_throughput"}
+    for c in mapped:
+        row = next(r for r in rows if r["row_id"] == c.row_id)
+        i = c.inputs
+        assert c.engine == row["engine"].lower() and c.engine in ("sglang", "vllm")
+        assert (i.precision, i.tp, i.pp, i.prompt_tokens, i.output_tokens) == (
+            "bf16", int(row["tp"]), 1, SHAREGPT_PROMPT_TOKENS, sharegpt_output_tokens())
+        assert (i.model, i.gpu) == (("llama-3.1-8b", "A100-80GB") if "8B" in row["model"] else ("llama-3.1-70b", "H100"))
+        assert "ShareGPT mean lengths" in c.assumptions
+    # the engines' own memory settings: vLLM max_model_len 4096 at its default 0.9; SGLang --mem-frac 0.88 where
+    # the launch line sets it (70B offline), else its default fraction (0.85 at TP4)
+    assert cases["sglang_vllm_bench:1:median_tpot_ms"].inputs.context_len == 4096
+    assert cases["sglang_vllm_bench:1:median_tpot_ms"].inputs.util_cap == 0.9
+    assert cases["sglang_vllm_bench:10:output_token_throughput_tok_s"].inputs.util_cap == 0.88
+    assert cases["sglang_vllm_bench:4:median_ttft_ms"].inputs.util_cap == 0.85
+    assert cases["sglang_vllm_bench:6:median_ttft_ms"].requests_per_s == 8.0
+
+
+def test_sharegpt_output_length_is_what_the_offline_rows_print():
+    offline = [r for r in read_dataset("sglang_vllm_bench") if r["request_rate_rps"] == "inf"]
+    assert len(offline) == 4
+    for r in offline:
+        per_request = float(r["output_token_throughput_tok_s"]) / float(r["request_throughput_req_s"])
+        # request throughput is printed to 0.01 req/s: the ratio of each row is known to ~0.05 %
+        assert per_request == pytest.approx(sharegpt_output_tokens(), abs=0.5)
+
+
+def test_sharegpt_offline_rows_are_the_whole_systems_maximum_throughput(cases, plans):
+    # Llama-3.1-70B TP4 on 4 x H100, SGLang --mem-frac 0.88: the benchmark's system is the one replica
+    case = cases["sglang_vllm_bench:10:output_token_throughput_tok_s"]
+    assert (case.figure_class, case.measured, case.unit, case.per_gpu_of) == (
+        "serving_throughput", 3856.01, "output tokens/s", 0)
+    model = plans.serving(case.inputs, case.engine)
+    assert model.replica.tp == 4
+    top = model.max_throughput()
+    assert predict(case, plans).predicted == pytest.approx(top.output_tokens_per_s(model.load))
+    # the engine the row names runs it (its prefill kernels: core.serving.ENGINES)
+    other = cases["sglang_vllm_bench:11:output_token_throughput_tok_s"]
+    assert other.engine == "vllm"
+    runs = {e: plans.serving(other.inputs, e).max_throughput().output_tokens_per_s(model.load) for e in ENGINES}
+    assert runs["vllm"] != runs["sglang"]
+    assert predict(other, plans).predicted == pytest.approx(runs["vllm"])
+
+
+def test_sglang_vllm_bench_summary_covers_the_sharegpt_rows(cases):
+    outcomes = [o for o in bundled_outcomes() if o.case.dataset == "sglang_vllm_bench"]
+    ok = [o for o in outcomes if o.ok]
+    sharegpt = [o for o in ok if int(o.case.row_id) < 12]
+    assert len(sharegpt) == len(_sharegpt_cases(cases))  # every ShareGPT figure gets a prediction
+    summary = summarize(bundled_outcomes(), by="dataset")["sglang_vllm_bench"]
+    assert summary["n"] == len(ok) == len(sharegpt) + 8  # and the 4 DeepSeek-V3 rows' TTFT and TPOT
+    assert summary["median_abs_error"] == pytest.approx(float(np.median([abs(o.error) for o in ok])))
+    assert set(summarize(ok)) == {"serving_throughput", "ttft", "tpot"}
 
 
 def test_megatron_tflops_count_the_recomputed_pass(cases, plans):
