@@ -125,6 +125,9 @@ def main() -> int:
         steps = [step for _ in range(args.rounds) for step in actions(window)]
 
         def run(i=0):
+            if i == 0 and not (window.compare_page.is_built() and window.live_page.is_built()):
+                QtCore.QTimer.singleShot(100, run)  # the start-up's last steps first, as a user's first click
+                return
             if i == len(steps):
                 window.compare.stop()
                 app.exit(0)  # not quit(): Qt 6 would first close the window, which asks (modally) to save

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pandas loads with the first comparison, not at start-up
 
 from gpuplanner.ui.compare.model import COLUMN_INDEX, ROW_ROLE, SweepTableModel
 from gpuplanner.ui.compare.state import curve_key
+from gpuplanner.ui.settled_paint import paint_when_settled
 from gpuplanner.ui.theme import ThemedPlot
 
 MAX_DEFAULT_CANDIDATES = 5
@@ -245,6 +246,8 @@ class CompareTab(QtWidgets.QWidget):
             self.set_table(self.state.table)
 
     def setVisible(self, visible: bool) -> None:
+        if visible and self.isHidden() and self.window().isVisible():  # another tab was current
+            paint_when_settled(self)
         if visible and self._table_waiting:
             self._table_waiting = False
             self.set_table(self.state.table)  # before showing: the first paint shows it

@@ -19,6 +19,7 @@ from gpuplanner.ui.plan.breakdown_chart import BreakdownChart
 from gpuplanner.ui.plan.explain import ExplainPanel
 from gpuplanner.ui.plan.form import ERROR_STYLE
 from gpuplanner.ui.plan.summary import SummaryPanel
+from gpuplanner.ui.settled_paint import paint_when_settled
 
 WARNING_STYLE = "color: #b26a00;"
 
@@ -67,6 +68,8 @@ class PlanTab(QtWidgets.QWidget):
             self._draw(explain_now=False)
 
     def setVisible(self, visible: bool) -> None:
+        if visible and self.isHidden() and self.window().isVisible():  # another tab was current
+            paint_when_settled(self)
         if visible and not self.drawn and self.primary is not None:
             self._draw(explain_now=False)  # before showing: the layout that showing runs sizes the new texts once
         super().setVisible(visible)

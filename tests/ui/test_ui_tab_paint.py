@@ -1,0 +1,56 @@
+"""A tab page just shown is painted once, laid out, in a turn of its own (ui.settled_paint):
+each chart's scene used to paint the window's pending regions as it processed its changes, so
+the page was painted two or three times, half laid out, in the one turn that showed it."""
+from __future__ import annotations
+
+from collections import Counter
+
+from PySide6 import QtCore
+
+
+class PaintCounter(QtCore.QObject):
+    """Counts the paint events each watched widget receives."""
+
+    def __init__(self, widgets):
+        super().__init__()
+        self.counts: Counter = Counter()
+        self.names = {id(w): name for name, w in widgets.items()}
+        for w in widgets.values():
+            w.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QtCore.QEvent.Type.Paint:
+            self.counts[self.names[id(watched)]] += 1
+        return False
+
+
+def test_showing_the_compare_tab_paints_its_table_and_chart_once(make_window, qtbot):
+    window = make_window()
+    window.show()
+    tab = window.compare_tab
+    window.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: tab.model.rowCount() > 0)
+    qtbot.waitUntil(lambda: len(tab.chart.listDataItems()) > 0)
+    window.tabs.setCurrentWidget(window.plan_tab)
+    qtbot.wait(200)
+    painted = PaintCounter({"table": tab.view.viewport(), "chart": tab.chart.viewport()})
+    window.tabs.setCurrentWidget(tab)
+    assert not tab.updatesEnabled()  # nothing of it is painted in the turn that shows it
+    qtbot.waitUntil(tab.updatesEnabled)
+    qtbot.wait(300)
+    assert painted.counts == {"table": 1, "chart": 1}
+
+
+def test_showing_the_plan_tab_paints_its_chart_and_cards_once(make_window, qtbot):
+    window = make_window()
+    window.show()
+    plan = window.plan_tab
+    qtbot.waitUntil(lambda: plan.primary is not None)
+    window.tabs.setCurrentWidget(window.compare_tab)
+    qtbot.wait(300)
+    painted = PaintCounter({"chart": plan.chart.viewport(), "summary": plan.summary})
+    window.tabs.setCurrentWidget(plan)
+    assert not plan.updatesEnabled()
+    qtbot.waitUntil(plan.updatesEnabled)
+    qtbot.wait(300)
+    assert painted.counts == {"chart": 1, "summary": 1}
