@@ -1,10 +1,10 @@
-"""Paint a tab page once, a moment after it is shown.
+"""Paint a tab page once, a moment after it is shown or given new content.
 
-Showing a page lays it out and resizes its charts, and a chart's QGraphicsScene, when it
-processes its changes, paints the window's pending regions at once. So a page with charts
-was painted two or three times, half laid out, in the one long turn that showed it. The page
-is kept from painting until that turn is over (a timer never interrupts a turn), then
-painted once, laid out, in a turn of its own.
+Showing a page (or drawing a new answer on it) lays it out and resizes its charts, and a
+chart's QGraphicsScene, when it processes its changes, paints the window's pending regions
+at once. So a page with charts was painted two or three times, half laid out, in the one long
+turn that showed it. The page is kept from painting until that turn is over (a timer never
+interrupts a turn), then painted once, laid out, in a turn of its own.
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ SETTLE_MS = 30  # longer than the posted work of showing a page usually takes
 
 
 def paint_when_settled(page: QtWidgets.QWidget) -> None:
-    """Call just before `page` is shown (its setVisible(True)): afterwards is too late, the
-    regions showing it makes dirty are painted with the next scene's flush."""
+    """Call before `page` is shown (in its setVisible(True)) or changed: afterwards is too
+    late, the regions the change makes dirty are painted with the next scene's flush."""
     page.setUpdatesEnabled(False)
     QtCore.QTimer.singleShot(SETTLE_MS, page, lambda: _paint(page))
 

@@ -54,3 +54,34 @@ def test_showing_the_plan_tab_paints_its_chart_and_cards_once(make_window, qtbot
     qtbot.waitUntil(plan.updatesEnabled)
     qtbot.wait(300)
     assert painted.counts == {"chart": 1, "summary": 1}
+
+
+def test_a_new_sweep_on_the_compare_tab_paints_its_table_and_chart_once(make_window, qtbot):
+    window = make_window()
+    window.show()
+    tab = window.compare_tab
+    window.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: len(tab.chart.listDataItems()) > 0)
+    qtbot.wait(300)
+    painted = PaintCounter({"table": tab.view.viewport(), "chart": tab.chart.viewport()})
+    window.form.editor("seq_len").setText("1024")  # a new sweep: new rows, new candidates
+    qtbot.waitUntil(lambda: painted.counts["table"] > 0, timeout=10000)
+    qtbot.wait(300)
+    assert painted.counts == {"table": 1, "chart": 1}
+
+
+def test_a_new_answer_on_the_plan_tab_paints_its_chart_and_cards_once(make_window, qtbot):
+    """(The edit itself greys the last answer out at once: that paint is the edit's own.)"""
+    window = make_window()
+    window.show()
+    plan = window.plan_tab
+    qtbot.waitUntil(lambda: plan.primary is not None)
+    qtbot.wait(300)
+    window.form.editor("seq_len").setText("1024")
+    qtbot.waitUntil(lambda: plan.stale)
+    qtbot.wait(50)  # greyed out and painted so
+    answered = plan.primary
+    painted = PaintCounter({"chart": plan.chart.viewport(), "summary": plan.summary})
+    qtbot.waitUntil(lambda: plan.primary is not answered, timeout=10000)
+    qtbot.wait(300)
+    assert painted.counts == {"chart": 1, "summary": 1}

@@ -254,7 +254,10 @@ class CompareTab(QtWidgets.QWidget):
         super().setVisible(visible)
 
     def set_table(self, table: pd.DataFrame) -> None:
-        """Show a new sweep, keeping the filters, the sort and the column widths' fit."""
+        """Show a new sweep, keeping the filters, the sort and the column widths' fit (painted
+        once, in a turn of its own, like a page just shown)."""
+        if self.isVisible():
+            paint_when_settled(self)
         kind = self.model.price_kind
         self.model.set_table(table)
         clouds = sorted(set(self.model.column("cloud")))

@@ -80,6 +80,8 @@ class PlanTab(QtWidgets.QWidget):
         cards and the chart have been painted."""
         primary, (train, serve) = self.primary, self._last_pair
         self.drawn = True
+        if self.isVisible():  # a new answer on show: its cards, chart and layout painted once, laid out
+            paint_when_settled(self)
         self.summary.show_results(primary, train, serve)
         self.warnings.setText("\n".join(f"⚠ {in_unit(w, self.explain.unit)}" for w in primary.warnings))
         self.warnings.setVisible(bool(primary.warnings))
