@@ -8,14 +8,20 @@ interrupts a turn), then painted once, laid out, in a turn of its own.
 """
 from __future__ import annotations
 
+import weakref
+
 from PySide6 import QtCore, QtWidgets
 
 SETTLE_MS = 30  # longer than the posted work of showing a page usually takes
+_DUE: weakref.WeakSet = weakref.WeakSet()  # the pages whose paint is due
 
 
 def paint_when_settled(page: QtWidgets.QWidget) -> None:
     """Call before `page` is shown (in its setVisible(True)) or changed: afterwards is too
     late, the regions the change makes dirty are painted with the next scene's flush."""
+    if page in _DUE:  # its paint shows this change too
+        return
+    _DUE.add(page)
     page.setUpdatesEnabled(False)
     QtCore.QTimer.singleShot(SETTLE_MS, page, lambda: _paint(page))
 
@@ -25,6 +31,7 @@ def _paint(page: QtWidgets.QWidget) -> None:
     (the view's auto range, resized with the page), which would otherwise paint them again."""
     import pyqtgraph as pg  # loaded already: the pages have charts
 
+    _DUE.discard(page)
     for view in page.findChildren(pg.GraphicsView):
         view.scene().prepareForPaint()
     page.setUpdatesEnabled(True)

@@ -85,3 +85,16 @@ def test_a_new_answer_on_the_plan_tab_paints_its_chart_and_cards_once(make_windo
     qtbot.waitUntil(lambda: plan.primary is not answered, timeout=10000)
     qtbot.wait(300)
     assert painted.counts == {"chart": 1, "summary": 1}
+
+
+def test_a_filter_change_paints_the_table_and_chart_once(make_window, qtbot):
+    window = make_window()
+    window.show()
+    tab = window.compare_tab
+    window.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: len(tab.chart.listDataItems()) > 0)
+    qtbot.wait(300)
+    painted = PaintCounter({"table": tab.view.viewport(), "chart": tab.chart.viewport()})
+    tab.fits_only.setChecked(False)  # more rows shown; the cheapest candidates stay
+    qtbot.wait(300)
+    assert painted.counts == {"table": 1, "chart": 1}

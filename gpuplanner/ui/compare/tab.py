@@ -254,9 +254,8 @@ class CompareTab(QtWidgets.QWidget):
         super().setVisible(visible)
 
     def set_table(self, table: pd.DataFrame) -> None:
-        """Show a new sweep, keeping the filters, the sort and the column widths' fit (painted
-        once, in a turn of its own, like a page just shown)."""
-        if self.isVisible():
+        """Show a new sweep, keeping the filters, the sort and the column widths' fit."""
+        if self.isVisible():  # before the model's reset marks the table for painting
             paint_when_settled(self)
         kind = self.model.price_kind
         self.model.set_table(table)
@@ -301,6 +300,10 @@ class CompareTab(QtWidgets.QWidget):
         self.view.sortByColumn(COLUMN_INDEX[key], order)
 
     def _filters_changed(self) -> None:
+        """Show the rows the filters pass (a new table, a filter or the price kind changed);
+        the tab is painted once, laid out, with the chart that follows (ui.settled_paint)."""
+        if self.isVisible():
+            paint_when_settled(self)
         mode = self.mode_filter.currentData() or ""
         for key, column in COLUMN_INDEX.items():
             only, kind = MODE_ONLY_COLUMNS.get(key), PRICE_KIND_COLUMNS.get(key, self.model.price_kind)
@@ -352,6 +355,8 @@ class CompareTab(QtWidgets.QWidget):
 
     def _update_chart(self) -> None:
         self._chart_later.stop()
+        if self.isVisible():  # its legend's new height lays the charts out again: painted once, after
+            paint_when_settled(self)
         rows = [r for r in self.chosen_rows() if r["fits"]]
         if self.mode_filter.currentData() == "infer" or (rows and all(r["mode"] == "infer" for r in rows)):
             serving = [r for r in rows if r["mode"] == "infer"]
