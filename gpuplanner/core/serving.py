@@ -149,6 +149,12 @@ class Replica:
     links: Links
     prefill_efficiency: float = 0.0  # at this tensor degree, in prompt chunks (0: compute_efficiency)
     request_s: float = 0.0  # fixed time to each request's first token
+    # decode steps the engine runs per scheduling pass (vLLM's --num-scheduler-steps, multi-step
+    # scheduling): a new prompt is admitted only between passes
+    scheduler_steps: int = 1
+    # prompt chunks share steps with decoding (vLLM V1, TensorRT-LLM); False: a prefill is a step of
+    # its own while decoding waits (vLLM before V1 at contexts up to 32k, SGLang without --enable-mixed-chunk)
+    mixed_prefill: bool = True
     # per-step constants, set once by __post_init__ (not inputs: left out of init, repr and ==)
     _active_flops: float = field(init=False, repr=False, compare=False)
     _attn_flops: float = field(init=False, repr=False, compare=False)
@@ -221,7 +227,7 @@ class Replica:
                self._active_flops, self._attn_flops, self._window_flops, self._prefill_attn_flops,
                self._prefill_window_flops, self._bandwidth, self._compute, self._prefill_compute,
                self._prefill_token_s, self._comm, self.step_s, self.compute_efficiency, self.prefill_efficiency,
-               self.request_s)
+               self.request_s, self.scheduler_steps, self.mixed_prefill)
         return tuple([None if v != v else v for v in key])  # NaN (only NaN differs from itself) as None
 
     def link_bytes_per_s(self, group: int) -> float:
@@ -415,11 +421,15 @@ class ServingModel:
 
     def at_x(self, x: float, burstiness: float = 1.0) -> OperatingPoint:
         """The steady state at x requests per step (below the full prompt budget). A prompt
-        waits for the step in flight, then behind the prompts queued before it: the prefill
+        waits for the step in flight (with multi-step scheduling, for the pass of
+        scheduler_steps decode steps in flight: half of it on average), then behind the prompts
+        queued before it: the prefill
         work is a single server of utilisation rho = rate × (a prompt's prefill time), whose
         wait Kingman's G/D/1 approximation gives as rho / (1 − rho) × burstiness / 2 × that
         time (burstiness: squared coefficient of variation of the arrivals, 1 for Poisson);
         then its own chunks, and the engine's fixed time per request."""
+        if not self.replica.mixed_prefill:
+            return self._apart(x, burstiness)
         r, n, m, chunk, chunks = self.replica, self._prompt, self.load.output_tokens, self._chunk, self._chunks
         # the steady step, the decode alone, a prompt chunk's step (chunk_step) and this prompt's own
         s, decode, chunk_s, own = r.steps(m * x, (n * x, 0, self._chunk_prompt,
@@ -427,8 +437,25 @@ class ServingModel:
         rate = x / s
         prefill = chunks * (chunk_s - decode)
         rho = rate * prefill
-        queue = 0.5 * s + (rho / (1 - rho) * burstiness / 2 * prefill if rho < 1 else math.inf)
+        queue = 0.5 * r.scheduler_steps * s + (rho / (1 - rho) * burstiness / 2 * prefill if rho < 1 else math.inf)
         ttft = r.request_s + queue + chunks * own
+        return OperatingPoint(rate, s, ttft, rate * (ttft + m * s), True)
+
+    def _apart(self, x: float, burstiness: float) -> OperatingPoint:
+        """at_x for an engine that runs prompts in steps of their own while decoding waits: the
+        q = max(1, x) prompts waiting are prefilled together (in chunks of at most CHUNK_TOKENS),
+        so each decode step also pays x / q such prefill steps; a prompt queues as at_x says,
+        behind a prefill server busy rate × (the batch's time / q), then waits for its batch."""
+        r, n, m = self.replica, self._prompt, self.load.output_tokens
+        tokens = n * max(1.0, x)
+        chunks = max(1, math.ceil(tokens / CHUNK_TOKENS))
+        batch = chunks * r.step(0, r.chunk_prompt(tokens / chunks), self.context)
+        per_prompt = batch * n / tokens
+        s = r.step(m * x, 0, self.context) + x * per_prompt
+        rate = x / s
+        rho = rate * per_prompt
+        queue = 0.5 * r.scheduler_steps * s + (rho / (1 - rho) * burstiness / 2 * per_prompt if rho < 1 else math.inf)
+        ttft = r.request_s + queue + batch
         return OperatingPoint(rate, s, ttft, rate * (ttft + m * s), True)
 
     def at_rate(self, rate: float) -> OperatingPoint:
