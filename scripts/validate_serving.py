@@ -11,7 +11,7 @@ grids; never a per-row correction; copy the printed values into serving.py by ha
 
 The objective counts each source once: the sum over (dataset, class) of the median |error| of
 serving throughput, TPOT and TTFT. Summed over a class's rows instead, the source with the most
-rows (aiconfigurator: 2,210 of 2,230 TTFT rows) would decide every parameter, and an engine
+rows (aiconfigurator: 2,206 of the 2,218 TTFT rows) would decide every parameter, and an engine
 setting that holds for it alone (e.g. SGLang's first-token time on its MoE models) would be
 fitted at the cost of every other source. A trial that puts a class's median over all its rows
 above its bound in resources/validation/bounds.csv is refused (scores infinity): no source is
