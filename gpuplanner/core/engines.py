@@ -144,17 +144,23 @@ class EngineLaunch:
 
 
 def launches(arch: ModelArch, precision: str, kv_dtype: str, tp: int, pp: int, ep: int, context_len: int,
-             concurrency: int, util_cap: float, total_gpu_bytes: float) -> dict:
+             concurrency: int, util_cap: float, total_gpu_bytes: float, max_num_seqs: int = 0,
+             scheduler_steps: int = 1, mixed_prefill: bool = True) -> dict:
     """{"vllm": EngineLaunch, "sglang": EngineLaunch} for one replica of the plan's layout.
-    Expert parallelism runs attention data parallel over `ep` groups, experts over all GPUs."""
+    Expert parallelism runs attention data parallel over `ep` groups, experts over all GPUs.
+    The engines' cap on running sequences is `max_num_seqs` when given, else the concurrency;
+    SGLang mixes prompt chunks into decode steps only when told to (--enable-mixed-chunk)."""
     model = arch.hf_repo or shlex.quote(arch.name)  # a model with no Hub repo: its name, quoted for the shell
     kv_flag = "fp8" if kv_dtype == "fp8" else "auto"  # auto: the model's dtype
     quant = QUANTIZE_ON_LOAD.get(precision, "")
-    seqs = max(1, concurrency)
-    vllm = vllm_kv_pool(arch, precision, kv_dtype, tp, pp, context_len, util_cap, total_gpu_bytes, ep=ep)
+    seqs = max_num_seqs or max(1, concurrency)
+    vllm = vllm_kv_pool(arch, precision, kv_dtype, tp, pp, context_len, util_cap, total_gpu_bytes,
+                        max_num_seqs=max_num_seqs, ep=ep)
     parts = [f"vllm serve {model}", f"--tensor-parallel-size {tp}", f"--pipeline-parallel-size {pp}",
              f"--max-model-len {context_len}", f"--gpu-memory-utilization {util_cap:g}",
              f"--max-num-seqs {seqs}", f"--kv-cache-dtype {kv_flag}"]
+    if scheduler_steps > 1:
+        parts.append(f"--num-scheduler-steps {scheduler_steps}")
     if ep > 1:
         parts += [f"--data-parallel-size {ep}", "--enable-expert-parallel"]
     if quant:
@@ -163,6 +169,8 @@ def launches(arch: ModelArch, precision: str, kv_dtype: str, tp: int, pp: int, e
     sg = [f"python -m sglang.launch_server --model-path {model}", f"--tp {tp * ep}", f"--pp-size {pp}",
           f"--context-length {context_len}", f"--mem-fraction-static {util_cap:g}",
           f"--max-running-requests {seqs}", f"--kv-cache-dtype {'fp8_e4m3' if kv_flag == 'fp8' else 'auto'}"]
+    if mixed_prefill:
+        sg.append("--enable-mixed-chunk")
     if ep > 1:
         sg += [f"--dp {ep}", "--enable-dp-attention", f"--ep-size {tp * ep}"]
     if quant:

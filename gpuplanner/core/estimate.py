@@ -491,7 +491,8 @@ def _replica_models(ctx: _Context, setup: InferenceSetup):
         dense_weight_bytes=setup.weights.step_read(setup.sizes, ctx.arch.tied_embeddings), expert_weight_bytes=experts,
         kv_bytes_per_token=setup.held_kv_bytes(1, 1) / held,
         peak_flops=ctx.peak, mbu=inputs.mbu, step_s=eff.step_s + eff.layer_step_s * ctx.arch.n_layers, links=hw.links,
-        request_s=ENGINES[DEFAULT_ENGINE].request_s)
+        request_s=ENGINES[DEFAULT_ENGINE].request_s, scheduler_steps=inputs.scheduler_steps,
+        mixed_prefill=inputs.mixed_prefill)
     load = Load(inputs.prompt_tokens, inputs.output_tokens, inputs.prefix_cache_hit_rate)
     room = (ctx.usable - inputs.overhead_bytes) / (1 + ctx.frag)
     # Models already built for this GPU, model, load and per-replica figures (core.memo), by layout
@@ -506,6 +507,8 @@ def _replica_models(ctx: _Context, setup: InferenceSetup):
         kv_seq = setup.held_kv_bytes(lay.tp, lay.pp)  # paged: what it holds
         free = room - b.weights - b.activations
         max_batch = max(0, int(free // kv_seq)) * lay.ep if kv_seq > 0 else 0
+        if inputs.max_num_seqs:  # the engine's cap, one per attention group (each runs its own scheduler)
+            max_batch = min(max_batch, inputs.max_num_seqs * lay.ep)
         key = (lay.tp, lay.pp, lay.ep, max_batch)
         if key not in built:
             narrower = 1 + eff.tp_loss * (lay.tp - 1)
@@ -674,7 +677,8 @@ def _infer(ctx: _Context, with_curve: bool = True, row_only: bool = False) -> Pl
     model, lay = s.model, s.candidate.layout
     engines = {} if row_only else launches(arch, inputs.precision, inputs.kv_dtype_effective(), lay.tp, lay.pp,
                                            lay.ep, inputs.context_len, inputs.concurrency, inputs.util_cap,
-                                           hw.gpu.capacity_bytes)
+                                           hw.gpu.capacity_bytes, inputs.max_num_seqs, inputs.scheduler_steps,
+                                           inputs.mixed_prefill)
     warnings.extend(w for w in (pool_warning(e, arch, inputs.concurrency, inputs.context_len, setup.held_tokens)
                                 for e in engines.values()) if w)
     if model.replica.crosses_network:

@@ -94,9 +94,14 @@ def assumptions_for(inputs, arch, hw) -> tuple:
                        f"batch at {efficiency(hw.gpu).compute:g} of peak ({efficiency(hw.gpu).source}); "
                        f"a fixed {efficiency(hw.gpu).step_s * 1e3:g} ms plus {efficiency(hw.gpu).layer_step_s * 1e6:g} µs per layer "
                        "per step; prompt chunks at "
-                       f"{efficiency(hw.gpu).prefill:g} of peak (routed experts {EXPERT_PREFILL:g} of that) share "
-                       "steps with decode and queue for the prompt "
-                       f"budget (Kingman); {ENGINES[DEFAULT_ENGINE].request_s * 1e3:g} ms to each first token in "
+                       f"{efficiency(hw.gpu).prefill:g} of peak (routed experts {EXPERT_PREFILL:g} of that) "
+                       + ("share steps with decode" if inputs.mixed_prefill else
+                          "run in steps of their own while decoding waits")
+                       + " and queue for the prompt budget (Kingman)"
+                       + (f", behind the {inputs.scheduler_steps}-step scheduling pass in flight"
+                          if inputs.scheduler_steps > 1 else "")
+                       + (f"; at most {inputs.max_num_seqs} sequences run at once" if inputs.max_num_seqs else "")
+                       + f"; {ENGINES[DEFAULT_ENGINE].request_s * 1e3:g} ms to each first token in "
                        f"the API server ({DEFAULT_ENGINE}); the KV cache is a paged pool (a sequence holds what it "
                        "has read); pipeline stages keep one micro-batch each in flight", KV),
             Assumption("serving cost", "the monthly cost bills the whole instances the replicas are packed into; "

@@ -129,6 +129,7 @@ INPUT_UNIT_SUFFIX = {
     "params": "_count", "seq_len": "_tokens", "context_len": "_tokens", "micro_batch": "_sequences", "global_batch": "_sequences",
     "concurrency": "_sequences", "mfu": "_fraction", "mbu": "_fraction", "util_cap": "_fraction",
     "fragmentation": "_fraction", "prefix_cache_hit_rate": "_fraction",
+    "max_num_seqs": "_sequences",
 }
 
 # What the user picks: the model and the hardware (the form has dedicated pickers for these).
@@ -184,6 +185,16 @@ GROUPS = (
         InputField("prefix_cache_hit_rate", "Prefix-cache hits", "pct", "%",
                    "Share of prompt tokens already in the prefix cache (shared system prompts); 0–99 %.",
                    mode="infer"),
+        InputField("max_num_seqs", "Engine's max. sequences", "auto_int", "seq",
+                   "The engine's cap on sequences running at once (vLLM --max-num-seqs, default 256 up to "
+                   "vLLM 0.6; SGLang --max-running-requests); auto = as many as the KV pool holds.", mode="infer"),
+        InputField("scheduler_steps", "Scheduler steps", "int", "steps",
+                   "Decode steps per scheduling pass (vLLM --num-scheduler-steps, multi-step scheduling): a new "
+                   "prompt waits for the pass in flight; 1 = it joins at the next step.", mode="infer"),
+        InputField("mixed_prefill", "Prefill mixed with decode", "bool",
+                   tip="Prompt chunks share engine steps with the sequences decoding (chunked prefill: vLLM V1, "
+                       "TensorRT-LLM). Off: each prefill is a step of its own and decoding waits for it (vLLM "
+                       "before V1 at contexts up to 32k, SGLang without --enable-mixed-chunk).", mode="infer"),
     )),
     Group("Precision && memory", (
         InputField("precision", "Weights / compute", "choice", tip="Data type of weights and compute. " + DTYPE_TIP,

@@ -87,6 +87,12 @@ class PlanInputs:
     min_tokens_per_s_per_user: float = 20.0
     max_ttft_s: float = 0.0  # > 0: a time-to-first-token target the fleet must keep
     prefix_cache_hit_rate: float = 0.0  # share of prompt tokens served from the prefix cache
+    # the serving engine's scheduler: a cap on sequences running at once (vLLM --max-num-seqs,
+    # SGLang --max-running-requests; 0 = what the KV pool holds) and the decode steps of one
+    # scheduling pass (vLLM --num-scheduler-steps; 1 = new prompts join at every step)
+    max_num_seqs: int = 0
+    scheduler_steps: int = 1
+    mixed_prefill: bool = True  # prompt chunks share steps with decoding (False: a prefill step pauses decoding)
     gpu: str = ""
     instance: str = "p5.48xlarge"
     network_gbit_s: float = 0.0  # > 0: the instance network per node as stated (else the catalog's)
@@ -151,6 +157,8 @@ class PlanInputs:
         _integer("concurrency", self.concurrency, 1, 1 << 20)
         _integer("prompt_tokens", self.prompt_tokens, 1, 1 << 24)
         _integer("output_tokens", self.output_tokens, 1, 1 << 24)
+        _integer("max_num_seqs", self.max_num_seqs, 0, 1 << 20)
+        _integer("scheduler_steps", self.scheduler_steps, 1, 1024)
         _number("tokens", self.training_tokens, 1.0, 1e18)
         for name in ("max_training_days", "horizon_days"):
             _number(name, getattr(self, name), 0.0, 1e6)
@@ -176,7 +184,7 @@ class PlanInputs:
         elif not isinstance(self.model, str):
             raise InputError("model", "must be a preset name or a model architecture")
         for name in ("flash_attention", "sequence_parallel", "chunked_loss", "activation_offload",
-                     "optimizer_in_backward"):
+                     "optimizer_in_backward", "mixed_prefill"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(name, f"'{getattr(self, name)}' must be true or false")
         for name in ("gpu", "instance"):

@@ -108,6 +108,7 @@ class Case:
     metric: str = ""  # training_memory: allocated, reserved or device; training_throughput: model or hardware
     requests_per_s: float = 0.0  # ttft/tpot: the source's request rate (open loop); 0: closed loop at `users`
     users: int = 0  # ttft/tpot closed loop: requests the benchmark keeps in flight (0: inputs.concurrency)
+    fitted: bool = True  # False: compared, but no fit of the serving model's parameters reads it (assumptions say why)
 
     @property
     def key(self) -> str:
@@ -300,6 +301,14 @@ SHAREGPT_PROMPT_SOURCE = ("substratusai/kubeai:docs/benchmarks/llama-3.2-11b-vis
 # gpu_memory_utilization is 0.9 at both.
 SGLANG_MEM_FRACTION = {1: 0.88, 4: 0.85}
 VLLM_MEMORY_UTILIZATION = 0.9
+# vLLM 0.6.0's cap on running sequences when --max-num-seqs is not given (EngineArgs.max_num_seqs);
+# SGLang 0.3.0 derives its --max-running-requests from the KV pool (half its tokens), no cap below it.
+VLLM_060_MAX_NUM_SEQS = 256
+VLLM_060_SOURCE = "vllm-project/vllm:vllm/engine/arg_utils.py@v0.6.0"
+# Neither engine of these rows mixes prompts into decode steps: vLLM 0.6.0 enables chunked prefill
+# by default only above a 32k context (and not with multi-step scheduling), SGLang only with
+# --enable-mixed-chunk (server_args.py): a prefill is a step of its own while decoding waits.
+SGLANG_MIXED_FLAG = "--enable-mixed-chunk"
 
 
 @lru_cache(maxsize=1)
@@ -333,8 +342,11 @@ def _sharegpt(r: dict) -> list[Case]:
     engine, tp = r["engine"].lower(), _int(r["tp"])
     flags = r["engine_flags"]
     prompt, output = SHAREGPT_PROMPT_TOKENS, sharegpt_output_tokens()
+    steps, cap = 1, 0
     if engine == "vllm":
         util, context = VLLM_MEMORY_UTILIZATION, _int(_flag(flags, "max_model_len"))
+        steps = _int(_flag(flags, "num-scheduler-steps") or 1)
+        cap = _int(_flag(flags, "max-num-seqs") or VLLM_060_MAX_NUM_SEQS)
     else:
         fraction = _flag(flags, "mem-frac") or SGLANG_MEM_FRACTION.get(tp)
         if fraction is None:
@@ -342,7 +354,8 @@ def _sharegpt(r: dict) -> list[Case]:
         util, context = float(fraction), SHAREGPT_MAX_TOKENS
     inputs = _serve(model=model_for(r["model"]), precision="bf16", gpu=gpu_name(r["gpu"]), tp=tp,
                     util_cap=util, context_len=context, prompt_tokens=prompt, output_tokens=output,
-                    concurrency=1)
+                    concurrency=1, max_num_seqs=cap, scheduler_steps=steps,
+                    mixed_prefill=engine == "sglang" and SGLANG_MIXED_FLAG in flags)
     note = _notes("weights bf16: the checkpoint's dtype (no quantization flag)",
                   f"ShareGPT mean lengths: {prompt} prompt tokens ({SHAREGPT_PROMPT_SOURCE}: 230,969 over 1,000 "
                   f"requests sampled as bench_serving samples), {output} output tokens (the offline rows' output "
@@ -351,9 +364,13 @@ def _sharegpt(r: dict) -> list[Case]:
                   f"memory utilization {util:g} (vLLM's default)" if engine == "vllm" else
                   f"memory utilization {util:g} (SGLang's mem_fraction_static); context {SHAREGPT_MAX_TOKENS:,}, "
                   "the longest request (SGLang pages a pool for the model's 131,072); radix cache off",
-                  "--num-scheduler-steps 10 (multi-step scheduling, not modelled): a new prompt waits for up to 10 "
-                  "decode steps and tokens stream in bursts of 10, so ITL is inflated; TPOT is compared"
-                  if engine == "vllm" else "")
+                  f"--num-scheduler-steps {steps} (multi-step scheduling): a new prompt waits for the {steps} decode "
+                  f"steps in flight, half of them on average; at most {cap} sequences run at once (vLLM 0.6.0's "
+                  f"default max_num_seqs, {VLLM_060_SOURCE}); tokens stream in bursts, so ITL is inflated: TPOT is "
+                  "compared" if engine == "vllm" else "",
+                  "" if inputs.mixed_prefill else "each prefill a step of its own while decoding waits ("
+                  + ("vLLM 0.6.0: chunked prefill off below a 32k context)" if engine == "vllm" else
+                     f"SGLang 0.3.0 without {SGLANG_MIXED_FLAG})"))
     base = dict(dataset="sglang_vllm_bench", row_id=r["row_id"], source=r["source"], model=r["model"],
                 gpu=inputs.gpu, engine=engine, inputs=inputs, assumptions=note)
     if r["request_rate_rps"] == "inf":
@@ -376,7 +393,8 @@ def _sglang_random(r: dict) -> list[Case]:
     inputs = _serve(model=model_for(r["model"]), precision="fp8", gpu=gpu_name(r["gpu"]),
                     ep=tp if dp_attention else 1, tp=1 if dp_attention else tp,
                     kv_dtype="fp8" if "--kv-cache-dtype fp8" in r["engine_flags"] else "auto",
-                    context_len=isl + osl, prompt_tokens=isl, output_tokens=osl, concurrency=1)
+                    context_len=isl + osl, prompt_tokens=isl, output_tokens=osl, concurrency=1,
+                    mixed_prefill=SGLANG_MIXED_FLAG in r["engine_flags"])
     note = _notes("DP attention over 8 GPUs planned as expert parallelism 8" if dp_attention else "",
                   "SGLang 0.4.1 ran DeepSeek-V3 on the day of its release: its output plateaued near 2.9k "
                   "tokens/s at 8 req/s, about a tenth of what the serving model gives this hardware, and at 2-8 "
@@ -384,7 +402,7 @@ def _sglang_random(r: dict) -> list[Case]:
                   "of a finite run; not fitted")
     base = dict(dataset="sglang_vllm_bench", row_id=r["row_id"], source=r["source"], model=r["model"],
                 gpu=inputs.gpu, engine="sglang", inputs=inputs, unit="ms", assumptions=note,
-                requests_per_s=float(r["request_rate_rps"]))
+                requests_per_s=float(r["request_rate_rps"]), fitted=False)
     return [Case(figure_class="ttft", figure="median_ttft_ms", measured=float(r["median_ttft_ms"]), **base),
             Case(figure_class="tpot", figure="median_tpot_ms", measured=float(r["median_tpot_ms"]), **base)]
 

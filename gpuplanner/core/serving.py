@@ -44,7 +44,7 @@ CLOSED_LOOP_BURSTINESS = 1.0
 CLOSED_LOOP_REQUESTS_PER_USER = 10.0
 # A prompt chunk's routed-expert GEMMs (many experts, few tokens each: grouped GEMMs) reach this
 # share of the prefill efficiency of dense GEMMs; fitted by scripts/validate_serving.py.
-EXPERT_PREFILL = 0.4
+EXPERT_PREFILL = 0.3
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,13 @@ class Efficiency:
 
 
 # Fitted by scripts/validate_serving.py (TensorRT-LLM offline throughput, SGLang/vLLM and
-# aiconfigurator TTFT/TPOT); GPU generations without measurements take the Ampere values.
+# aiconfigurator TTFT/TPOT; each source's classes count once, within the ledger's bounds);
+# GPU generations without measurements take the Ampere values.
 EFFICIENCY = {
-    "hopper": Efficiency(0.6, 1e-3, 20e-6, 0.05, 0.6, "fitted: TensorRT-LLM perf-overview (H100/H200), aiconfigurator measurements"),
-    "blackwell": Efficiency(0.5, 0.5e-3, 30e-6, 0.3, 0.6, "fitted: aiconfigurator measurements (B200/GB200)"),
-    "ampere": Efficiency(0.6, 3e-3, 60e-6, 0.05, 0.9, "fitted: TensorRT-LLM perf-overview (A100)"),
-    "ada": Efficiency(0.4, 1e-3, 150e-6, 0.3, 0.4, "fitted: TensorRT-LLM perf-overview (L40S)"),
+    "hopper": Efficiency(0.5, 2e-3, 20e-6, 0.05, 0.6, "fitted: TensorRT-LLM perf-overview (H100/H200), aiconfigurator measurements, SGLang/vLLM ShareGPT runs (H100)"),
+    "blackwell": Efficiency(0.5, 0.5e-3, 30e-6, 0.3, 0.5, "fitted: aiconfigurator measurements (B200/GB200)"),
+    "ampere": Efficiency(0.5, 2e-3, 30e-6, 0.05, 0.9, "fitted: TensorRT-LLM perf-overview, SGLang/vLLM ShareGPT runs (A100)"),
+    "ada": Efficiency(0.4, 4e-3, 150e-6, 0.3, 0.5, "fitted: TensorRT-LLM perf-overview (L40S)"),
 }
 DEFAULT_GENERATION = "ampere"
 
@@ -80,9 +81,11 @@ class EngineCost:
     request_s: float
 
 
-# Fitted by scripts/validate_serving.py on the aiconfigurator TTFTs (vLLM, SGLang, TensorRT-LLM);
+# Fitted by scripts/validate_serving.py on the aiconfigurator TTFTs (vLLM, SGLang, TensorRT-LLM)
+# and SGLang 0.3.0 / vLLM 0.6.0 on ShareGPT: SGLang's 0 means its first token costs nothing beyond
+# the wait for the step in flight and the prefill (32 ms for Llama 3.1 8B on an A100 at 4 req/s);
 # a plan names no engine and takes vLLM's.
-ENGINES = {"vllm": EngineCost(1.0, 0.07), "sglang": EngineCost(0.6, 0.2), "trtllm": EngineCost(1.0, 0.15)}
+ENGINES = {"vllm": EngineCost(1.0, 0.05), "sglang": EngineCost(0.6, 0.0), "trtllm": EngineCost(1.0, 0.15)}
 DEFAULT_ENGINE = "vllm"
 
 
@@ -149,6 +152,12 @@ class Replica:
     links: Links
     prefill_efficiency: float = 0.0  # at this tensor degree, in prompt chunks (0: compute_efficiency)
     request_s: float = 0.0  # fixed time to each request's first token
+    # decode steps the engine runs per scheduling pass (vLLM's --num-scheduler-steps, multi-step
+    # scheduling): a new prompt is admitted only between passes
+    scheduler_steps: int = 1
+    # prompt chunks share steps with decoding (vLLM V1, TensorRT-LLM); False: a prefill is a step of
+    # its own while decoding waits (vLLM before V1 at contexts up to 32k, SGLang without --enable-mixed-chunk)
+    mixed_prefill: bool = True
     # per-step constants, set once by __post_init__ (not inputs: left out of init, repr and ==)
     _active_flops: float = field(init=False, repr=False, compare=False)
     _attn_flops: float = field(init=False, repr=False, compare=False)
@@ -221,7 +230,7 @@ class Replica:
                self._active_flops, self._attn_flops, self._window_flops, self._prefill_attn_flops,
                self._prefill_window_flops, self._bandwidth, self._compute, self._prefill_compute,
                self._prefill_token_s, self._comm, self.step_s, self.compute_efficiency, self.prefill_efficiency,
-               self.request_s)
+               self.request_s, self.scheduler_steps, self.mixed_prefill)
         return tuple([None if v != v else v for v in key])  # NaN (only NaN differs from itself) as None
 
     def link_bytes_per_s(self, group: int) -> float:
@@ -415,11 +424,15 @@ class ServingModel:
 
     def at_x(self, x: float, burstiness: float = 1.0) -> OperatingPoint:
         """The steady state at x requests per step (below the full prompt budget). A prompt
-        waits for the step in flight, then behind the prompts queued before it: the prefill
+        waits for the step in flight (with multi-step scheduling, for the pass of
+        scheduler_steps decode steps in flight: half of it on average), then behind the prompts
+        queued before it: the prefill
         work is a single server of utilisation rho = rate × (a prompt's prefill time), whose
         wait Kingman's G/D/1 approximation gives as rho / (1 − rho) × burstiness / 2 × that
         time (burstiness: squared coefficient of variation of the arrivals, 1 for Poisson);
         then its own chunks, and the engine's fixed time per request."""
+        if not self.replica.mixed_prefill:
+            return self._apart(x, burstiness)
         r, n, m, chunk, chunks = self.replica, self._prompt, self.load.output_tokens, self._chunk, self._chunks
         # the steady step, the decode alone, a prompt chunk's step (chunk_step) and this prompt's own
         s, decode, chunk_s, own = r.steps(m * x, (n * x, 0, self._chunk_prompt,
@@ -427,8 +440,25 @@ class ServingModel:
         rate = x / s
         prefill = chunks * (chunk_s - decode)
         rho = rate * prefill
-        queue = 0.5 * s + (rho / (1 - rho) * burstiness / 2 * prefill if rho < 1 else math.inf)
+        queue = 0.5 * r.scheduler_steps * s + (rho / (1 - rho) * burstiness / 2 * prefill if rho < 1 else math.inf)
         ttft = r.request_s + queue + chunks * own
+        return OperatingPoint(rate, s, ttft, rate * (ttft + m * s), True)
+
+    def _apart(self, x: float, burstiness: float) -> OperatingPoint:
+        """at_x for an engine that runs prompts in steps of their own while decoding waits: the
+        q = max(1, x) prompts waiting are prefilled together (in chunks of at most CHUNK_TOKENS),
+        so each decode step also pays x / q such prefill steps; a prompt queues as at_x says,
+        behind a prefill server busy rate × (the batch's time / q), then waits for its batch."""
+        r, n, m = self.replica, self._prompt, self.load.output_tokens
+        tokens = n * max(1.0, x)
+        chunks = max(1, math.ceil(tokens / CHUNK_TOKENS))
+        batch = chunks * r.step(0, r.chunk_prompt(tokens / chunks), self.context)
+        per_prompt = batch * n / tokens
+        s = r.step(m * x, 0, self.context) + x * per_prompt
+        rate = x / s
+        rho = rate * per_prompt
+        queue = 0.5 * r.scheduler_steps * s + (rho / (1 - rho) * burstiness / 2 * per_prompt if rho < 1 else math.inf)
+        ttft = r.request_s + queue + batch
         return OperatingPoint(rate, s, ttft, rate * (ttft + m * s), True)
 
     def at_rate(self, rate: float) -> OperatingPoint:

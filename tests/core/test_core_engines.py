@@ -52,3 +52,19 @@ def test_the_plan_carries_copy_paste_commands_for_its_layout():
     assert sglang.startswith("python -m sglang.launch_server --model-path deepseek-ai/DeepSeek-V3")
     assert f"--tp {lay.tp * lay.ep}" in sglang and "--context-length 4096" in sglang
     assert flags["vllm"]["kv_cache_tokens"] > 0 and flags["vllm"]["max_concurrency"] > 0
+
+
+def test_the_launch_lines_carry_the_engines_scheduler_settings():
+    """A cap on running sequences replaces the concurrency in both lines; multi-step scheduling is
+    vLLM's flag; SGLang is told to mix prompt chunks into decode steps when the plan assumes it."""
+    default = launches(LLAMA8, "bf16", "bf16", 1, 1, 1, 4096, 16, 0.9, H100_TOTAL)
+    assert "--max-num-seqs 16" in default["vllm"].command and "--num-scheduler-steps" not in default["vllm"].command
+    assert default["sglang"].command.count("--enable-mixed-chunk") == 1
+    engine = launches(LLAMA8, "bf16", "bf16", 1, 1, 1, 4096, 16, 0.9, H100_TOTAL, max_num_seqs=256,
+                      scheduler_steps=10, mixed_prefill=False)
+    assert "--max-num-seqs 256" in engine["vllm"].command and "--num-scheduler-steps 10" in engine["vllm"].command
+    assert "--max-running-requests 256" in engine["sglang"].command
+    assert "--enable-mixed-chunk" not in engine["sglang"].command
+    # vLLM profiles its sampler for max_num_seqs requests: a larger cap leaves a smaller pool
+    wide = launches(LLAMA8, "bf16", "bf16", 1, 1, 1, 4096, 16, 0.9, H100_TOTAL, max_num_seqs=4096)
+    assert wide["vllm"].pool.kv_cache_tokens < default["vllm"].pool.kv_cache_tokens

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from gpuplanner.core import PlanInputs, estimate, load_catalogs
+from gpuplanner.core.errors import InputError
 from gpuplanner.core.estimate import serving_model
 from gpuplanner.core.links import links_for
 from gpuplanner.core.model import sizes
@@ -199,3 +200,59 @@ def test_a_rack_scale_nvlink_domain_keeps_wide_groups_on_nvlink_across_instances
     assert rack.bytes_per_s(64) == hgx.bytes_per_s(8) == H100.nvlink_bytes_per_s / 2
     assert not rack.crosses_network(72) and rack.crosses_network(73)
     assert hgx.bytes_per_s(16) < hgx.bytes_per_s(8) and hgx.crosses_network(16)
+
+
+def test_multi_step_scheduling_makes_a_prompt_wait_for_the_pass_in_flight():
+    """vLLM's --num-scheduler-steps N admits new prompts only between passes of N decode steps: a
+    prompt waits half a pass instead of half a step; the steps themselves are unchanged."""
+    multi = ServingModel(replica(scheduler_steps=10), Load(2048, 256), max_concurrency=256)
+    for x in (0.0, 0.02, 0.2):
+        one, ten = model().at_x(x), multi.at_x(x)
+        assert ten.tpot_s == one.tpot_s and ten.requests_per_s == one.requests_per_s
+        assert ten.ttft_s - one.ttft_s == pytest.approx(0.5 * 9 * one.tpot_s)
+
+
+def test_a_prefill_apart_from_decoding_stalls_every_sequence():
+    """Without mixed batches (SGLang's default; vLLM before V1) a prefill is a step of its own that
+    every decoding sequence waits through: the time per output token is the decode step plus the
+    prefill steps that fall to each decode step, more than the mixed step at the same rate."""
+    apart = ServingModel(replica(mixed_prefill=False), Load(2048, 256), max_concurrency=256)
+    r, context = apart.replica, 2048 + 128
+    prefill = r.step(0, 2048, context)
+    for x in (0.0, 0.5):  # one prompt per prefill step
+        point = apart.at_x(x)
+        assert point.tpot_s == pytest.approx(r.step(256 * x, 0, context) + x * prefill)
+        assert point.ttft_s >= prefill
+    batched = apart.at_x(2.0)  # two prompts per decode step: prefilled together, one weight read
+    assert batched.tpot_s == pytest.approx(r.step(512, 0, context) + r.step(0, 4096, context))
+    assert apart.at_rate(5.0).tpot_s > model().at_rate(5.0).tpot_s
+    assert apart.max_throughput().requests_per_s < model().max_throughput().requests_per_s
+
+
+@pytest.mark.parametrize("floor", [0.0, 20.0, 60.0])
+def test_the_search_bounds_hold_for_a_prefill_apart(floor):
+    """The mixed step is a lower bound of the step a prefill apart adds up to: the rate bounds
+    the search prunes with stay bounds."""
+    inputs = PlanInputs(model="llama-3.1-70b", mode="infer", instance="p5.48xlarge", mixed_prefill=False)
+    m = serving_model(inputs, CATALOGS)
+    assert not m.replica.mixed_prefill
+    capacity = m.capacity(min_tokens_per_s_per_user=floor).requests_per_s
+    assert capacity <= m.rate_upper_bound(floor) * (1 + 1e-9)
+    assert not m.out_of_reach(capacity, floor) and (capacity == 0 or m.out_of_reach(capacity * 10.0, floor))
+
+
+def test_the_engines_cap_on_running_sequences_limits_the_batch():
+    inputs = PlanInputs(model="llama-3.1-8b", mode="infer", gpu="H100", tp=1, pp=1, ep=1, min_tokens_per_s_per_user=0.0)
+    free, capped = serving_model(inputs, CATALOGS), serving_model(inputs.with_(max_num_seqs=64), CATALOGS)
+    assert free.max_concurrency > 64 == capped.max_concurrency
+    assert capped.max_throughput().concurrency == 64
+    assert capped.max_throughput().requests_per_s < free.max_throughput().requests_per_s
+    flags = estimate(inputs.with_(max_num_seqs=64), CATALOGS).engine_flags
+    assert "--max-num-seqs 64" in flags["vllm"].command and "--max-running-requests 64" in flags["sglang"].command
+
+
+@pytest.mark.parametrize("field,value", [("max_num_seqs", -1), ("scheduler_steps", 0), ("mixed_prefill", "no")])
+def test_engine_scheduler_inputs_are_checked(field, value):
+    with pytest.raises(InputError) as e:
+        PlanInputs(mode="infer", **{field: value}).validated()
+    assert e.value.field == field

@@ -196,6 +196,27 @@ def test_sharegpt_offline_rows_are_the_whole_systems_maximum_throughput(cases, p
     assert predict(other, plans).predicted == pytest.approx(runs["vllm"])
 
 
+def test_sharegpt_rows_run_their_engines_scheduler(cases, plans):
+    """vLLM 0.6.0 at its default cap of 256 running sequences, multi-step scheduling of 10 steps
+    (its launch line) and no chunked prefill; SGLang 0.3.0 uncapped (its cap follows the pool), one
+    step per pass, a prefill step apart from decoding (no --enable-mixed-chunk)."""
+    for c in _sharegpt_cases(cases):
+        i = c.inputs
+        expected = (256, 10, False) if c.engine == "vllm" else (0, 1, False)
+        assert (i.max_num_seqs, i.scheduler_steps, i.mixed_prefill) == expected
+        model = plans.serving(i, c.engine)
+        assert (model.replica.scheduler_steps, model.replica.mixed_prefill) == expected[1:]
+    offline = plans.serving(cases["sglang_vllm_bench:9:output_token_throughput_tok_s"].inputs, "vllm")
+    assert offline.max_throughput().concurrency == offline.max_concurrency == 256
+
+
+def test_rows_a_source_marks_as_transients_are_compared_but_not_fitted(cases):
+    """SGLang 0.4.1's overloaded DeepSeek-V3 runs (rows 16-19) stay in the ledger, out of the fit."""
+    unfitted = {c.key for c in cases.values() if not c.fitted}
+    assert unfitted == {f"sglang_vllm_bench:{r}:median_{f}_ms" for r in range(16, 20) for f in ("ttft", "tpot")}
+    assert all("not fitted" in cases[k].assumptions for k in unfitted)
+
+
 def test_sglang_vllm_bench_summary_covers_the_sharegpt_rows(cases):
     outcomes = [o for o in bundled_outcomes() if o.case.dataset == "sglang_vllm_bench"]
     ok = [o for o in outcomes if o.ok]
