@@ -156,8 +156,8 @@ def after_first_paint(window, smoke: bool, compare: bool) -> None:
     """The window is on screen: a smoke test reports the time and quits (--smoke-compare after
     a comparison); otherwise the start-up heap is frozen and the garbage collector comes back
     (its passes over the start-up's objects would cost the first paint ~0.1 s), its full passes
-    only in quiet moments (ui.idle_collector), and the tabs the first paint left out are built,
-    so that opening one does not wait."""
+    only in quiet moments (ui.idle_collector), the tabs the first paint left out are built, so
+    that opening one does not wait, and the plans move to a process of their own."""
     from PySide6 import QtWidgets
 
     from gpuplanner.ui.first_paint import compare_then_quit
@@ -174,6 +174,7 @@ def after_first_paint(window, smoke: bool, compare: bool) -> None:
     gc.enable()
     window.collect_garbage_when_idle()
     window.build_hidden_tabs()
+    window.estimate_in_a_process()
 
 
 def _run(args: argparse.Namespace, argv: list[str], smoke: bool) -> int:

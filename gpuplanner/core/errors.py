@@ -27,6 +27,9 @@ class InputError(ValueError):
         self.message = message
         super().__init__(f"{field}: {message}")
 
+    def __reduce__(self):  # pickled with its field (a plan computed in another process)
+        return InputError, (self.field, self.message)
+
 
 class CatalogError(InputError):
     """A catalog, config.json or model folder cannot be read or has a bad value."""
@@ -41,6 +44,9 @@ class CatalogError(InputError):
         if column is not None:
             where += f", column '{column}'"
         super().__init__(where, message)
+
+    def __reduce__(self):
+        return CatalogError, (self.path, self.message, self.row, self.column)
 
 
 class SweepCancelled(Exception):

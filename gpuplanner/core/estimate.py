@@ -12,7 +12,7 @@ from gpuplanner.core.engines import launches, pool_warning
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.explain import assumptions_for, explanations_for
 from gpuplanner.core.frontier import FRONTIER_ATTR, Frontier, frontier
-from gpuplanner.core.inputs import PlanInputs
+from gpuplanner.core.inputs import MODES, PlanInputs
 from gpuplanner.core.memo import remembered
 from gpuplanner.core.memory import (
     DTYPE_BYTES,
@@ -129,6 +129,24 @@ def estimate(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> Pl
     explain=False skips what only a single plan shows (explanations, assumptions, the
     throughput curve and the GPUs that meet the horizon) for bulk use in sweeps."""
     return estimate_validated(inputs.validated(), catalogs, explain)
+
+
+def both_modes(inputs: PlanInputs, catalogs: Catalogs) -> dict[str, PlanResult | InputError] | InputError:
+    """The plan of the chosen mode and of the other one (the window's cards show both): an
+    InputError in place of the other mode's plan when that one cannot be made, or in place of
+    the whole answer when the chosen mode's cannot. Returned, not raised, so that the answer
+    crosses a process boundary as it is (ui.plan.state runs this in a process of its own)."""
+    try:
+        answer: dict[str, PlanResult | InputError] = {inputs.mode: estimate(inputs, catalogs)}
+    except InputError as e:
+        return e
+    for mode in MODES:
+        if mode != inputs.mode:
+            try:
+                answer[mode] = estimate(inputs.with_(mode=mode), catalogs)
+            except InputError as e:
+                answer[mode] = e
+    return answer
 
 
 def estimate_validated(inputs: PlanInputs, catalogs: Catalogs, explain: bool = True) -> PlanResult:

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 Done = Callable[[Any, "str | None"], None]
-CHILD_NICENESS = 5  # added to the child's scheduling niceness (POSIX): the window comes first
+CHILD_NICENESS = 10  # added to the child's scheduling niceness (POSIX): the window comes first
 
 
 class JobProcess:
@@ -267,12 +267,12 @@ def _serve(conn) -> None:
             conn.send(("done", job, None, f"{type(e).__name__}: {e}"))
 
 
-_SHARED: JobProcess | None = None
+_SHARED: dict[str, JobProcess] = {}
 
 
-def shared() -> JobProcess:
-    """The one child every window's comparisons use: its memo serves them all."""
-    global _SHARED
-    if _SHARED is None:
-        _SHARED = JobProcess()
-    return _SHARED
+def shared(name: str = "gpuplanner-jobs") -> JobProcess:
+    """The one child of this name every window uses (the comparisons', the plans'): its memo
+    serves them all."""
+    if name not in _SHARED:
+        _SHARED[name] = JobProcess(name)
+    return _SHARED[name]

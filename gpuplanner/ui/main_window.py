@@ -25,6 +25,7 @@ from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.planfile import SUFFIX
+from gpuplanner.ui import job_process
 from gpuplanner.ui.bench.control import BenchControl
 from gpuplanner.ui.catalog_dialog import price_as_of
 from gpuplanner.ui.compare.state import CompareState
@@ -49,6 +50,8 @@ if TYPE_CHECKING:  # imported when first used (the ledger, the about box too): t
 LIVE_SHARES = (3, 2)  # the Live tab's height: the curves, then the results
 BANDS_AFTER_MS = 1000  # the ledger evaluation behind the error bands starts once the window is up
 COMPARE_PREPARE_AFTER_MS = 2000  # then the comparison process starts, so the first comparison need not wait for it
+PLANS_AFTER_MS = 500  # the app's plans move to a process of their own this long after the first paint
+PLAN_PROCESS = "gpuplanner-plans"
 
 
 @dataclass
@@ -264,6 +267,12 @@ class MainWindow(QtWidgets.QMainWindow):
                 QtCore.QTimer.singleShot(0, self, next_step)
 
         QtCore.QTimer.singleShot(0, self, next_step)
+
+    def estimate_in_a_process(self) -> None:
+        """The plans' estimates move to a process of their own (ui.plan.state) once the window is
+        up: the app calls this after the first paint (tests keep them on the worker thread,
+        where they can hold an estimate back)."""
+        QtCore.QTimer.singleShot(PLANS_AFTER_MS, self, lambda: self.state.use_process(job_process.shared(PLAN_PROCESS)))
 
     def collect_garbage_when_idle(self) -> None:
         """Full garbage collections wait for a quiet moment (ui.idle_collector): the app calls

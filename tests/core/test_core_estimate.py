@@ -471,3 +471,20 @@ def test_a_synthesized_moe_is_named_by_its_count_and_its_launch_quotes_the_name(
     assert r.model_name == "1.8T parameters, 16 experts"
     assert "vllm serve '1.8T parameters, 16 experts' --tensor-parallel-size" in r.engine_flags["vllm"].command
     assert any(w.startswith("architecture synthesized from 1.8T parameters") for w in r.warnings)
+
+
+def test_both_modes_answers_across_a_process_boundary_as_it_is():
+    """The window's plans are estimated in a process of their own: the answer, errors included,
+    is pickled whole, and an InputError keeps the field the form marks."""
+    import pickle
+
+    from gpuplanner.core.errors import CatalogError
+    from gpuplanner.core.estimate import both_modes
+
+    answer = pickle.loads(pickle.dumps(both_modes(PlanInputs(seq_len=8192), CATALOGS)))
+    assert answer["train"].to_dict() == estimate(PlanInputs(seq_len=8192), CATALOGS).to_dict()
+    assert answer["infer"].to_dict() == estimate(PlanInputs(seq_len=8192, mode="infer"), CATALOGS).to_dict()
+    wrong = pickle.loads(pickle.dumps(both_modes(PlanInputs(mfu=250.0), CATALOGS)))
+    assert isinstance(wrong, InputError) and wrong.field == "mfu" and "0.0001 to 1" in wrong.message
+    bad_file = pickle.loads(pickle.dumps(CatalogError("gpus.csv", "not a number", row=3, column="memory_gb")))
+    assert (type(bad_file), bad_file.field, bad_file.row) == (CatalogError, "gpus.csv, row 3, column 'memory_gb'", 3)

@@ -3,6 +3,7 @@ logged while the app keeps running, failed saves are shown and stop a quit, and 
 that cannot be restored is skipped and forgotten."""
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 
@@ -14,21 +15,22 @@ from gpuplanner.core import PlanInputs
 from gpuplanner.core.planfile import plan_to_dict, save_plan
 from gpuplanner.ui.dialogs import SAVE
 from gpuplanner.ui.main_window import Services
-from gpuplanner.ui.plan import document, state
+from gpuplanner.ui.plan import document
 
+ESTIMATE = importlib.import_module("gpuplanner.core.estimate")  # the module (its name is also a function's)
 BROKEN_SEQ_LEN = 1234  # the fake estimate fails for this input, as a bug would
 
 
 @pytest.fixture
 def broken_estimate(monkeypatch):
     """The window's estimate raises OverflowError for seq_len 1234 (a stand-in for any core bug)."""
-    real = state.estimate
+    real = ESTIMATE.estimate
 
     def estimate(inputs, catalogs):
         if inputs.seq_len == BROKEN_SEQ_LEN:
             raise OverflowError("int too large to convert to float")
         return real(inputs, catalogs)
-    monkeypatch.setattr(state, "estimate", estimate)
+    monkeypatch.setattr(ESTIMATE, "estimate", estimate)  # what the plan's both_modes() calls
     monkeypatch.setattr(document, "estimate", estimate)  # the check before a remembered plan is restored
 
 

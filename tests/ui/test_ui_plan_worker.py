@@ -3,6 +3,7 @@ found there still reach the form, the window keeps ticking while it runs, and sa
 exporting use the answer for the inputs as they are now."""
 from __future__ import annotations
 
+import importlib
 import threading
 
 import pytest
@@ -12,6 +13,8 @@ from ui_support import settle
 from gpuplanner.core import PlanInputs, estimate
 from gpuplanner.ui.main_window import Services
 from gpuplanner.ui.plan import state as state_module
+
+ESTIMATE = importlib.import_module("gpuplanner.core.estimate")  # the module: its both_modes() calls its estimate()
 from gpuplanner.ui.plan.summary import link_color
 
 HELD_SEQ_LEN = 3072  # the estimate of these inputs waits until the test lets it go
@@ -22,7 +25,7 @@ def hold(monkeypatch):
     """An Event that holds every estimate of seq_len HELD_SEQ_LEN on the worker until set."""
     release = threading.Event()
     started = threading.Event()
-    real = state_module.estimate
+    real = ESTIMATE.estimate
 
     def held(inputs, catalogs):
         if inputs.seq_len == HELD_SEQ_LEN:
@@ -30,7 +33,7 @@ def hold(monkeypatch):
             assert release.wait(10), "the test never released the held estimate"
         return real(inputs, catalogs)
 
-    monkeypatch.setattr(state_module, "estimate", held)
+    monkeypatch.setattr(ESTIMATE, "estimate", held)
     release.started = started  # type: ignore[attr-defined]
     yield release
     release.set()  # never leave the worker blocked
@@ -87,7 +90,7 @@ def test_an_input_error_found_on_the_worker_names_its_field(make_window, qtbot):
 
 def test_an_unexpected_failure_on_the_worker_is_reported(make_window, qtbot, dialogs, monkeypatch):
     window = make_window()
-    monkeypatch.setattr(state_module, "estimate", lambda inputs, catalogs: 1 / 0)
+    monkeypatch.setattr(ESTIMATE, "estimate", lambda inputs, catalogs: 1 / 0)
     with qtbot.waitSignal(window.state.result_changed, timeout=10000):
         window.state.recompute()
     assert window.state.result is None and window.state.inputs is not None  # still saveable
@@ -188,3 +191,43 @@ def test_bands_or_edits_that_arrive_after_the_window_closed_start_nothing(make_w
     window.state.set_band_rows(accuracy.bundled_band_rows())
     window.state.recompute()
     assert window.state.worker._thread is None and window.state.band_rows is None
+
+
+@pytest.fixture
+def plan_process():
+    """A process of the plans' own, ended after the test."""
+    from gpuplanner.ui.job_process import JobProcess
+
+    process = JobProcess("test-plans")
+    yield process
+    process.close()
+
+
+def test_once_the_window_is_up_plans_are_estimated_in_a_process_of_their_own(make_window, qtbot, monkeypatch,
+                                                                            plan_process):
+    """On a thread of the window's process a long estimate held the interpreter lock while the
+    window painted. Here this process's estimate fails: the answers come from the child."""
+    window = make_window()
+    window.state.use_process(plan_process)
+    monkeypatch.setattr(ESTIMATE, "estimate", lambda inputs, catalogs: 1 / 0)
+    set_seq_len(window, 8192)
+    assert window.state.wait()
+    assert window.state.error is None
+    assert window.state.result.to_dict() == estimate(PlanInputs(seq_len=8192), window.state.catalogs).to_dict()
+    assert set(window.state.results) == {"train", "infer"}
+    window.form.editor("mfu").setText("250")  # the child's InputError still names its field
+    window.state.recompute()
+    assert window.state.wait()
+    assert "must be a number from 0.0001 to 1" in window.form.error_text("mfu")
+
+
+def test_a_plan_process_that_died_leaves_the_estimate_to_this_one(make_window, qtbot, plan_process):
+    window = make_window()
+    window.state.use_process(plan_process)
+    set_seq_len(window, 8192)
+    assert window.state.wait() and window.state.result.inputs.seq_len == 8192
+    plan_process._process.process.kill()
+    plan_process._process.process.join(5)
+    set_seq_len(window, 2048)
+    assert window.state.wait()
+    assert window.state.error is None and window.state.result.inputs.seq_len == 2048

@@ -4,8 +4,12 @@ modes, and the one debounced recompute that produces them — estimated off the 
 No widget estimates: the form asks for a recompute (``request`` after an edit, ``recompute``
 when the inputs changed under it) and whatever shows an answer listens to the one
 ``result_changed`` signal and reads the state. The inputs are read on the GUI thread (widgets
-live there); the estimate runs on a worker thread (ui.worker), because a cold estimate after a
-model change takes tens to hundreds of milliseconds. Each request carries a generation: the
+live there); the estimate runs off it, because a cold estimate after a model change takes tens
+to hundreds of milliseconds: on a worker thread (ui.worker) until the window is up, then, from
+that thread, in a process of its own (ui.job_process; ``use_process``). On a thread of the
+window's process a long estimate held the interpreter lock while the window painted, and every
+call the paint made into Python waited for it: a model change stalled the window ~0.1 s. Each
+request carries a generation: the
 newest request wins, an older answer is dropped on arrival and an older job still queued is
 skipped. Callers that need the answer now (saving, exporting, tests) call ``flush``/``wait``:
 a bounded wait on the GUI thread.
@@ -20,13 +24,14 @@ from PySide6 import QtCore
 
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError
-from gpuplanner.core.estimate import estimate
+from gpuplanner.core.estimate import both_modes
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.result import PlanResult
+from gpuplanner.ui.job_process import JobProcess
 from gpuplanner.ui.worker import Worker
 
 DEBOUNCE_MS = 150
-MODES = ("train", "infer")
+PLAN_JOB = "gpuplanner.core.estimate:both_modes"
 WAIT_S = 10.0  # the longest a save or an export waits for the answer in flight
 
 
@@ -41,9 +46,9 @@ def _work_out_bands(results, band_rows) -> None:
 
 
 class _Job:
-    """One request: estimate both modes of `inputs` on the worker; `done` is set when it ran.
-    With the evaluated ledger's rows (`band_rows`: core.accuracy.BandRow) it also works out the
-    results' error bands, which the cards then read from core.accuracy's cache instead of
+    """One request: estimate both modes of `inputs` off the GUI thread; `done` is set when it
+    ran. With the evaluated ledger's rows (`band_rows`: core.accuracy.BandRow) it also works out
+    the results' error bands, which the cards then read from core.accuracy's cache instead of
     computing them on the GUI thread."""
 
     def __init__(self, inputs: PlanInputs, catalogs: Catalogs, band_rows=None):
@@ -53,19 +58,20 @@ class _Job:
         self.outcome: dict[str, PlanResult | InputError] | Exception | None = None
         self.ms = 0.0
 
-    def run(self) -> None:
+    def run(self, process: JobProcess | None = None) -> None:
+        """Estimate in `process` (a process that fails answers here instead), else here."""
         started = time.perf_counter()
         try:
-            self.outcome = {self.inputs.mode: estimate(self.inputs, self.catalogs)}
-            for mode in MODES:
-                if mode != self.inputs.mode:
-                    try:
-                        self.outcome[mode] = estimate(self.inputs.with_(mode=mode), self.catalogs)
-                    except InputError as e:
-                        self.outcome[mode] = e
-            if self.band_rows is not None:
+            outcome = None
+            if process is not None:
+                try:
+                    outcome = process.call(PLAN_JOB, (self.inputs,), self.catalogs, cancellable=False)
+                except RuntimeError:  # it died, or the job failed there: here, with the real traceback
+                    outcome = None
+            self.outcome = both_modes(self.inputs, self.catalogs) if outcome is None else outcome
+            if self.band_rows is not None and isinstance(self.outcome, dict):
                 _work_out_bands(self.outcome.values(), self.band_rows)
-        except Exception as e:  # InputError of the chosen mode, or a bug: told on the GUI thread
+        except Exception as e:  # a bug: told on the GUI thread
             self.outcome = e
         self.ms = (time.perf_counter() - started) * 1e3
         self.done.set()
@@ -99,6 +105,7 @@ class PlannerState(QtCore.QObject):
         self.stale = False
         self.stopped = False  # the window closed: nothing more runs on the worker (stop)
         self._pending: _Job | None = None  # the newest request, until its answer is shown
+        self.process: JobProcess | None = None  # where estimates run once the window is up (use_process)
         self.worker = Worker("gpuplanner-plan")
         self._done.connect(self._deliver, QtCore.Qt.ConnectionType.QueuedConnection)
         self._bands_done.connect(self.bands_ready, QtCore.Qt.ConnectionType.QueuedConnection)
@@ -111,6 +118,11 @@ class PlannerState(QtCore.QObject):
         """Recompute once the user pauses (every edit restarts the timer)."""
         self.recompute_timer.start()
         self._set_stale()
+
+    def use_process(self, process: JobProcess) -> None:
+        """Estimate in `process` from now on (started now, so the next edit need not wait for it)."""
+        process.prepare(PLAN_JOB)
+        self.process = process
 
     def set_catalogs(self, catalogs: Catalogs) -> None:
         self.catalogs = catalogs
@@ -149,9 +161,11 @@ class PlannerState(QtCore.QObject):
         self.inputs = inputs
         self._set_stale()
 
+        process = self.process
+
         def work() -> None:
             if job is self._pending:  # a newer request is queued behind it: skip this one
-                job.run()
+                job.run(process)
                 self._done.emit(job)
 
         self.worker.submit(work)
