@@ -10,6 +10,7 @@ Recent sweeps are kept, so switching back to an earlier plan or tab costs nothin
 """
 from __future__ import annotations
 
+import importlib
 import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING
@@ -80,8 +81,13 @@ class SweepRunner(QtCore.QObject):
         self.process.submit(self._job, (inputs, tuple(modes)), catalogs, done, self.group)
 
     def prepare(self) -> None:
-        """Start the comparison process and its imports ahead of the first request."""
+        """Start the comparison process and its imports ahead of the first request, and import
+        pandas here on a thread of its own: the tables arrive as DataFrames, and importing it
+        while the first one was unpickled held the interpreter lock ~0.4 s while the window
+        painted (the window calls this a moment after it is up, before the user is busy)."""
         self.process.prepare(self._job, CURVES)
+        threading.Thread(target=importlib.import_module, args=("pandas",), name="gpuplanner-import-pandas",
+                         daemon=True).start()
 
     def request_curves(self, inputs: PlanInputs, catalogs: Catalogs, wanted: list, done) -> None:
         """The serving curves of `wanted` (core.estimate.serving_curves), after any sweep
