@@ -9,18 +9,28 @@ from PySide6 import QtCore
 
 
 class PaintCounter(QtCore.QObject):
-    """Counts the paint events each watched widget receives."""
+    """Counts the paint events each watched widget receives, and the event-loop turn (a
+    zero-interval timer's tick) of each widget's last paint."""
 
     def __init__(self, widgets):
         super().__init__()
         self.counts: Counter = Counter()
+        self.turns: dict[str, int] = {}
         self.names = {id(w): name for name, w in widgets.items()}
         for w in widgets.values():
             w.installEventFilter(self)
+        self.tick = 0
+        self._timer = QtCore.QTimer(self)
+        self._timer.timeout.connect(self._next_turn)
+        self._timer.start(0)
+
+    def _next_turn(self) -> None:
+        self.tick += 1
 
     def eventFilter(self, watched, event) -> bool:
         if event.type() == QtCore.QEvent.Type.Paint:
             self.counts[self.names[id(watched)]] += 1
+            self.turns[self.names[id(watched)]] = self.tick
         return False
 
 
@@ -39,6 +49,7 @@ def test_showing_the_compare_tab_paints_its_table_and_chart_once(make_window, qt
     qtbot.waitUntil(tab.updatesEnabled)
     qtbot.wait(300)
     assert painted.counts == {"table": 1, "chart": 1}
+    assert painted.turns["chart"] > painted.turns["table"]  # the chart in a turn of its own
 
 
 def test_showing_the_plan_tab_paints_its_chart_and_cards_once(make_window, qtbot):
@@ -98,3 +109,4 @@ def test_a_filter_change_paints_the_table_and_chart_once(make_window, qtbot):
     tab.fits_only.setChecked(False)  # more rows shown; the cheapest candidates stay
     qtbot.wait(300)
     assert painted.counts == {"table": 1, "chart": 1}
+    assert painted.turns["chart"] > painted.turns["table"]

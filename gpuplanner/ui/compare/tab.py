@@ -247,7 +247,7 @@ class CompareTab(QtWidgets.QWidget):
 
     def setVisible(self, visible: bool) -> None:
         if visible and self.isHidden() and self.window().isVisible():  # another tab was current
-            paint_when_settled(self)
+            paint_when_settled(self, shown=True)
         if visible and self._table_waiting:
             self._table_waiting = False
             self.set_table(self.state.table)  # before showing: the first paint shows it

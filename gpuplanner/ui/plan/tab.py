@@ -69,7 +69,7 @@ class PlanTab(QtWidgets.QWidget):
 
     def setVisible(self, visible: bool) -> None:
         if visible and self.isHidden() and self.window().isVisible():  # another tab was current
-            paint_when_settled(self)
+            paint_when_settled(self, shown=True)
         if visible and not self.drawn and self.primary is not None:
             self._draw(explain_now=False)  # before showing: the layout that showing runs sizes the new texts once
         super().setVisible(visible)
