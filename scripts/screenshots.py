@@ -92,17 +92,17 @@ def wait_until(done, app: QtWidgets.QApplication, timeout_s: float = 60) -> None
 
 
 def wait_for_bands(window: MainWindow, app: QtWidgets.QApplication) -> None:
-    """The cards show their error bands once the ledger (on a pool thread) is evaluated."""
-    wait_until(lambda: window.plan_tab.summary.outcomes is not None, app)
+    """The cards show their error bands once the ledger (in the comparison process) is evaluated."""
+    wait_until(lambda: window.plan_tab.summary.band_rows is not None, app)
 
 
 def show_accuracy(window: MainWindow, app: QtWidgets.QApplication) -> None:
     """Help → Accuracy on the training-throughput class (two sources), one point selected."""
     window.accuracy_action.trigger()
     window.accuracy_view.resize(*SIZE)
-    app.processEvents()  # the ledger is evaluated already (wait_for_bands): the rows come in at once
     view = window.accuracy_view
     view.set_class("training_throughput")
+    wait_until(lambda: bool(view.proxy.shown_rows()), app)  # the ledger's rows come from the comparison process
     view.select_outcome(view.proxy.shown_rows()[0])
 
 

@@ -339,8 +339,10 @@ class MainWindow(QtWidgets.QMainWindow):
     def _show_as_of(self) -> None:
         catalogs = self.state.catalogs
         warning = "; ".join(filter(None, (catalogs.price_update_error, price_update.staleness_warning(catalogs))))
-        self.as_of_label.setText(f"Catalog prices as of {price_as_of(catalogs)}" + (f" — ⚠ {warning}" if warning else ""))
-        self.as_of_label.setToolTip(warning)
+        as_of = f"catalog prices as of {price_as_of(catalogs)}"
+        # the warning first: the sources' list is long and the status bar cuts what does not fit
+        self.as_of_label.setText(f"⚠ {warning} — {as_of}" if warning else as_of[0].upper() + as_of[1:])
+        self.as_of_label.setToolTip(f"{warning}\n\n{as_of}" if warning else as_of)
         self.as_of_label.setStyleSheet(ERROR_STYLE if warning else "")
 
     # ----- the document --------------------------------------------------------------------

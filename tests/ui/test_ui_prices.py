@@ -21,6 +21,8 @@ def test_update_prices_reprices_the_plan_off_the_gui_thread(make_window, server,
     window = make_window(Services(price_source=f"{server}/good"))
     window.sources.load_user_catalog(str(mine))
     assert "undated" in window.as_of_label.text()  # the bundled snapshot has no date
+    # what to do comes first: the sources' list after it is longer than the status bar
+    assert window.as_of_label.text().split(" — ")[0].startswith("⚠ ") and "Update prices" in window.as_of_label.text()
     stale_before = window.as_of_label.text()
     assert window.sources.update_prices()
     assert threads and threads[0] is not threading.main_thread()
