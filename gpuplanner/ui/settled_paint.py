@@ -38,7 +38,7 @@ def _paint(page: QtWidgets.QWidget) -> None:
     import pyqtgraph as pg  # loaded already: the pages have charts
 
     shown = _DUE.pop(page, False)
-    views = page.findChildren(pg.GraphicsView)
+    views = [view for view in page.findChildren(pg.GraphicsView) if view.isVisibleTo(page)]
     for view in views:
         view.scene().prepareForPaint()
         if shown:  # what the window held there is another page's: an empty chart until its turn

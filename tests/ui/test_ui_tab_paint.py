@@ -34,16 +34,30 @@ class PaintCounter(QtCore.QObject):
         return False
 
 
-def test_showing_the_compare_tab_paints_its_table_and_chart_once(make_window, qtbot):
+def compare_showing(make_window, qtbot):
+    """A shown window on its Compare tab, its table and chart drawn and painted."""
     window = make_window()
     window.show()
     tab = window.compare_tab
     window.tabs.setCurrentWidget(tab)
-    qtbot.waitUntil(lambda: tab.model.rowCount() > 0)
-    qtbot.waitUntil(lambda: len(tab.chart.listDataItems()) > 0)
+    qtbot.waitUntil(lambda: tab.model.rowCount() > 0 and len(tab.chart.listDataItems()) > 0)
+    qtbot.wait(300)
+    return window, tab
+
+
+def compare_painted(tab) -> PaintCounter:
+    return PaintCounter({"table": tab.view.viewport(), "chart": tab.chart.viewport()})
+
+
+def plan_painted(plan) -> PaintCounter:
+    return PaintCounter({"chart": plan.chart.viewport(), "summary": plan.summary})
+
+
+def test_showing_the_compare_tab_paints_its_table_and_chart_once(make_window, qtbot):
+    window, tab = compare_showing(make_window, qtbot)
     window.tabs.setCurrentWidget(window.plan_tab)
     qtbot.wait(200)
-    painted = PaintCounter({"table": tab.view.viewport(), "chart": tab.chart.viewport()})
+    painted = compare_painted(tab)
     window.tabs.setCurrentWidget(tab)
     assert not tab.updatesEnabled()  # nothing of it is painted in the turn that shows it
     qtbot.waitUntil(tab.updatesEnabled)
@@ -53,13 +67,9 @@ def test_showing_the_compare_tab_paints_its_table_and_chart_once(make_window, qt
 
 
 def test_showing_the_plan_tab_paints_its_chart_and_cards_once(make_window, qtbot):
-    window = make_window()
-    window.show()
+    window, _ = compare_showing(make_window, qtbot)
     plan = window.plan_tab
-    qtbot.waitUntil(lambda: plan.primary is not None)
-    window.tabs.setCurrentWidget(window.compare_tab)
-    qtbot.wait(300)
-    painted = PaintCounter({"chart": plan.chart.viewport(), "summary": plan.summary})
+    painted = plan_painted(plan)
     window.tabs.setCurrentWidget(plan)
     assert not plan.updatesEnabled()
     qtbot.waitUntil(plan.updatesEnabled)
@@ -68,13 +78,8 @@ def test_showing_the_plan_tab_paints_its_chart_and_cards_once(make_window, qtbot
 
 
 def test_a_new_sweep_on_the_compare_tab_paints_its_table_and_chart_once(make_window, qtbot):
-    window = make_window()
-    window.show()
-    tab = window.compare_tab
-    window.tabs.setCurrentWidget(tab)
-    qtbot.waitUntil(lambda: len(tab.chart.listDataItems()) > 0)
-    qtbot.wait(300)
-    painted = PaintCounter({"table": tab.view.viewport(), "chart": tab.chart.viewport()})
+    window, tab = compare_showing(make_window, qtbot)
+    painted = compare_painted(tab)
     window.form.editor("seq_len").setText("1024")  # a new sweep: new rows, new candidates
     qtbot.waitUntil(lambda: painted.counts["table"] > 0, timeout=10000)
     qtbot.wait(300)
@@ -92,20 +97,15 @@ def test_a_new_answer_on_the_plan_tab_paints_its_chart_and_cards_once(make_windo
     qtbot.waitUntil(lambda: plan.stale)
     qtbot.wait(50)  # greyed out and painted so
     answered = plan.primary
-    painted = PaintCounter({"chart": plan.chart.viewport(), "summary": plan.summary})
+    painted = plan_painted(plan)
     qtbot.waitUntil(lambda: plan.primary is not answered, timeout=10000)
     qtbot.wait(300)
     assert painted.counts == {"chart": 1, "summary": 1}
 
 
 def test_a_filter_change_paints_the_table_and_chart_once(make_window, qtbot):
-    window = make_window()
-    window.show()
-    tab = window.compare_tab
-    window.tabs.setCurrentWidget(tab)
-    qtbot.waitUntil(lambda: len(tab.chart.listDataItems()) > 0)
-    qtbot.wait(300)
-    painted = PaintCounter({"table": tab.view.viewport(), "chart": tab.chart.viewport()})
+    _, tab = compare_showing(make_window, qtbot)
+    painted = compare_painted(tab)
     tab.fits_only.setChecked(False)  # more rows shown; the cheapest candidates stay
     qtbot.wait(300)
     assert painted.counts == {"table": 1, "chart": 1}

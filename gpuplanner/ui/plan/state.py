@@ -67,7 +67,7 @@ class _Job:
                 try:
                     outcome = process.call(PLAN_JOB, (self.inputs,), self.catalogs, cancellable=False)
                 except RuntimeError:  # it died, or the job failed there: here, with the real traceback
-                    outcome = None
+                    pass
             self.outcome = both_modes(self.inputs, self.catalogs) if outcome is None else outcome
             if self.band_rows is not None and isinstance(self.outcome, dict):
                 _work_out_bands(self.outcome.values(), self.band_rows)
