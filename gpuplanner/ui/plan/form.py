@@ -13,7 +13,7 @@ from PySide6 import QtCore, QtWidgets
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError, did_you_mean
 from gpuplanner.core.fields import GROUPS, INPUT_FIELDS, InputField, count_text, field_for_error
-from gpuplanner.core.hub import parse_hub_id
+from gpuplanner.core.hub_id import parse_hub_id
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.model import ModelArch
 from gpuplanner.core.units import parse_count
@@ -67,31 +67,45 @@ def instance_text(inst) -> str:
 
 
 class _Row:
-    """One field's editor, unit and red hint."""
+    """One field's editor, unit and red hint. The hint label is made when a first error is
+    marked, and a field without a unit has no unit label: sixty-odd fields' labels cost the
+    first paint tens of milliseconds to build, style and lay out."""
 
     def __init__(self, label: str, editor: QtWidgets.QWidget, unit: str, tip: str):
         self.label = QtWidgets.QLabel(label)
         self.editor = editor
-        self.unit = QtWidgets.QLabel(unit)
-        self.hint = QtWidgets.QLabel()
-        self.hint.setStyleSheet(ERROR_STYLE)
-        self.hint.setWordWrap(True)
-        self.hint.setVisible(False)
+        self.unit = QtWidgets.QLabel(unit) if unit else None
+        self.hint: QtWidgets.QLabel | None = None
+        self._grid: tuple | None = None  # (grid, row) where the hint goes
         for w in (self.label, self.editor, self.unit):
-            w.setToolTip(tip)
+            if w is not None:
+                w.setToolTip(tip)
 
     def add_to(self, grid: QtWidgets.QGridLayout) -> None:
         row = grid.rowCount()
         grid.addWidget(self.label, row, 0)
         grid.addWidget(self.editor, row, 1)
-        grid.addWidget(self.unit, row, 2)
-        grid.addWidget(self.hint, row + 1, 0, 1, 3)
+        if self.unit is not None:
+            grid.addWidget(self.unit, row, 2)
+        grid.setRowMinimumHeight(row + 1, 0)  # the hint's row, kept empty until an error is marked
+        self._grid = (grid, row + 1)
 
     def mark(self, message: str) -> None:
+        if self.hint is None:
+            if not message:
+                return
+            self.hint = QtWidgets.QLabel()
+            self.hint.setStyleSheet(ERROR_STYLE)
+            self.hint.setWordWrap(True)
+            grid, row = self._grid
+            grid.addWidget(self.hint, row, 0, 1, 3)
         self.hint.setText(message)
         self.hint.setVisible(bool(message))
         if isinstance(self.editor, QtWidgets.QLineEdit):
             self.editor.setStyleSheet("border: 1px solid #d32f2f;" if message else "")
+
+    def error_text(self) -> str:
+        return self.hint.text() if self.hint is not None and not self.hint.isHidden() else ""
 
 
 class FormPanel(QtWidgets.QScrollArea):
@@ -362,8 +376,7 @@ class FormPanel(QtWidgets.QScrollArea):
             row.mark("")
 
     def error_text(self, name: str) -> str:
-        row = self.rows[name]
-        return row.hint.text() if not row.hint.isHidden() else ""
+        return self.rows[name].error_text()
 
     def _update_enabled(self) -> None:
         custom = self.model_combo.currentText() == CUSTOM_MODEL
