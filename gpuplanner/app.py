@@ -97,7 +97,6 @@ def _services(parent, settings):
     if importlib.util.find_spec("gpuplanner.ui.live.panel") is not None:
         services.make_live_panel = _make_live_panel
     try:
-        from gpuplanner.bench.config import BenchConfig
         from gpuplanner.bench.launcher import child_command
         from gpuplanner.ui.bench.runner import BenchRunner
     except ImportError:
@@ -106,9 +105,14 @@ def _services(parent, settings):
     def command_for(python: str):
         return partial(child_command, python=python or None)
 
+    def start(runner) -> None:
+        from gpuplanner.bench.config import BenchConfig  # imported when a run starts: it costs start-up time
+
+        runner.start(BenchConfig())
+
     runner = BenchRunner(parent, command=command_for(settings.bench_python()))
     services.bench_runner = runner
-    services.start_benchmark = lambda r: r.start(BenchConfig())
+    services.start_benchmark = start
     services.set_bench_python = lambda python: runner.set_command(command_for(python))
     services.bench_results_folder = Path(data) / "benchmarks"
     return services
@@ -153,22 +157,20 @@ def _import_before_qt() -> None:
 
 
 def after_first_paint(window, smoke: bool, compare: bool) -> None:
-    """The window is on screen: a smoke test reports the time and quits (--smoke-compare after
-    a comparison); otherwise the start-up heap is frozen and the garbage collector comes back
-    (its passes over the start-up's objects would cost the first paint ~0.1 s), its full passes
-    only in quiet moments (ui.idle_collector), the tabs the first paint left out are built, so
+    """The window is on screen: a smoke test reports the time, then the time its memory chart
+    is on screen too, and quits (--smoke-compare reports a comparison instead); otherwise the
+    start-up heap is frozen and the garbage collector comes back (its passes over the start-up's
+    objects would cost the first paint ~0.1 s), its full passes only in quiet moments
+    (ui.idle_collector), the memory chart and the tabs the first paint left out are built, so
     that opening one does not wait, and the plans move to a process of their own."""
-    from PySide6 import QtWidgets
-
-    from gpuplanner.ui.first_paint import compare_then_quit
+    from gpuplanner.ui.first_paint import chart_then_quit, compare_then_quit
 
     if smoke:
         print(f"first paint: {startup_ms():.0f} ms", flush=True)
         if compare:
             compare_then_quit(window)
-            return
-        window.close()
-        QtWidgets.QApplication.quit()
+        else:
+            chart_then_quit(window, lambda: print(f"memory chart: {startup_ms():.0f} ms", flush=True))
         return
     freeze_startup_heap()
     gc.enable()

@@ -14,7 +14,8 @@ from gpuplanner.bench.collectives import load_collectives
 from gpuplanner.core import CatalogError, InputError, PlanInputs, estimate, load_catalogs, safe_io
 from gpuplanner.core.errors import did_you_mean
 from gpuplanner.core.fields import FORM_FIELDS, GROUPS, INPUT_FIELDS, InputField, result_text
-from gpuplanner.core.hub import INSTALL_HINT, HubModel, fetch_hub_model, parse_hub_id
+from gpuplanner.core.hub import INSTALL_HINT, HubModel, fetch_hub_model
+from gpuplanner.core.hub_id import parse_hub_id
 from gpuplanner.core.model_readers import load_config_json, load_model_folder
 from gpuplanner.core.option_texts import option_rows
 from gpuplanner.core.planfile import PlanFileError, load_plan
@@ -404,7 +405,7 @@ def _print_validation(figure_class, fmt: str) -> None:
 
 def _warn_stale(catalogs) -> None:
     """Old or undated prices, and a downloaded catalog that could not be used, said on stderr."""
-    from gpuplanner.core.price_update import staleness_warning
+    from gpuplanner.core.price_age import staleness_warning
     for note in filter(None, (catalogs.price_update_error, staleness_warning(catalogs))):
         print(f"gpuplanner-cli: warning: {note}", file=sys.stderr)
 

@@ -21,36 +21,18 @@ from pathlib import Path
 from gpuplanner.core import safe_io
 from gpuplanner.core.atomic import atomic_write_text
 from gpuplanner.core.errors import CatalogError, InputError
+from gpuplanner.core.hub_id import HubId, parse_hub_id
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.model import ModelArch
 from gpuplanner.core.model_readers import CheckpointSummary, from_hf_config, summarize_headers
 
 INSTALL_HINT = "pip install gpuplanner[hub]"
 DEFAULT_ENDPOINT = "https://huggingface.co"
-_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
-_HUB_ID = re.compile(rf"^(?P<repo>{_NAME}/{_NAME})(?:@(?P<revision>[^\s@]{{1,255}}))?$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 INDEX_FILE = "model.safetensors.index.json"
 SINGLE_FILE = "model.safetensors"
 HEADERS_FORMAT = "gpuplanner-hub-headers"
 HEADERS_MAX_BYTES = 256 * safe_io.MIB  # every tensor name of a 160-shard MoE is ~15 MiB
-
-
-@dataclass(frozen=True)
-class HubId:
-    repo: str
-    revision: str = "main"
-
-    def __str__(self) -> str:
-        return self.repo if self.revision == "main" else f"{self.repo}@{self.revision}"
-
-
-def parse_hub_id(text: str) -> HubId | None:
-    """`org/name` or `org/name@revision`, or None for text of another shape (a preset id)."""
-    match = _HUB_ID.match(text.strip())
-    if match is None or ".." in match["repo"]:
-        return None
-    return HubId(match["repo"], match["revision"] or "main")
 
 
 # ---- quantized checkpoints ---------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Fresh instance prices from SkyPilot's public catalog (`gpuplanner-cli catalog update`,
-Tools → Update prices), and how old the prices in use are.
+Tools → Update prices); core.price_age says how old the prices in use are.
 
 SkyPilot publishes one vms.csv per cloud (github.com/skypilot-org/skypilot-catalog,
 catalogs/v8/<cloud>/vms.csv), regenerated about daily from the clouds' price APIs. Each file is
@@ -23,12 +23,12 @@ from pathlib import Path
 from gpuplanner.core.atomic import WriteError, atomic_write_text
 from gpuplanner.core.catalogs import Catalogs, Instance, load_catalogs
 from gpuplanner.core.errors import CatalogError
+from gpuplanner.core.price_age import utc_today
 from gpuplanner.core.resource_files import resource_path, updated_prices_path
 
 DEFAULT_BASE_URL = "https://raw.githubusercontent.com/skypilot-org/skypilot-catalog/master/catalogs/v8"
 SOURCE_ENV = "GPUPLANNER_PRICES_URL"  # another folder in the same format (a mirror, a proxy, a local server)
 CLOUDS = ("aws", "gcp", "azure", "lambda")
-STALE_AFTER_DAYS = 90  # list prices move within a quarter (AWS cut P4/P5 prices ~45 % in June 2025)
 MAX_DOWNLOAD_BYTES = 64 * 2**20  # the largest vms.csv (AWS) is about 4 MiB
 TIMEOUT_S = 30.0
 REQUIRED = ("InstanceType", "AcceleratorName", "AcceleratorCount", "Price", "SpotPrice", "Region")
@@ -37,7 +37,6 @@ HOME_REGION = {"aws": "us-east-1", "gcp": "us-central1", "azure": "eastus", "lam
 COLUMNS = ("cloud", "instance_type", "gpu", "gpu_count", "price_usd_per_hour", "spot_price_usd_per_hour",
            "region", "vcpus", "host_memory_gib", "cloud_gpu_name", "source", "as_of", "notes")
 _STANDARD_AWS_ZONE = re.compile(r"^[a-z]+\d-az\d+$")  # use1-az2; not Local Zones such as use1-atl2-az1
-_LEADING_DATE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})")
 
 
 class PriceUpdateError(Exception):
@@ -68,7 +67,7 @@ def update_prices(base_url: str = DEFAULT_BASE_URL, clouds: Iterable[str] = CLOU
     """Download every cloud's vms.csv under `base_url`, map it onto the bundled instances and
     write the result to `target` (default: the user's data folder). `cancelled()` is asked just
     before writing: a cancelled update writes nothing."""
-    today = today or _today()
+    today = today or utc_today()
     target = target or updated_prices_path()
     catalogs = load_catalogs(instances=resource_path("instances.csv"))  # the snapshot, not an older update
     rows, kept, added = [], [], 0
@@ -245,37 +244,3 @@ def _write(target: Path, rows: list[dict]) -> None:
     except CatalogError as e:  # cannot happen with rows built above; kept loud if it ever does
         target.unlink(missing_ok=True)
         raise PriceUpdateError(f"the new prices do not load ({e}); nothing was kept") from None
-
-
-def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
-
-
-def row_date(as_of: str) -> dt.date | None:
-    """The date an as-of note starts with (YYYY-MM-DD), or None for an undated note."""
-    match = _LEADING_DATE.match(as_of)
-    if not match:
-        return None
-    try:
-        return dt.date.fromisoformat(match.group(1))
-    except ValueError:
-        return None
-
-
-def stale_prices(catalogs: Catalogs, today: dt.date | None = None) -> tuple[int, int]:
-    """(priced instance types undated or older than STALE_AFTER_DAYS, priced instance types)."""
-    today = today or _today()
-    priced = [i for i in catalogs.instances.values()
-              if math.isfinite(i.price_usd_per_hour) or math.isfinite(i.spot_price_usd_per_hour)]
-    dates = [row_date(i.as_of) for i in priced]
-    stale = sum(1 for d in dates if d is None or (today - d).days > STALE_AFTER_DAYS)
-    return stale, len(priced)
-
-
-def staleness_warning(catalogs: Catalogs, today: dt.date | None = None) -> str:
-    """One line for the status bar and the CLI, or '' when every price is recent."""
-    stale, priced = stale_prices(catalogs, today)
-    if not stale:
-        return ""
-    return (f"{stale} of {priced} instance prices are undated or older than {STALE_AFTER_DAYS} days: "
-            "Tools → Update prices (or gpuplanner-cli catalog update)")

@@ -9,7 +9,7 @@ from PySide6 import QtCore
 
 import gpuplanner
 from gpuplanner.core.catalogs import Catalogs
-from gpuplanner.ui.catalog_dialog import price_as_of
+from gpuplanner.core.price_age import price_as_of
 
 
 def about_html(catalogs: Catalogs) -> str:

@@ -11,6 +11,7 @@ from PySide6 import QtCore, QtWidgets
 
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import CatalogError
+from gpuplanner.core.price_age import price_as_of
 from gpuplanner.core.units import GIB, fmt_count
 from gpuplanner.ui.plan.form import ERROR_STYLE
 
@@ -63,11 +64,6 @@ class _Cell(QtWidgets.QTableWidgetItem):
         if isinstance(self.key, str) != isinstance(other_key, str):
             return isinstance(other_key, str)  # numbers before text
         return self.key < other_key
-
-
-def price_as_of(catalogs: Catalogs) -> str:
-    """The distinct as-of notes of the instance prices, for the status bar and About box."""
-    return "; ".join(sorted({i.as_of for i in catalogs.instances.values() if i.as_of})) or "unknown"
 
 
 class CatalogDialog(QtWidgets.QDialog):

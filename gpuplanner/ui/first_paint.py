@@ -1,5 +1,5 @@
 """The window's first paint: what waits for it (the smoke test's report, the garbage collector,
-the tabs it does not show)."""
+the memory chart and the tabs it does not show)."""
 from __future__ import annotations
 
 import sys
@@ -23,6 +23,26 @@ class AfterFirstPaint(QtCore.QObject):
             self._window.removeEventFilter(self)
             QtCore.QTimer.singleShot(0, self._callback)
         return False
+
+
+def chart_then_quit(window, report: Callable[[], None]) -> None:
+    """`--smoke-test` after the first paint: build the memory chart as the app does (once
+    pyqtgraph is loaded on a thread), call `report()` when it has been painted, and quit."""
+    from gpuplanner.ui import chart_library
+
+    def finish() -> None:
+        report()
+        window.close()
+        QtWidgets.QApplication.quit()
+
+    def build() -> None:
+        window.plan_tab.build_chart()
+        if window.plan_tab.isVisible():
+            AfterFirstPaint(window.plan_tab.chart.viewport(), finish)
+        else:  # another tab is current: the chart is not painted
+            finish()
+
+    chart_library.load_then(window, build)
 
 
 def compare_then_quit(window) -> None:

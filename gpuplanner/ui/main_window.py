@@ -14,20 +14,19 @@ report writer, live panel, benchmark runner), so tests build it with fakes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from gpuplanner.core import price_update
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.inputs import PlanInputs
 from gpuplanner.core.planfile import SUFFIX
-from gpuplanner.ui import job_process
+from gpuplanner.core.price_age import price_as_of, staleness_warning
+from gpuplanner.ui import chart_library, job_process
 from gpuplanner.ui.bench.control import BenchControl
-from gpuplanner.ui.catalog_dialog import price_as_of
 from gpuplanner.ui.compare.state import CompareState
 from gpuplanner.ui.dialogs import Dialogs
 from gpuplanner.ui.errors import ErrorReporter
@@ -65,7 +64,7 @@ class Services:
     set_bench_python: Callable[[str], None] | None = None  # the Python the next run uses ('' = own)
     bench_results_folder: Path | None = None  # where "Save results" writes dated files
     error_log: Path | None = None  # where unexpected errors are logged (None: stderr)
-    price_source: str = field(default_factory=price_update.default_base_url)  # where Tools → Update prices downloads from
+    price_source: str = ""  # where Tools → Update prices downloads from ('': core.price_update.default_base_url())
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -251,14 +250,18 @@ class MainWindow(QtWidgets.QMainWindow):
         return self.live_page.widget()
 
     def build_hidden_tabs(self) -> None:
-        """Build the tabs the first paint left out (the app calls this once the window is on
-        screen), so that opening one for the first time does not wait ~0.09 s for it: one piece
-        per turn of the event loop (each Compare chart ~30 ms, then the tab around them, then
-        Live), so that the window answers between them. Opening a tab meanwhile builds it at once."""
-        from gpuplanner.ui.compare.tab import CompareChart, FrontierChart
+        """Build what the first paint left out (the app calls this once the window is on screen):
+        once pyqtgraph is loaded on a thread (ui.chart_library), the Plan tab's memory chart, then
+        the other tabs, so that opening one for the first time does not wait ~0.09 s for it: one
+        piece per turn of the event loop (the memory chart and each Compare chart ~30 ms, then the
+        tab around them, then Live), so that the window answers between them. Opening a tab
+        meanwhile builds it at once."""
+        def compare_chart(name: str) -> None:
+            from gpuplanner.ui.compare.tab import CompareChart, FrontierChart  # pyqtgraph is loaded by now
 
-        steps = [lambda: self._charts.setdefault("chart", CompareChart()),
-                 lambda: self._charts.setdefault("frontier", FrontierChart()),
+            self._charts.setdefault(name, (CompareChart if name == "chart" else FrontierChart)())
+
+        steps = [self.plan_tab.build_chart, lambda: compare_chart("chart"), lambda: compare_chart("frontier"),
                  self.compare_page.widget, self.live_page.widget]
 
         def next_step() -> None:
@@ -266,7 +269,7 @@ class MainWindow(QtWidgets.QMainWindow):
             if steps:
                 QtCore.QTimer.singleShot(0, self, next_step)
 
-        QtCore.QTimer.singleShot(0, self, next_step)
+        chart_library.load_then(self, next_step)
 
     def estimate_in_a_process(self) -> None:
         """The plans' estimates move to a process of their own (ui.plan.state) once the window is
@@ -338,7 +341,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _show_as_of(self) -> None:
         catalogs = self.state.catalogs
-        warning = "; ".join(filter(None, (catalogs.price_update_error, price_update.staleness_warning(catalogs))))
+        warning = "; ".join(filter(None, (catalogs.price_update_error, staleness_warning(catalogs))))
         as_of = f"catalog prices as of {price_as_of(catalogs)}"
         # the warning first: the sources' list is long and the status bar cuts what does not fit
         self.as_of_label.setText(f"⚠ {warning} — {as_of}" if warning else as_of[0].upper() + as_of[1:])

@@ -35,10 +35,10 @@ def _paint(page: QtWidgets.QWidget) -> None:
     """Let the page paint, its charts a turn later. The charts first settle what pyqtgraph
     leaves to the paint itself (the view's auto range, resized with the page), which would
     otherwise paint them again."""
-    import pyqtgraph as pg  # loaded already: the pages have charts
-
     shown = _DUE.pop(page, False)
-    views = [view for view in page.findChildren(pg.GraphicsView) if view.isVisibleTo(page)]
+    # the charts (pyqtgraph's GraphicsView, the window's only graphics views; not imported here:
+    # pyqtgraph loads after the first paint, ui.chart_library)
+    views = [view for view in page.findChildren(QtWidgets.QGraphicsView) if view.isVisibleTo(page)]
     for view in views:
         view.scene().prepareForPaint()
         if shown:  # what the window held there is another page's: an empty chart until its turn

@@ -26,6 +26,8 @@ def test_smoke_test_paints_and_quits(args, env):
     match = re.search(r"^first paint: (\d+) ms$", done.stdout, re.M)
     assert match, done.stdout
     assert 0 < int(match.group(1)) < 30000
+    chart = re.search(r"^memory chart: (\d+) ms$", done.stdout, re.M)  # built after, pyqtgraph loaded on a thread
+    assert chart and int(chart.group(1)) > int(match.group(1)), done.stdout
 
 
 @pytest.mark.slow

@@ -7,7 +7,8 @@ import pytest
 
 from gpuplanner.cli import main
 from gpuplanner.core import load_catalogs
-from gpuplanner.core.price_update import PriceUpdateError, stale_prices, staleness_warning, update_prices
+from gpuplanner.core.price_age import stale_prices, staleness_warning
+from gpuplanner.core.price_update import PriceUpdateError, update_prices
 from gpuplanner.core.resource_files import updated_prices_path
 
 TODAY = dt.date(2026, 11, 29)

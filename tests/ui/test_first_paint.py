@@ -1,11 +1,17 @@
-"""The first paint shows the whole Plan tab and builds nothing else: the Compare and Live tabs
-(and their modules) come when first shown, and then work as if they had always been there."""
+"""The first paint shows the Plan tab's form and cards and builds nothing else: its memory chart
+comes in the next turns, the Compare and Live tabs (and their modules) when first shown, and
+then work as if they had always been there."""
 from __future__ import annotations
 
-import pyqtgraph as pg
-from import_probe import loaded_at_first_paint
-from PySide6 import QtWidgets
+import threading
 
+import pyqtgraph as pg
+import pytest
+import shiboken6
+from import_probe import loaded_at_first_paint
+from PySide6 import QtCore, QtWidgets
+
+from gpuplanner.ui import chart_library
 from gpuplanner.ui.accuracy.job import shared_bands
 from gpuplanner.ui.compare.tab import CompareTab
 from gpuplanner.ui.first_paint import AfterFirstPaint
@@ -22,7 +28,7 @@ def test_the_first_paint_builds_the_plan_tab_only_and_the_others_come_when_shown
     window.show()
     qtbot.waitUntil(lambda: bool(at_paint))
     assert not at_paint["compare"] and not at_paint["live"]
-    assert at_paint["plots"] == [window.plan_tab.chart]  # the Compare tab's two charts are not built
+    assert at_paint["plots"] == []  # no chart yet: not the memory chart, nor the Compare tab's two
     assert at_paint["cards"] == window.plan_tab.summary.train_card.values and at_paint["cards"]  # the plan is on show
 
     window.tabs.setCurrentIndex(1)  # the user clicks "Compare"
@@ -77,9 +83,11 @@ def test_a_lazy_tab_shown_is_built_before_the_window_hears_of_it(qtbot):
 
 def test_the_window_starts_without_the_other_tabs_modules():
     """The composed window (real services) reaches its first paint without importing the Compare
-    tab, the accuracy ledger, the about box or pandas."""
+    tab, the accuracy ledger, the about box, the benchmark's results, the Hub fetcher, the price
+    downloader, pandas or pyqtgraph (loaded on a thread after the first paint: ui.chart_library)."""
     assert loaded_at_first_paint(("gpuplanner.ui.compare.tab", "gpuplanner.core.accuracy", "gpuplanner.ui.about",
-                                  "pandas")) == []
+                                  "gpuplanner.bench.run", "gpuplanner.core.hub", "gpuplanner.core.price_update",
+                                  "pandas", "pyqtgraph")) == []
 
 
 def test_the_live_tab_built_by_a_benchmark_run_shows_the_curves(make_window):
@@ -101,10 +109,31 @@ def test_the_hidden_tabs_built_after_the_first_paint_stay_hidden_and_idle(make_w
     their first opening does not wait), a piece per turn of the event loop, with the charts
     built ahead used by the tab; the Plan tab stays current and no sweep runs."""
     window = make_window()
+    window.show()
+    assert window.state.wait()
     window.build_hidden_tabs()
-    assert not window.compare_page.is_built()  # not in this turn
+    assert not window.plan_tab.findChildren(pg.PlotWidget) and not window.compare_page.is_built()  # not in this turn
+    qtbot.waitUntil(lambda: bool(window.plan_tab.findChildren(pg.PlotWidget)), timeout=5000)
+    chart = window.plan_tab.findChild(pg.PlotWidget)  # the memory chart, in its place, drawing the plan on show
+    qtbot.waitUntil(chart.isVisible)
+    assert chart.height() >= 150 and chart.usable_line.value() == pytest.approx(window.state.result.usable_bytes / 2**30)
+    assert window.plan_tab.layout().indexOf(chart) == window.plan_tab.layout().indexOf(window.plan_tab.chart_title) + 1
     qtbot.waitUntil(lambda: window.compare_page.is_built() and window.live_page.is_built(), timeout=5000)
     assert not window._charts  # both prebuilt charts went into the tab
     assert window.compare_tab.chart.isVisibleTo(window.compare_tab)
     assert window.tabs.currentWidget() is window.plan_tab and window.compare_tab.isHidden()
     assert not window.compare.active and window.compare.table is None and window.live_panel is None
+
+
+def test_a_chart_waits_for_its_library_in_a_turn_of_its_own_unless_its_owner_is_gone(qtbot):
+    """ui.chart_library: what waits for pyqtgraph runs on the GUI thread, never in the turn
+    that asked, and not at all once its receiver is deleted."""
+    calls = []
+    kept, dropped = QtCore.QObject(), QtCore.QObject()
+    chart_library.load_then(kept, lambda: calls.append(threading.current_thread()))
+    chart_library.load_then(dropped, lambda: calls.append("dropped"))
+    shiboken6.delete(dropped)
+    assert calls == []
+    qtbot.waitUntil(lambda: bool(calls))
+    qtbot.wait(50)
+    assert calls == [threading.main_thread()]

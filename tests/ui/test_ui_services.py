@@ -6,9 +6,10 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 
 from gpuplanner.core import PlanInputs, estimate
+from gpuplanner.core.price_age import price_as_of
 from gpuplanner.core.sweep import sweep
 from gpuplanner.ui import about
-from gpuplanner.ui.catalog_dialog import CatalogDialog, price_as_of
+from gpuplanner.ui.catalog_dialog import CatalogDialog
 from gpuplanner.ui.main_window import Services
 
 

@@ -91,6 +91,7 @@ def test_a_new_answer_on_the_plan_tab_paints_its_chart_and_cards_once(make_windo
     window = make_window()
     window.show()
     plan = window.plan_tab
+    plan.build_chart()  # as the app does after the first paint
     qtbot.waitUntil(lambda: plan.primary is not None)
     qtbot.wait(300)
     window.form.editor("seq_len").setText("1024")

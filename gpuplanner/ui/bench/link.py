@@ -15,7 +15,6 @@ from collections.abc import Callable
 from PySide6 import QtCore
 
 from gpuplanner.bench import protocol
-from gpuplanner.bench.run import BenchRun
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +63,8 @@ class BenchmarkLink(QtCore.QObject):
         if self.panel is not None:
             self.panel.set_watched_pid(None)
         if self.runner.results:
+            from gpuplanner.bench.run import BenchRun  # imported when a run ends: it costs start-up time
+
             try:
                 run = BenchRun.from_messages(self.runner.hello_info or {}, self.runner.results)
             except protocol.ProtocolError as exc:  # e.g. results without a hello saying what was measured

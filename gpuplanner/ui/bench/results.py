@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtWidgets
 
-from gpuplanner.bench.calibration import can_plan_with, machine_gpu, match_gpu, predict_train_step
-from gpuplanner.bench.results import achieved_vs_peak, load_results, save_results
-from gpuplanner.bench.run import BenchRun
 from gpuplanner.core.units import MIB
 from gpuplanner.ui.dialogs import Dialogs
+
+if TYPE_CHECKING:  # the benchmark's modules are imported when a run is shown: they cost start-up time
+    from gpuplanner.bench.run import BenchRun
 
 HEADERS = ("Measurement", "Achieved", "Datasheet peak", "% of peak")
 # How the table shows each canonical unit: (divisor, unit shown)
@@ -78,6 +79,9 @@ class BenchResultsView(QtWidgets.QWidget):
     # ---- data ------------------------------------------------------------------------------
     def set_run(self, run: BenchRun) -> None:
         """Show a run next to the datasheet of the catalog GPU its device is (if any)."""
+        from gpuplanner.bench.calibration import match_gpu
+        from gpuplanner.bench.results import achieved_vs_peak
+
         self.run = run
         device = run.device
         spec = match_gpu(device.name, float(device.total_memory_bytes or 0), self._gpus)
@@ -113,6 +117,8 @@ class BenchResultsView(QtWidgets.QWidget):
         train = self.run.train if self.run else None
         if train is None:
             return ""
+        from gpuplanner.bench.calibration import predict_train_step
+
         try:
             predicted = predict_train_step(train.config).total_bytes
         except (KeyError, TypeError, ValueError, ArithmeticError) as e:  # another version's config
@@ -125,12 +131,18 @@ class BenchResultsView(QtWidgets.QWidget):
 
     def machine_gpu(self):
         """The "This machine" GPU built from the shown run (None before a run that can plan)."""
-        return machine_gpu(self.run) if self.run is not None and can_plan_with(self.run) else None
+        if self.run is None:
+            return None
+        from gpuplanner.bench.calibration import can_plan_with, machine_gpu
+
+        return machine_gpu(self.run) if can_plan_with(self.run) else None
 
     # ---- actions -----------------------------------------------------------------------------
     def save(self) -> Path | None:
         if self.run is None:
             return None
+        from gpuplanner.bench.results import save_results
+
         try:
             path = save_results(self._folder, self.run)
         except OSError as e:  # core.atomic's WriteError names the file and the reason
@@ -141,6 +153,8 @@ class BenchResultsView(QtWidgets.QWidget):
 
     def load(self, path: Path) -> None:
         """Show a saved run; ValueError (with the path) for a file that is not one."""
+        from gpuplanner.bench.results import load_results
+
         self.set_run(load_results(path))
 
     def _choose_and_load(self) -> None:

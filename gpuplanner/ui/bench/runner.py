@@ -13,12 +13,14 @@ import signal
 import sys
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
 from gpuplanner.bench import launcher, protocol
-from gpuplanner.bench.config import BenchConfig
+
+if TYPE_CHECKING:  # the run's configuration is imported when a run starts (start-up time)
+    from gpuplanner.bench.config import BenchConfig
 
 log = logging.getLogger(__name__)
 

@@ -48,8 +48,6 @@ class BreakdownChart(ThemedPlot):
         self.hideAxis("left")
         self.unit = "GiB"
         self.setLabel("bottom", "memory per GPU (GiB)")
-        self.setMinimumHeight(150)
-        self.setMaximumHeight(230)
         self.legend = self.addLegend(offset=(5, 5), colCount=4)  # the one shown (empty until a result)
         self.legends: dict[tuple[str, ...], pg.LegendItem] = {}  # by the components listed
         self.segments = {key: _Segment(key, self._clicked, x0=[0.0], width=[0.0], y=[0.0], height=BAR_HEIGHT,

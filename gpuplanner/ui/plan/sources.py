@@ -9,10 +9,8 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from gpuplanner.core import price_update
 from gpuplanner.core.catalogs import Catalogs
 from gpuplanner.core.errors import CatalogError, InputError
-from gpuplanner.core.hub import fetch_hub_model
 from gpuplanner.core.model_readers import load_config_json, load_model_folder
 from gpuplanner.ui.background import Cancelled, run_in_background
 from gpuplanner.ui.catalog_dialog import CatalogDialog
@@ -64,6 +62,8 @@ class InputSources(QtCore.QObject):
     def load_hub_model(self, model_id: str) -> bool:
         """Fetch a Hugging Face Hub model off the GUI thread (progress dialog with Cancel after a
         moment); a quantized checkpoint sets the precision when the mode allows it."""
+        from gpuplanner.core.hub import fetch_hub_model  # the fetcher is not loaded at start-up
+
         label = f"Fetching {model_id} from the Hugging Face Hub…"
         self.form.set_hub_busy(True)
         self.message.emit(label, 0)
@@ -109,8 +109,10 @@ class InputSources(QtCore.QObject):
         """Tools → Update prices: download on a worker thread, then lay the new prices over the
         catalogs in use (the user's own catalog files, re-read, still win). A failure or Cancel
         leaves everything as it was and says so."""
+        from gpuplanner.core import price_update  # the downloader is not loaded at start-up
+
         cancel = threading.Event()
-        source = self.window.services.price_source
+        source = self.window.services.price_source or price_update.default_base_url()
         try:
             summary = run_in_background(self.window, "Downloading current prices…", lambda: price_update.update_prices(
                 base_url=source, cancelled=cancel.is_set))

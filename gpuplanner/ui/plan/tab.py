@@ -4,24 +4,30 @@ It shows results it is given and turns clicks into explanations; it computes not
 another tab is showing, a new answer is only kept: the cards, chart and explanation are drawn
 when the tab is shown again (drawing them costs more than the estimate). A new answer's
 Explain text follows the cards and chart in the event loop's next turn (also when the tab
-is shown), so no single turn holds the whole redraw.
+is shown), so no single turn holds the whole redraw. The memory chart itself is built after
+the window's first paint, once pyqtgraph is loaded (build_chart, ui.chart_library): until then
+an empty area of its size holds its place.
 """
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtWidgets
 
 from gpuplanner.core.errors import InputError
 from gpuplanner.core.result import PlanResult
 from gpuplanner.core.text import in_unit
-from gpuplanner.ui.plan.breakdown_chart import BreakdownChart
 from gpuplanner.ui.plan.explain import ExplainPanel
 from gpuplanner.ui.plan.form import ERROR_STYLE
 from gpuplanner.ui.plan.summary import SummaryPanel
 from gpuplanner.ui.settled_paint import paint_when_settled
 
+if TYPE_CHECKING:  # imported by build_chart: pyqtgraph is loaded after the first paint (ui.chart_library)
+    from gpuplanner.ui.plan.breakdown_chart import BreakdownChart
+
 WARNING_STYLE = "color: #b26a00;"
+CHART_HEIGHTS = (150, 230)  # the memory chart's least and most height (px)
 
 
 class PlanTab(QtWidgets.QWidget):
@@ -41,21 +47,48 @@ class PlanTab(QtWidgets.QWidget):
         self.warnings.setStyleSheet(WARNING_STYLE)
         self.warnings.setWordWrap(True)
         self.chart_title = QtWidgets.QLabel()
-        self.chart = BreakdownChart()
+        self._chart: BreakdownChart | None = None  # build_chart()
+        self._chart_slot = QtWidgets.QWidget()  # its place until then
+        self._chart_slot.setMinimumHeight(CHART_HEIGHTS[0])
+        self._chart_slot.setMaximumHeight(CHART_HEIGHTS[1])
+        self._chart_slot.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding)
         self.explain = ExplainPanel()
         self._explain_later = QtCore.QTimer(self)  # a new answer's Explain text, in the event loop's next turn
         self._explain_later.setSingleShot(True)
         self._explain_later.setInterval(0)
         self._explain_later.timeout.connect(lambda: self.explain_link(self.explained))
         self.summary.explain_requested.connect(self.explain_link)
-        self.chart.segment_clicked.connect(self.explain_primary)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.error)
         layout.addWidget(self.summary)
         layout.addWidget(self.warnings)
         layout.addWidget(self.chart_title)
-        layout.addWidget(self.chart)
+        layout.addWidget(self._chart_slot)
         layout.addWidget(self.explain, 1)
+
+    @property
+    def chart(self) -> BreakdownChart:
+        """The memory chart, built now if build_chart() has not run yet."""
+        if self._chart is None:
+            self.build_chart()
+        return self._chart
+
+    def build_chart(self) -> None:
+        """Build the memory chart in its place, showing the answer on show (once)."""
+        if self._chart is not None:
+            return
+        from gpuplanner.ui.plan.breakdown_chart import BreakdownChart
+
+        chart = self._chart = BreakdownChart()
+        chart.setMinimumHeight(CHART_HEIGHTS[0])
+        chart.setMaximumHeight(CHART_HEIGHTS[1])
+        chart.segment_clicked.connect(self.explain_primary)
+        chart.set_unit(self.summary.unit)
+        chart.set_greyed(self._greyed())
+        if self.drawn and self.primary is not None:
+            chart.show_result(self.primary)
+        self.layout().replaceWidget(self._chart_slot, chart)
+        self._chart_slot.deleteLater()
 
     def show_results(self, primary: PlanResult, train: PlanResult | InputError,
                      serve: PlanResult | InputError) -> None:
@@ -88,7 +121,8 @@ class PlanTab(QtWidgets.QWidget):
         what = "training" if primary.mode == "train" else "serving (one replica)"
         self.chart_title.setText(f"<b>Memory on the busiest GPU, {html.escape(what)}</b> — "
                                  f"{html.escape(primary.layout.describe())} on {html.escape(primary.gpu_name)}")
-        self.chart.show_result(primary)
+        if self._chart is not None:
+            self._chart.show_result(primary)
         if explain_now:
             self.explain_link(self.explained)
         else:
@@ -97,7 +131,8 @@ class PlanTab(QtWidgets.QWidget):
     def set_memory_unit(self, unit: str) -> None:
         """Show memory in GiB (2^30 bytes) or GB (10^9 bytes) and redraw the last results."""
         self.summary.unit = self.explain.unit = unit
-        self.chart.set_unit(unit)
+        if self._chart is not None:
+            self._chart.set_unit(unit)
         if self.primary is not None:
             self.show_results(self.primary, *self._last_pair)
             if self.drawn:  # a menu choice: the Explain text changes unit with the rest, at once
@@ -114,11 +149,15 @@ class PlanTab(QtWidgets.QWidget):
         self.stale = stale
         self._grey()
 
+    def _greyed(self) -> bool:
+        return self.stale or not self.error.isHidden()
+
     def _grey(self) -> None:
-        greyed = self.stale or not self.error.isHidden()
+        greyed = self._greyed()
         for w in (self.summary, self.warnings, self.chart_title, self.explain):
             w.setEnabled(not greyed)
-        self.chart.set_greyed(greyed)
+        if self._chart is not None:
+            self._chart.set_greyed(greyed)
 
     def explain_link(self, href: str) -> None:
         """`href` is "train:<key>" or "serve:<key>" from a summary link ('' = assumptions only)."""
