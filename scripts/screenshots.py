@@ -53,6 +53,7 @@ def sample_window(app: QtWidgets.QApplication, scratch: str, inputs: PlanInputs)
     window.state.wait()
     window.resize(*SIZE)
     window.show()
+    window.plan_tab.build_chart()  # as the app does after the first paint
     wait_for_bands(window, app)
     return window
 
