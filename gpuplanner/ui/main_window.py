@@ -49,6 +49,9 @@ if TYPE_CHECKING:  # imported when first used (the ledger, the about box too): t
 LIVE_SHARES = (3, 2)  # the Live tab's height: the curves, then the results
 BANDS_AFTER_MS = 1000  # the ledger evaluation behind the error bands starts once the window is up
 COMPARE_PREPARE_AFTER_MS = 2000  # then the comparison process starts, so the first comparison need not wait for it
+# between the pieces build_hidden_tabs builds: a timer, not a zero-delay one, which Qt posts as
+# an event, so that a chain of them ran back to back before any timer or input was served
+STEP_MS = 1
 PLANS_AFTER_MS = 500  # the app's plans move to a process of their own this long after the first paint
 PLAN_PROCESS = "gpuplanner-plans"
 
@@ -267,7 +270,7 @@ class MainWindow(QtWidgets.QMainWindow):
         def next_step() -> None:
             steps.pop(0)()
             if steps:
-                QtCore.QTimer.singleShot(0, self, next_step)
+                QtCore.QTimer.singleShot(STEP_MS, self, next_step)
 
         chart_library.load_then(self, next_step)
 
