@@ -2,12 +2,14 @@
 menus, toolbar, title and status bar.
 
 Each feature keeps its own logic: the PlannerState (ui/plan/state.py) recomputes after a
-pause, on a worker thread; the Document (ui/plan/document.py) keeps the file life cycle; InputSources
-(ui/plan/sources.py) loads models and catalogs; the Exporter (ui/plan/export.py) writes
-reports; the CompareState (ui/compare/state.py) runs the sweep on a worker thread, only while
-its tab is showing; BenchControl (ui/bench/control.py) drives the benchmark. Only the Plan tab
-is built before the first paint: the Compare and Live tabs are built when first shown or asked
-for (ui/lazy_tab.py), or by the app once the window is on screen (build_hidden_tabs).
+pause, on a worker thread and, once the window is up, in a process of its own; the Document
+(ui/plan/document.py) keeps the file life cycle; InputSources (ui/plan/sources.py) loads models
+and catalogs; the Exporter (ui/plan/export.py) writes reports; the CompareState
+(ui/compare/state.py) runs the sweep in the comparison process, only while its tab is showing;
+BenchControl (ui/bench/control.py) drives the benchmark. Only the Plan tab, less its memory
+chart, is built before the first paint: the chart and the Compare and Live tabs are built by the
+app once the window is on screen and pyqtgraph is loaded (build_hidden_tabs), or a tab when
+first shown or asked for (ui/lazy_tab.py).
 Everything the window needs comes in through the constructor (catalogs, settings, dialogs,
 report writer, live panel, benchmark runner), so tests build it with fakes.
 """
