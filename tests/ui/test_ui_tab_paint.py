@@ -34,10 +34,20 @@ class PaintCounter(QtCore.QObject):
         return False
 
 
-def compare_showing(make_window, qtbot):
-    """A shown window on its Compare tab, its table and chart drawn and painted."""
+def started(make_window, qtbot):
+    """A shown window with its start-up done: the memory chart built (as the app does after the
+    first paint) and the cards' error bands in (they arrive a second or more after the start, and
+    would repaint the cards while a test counts)."""
     window = make_window()
     window.show()
+    window.plan_tab.build_chart()
+    qtbot.waitUntil(lambda: window.plan_tab.summary.band_rows is not None, timeout=60000)
+    return window
+
+
+def compare_showing(make_window, qtbot):
+    """A started window on its Compare tab, its table and chart drawn and painted."""
+    window = started(make_window, qtbot)
     tab = window.compare_tab
     window.tabs.setCurrentWidget(tab)
     qtbot.waitUntil(lambda: tab.model.rowCount() > 0 and len(tab.chart.listDataItems()) > 0)
@@ -88,10 +98,8 @@ def test_a_new_sweep_on_the_compare_tab_paints_its_table_and_chart_once(make_win
 
 def test_a_new_answer_on_the_plan_tab_paints_its_chart_and_cards_once(make_window, qtbot):
     """(The edit itself greys the last answer out at once: that paint is the edit's own.)"""
-    window = make_window()
-    window.show()
+    window = started(make_window, qtbot)
     plan = window.plan_tab
-    plan.build_chart()  # as the app does after the first paint
     qtbot.waitUntil(lambda: plan.primary is not None)
     qtbot.wait(300)
     window.form.editor("seq_len").setText("1024")
