@@ -50,7 +50,7 @@ def compare_showing(make_window, qtbot):
     window = started(make_window, qtbot)
     tab = window.compare_tab
     window.tabs.setCurrentWidget(tab)
-    qtbot.waitUntil(lambda: tab.model.rowCount() > 0 and len(tab.chart.listDataItems()) > 0)
+    qtbot.waitUntil(lambda: tab.model.rowCount() > 0 and len(tab.chart.listDataItems()) > 0, timeout=30000)
     qtbot.wait(300)
     return window, tab
 
@@ -102,10 +102,12 @@ def test_a_new_answer_on_the_plan_tab_paints_its_chart_and_cards_once(make_windo
     plan = window.plan_tab
     qtbot.waitUntil(lambda: plan.primary is not None)
     qtbot.wait(300)
-    window.form.editor("seq_len").setText("1024")
-    qtbot.waitUntil(lambda: plan.stale)
-    qtbot.wait(50)  # greyed out and painted so
     answered = plan.primary
+    greyed = plan_painted(plan)
+    window.form.editor("seq_len").setText("1024")
+    qtbot.waitUntil(lambda: plan.stale and greyed.counts["chart"] and greyed.counts["summary"])  # greyed out, painted so
+    qtbot.wait(50)
+    assert plan.primary is answered  # the new answer comes after the debounce
     painted = plan_painted(plan)
     qtbot.waitUntil(lambda: plan.primary is not answered, timeout=10000)
     qtbot.wait(300)
